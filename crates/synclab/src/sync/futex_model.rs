@@ -1,0 +1,95 @@
+//! The part of the futex model that loom and shuttle share: a FIFO of waiters per word.
+//!
+//! A real futex keeps its waiters in a kernel hash bucket guarded by a spinlock; `FUTEX_WAIT`
+//! takes that lock, reads the word, compares it and enqueues itself before it sleeps, and
+//! `FUTEX_WAKE` takes the same lock to dequeue. That lock is what makes the compare-and-block
+//! atomic with respect to wakes.
+//!
+//! The model gets the same atomicity from the checkers' scheduling instead of from a lock. Both
+//! loom and shuttle run model threads as coroutines on one OS thread and switch only at their
+//! own operations, so plain code between two checker operations runs without interruption. The
+//! world files therefore (1) access the word through the checker right before touching this
+//! queue — an RMW, which the checker sees as a dependent access of the word, so its partial
+//! order reduction orders waits and wakes of one word against each other — and (2) touch the
+//! queue only with plain `std` code, invisible to the checker, which adds no happens-before
+//! edge that the real futex would not give.
+#![allow(dead_code)] // each world uses the part it needs
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+/// How many waits on one word, per execution, may return spuriously under loom.
+///
+/// Read once from `SYNCLAB_LOOM_SPURIOUS` (default 1). Each spurious-capable wait adds a branch
+/// that loom explores, so the budget keeps a correct re-check loop from becoming an infinite
+/// path while still exploring a spurious return at every wait site that needs one.
+pub(crate) fn loom_spurious_budget() -> u32 {
+    static BUDGET: OnceLock<u32> = OnceLock::new();
+    *BUDGET.get_or_init(|| {
+        std::env::var("SYNCLAB_LOOM_SPURIOUS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1)
+    })
+}
+
+/// The waiters of one futex word, oldest first.
+pub(crate) struct WaitQueue<W> {
+    inner: Mutex<Inner<W>>,
+}
+
+struct Inner<W> {
+    waiters: VecDeque<Arc<W>>,
+    spurious_left: u32,
+}
+
+impl<W> WaitQueue<W> {
+    pub(crate) fn new(spurious_budget: u32) -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                waiters: VecDeque::new(),
+                spurious_left: spurious_budget,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner<W>> {
+        // Never contended (one OS thread) and never poisoned in a passing model.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Spends one unit of the spurious-return budget, if any is left.
+    pub(crate) fn take_spurious(&self) -> bool {
+        let mut inner = self.lock();
+        if inner.spurious_left > 0 {
+            inner.spurious_left -= 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub(crate) fn push(&self, waiter: Arc<W>) {
+        self.lock().waiters.push_back(waiter);
+    }
+
+    /// Removes `waiter` if it is still queued; `false` if a wake already dequeued it.
+    pub(crate) fn remove(&self, waiter: &Arc<W>) -> bool {
+        let mut inner = self.lock();
+        let before = inner.waiters.len();
+        inner.waiters.retain(|w| !Arc::ptr_eq(w, waiter));
+        inner.waiters.len() != before
+    }
+
+    pub(crate) fn pop_one(&self) -> Option<Arc<W>> {
+        self.lock().waiters.pop_front()
+    }
+
+    pub(crate) fn drain(&self) -> Vec<Arc<W>> {
+        self.lock().waiters.drain(..).collect()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().waiters.len()
+    }
+}
