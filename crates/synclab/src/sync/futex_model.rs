@@ -16,21 +16,27 @@
 #![allow(dead_code)] // each world uses the part it needs
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-/// How many waits on one word, per execution, may return spuriously under loom.
+/// How many waits on each word, per loom execution, return spuriously at once.
 ///
-/// Read once from `SYNCLAB_LOOM_SPURIOUS` (default 1). Each spurious-capable wait adds a branch
-/// that loom explores, so the budget keeps a correct re-check loop from becoming an infinite
-/// path while still exploring a spurious return at every wait site that needs one.
+/// loom has no public nondeterministic choice (loom#84), and its only spurious primitive
+/// (`Notify`) yields before returning, which lets every other thread run first — so a waiter
+/// could never return spuriously *before* the condition changed, which is the case that
+/// catches a missing re-check. The model therefore makes the choice outside loom: the
+/// verification harness runs every loom model twice, once with budget 0 (every wait compares
+/// and may sleep) and once with budget 1 (the first wait on each word returns at once), and
+/// loom explores all interleavings in both.
+static LOOM_SPURIOUS_BUDGET: AtomicU32 = AtomicU32::new(0);
+
+/// Sets the per-word spurious-return budget for words created from now on (loom only).
+pub(crate) fn set_loom_spurious_budget(budget: u32) {
+    LOOM_SPURIOUS_BUDGET.store(budget, Ordering::Relaxed);
+}
+
 pub(crate) fn loom_spurious_budget() -> u32 {
-    static BUDGET: OnceLock<u32> = OnceLock::new();
-    *BUDGET.get_or_init(|| {
-        std::env::var("SYNCLAB_LOOM_SPURIOUS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1)
-    })
+    LOOM_SPURIOUS_BUDGET.load(Ordering::Relaxed)
 }
 
 /// The waiters of one futex word, oldest first.

@@ -24,22 +24,25 @@ pub mod thread {
 
 /// The futex model under loom.
 ///
-/// * **Atomic compare-and-block.** `wait` reads the word with a Relaxed RMW (`fetch_add(0)`),
-///   which always reads the newest value in the word's modification order — as the kernel's
-///   load under its bucket lock does — and then enqueues itself with plain code that loom
-///   cannot interrupt (see `futex_model`). A wake that follows a change of the word therefore
-///   either finds the waiter queued or the waiter finds the new value; it is never lost.
-/// * **No hidden ordering.** The RMW is Relaxed, so the model's read of the word creates no
-///   happens-before edge: a caller that returns because the word changed sees the waker's data
-///   only through its *own* Acquire. loom's wake primitives (`unpark`, `Notify`) do join the
-///   woken thread's clock with the waker's; that edge exists on a real Linux futex too (a
-///   wake-up implies a full barrier), but code must not rely on it — and the model also
-///   explores a waiter that returns *spuriously after* the word changed, with no edge at all,
-///   which is where a missing Acquire shows up as a race.
-/// * **Spurious returns are explored.** The first `SYNCLAB_LOOM_SPURIOUS` (default 1) waits on
-///   each word block on a fresh `loom::sync::Notify`, which loom lets return spuriously; loom
-///   branches on it, so code that forgets to re-check its condition is caught. Later waits
-///   block with `park`, which never returns spuriously under loom.
+/// * **Atomic compare-and-block.** Each word carries a loom `Mutex<()>` that stands for the
+///   kernel's hash-bucket lock: `wait` takes it, reads the word (Relaxed), and enqueues itself
+///   before releasing it; `wake_*` takes it to dequeue. A wake that follows a change of the word
+///   therefore either finds the waiter queued or the waiter's read sees the new value.
+/// * **No ordering beyond the kernel's.** The model's read of the word is Relaxed. The bucket
+///   lock orders a waker's wake against a waiter's compare, exactly as futex(2)'s own lock
+///   does; nothing else is added. In particular a waiter whose compare runs after a waker's
+///   *store* but before its *wake* returns with no happens-before edge to the waker, so a
+///   caller that then reads the waker's data through a Relaxed load is reported as a race.
+///   The woken path (loom's `unpark`) joins the waker's clock, as a Linux wake-up
+///   implies a full barrier; spurious returns (below) join nothing.
+///   (Why not a lock-free compare: loom's modification order is a partial order, so an RMW
+///   "reads the newest value" only among stores ordered by happens-before — and loom#254 lets
+///   an RMW read past a concurrent plain store. Both produced impossible lost wakeups.)
+/// * **Spurious returns are explored.** With a spurious budget of `n` (set by the harness, see
+///   [`set_spurious_budget`]), the first `n` waits on each word return at once, before
+///   comparing — a waiter that does not re-check its condition then runs on while it is still
+///   false. The harness checks every model with budget 0 and with budget 1, so both the
+///   sleeping and the spurious path of every wait site are explored.
 /// * `wake_one` wakes the oldest waiter; `wake_all` every waiter.
 pub mod futex {
     use super::super::futex_model::{loom_spurious_budget, WaitQueue};
@@ -51,6 +54,8 @@ pub mod futex {
     /// It dereferences to `loom::sync::atomic::AtomicU32`, so every atomic method is available.
     pub struct AtomicU32 {
         word: loom::sync::atomic::AtomicU32,
+        /// Stands for the kernel's hash-bucket lock; see the module docs.
+        bucket: loom::sync::Mutex<()>,
         queue: WaitQueue<Waiter>,
     }
 
@@ -59,6 +64,7 @@ pub mod futex {
         pub fn new(value: u32) -> Self {
             Self {
                 word: loom::sync::atomic::AtomicU32::new(value),
+                bucket: loom::sync::Mutex::new(()),
                 queue: WaitQueue::new(loom_spurious_budget()),
             }
         }
@@ -78,60 +84,67 @@ pub mod futex {
         }
     }
 
-    enum Waiter {
-        /// May return spuriously (loom branches on it) or when notified.
-        MaySpur(loom::sync::Notify),
-        /// Returns only when unparked.
-        Park(loom::thread::Thread),
+    /// Sets how many waits on each word created from now on return spuriously at once.
+    ///
+    /// Used by the verification harness; see the module docs.
+    #[doc(hidden)]
+    pub fn set_spurious_budget(budget: u32) {
+        super::super::futex_model::set_loom_spurious_budget(budget);
     }
 
-    impl Waiter {
-        fn block(&self) {
-            match self {
-                Waiter::MaySpur(notify) => notify.wait(),
-                Waiter::Park(_) => loom::thread::park(),
-            }
-        }
-
-        fn wake(&self) {
-            match self {
-                Waiter::MaySpur(notify) => notify.notify(),
-                Waiter::Park(thread) => thread.unpark(),
-            }
-        }
+    struct Waiter {
+        thread: loom::thread::Thread,
+        /// Set (plain std, invisible to loom) by the wake that dequeued this waiter, so an
+        /// unrelated `unpark` of the thread is not mistaken for a wake.
+        woken: std::sync::atomic::AtomicBool,
     }
 
     /// Sleeps while `*word == expected`; may return spuriously.
     pub fn wait(word: &AtomicU32, expected: u32) {
-        // Relaxed RMW: reads the newest value and adds no happens-before (see module docs).
-        if word.word.fetch_add(0, Relaxed) != expected {
+        if word.queue.take_spurious() {
+            return; // a spurious return: no compare, no lock, no clock joined
+        }
+        let bucket = word.bucket.lock().unwrap_or_else(|e| e.into_inner());
+        if word.word.load(Relaxed) != expected {
             return;
         }
-        let waiter = Arc::new(if word.queue.take_spurious() {
-            Waiter::MaySpur(loom::sync::Notify::new())
-        } else {
-            Waiter::Park(loom::thread::current())
+        let waiter = Arc::new(Waiter {
+            thread: loom::thread::current(),
+            woken: std::sync::atomic::AtomicBool::new(false),
         });
         word.queue.push(Arc::clone(&waiter));
-        waiter.block();
-        // A spurious return leaves us queued; a real futex dequeues a returning waiter.
-        word.queue.remove(&waiter);
+        drop(bucket);
+        // A wake between the unlock and here is not lost: `unpark` leaves a token that the
+        // first `park` consumes.
+        while !waiter.woken.load(std::sync::atomic::Ordering::Relaxed) {
+            loom::thread::park();
+        }
     }
 
     /// Wakes at most one thread sleeping in [`wait`] on `word`.
     pub fn wake_one(word: &AtomicU32) {
-        // A dependent access of the word, so loom orders this wake against every wait's compare.
-        word.word.fetch_add(0, Relaxed);
-        if let Some(waiter) = word.queue.pop_one() {
-            waiter.wake();
+        let bucket = word.bucket.lock().unwrap_or_else(|e| e.into_inner());
+        let waiter = word.queue.pop_one();
+        drop(bucket);
+        if let Some(waiter) = waiter {
+            wake(&waiter);
         }
     }
 
     /// Wakes every thread sleeping in [`wait`] on `word`.
     pub fn wake_all(word: &AtomicU32) {
-        word.word.fetch_add(0, Relaxed);
-        for waiter in word.queue.drain() {
-            waiter.wake();
+        let bucket = word.bucket.lock().unwrap_or_else(|e| e.into_inner());
+        let waiters = word.queue.drain();
+        drop(bucket);
+        for waiter in waiters {
+            wake(&waiter);
         }
+    }
+
+    fn wake(waiter: &Waiter) {
+        waiter
+            .woken
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        waiter.thread.unpark();
     }
 }

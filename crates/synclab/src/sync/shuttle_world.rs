@@ -1,6 +1,8 @@
 //! The shuttle world: randomized and PCT schedules over larger scenarios.
 
-pub use shuttle::sync::{Arc, Condvar as StdCondvar, Mutex as StdMutex, MutexGuard as StdMutexGuard};
+pub use shuttle::sync::{
+    Arc, Condvar as StdCondvar, Mutex as StdMutex, MutexGuard as StdMutexGuard,
+};
 
 /// Atomic types and fences (`shuttle::sync::atomic`), with a futex-capable [`AtomicU32`].
 ///
@@ -24,9 +26,9 @@ pub mod thread {
 /// * **Atomic compare-and-block**, as under loom: the compare is an access to the word (a
 ///   shuttle scheduling point), and enqueueing is plain code shuttle cannot interrupt.
 /// * **Spurious returns are explored**: each wait flips a coin from shuttle's own random source
-///   (so a failing schedule replays exactly); on heads (1 in [`SPURIOUS_ODDS`]) the waiter yields
-///   — letting other threads run, possibly change the word and wake it — and then returns
-///   without waiting for a wake.
+///   (so a failing schedule replays exactly); on heads (1 in [`SPURIOUS_ODDS`]) it returns at
+///   once, without comparing — a caller that does not re-check then runs on while its
+///   condition is still false.
 /// * `wake_one` wakes the oldest waiter; `wake_all` every waiter.
 pub mod futex {
     use super::super::futex_model::WaitQueue;
@@ -77,7 +79,10 @@ pub mod futex {
 
     /// Sleeps while `*word == expected`; may return spuriously.
     pub fn wait(word: &AtomicU32, expected: u32) {
-        if word.word.fetch_add(0, Relaxed) != expected {
+        if shuttle::rand::thread_rng().next_u64() % SPURIOUS_ODDS == 0 {
+            return; // a spurious return
+        }
+        if word.word.load(Relaxed) != expected {
             return;
         }
         let waiter = Arc::new(Waiter {
@@ -85,15 +90,9 @@ pub mod futex {
             woken: AtomicBool::new(false),
         });
         word.queue.push(Arc::clone(&waiter));
-        if shuttle::rand::thread_rng().next_u64() % SPURIOUS_ODDS == 0 {
-            // Spurious return, possibly after other threads ran and changed the word.
-            shuttle::thread::yield_now();
-        } else {
-            while !waiter.woken.load(Ordering::Relaxed) {
-                shuttle::thread::park();
-            }
+        while !waiter.woken.load(Ordering::Relaxed) {
+            shuttle::thread::park();
         }
-        word.queue.remove(&waiter);
     }
 
     fn wake(waiter: &Waiter) {
@@ -103,7 +102,6 @@ pub mod futex {
 
     /// Wakes at most one thread sleeping in [`wait`] on `word`.
     pub fn wake_one(word: &AtomicU32) {
-        word.word.fetch_add(0, Relaxed);
         if let Some(waiter) = word.queue.pop_one() {
             wake(&waiter);
         }
@@ -111,7 +109,6 @@ pub mod futex {
 
     /// Wakes every thread sleeping in [`wait`] on `word`.
     pub fn wake_all(word: &AtomicU32) {
-        word.word.fetch_add(0, Relaxed);
         for waiter in word.queue.drain() {
             wake(&waiter);
         }

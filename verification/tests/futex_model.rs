@@ -1,0 +1,210 @@
+//! Self-tests of the futex seam: the real futex in the plain build, the models under loom and
+//! shuttle. The passing models pin down the contract; the zoo tests show that the models
+//! explore what they must (spurious returns, lost wakes, missing orderings).
+
+use synclab::sync::atomic::{AtomicU32, Ordering::*};
+use synclab::sync::{futex, thread, Arc};
+use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
+
+/// Waits until `word` is non-zero, re-checking after every return of `wait`.
+fn wait_until_set(word: &AtomicU32) {
+    while word.load(Acquire) == 0 {
+        futex::wait(word, 0);
+    }
+}
+
+#[test]
+fn wait_returns_at_once_when_value_differs() {
+    Model::new("futex: wait on a changed word returns")
+        .threads(1)
+        .ops("wait(word=1, expected=0) once")
+        .exhaustive()
+        .check(|| {
+            let word = AtomicU32::new(1);
+            // Must return (spuriously or because 1 != 0) instead of sleeping forever.
+            futex::wait(&word, 0);
+        });
+}
+
+#[test]
+fn wake_after_change_is_never_lost() {
+    Model::new("futex: store then wake_one reaches a waiter")
+        .threads(2)
+        .ops("waiter: loop wait; waker: store(1) + wake_one")
+        .exhaustive()
+        .check(|| {
+            let word = Arc::new(AtomicU32::new(0));
+            let waiter = {
+                let word = Arc::clone(&word);
+                thread::spawn(move || wait_until_set(&word))
+            };
+            word.store(1, Release);
+            futex::wake_one(&word);
+            waiter.join().unwrap();
+        });
+}
+
+#[test]
+fn wake_all_wakes_both_waiters() {
+    Model::new("futex: wake_all wakes two waiters")
+        .threads(3)
+        .ops("2 waiters: loop wait; waker: store(1) + one wake_all")
+        .exhaustive()
+        .check(|| {
+            let word = Arc::new(AtomicU32::new(0));
+            let waiters: Vec<_> = (0..2)
+                .map(|_| {
+                    let word = Arc::clone(&word);
+                    thread::spawn(move || wait_until_set(&word))
+                })
+                .collect();
+            word.store(1, Release);
+            futex::wake_all(&word);
+            for w in waiters {
+                w.join().unwrap();
+            }
+        });
+}
+
+#[test]
+fn two_wake_ones_wake_two_waiters() {
+    Model::new("futex: two wake_one calls wake two waiters")
+        .threads(3)
+        .ops("2 waiters: loop wait; waker: store(1) + wake_one x2")
+        .exhaustive()
+        .check(|| {
+            let word = Arc::new(AtomicU32::new(0));
+            let waiters: Vec<_> = (0..2)
+                .map(|_| {
+                    let word = Arc::clone(&word);
+                    thread::spawn(move || wait_until_set(&word))
+                })
+                .collect();
+            word.store(1, Release);
+            futex::wake_one(&word);
+            futex::wake_one(&word);
+            for w in waiters {
+                w.join().unwrap();
+            }
+        });
+}
+
+#[test]
+fn release_acquire_publication_through_futex_is_race_free() {
+    Model::new("futex: data published with Release, read after wait with Acquire")
+        .threads(2)
+        .ops("writer: data=42, store(1,Release), wake_one; reader: loop wait, read data")
+        .exhaustive()
+        .check(|| {
+            let word = Arc::new(AtomicU32::new(0));
+            let data = Arc::new(SharedCell::new(0u64));
+            let reader = {
+                let (word, data) = (Arc::clone(&word), Arc::clone(&data));
+                thread::spawn(move || {
+                    wait_until_set(&word);
+                    // Ordered: the Acquire load in `wait_until_set` saw the Release store.
+                    assert_eq!(data.get(), 42);
+                })
+            };
+            data.set(42);
+            word.store(1, Release);
+            futex::wake_one(&word);
+            reader.join().unwrap();
+        });
+}
+
+zoo_test! {
+    /// wake_one wakes at most one waiter: with two sleepers and a single wake_one, some
+    /// execution leaves one asleep forever.
+    fn wake_one_does_not_wake_two() expect Expect::both(Failure::Deadlock) => {
+        Model::new("zoo: one wake_one for two waiters")
+            .threads(3)
+            .exhaustive()
+            .check(|| {
+                let word = Arc::new(AtomicU32::new(0));
+                let waiters: Vec<_> = (0..2)
+                    .map(|_| {
+                        let word = Arc::clone(&word);
+                        thread::spawn(move || wait_until_set(&word))
+                    })
+                    .collect();
+                word.store(1, Release);
+                futex::wake_one(&word);
+                for w in waiters {
+                    w.join().unwrap();
+                }
+            });
+    }
+}
+
+zoo_test! {
+    /// (a) A waiter that does not re-check its condition after `wait` returns: caught through
+    /// a spurious return.
+    fn waiter_without_recheck() expect Expect::both(Failure::Assertion("returned from wait before the flag was set")) => {
+        Model::new("zoo: waiter without re-check")
+            .threads(2)
+            .exhaustive()
+            .check(|| {
+                let word = Arc::new(AtomicU32::new(0));
+                let waiter = {
+                    let word = Arc::clone(&word);
+                    thread::spawn(move || {
+                        if word.load(Acquire) == 0 {
+                            futex::wait(&word, 0);
+                        }
+                        assert_eq!(word.load(Acquire), 1, "returned from wait before the flag was set");
+                    })
+                };
+                word.store(1, Release);
+                futex::wake_one(&word);
+                waiter.join().unwrap();
+            });
+    }
+}
+
+zoo_test! {
+    /// (b) A waker that changes the word but never wakes: the waiter sleeps forever.
+    fn waker_that_never_wakes() expect Expect::both(Failure::Deadlock) => {
+        Model::new("zoo: store without wake")
+            .threads(2)
+            .exhaustive()
+            .check(|| {
+                let word = Arc::new(AtomicU32::new(0));
+                let waiter = {
+                    let word = Arc::clone(&word);
+                    thread::spawn(move || wait_until_set(&word))
+                };
+                word.store(1, Release);
+                waiter.join().unwrap();
+            });
+    }
+}
+
+zoo_test! {
+    /// (c) Data published with a Relaxed store and read after the futex returns: a data race
+    /// under loom, which shows the model adds no ordering of its own. shuttle treats every
+    /// atomic as SeqCst and is blind to it (documented, asserted to pass).
+    fn relaxed_publication_through_futex() expect Expect::per_checker(Failure::DataRace, Failure::Blind) => {
+        Model::new("zoo: Relaxed publication read after futex wait")
+            .threads(2)
+            .exhaustive()
+            .check(|| {
+                let word = Arc::new(AtomicU32::new(0));
+                let data = Arc::new(SharedCell::new(0u64));
+                let reader = {
+                    let (word, data) = (Arc::clone(&word), Arc::clone(&data));
+                    thread::spawn(move || {
+                        while word.load(Relaxed) == 0 {
+                            futex::wait(&word, 0);
+                        }
+                        // The bug: the Relaxed load orders nothing, so this read races.
+                        let _ = data.get();
+                    })
+                };
+                data.set(42);
+                word.store(1, Relaxed);
+                futex::wake_one(&word);
+                reader.join().unwrap();
+            });
+    }
+}
