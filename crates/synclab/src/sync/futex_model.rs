@@ -16,7 +16,7 @@
 #![allow(dead_code)] // each world uses the part it needs
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::cell::Cell;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// How many waits on each word, per loom execution, return spuriously at once.
@@ -28,15 +28,21 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// verification harness runs every loom model twice, once with budget 0 (every wait compares
 /// and may sleep) and once with budget 1 (the first wait on each word returns at once), and
 /// loom explores all interleavings in both.
-static LOOM_SPURIOUS_BUDGET: AtomicU32 = AtomicU32::new(0);
+///
+/// Thread-local: loom runs a model's threads as coroutines on the OS thread that called
+/// `check`, and tests run in parallel, so a global would change under a running model and
+/// break loom's requirement that every replay of a path be deterministic.
+thread_local! {
+    static LOOM_SPURIOUS_BUDGET: Cell<u32> = const { Cell::new(0) };
+}
 
 /// Sets the per-word spurious-return budget for words created from now on (loom only).
 pub(crate) fn set_loom_spurious_budget(budget: u32) {
-    LOOM_SPURIOUS_BUDGET.store(budget, Ordering::Relaxed);
+    LOOM_SPURIOUS_BUDGET.with(|b| b.set(budget));
 }
 
 pub(crate) fn loom_spurious_budget() -> u32 {
-    LOOM_SPURIOUS_BUDGET.load(Ordering::Relaxed)
+    LOOM_SPURIOUS_BUDGET.with(|b| b.get())
 }
 
 /// The waiters of one futex word, oldest first.
