@@ -1,1 +1,251 @@
-//! x
+//! synclab-benches: every workload defined once, run by criterion (`cargo bench`) and by
+//! `synclab compare`, with every synclab design beside the anchors people use today.
+//!
+//! A [`Workload`] is a scenario (say, "contended counter") with a [`Metric`], the thread
+//! counts it is run at, and its [`Contender`]s: synclab designs, anchors (std, parking_lot,
+//! crossbeam, flume, rayon, threadpool) and physical floors (a spin ping-pong, an uncontended
+//! atomic). A contender is a plain function that runs the whole scenario once and returns a
+//! [`Measurement`]; how often and in which order contenders run is the runner's business.
+
+use std::time::{Duration, Instant};
+
+pub mod array;
+pub mod floor;
+pub mod locks;
+pub mod pools;
+pub mod queues;
+
+/// How big a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    /// A smoke-sized run (tests, `--quick`).
+    Quick,
+    /// The default `synclab compare` run.
+    Full,
+}
+
+/// The parameters of one run of a contender.
+#[derive(Debug, Clone, Copy)]
+pub struct Params {
+    /// Threads (or workers, or producer/consumer pairs — the workload says which).
+    pub threads: usize,
+    /// Run size.
+    pub scale: Scale,
+}
+
+impl Params {
+    /// Picks `quick` or `full` by scale.
+    pub fn pick<T>(&self, quick: T, full: T) -> T {
+        match self.scale {
+            Scale::Quick => quick,
+            Scale::Full => full,
+        }
+    }
+}
+
+/// Who a contender is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A synclab design.
+    Synclab,
+    /// A library people use today (the yardstick).
+    Anchor,
+    /// A physical floor: what the hardware allows at best.
+    Floor,
+    /// The seed document's own design, shown for its cost.
+    Seed,
+}
+
+/// What one run measured.
+#[derive(Debug, Clone, Default)]
+pub struct Measurement {
+    /// Operations completed (items moved, lock acquisitions, tasks run, handoffs…).
+    pub ops: u64,
+    /// Wall-clock time of the measured part.
+    pub elapsed: Duration,
+    /// Per-operation latencies in nanoseconds, for latency workloads.
+    pub samples_ns: Vec<u64>,
+    /// Process CPU time used during the measured part, for idle-CPU workloads.
+    pub cpu: Option<Duration>,
+}
+
+impl Measurement {
+    /// `ops` operations in `elapsed`.
+    pub fn ops(ops: u64, elapsed: Duration) -> Self {
+        Self {
+            ops,
+            elapsed,
+            ..Self::default()
+        }
+    }
+
+    /// Latency samples (ns), taken over `elapsed`.
+    pub fn latencies(samples_ns: Vec<u64>, elapsed: Duration) -> Self {
+        Self {
+            ops: samples_ns.len() as u64,
+            elapsed,
+            samples_ns,
+            cpu: None,
+        }
+    }
+
+    /// `cpu` time used over `elapsed` of wall time.
+    pub fn cpu(cpu: Duration, elapsed: Duration) -> Self {
+        Self {
+            ops: 0,
+            elapsed,
+            samples_ns: Vec::new(),
+            cpu: Some(cpu),
+        }
+    }
+}
+
+/// What a workload reports, and which way is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// Million operations per second (higher is better).
+    Mops,
+    /// Median per-operation latency in nanoseconds (lower is better).
+    LatencyNs,
+    /// Mean nanoseconds per operation, `elapsed / ops` (lower is better).
+    NsPerOp,
+    /// Milliseconds of CPU per second of wall time (lower is better).
+    CpuMsPerSec,
+}
+
+impl Metric {
+    /// The unit, for table headers and chart axes.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Metric::Mops => "Mops/s",
+            Metric::LatencyNs => "ns (median)",
+            Metric::NsPerOp => "ns/op",
+            Metric::CpuMsPerSec => "CPU ms/s",
+        }
+    }
+
+    /// Whether a larger value is better.
+    pub fn higher_is_better(self) -> bool {
+        matches!(self, Metric::Mops)
+    }
+
+    /// The value of `m` in this metric.
+    pub fn value(self, m: &Measurement) -> f64 {
+        let secs = m.elapsed.as_secs_f64().max(1e-12);
+        match self {
+            Metric::Mops => m.ops as f64 / secs / 1e6,
+            Metric::LatencyNs => median_u64(&m.samples_ns),
+            Metric::NsPerOp => secs * 1e9 / (m.ops.max(1) as f64),
+            Metric::CpuMsPerSec => m.cpu.unwrap_or_default().as_secs_f64() * 1e3 / secs,
+        }
+    }
+}
+
+/// The median of `values` (0 when empty).
+pub fn median_u64(values: &[u64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut v = values.to_vec();
+    v.sort_unstable();
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2] as f64
+    } else {
+        (v[n / 2 - 1] as f64 + v[n / 2] as f64) / 2.0
+    }
+}
+
+/// One implementation taking part in a workload.
+#[derive(Debug, Clone, Copy)]
+pub struct Contender {
+    /// Name in tables, e.g. `"FutexMutex"` or `"parking_lot::Mutex"`.
+    pub name: &'static str,
+    /// Who it is.
+    pub role: Role,
+    /// Runs the whole scenario once.
+    pub run: fn(&Params) -> Measurement,
+}
+
+/// A scenario, its metric, and everyone who runs it.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    /// Stable identifier, `group/name`, used by `--filter` and in the JSON.
+    pub id: &'static str,
+    /// Group: `floor`, `locks`, `queues`, `array`, `pools`.
+    pub group: &'static str,
+    /// Human title.
+    pub title: &'static str,
+    /// What `threads` means here ("threads", "producer/consumer pairs", "workers").
+    pub threads_label: &'static str,
+    /// Thread counts to run at by default.
+    pub threads: Vec<usize>,
+    /// Whether `synclab compare --threads` replaces [`Self::threads`].
+    pub scales_with_threads: bool,
+    /// The metric.
+    pub metric: Metric,
+    /// Everyone who runs it.
+    pub contenders: Vec<Contender>,
+}
+
+/// A performance target from the issues, checked against one `synclab compare` run.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    /// What is promised, in words.
+    pub claim: &'static str,
+    /// The workload's id.
+    pub workload: &'static str,
+    /// The thread count the target applies to.
+    pub threads: usize,
+    /// The contender being judged.
+    pub contender: &'static str,
+    /// What it is compared with: a contender's name, or [`BEST_ANCHOR`].
+    pub reference: &'static str,
+    /// The required ratio, in "better-is-bigger" form: contender-vs-reference advantage must
+    /// be at least this (1.0 = as good; 0.95 = at most 5 % worse; 1.25 = 25 % better).
+    pub min_advantage: f64,
+}
+
+/// A [`Target::reference`] meaning "the best anchor in that workload and thread count".
+pub const BEST_ANCHOR: &str = "<best anchor>";
+
+/// Every workload, in report order.
+pub fn workloads() -> Vec<Workload> {
+    let mut all = Vec::new();
+    all.extend(floor::workloads());
+    all.extend(locks::workloads());
+    all.extend(queues::workloads());
+    all.extend(array::workloads());
+    all.extend(pools::workloads());
+    all
+}
+
+/// Every performance target, in report order.
+pub fn targets() -> Vec<Target> {
+    let mut all = Vec::new();
+    all.extend(locks::targets());
+    all.extend(queues::targets());
+    all.extend(array::targets());
+    all.extend(pools::targets());
+    all
+}
+
+/// CPU time used so far by this whole process (user + system), from `getrusage(2)`.
+pub fn process_cpu_time() -> Duration {
+    // SAFETY: `rusage` is plain old data; all-zero is a valid value for getrusage to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_SELF with a valid, writable pointer; the call only writes `usage`.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Times `f`, returning its result and the elapsed wall time.
+pub fn timed<R>(f: impl FnOnce() -> R) -> (R, Duration) {
+    let start = Instant::now();
+    let r = f();
+    (r, start.elapsed())
+}

@@ -5,34 +5,32 @@
 //! `FUTEX_WAKE` takes the same lock to dequeue. That lock is what makes the compare-and-block
 //! atomic with respect to wakes.
 //!
-//! The model gets the same atomicity from the checkers' scheduling instead of from a lock. Both
-//! loom and shuttle run model threads as coroutines on one OS thread and switch only at their
-//! own operations, so plain code between two checker operations runs without interruption. The
-//! world files therefore (1) access the word through the checker right before touching this
-//! queue — an RMW, which the checker sees as a dependent access of the word, so its partial
-//! order reduction orders waits and wakes of one word against each other — and (2) touch the
-//! queue only with plain `std` code, invisible to the checker, which adds no happens-before
-//! edge that the real futex would not give.
+//! The model gets the same atomicity from the checkers. Both loom and shuttle run model
+//! threads as coroutines on one OS thread and switch only at their own operations, so plain
+//! code between two checker operations runs without interruption. The queue below is plain
+//! `std` code, invisible to the checker; each world file reads the word through the checker
+//! (under loom inside a checker mutex that stands for the bucket lock, see
+//! `loom_world.rs`), then touches the queue before its next checker operation.
 #![allow(dead_code)] // each world uses the part it needs
 
-use std::collections::VecDeque;
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// How many waits on each word, per loom execution, return spuriously at once.
-///
-/// loom has no public nondeterministic choice (loom#84), and its only spurious primitive
-/// (`Notify`) yields before returning, which lets every other thread run first — so a waiter
-/// could never return spuriously *before* the condition changed, which is the case that
-/// catches a missing re-check. The model therefore makes the choice outside loom: the
-/// verification harness runs every loom model twice, once with budget 0 (every wait compares
-/// and may sleep) and once with budget 1 (the first wait on each word returns at once), and
-/// loom explores all interleavings in both.
-///
-/// Thread-local: loom runs a model's threads as coroutines on the OS thread that called
-/// `check`, and tests run in parallel, so a global would change under a running model and
-/// break loom's requirement that every replay of a path be deterministic.
 thread_local! {
+    /// How many waits on each word, per loom execution, return spuriously at once.
+    ///
+    /// loom has no public nondeterministic choice (loom#84), and its only spurious primitive
+    /// (`Notify`) yields before returning, which lets every other thread run first — so a waiter
+    /// could never return spuriously *before* the condition changed, which is the case that
+    /// catches a missing re-check. The model therefore makes the choice outside loom: the
+    /// verification harness runs every loom model twice, once with budget 0 (every wait compares
+    /// and may sleep) and once with budget 1 (the first wait on each word returns at once), and
+    /// loom explores all interleavings in both.
+    ///
+    /// Thread-local: loom runs a model's threads as coroutines on the OS thread that called
+    /// `check`, and tests run in parallel, so a global would change under a running model and
+    /// break loom's requirement that every replay of a path be deterministic.
     static LOOM_SPURIOUS_BUDGET: Cell<u32> = const { Cell::new(0) };
 }
 

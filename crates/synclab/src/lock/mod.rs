@@ -1,0 +1,238 @@
+//! Locks and condition variables.
+//!
+//! The layering is `lock_api`'s (parking_lot): an implementation supplies only a small *raw
+//! protocol* — [`RawLock`]: `lock`, `try_lock`, `unlock` — and one generic safe wrapper,
+//! [`Mutex<T, R>`], owns the data and hands out an RAII [`MutexGuard`]. Each implementation is a
+//! `pub type` alias away from a full mutex.
+//!
+//! A [`LockFamily`] bundles a mutex with the condition variable that works with its guard, so
+//! a condvar-based design (the shared array, the locked queue, the condvar pool) is written
+//! once and instantiated with std's pair ([`StdFamily`]) or synclab's futex pair.
+//!
+//! # Poisoning
+//!
+//! synclab's [`Mutex`] does not poison, like parking_lot's: a panic while a guard is alive
+//! unlocks the mutex during unwinding, and the next holder sees the data as the panicking
+//! holder left it. [`StdFamily`] wraps std's `Mutex`, which does poison; the family clears the
+//! poison flag and hands out the guard anyway (`PoisonError::into_inner`), so every family
+//! behaves the same way. The designs built on families keep their own invariants across a
+//! panicking *task* by catching it outside the lock (see the pools).
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::ops::{Deref, DerefMut};
+
+use crate::sync::UnsafeCell;
+
+mod std_family;
+pub use std_family::StdFamily;
+
+/// The raw protocol of a mutual-exclusion lock: no data, no guard.
+///
+/// # Safety
+///
+/// Implementations must guarantee mutual exclusion: after `lock` returns or `try_lock`
+/// returns `true`, no other call of `lock`/`try_lock` succeeds until `unlock` is called; and
+/// `unlock` must *release* everything the holder wrote so that the next successful `lock` or
+/// `try_lock` *acquires* it (a happens-before edge from unlock to the next lock).
+pub unsafe trait RawLock: Send + Sync {
+    /// A short name for tables and debug output, e.g. `"futex"`.
+    const NAME: &'static str;
+
+    /// A new, unlocked lock. (Not `const`: checker atomics cannot be built in const context.)
+    fn new() -> Self;
+
+    /// Blocks until the lock is acquired.
+    fn lock(&self);
+
+    /// Acquires the lock if it is free; never blocks.
+    fn try_lock(&self) -> bool;
+
+    /// Releases the lock.
+    ///
+    /// # Safety
+    ///
+    /// The lock must be held by the caller's context (acquired by `lock` or a successful
+    /// `try_lock`, and not yet released).
+    unsafe fn unlock(&self);
+}
+
+/// A mutual-exclusion lock over `T`, generic over its raw protocol `R`.
+pub struct Mutex<T, R: RawLock> {
+    raw: R,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: the lock gives exclusive access to `T` to one thread at a time, so sharing the
+// mutex shares `T` only by moving access between threads: `T: Send` is enough (as for std).
+unsafe impl<T: Send, R: RawLock> Sync for Mutex<T, R> {}
+// SAFETY: moving the mutex moves `T`; `R: Send` by the `RawLock` bound.
+unsafe impl<T: Send, R: RawLock> Send for Mutex<T, R> {}
+
+impl<T, R: RawLock> Mutex<T, R> {
+    /// A new unlocked mutex holding `value`.
+    pub fn new(value: T) -> Self {
+        Self {
+            raw: R::new(),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// Blocks until the lock is acquired and returns a guard that unlocks on drop.
+    #[inline]
+    pub fn lock(&self) -> MutexGuard<'_, T, R> {
+        self.raw.lock();
+        MutexGuard {
+            mutex: self,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Acquires the lock if it is free; `None` if it is held.
+    #[inline]
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T, R>> {
+        self.raw.try_lock().then(|| MutexGuard {
+            mutex: self,
+            _not_send: PhantomData,
+        })
+    }
+
+    /// Mutable access without locking: `&mut self` proves no guard exists.
+    pub fn get_mut(&mut self) -> &mut T {
+        // SAFETY: `&mut self` excludes every guard and every other reference to the data.
+        self.data.with_mut(|p| unsafe { &mut *p })
+    }
+
+    /// Consumes the mutex and returns the data.
+    pub fn into_inner(self) -> T {
+        self.data.into_inner()
+    }
+
+    /// The raw lock, for code that pairs it with a condition variable.
+    pub fn raw(&self) -> &R {
+        &self.raw
+    }
+}
+
+impl<T: Default, R: RawLock> Default for Mutex<T, R> {
+    fn default() -> Self {
+        Self::new(T::default())
+    }
+}
+
+impl<T: fmt::Debug, R: RawLock> fmt::Debug for Mutex<T, R> {
+    /// Shows the data only if the lock is free right now (`try_lock`), never racily.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Mutex");
+        d.field("raw", &R::NAME);
+        match self.try_lock() {
+            Some(guard) => d.field("data", &&*guard),
+            None => d.field("data", &format_args!("<locked>")),
+        };
+        d.finish()
+    }
+}
+
+/// Proof that a [`Mutex`] is held; unlocks it on drop.
+#[must_use = "if unused the Mutex will immediately unlock"]
+pub struct MutexGuard<'a, T, R: RawLock> {
+    mutex: &'a Mutex<T, R>,
+    /// Unlocking must happen on the locking thread for some raw locks (as std's guard).
+    _not_send: PhantomData<*const ()>,
+}
+
+// SAFETY: a shared guard only gives `&T`, so it may be shared when `T: Sync`.
+unsafe impl<T: Sync, R: RawLock> Sync for MutexGuard<'_, T, R> {}
+
+impl<'a, T, R: RawLock> MutexGuard<'a, T, R> {
+    /// The mutex this guard holds.
+    pub fn mutex(guard: &Self) -> &'a Mutex<T, R> {
+        guard.mutex
+    }
+
+    /// Releases the lock, runs `f`, and re-acquires it: the building block of a condition
+    /// variable that works with this guard.
+    pub fn unlocked<U>(guard: &mut Self, f: impl FnOnce() -> U) -> U {
+        // SAFETY: the guard proves the lock is held by this context.
+        unsafe { guard.mutex.raw.unlock() };
+        let result = f();
+        guard.mutex.raw.lock();
+        result
+    }
+}
+
+impl<T, R: RawLock> Deref for MutexGuard<'_, T, R> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: the guard proves the lock is held, so no `&mut T` exists elsewhere.
+        self.mutex.data.with(|p| unsafe { &*p })
+    }
+}
+
+impl<T, R: RawLock> DerefMut for MutexGuard<'_, T, R> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard proves the lock is held, and `&mut self` that this is the only
+        // reference derived from it.
+        self.mutex.data.with_mut(|p| unsafe { &mut *p })
+    }
+}
+
+impl<T, R: RawLock> Drop for MutexGuard<'_, T, R> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: the guard proves the lock is held by this context; it is released once.
+        unsafe { self.mutex.raw.unlock() };
+    }
+}
+
+impl<T: fmt::Debug, R: RawLock> fmt::Debug for MutexGuard<'_, T, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// A mutex and the condition variable that works with its guard, chosen together.
+///
+/// Designs that need "a lock plus a way to sleep until the state changes" are written once
+/// over `F: LockFamily` and instantiated with each family.
+pub trait LockFamily: Send + Sync + 'static {
+    /// A short name for tables, e.g. `"std"` or `"futex"`.
+    const NAME: &'static str;
+
+    /// The family's mutex over `T`.
+    type Mutex<T: Send>: Send + Sync;
+    /// The guard of [`Self::Mutex`].
+    type Guard<'a, T: Send + 'a>: DerefMut<Target = T>;
+    /// The family's condition variable.
+    type Condvar: Send + Sync;
+
+    /// A new unlocked mutex holding `value`.
+    fn mutex<T: Send>(value: T) -> Self::Mutex<T>;
+    /// Locks `mutex`, blocking until it is free.
+    fn lock<T: Send>(mutex: &Self::Mutex<T>) -> Self::Guard<'_, T>;
+    /// Locks `mutex` if it is free.
+    fn try_lock<T: Send>(mutex: &Self::Mutex<T>) -> Option<Self::Guard<'_, T>>;
+    /// A new condition variable.
+    fn condvar() -> Self::Condvar;
+    /// Atomically unlocks the guard's mutex and sleeps until notified; may return
+    /// spuriously, so callers re-check (or use [`LockFamily::wait_while`]).
+    fn wait<'a, T: Send>(condvar: &Self::Condvar, guard: Self::Guard<'a, T>) -> Self::Guard<'a, T>;
+    /// Wakes one waiter, if any.
+    fn notify_one(condvar: &Self::Condvar);
+    /// Wakes every waiter.
+    fn notify_all(condvar: &Self::Condvar);
+
+    /// Sleeps while `condition` holds, re-checking after every wake-up.
+    fn wait_while<'a, T: Send>(
+        condvar: &Self::Condvar,
+        mut guard: Self::Guard<'a, T>,
+        mut condition: impl FnMut(&mut T) -> bool,
+    ) -> Self::Guard<'a, T> {
+        while condition(&mut *guard) {
+            guard = Self::wait(condvar, guard);
+        }
+        guard
+    }
+}
