@@ -112,6 +112,8 @@ pub fn run_expected_failure(test_path: &str, expect: Expect, model: impl FnOnce(
     let output = Command::new(exe)
         .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_VAR, test_name)
+        // The child's own model line would be reported as a passing model.
+        .env_remove("SYNCLAB_REPORT")
         .output()
         .expect("the test binary can re-run itself");
     let seconds = started.elapsed().as_secs_f64();

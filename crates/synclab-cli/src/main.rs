@@ -10,6 +10,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod charts;
 mod compare;
 mod demo_array;
 mod demo_pool;

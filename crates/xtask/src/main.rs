@@ -1,1 +1,289 @@
-fn main() {}
+//! Project automation. Run through the cargo alias: `cargo xtask <command>`.
+//!
+//! ```text
+//! cargo xtask test                 fmt, clippy, cargo test, loom suite, shuttle suite, Miri
+//! cargo xtask verify [options]     only the checkers (loom, shuttle), with raisable bounds
+//!     --loom-preemptions N|none    override every loom model's preemption bound
+//!     --shuttle-scale N            multiply every shuttle model's schedule count
+//!     --only loom|shuttle          run one checker
+//!     --write-docs                 rewrite the model table in docs/verification.md
+//! cargo xtask miri                 the unsafe-code tests under Miri (nightly), many seeds
+//! cargo xtask bench [GROUP]        criterion benchmarks (all groups, or one)
+//! ```
+//!
+//! Each checker runs in its own target directory (`target/loom`, `target/shuttle`): the cfg
+//! changes every crate's build, and sharing a directory would rebuild everything each time.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+mod report;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(&root, &args[1..]),
+        Some("verify") => verify_command(&root, &args[1..]),
+        Some("miri") => miri(&root, true).map(|_| ()),
+        Some("bench") => bench(&root, &args[1..]),
+        _ => {
+            eprintln!("usage: cargo xtask test | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--write-docs] | miri | bench [GROUP]");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/xtask sits two levels below the workspace root")
+        .to_path_buf()
+}
+
+/// One stage of a run, for the summary.
+struct Stage {
+    name: String,
+    outcome: Outcome,
+    elapsed: Duration,
+}
+
+#[derive(PartialEq)]
+enum Outcome {
+    Passed,
+    Failed,
+    Skipped(String),
+}
+
+fn run(root: &Path, name: &str, cmd: &mut Command) -> Stage {
+    eprintln!("\n==> {name}: {cmd:?}");
+    let start = Instant::now();
+    let ok = cmd
+        .current_dir(root)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    Stage {
+        name: name.to_string(),
+        outcome: if ok { Outcome::Passed } else { Outcome::Failed },
+        elapsed: start.elapsed(),
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn summary(stages: &[Stage]) -> Result<(), String> {
+    eprintln!("\n==> summary");
+    let mut failed = 0;
+    for s in stages {
+        let outcome = match &s.outcome {
+            Outcome::Passed => "passed".to_string(),
+            Outcome::Failed => {
+                failed += 1;
+                "FAILED".to_string()
+            }
+            Outcome::Skipped(why) => format!("skipped ({why})"),
+        };
+        eprintln!(
+            "  {:<40} {:<10} {:>8.1}s",
+            s.name,
+            outcome,
+            s.elapsed.as_secs_f64()
+        );
+    }
+    let total: f64 = stages.iter().map(|s| s.elapsed.as_secs_f64()).sum();
+    let passed = stages
+        .iter()
+        .filter(|s| s.outcome == Outcome::Passed)
+        .count();
+    let skipped = stages.len() - passed - failed;
+    eprintln!("  total {total:.1}s");
+    // The plain closing line CI reads.
+    println!("stages: {passed} passed, {failed} failed, {skipped} skipped");
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("{failed} stage(s) failed"))
+    }
+}
+
+fn test(root: &Path, _args: &[String]) -> Result<(), String> {
+    let mut stages = vec![
+        run(
+            root,
+            "fmt --check",
+            cargo().args(["fmt", "--all", "--", "--check"]),
+        ),
+        run(
+            root,
+            "clippy -D warnings",
+            cargo().args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        ),
+        run(
+            root,
+            "cargo test --workspace",
+            cargo().args(["test", "--workspace"]),
+        ),
+    ];
+    stages.extend(verify(root, &VerifyOptions::default()));
+    stages.push(miri(root, false).unwrap_or_else(|e| Stage {
+        name: "miri".into(),
+        outcome: Outcome::Skipped(e),
+        elapsed: Duration::ZERO,
+    }));
+    summary(&stages)
+}
+
+#[derive(Default)]
+struct VerifyOptions {
+    loom_preemptions: Option<String>,
+    shuttle_scale: Option<String>,
+    only: Option<String>,
+    write_docs: bool,
+}
+
+fn verify_command(root: &Path, args: &[String]) -> Result<(), String> {
+    let mut opts = VerifyOptions::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{a} needs a value"))
+        };
+        match a.as_str() {
+            "--loom-preemptions" => opts.loom_preemptions = Some(value()?),
+            "--shuttle-scale" => opts.shuttle_scale = Some(value()?),
+            "--only" => opts.only = Some(value()?),
+            "--write-docs" => opts.write_docs = true,
+            other => return Err(format!("unknown verify option {other:?}")),
+        }
+    }
+    if let Some(only) = &opts.only {
+        if only != "loom" && only != "shuttle" {
+            return Err(format!("--only takes loom or shuttle, not {only:?}"));
+        }
+    }
+    let stages = verify(root, &opts);
+    summary(&stages)
+}
+
+fn verify(root: &Path, opts: &VerifyOptions) -> Vec<Stage> {
+    let report_dir = root.join("target/verification");
+    let _ = std::fs::create_dir_all(&report_dir);
+    let mut stages = Vec::new();
+    for checker in ["loom", "shuttle"] {
+        if opts.only.as_deref().is_some_and(|o| o != checker) {
+            continue;
+        }
+        let report = report_dir.join(format!("{checker}.jsonl"));
+        let _ = std::fs::remove_file(&report);
+        let mut cmd = cargo();
+        cmd.args(["test", "--release", "-p", "synclab-verification"])
+            .env("RUSTFLAGS", format!("--cfg synclab_{checker}"))
+            .env("CARGO_TARGET_DIR", root.join("target").join(checker))
+            .env("SYNCLAB_REPORT", &report);
+        match checker {
+            "loom" => {
+                let bound = opts
+                    .loom_preemptions
+                    .clone()
+                    .unwrap_or_else(|| "each model's own".into());
+                eprintln!("\n==> loom bounds: preemptions = {bound}; spurious futex returns: off, then first wait per word; LOOM_MAX_BRANCHES = {}",
+                    std::env::var("LOOM_MAX_BRANCHES").unwrap_or_else(|_| "1000 (loom default)".into()));
+                if let Some(p) = &opts.loom_preemptions {
+                    cmd.env("SYNCLAB_LOOM_PREEMPTIONS", p);
+                }
+            }
+            _ => {
+                let scale = opts.shuttle_scale.clone().unwrap_or_else(|| "1".into());
+                eprintln!("\n==> shuttle bounds: each model's schedules x {scale} (PCT depth 3 + random, fixed seed)");
+                cmd.env("SYNCLAB_SHUTTLE_SCALE", scale);
+            }
+        }
+        let stage = run(root, &format!("{checker} suite (release)"), &mut cmd);
+        match report::summarize(&report) {
+            Ok(text) => eprintln!("{text}"),
+            Err(e) => eprintln!("(no {checker} report: {e})"),
+        }
+        stages.push(stage);
+    }
+    if opts.write_docs {
+        match report::write_docs(root, &report_dir) {
+            Ok(path) => eprintln!("wrote the model table into {}", path.display()),
+            Err(e) => eprintln!("could not write docs: {e}"),
+        }
+    }
+    stages
+}
+
+/// Runs the Miri suite. With `install`, installs the nightly component if it is missing.
+fn miri(root: &Path, install: bool) -> Result<Stage, String> {
+    let has_miri = |_: ()| {
+        Command::new("cargo")
+            .args(["+nightly", "miri", "--version"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    if !has_miri(()) {
+        if install || std::env::var("SYNCLAB_INSTALL_MIRI").is_ok() {
+            eprintln!(
+                "==> installing miri: rustup component add miri rust-src --toolchain nightly"
+            );
+            let _ = Command::new("rustup")
+                .args([
+                    "component",
+                    "add",
+                    "miri",
+                    "rust-src",
+                    "--toolchain",
+                    "nightly",
+                ])
+                .status();
+        }
+        if !has_miri(()) {
+            let why = "nightly Miri is not installed; `cargo xtask miri` installs it".to_string();
+            eprintln!("==> miri: SKIPPED — {why}");
+            return Err(why);
+        }
+    }
+    let seeds = std::env::var("SYNCLAB_MIRI_SEEDS").unwrap_or_else(|_| "16".into());
+    let mut cmd = Command::new("cargo");
+    cmd.args([
+        "+nightly", "miri", "test", "-p", "synclab", "--test", "miri",
+    ])
+    .env(
+        "MIRIFLAGS",
+        format!("-Zmiri-many-seeds=0..{seeds} -Zmiri-strict-provenance"),
+    )
+    .env("CARGO_TARGET_DIR", root.join("target/miri"));
+    Ok(run(root, &format!("miri ({seeds} seeds)"), &mut cmd))
+}
+
+fn bench(root: &Path, args: &[String]) -> Result<(), String> {
+    let mut cmd = cargo();
+    cmd.args(["bench", "-p", "synclab-benches"]);
+    if let Some(group) = args.first() {
+        cmd.args(["--bench", group]);
+    }
+    summary(&[run(root, "criterion", &mut cmd)])
+}
