@@ -21,6 +21,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 pub mod expect;
+pub mod linearizability;
 pub use expect::{run_expected_failure, Expect, Failure};
 
 pub use synclab::sync::World;

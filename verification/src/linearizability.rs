@@ -1,0 +1,567 @@
+//! A linearizability checker: record invoke/return histories of concurrent runs, then search
+//! for a sequential order that respects real time and a sequential specification.
+//!
+//! The search is Wing & Gong's (J. Parallel Distrib. Comput. 1993) with Lowe's refinement
+//! ("Testing for linearizability", Concurrency and Computation 2017): depth-first over the
+//! operations that may be linearized next — those invoked before every pending operation
+//! returned — memoizing every visited `(set of linearized operations, specification state)`
+//! pair, so each configuration is explored once. A step budget turns a search that would run
+//! too long into [`Verdict::Unknown`] instead of a hang; a violation is shrunk to a minimal
+//! failing sub-history (removing any one operation makes it linearizable) for the report.
+//!
+//! Histories are recorded with one shared clock (a `std` atomic counter, invisible to the
+//! checkers, so recording adds no synchronisation a model could lean on): every invocation
+//! and every return takes a distinct tick, so "a returned before b was invoked" is exact.
+
+use std::collections::{HashSet, VecDeque};
+use std::fmt;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// A sequential specification: the object's state and what each operation does to it.
+pub trait Spec {
+    /// The abstract state.
+    type State: Clone + Eq + Hash + fmt::Debug;
+    /// An operation with its arguments.
+    type Op: Clone + fmt::Debug;
+    /// What an operation returns.
+    type Ret: Clone + PartialEq + fmt::Debug;
+    /// The initial state.
+    fn init(&self) -> Self::State;
+    /// Applies `op` to `state`, returning the new state and the result it must produce.
+    fn step(&self, state: &Self::State, op: &Self::Op) -> (Self::State, Self::Ret);
+}
+
+/// One completed operation of a history.
+#[derive(Debug, Clone)]
+pub struct Operation<Op, Ret> {
+    /// The thread that ran it.
+    pub thread: usize,
+    /// The operation.
+    pub op: Op,
+    /// What it returned.
+    pub ret: Ret,
+    /// Clock tick of the invocation.
+    pub invoked: u64,
+    /// Clock tick of the return.
+    pub returned: u64,
+}
+
+/// Records the operations of one concurrent run.
+#[derive(Debug)]
+pub struct Recorder<Op, Ret> {
+    clock: AtomicU64,
+    ops: Mutex<Vec<Operation<Op, Ret>>>,
+}
+
+impl<Op: Clone, Ret: Clone> Default for Recorder<Op, Ret> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<Op: Clone, Ret: Clone> Recorder<Op, Ret> {
+    /// An empty history.
+    pub fn new() -> Self {
+        Self {
+            clock: AtomicU64::new(0),
+            ops: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `f` as operation `op` of `thread`, recording its invocation, result and return.
+    pub fn record(&self, thread: usize, op: Op, f: impl FnOnce() -> Ret) -> Ret {
+        // SeqCst on the private clock: the ticks form one total order that agrees with each
+        // thread's program order and with real time. The clock orders nothing else.
+        let invoked = self.clock.fetch_add(1, Ordering::SeqCst);
+        let ret = f();
+        let returned = self.clock.fetch_add(1, Ordering::SeqCst);
+        self.ops
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Operation {
+                thread,
+                op,
+                ret: ret.clone(),
+                invoked,
+                returned,
+            });
+        ret
+    }
+
+    /// The recorded history, sorted by invocation.
+    pub fn history(&self) -> Vec<Operation<Op, Ret>> {
+        let mut ops = self.ops.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        ops.sort_by_key(|o| o.invoked);
+        ops
+    }
+}
+
+/// The checker's answer.
+#[derive(Debug, Clone)]
+pub enum Verdict<Op, Ret> {
+    /// A sequential order exists.
+    Linearizable {
+        /// Search steps taken.
+        steps: u64,
+    },
+    /// No sequential order exists; `minimal` is a sub-history that is still not linearizable
+    /// but becomes linearizable if any one of its operations is removed.
+    Violation {
+        /// The minimal failing sub-history, sorted by invocation.
+        minimal: Vec<Operation<Op, Ret>>,
+        /// `minimal`, one operation per line, for the failure message.
+        rendered: String,
+    },
+    /// The step budget ran out first.
+    Unknown {
+        /// Search steps taken.
+        steps: u64,
+    },
+    /// The history cannot be checked (too long for the 64-operation bitset).
+    TooLong {
+        /// Its length.
+        len: usize,
+    },
+}
+
+/// The largest history the checker accepts.
+pub const MAX_OPERATIONS: usize = 64;
+
+enum Search {
+    Found,
+    NotFound,
+    OutOfBudget,
+}
+
+/// Checks `history` against `spec` within `budget` search steps.
+pub fn check<S: Spec>(
+    spec: &S,
+    history: &[Operation<S::Op, S::Ret>],
+    budget: u64,
+) -> Verdict<S::Op, S::Ret> {
+    if history.len() > MAX_OPERATIONS {
+        return Verdict::TooLong { len: history.len() };
+    }
+    let mut steps = 0;
+    match search(spec, history, budget, &mut steps) {
+        Search::Found => Verdict::Linearizable { steps },
+        Search::OutOfBudget => Verdict::Unknown { steps },
+        Search::NotFound => {
+            let minimal = shrink(spec, history, budget);
+            Verdict::Violation {
+                rendered: render(&minimal),
+                minimal,
+            }
+        }
+    }
+}
+
+fn search<S: Spec>(
+    spec: &S,
+    history: &[Operation<S::Op, S::Ret>],
+    budget: u64,
+    steps: &mut u64,
+) -> Search {
+    let n = history.len();
+    let all: u64 = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+    let mut seen: HashSet<(u64, S::State)> = HashSet::new();
+    // Explicit stack of (linearized set, state, next candidate index to try).
+    let mut stack: Vec<(u64, S::State, usize)> = vec![(0, spec.init(), 0)];
+    while let Some((done, state, next)) = stack.pop() {
+        if done == all {
+            return Search::Found;
+        }
+        *steps += 1;
+        if *steps > budget {
+            return Search::OutOfBudget;
+        }
+        // Only operations invoked before every pending operation returned may go next.
+        let min_return = (0..n)
+            .filter(|&i| done & (1 << i) == 0)
+            .map(|i| history[i].returned)
+            .min()
+            .unwrap_or(u64::MAX);
+        let mut i = next;
+        while i < n {
+            if done & (1 << i) == 0 && history[i].invoked < min_return {
+                let (after, ret) = spec.step(&state, &history[i].op);
+                let key = (done | (1 << i), after.clone());
+                if ret == history[i].ret && !seen.contains(&key) {
+                    seen.insert(key);
+                    // Resume this configuration at the next candidate after the child.
+                    stack.push((done, state.clone(), i + 1));
+                    stack.push((done | (1 << i), after, 0));
+                    break;
+                }
+            }
+            i += 1;
+        }
+    }
+    Search::NotFound
+}
+
+/// Greedily removes operations while the history stays non-linearizable.
+fn shrink<S: Spec>(
+    spec: &S,
+    history: &[Operation<S::Op, S::Ret>],
+    budget: u64,
+) -> Vec<Operation<S::Op, S::Ret>> {
+    let mut current = history.to_vec();
+    let mut i = 0;
+    while i < current.len() {
+        let mut candidate = current.clone();
+        candidate.remove(i);
+        let mut steps = 0;
+        if matches!(
+            search(spec, &candidate, budget, &mut steps),
+            Search::NotFound
+        ) {
+            current = candidate;
+        } else {
+            i += 1;
+        }
+    }
+    current
+}
+
+fn render<Op: fmt::Debug, Ret: fmt::Debug>(ops: &[Operation<Op, Ret>]) -> String {
+    let mut out = String::new();
+    for o in ops {
+        out.push_str(&format!(
+            "  [{:>4}..{:>4}] thread {}: {:?} -> {:?}\n",
+            o.invoked, o.returned, o.thread, o.op, o.ret
+        ));
+    }
+    out
+}
+
+/// Operations on a bounded FIFO queue of `u64`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueueOp {
+    /// `try_push(v)`.
+    Push(u64),
+    /// `try_pop()`.
+    Pop,
+}
+
+/// Results of [`QueueOp`]s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueueRet {
+    /// `try_push` succeeded.
+    Pushed,
+    /// `try_push` found the queue full.
+    Full,
+    /// `try_pop` result.
+    Popped(Option<u64>),
+}
+
+/// A bounded FIFO queue of the given capacity.
+#[derive(Debug, Clone, Copy)]
+pub struct BoundedQueueSpec {
+    /// Capacity.
+    pub capacity: usize,
+}
+
+impl Spec for BoundedQueueSpec {
+    type State = VecDeque<u64>;
+    type Op = QueueOp;
+    type Ret = QueueRet;
+
+    fn init(&self) -> Self::State {
+        VecDeque::new()
+    }
+
+    fn step(&self, state: &Self::State, op: &QueueOp) -> (Self::State, QueueRet) {
+        let mut s = state.clone();
+        let ret = match *op {
+            QueueOp::Push(v) if s.len() < self.capacity => {
+                s.push_back(v);
+                QueueRet::Pushed
+            }
+            QueueOp::Push(_) => QueueRet::Full,
+            QueueOp::Pop => QueueRet::Popped(s.pop_front()),
+        };
+        (s, ret)
+    }
+}
+
+/// Operations on a write-once array of `u64`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ArrayOp {
+    /// `publish(i, v)`.
+    Publish(usize, u64),
+    /// `try_get(i)`.
+    TryGet(usize),
+}
+
+/// Results of [`ArrayOp`]s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ArrayRet {
+    /// `publish` stored the value.
+    Published,
+    /// `publish` found the slot already published.
+    AlreadyPublished,
+    /// The index was out of bounds.
+    OutOfBounds,
+    /// `try_get` result.
+    Got(Option<u64>),
+}
+
+/// A write-once array of the given length.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteOnceArraySpec {
+    /// Length.
+    pub len: usize,
+}
+
+impl Spec for WriteOnceArraySpec {
+    type State = Vec<Option<u64>>;
+    type Op = ArrayOp;
+    type Ret = ArrayRet;
+
+    fn init(&self) -> Self::State {
+        vec![None; self.len]
+    }
+
+    fn step(&self, state: &Self::State, op: &ArrayOp) -> (Self::State, ArrayRet) {
+        let mut s = state.clone();
+        let ret = match *op {
+            ArrayOp::Publish(i, _) | ArrayOp::TryGet(i) if i >= self.len => ArrayRet::OutOfBounds,
+            ArrayOp::Publish(i, v) => match s[i] {
+                Some(_) => ArrayRet::AlreadyPublished,
+                None => {
+                    s[i] = Some(v);
+                    ArrayRet::Published
+                }
+            },
+            ArrayOp::TryGet(i) => ArrayRet::Got(s[i]),
+        };
+        (s, ret)
+    }
+}
+
+/// A counter with `fetch_add` (also the specification of a mutex-protected counter).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CounterSpec;
+
+impl Spec for CounterSpec {
+    type State = u64;
+    type Op = u64;
+    type Ret = u64;
+
+    fn init(&self) -> u64 {
+        0
+    }
+
+    /// `fetch_add(delta)` returns the previous value.
+    fn step(&self, state: &u64, delta: &u64) -> (u64, u64) {
+        (state + delta, *state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op<O, R>(thread: usize, op: O, ret: R, invoked: u64, returned: u64) -> Operation<O, R> {
+        Operation {
+            thread,
+            op,
+            ret,
+            invoked,
+            returned,
+        }
+    }
+
+    #[test]
+    fn overlapping_pushes_may_pop_in_either_order() {
+        let spec = BoundedQueueSpec { capacity: 4 };
+        let h = vec![
+            op(0, QueueOp::Push(1), QueueRet::Pushed, 0, 3),
+            op(1, QueueOp::Push(2), QueueRet::Pushed, 1, 2),
+            op(0, QueueOp::Pop, QueueRet::Popped(Some(2)), 4, 5),
+            op(0, QueueOp::Pop, QueueRet::Popped(Some(1)), 6, 7),
+        ];
+        assert!(matches!(
+            check(&spec, &h, 10_000),
+            Verdict::Linearizable { .. }
+        ));
+    }
+
+    #[test]
+    fn sequential_pushes_popped_out_of_order_are_a_violation() {
+        let spec = BoundedQueueSpec { capacity: 4 };
+        let h = vec![
+            op(0, QueueOp::Push(1), QueueRet::Pushed, 0, 1),
+            op(0, QueueOp::Push(2), QueueRet::Pushed, 2, 3),
+            op(1, QueueOp::Pop, QueueRet::Popped(Some(2)), 4, 5),
+            op(1, QueueOp::Pop, QueueRet::Popped(None), 6, 7),
+        ];
+        match check(&spec, &h, 10_000) {
+            Verdict::Violation { minimal, rendered } => {
+                assert!(minimal.len() < h.len(), "not shrunk:\n{rendered}");
+                // Still a violation, and removing any one operation makes it linearizable.
+                assert!(matches!(
+                    check(&spec, &minimal, 10_000),
+                    Verdict::Violation { .. }
+                ));
+                for i in 0..minimal.len() {
+                    let mut smaller = minimal.clone();
+                    smaller.remove(i);
+                    assert!(
+                        matches!(check(&spec, &smaller, 10_000), Verdict::Linearizable { .. }),
+                        "not minimal:\n{rendered}"
+                    );
+                }
+            }
+            other => panic!("expected a violation, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn full_is_only_legal_when_full() {
+        let spec = BoundedQueueSpec { capacity: 1 };
+        let h = vec![op(0, QueueOp::Push(1), QueueRet::Full, 0, 1)];
+        assert!(matches!(check(&spec, &h, 100), Verdict::Violation { .. }));
+    }
+
+    #[test]
+    fn write_once_array_rejects_a_second_value() {
+        let spec = WriteOnceArraySpec { len: 1 };
+        let ok = vec![
+            op(0, ArrayOp::Publish(0, 7), ArrayRet::Published, 0, 3),
+            op(1, ArrayOp::TryGet(0), ArrayRet::Got(None), 1, 2),
+            op(1, ArrayOp::TryGet(0), ArrayRet::Got(Some(7)), 4, 5),
+        ];
+        assert!(matches!(
+            check(&spec, &ok, 100),
+            Verdict::Linearizable { .. }
+        ));
+        let bad = vec![
+            op(0, ArrayOp::Publish(0, 7), ArrayRet::Published, 0, 1),
+            op(1, ArrayOp::TryGet(0), ArrayRet::Got(None), 2, 3),
+        ];
+        assert!(matches!(check(&spec, &bad, 100), Verdict::Violation { .. }));
+    }
+
+    #[test]
+    fn counter_detects_a_lost_update() {
+        let h = vec![
+            op(0, 1, 0, 0, 2),
+            op(1, 1, 0, 1, 3), // both saw 0: a lost update
+        ];
+        assert!(matches!(
+            check(&CounterSpec, &h, 100),
+            Verdict::Violation { .. }
+        ));
+    }
+
+    #[test]
+    fn budget_turns_a_long_search_into_unknown() {
+        // 20 fully concurrent pushes of distinct values, then pops in an order that forces
+        // the search to try many prefixes before failing.
+        let spec = BoundedQueueSpec { capacity: 64 };
+        let mut h: Vec<_> = (0..20)
+            .map(|i| op(i, QueueOp::Push(i as u64), QueueRet::Pushed, i as u64, 100))
+            .collect();
+        h.push(op(0, QueueOp::Pop, QueueRet::Popped(Some(99)), 101, 102));
+        assert!(matches!(check(&spec, &h, 1_000), Verdict::Unknown { .. }));
+    }
+
+    #[test]
+    fn too_long_histories_are_refused() {
+        let spec = BoundedQueueSpec { capacity: 100 };
+        let h: Vec<_> = (0..65)
+            .map(|i| op(0, QueueOp::Push(i), QueueRet::Pushed, 2 * i, 2 * i + 1))
+            .collect();
+        assert!(matches!(
+            check(&spec, &h, 100),
+            Verdict::TooLong { len: 65 }
+        ));
+    }
+}
+
+/// What a batch of checked histories came to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Histories with a linearization.
+    pub linearizable: usize,
+    /// Histories whose search ran out of budget.
+    pub unknown: usize,
+    /// Histories with no linearization.
+    pub violations: usize,
+}
+
+/// A tiny deterministic generator for operation mixes (xorshift64*).
+#[derive(Debug, Clone)]
+pub struct Mix(u64);
+
+impl Mix {
+    /// A generator from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// The next value below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
+/// Runs one concurrent history against a queue: `threads` threads (through
+/// `synclab::sync::thread`, so this also runs under shuttle), each doing `ops` random
+/// `try_push`/`try_pop` operations with distinct values, and checks it against a
+/// [`BoundedQueueSpec`] of `capacity`. Returns the verdict.
+pub fn queue_history<Q: Send + Sync + 'static>(
+    queue: Q,
+    capacity: usize,
+    threads: usize,
+    ops: usize,
+    seed: u64,
+    push: fn(&Q, u64) -> bool,
+    pop: fn(&Q) -> Option<u64>,
+) -> Verdict<QueueOp, QueueRet> {
+    use synclab::sync::{thread, Arc};
+    let queue = Arc::new(queue);
+    let recorder = Arc::new(Recorder::<QueueOp, QueueRet>::new());
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (queue, recorder) = (Arc::clone(&queue), Arc::clone(&recorder));
+            let mut mix = Mix::new(seed ^ ((t as u64 + 1) << 32));
+            thread::spawn(move || {
+                for k in 0..ops {
+                    if mix.below(2) == 0 {
+                        let v = (t * 1000 + k) as u64;
+                        recorder.record(t, QueueOp::Push(v), || {
+                            if push(&queue, v) {
+                                QueueRet::Pushed
+                            } else {
+                                QueueRet::Full
+                            }
+                        });
+                    } else {
+                        recorder.record(t, QueueOp::Pop, || QueueRet::Popped(pop(&queue)));
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("a history thread panicked");
+    }
+    check(&BoundedQueueSpec { capacity }, &recorder.history(), 200_000)
+}
+
+/// Adds `verdict` to `tally`.
+pub fn tally<O, R>(tally: &mut Tally, verdict: &Verdict<O, R>) {
+    match verdict {
+        Verdict::Linearizable { .. } => tally.linearizable += 1,
+        Verdict::Unknown { .. } | Verdict::TooLong { .. } => tally.unknown += 1,
+        Verdict::Violation { .. } => tally.violations += 1,
+    }
+}
