@@ -9,6 +9,8 @@
 //!     --write-docs                 rewrite the model table in docs/verification.md
 //! cargo xtask miri                 the unsafe-code tests under Miri (nightly), many seeds
 //! cargo xtask bench [GROUP]        criterion benchmarks (all groups, or one)
+//! cargo xtask audit [options]      the ordering-mutation audit (see `audit.rs`)
+//!     --filter PATH  --timeout SECS  --list  --write-docs
 //! ```
 //!
 //! Each checker runs in its own target directory (`target/loom`, `target/shuttle`): the cfg
@@ -18,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
+mod audit;
 mod report;
 
 fn main() -> ExitCode {
@@ -28,8 +31,9 @@ fn main() -> ExitCode {
         Some("verify") => verify_command(&root, &args[1..]),
         Some("miri") => miri(&root, true).map(|_| ()),
         Some("bench") => bench(&root, &args[1..]),
+        Some("audit") => audit::run(&root, &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--write-docs] | miri | bench [GROUP]");
+            eprintln!("usage: cargo xtask test | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--write-docs] | miri | bench [GROUP] | audit [--filter PATH] [--timeout SECS] [--list] [--write-docs]");
             return ExitCode::from(2);
         }
     };

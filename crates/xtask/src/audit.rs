@@ -1,0 +1,500 @@
+//! `cargo xtask audit` — the ordering-mutation audit.
+//!
+//! For every atomic ordering and fence in `crates/synclab/src` (the zoo and the sync layer's
+//! checker models excluded), build a mutant with that one site weakened one step and run the
+//! loom models that cover the file; a mutant the models reject is *killed*, one they accept
+//! *survived*. A survivor is either an ordering stronger than needed, or a bug the models
+//! cannot see; docs/verification.md explains each one.
+//!
+//! Weakening, one step, by the kind of operation the ordering belongs to:
+//!
+//! | operation | steps |
+//! |---|---|
+//! | load, CAS failure ordering | SeqCst → Acquire → Relaxed |
+//! | store | SeqCst → Release → Relaxed |
+//! | read-modify-write, CAS success ordering | SeqCst → AcqRel → {Acquire, Release} → Relaxed |
+//! | fence | SeqCst → AcqRel; and every fence removed |
+//!
+//! Mutants run in a scratch copy of the workspace (`target/audit/tree`) with their own target
+//! directory, so the working tree is never modified.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// One place an ordering appears.
+#[derive(Debug, Clone)]
+struct Site {
+    file: PathBuf,
+    line: usize,
+    /// Byte offset of the ordering token (or of `fence`) in the file.
+    offset: usize,
+    token: String,
+    kind: Kind,
+    snippet: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Load,
+    Store,
+    Rmw,
+    Fence,
+}
+
+#[derive(Debug, Clone)]
+struct Mutant {
+    site: Site,
+    /// Replace `site.token` at `site.offset` by this; `None` = remove the whole fence call.
+    replacement: Option<&'static str>,
+    label: String,
+}
+
+const ORDERINGS: [&str; 4] = ["SeqCst", "AcqRel", "Acquire", "Release"];
+
+fn is_ident(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Blanks comments and string literals (keeping byte offsets), so tokens are found in code.
+fn code_only(src: &str) -> Vec<u8> {
+    let b = src.as_bytes();
+    let mut out = b.to_vec();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'/' && i + 1 < b.len() && b[i + 1] == b'/' {
+            while i < b.len() && b[i] != b'\n' {
+                out[i] = b' ';
+                i += 1;
+            }
+        } else if b[i] == b'"' {
+            out[i] = b' ';
+            i += 1;
+            while i < b.len() && b[i] != b'"' {
+                if b[i] == b'\\' {
+                    out[i] = b' ';
+                    i += 1;
+                }
+                if i < b.len() && b[i] != b'\n' {
+                    out[i] = b' ';
+                }
+                i += 1;
+            }
+            if i < b.len() {
+                out[i] = b' ';
+            }
+            i += 1;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The call the token at `pos` is an argument of: (method name, argument index).
+fn enclosing_call(code: &[u8], pos: usize) -> Option<(String, usize)> {
+    let mut depth = 0i32;
+    let mut commas = 0;
+    let mut i = pos;
+    while i > 0 {
+        i -= 1;
+        match code[i] {
+            b')' | b']' | b'}' => depth += 1,
+            b'(' | b'[' | b'{' if depth > 0 => depth -= 1,
+            b'(' => {
+                let mut j = i;
+                while j > 0 && code[j - 1].is_ascii_whitespace() {
+                    j -= 1;
+                }
+                let end = j;
+                while j > 0 && is_ident(code[j - 1]) {
+                    j -= 1;
+                }
+                return Some((String::from_utf8_lossy(&code[j..end]).into_owned(), commas));
+            }
+            b'{' | b'[' | b';' => return None,
+            b',' if depth == 0 => commas += 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+fn classify(method: &str, arg: usize) -> Option<Kind> {
+    match method {
+        "load" => Some(Kind::Load),
+        "store" => Some(Kind::Store),
+        "fence" => Some(Kind::Fence),
+        m if m.starts_with("compare_exchange") => {
+            Some(if arg >= 3 { Kind::Load } else { Kind::Rmw })
+        }
+        m if m == "swap" || m.starts_with("fetch_") => Some(Kind::Rmw),
+        _ => None,
+    }
+}
+
+fn sites_in(file: &Path) -> Vec<Site> {
+    let Ok(src) = std::fs::read_to_string(file) else {
+        return Vec::new();
+    };
+    // Unit tests inside a file are not the algorithm.
+    let end = src.find("#[cfg(test)]").unwrap_or(src.len());
+    let code = code_only(&src[..end]);
+    let mut sites = Vec::new();
+    let mut i = 0;
+    while i < code.len() {
+        if is_ident(code[i]) && (i == 0 || !is_ident(code[i - 1])) {
+            let mut j = i;
+            while j < code.len() && is_ident(code[j]) {
+                j += 1;
+            }
+            let word = std::str::from_utf8(&code[i..j]).unwrap_or("");
+            if ORDERINGS.contains(&word) {
+                let line_start = src[..i].rfind('\n').map_or(0, |p| p + 1);
+                let line_text = src[line_start..].lines().next().unwrap_or("").trim();
+                if !line_text.starts_with("use ") && !line_text.contains("const ") {
+                    if let Some((method, arg)) = enclosing_call(&code, i) {
+                        if let Some(kind) = classify(&method, arg) {
+                            sites.push(Site {
+                                file: file.to_path_buf(),
+                                line: src[..i].matches('\n').count() + 1,
+                                offset: i,
+                                token: word.to_string(),
+                                kind,
+                                snippet: line_text.chars().take(70).collect(),
+                            });
+                        }
+                    }
+                }
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    sites
+}
+
+fn mutants(site: &Site) -> Vec<Mutant> {
+    let steps: &[&'static str] = match (site.kind, site.token.as_str()) {
+        (Kind::Load, "SeqCst") => &["Acquire"],
+        (Kind::Load, "Acquire") => &["Relaxed"],
+        (Kind::Store, "SeqCst") => &["Release"],
+        (Kind::Store, "Release") => &["Relaxed"],
+        (Kind::Rmw, "SeqCst") => &["AcqRel"],
+        (Kind::Rmw, "AcqRel") => &["Acquire", "Release"],
+        (Kind::Rmw, "Acquire" | "Release") => &["Relaxed"],
+        (Kind::Fence, "SeqCst") => &["AcqRel"],
+        _ => &[],
+    };
+    let mut out: Vec<Mutant> = steps
+        .iter()
+        .map(|to| Mutant {
+            site: site.clone(),
+            replacement: Some(to),
+            label: format!("{} → {to}", site.token),
+        })
+        .collect();
+    if site.kind == Kind::Fence {
+        out.push(Mutant {
+            site: site.clone(),
+            replacement: None,
+            label: format!("fence({}) removed", site.token),
+        });
+    }
+    out
+}
+
+fn apply(src: &str, m: &Mutant) -> String {
+    let at = m.site.offset;
+    match m.replacement {
+        Some(to) => format!("{}{}{}", &src[..at], to, &src[at + m.site.token.len()..]),
+        None => {
+            // Replace the whole `…fence(ORDERING)` call expression by `()`.
+            let start = src[..at].rfind("fence").unwrap_or(at);
+            let start = src[..start]
+                .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .map_or(0, |p| p + 1);
+            let close = at + src[at..].find(')').unwrap_or(0) + 1;
+            format!("{}(){}", &src[..start], &src[close..])
+        }
+    }
+}
+
+/// The verification test files that cover a source file: by its top-level module.
+fn covering_tests(root: &Path, file: &Path) -> Vec<String> {
+    let rel = file
+        .strip_prefix(root.join("crates/synclab/src"))
+        .unwrap_or(file);
+    let area = rel
+        .components()
+        .next()
+        .map(|c| {
+            c.as_os_str()
+                .to_string_lossy()
+                .trim_end_matches(".rs")
+                .to_string()
+        })
+        .unwrap_or_default();
+    let prefix = area.trim_end_matches('s');
+    let mut tests: Vec<String> = std::fs::read_dir(root.join("verification/tests"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| n.ends_with(".rs") && n.starts_with(prefix))
+        .map(|n| n.trim_end_matches(".rs").to_string())
+        .collect();
+    tests.sort();
+    tests
+}
+
+fn copy_tree(root: &Path, dst: &Path) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(dst);
+    std::fs::create_dir_all(dst).map_err(|e| e.to_string())?;
+    for part in [
+        "Cargo.toml",
+        "Cargo.lock",
+        ".cargo",
+        "crates",
+        "verification",
+        "benches",
+    ] {
+        let ok = Command::new("cp")
+            .arg("-r")
+            .arg(root.join(part))
+            .arg(dst.join(part))
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            return Err(format!("could not copy {part} into {}", dst.display()));
+        }
+    }
+    Ok(())
+}
+
+struct Row {
+    mutant: Mutant,
+    verdict: &'static str,
+    tests: Vec<String>,
+    seconds: f64,
+}
+
+/// Runs the audit; `filter` keeps only sites whose path contains it.
+pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    let mut filter: Option<String> = None;
+    let mut timeout = Duration::from_secs(600);
+    let mut write_docs = false;
+    let mut list_only = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--filter" => filter = it.next().cloned(),
+            "--timeout" => {
+                timeout = Duration::from_secs(
+                    it.next()
+                        .and_then(|s| s.parse().ok())
+                        .ok_or("--timeout needs seconds")?,
+                )
+            }
+            "--write-docs" => write_docs = true,
+            "--list" => list_only = true,
+            other => return Err(format!("unknown audit option {other:?}")),
+        }
+    }
+    let src = root.join("crates/synclab/src");
+    let mut files = Vec::new();
+    walk(&src, &mut files);
+    files.retain(|f| {
+        let rel = f
+            .strip_prefix(&src)
+            .unwrap_or(f)
+            .to_string_lossy()
+            .to_string();
+        !rel.starts_with("zoo")
+            && !rel.starts_with("sync")
+            && filter.as_ref().is_none_or(|p| rel.contains(p.as_str()))
+    });
+    files.sort();
+    let all: Vec<Mutant> = files
+        .iter()
+        .flat_map(|f| sites_in(f))
+        .flat_map(|s| mutants(&s))
+        .collect();
+    eprintln!("audit: {} mutants over {} files", all.len(), files.len());
+    if list_only {
+        for m in &all {
+            eprintln!(
+                "  {}:{} {:?} {}  `{}`",
+                rel(root, &m.site.file),
+                m.site.line,
+                m.site.kind,
+                m.label,
+                m.site.snippet
+            );
+        }
+        return Ok(());
+    }
+    let tree = root.join("target/audit/tree");
+    copy_tree(root, &tree)?;
+    let mut rows = Vec::new();
+    for (k, m) in all.iter().enumerate() {
+        let tests = covering_tests(root, &m.site.file);
+        let rel_file = m
+            .site
+            .file
+            .strip_prefix(root)
+            .unwrap_or(&m.site.file)
+            .to_path_buf();
+        let target = tree.join(&rel_file);
+        let original = std::fs::read_to_string(&m.site.file).map_err(|e| e.to_string())?;
+        std::fs::write(&target, apply(&original, m)).map_err(|e| e.to_string())?;
+        let start = Instant::now();
+        let verdict = if tests.is_empty() {
+            "no covering model"
+        } else {
+            let mut cmd = Command::new("cargo");
+            cmd.current_dir(&tree)
+                .args(["test", "--release", "-q", "-p", "synclab-verification"])
+                .env("RUSTFLAGS", "--cfg synclab_loom")
+                .env("CARGO_TARGET_DIR", root.join("target/audit/target"))
+                .env("SYNCLAB_AUDIT", "1");
+            for t in &tests {
+                cmd.args(["--test", t]);
+            }
+            cmd.args(["--", "--test-threads=2"]);
+            match run_with_timeout(cmd, timeout) {
+                Outcome::Passed => "SURVIVED",
+                Outcome::Failed(out)
+                    if out.contains("error[E") || out.contains("could not compile") =>
+                {
+                    "invalid (does not compile)"
+                }
+                Outcome::Failed(_) => "killed",
+                Outcome::TimedOut => "killed (timeout)",
+            }
+        };
+        std::fs::write(&target, &original).map_err(|e| e.to_string())?;
+        let seconds = start.elapsed().as_secs_f64();
+        eprintln!(
+            "[{}/{}] {}:{} {} — {verdict} ({seconds:.0}s)",
+            k + 1,
+            all.len(),
+            rel_file.display(),
+            m.site.line,
+            m.label
+        );
+        rows.push(Row {
+            mutant: m.clone(),
+            verdict,
+            tests,
+            seconds,
+        });
+    }
+    let table = render(root, &rows);
+    println!("{table}");
+    if write_docs {
+        write_region(root, &table)?;
+    }
+    Ok(())
+}
+
+fn rel(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root).unwrap_or(p).display().to_string()
+}
+
+fn render(root: &Path, rows: &[Row]) -> String {
+    let valid: Vec<_> = rows
+        .iter()
+        .filter(|r| !r.verdict.starts_with("invalid") && r.verdict != "no covering model")
+        .collect();
+    let killed = valid
+        .iter()
+        .filter(|r| r.verdict.starts_with("killed"))
+        .count();
+    let mut out = format!(
+        "Kill rate: **{killed} of {} mutants killed ({:.0} %)**; {} invalid or uncovered mutants excluded.\n\n| site | code | mutation | verdict | models | seconds |\n|---|---|---|---|---|---|\n",
+        valid.len(),
+        if valid.is_empty() { 0.0 } else { killed as f64 * 100.0 / valid.len() as f64 },
+        rows.len() - valid.len()
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "| `{}:{}` | `{}` | {} | {} | {} | {:.0} |\n",
+            rel(root, &r.mutant.site.file),
+            r.mutant.site.line,
+            r.mutant.site.snippet.replace('|', "\\|").replace('`', "'"),
+            r.mutant.label,
+            r.verdict,
+            r.tests.join(", "),
+            r.seconds
+        ));
+    }
+    out
+}
+
+const BEGIN: &str = "<!-- audit:begin (generated by `cargo xtask audit --write-docs`) -->";
+const END: &str = "<!-- audit:end -->";
+
+fn write_region(root: &Path, table: &str) -> Result<(), String> {
+    let path = root.join("docs/verification.md");
+    let doc = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+    let (Some(a), Some(b)) = (doc.find(BEGIN), doc.find(END)) else {
+        return Err("docs/verification.md has no audit markers".into());
+    };
+    let new = format!("{}{BEGIN}\n\n{table}\n{}", &doc[..a], &doc[b..]);
+    std::fs::write(&path, new).map_err(|e| e.to_string())
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+enum Outcome {
+    Passed,
+    Failed(String),
+    TimedOut,
+}
+
+fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Outcome {
+    let out_path = std::env::temp_dir().join(format!("synclab-audit-{}.log", std::process::id()));
+    let Ok(file) = std::fs::File::create(&out_path) else {
+        return Outcome::Failed("cannot create log".into());
+    };
+    let err = file.try_clone().ok();
+    cmd.stdout(file);
+    if let Some(err) = err {
+        cmd.stderr(err);
+    }
+    let Ok(mut child) = cmd.spawn() else {
+        return Outcome::Failed("cannot spawn cargo".into());
+    };
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let log = std::fs::read_to_string(&out_path).unwrap_or_default();
+                return if status.success() {
+                    Outcome::Passed
+                } else {
+                    Outcome::Failed(log)
+                };
+            }
+            Ok(None) if start.elapsed() > timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Outcome::TimedOut;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(200)),
+            Err(_) => return Outcome::Failed("wait failed".into()),
+        }
+    }
+}
