@@ -13,7 +13,7 @@ use synclab::queue::{
     PushError,
 };
 use synclab::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
-use synclab::sync::{hint, thread, Arc};
+use synclab::sync::{thread, Arc};
 use synclab::zoo::queue as zoo;
 use synclab_verification::{zoo_test, Expect, Failure, Model};
 
@@ -23,7 +23,7 @@ type Blocking<Q> = BlockingQueue<u32, Q>;
 fn push_spin<Q: MpmcQueue<u32>>(q: &Q, mut value: u32) {
     while let Err(back) = q.try_push(value) {
         value = back;
-        hint::spin_loop();
+        thread::yield_now();
     }
 }
 
@@ -33,7 +33,7 @@ fn pop_spin<Q: MpmcQueue<u32>>(q: &Q) -> u32 {
         if let Some(v) = q.try_pop() {
             return v;
         }
-        hint::spin_loop();
+        thread::yield_now();
     }
 }
 
@@ -130,7 +130,7 @@ fn array_queue_drops_remaining_items_once() {
                         let mut item = DropCounter(Arc::clone(&drops));
                         while let Err(back) = q.try_push(item) {
                             item = back;
-                            hint::spin_loop();
+                            thread::yield_now();
                         }
                     }
                 })
@@ -139,7 +139,7 @@ fn array_queue_drops_remaining_items_once() {
                 if let Some(item) = q.try_pop() {
                     break item;
                 }
-                hint::spin_loop();
+                thread::yield_now();
             };
             drop(first);
             producer.join().unwrap();
@@ -311,7 +311,7 @@ fn mpmc_3p3c<Q: MpmcQueue<u32> + 'static>(capacity: usize) {
                             remaining.fetch_sub(1, Relaxed);
                             got.push(v);
                         }
-                        None => hint::spin_loop(),
+                        None => thread::yield_now(),
                     }
                 }
                 got
@@ -364,7 +364,7 @@ macro_rules! shuttle_mpmc {
                 .threads(7)
                 .ops("3 producers x 17 items; 3 consumers; capacity 2, 3 and 4")
                 .shuttle_iterations(300)
-                .stress_iterations(3)
+                .stress_iterations(30)
                 .check(|| {
                     for capacity in 2..=4 {
                         $body(capacity);
@@ -626,7 +626,7 @@ zoo_test! {
                     if let Some(v) = q.try_pop() {
                         break v;
                     }
-                    hint::spin_loop();
+                    thread::yield_now();
                 };
                 producer.join().unwrap();
                 assert_eq!(value, Some(42), "read a slot before it was written");
@@ -656,7 +656,7 @@ zoo_test! {
                     if let Some(v) = q.try_pop() {
                         break v;
                     }
-                    hint::spin_loop();
+                    thread::yield_now();
                 };
                 // Assert after the join, so that under loom the producer's late write is
                 // reached and judged as a race rather than stopped by the assertion.
