@@ -176,7 +176,6 @@ impl<T> fmt::Debug for BrokenArrayQueue<T> {
 /// may read the old values — no waiter seen, no item seen — and the waiter sleeps through the
 /// only notification. A checker that treats every access as SeqCst cannot produce that
 /// outcome.
-#[derive(Default)]
 pub struct FencelessEventCount {
     /// epoch (high 16 bits) | waiters (low 16 bits), as in `EventCount`.
     word: AtomicU32,
@@ -227,6 +226,12 @@ impl FencelessEventCount {
             self.word.fetch_add(Self::EPOCH, Ordering::Release);
             futex::wake_one(&self.word);
         }
+    }
+}
+
+impl Default for FencelessEventCount {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
