@@ -112,8 +112,8 @@ pub enum Verdict<Op, Ret> {
         /// Search steps taken.
         steps: u64,
     },
-    /// No sequential order exists; `minimal` is the shortest failing time prefix of the
-    /// history (see `shrink`).
+    /// No sequential order exists; `minimal` is the shortest failing quiescent prefix of
+    /// the history (see `shrink`).
     Violation {
         /// The minimal failing sub-history, sorted by invocation.
         minimal: Vec<Operation<Op, Ret>>,
@@ -208,12 +208,12 @@ fn search<S: Spec>(
     Search::NotFound
 }
 
-/// Shrinks a failing history to its shortest failing *time prefix*: the operations invoked
-/// before some instant. Every result in a prefix keeps every operation that could have
-/// justified it (nothing invoked later can make an earlier `Full` or empty pop legal, except by
-/// overlapping it, and overlapping operations are kept while their invocation is in the
-/// prefix); prefixes in which a value would come from nowhere are skipped
-/// ([`Spec::well_formed`]).
+/// Shrinks a failing history to its shortest failing *quiescent prefix*: the operations
+/// invoked before an instant at which none was in flight. Cutting only there keeps every
+/// result justified exactly as in the full history — an operation invoked after the cut could
+/// not have been linearized before anything in the prefix returned — so the prefix fails for
+/// the same reason the whole history does. Prefixes in which a value would come from nowhere
+/// are skipped ([`Spec::well_formed`]).
 fn shrink<S: Spec>(
     spec: &S,
     history: &[Operation<S::Op, S::Ret>],
@@ -221,7 +221,13 @@ fn shrink<S: Spec>(
 ) -> Vec<Operation<S::Op, S::Ret>> {
     let mut sorted = history.to_vec();
     sorted.sort_by_key(|o| o.invoked);
+    let mut last_return = 0;
     for k in 1..=sorted.len() {
+        last_return = last_return.max(sorted[k - 1].returned);
+        let quiescent = sorted.get(k).is_none_or(|next| next.invoked > last_return);
+        if !quiescent {
+            continue;
+        }
         let prefix = &sorted[..k];
         let mut steps = 0;
         if spec.well_formed(prefix)

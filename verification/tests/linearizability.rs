@@ -119,36 +119,57 @@ fn blocking_queue_try_operations_are_linearizable() {
 }
 
 /// The negative control: the zoo's two-lane queue can hand a producer's items out of order,
-/// and the checker must say so — with a minimal history — within its budget.
+/// and the checker must say so — with a minimal history — within its budget. In the plain
+/// build the histories come from real threads; under shuttle from its schedules.
 #[test]
 fn two_lane_zoo_queue_is_reported_non_linearizable() {
-    let mut violations = 0;
-    let mut unknown = 0;
-    let mut example = String::new();
-    for seed in 0..HISTORIES as u64 {
-        let capacity = 1 + (seed % 3) as usize;
-        match queue_history(
-            make::<TwoLaneQueue<u64>>(capacity),
-            capacity,
-            THREADS,
-            OPS,
-            seed,
-            mpmc_push,
-            mpmc_pop,
-        ) {
-            Verdict::Violation { rendered, minimal } => {
-                if violations == 0 || minimal.len() < example.lines().count() {
-                    example = rendered;
-                }
-                violations += 1;
-            }
-            Verdict::Linearizable { .. } => {}
-            _ => unknown += 1,
-        }
-    }
-    eprintln!(
-        "[linearizability] TwoLaneQueue (zoo): {violations} of {HISTORIES} histories not linearizable, {unknown} unknown; smallest minimal history:\n{example}"
+    let seed = Arc::new(AtomicU64::new(0));
+    let violations = Arc::new(AtomicUsize::new(0));
+    let unknown = Arc::new(AtomicUsize::new(0));
+    let example = Arc::new(std::sync::Mutex::new(String::new()));
+    let (s, v, u, e) = (
+        seed.clone(),
+        violations.clone(),
+        unknown.clone(),
+        example.clone(),
     );
-    assert!(violations > 0, "the checker missed the reordering queue");
-    assert_eq!(unknown, 0, "searches ran out of budget");
+    Model::new("linearizability: TwoLaneQueue (zoo, must be reported)")
+        .threads(THREADS + 1)
+        .ops(format!(
+            "{THREADS} threads x {OPS} random try_push/try_pop, capacity 1-3"
+        ))
+        .shuttle_iterations(HISTORIES)
+        .stress_iterations(HISTORIES)
+        .check(move || {
+            let seed = s.fetch_add(1, Relaxed);
+            let capacity = 1 + (seed % 3) as usize;
+            match queue_history(
+                make::<TwoLaneQueue<u64>>(capacity),
+                capacity,
+                THREADS,
+                OPS,
+                seed,
+                mpmc_push,
+                mpmc_pop,
+            ) {
+                Verdict::Violation { rendered, minimal } => {
+                    v.fetch_add(1, Relaxed);
+                    let mut example = e.lock().unwrap();
+                    if example.is_empty() || minimal.len() < example.lines().count() {
+                        *example = rendered;
+                    }
+                }
+                Verdict::Linearizable { .. } => {}
+                _ => {
+                    u.fetch_add(1, Relaxed);
+                }
+            }
+        });
+    let (v, u) = (violations.load(Relaxed), unknown.load(Relaxed));
+    eprintln!(
+        "[linearizability] TwoLaneQueue (zoo): {v} histories not linearizable, {u} unknown; shortest failing history:\n{}",
+        example.lock().unwrap()
+    );
+    assert!(v > 0, "the checker missed the reordering queue");
+    assert_eq!(u, 0, "searches ran out of budget");
 }
