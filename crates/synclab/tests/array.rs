@@ -9,7 +9,7 @@ use std::time::Duration;
 use synclab::array::{
     CondvarArray, IndexError, LockFreeArray, PollingArray, PublishError, SharedArray,
 };
-use synclab::lock::StdFamily;
+use synclab::lock::{FutexFamily, StdFamily};
 
 /// The polling design under test sleeps its default penalty (1 ms) per look.
 type Polling<T> = PollingArray<T, StdFamily>;
@@ -248,10 +248,14 @@ macro_rules! conformance {
 }
 
 type CondvarStd<T> = CondvarArray<T, StdFamily>;
+type CondvarFutex<T> = CondvarArray<T, FutexFamily>;
+type PollingFutex<T> = PollingArray<T, FutexFamily>;
 
 conformance! {
     polling => Polling,
+    polling_futex => PollingFutex,
     condvar_std => CondvarStd,
+    condvar_futex => CondvarFutex,
     lock_free => LockFreeArray,
 }
 

@@ -61,6 +61,7 @@
 //! in [`crate::zoo::array`].
 //!
 //! [`StdFamily`]: crate::lock::StdFamily
+//! [`FutexFamily`]: crate::lock::FutexFamily
 
 use core::fmt;
 
