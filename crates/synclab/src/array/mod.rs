@@ -1,1 +1,218 @@
-//! (filled in by the array issue)
+//! The seed's shared array: write-once slots filled by publishers and read by waiting readers.
+//!
+//! The seed document's first scenario (`seed/shared-memory-ipc.txt`, "Python Example" and
+//! "C++ Example") is a producer that fills an array slot by slot and a consumer that, for each
+//! slot in turn, waits until it is filled. This module puts that contract behind one trait,
+//! [`SharedArray`], and implements it four ways:
+//!
+//! | design | how a reader waits | publish costs | source |
+//! |---|---|---|---|
+//! | [`PollingArray`] | re-checks under the mutex, sleeping a fixed *penalty* in between | one lock | the seed's own design |
+//! | [`CondvarArray<T, StdFamily>`](CondvarArray) | sleeps on a condition variable | one lock, a notify only when someone sleeps | textbook monitor; std's pair |
+//! | [`CondvarArray<T, FutexFamily>`](CondvarArray) | the same, on synclab's futex mutex + condvar | the same | the same, synclab's locks |
+//! | [`LockFreeArray`] | a short bounded spin, then a futex wait on the slot's state word | one CAS + one swap, a wake only when someone sleeps | per-slot state word, like a futex mutex's three states |
+//!
+//! # The contract
+//!
+//! * **Write once.** [`SharedArray::publish`] fills an empty slot. A second publish of the same
+//!   slot fails with [`PublishError::AlreadyPublished`], which hands the value back; nothing is
+//!   overwritten. Publishing out of bounds fails with [`PublishError::OutOfBounds`] (index,
+//!   length, and the value handed back).
+//! * **Reading.** [`SharedArray::try_get`] never blocks: `Ok(Some(v))` once the slot is
+//!   published, `Ok(None)` before. [`SharedArray::wait`] blocks until the slot is published
+//!   and returns at once if it already is. Out of bounds, both return an [`IndexError`]
+//!   naming the index and the length — a typed error rather than `None`, so that a reader
+//!   waiting on a slot that can never be filled is told so instead of hanging, and so that
+//!   `None` keeps the one meaning "not yet".
+//! * **Values are read by clone.** Many readers may read the same slot at once, so a read
+//!   returns `T::clone()` of the published value; the array keeps the original until it is
+//!   dropped, and drops each published value exactly once. (A reference that outlives the
+//!   lock is not sound for the lock-based designs in general; [`LockFreeArray`], whose values
+//!   never move once published, additionally offers [`LockFreeArray::get_ref`] and
+//!   [`LockFreeArray::wait_ref`].) Wrap large values in an `Arc` to make the clone cheap.
+//! * **Visibility.** Everything the publisher wrote before `publish(i, v)` is visible to a
+//!   reader after its `wait(i)` or `try_get(i)` returns the value: publish *happens before*
+//!   the read that sees it (a mutex unlock/lock pair, or a Release store read by an Acquire
+//!   load).
+//! * **Concurrency.** Any number of publishers (racing for a slot is allowed: exactly one
+//!   wins) and any number of readers, of any slots, at once.
+//!
+//! ```
+//! use synclab::array::{LockFreeArray, SharedArray, PublishError};
+//! use synclab::sync::{thread, Arc};
+//!
+//! let array = Arc::new(LockFreeArray::with_len(2));
+//! let reader = {
+//!     let array = Arc::clone(&array);
+//!     thread::spawn(move || array.wait(1).unwrap())
+//! };
+//! array.publish(1, String::from("hello")).unwrap();
+//! assert_eq!(reader.join().unwrap(), "hello");
+//!
+//! // Write-once: the second publish hands its value back.
+//! let err = array.publish(1, String::from("again")).unwrap_err();
+//! assert!(matches!(err, PublishError::AlreadyPublished { index: 1, .. }));
+//! assert_eq!(err.into_value(), "again");
+//! assert_eq!(array.try_get(0), Ok(None));
+//! assert!(array.wait(2).is_err()); // out of bounds: an error, never a hang
+//! ```
+//!
+//! The broken variants (a Relaxed publish, a reader that sleeps without announcing itself) are
+//! in [`crate::zoo::array`].
+//!
+//! [`StdFamily`]: crate::lock::StdFamily
+//! [`FutexFamily`]: crate::lock::FutexFamily
+
+use core::fmt;
+
+mod condvar;
+mod lock_free;
+mod polling;
+
+pub use condvar::CondvarArray;
+pub use lock_free::LockFreeArray;
+pub use polling::{PollingArray, DEFAULT_PENALTY};
+
+/// A fixed-length array of write-once slots that readers can wait on.
+///
+/// See [the module docs](self) for the contract every implementation keeps.
+///
+/// `T: Send` because a value moves from the publishing thread into the array; `T: Sync`
+/// because many readers clone the same value at once (through `&T`); `T: Clone` because a read
+/// returns a clone.
+pub trait SharedArray<T: Clone + Send + Sync>: Send + Sync {
+    /// A short name for tables and the demo, e.g. `"lockfree"`.
+    const NAME: &'static str;
+
+    /// An array of `len` empty slots.
+    fn with_len(len: usize) -> Self
+    where
+        Self: Sized;
+
+    /// The number of slots.
+    fn len(&self) -> usize;
+
+    /// Whether the array has no slots at all.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Fills slot `index` with `value` and wakes its waiting readers.
+    ///
+    /// Fails, handing `value` back, if the slot is already published (nothing is overwritten)
+    /// or `index >= len`.
+    fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>>;
+
+    /// A clone of slot `index`'s value if it is published, `None` if not yet; never blocks.
+    fn try_get(&self, index: usize) -> Result<Option<T>, IndexError>;
+
+    /// Blocks until slot `index` is published and returns a clone of its value; returns at
+    /// once if it already is. Out of bounds is an error, never a hang.
+    fn wait(&self, index: usize) -> Result<T, IndexError>;
+}
+
+/// An index past the end of a shared array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexError {
+    /// The index asked for.
+    pub index: usize,
+    /// The array's length.
+    pub len: usize,
+}
+
+impl IndexError {
+    /// `Ok(())` if `index < len`, else the error naming both.
+    #[inline]
+    pub fn check(index: usize, len: usize) -> Result<(), IndexError> {
+        if index < len {
+            Ok(())
+        } else {
+            Err(IndexError { index, len })
+        }
+    }
+}
+
+impl fmt::Display for IndexError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "index {} is out of bounds for a shared array of length {}",
+            self.index, self.len
+        )
+    }
+}
+
+impl std::error::Error for IndexError {}
+
+/// Why [`SharedArray::publish`] refused a value; the value is handed back.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PublishError<T> {
+    /// The slot already holds a value (which was not touched).
+    AlreadyPublished {
+        /// The slot.
+        index: usize,
+        /// The value that was refused.
+        value: T,
+    },
+    /// `index >= len`.
+    OutOfBounds {
+        /// The index asked for.
+        index: usize,
+        /// The array's length.
+        len: usize,
+        /// The value that was refused.
+        value: T,
+    },
+}
+
+impl<T> PublishError<T> {
+    /// The refused value.
+    pub fn into_value(self) -> T {
+        match self {
+            PublishError::AlreadyPublished { value, .. }
+            | PublishError::OutOfBounds { value, .. } => value,
+        }
+    }
+
+    /// The index that was asked for.
+    pub fn index(&self) -> usize {
+        match self {
+            PublishError::AlreadyPublished { index, .. }
+            | PublishError::OutOfBounds { index, .. } => *index,
+        }
+    }
+}
+
+impl<T> fmt::Debug for PublishError<T> {
+    /// Does not print the value (`T` need not be `Debug`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PublishError::AlreadyPublished { index, .. } => f
+                .debug_struct("AlreadyPublished")
+                .field("index", index)
+                .finish_non_exhaustive(),
+            PublishError::OutOfBounds { index, len, .. } => f
+                .debug_struct("OutOfBounds")
+                .field("index", index)
+                .field("len", len)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+impl<T> fmt::Display for PublishError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PublishError::AlreadyPublished { index, .. } => write!(
+                f,
+                "slot {index} is already published; the new value was not written"
+            ),
+            PublishError::OutOfBounds { index, len, .. } => write!(
+                f,
+                "cannot publish to index {index}: out of bounds for a shared array of length {len}"
+            ),
+        }
+    }
+}
+
+impl<T> std::error::Error for PublishError<T> {}

@@ -1,1 +1,220 @@
-//! Zoo entries for the array issue.
+//! Zoo entries for the shared array: two broken variants of
+//! [`LockFreeArray`](crate::array::LockFreeArray), each one line away from the real thing.
+//!
+//! | entry | the bug | how it fails | fixed in |
+//! |---|---|---|---|
+//! | [`RelaxedPublishArray`] | `publish` stores READY with `Relaxed` instead of `Release` | a reader that sees READY reads the value with no happens-before edge to its write: a data race (a checker of the C11 model reports it; one that runs every atomic as SeqCst cannot see it) | `LockFreeArray::publish` (Release swap) |
+//! | [`UnannouncedSleepArray`] | a reader sleeps on the word without setting the SLEEPERS marker | the publisher sees no marker and skips the wake: the reader sleeps forever (lost wakeup → deadlock) | `Slot::wait_until_ready` (CAS the marker in first) |
+//!
+//! The seed's own design, [`PollingArray`](crate::array::PollingArray), is *not* here: it is
+//! correct. Its sleep-poll is a cost — a reader sees a value up to one penalty late, and wakes
+//! every penalty while it waits — that the benchmarks (`array/wake-latency`,
+//! `array/idle-cpu`) and `synclab demo array --impl polling` measure.
+//!
+//! Both entries share the slot layout and states of the real design (EMPTY / WRITING / READY,
+//! plus SLEEPERS), so the difference is exactly the flaw.
+
+use core::fmt;
+use core::mem::MaybeUninit;
+
+use crate::array::{IndexError, PublishError, SharedArray};
+use crate::sync::atomic::{AtomicU32, Ordering::*};
+use crate::sync::{futex, UnsafeCell};
+
+const EMPTY: u32 = 0;
+const WRITING: u32 = 1;
+const READY: u32 = 2;
+const PHASE: u32 = 0b011;
+const SLEEPERS: u32 = 0b100;
+
+/// Which line is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flaw {
+    /// `publish`'s final swap is Relaxed.
+    RelaxedPublish,
+    /// `wait` sleeps without announcing itself with SLEEPERS.
+    UnannouncedSleep,
+}
+
+struct Slot<T> {
+    state: AtomicU32,
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+/// The shared core of both entries: `LockFreeArray` with one flaw switched on.
+struct Flawed<T> {
+    slots: Box<[Slot<T>]>,
+    flaw: Flaw,
+}
+
+// SAFETY: as for `LockFreeArray` — the array owns its values.
+unsafe impl<T: Send> Send for Flawed<T> {}
+// SAFETY: as for `LockFreeArray`, except that the flaws break the ordering argument on
+// purpose; these types exist only for the checkers to catch that.
+unsafe impl<T: Send + Sync> Sync for Flawed<T> {}
+
+impl<T: Clone> Flawed<T> {
+    fn new(len: usize, flaw: Flaw) -> Self {
+        Self {
+            slots: (0..len)
+                .map(|_| Slot {
+                    state: AtomicU32::new(EMPTY),
+                    value: UnsafeCell::new(MaybeUninit::uninit()),
+                })
+                .collect(),
+            flaw,
+        }
+    }
+
+    fn slot(&self, index: usize) -> Result<&Slot<T>, IndexError> {
+        self.slots.get(index).ok_or(IndexError {
+            index,
+            len: self.slots.len(),
+        })
+    }
+
+    fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
+        let Ok(slot) = self.slot(index) else {
+            return Err(PublishError::OutOfBounds {
+                index,
+                len: self.slots.len(),
+                value,
+            });
+        };
+        let mut state = slot.state.load(Relaxed);
+        loop {
+            if state & PHASE != EMPTY {
+                return Err(PublishError::AlreadyPublished { index, value });
+            }
+            match slot
+                .state
+                .compare_exchange(state, WRITING | (state & SLEEPERS), Relaxed, Relaxed)
+            {
+                Ok(_) => break,
+                Err(seen) => state = seen,
+            }
+        }
+        // SAFETY: the claim makes us the only writer (as in `LockFreeArray::publish`).
+        slot.value.with_mut(|p| unsafe { (*p).write(value) });
+        let ordering = match self.flaw {
+            // THE BUG: Relaxed publishes nothing; a reader's Acquire load has no partner.
+            Flaw::RelaxedPublish => Relaxed,
+            // Release: pairs with the Acquire loads in `try_get` / `wait`.
+            Flaw::UnannouncedSleep => Release,
+        };
+        if slot.state.swap(READY, ordering) & SLEEPERS != 0 {
+            futex::wake_all(&slot.state);
+        }
+        Ok(())
+    }
+
+    fn try_get(&self, index: usize) -> Result<Option<T>, IndexError> {
+        let slot = self.slot(index)?;
+        // Acquire: meant to pair with the Release swap in `publish` (absent in one entry).
+        if slot.state.load(Acquire) == READY {
+            // SAFETY: not sound for `RelaxedPublish` — that is the entry's point; the checker
+            // reports this read as racing with the write in `publish`.
+            Ok(Some(
+                slot.value
+                    .with(|p| unsafe { (*p).assume_init_ref().clone() }),
+            ))
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn wait(&self, index: usize) -> Result<T, IndexError> {
+        let slot = self.slot(index)?;
+        loop {
+            // Acquire: meant to pair with the Release swap in `publish`.
+            let state = slot.state.load(Acquire);
+            if state == READY {
+                break;
+            }
+            match self.flaw {
+                // THE BUG: sleeps without setting SLEEPERS, so `publish` sees no sleeper and
+                // never wakes us.
+                Flaw::UnannouncedSleep => futex::wait(&slot.state, state),
+                Flaw::RelaxedPublish => {
+                    if state & SLEEPERS == 0
+                        && slot
+                            .state
+                            .compare_exchange(state, state | SLEEPERS, Relaxed, Relaxed)
+                            .is_err()
+                    {
+                        continue;
+                    }
+                    futex::wait(&slot.state, state | SLEEPERS);
+                }
+            }
+        }
+        // SAFETY: READY was seen with Acquire — sound only with a Release publish.
+        Ok(slot
+            .value
+            .with(|p| unsafe { (*p).assume_init_ref().clone() }))
+    }
+}
+
+impl<T> Drop for Flawed<T> {
+    fn drop(&mut self) {
+        for slot in self.slots.iter() {
+            // Relaxed: `&mut self` excludes every other thread.
+            if slot.state.load(Relaxed) == READY {
+                // SAFETY: READY means initialised; `&mut self` gives exclusive access; dropped once.
+                slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+            }
+        }
+    }
+}
+
+macro_rules! zoo_entry {
+    ($(#[$doc:meta])* $name:ident, $flaw:expr, $label:literal) => {
+        $(#[$doc])*
+        pub struct $name<T>(Flawed<T>);
+
+        impl<T: Clone + Send + Sync> SharedArray<T> for $name<T> {
+            const NAME: &'static str = $label;
+            fn with_len(len: usize) -> Self {
+                Self(Flawed::new(len, $flaw))
+            }
+            fn len(&self) -> usize {
+                self.0.slots.len()
+            }
+            fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
+                self.0.publish(index, value)
+            }
+            fn try_get(&self, index: usize) -> Result<Option<T>, IndexError> {
+                self.0.try_get(index)
+            }
+            fn wait(&self, index: usize) -> Result<T, IndexError> {
+                self.0.wait(index)
+            }
+        }
+
+        impl<T> fmt::Debug for $name<T> {
+            /// Shows the length only.
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("len", &self.0.slots.len())
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+zoo_entry! {
+    /// BROKEN: `LockFreeArray` whose `publish` stores READY with `Relaxed`.
+    ///
+    /// A reader that sees READY then reads a value whose write it is not ordered after: a
+    /// data race. Classic missing Release; fixed by the Release swap in `LockFreeArray`.
+    RelaxedPublishArray, Flaw::RelaxedPublish, "zoo-relaxed-publish"
+}
+
+zoo_entry! {
+    /// BROKEN: `LockFreeArray` whose readers sleep without setting the SLEEPERS marker.
+    ///
+    /// `publish` wakes only when it sees the marker, so a reader that went to sleep before
+    /// the publish sleeps forever: a lost wakeup. Fixed in `LockFreeArray` by announcing
+    /// with a CAS on the same word before sleeping.
+    UnannouncedSleepArray, Flaw::UnannouncedSleep, "zoo-unannounced-sleep"
+}

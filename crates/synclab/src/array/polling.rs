@@ -1,0 +1,156 @@
+//! The seed's own design: one mutex over the whole array; a reader that finds its slot empty
+//! sleeps a fixed *penalty* and looks again.
+//!
+//! Source: `seed/shared-memory-ipc.txt`, "Python Example" (`consumer(penalty=1)`: `with lock:
+//! data = SHARED_ARR[i]`, then `time.sleep(penalty)` while `data == -1`) and "C++ Example"
+//! (`ConsumeJob(penaltySeconds)`, the same loop with `std::lock_guard`). The seed marks an
+//! empty slot with `-1`, which makes `-1` unpublishable; here a slot is an `Option<T>`.
+//!
+//! | slot | meaning |
+//! |---|---|
+//! | `None` | not yet published |
+//! | `Some(v)` | published; never changes again |
+//!
+//! It is correct — the mutex orders every write before every later read — but slow to notice:
+//! a reader that arrives before the publisher sees the value up to one penalty late (on
+//! average half a penalty if the publish time is random, a whole penalty if the publisher
+//! comes right after the reader looked), and it wakes every penalty to look, so it burns a
+//! little CPU per penalty while it waits. The benchmarks (`array/wake-latency`) and
+//! `synclab demo array --impl polling` show that cost; the bug zoo lists it as a cost, not a
+//! bug.
+//!
+//! Progress: blocking (a mutex). Readers never block publishers for longer than one clone.
+
+use core::fmt;
+use core::marker::PhantomData;
+use std::time::Duration;
+
+use super::{IndexError, PublishError, SharedArray};
+use crate::lock::{LockFamily, StdFamily};
+use crate::sync::thread;
+
+/// The penalty [`PollingArray::with_len`] uses: 1 ms (the seed uses 1 s and 2 s).
+pub const DEFAULT_PENALTY: Duration = Duration::from_millis(1);
+
+/// The seed's shared array: one mutex, and readers that poll with a sleep in between.
+///
+/// Generic over the [`LockFamily`] that supplies the mutex (std's by default); the condvar of
+/// the family is not used.
+///
+/// ```
+/// use std::time::Duration;
+/// use synclab::array::{PollingArray, SharedArray};
+///
+/// let array: PollingArray<u32> = PollingArray::with_penalty(5, Duration::from_millis(1));
+/// array.publish(0, 7).unwrap();
+/// assert_eq!(array.wait(0), Ok(7)); // published: returns at once
+/// assert_eq!(array.penalty(), Duration::from_millis(1));
+/// ```
+pub struct PollingArray<T: Send, F: LockFamily = StdFamily> {
+    /// Invariant: a slot goes from `None` to `Some` once and never changes again.
+    slots: F::Mutex<Vec<Option<T>>>,
+    len: usize,
+    penalty: Duration,
+    _family: PhantomData<F>,
+}
+
+impl<T: Send, F: LockFamily> PollingArray<T, F> {
+    /// An array of `len` empty slots whose readers sleep `penalty` between looks.
+    pub fn with_penalty(len: usize, penalty: Duration) -> Self {
+        Self {
+            slots: F::mutex((0..len).map(|_| None).collect()),
+            len,
+            penalty,
+            _family: PhantomData,
+        }
+    }
+
+    /// How long a reader that finds its slot empty sleeps before it looks again.
+    pub fn penalty(&self) -> Duration {
+        self.penalty
+    }
+
+    /// [`SharedArray::wait`], calling `on_empty(index, penalty)` each time the reader finds the
+    /// slot empty, just before it sleeps — where the seed prints
+    /// `"No data at index {i}, waiting {penalty} sec"`.
+    pub fn wait_observed(
+        &self,
+        index: usize,
+        mut on_empty: impl FnMut(usize, Duration),
+    ) -> Result<T, IndexError>
+    where
+        T: Clone,
+    {
+        IndexError::check(index, self.len)?;
+        loop {
+            if let Some(value) = self.look(index) {
+                return Ok(value);
+            }
+            on_empty(index, self.penalty);
+            thread::sleep(self.penalty);
+        }
+    }
+
+    /// One look at slot `index` under the mutex (the seed's `with lock: data = SHARED_ARR[i]`).
+    #[inline]
+    fn look(&self, index: usize) -> Option<T>
+    where
+        T: Clone,
+    {
+        F::lock(&self.slots)[index].clone()
+    }
+}
+
+impl<T, F> SharedArray<T> for PollingArray<T, F>
+where
+    T: Clone + Send + Sync,
+    F: LockFamily,
+{
+    const NAME: &'static str = "polling";
+
+    fn with_len(len: usize) -> Self {
+        Self::with_penalty(len, DEFAULT_PENALTY)
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
+        if index >= self.len {
+            return Err(PublishError::OutOfBounds {
+                index,
+                len: self.len,
+                value,
+            });
+        }
+        let mut slots = F::lock(&self.slots);
+        match &mut slots[index] {
+            Some(_) => Err(PublishError::AlreadyPublished { index, value }),
+            slot @ None => {
+                *slot = Some(value);
+                Ok(())
+            }
+        }
+    }
+
+    fn try_get(&self, index: usize) -> Result<Option<T>, IndexError> {
+        IndexError::check(index, self.len)?;
+        Ok(self.look(index))
+    }
+
+    fn wait(&self, index: usize) -> Result<T, IndexError> {
+        self.wait_observed(index, |_, _| {})
+    }
+}
+
+impl<T: Send, F: LockFamily> fmt::Debug for PollingArray<T, F> {
+    /// Shows the shape only; reads no slot (that would take the lock).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PollingArray")
+            .field("family", &F::NAME)
+            .field("len", &self.len)
+            .field("penalty", &self.penalty)
+            .finish_non_exhaustive()
+    }
+}

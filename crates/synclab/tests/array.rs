@@ -1,0 +1,310 @@
+//! Conformance suite for every [`SharedArray`]: one generic body per property, instantiated
+//! for each implementation by `conformance!` — adding a design is one line.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::Duration;
+
+use synclab::array::{
+    CondvarArray, IndexError, LockFreeArray, PollingArray, PublishError, SharedArray,
+};
+use synclab::lock::{FutexFamily, StdFamily};
+
+/// The polling design under test sleeps its default penalty (1 ms) per look.
+type Polling<T> = PollingArray<T, StdFamily>;
+
+fn new<A: SharedArray<T>, T: Clone + Send + Sync>(len: usize) -> A {
+    A::with_len(len)
+}
+
+fn smoke<A: SharedArray<u64>>() {
+    let a: A = new(3);
+    assert_eq!(a.len(), 3);
+    assert!(!a.is_empty());
+    assert_eq!(a.try_get(1), Ok(None));
+    a.publish(1, 10).unwrap();
+    assert_eq!(a.try_get(1), Ok(Some(10)));
+    assert_eq!(a.wait(1), Ok(10)); // published: returns at once
+    assert_eq!(a.try_get(0), Ok(None));
+    assert_eq!(a.try_get(2), Ok(None));
+}
+
+fn empty_array<A: SharedArray<u64>>() {
+    let a: A = new(0);
+    assert!(a.is_empty());
+    assert_eq!(a.try_get(0), Err(IndexError { index: 0, len: 0 }));
+    assert_eq!(a.wait(0), Err(IndexError { index: 0, len: 0 }));
+    assert!(matches!(
+        a.publish(0, 1),
+        Err(PublishError::OutOfBounds {
+            index: 0,
+            len: 0,
+            value: 1
+        })
+    ));
+}
+
+fn out_of_bounds<A: SharedArray<String>>() {
+    let a: A = new(2);
+    let err = a.publish(5, "five".to_string()).unwrap_err();
+    assert!(matches!(
+        err,
+        PublishError::OutOfBounds {
+            index: 5,
+            len: 2,
+            ..
+        }
+    ));
+    assert_eq!(
+        err.to_string(),
+        "cannot publish to index 5: out of bounds for a shared array of length 2"
+    );
+    assert_eq!(err.into_value(), "five");
+    assert_eq!(a.try_get(2), Err(IndexError { index: 2, len: 2 }));
+    // An out-of-bounds wait is an error, never a hang.
+    let err = a.wait(usize::MAX).unwrap_err();
+    assert_eq!(
+        err,
+        IndexError {
+            index: usize::MAX,
+            len: 2
+        }
+    );
+    assert!(err.to_string().contains("out of bounds"));
+}
+
+fn already_published_hands_value_back<A: SharedArray<String>>() {
+    let a: A = new(1);
+    a.publish(0, "first".to_string()).unwrap();
+    let err = a.publish(0, "second".to_string()).unwrap_err();
+    assert_eq!(err.index(), 0);
+    assert!(matches!(
+        err,
+        PublishError::AlreadyPublished { index: 0, .. }
+    ));
+    assert_eq!(
+        err.to_string(),
+        "slot 0 is already published; the new value was not written"
+    );
+    assert_eq!(err.into_value(), "second");
+    assert_eq!(a.wait(0).unwrap(), "first"); // nothing overwritten
+}
+
+fn wait_blocks_until_published<A: SharedArray<u64> + 'static>() {
+    let a: Arc<A> = Arc::new(new(4));
+    let readers: Vec<_> = (0..4)
+        .map(|i| {
+            let a = Arc::clone(&a);
+            thread::spawn(move || a.wait(i).unwrap())
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(5)); // let some readers go to sleep first
+    for i in (0..4).rev() {
+        a.publish(i, 100 + i as u64).unwrap();
+    }
+    let got: Vec<u64> = readers.into_iter().map(|r| r.join().unwrap()).collect();
+    assert_eq!(got, vec![100, 101, 102, 103]);
+}
+
+fn many_readers_one_slot<A: SharedArray<Arc<String>> + 'static>() {
+    let a: Arc<A> = Arc::new(new(1));
+    let start = Arc::new(Barrier::new(9));
+    let readers: Vec<_> = (0..8)
+        .map(|_| {
+            let (a, start) = (Arc::clone(&a), Arc::clone(&start));
+            thread::spawn(move || {
+                start.wait();
+                a.wait(0).unwrap()
+            })
+        })
+        .collect();
+    start.wait();
+    a.publish(0, Arc::new("shared".to_string())).unwrap();
+    for r in readers {
+        assert_eq!(*r.join().unwrap(), "shared");
+    }
+}
+
+/// Every publisher tries every slot; exactly one wins each slot, every loser gets its own
+/// value back, and every reader sees the winner's value.
+fn racing_publishers_and_readers<A: SharedArray<(usize, usize)> + 'static>() {
+    const LEN: usize = 64;
+    const PUBLISHERS: usize = 3;
+    const READERS: usize = 3;
+    let a: Arc<A> = Arc::new(new(LEN));
+    let publishers: Vec<_> = (0..PUBLISHERS)
+        .map(|p| {
+            let a = Arc::clone(&a);
+            thread::spawn(move || {
+                let mut won = Vec::new();
+                for k in 0..LEN {
+                    let i = (k * (p + 1)) % LEN; // a different order per publisher
+                    match a.publish(i, (p, i)) {
+                        Ok(()) => won.push(i),
+                        Err(e) => assert_eq!(e.into_value(), (p, i)),
+                    }
+                }
+                (p, won)
+            })
+        })
+        .collect();
+    let readers: Vec<_> = (0..READERS)
+        .map(|r| {
+            let a = Arc::clone(&a);
+            thread::spawn(move || {
+                (0..LEN)
+                    .map(|k| {
+                        let i = if r % 2 == 0 { k } else { LEN - 1 - k };
+                        (i, a.wait(i).unwrap())
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut winner = [usize::MAX; LEN];
+    for p in publishers {
+        let (p, won) = p.join().unwrap();
+        for i in won {
+            assert_eq!(winner[i], usize::MAX, "slot {i} won twice");
+            winner[i] = p;
+        }
+    }
+    assert!(
+        winner.iter().all(|&w| w != usize::MAX),
+        "a slot was never won"
+    );
+    for r in readers {
+        for (i, (p, j)) in r.join().unwrap() {
+            assert_eq!(
+                (p, j),
+                (winner[i], i),
+                "reader saw a value the winner did not write"
+            );
+        }
+    }
+}
+
+/// Counts drops, to check that each published value is dropped exactly once.
+#[derive(Debug)]
+struct Counted(Arc<AtomicUsize>);
+
+impl Clone for Counted {
+    fn clone(&self) -> Self {
+        Counted(Arc::clone(&self.0))
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn drops_each_value_once<A: SharedArray<Counted>>() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    {
+        let a: A = new(5);
+        a.publish(0, Counted(Arc::clone(&drops))).unwrap();
+        a.publish(3, Counted(Arc::clone(&drops))).unwrap();
+        // The refused value is handed back; dropping it counts once.
+        drop(
+            a.publish(3, Counted(Arc::clone(&drops)))
+                .unwrap_err()
+                .into_value(),
+        );
+        assert_eq!(drops.load(Ordering::Relaxed), 1);
+        // Reads are clones: dropping them counts, the originals stay.
+        drop(a.wait(0).unwrap());
+        drop(a.try_get(3).unwrap());
+        assert_eq!(drops.load(Ordering::Relaxed), 3);
+    }
+    // Two published values, dropped with the array; unpublished slots drop nothing.
+    assert_eq!(drops.load(Ordering::Relaxed), 5);
+}
+
+macro_rules! conformance {
+    ($($module:ident => $ty:ident),* $(,)?) => {$(
+        mod $module {
+            use super::*;
+            #[test] fn smoke() { super::smoke::<$ty<u64>>() }
+            #[test] fn empty_array() { super::empty_array::<$ty<u64>>() }
+            #[test] fn out_of_bounds() { super::out_of_bounds::<$ty<String>>() }
+            #[test] fn already_published_hands_value_back() {
+                super::already_published_hands_value_back::<$ty<String>>()
+            }
+            #[test] fn wait_blocks_until_published() {
+                super::wait_blocks_until_published::<$ty<u64>>()
+            }
+            #[test] fn many_readers_one_slot() {
+                super::many_readers_one_slot::<$ty<Arc<String>>>()
+            }
+            #[test] fn racing_publishers_and_readers() {
+                super::racing_publishers_and_readers::<$ty<(usize, usize)>>()
+            }
+            #[test] fn drops_each_value_once() { super::drops_each_value_once::<$ty<Counted>>() }
+        }
+    )*};
+}
+
+type CondvarStd<T> = CondvarArray<T, StdFamily>;
+type CondvarFutex<T> = CondvarArray<T, FutexFamily>;
+type PollingFutex<T> = PollingArray<T, FutexFamily>;
+
+conformance! {
+    polling => Polling,
+    polling_futex => PollingFutex,
+    condvar_std => CondvarStd,
+    condvar_futex => CondvarFutex,
+    lock_free => LockFreeArray,
+}
+
+#[test]
+fn polling_penalty_is_configurable_and_observed() {
+    let a: Arc<PollingArray<u32>> =
+        Arc::new(PollingArray::with_penalty(1, Duration::from_micros(200)));
+    assert_eq!(a.penalty(), Duration::from_micros(200));
+    let reader = {
+        let a = Arc::clone(&a);
+        thread::spawn(move || {
+            let mut looks = 0;
+            let v = a.wait_observed(0, |i, penalty| {
+                assert_eq!((i, penalty), (0, Duration::from_micros(200)));
+                looks += 1;
+            });
+            (v, looks)
+        })
+    };
+    thread::sleep(Duration::from_millis(5));
+    a.publish(0, 9).unwrap();
+    let (v, looks) = reader.join().unwrap();
+    assert_eq!(v, Ok(9));
+    assert!(
+        looks >= 1,
+        "the reader arrived first, so it found the slot empty at least once"
+    );
+}
+
+#[test]
+fn lock_free_references_stay_valid_while_borrowed() {
+    let a = LockFreeArray::with_len(2);
+    a.publish(0, String::from("kept")).unwrap();
+    let r = a.get_ref(0).unwrap().unwrap();
+    a.publish(1, String::from("other")).unwrap(); // publishing elsewhere does not move it
+    assert_eq!(r, "kept");
+    assert_eq!(a.wait_ref(1).unwrap(), "other");
+    assert_eq!(a.get_ref(7), Err(IndexError { index: 7, len: 2 }));
+}
+
+#[test]
+fn debug_shows_shape_only() {
+    let a: LockFreeArray<u8> = LockFreeArray::with_len(3);
+    assert_eq!(format!("{a:?}"), "LockFreeArray { len: 3, .. }");
+    let c: CondvarStd<u8> = CondvarArray::with_len(2);
+    assert_eq!(
+        format!("{c:?}"),
+        "CondvarArray { family: \"std\", len: 2, .. }"
+    );
+    let p: Polling<u8> = PollingArray::with_len(1);
+    assert!(format!("{p:?}").starts_with("PollingArray { family: \"std\", len: 1"));
+}
