@@ -591,3 +591,41 @@ pub fn tally<O, R>(tally: &mut Tally, verdict: &Verdict<O, R>) {
         Verdict::Violation { .. } => tally.violations += 1,
     }
 }
+
+/// Runs one concurrent history against a write-once array of `len` slots: `threads` threads
+/// each doing `ops` random `publish`/`try_get` operations (indices up to `len`, so
+/// out-of-bounds is exercised; values distinct), checked against a [`WriteOnceArraySpec`].
+pub fn array_history<A: Send + Sync + 'static>(
+    array: A,
+    len: usize,
+    threads: usize,
+    ops: usize,
+    seed: u64,
+    publish: fn(&A, usize, u64) -> ArrayRet,
+    try_get: fn(&A, usize) -> ArrayRet,
+) -> Verdict<ArrayOp, ArrayRet> {
+    use synclab::sync::{thread, Arc};
+    let array = Arc::new(array);
+    let recorder = Arc::new(Recorder::<ArrayOp, ArrayRet>::new());
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (array, recorder) = (Arc::clone(&array), Arc::clone(&recorder));
+            let mut mix = Mix::new(seed ^ ((t as u64 + 1) << 32));
+            thread::spawn(move || {
+                for k in 0..ops {
+                    let i = mix.below(len as u64 + 1) as usize;
+                    if mix.below(2) == 0 {
+                        let v = (t * 1000 + k) as u64;
+                        recorder.record(t, ArrayOp::Publish(i, v), || publish(&array, i, v));
+                    } else {
+                        recorder.record(t, ArrayOp::TryGet(i), || try_get(&array, i));
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("a history thread panicked");
+    }
+    check(&WriteOnceArraySpec { len }, &recorder.history(), 200_000)
+}

@@ -8,10 +8,11 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
+use synclab::array::{CondvarArray, LockFreeArray, PollingArray, PublishError, SharedArray};
 use synclab::lock::{FutexFamily, StdFamily};
 use synclab::queue::{ArrayQueue, BlockingQueue, LockedQueue, MpmcQueue};
 use synclab::zoo::queue::TwoLaneQueue;
-use synclab_verification::linearizability::{queue_history, Verdict};
+use synclab_verification::linearizability::{array_history, queue_history, ArrayRet, Verdict};
 use synclab_verification::Model;
 
 /// Histories per implementation: stress iterations in the plain build, schedules per shuttle
@@ -172,4 +173,68 @@ fn two_lane_zoo_queue_is_reported_non_linearizable() {
     );
     assert!(v > 0, "the checker missed the reordering queue");
     assert_eq!(u, 0, "searches ran out of budget");
+}
+
+/// Checks `HISTORIES` histories of a shared array (2 slots, 3 threads x 4 operations).
+fn check_array<A: SharedArray<u64> + 'static>(name: &'static str) {
+    const LEN: usize = 2;
+    let seed = Arc::new(AtomicU64::new(0));
+    let linearizable = Arc::new(AtomicUsize::new(0));
+    let (s, l) = (seed.clone(), linearizable.clone());
+    Model::new(format!("linearizability: {name}"))
+        .threads(THREADS + 1)
+        .ops(format!("{THREADS} threads x {OPS} random publish/try_get over {LEN} slots (+1 out of bounds)"))
+        .shuttle_iterations(HISTORIES)
+        .stress_iterations(HISTORIES)
+        .check(move || {
+            let seed = s.fetch_add(1, Relaxed);
+            let verdict = array_history(
+                A::with_len(LEN),
+                LEN,
+                THREADS,
+                OPS,
+                seed,
+                |a, i, v| match a.publish(i, v) {
+                    Ok(()) => ArrayRet::Published,
+                    Err(PublishError::AlreadyPublished { .. }) => ArrayRet::AlreadyPublished,
+                    Err(PublishError::OutOfBounds { .. }) => ArrayRet::OutOfBounds,
+                },
+                |a, i| match a.try_get(i) {
+                    Ok(v) => ArrayRet::Got(v),
+                    Err(_) => ArrayRet::OutOfBounds,
+                },
+            );
+            match verdict {
+                Verdict::Linearizable { .. } => {
+                    l.fetch_add(1, Relaxed);
+                }
+                Verdict::Violation { rendered, .. } => panic!(
+                    "{name}: history {seed} is not linearizable; minimal failing history:\n{rendered}"
+                ),
+                other => panic!("{name}: history {seed}: {other:?}"),
+            }
+        });
+    let l = linearizable.load(Relaxed);
+    eprintln!("[linearizability] {name}: {l} linearizable");
+    assert!(l >= HISTORIES, "{name}: only {l} histories checked");
+}
+
+#[test]
+fn lock_free_array_is_linearizable() {
+    check_array::<LockFreeArray<u64>>("LockFreeArray");
+}
+
+#[test]
+fn condvar_array_std_is_linearizable() {
+    check_array::<CondvarArray<u64, StdFamily>>("CondvarArray<std>");
+}
+
+#[test]
+fn condvar_array_futex_is_linearizable() {
+    check_array::<CondvarArray<u64, FutexFamily>>("CondvarArray<futex>");
+}
+
+#[test]
+fn polling_array_is_linearizable() {
+    check_array::<PollingArray<u64>>("PollingArray (the seed's)");
 }
