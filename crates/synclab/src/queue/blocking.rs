@@ -182,11 +182,11 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
                 // The re-check after registering (see the module docs).
                 match self.try_push(value) {
                     Ok(()) => {
-                        self.not_full.cancel_wait();
+                        self.not_full.cancel_wait(key);
                         return Ok(());
                     }
                     Err(PushError::Closed(value)) => {
-                        self.not_full.cancel_wait();
+                        self.not_full.cancel_wait(key);
                         return Err(Closed(value));
                     }
                     Err(PushError::Full(v)) => value = v,
@@ -226,11 +226,11 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
                 // The re-check after registering (see the module docs).
                 match self.try_pop() {
                     Ok(value) => {
-                        self.not_empty.cancel_wait();
+                        self.not_empty.cancel_wait(key);
                         return Ok(value);
                     }
                     Err(PopError::Closed) => {
-                        self.not_empty.cancel_wait();
+                        self.not_empty.cancel_wait(key);
                         return Err(Closed(()));
                     }
                     Err(PopError::Empty) => {}
