@@ -414,7 +414,7 @@ macro_rules! shuttle_mpmc {
             Model::new($what)
                 .threads(7)
                 .ops("3 producers x 17 items; 3 consumers; capacity 2, 3 and 4")
-                .shuttle_iterations(300)
+                .shuttle_iterations(2000)
                 .stress_iterations(30)
                 .check(|| {
                     for capacity in 2..=4 {
