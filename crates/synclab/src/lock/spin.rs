@@ -100,8 +100,9 @@ impl RawSpinLock {
     ///
     /// A CAS rather than a `swap(HELD)`: on x86 both are one locked instruction, but a failed
     /// CAS writes nothing, so the loser does not publish a store of its own. (It also keeps the
-    /// lock checkable: a model checker with loom#254-style RMW bugs lets a plain store slip
-    /// between the read and the write of a concurrent `swap`.)
+    /// lock checkable: a known bug of one model checker lets a plain store slip between the
+    /// read and the write of a concurrent `swap`, which a single CAS does not suffer from; see
+    /// docs/designs.md.)
     #[inline]
     fn try_acquire(&self) -> bool {
         // Acquire: pairs with the Release store in `unlock`.
