@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use synclab::lock::StdFamily;
+use synclab::lock::{FutexFamily, StdFamily};
 use synclab::queue::{
     ArrayQueue, BlockingQueue, CapacityError, Closed, EventCount, LockedQueue, MpmcQueue, PopError,
     PushError,
@@ -227,6 +227,15 @@ fn blocking_locked_queue_std_no_lost_wakeup() {
         .check(blocking_push_pop_across_full_and_empty::<LockedQueue<u32, StdFamily>>);
 }
 
+#[test]
+fn blocking_locked_queue_futex_no_lost_wakeup() {
+    Model::new("BlockingQueue<LockedQueue<futex>>: push/pop across full and empty, capacity 1")
+        .threads(2)
+        .ops("producer: push 2 (2nd waits while full); main: pop 2 (waits while empty)")
+        .preemption_bound(3)
+        .check(blocking_push_pop_across_full_and_empty::<LockedQueue<u32, FutexFamily>>);
+}
+
 /// Two blocked poppers, one pusher: each push must wake (signal) a different sleeper.
 fn blocking_two_poppers<Q: MpmcQueue<u32> + 'static>() {
     let q = Arc::new(Blocking::<Q>::with_capacity(1).unwrap());
@@ -426,6 +435,10 @@ macro_rules! shuttle_mpmc {
 }
 
 shuttle_mpmc! {
+    locked_queue_futex_3p3c: "LockedQueue<futex>: 3P/3C, 51 items, exactly once + per-producer FIFO",
+        mpmc_3p3c::<LockedQueue<u32, FutexFamily>>;
+    blocking_locked_queue_futex_3p3c: "BlockingQueue<LockedQueue<futex>>: 3P/3C, 51 items, close, exactly once + FIFO",
+        blocking_3p3c::<LockedQueue<u32, FutexFamily>>;
     array_queue_3p3c: "ArrayQueue: 3P/3C, 51 items, exactly once + per-producer FIFO",
         mpmc_3p3c::<ArrayQueue<u32>>;
     locked_queue_std_3p3c: "LockedQueue<std>: 3P/3C, 51 items, exactly once + per-producer FIFO",
@@ -444,6 +457,10 @@ fn capacity_zero_is_a_typed_error() {
     assert_eq!(ArrayQueue::<u8>::new(0).unwrap_err(), CapacityError::Zero);
     assert_eq!(
         LockedQueue::<u8, StdFamily>::new(0).unwrap_err(),
+        CapacityError::Zero
+    );
+    assert_eq!(
+        LockedQueue::<u8, FutexFamily>::new(0).unwrap_err(),
         CapacityError::Zero
     );
     assert_eq!(
@@ -569,6 +586,16 @@ mod plain {
         }
 
         #[test]
+        fn locked_queue_futex_matches_vecdeque(capacity in 1usize..6, ops in prop::collection::vec(op(), 0..64)) {
+            against_model::<LockedQueue<u8, FutexFamily>>(capacity, &ops);
+        }
+
+        #[test]
+        fn blocking_locked_queue_futex_matches_vecdeque(capacity in 1usize..6, ops in prop::collection::vec(op(), 0..64)) {
+            blocking_against_model::<LockedQueue<u8, FutexFamily>>(capacity, &ops);
+        }
+
+        #[test]
         fn blocking_array_queue_matches_vecdeque(capacity in 1usize..6, ops in prop::collection::vec(op(), 0..64)) {
             blocking_against_model::<ArrayQueue<u8>>(capacity, &ops);
         }
@@ -646,6 +673,11 @@ mod plain {
     #[test]
     fn locked_queue_std_drop_stress() {
         drop_stress::<LockedQueue<DropCounter, StdFamily>>();
+    }
+
+    #[test]
+    fn locked_queue_futex_drop_stress() {
+        drop_stress::<LockedQueue<DropCounter, FutexFamily>>();
     }
 
     #[test]
