@@ -18,7 +18,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Instant;
 
-use synclab::lock::StdFamily;
+use synclab::lock::{FutexFamily, StdFamily};
 use synclab::queue::{ArrayQueue, BlockingQueue, LockedQueue, MpmcQueue};
 
 use crate::{Contender, Measurement, Metric, Params, Role, Target, Workload, BEST_ANCHOR};
@@ -90,6 +90,11 @@ fn blocking_contenders(with_std: bool) -> Vec<Contender> {
             "synclab BlockingQueue<LockedQueue<std>>",
             Role::Synclab,
             blocking_synclab_locked_std,
+        ),
+        contender(
+            "synclab BlockingQueue<LockedQueue<futex>>",
+            Role::Synclab,
+            blocking_synclab_locked_futex,
         ),
         contender(
             "crossbeam_channel::bounded",
@@ -275,6 +280,10 @@ fn blocking_synclab_array(p: &Params) -> Measurement {
 
 fn blocking_synclab_locked_std(p: &Params) -> Measurement {
     blocking::<LockedQueue<Item, StdFamily>>(p)
+}
+
+fn blocking_synclab_locked_futex(p: &Params) -> Measurement {
+    blocking::<LockedQueue<Item, FutexFamily>>(p)
 }
 
 fn crossbeam_channel(p: &Params) -> Measurement {
