@@ -8,7 +8,7 @@
 //!    a spin lock, and lock families (a mutex + condvar pair chosen together).
 //! 3. [`queue`] — bounded MPMC queues (lock-free and locked), an event count, and a blocking
 //!    layer that never loses a wakeup.
-//! 4. [`array`] — the seed's shared array: write-once slots, four designs behind one trait.
+//! 4. [`array`](mod@array) — the seed's shared array: write-once slots, four designs behind one trait.
 //! 5. [`pool`] — the seed's thread pool: condvar-based and lock-free designs behind one trait.
 //! 6. [`zoo`] — deliberately broken designs that the checkers must be seen catching.
 //!

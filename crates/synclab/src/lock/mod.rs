@@ -32,7 +32,7 @@ use core::ops::{Deref, DerefMut};
 
 use crate::sync::UnsafeCell;
 
-mod condvar;
+pub mod condvar;
 mod futex_family;
 pub mod futex_mutex;
 pub mod spin;

@@ -29,10 +29,10 @@
 
 use core::fmt;
 
-mod array_queue;
-mod blocking;
-mod event_count;
-mod locked;
+pub mod array_queue;
+pub mod blocking;
+pub mod event_count;
+pub mod locked;
 
 pub use array_queue::ArrayQueue;
 pub use blocking::{BlockingQueue, Closed, PopError, PushError};
