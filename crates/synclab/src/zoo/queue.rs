@@ -2,9 +2,9 @@
 //!
 //! | entry | bug | fixed in |
 //! |---|---|---|
-//! | [`BrokenArrayQueue`] with [`StampBug::RelaxedStamp`] | the producer's stamp store is Relaxed: the consumer sees "full" without seeing the value (data race) | [`ArrayQueue`](crate::queue::ArrayQueue): Release stamp store |
+//! | [`BrokenArrayQueue`] with [`StampBug::RelaxedStamp`] | the producer's stamp store is Relaxed: the consumer sees "full" without seeing the value (data race) | [`ArrayQueue`]: Release stamp store |
 //! | [`BrokenArrayQueue`] with [`StampBug::StampBeforeValue`] | the producer publishes the stamp, then writes the value (data race; a consumer can read an empty slot) | `ArrayQueue`: write, then publish |
-//! | [`FencelessEventCount`] | no `fence(SeqCst)` between "I published" / "I registered" and the other side's load (lost wakeup under weak memory) | [`EventCount`](crate::queue::EventCount): a fence on each side |
+//! | [`FencelessEventCount`] | no `fence(SeqCst)` between "I published" / "I registered" and the other side's load (lost wakeup under weak memory) | [`EventCount`]: a fence on each side |
 //! | [`pop_without_recheck`] | a waiter that sleeps right after `prepare_wait` without re-checking the queue (lost wakeup) | [`BlockingQueue`](crate::queue::BlockingQueue): re-check, then wait |
 //! | [`TwoLaneQueue`] | two inner queues used round-robin: items of one producer can be popped out of order | a single ring |
 //!
