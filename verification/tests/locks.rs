@@ -103,28 +103,31 @@ fn spin_mutex_excludes_three_threads() {
 /// twice and, if it succeeds, must find nobody inside.
 fn try_lock_excludes<R: RawLock + 'static>() {
     let lock = Arc::new(Mutex::<(), R>::new(()));
-    // How many threads are inside the critical section; SeqCst so the assertion reads the truth.
+    // How many threads are inside the critical section. Relaxed RMWs: the counter's own
+    // modification order is all the assertion needs, and a stronger ordering here would add
+    // happens-before edges that hide a missing Acquire in `try_lock` (the ordering-mutation
+    // audit found exactly that with SeqCst).
     let inside = Arc::new(AtomicUsize::new(0));
     let data = Arc::new(SharedCell::new(0u32));
     let holder = {
         let (lock, inside, data) = (Arc::clone(&lock), Arc::clone(&inside), Arc::clone(&data));
         thread::spawn(move || {
             let guard = lock.lock();
-            assert_eq!(inside.fetch_add(1, SeqCst), 0, "lock succeeded while held");
+            assert_eq!(inside.fetch_add(1, Relaxed), 0, "lock succeeded while held");
             data.set(data.get() + 1);
-            inside.fetch_sub(1, SeqCst);
+            inside.fetch_sub(1, Relaxed);
             drop(guard);
         })
     };
     for _ in 0..2 {
         if let Some(guard) = lock.try_lock() {
             assert_eq!(
-                inside.fetch_add(1, SeqCst),
+                inside.fetch_add(1, Relaxed),
                 0,
                 "try_lock succeeded while held"
             );
             data.set(data.get() + 10);
-            inside.fetch_sub(1, SeqCst);
+            inside.fetch_sub(1, Relaxed);
             drop(guard);
         }
     }
