@@ -168,11 +168,12 @@ fn bounded(model: Model, bound: Option<usize>) -> Model {
 /// (1 publisher + 2 readers, 2 publishers race, opposite orders, payload); `None` = exhaustive.
 /// Each bound is the largest that keeps the model under about a minute in release.
 macro_rules! models {
-    ($($module:ident => $ty:ty, $label:literal, bounds $b:expr;)*) => {$(
+    ($($(#[$attr:meta])* $module:ident => $ty:ty, $label:literal, bounds $b:expr;)*) => {$(
         mod $module {
             use super::*;
 
             #[test]
+            $(#[$attr])*
             fn one_publisher_two_readers() {
                 let model = Model::new(concat!("array/", $label, ": 1 publisher + 2 readers, one slot"))
                     .threads(3)
@@ -182,6 +183,7 @@ macro_rules! models {
             }
 
             #[test]
+            $(#[$attr])*
             fn two_publishers_race() {
                 let model = Model::new(concat!("array/", $label, ": 2 publishers race for one slot"))
                     .threads(3)
@@ -191,6 +193,7 @@ macro_rules! models {
             }
 
             #[test]
+            $(#[$attr])*
             fn opposite_orders() {
                 let model = Model::new(concat!("array/", $label, ": publisher 0,1 / reader 1,0"))
                     .threads(2)
@@ -200,6 +203,7 @@ macro_rules! models {
             }
 
             #[test]
+            $(#[$attr])*
             fn payload_before_publish() {
                 let model = Model::new(concat!("array/", $label, ": payload written before publish"))
                     .threads(2)
@@ -209,12 +213,13 @@ macro_rules! models {
             }
 
             #[test]
+            $(#[$attr])*
             #[cfg_attr(synclab_loom, ignore = "7 threads: a shuttle (and stress) model")]
             fn three_publishers_three_readers() {
                 Model::new(concat!("array/", $label, ": 3 publishers + 3 readers, 8 slots"))
                     .threads(7)
                     .ops("3 publishers: publish every slot (own order); 3 readers: wait every slot (own order)")
-                    .shuttle_iterations(1000)
+                    .shuttle_iterations(10_000)
                     .stress_iterations(STRESS)
                     .check(super::three_publishers_three_readers::<$ty>);
             }
@@ -223,8 +228,10 @@ macro_rules! models {
 }
 
 models! {
-    // Two polling readers yield to each other without end under loom unless preemptions
-    // are bounded tightly; bound 3 exceeds loom's branch limit.
+    // The polling loop is a busy-wait to a checker (its sleep is a yield): two polling
+    // readers exceed loom's branch limit unless preemptions are bounded tightly (1), and
+    // shuttle's PCT scheduler starves the publisher past its step limit.
+    #[cfg_attr(synclab_shuttle, ignore = "polling is a busy-wait to shuttle: step limit")]
     polling => PollingArray<u64, StdFamily>, "PollingArray",
         bounds [Some(1), Some(3), None, None];
     condvar_std => CondvarArray<u64, StdFamily>, "CondvarArray<std>",
@@ -232,7 +239,7 @@ models! {
     condvar_futex => CondvarArray<u64, FutexFamily>, "CondvarArray<futex>",
         bounds [Some(3), Some(2), Some(3), None];
     lock_free => LockFreeArray<u64>, "LockFreeArray",
-        bounds [Some(4), Some(4), None, None];
+        bounds [Some(3), Some(4), None, None];
 }
 
 zoo_test! {
