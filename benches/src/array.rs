@@ -2,9 +2,11 @@
 //!
 //! * `array/handoff-asleep` — ping-pong through two arrays (main publishes `X[i]` and waits
 //!   for `Y[i]`, the peer waits for `X[i]` and publishes `Y[i]`), one-way ns per handoff, as
-//!   `floor/handoff` reports it. A wake costs microseconds (tens in a VM), far longer than
-//!   `LockFreeArray`'s bounded spin, so each receiver is asleep when its turn comes; the
-//!   floor is the raw futex ping-pong, run here as a contender so the ratio comes from one run.
+//!   `floor/handoff` reports it. Each side busy-works 50 µs after receiving before it passes
+//!   the turn back — far longer than `LockFreeArray`'s bounded spin — so every receiver is
+//!   asleep when its turn comes; the work is subtracted from the time. The floor is the raw
+//!   futex ping-pong with the same work, run here as a contender so the ratio comes from one
+//!   run.
 //! * `array/handoff-quick` — the same ping-pong with nothing else to do, so the receiver is
 //!   arriving or spinning when the publisher publishes; the floor is the spin-on-one-atomic
 //!   ping-pong.
@@ -200,8 +202,31 @@ fn sleeping_rounds<A: SharedArray<u64>>(p: &Params) -> u32 {
     }
 }
 
-/// `rounds` round trips through two arrays; returns one-way ns per handoff (2 per round).
-fn array_pingpong<A: SharedArray<u64> + 'static>(rounds: u32) -> Measurement {
+/// Busy-works for `work` (a spin on the clock, so the thread stays on its CPU).
+fn busy(work: Duration) {
+    if work.is_zero() {
+        return;
+    }
+    let start = Instant::now();
+    while start.elapsed() < work {
+        std::hint::spin_loop();
+    }
+}
+
+/// The measured time with the busy work taken out: `rounds` round trips each contain two
+/// handoffs and two periods of `work`.
+fn handoffs(rounds: u32, elapsed: Duration, work: Duration) -> Measurement {
+    let working = work * 2 * rounds;
+    Measurement::ops(2 * u64::from(rounds), elapsed.saturating_sub(working))
+}
+
+/// How long each side of the asleep ping-pong works before passing the turn back: far longer
+/// than any design's spin, so the receiver is asleep when the turn arrives.
+const ASLEEP_WORK: Duration = Duration::from_micros(50);
+
+/// `rounds` round trips through two arrays; each side works `work` after receiving before
+/// passing on. Returns one-way ns per handoff (2 per round), the work excluded.
+fn array_pingpong<A: SharedArray<u64> + 'static>(rounds: u32, work: Duration) -> Measurement {
     let n = rounds as usize;
     let there = Arc::new(A::with_len(n));
     let back = Arc::new(A::with_len(n));
@@ -210,6 +235,7 @@ fn array_pingpong<A: SharedArray<u64> + 'static>(rounds: u32) -> Measurement {
         std::thread::spawn(move || {
             for i in 0..n {
                 let v = there.wait(i).expect("in bounds");
+                busy(work);
                 back.publish(i, v + 1).expect("fresh slot");
             }
         })
@@ -218,14 +244,15 @@ fn array_pingpong<A: SharedArray<u64> + 'static>(rounds: u32) -> Measurement {
     for i in 0..n {
         there.publish(i, i as u64).expect("fresh slot");
         black_box(back.wait(i).expect("in bounds"));
+        busy(work);
     }
     let elapsed = start.elapsed();
     peer.join().expect("ping-pong peer panicked");
-    Measurement::ops(2 * u64::from(rounds), elapsed)
+    handoffs(rounds, elapsed, work)
 }
 
 fn array_pingpong_asleep<A: SharedArray<u64> + 'static>(p: &Params) -> Measurement {
-    array_pingpong::<A>(sleeping_rounds::<A>(p))
+    array_pingpong::<A>(sleeping_rounds::<A>(p), ASLEEP_WORK)
 }
 
 fn array_pingpong_quick<A: SharedArray<u64> + 'static>(p: &Params) -> Measurement {
@@ -234,12 +261,13 @@ fn array_pingpong_quick<A: SharedArray<u64> + 'static>(p: &Params) -> Measuremen
     } else {
         sleeping_rounds::<A>(p)
     };
-    array_pingpong::<A>(rounds)
+    array_pingpong::<A>(rounds, Duration::ZERO)
 }
 
 /// floor.rs's ping-pong on one word, mirrored so the floors run in the same workload.
 fn word_pingpong(
     rounds: u32,
+    work: Duration,
     wait_turn: fn(&AtomicU32, u32),
     pass: fn(&AtomicU32, u32),
 ) -> Measurement {
@@ -249,6 +277,7 @@ fn word_pingpong(
         std::thread::spawn(move || {
             for i in 0..rounds {
                 wait_turn(&word, 2 * i + 1);
+                busy(work);
                 pass(&word, 2 * i + 2);
             }
         })
@@ -257,15 +286,17 @@ fn word_pingpong(
     for i in 0..rounds {
         pass(&word, 2 * i + 1);
         wait_turn(&word, 2 * i + 2);
+        busy(work);
     }
     let elapsed = start.elapsed();
     peer.join().expect("ping-pong peer panicked");
-    Measurement::ops(2 * u64::from(rounds), elapsed)
+    handoffs(rounds, elapsed, work)
 }
 
 fn spin_pingpong(p: &Params) -> Measurement {
     word_pingpong(
         p.pick(20_000, 200_000),
+        Duration::ZERO,
         |word, mine| {
             // Acquire: pairs with the peer's Release store in `pass`.
             while word.load(Ordering::Acquire) != mine {
@@ -295,7 +326,12 @@ fn futex_pass(word: &AtomicU32, next: u32) {
 }
 
 fn futex_pingpong(p: &Params) -> Measurement {
-    word_pingpong(p.pick(2_000, 20_000), futex_wait_turn, futex_pass)
+    word_pingpong(
+        p.pick(2_000, 20_000),
+        ASLEEP_WORK,
+        futex_wait_turn,
+        futex_pass,
+    )
 }
 
 /// How long the publisher waits after the reader announced itself, so the reader is asleep.

@@ -61,10 +61,15 @@ const SLEEPERS: u32 = 0b100;
 
 /// How many times a reader re-loads the word before it sleeps (plain build).
 ///
-/// About a microsecond of `pause`s: long enough to catch a publisher that is already writing
-/// or a cross-core cache-line transfer, short enough that a reader waiting for a slow
-/// publisher goes to sleep almost at once.
-const SPIN: u32 = 100;
+/// About 10 µs of `pause`s on the x86-64 VM we measure on (≈ 26 ns each) — chosen to be
+/// longer than one futex wake-up (≈ 5 µs there). Two threads handing slots back and forth
+/// quickly fall out of spinning whenever one is delayed (preempted, or woken from a sleep);
+/// if the spin is shorter than a wake-up, the other side is asleep again by the time the
+/// woken one answers, and the pair never gets back to spinning. With 100 (std's mutex spin,
+/// ≈ 2.6 µs here) the quick ping-pong (`array/handoff-quick`) stayed at sleep-and-wake
+/// speed, 8 µs per handoff instead of hundreds of ns. A reader waiting for a slow publisher
+/// pays the spin once per wait, then sleeps.
+const SPIN: u32 = 400;
 
 #[inline]
 fn phase(state: u32) -> u32 {
