@@ -178,6 +178,7 @@ macro_rules! models {
                 let model = Model::new(concat!("array/", $label, ": 1 publisher + 2 readers, one slot"))
                     .threads(3)
                     .ops("main: publish(0); 2 readers: wait(0)")
+                    .shuttle_iterations(10_000)
                     .stress_iterations(STRESS);
                 bounded(model, $b[0]).check(super::one_publisher_two_readers::<$ty>);
             }
@@ -188,6 +189,7 @@ macro_rules! models {
                 let model = Model::new(concat!("array/", $label, ": 2 publishers race for one slot"))
                     .threads(3)
                     .ops("2 publishers: publish(0, own value); main: wait(0)")
+                    .shuttle_iterations(10_000)
                     .stress_iterations(STRESS);
                 bounded(model, $b[1]).check(super::two_publishers_race::<$ty>);
             }
@@ -198,6 +200,7 @@ macro_rules! models {
                 let model = Model::new(concat!("array/", $label, ": publisher 0,1 / reader 1,0"))
                     .threads(2)
                     .ops("publisher: publish(0), publish(1); main: wait(1), try_get(0), wait(0)")
+                    .shuttle_iterations(10_000)
                     .stress_iterations(STRESS);
                 bounded(model, $b[2]).check(super::opposite_orders::<$ty>);
             }
@@ -208,6 +211,7 @@ macro_rules! models {
                 let model = Model::new(concat!("array/", $label, ": payload written before publish"))
                     .threads(2)
                     .ops("main: payload=42, publish(0); reader: wait(0), read payload")
+                    .shuttle_iterations(10_000)
                     .stress_iterations(STRESS);
                 bounded(model, $b[3]).check(super::payload_before_publish::<$ty>);
             }
@@ -237,9 +241,9 @@ models! {
     condvar_std => CondvarArray<u64, StdFamily>, "CondvarArray<std>",
         bounds [None, None, None, None];
     condvar_futex => CondvarArray<u64, FutexFamily>, "CondvarArray<futex>",
-        bounds [Some(3), Some(2), Some(3), None];
+        bounds [Some(3), Some(2), Some(6), None];
     lock_free => LockFreeArray<u64>, "LockFreeArray",
-        bounds [Some(3), Some(4), None, None];
+        bounds [Some(4), Some(4), None, None];
 }
 
 zoo_test! {
