@@ -1,10 +1,267 @@
-//! `synclab demo array` (built by the shared-array issue).
+//! `synclab demo array`: the seed's shared-array run (`seed/shared-memory-ipc.txt`, "Python
+//! Example"), with any of the four designs.
+//!
+//! A producer sleeps `--write-delay-ms` before each slot and publishes it; a consumer waits for
+//! the slots in order. Every line is stamped with the time since the start, and the run ends
+//! with the measured publish→read latency of each slot. The seed's own values are 5 slots,
+//! a 0.5 s write delay and a 1 s penalty (`--len 5 --write-delay-ms 500 --penalty-ms 1000`);
+//! the defaults are shorter so the demo finishes in about two seconds.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use synclab::array::{CondvarArray, LockFreeArray, PollingArray, SharedArray};
+use synclab::lock::{FutexFamily, StdFamily};
+
+/// The longest array the demo accepts (it prints a few lines per slot).
+const MAX_LEN: usize = 1_000;
+/// The longest delay or penalty the demo accepts, in milliseconds (one minute).
+const MAX_MS: u64 = 60_000;
+
+/// Which design the demo runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ArrayImpl {
+    /// The seed's design: one mutex; a reader that finds the slot empty sleeps a penalty.
+    Polling,
+    /// std's Mutex + Condvar (`CondvarArray<StdFamily>`).
+    Std,
+    /// synclab's futex mutex + condvar (`CondvarArray<FutexFamily>`).
+    Futex,
+    /// Per-slot state words; readers spin briefly, then sleep on a futex (`LockFreeArray`).
+    Lockfree,
+}
 
 /// Arguments of `synclab demo array`.
 #[derive(Debug, clap::Args)]
-pub struct ArrayArgs {}
+pub struct ArrayArgs {
+    /// The design to run.
+    #[arg(long = "impl", value_enum, default_value = "lockfree")]
+    pub implementation: ArrayImpl,
+    /// Number of slots (the seed: 5).
+    #[arg(long, default_value_t = 5)]
+    pub len: usize,
+    /// How long the producer works before writing each slot, in ms (the seed: 500).
+    #[arg(long, default_value_t = 300)]
+    pub write_delay_ms: u64,
+    /// How long the polling consumer sleeps after finding a slot empty, in ms (the seed: 1000).
+    /// Only `--impl polling` polls; the other designs sleep until woken.
+    #[arg(long, default_value_t = 500)]
+    pub penalty_ms: u64,
+}
+
+impl ArrayArgs {
+    fn validate(&self) -> Result<(), String> {
+        if self.len == 0 || self.len > MAX_LEN {
+            return Err(format!(
+                "--len must be between 1 and {MAX_LEN} (got {})",
+                self.len
+            ));
+        }
+        if self.write_delay_ms > MAX_MS {
+            return Err(format!(
+                "--write-delay-ms must be at most {MAX_MS} (got {})",
+                self.write_delay_ms
+            ));
+        }
+        if self.penalty_ms > MAX_MS {
+            return Err(format!(
+                "--penalty-ms must be at most {MAX_MS} (got {})",
+                self.penalty_ms
+            ));
+        }
+        if self.implementation == ArrayImpl::Polling && self.penalty_ms == 0 {
+            return Err(
+                "--penalty-ms must be at least 1 with --impl polling (0 would busy-poll the mutex)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A published value: the slot's data and when the producer published it.
+#[derive(Debug, Clone)]
+struct Stamped {
+    data: usize,
+    published_at: Instant,
+}
 
 /// Runs the demo.
-pub fn run(_args: ArrayArgs) -> Result<(), String> {
-    Err("the array demo is not built yet".into())
+pub fn run(args: ArrayArgs) -> Result<(), String> {
+    args.validate()?;
+    let penalty = Duration::from_millis(args.penalty_ms);
+    match args.implementation {
+        ArrayImpl::Polling => {
+            let array = PollingArray::<Stamped, StdFamily>::with_penalty(args.len, penalty);
+            demo(
+                &args,
+                "PollingArray<std> (the seed's design)",
+                array,
+                |a, i, log| {
+                    a.wait_observed(i, |i, penalty| {
+                        log(format!(
+                            "Consumer: no data at index {i}, waiting {} ms",
+                            penalty.as_millis()
+                        ))
+                    })
+                },
+            )
+        }
+        ArrayImpl::Std => demo(
+            &args,
+            "CondvarArray<StdFamily>",
+            CondvarArray::<Stamped, StdFamily>::with_len(args.len),
+            announce_then_wait,
+        ),
+        ArrayImpl::Futex => demo(
+            &args,
+            "CondvarArray<FutexFamily>",
+            CondvarArray::<Stamped, FutexFamily>::with_len(args.len),
+            announce_then_wait,
+        ),
+        ArrayImpl::Lockfree => demo(
+            &args,
+            "LockFreeArray",
+            LockFreeArray::<Stamped>::with_len(args.len),
+            announce_then_wait,
+        ),
+    }
+}
+
+/// The consumer's wait for a design that sleeps until woken: say so once, then wait.
+fn announce_then_wait<A: SharedArray<Stamped>>(
+    array: &A,
+    index: usize,
+    log: &dyn Fn(String),
+) -> Result<Stamped, synclab::array::IndexError> {
+    if array.try_get(index)?.is_none() {
+        log(format!(
+            "Consumer: no data at index {index}, sleeping until it is published"
+        ));
+    }
+    array.wait(index)
+}
+
+type WaitFn<A> = fn(&A, usize, &dyn Fn(String)) -> Result<Stamped, synclab::array::IndexError>;
+
+fn demo<A>(args: &ArrayArgs, name: &str, array: A, wait: WaitFn<A>) -> Result<(), String>
+where
+    A: SharedArray<Stamped> + 'static,
+{
+    let len = args.len;
+    let write_delay = Duration::from_millis(args.write_delay_ms);
+    println!(
+        "synclab demo array: {name}, {len} slots, write delay {} ms{}",
+        args.write_delay_ms,
+        if args.implementation == ArrayImpl::Polling {
+            format!(", penalty {} ms", args.penalty_ms)
+        } else {
+            String::new()
+        }
+    );
+    let start = Instant::now();
+    let stamp = move |at: Instant| at.duration_since(start).as_secs_f64();
+    let log = move |line: String| println!("[{:>8.3} s] {line}", stamp(Instant::now()));
+    let array = Arc::new(array);
+
+    let producer = {
+        let array = Arc::clone(&array);
+        thread::Builder::new()
+            .name("Producer".into())
+            .spawn(move || -> Result<(), String> {
+                for i in 0..len {
+                    thread::sleep(write_delay);
+                    let value = Stamped {
+                        data: i,
+                        published_at: Instant::now(),
+                    };
+                    let at = value.published_at;
+                    array.publish(i, value).map_err(|e| e.to_string())?;
+                    println!("[{:>8.3} s] Producer writes index {i}: {i}", stamp(at));
+                }
+                Ok(())
+            })
+            .map_err(|e| format!("cannot start the producer thread: {e}"))?
+    };
+    let consumer = {
+        let array = Arc::clone(&array);
+        thread::Builder::new()
+            .name("Consumer".into())
+            .spawn(move || -> Result<Vec<Duration>, String> {
+                let mut latencies = Vec::with_capacity(len);
+                for i in 0..len {
+                    let asked = Instant::now();
+                    let value = wait(&array, i, &log).map_err(|e| e.to_string())?;
+                    let read_at = Instant::now();
+                    let latency = read_at.duration_since(value.published_at);
+                    log(format!(
+                        "Consumer consumes index {i}, data: {} (waited {:.1} ms, {:.3} ms after publish)",
+                        value.data,
+                        read_at.duration_since(asked).as_secs_f64() * 1e3,
+                        latency.as_secs_f64() * 1e3
+                    ));
+                    latencies.push(latency);
+                }
+                Ok(latencies)
+            })
+            .map_err(|e| format!("cannot start the consumer thread: {e}"))?
+    };
+    producer
+        .join()
+        .map_err(|_| "the producer thread panicked".to_string())??;
+    let latencies = consumer
+        .join()
+        .map_err(|_| "the consumer thread panicked".to_string())??;
+
+    let mut table = String::from("\npublish→read latency per slot:\n");
+    for (i, l) in latencies.iter().enumerate() {
+        let _ = writeln!(table, "  slot {i:>3}: {:>10.3} ms", l.as_secs_f64() * 1e3);
+    }
+    let total: Duration = latencies.iter().sum();
+    let _ = writeln!(
+        table,
+        "  mean    : {:>10.3} ms   (run took {:.3} s)",
+        total.as_secs_f64() * 1e3 / latencies.len() as f64,
+        start.elapsed().as_secs_f64()
+    );
+    print!("{table}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(implementation: ArrayImpl, len: usize, penalty_ms: u64) -> ArrayArgs {
+        ArrayArgs {
+            implementation,
+            len,
+            write_delay_ms: 1,
+            penalty_ms,
+        }
+    }
+
+    #[test]
+    fn bad_input_is_an_error_naming_the_value() {
+        let err = run(args(ArrayImpl::Lockfree, 0, 1)).unwrap_err();
+        assert_eq!(err, "--len must be between 1 and 1000 (got 0)");
+        let err = run(args(ArrayImpl::Polling, 2, 0)).unwrap_err();
+        assert!(err.contains("--penalty-ms must be at least 1"), "{err}");
+        let err = run(args(ArrayImpl::Std, 2, 60_001)).unwrap_err();
+        assert!(err.contains("(got 60001)"), "{err}");
+    }
+
+    #[test]
+    fn every_design_runs_the_demo() {
+        for imp in [
+            ArrayImpl::Polling,
+            ArrayImpl::Std,
+            ArrayImpl::Futex,
+            ArrayImpl::Lockfree,
+        ] {
+            run(args(imp, 3, 1)).unwrap();
+        }
+    }
 }

@@ -1,0 +1,270 @@
+//! Models of the shared array, one generic body per scenario, run for every design: under
+//! loom (small scenarios, exhaustive), under shuttle (3 publishers + 3 readers over 8 slots),
+//! and as a plain stress loop. The zoo tests at the end show the two broken variants failing.
+
+use synclab::array::{CondvarArray, LockFreeArray, PollingArray, SharedArray};
+use synclab::lock::{FutexFamily, StdFamily};
+use synclab::sync::{thread, Arc};
+use synclab::zoo::array::{RelaxedPublishArray, UnannouncedSleepArray};
+use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
+
+/// Stress iterations of the plain build: the models are small, and `cargo test` must stay fast.
+const STRESS: usize = 50;
+
+/// One publisher (main) and two readers of the same slot: both readers get the value.
+fn one_publisher_two_readers<A: SharedArray<u64> + 'static>() {
+    let a = Arc::new(A::with_len(1));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let a = Arc::clone(&a);
+            thread::spawn(move || assert_eq!(a.wait(0), Ok(7)))
+        })
+        .collect();
+    a.publish(0, 7).unwrap();
+    for r in readers {
+        r.join().unwrap();
+    }
+}
+
+/// Two publishers race for one slot while main waits on it: exactly one wins, the loser gets
+/// its own value back, and the reader sees the winner's value.
+fn two_publishers_race<A: SharedArray<u64> + 'static>() {
+    let a = Arc::new(A::with_len(1));
+    let publishers: Vec<_> = [1u64, 2]
+        .into_iter()
+        .map(|v| {
+            let a = Arc::clone(&a);
+            thread::spawn(move || match a.publish(0, v) {
+                Ok(()) => Some(v),
+                Err(e) => {
+                    assert_eq!(e.into_value(), v, "the loser must get its own value back");
+                    None
+                }
+            })
+        })
+        .collect();
+    let seen = a.wait(0).unwrap();
+    let winners: Vec<u64> = publishers
+        .into_iter()
+        .filter_map(|p| p.join().unwrap())
+        .collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one publisher must win: {winners:?}"
+    );
+    assert_eq!(seen, winners[0], "the reader must see the winner's value");
+}
+
+/// The publisher fills slot 0 then slot 1; the reader waits for slot 1 first, then 0.
+/// Publishing 0 happens before publishing 1, so once slot 1 is seen, slot 0 must be too.
+fn opposite_orders<A: SharedArray<u64> + 'static>() {
+    let a = Arc::new(A::with_len(2));
+    let publisher = {
+        let a = Arc::clone(&a);
+        thread::spawn(move || {
+            a.publish(0, 10).unwrap();
+            a.publish(1, 11).unwrap();
+        })
+    };
+    assert_eq!(a.wait(1), Ok(11));
+    assert_eq!(
+        a.try_get(0),
+        Ok(Some(10)),
+        "slot 0 was published before slot 1, so it must be visible"
+    );
+    assert_eq!(a.wait(0), Ok(10));
+    publisher.join().unwrap();
+}
+
+/// A payload written before `publish`, outside the array: the reader must see it after
+/// `wait` returns. A missing Release/Acquire pair is reported by loom as a race on the cell.
+fn payload_before_publish<A: SharedArray<u64> + 'static>() {
+    let a = Arc::new(A::with_len(1));
+    let payload = Arc::new(SharedCell::new(0u64));
+    let reader = {
+        let (a, payload) = (Arc::clone(&a), Arc::clone(&payload));
+        thread::spawn(move || {
+            assert_eq!(a.wait(0), Ok(1));
+            assert_eq!(
+                payload.get(),
+                42,
+                "the payload written before publish must be visible"
+            );
+        })
+    };
+    payload.set(42);
+    a.publish(0, 1).unwrap();
+    reader.join().unwrap();
+}
+
+/// Three publishers (each tries every slot, in its own order) and three readers (each waits
+/// for every slot, in its own order) over eight slots.
+fn three_publishers_three_readers<A: SharedArray<u64> + 'static>() {
+    const LEN: usize = 8;
+    let a = Arc::new(A::with_len(LEN));
+    let publishers: Vec<_> = (0..3u64)
+        .map(|p| {
+            let a = Arc::clone(&a);
+            thread::spawn(move || {
+                let mut won = Vec::new();
+                for k in 0..LEN {
+                    let i = (k + 3 * p as usize) % LEN;
+                    let v = 100 * p + i as u64;
+                    match a.publish(i, v) {
+                        Ok(()) => won.push(i),
+                        Err(e) => assert_eq!(e.into_value(), v),
+                    }
+                }
+                won
+            })
+        })
+        .collect();
+    let readers: Vec<_> = (0..3usize)
+        .map(|r| {
+            let a = Arc::clone(&a);
+            thread::spawn(move || {
+                let mut seen = [0u64; LEN];
+                for k in 0..LEN {
+                    let i = if r == 1 {
+                        LEN - 1 - k
+                    } else {
+                        (k + 5 * r) % LEN
+                    };
+                    seen[i] = a.wait(i).unwrap();
+                }
+                seen
+            })
+        })
+        .collect();
+    let mut winner = [None; LEN];
+    for (p, h) in publishers.into_iter().enumerate() {
+        for i in h.join().unwrap() {
+            assert!(winner[i].is_none(), "slot {i} was won twice");
+            winner[i] = Some(100 * p as u64 + i as u64);
+        }
+    }
+    for r in readers {
+        let seen = r.join().unwrap();
+        for i in 0..LEN {
+            assert_eq!(
+                Some(seen[i]),
+                winner[i],
+                "slot {i}: a reader saw a value nobody won with"
+            );
+        }
+    }
+}
+
+/// Applies a loom bound: `None` explores every interleaving.
+fn bounded(model: Model, bound: Option<usize>) -> Model {
+    match bound {
+        None => model.exhaustive(),
+        Some(b) => model.preemption_bound(b),
+    }
+}
+
+/// One module of models per design. The loom bounds are given per model, in the order
+/// (1 publisher + 2 readers, 2 publishers race, opposite orders, payload); `None` = exhaustive.
+/// Each bound is the largest that keeps the model under about a minute in release.
+macro_rules! models {
+    ($($(#[$attr:meta])* $module:ident => $ty:ty, $label:literal, bounds $b:expr;)*) => {$(
+        mod $module {
+            use super::*;
+
+            #[test]
+            $(#[$attr])*
+            fn one_publisher_two_readers() {
+                let model = Model::new(concat!("array/", $label, ": 1 publisher + 2 readers, one slot"))
+                    .threads(3)
+                    .ops("main: publish(0); 2 readers: wait(0)")
+                    .shuttle_iterations(10_000)
+                    .stress_iterations(STRESS);
+                bounded(model, $b[0]).check(super::one_publisher_two_readers::<$ty>);
+            }
+
+            #[test]
+            $(#[$attr])*
+            fn two_publishers_race() {
+                let model = Model::new(concat!("array/", $label, ": 2 publishers race for one slot"))
+                    .threads(3)
+                    .ops("2 publishers: publish(0, own value); main: wait(0)")
+                    .shuttle_iterations(10_000)
+                    .stress_iterations(STRESS);
+                bounded(model, $b[1]).check(super::two_publishers_race::<$ty>);
+            }
+
+            #[test]
+            $(#[$attr])*
+            fn opposite_orders() {
+                let model = Model::new(concat!("array/", $label, ": publisher 0,1 / reader 1,0"))
+                    .threads(2)
+                    .ops("publisher: publish(0), publish(1); main: wait(1), try_get(0), wait(0)")
+                    .shuttle_iterations(10_000)
+                    .stress_iterations(STRESS);
+                bounded(model, $b[2]).check(super::opposite_orders::<$ty>);
+            }
+
+            #[test]
+            $(#[$attr])*
+            fn payload_before_publish() {
+                let model = Model::new(concat!("array/", $label, ": payload written before publish"))
+                    .threads(2)
+                    .ops("main: payload=42, publish(0); reader: wait(0), read payload")
+                    .shuttle_iterations(10_000)
+                    .stress_iterations(STRESS);
+                bounded(model, $b[3]).check(super::payload_before_publish::<$ty>);
+            }
+
+            #[test]
+            $(#[$attr])*
+            #[cfg_attr(synclab_loom, ignore = "7 threads: a shuttle (and stress) model")]
+            fn three_publishers_three_readers() {
+                Model::new(concat!("array/", $label, ": 3 publishers + 3 readers, 8 slots"))
+                    .threads(7)
+                    .ops("3 publishers: publish every slot (own order); 3 readers: wait every slot (own order)")
+                    .shuttle_iterations(10_000)
+                    .stress_iterations(STRESS)
+                    .check(super::three_publishers_three_readers::<$ty>);
+            }
+        }
+    )*};
+}
+
+models! {
+    // The polling loop is a busy-wait to a checker (its sleep is a yield): two polling
+    // readers exceed loom's branch limit unless preemptions are bounded tightly (1), and
+    // shuttle's PCT scheduler starves the publisher past its step limit.
+    #[cfg_attr(synclab_shuttle, ignore = "polling is a busy-wait to shuttle: step limit")]
+    polling => PollingArray<u64, StdFamily>, "PollingArray",
+        bounds [Some(1), Some(3), None, None];
+    condvar_std => CondvarArray<u64, StdFamily>, "CondvarArray<std>",
+        bounds [None, None, None, None];
+    condvar_futex => CondvarArray<u64, FutexFamily>, "CondvarArray<futex>",
+        bounds [Some(3), Some(2), Some(6), None];
+    lock_free => LockFreeArray<u64>, "LockFreeArray",
+        bounds [Some(4), Some(4), None, None];
+}
+
+zoo_test! {
+    /// `publish` stores READY with Relaxed: the reader's read of the value (and of the payload)
+    /// is not ordered after its write. loom reports the race; shuttle runs every atomic as
+    /// SeqCst, so the missing Release is invisible to it (asserted to pass).
+    fn relaxed_publish() expect Expect::per_checker(Failure::DataRace, Failure::Blind) => {
+        Model::new("zoo: array publish with a Relaxed store")
+            .threads(2)
+            .exhaustive()
+            .check(payload_before_publish::<RelaxedPublishArray<u64>>);
+    }
+}
+
+zoo_test! {
+    /// A reader sleeps on the slot's word without setting SLEEPERS, so `publish` skips the
+    /// wake: when the reader sleeps before the publisher runs, it sleeps forever.
+    fn unannounced_sleep() expect Expect::both(Failure::Deadlock) => {
+        Model::new("zoo: array reader sleeps without the SLEEPERS marker")
+            .threads(2)
+            .exhaustive()
+            .check(payload_before_publish::<UnannouncedSleepArray<u64>>);
+    }
+}
