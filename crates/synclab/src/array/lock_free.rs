@@ -36,9 +36,13 @@
 //!
 //! # Progress
 //!
-//! `publish` and `try_get` are wait-free (a bounded CAS retry: the word changes at most four
-//! times). `wait` blocks, by definition, until the slot is published: after a short bounded
-//! spin (loads only) it sleeps in the kernel and uses no CPU.
+//! `try_get` is wait-free, and so is a `publish` that wins its slot (a bounded CAS retry: the
+//! word changes at most four times). A `publish` that *loses* to a publisher still writing
+//! waits, like a reader, until that value is visible, so that "already published" is never
+//! reported while the slot still reads as empty — that is what makes the array
+//! linearizable; such a loser is blocked by a stalled winner. `wait` blocks, by definition,
+//! until the slot is published: after a short bounded spin (loads only) it sleeps in the
+//! kernel and uses no CPU.
 
 use core::fmt;
 use core::mem::MaybeUninit;
@@ -255,6 +259,14 @@ where
         let mut state = slot.state.load(Relaxed);
         loop {
             if phase(state) != EMPTY {
+                // Another publisher owns the slot. If it is still WRITING, wait until it is
+                // READY before saying so: returning at once would let a reader that starts
+                // after our "already published" still see an empty slot — a history with no
+                // linearization (the linearizability checker found exactly that under
+                // shuttle). Waiting also means our caller may read the slot at once.
+                if phase(state) == WRITING {
+                    slot.wait_until_ready();
+                }
                 return Err(PublishError::AlreadyPublished { index, value });
             }
             let claimed = WRITING | (state & SLEEPERS);
