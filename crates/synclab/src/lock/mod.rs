@@ -5,9 +5,17 @@
 //! [`Mutex<T, R>`], owns the data and hands out an RAII [`MutexGuard`]. Each implementation is a
 //! `pub type` alias away from a full mutex.
 //!
+//! | lock | raw protocol | how it waits |
+//! |---|---|---|
+//! | [`FutexMutex`] | [`RawFutexMutex`]: unlocked / locked / contended on one futex word | bounded load-only spin, then `futex::wait`; unlock wakes only if contended |
+//! | [`SpinMutex`] | [`RawSpinLock`]: test-and-test-and-set | exponential backoff, then yielding; never sleeps |
+//!
+//! [`Condvar`] (a futex sequence counter) works with the guard of every `Mutex<T, R>`.
+//!
 //! A [`LockFamily`] bundles a mutex with the condition variable that works with its guard, so
 //! a condvar-based design (the shared array, the locked queue, the condvar pool) is written
-//! once and instantiated with std's pair ([`StdFamily`]) or synclab's futex pair.
+//! once and instantiated with std's pair ([`StdFamily`]) or synclab's futex pair
+//! ([`FutexFamily`]).
 //!
 //! # Poisoning
 //!
@@ -24,7 +32,16 @@ use core::ops::{Deref, DerefMut};
 
 use crate::sync::UnsafeCell;
 
+mod condvar;
+mod futex_family;
+pub mod futex_mutex;
+pub mod spin;
 mod std_family;
+
+pub use condvar::Condvar;
+pub use futex_family::FutexFamily;
+pub use futex_mutex::{FutexMutex, RawFutexMutex};
+pub use spin::{RawSpinLock, SpinMutex};
 pub use std_family::StdFamily;
 
 /// The raw protocol of a mutual-exclusion lock: no data, no guard.
@@ -152,12 +169,21 @@ impl<'a, T, R: RawLock> MutexGuard<'a, T, R> {
 
     /// Releases the lock, runs `f`, and re-acquires it: the building block of a condition
     /// variable that works with this guard.
+    ///
+    /// The lock is re-acquired even if `f` panics, so the guard never unlocks twice.
     pub fn unlocked<U>(guard: &mut Self, f: impl FnOnce() -> U) -> U {
-        // SAFETY: the guard proves the lock is held by this context.
+        /// Re-locks on drop, so a panic in `f` leaves the guard holding the lock again.
+        struct Relock<'r, R: RawLock>(&'r R);
+        impl<R: RawLock> Drop for Relock<'_, R> {
+            fn drop(&mut self) {
+                self.0.lock();
+            }
+        }
+        // SAFETY: the guard proves the lock is held by this context; `Relock` takes it again
+        // before the guard can be used or dropped.
         unsafe { guard.mutex.raw.unlock() };
-        let result = f();
-        guard.mutex.raw.lock();
-        result
+        let _relock = Relock(&guard.mutex.raw);
+        f()
     }
 }
 

@@ -1,9 +1,9 @@
-//! std's `Mutex` + `Condvar` as a [`LockFamily`] (loom's or shuttle's under a checker).
+//! std's `Mutex` + `Condvar` as a [`LockFamily`] (the checker's own pair under a model checker).
 
 use super::LockFamily;
 use crate::sync::{StdCondvar, StdMutex, StdMutexGuard};
 
-/// std's `Mutex` and `Condvar` (loom's or shuttle's pair under a checker).
+/// std's `Mutex` and `Condvar` (the checker's own pair under a model checker).
 ///
 /// std poisons a mutex whose holder panicked; this family ignores the flag and hands out the
 /// guard (see the poisoning note in [the module](super)).

@@ -1,0 +1,160 @@
+//! A condition variable on a futex sequence counter, for any [`Mutex<T, R>`](super::Mutex).
+//!
+//! Source: Rust's standard library, `library/std/src/sys/sync/condvar/futex.rs` (the sequence
+//! counter and its Relaxed orderings); Mara Bos, *Rust Atomics and Locks*, chapter 9.2
+//! ("Condition Variable", including the waiter count that skips the wake system call).
+//!
+//! # Protocol
+//!
+//! | field     | meaning | changed by |
+//! |-----------|---------|------------|
+//! | `seq`     | a counter bumped by every notification (wrapping); the futex word | `notify_*`: `fetch_add(1)` |
+//! | `waiters` | threads between registering in `wait` and returning from the futex | `wait`: `+1` under the lock, `-1` after the futex returns |
+//!
+//! * `wait`: under the lock, register (`waiters += 1`) and read `seq` into `seen`; unlock;
+//!   `futex::wait(&seq, seen)` — sleep only if no notification came since the read;
+//!   unregister; re-lock.
+//! * `notify_one` / `notify_all`: bump `seq`, then, only if `waiters > 0`, `futex::wake_one`
+//!   / `wake_all`. With nobody waiting a notify is one RMW and one load, no system call.
+//!
+//! # Why no wakeup is lost, with Relaxed everywhere
+//!
+//! The rule every condvar imposes on its users: the notifier changes the predicate *while
+//! holding the same mutex* (and may notify after unlocking). Then, for a waiter that saw the
+//! predicate false:
+//!
+//! * the waiter's registration and its read of `seq` happen before its unlock, which happens
+//!   before the notifier's lock (the mutex's own Release/Acquire), which happens before the
+//!   notifier's bump and its read of `waiters`. So by coherence the bump is later in `seq`'s
+//!   modification order than the value `seen`, and the read of `waiters` sees the registration
+//!   (or a later value — never the unregistration, which only follows the futex returning);
+//! * futex(2) compares and blocks atomically with respect to wakes on `seq`: either the
+//!   compare already sees the bump (the waiter does not sleep) or the waiter is asleep when the
+//!   notifier's wake comes.
+//!
+//! No ordering on `seq` or `waiters` is needed for the *data*: the waiter re-locks the mutex
+//! before looking at the predicate, and the mutex orders that.
+//!
+//! # Spurious wakeups
+//!
+//! `wait` may return although nobody notified *this* waiter, so callers re-check their
+//! predicate in a loop ([`Condvar::wait_while`] does): the futex itself may return spuriously;
+//! a `notify_one` bumps `seq` for everyone, so every waiter that read `seq` before the bump but
+//! had not yet gone to sleep returns at once, besides the one the wake reaches; and a thread
+//! woken by a notify re-contends for the mutex, where another thread may have consumed the
+//! state first.
+//!
+//! # The 2³² wrap-around hole
+//!
+//! `seq` is a `u32` that wraps. If exactly a multiple of 2³² notifications happen between a
+//! waiter's read of `seq` and its futex compare, the compare sees the old value and the waiter
+//! sleeps through them (it will still wake on the next notification). That needs four billion
+//! notifies while the waiter is preempted between two instructions; std accepts the same hole.
+//!
+//! # Progress
+//!
+//! Blocking. `notify_all` wakes every sleeper at once, and they then queue on the mutex (no
+//! requeue onto the mutex's futex, unlike glibc's condvar).
+
+use crate::sync::atomic::{AtomicU32, AtomicUsize, Ordering::*};
+use crate::sync::futex;
+
+use super::{MutexGuard, RawLock};
+
+/// A condition variable that works with every [`Mutex<T, R>`](super::Mutex)'s guard.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use synclab::lock::{Condvar, FutexMutex};
+///
+/// let pair = Arc::new((FutexMutex::new(false), Condvar::new()));
+/// let peer = Arc::clone(&pair);
+/// let t = std::thread::spawn(move || {
+///     *peer.0.lock() = true;
+///     peer.1.notify_one();
+/// });
+/// let (lock, ready) = &*pair;
+/// let guard = ready.wait_while(lock.lock(), |started| !*started);
+/// assert!(*guard);
+/// drop(guard);
+/// t.join().unwrap();
+/// ```
+pub struct Condvar {
+    /// Bumped (wrapping) by every notification; the futex word waiters sleep on.
+    seq: AtomicU32,
+    /// Threads registered in `wait` and not yet back from the futex; `notify_*` skips the
+    /// wake system call when it is zero.
+    waiters: AtomicUsize,
+}
+
+impl Condvar {
+    /// A new condition variable with no waiters.
+    pub fn new() -> Self {
+        Self {
+            seq: AtomicU32::new(0),
+            waiters: AtomicUsize::new(0),
+        }
+    }
+
+    /// Unlocks the guard's mutex, sleeps until notified, and re-locks; may return spuriously
+    /// (see the module docs), so callers re-check their predicate.
+    pub fn wait<'a, T, R: RawLock>(&self, mut guard: MutexGuard<'a, T, R>) -> MutexGuard<'a, T, R> {
+        // Relaxed (both): ordered by the mutex we hold; see the module docs. Register first,
+        // so a notifier that reads `waiters` after taking the lock sees us.
+        self.waiters.fetch_add(1, Relaxed);
+        let seen = self.seq.load(Relaxed);
+        MutexGuard::unlocked(&mut guard, || {
+            // Sleeps only if no notification bumped `seq` since `seen` was read.
+            futex::wait(&self.seq, seen);
+            self.waiters.fetch_sub(1, Relaxed);
+        });
+        guard
+    }
+
+    /// Waits while `condition` holds, re-checking it (under the lock) after every return of
+    /// [`Condvar::wait`].
+    pub fn wait_while<'a, T, R: RawLock>(
+        &self,
+        mut guard: MutexGuard<'a, T, R>,
+        mut condition: impl FnMut(&mut T) -> bool,
+    ) -> MutexGuard<'a, T, R> {
+        while condition(&mut *guard) {
+            guard = self.wait(guard);
+        }
+        guard
+    }
+
+    /// Wakes one waiter, if any (possibly more: see the module docs on spurious wakeups).
+    pub fn notify_one(&self) {
+        // Relaxed (both): the change of the predicate under the mutex orders the waiter's
+        // registration before this read; see the module docs. Bump before reading `waiters`.
+        self.seq.fetch_add(1, Relaxed);
+        if self.waiters.load(Relaxed) > 0 {
+            futex::wake_one(&self.seq);
+        }
+    }
+
+    /// Wakes every waiter.
+    pub fn notify_all(&self) {
+        // Relaxed (both): as in `notify_one`.
+        self.seq.fetch_add(1, Relaxed);
+        if self.waiters.load(Relaxed) > 0 {
+            futex::wake_all(&self.seq);
+        }
+    }
+}
+
+impl Default for Condvar {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl core::fmt::Debug for Condvar {
+    /// Reads nothing: the counters change under our feet.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Condvar").finish_non_exhaustive()
+    }
+}

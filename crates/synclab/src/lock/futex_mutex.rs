@@ -1,0 +1,176 @@
+//! A three-state futex mutex: one 32-bit word, a compare-and-swap to lock when free, and the
+//! kernel only when someone has to sleep.
+//!
+//! Source: Ulrich Drepper, "Futexes Are Tricky" (2011), mutex #2/#3; Rust's standard library,
+//! `library/std/src/sys/sync/mutex/futex.rs` (the same three states, the same bounded spin);
+//! Mara Bos, *Rust Atomics and Locks*, chapter 9 ("Building Our Own Locks").
+//!
+//! # States
+//!
+//! | `state`        | meaning                                      | entered by |
+//! |----------------|----------------------------------------------|------------|
+//! | [`UNLOCKED`]   | free                                         | `unlock` (swap) |
+//! | [`LOCKED`]     | held; nobody is (known to be) sleeping       | `lock`/`try_lock` fast path (CAS from `UNLOCKED`) |
+//! | [`CONTENDED`]  | held; some thread may be asleep in `futex::wait` | the slow path's swap, just before it sleeps |
+//!
+//! A thread that is about to sleep first stores `CONTENDED` and then sleeps only while the word
+//! is still `CONTENDED` (the futex compare-and-block is atomic). `unlock` swaps in `UNLOCKED`
+//! and enters the kernel (`wake_one`) only if the old state was `CONTENDED`, so an uncontended
+//! lock/unlock is two atomic RMWs and no system call.
+//!
+//! A woken thread re-marks the word `CONTENDED` when it takes the lock (the slow path always
+//! swaps `CONTENDED`, never `LOCKED`), because it cannot know whether other sleepers remain;
+//! that is what guarantees every sleeper is eventually woken — at the cost of one spurious
+//! `wake_one` after the last sleeper leaves.
+//!
+//! # Progress
+//!
+//! Blocking, not fair: a running thread may barge ahead of a woken one. The spin before
+//! sleeping is bounded ([`SPIN_LIMIT`] loads) and only loads, so it neither ping-pongs the
+//! cache line nor burns a time slice when the holder has been preempted.
+
+use crate::sync::atomic::{AtomicU32, Ordering::*};
+use crate::sync::{futex, hint};
+
+use super::{Mutex, RawLock};
+
+/// The lock is free.
+pub const UNLOCKED: u32 = 0;
+/// The lock is held and no thread is known to be sleeping on it.
+pub const LOCKED: u32 = 1;
+/// The lock is held and some thread may be sleeping on it: `unlock` must wake one.
+pub const CONTENDED: u32 = 2;
+
+/// How many times the slow path re-reads the word before sleeping (std uses 100 as well):
+/// long enough to cover a short critical section on another core, far shorter than a sleep.
+/// One under a model checker (see `sync::hint::spin_limit`).
+pub const SPIN_LIMIT: u32 = hint::spin_limit(100);
+
+/// The raw three-state futex lock; use it through [`FutexMutex`].
+///
+/// # Examples
+///
+/// ```
+/// use synclab::lock::FutexMutex;
+///
+/// let m = FutexMutex::new(1);
+/// *m.lock() += 1;
+/// assert_eq!(*m.lock(), 2);
+/// ```
+pub struct RawFutexMutex {
+    /// [`UNLOCKED`], [`LOCKED`] or [`CONTENDED`]; see the module docs for the transitions.
+    state: AtomicU32,
+}
+
+/// A mutex over `T` built on [`RawFutexMutex`].
+pub type FutexMutex<T> = Mutex<T, RawFutexMutex>;
+
+impl RawFutexMutex {
+    /// Spins (loads only) while the lock is held without sleepers, at most [`SPIN_LIMIT`]
+    /// times; returns the last state seen.
+    fn spin(&self) -> u32 {
+        let mut left = SPIN_LIMIT;
+        loop {
+            // Relaxed: only a hint for what to try next; the CAS or swap that follows acquires.
+            let state = self.state.load(Relaxed);
+            // Stop when it is free, and also when it is CONTENDED: there are sleepers already,
+            // so spinning longer than they slept only delays our own sleep.
+            if state != LOCKED || left == 0 {
+                return state;
+            }
+            hint::spin_loop();
+            left -= 1;
+        }
+    }
+
+    #[cold]
+    fn lock_contended(&self) {
+        let mut state = self.spin();
+
+        // Free now: try to take it without announcing contention.
+        if state == UNLOCKED {
+            // Acquire: pairs with the Release swap in `unlock`, as in the fast path.
+            match self
+                .state
+                .compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed)
+            {
+                Ok(_) => return,
+                Err(seen) => state = seen,
+            }
+        }
+
+        loop {
+            // Announce that we may sleep. If the swap found the lock free, we now hold it (as
+            // CONTENDED, since we cannot know whether others sleep). Skip the write when it is
+            // already CONTENDED, to leave the cache line shared.
+            // Acquire: pairs with the Release swap in `unlock` that set UNLOCKED.
+            if state != CONTENDED && self.state.swap(CONTENDED, Acquire) == UNLOCKED {
+                return;
+            }
+            // Sleep while the word is still CONTENDED. The compare-and-block is atomic with
+            // respect to `unlock`'s wake, so an unlock after our swap either changes the word
+            // before we compare (we return at once) or finds us asleep.
+            futex::wait(&self.state, CONTENDED);
+            state = self.spin();
+        }
+    }
+
+    #[cold]
+    fn wake(&self) {
+        futex::wake_one(&self.state);
+    }
+}
+
+// SAFETY: mutual exclusion: the lock is taken only by a CAS from UNLOCKED or a swap that
+// returned UNLOCKED, and `unlock` is the only write of UNLOCKED, so at most one thread sees the
+// transition out of UNLOCKED per unlock. Every successful acquisition is an Acquire RMW that
+// reads the Release swap of the previous `unlock` (or a later RMW in its release sequence), so
+// unlock happens-before the next lock.
+unsafe impl RawLock for RawFutexMutex {
+    const NAME: &'static str = "futex";
+
+    fn new() -> Self {
+        Self {
+            state: AtomicU32::new(UNLOCKED),
+        }
+    }
+
+    #[inline]
+    fn lock(&self) {
+        // Acquire: pairs with the Release swap in `unlock`, so the previous holder's writes
+        // are visible to us.
+        if self
+            .state
+            .compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed)
+            .is_err()
+        {
+            self.lock_contended();
+        }
+    }
+
+    #[inline]
+    fn try_lock(&self) -> bool {
+        // Acquire: pairs with the Release swap in `unlock`.
+        self.state
+            .compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed)
+            .is_ok()
+    }
+
+    #[inline]
+    unsafe fn unlock(&self) {
+        // Release: pairs with the Acquire CAS/swap of the next `lock`/`try_lock`, publishing
+        // everything written under the lock.
+        if self.state.swap(UNLOCKED, Release) == CONTENDED {
+            // Someone may sleep. Waking one is enough: it re-marks the word CONTENDED when it
+            // takes the lock, so the next unlock wakes the next sleeper.
+            self.wake();
+        }
+    }
+}
+
+impl core::fmt::Debug for RawFutexMutex {
+    /// Reads nothing: the state changes under our feet and a load would be a checker step.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RawFutexMutex").finish_non_exhaustive()
+    }
+}

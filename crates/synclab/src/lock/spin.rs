@@ -1,0 +1,140 @@
+//! A test-and-test-and-set spin lock with bounded exponential backoff: the baseline that shows
+//! what sleeping on a futex buys.
+//!
+//! Source: Herlihy & Shavit, *The Art of Multiprocessor Programming*, §7.3–7.4 (TTAS and
+//! exponential backoff); crossbeam-utils' `Backoff` for the spin-then-yield schedule; Mara Bos,
+//! *Rust Atomics and Locks*, chapter 4.
+//!
+//! # States
+//!
+//! | `locked` | meaning |
+//! |----------|---------|
+//! | [`FREE`] (`false`) | nobody holds the lock |
+//! | [`HELD`] (`true`)  | one thread holds it; others spin, reading only |
+//!
+//! A waiter reads the flag until it looks free (the *test*), and only then tries the swap (the
+//! *test-and-set*), so waiting threads share the cache line instead of fighting over it. After
+//! each failed round the waiter pauses `2^step` spin hints, `step` growing to
+//! [`SPIN_STEPS`]; beyond that it yields its time slice on every round, so a waiter whose
+//! holder was preempted gives the CPU back instead of spinning through the holder's quantum.
+//!
+//! # Progress
+//!
+//! Blocking and unfair; never sleeps in the kernel. A waiter burns CPU (or at least
+//! scheduler round trips) for as long as the lock is held.
+
+use crate::sync::atomic::{AtomicBool, Ordering::*};
+use crate::sync::{hint, thread};
+
+use super::{Mutex, RawLock};
+
+/// The lock is free.
+pub const FREE: bool = false;
+/// The lock is held.
+pub const HELD: bool = true;
+
+/// Backoff rounds that spin (`2^step` hints each) before rounds start yielding.
+pub const SPIN_STEPS: u32 = 6;
+
+/// The raw TTAS spin lock; use it through [`SpinMutex`].
+///
+/// # Examples
+///
+/// ```
+/// use synclab::lock::SpinMutex;
+///
+/// let m = SpinMutex::new(vec![1]);
+/// m.lock().push(2);
+/// assert_eq!(*m.lock(), [1, 2]);
+/// ```
+pub struct RawSpinLock {
+    /// [`FREE`] or [`HELD`].
+    locked: AtomicBool,
+}
+
+/// A mutex over `T` built on [`RawSpinLock`].
+pub type SpinMutex<T> = Mutex<T, RawSpinLock>;
+
+/// Exponential backoff: spin `2^step` hints per round up to [`SPIN_STEPS`], then yield.
+struct Backoff {
+    step: u32,
+}
+
+impl Backoff {
+    fn new() -> Self {
+        Self { step: 0 }
+    }
+
+    /// One round of waiting.
+    fn snooze(&mut self) {
+        if self.step <= SPIN_STEPS {
+            // One hint under a model checker, where every hint is a scheduling point.
+            for _ in 0..hint::spin_limit(1 << self.step) {
+                hint::spin_loop();
+            }
+            self.step += 1;
+        } else {
+            thread::yield_now();
+        }
+    }
+}
+
+impl RawSpinLock {
+    #[cold]
+    fn lock_contended(&self) {
+        let mut backoff = Backoff::new();
+        loop {
+            // Test: wait, reading only, until the lock looks free. Relaxed: only a hint; the
+            // swap below is what acquires.
+            while self.locked.load(Relaxed) == HELD {
+                backoff.snooze();
+            }
+            // Test-and-set. Acquire: pairs with the Release store in `unlock`.
+            if self.locked.swap(HELD, Acquire) == FREE {
+                return;
+            }
+        }
+    }
+}
+
+// SAFETY: mutual exclusion: only the swap that reads FREE takes the lock, and `unlock` is the
+// only store of FREE, so each unlock lets exactly one swap succeed. Acquisitions are Acquire
+// RMWs reading the Release store of the previous `unlock` (or an RMW after it), so unlock
+// happens-before the next lock.
+unsafe impl RawLock for RawSpinLock {
+    const NAME: &'static str = "spin";
+
+    fn new() -> Self {
+        Self {
+            locked: AtomicBool::new(FREE),
+        }
+    }
+
+    #[inline]
+    fn lock(&self) {
+        // Acquire: pairs with the Release store in `unlock`.
+        if self.locked.swap(HELD, Acquire) == HELD {
+            self.lock_contended();
+        }
+    }
+
+    #[inline]
+    fn try_lock(&self) -> bool {
+        // Test first, so a failing try_lock does not take the line exclusively. Relaxed: a hint.
+        // Acquire on the swap: pairs with the Release store in `unlock`.
+        self.locked.load(Relaxed) == FREE && self.locked.swap(HELD, Acquire) == FREE
+    }
+
+    #[inline]
+    unsafe fn unlock(&self) {
+        // Release: pairs with the Acquire swap of the next `lock`/`try_lock`.
+        self.locked.store(FREE, Release);
+    }
+}
+
+impl core::fmt::Debug for RawSpinLock {
+    /// Reads nothing: the flag changes under our feet and a load would be a checker step.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RawSpinLock").finish_non_exhaustive()
+    }
+}
