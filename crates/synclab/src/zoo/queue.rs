@@ -1,1 +1,312 @@
-//! Zoo entries for the queue issue.
+//! Zoo entries for the queues: classic ways to break a Vyukov queue and an event count.
+//!
+//! | entry | bug | fixed in |
+//! |---|---|---|
+//! | [`BrokenArrayQueue`] with [`StampBug::RelaxedStamp`] | the producer's stamp store is Relaxed: the consumer sees "full" without seeing the value (data race) | [`ArrayQueue`](crate::queue::ArrayQueue): Release stamp store |
+//! | [`BrokenArrayQueue`] with [`StampBug::StampBeforeValue`] | the producer publishes the stamp, then writes the value (data race; a consumer can read an empty slot) | `ArrayQueue`: write, then publish |
+//! | [`FencelessEventCount`] | no `fence(SeqCst)` between "I published" / "I registered" and the other side's load (lost wakeup under weak memory) | [`EventCount`](crate::queue::EventCount): a fence on each side |
+//! | [`pop_without_recheck`] | a waiter that sleeps right after `prepare_wait` without re-checking the queue (lost wakeup) | [`BlockingQueue`](crate::queue::BlockingQueue): re-check, then wait |
+//! | [`TwoLaneQueue`] | two inner queues used round-robin: items of one producer can be popped out of order | a single ring |
+//!
+//! Nothing else in the library uses this module.
+
+use core::fmt;
+
+use crate::queue::{ArrayQueue, CapacityError, EventCount, MpmcQueue};
+use crate::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use crate::sync::{futex, hint, UnsafeCell};
+
+/// Which bug a [`BrokenArrayQueue`] has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StampBug {
+    /// The producer stores the stamp with `Relaxed` instead of `Release`.
+    RelaxedStamp,
+    /// The producer stores the stamp (Release) *before* writing the value.
+    StampBeforeValue,
+}
+
+struct Slot<T> {
+    stamp: AtomicUsize,
+    /// `Option` rather than `MaybeUninit`: a consumer that reads too early gets `None`
+    /// (which the zoo reports) instead of undefined behaviour.
+    value: UnsafeCell<Option<T>>,
+}
+
+/// Vyukov's original bounded queue (power-of-two ring, per-slot sequence numbers) with one
+/// deliberate bug in the producer's publication; see [`StampBug`].
+///
+/// Source: Vyukov, "Bounded MPMC queue", 1024cores.net. The consumer is correct.
+pub struct BrokenArrayQueue<T> {
+    bug: StampBug,
+    buffer: Box<[Slot<T>]>,
+    mask: usize,
+    enqueue_pos: AtomicUsize,
+    dequeue_pos: AtomicUsize,
+    /// Items pushed so far, for `pushed()`: bookkeeping that sits between the publication and
+    /// the write in the [`StampBug::StampBeforeValue`] variant.
+    pushed: AtomicUsize,
+}
+
+// SAFETY: as for `ArrayQueue`: values move between threads, each slot is handed over by its
+// stamp — except where the deliberate bug breaks that, which is what the checkers must see.
+unsafe impl<T: Send> Sync for BrokenArrayQueue<T> {}
+// SAFETY: moving the queue moves its `T`s.
+unsafe impl<T: Send> Send for BrokenArrayQueue<T> {}
+
+impl<T> BrokenArrayQueue<T> {
+    /// A queue of `capacity` (rounded up to a power of two, at least 2) with `bug`.
+    pub fn new(capacity: usize, bug: StampBug) -> Self {
+        let capacity = capacity.max(2).next_power_of_two();
+        Self {
+            bug,
+            buffer: (0..capacity)
+                .map(|i| Slot {
+                    stamp: AtomicUsize::new(i),
+                    value: UnsafeCell::new(None),
+                })
+                .collect(),
+            mask: capacity - 1,
+            enqueue_pos: AtomicUsize::new(0),
+            dequeue_pos: AtomicUsize::new(0),
+            pushed: AtomicUsize::new(0),
+        }
+    }
+
+    /// Appends `value`, or hands it back if full.
+    pub fn try_push(&self, value: T) -> Result<(), T> {
+        let mut pos = self.enqueue_pos.load(Ordering::Relaxed);
+        loop {
+            let slot = &self.buffer[pos & self.mask];
+            // Acquire: pairs with the consumer's Release stamp store.
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            let diff = stamp as isize - pos as isize;
+            if diff == 0 {
+                match self.enqueue_pos.compare_exchange_weak(
+                    pos,
+                    pos + 1,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // SAFETY: (deliberately broken) the CAS claimed the slot; the write
+                        // below is not ordered before the consumer's read, which is the bug.
+                        let write = || slot.value.with_mut(|p| unsafe { *p = Some(value) });
+                        match self.bug {
+                            StampBug::RelaxedStamp => {
+                                write();
+                                self.pushed.fetch_add(1, Ordering::Relaxed);
+                                // BUG: Relaxed — the consumer's Acquire load has nothing to
+                                // synchronize with, so the write above is not visible to it.
+                                slot.stamp.store(pos + 1, Ordering::Relaxed);
+                            }
+                            StampBug::StampBeforeValue => {
+                                // BUG: the slot is published before it is written.
+                                slot.stamp.store(pos + 1, Ordering::Release);
+                                // (The count is an atomic, so a schedule-level checker can
+                                // switch threads here, inside the window; with no operation
+                                // of its own in the window it could not, and would be blind.)
+                                self.pushed.fetch_add(1, Ordering::Relaxed);
+                                write();
+                            }
+                        }
+                        return Ok(());
+                    }
+                    Err(current) => pos = current,
+                }
+            } else if diff < 0 {
+                return Err(value);
+            } else {
+                pos = self.enqueue_pos.load(Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// How many items have been pushed (a Relaxed count).
+    pub fn pushed(&self) -> usize {
+        self.pushed.load(Ordering::Relaxed)
+    }
+
+    /// Removes the oldest item; `Some(None)` means the slot was read before it was written.
+    pub fn try_pop(&self) -> Option<Option<T>> {
+        let mut pos = self.dequeue_pos.load(Ordering::Relaxed);
+        loop {
+            let slot = &self.buffer[pos & self.mask];
+            // Acquire: pairs with the producer's stamp store (Release in a correct queue).
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            let diff = stamp as isize - (pos + 1) as isize;
+            if diff == 0 {
+                match self.dequeue_pos.compare_exchange_weak(
+                    pos,
+                    pos + 1,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // SAFETY: (deliberately broken) the CAS claimed the slot; whether the
+                        // producer's write is ordered before this read is what is checked.
+                        let value = slot.value.with_mut(|p| unsafe { (*p).take() });
+                        // Release: pairs with the producer's Acquire stamp load of the next lap.
+                        slot.stamp.store(pos + self.mask + 1, Ordering::Release);
+                        return Some(value);
+                    }
+                    Err(current) => pos = current,
+                }
+            } else if diff < 0 {
+                return None;
+            } else {
+                pos = self.dequeue_pos.load(Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for BrokenArrayQueue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BrokenArrayQueue")
+            .field("bug", &self.bug)
+            .finish_non_exhaustive()
+    }
+}
+
+/// [`EventCount`]'s protocol with both `fence(SeqCst)`s removed.
+///
+/// The notifier stores its condition (Release) and then loads the word (Relaxed); the waiter
+/// registers (RMW) and then loads the condition (Acquire). Without the fences nothing orders
+/// each side's store before its own load against the other side: in the C11 model both loads
+/// may read the old values — no waiter seen, no item seen — and the waiter sleeps through the
+/// only notification. A checker that treats every access as SeqCst cannot produce that
+/// outcome.
+#[derive(Default)]
+pub struct FencelessEventCount {
+    /// epoch (high 16 bits) | waiters (low 16 bits), as in `EventCount`.
+    word: AtomicU32,
+}
+
+/// A key from [`FencelessEventCount::prepare_wait`].
+#[derive(Debug, Clone, Copy)]
+pub struct FencelessKey(u32);
+
+impl FencelessEventCount {
+    const WAITER: u32 = 1;
+    const EPOCH: u32 = 1 << 16;
+
+    /// A new event count.
+    pub fn new() -> Self {
+        Self {
+            word: AtomicU32::new(0),
+        }
+    }
+
+    /// Registers as a waiter. BUG: no `fence(SeqCst)` after the registration.
+    pub fn prepare_wait(&self) -> FencelessKey {
+        // AcqRel is as strong as an RMW gets without SeqCst; it does not order this store
+        // before the caller's later *load* of the condition against the notifier.
+        FencelessKey(self.word.fetch_add(Self::WAITER, Ordering::AcqRel) >> 16)
+    }
+
+    /// Unregisters.
+    pub fn cancel_wait(&self) {
+        self.word.fetch_sub(Self::WAITER, Ordering::Relaxed);
+    }
+
+    /// Sleeps while the epoch is `key`.
+    pub fn wait(&self, key: FencelessKey) {
+        // Acquire: pairs with the Release epoch increment in `notify_one`.
+        let word = self.word.load(Ordering::Acquire);
+        if word >> 16 == key.0 {
+            futex::wait(&self.word, word);
+        }
+        self.word.fetch_sub(Self::WAITER, Ordering::AcqRel);
+    }
+
+    /// Wakes one waiter if any is registered. BUG: no `fence(SeqCst)` before the load.
+    pub fn notify_one(&self) {
+        // Acquire: pairs with the AcqRel registration (it does not help: see the type docs).
+        if self.word.load(Ordering::Acquire) & 0xFFFF != 0 {
+            // Release: pairs with the Acquire load in `wait`.
+            self.word.fetch_add(Self::EPOCH, Ordering::Release);
+            futex::wake_one(&self.word);
+        }
+    }
+}
+
+impl fmt::Debug for FencelessEventCount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FencelessEventCount")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Pops from `queue`, sleeping on `not_empty` while it is empty — but BUG: after
+/// `prepare_wait` it goes straight to `wait` without trying the queue again. A push whose
+/// notify ran before the registration (it saw no waiter) is then never noticed.
+pub fn pop_without_recheck<T, Q: MpmcQueue<T>>(queue: &Q, not_empty: &EventCount) -> T {
+    loop {
+        if let Some(value) = queue.try_pop() {
+            return value;
+        }
+        let key = not_empty.prepare_wait();
+        // BUG: missing `if let Some(v) = queue.try_pop() { not_empty.cancel_wait(); return v }`.
+        not_empty.wait(key);
+        // A woken waiter loops back and tries again; only the re-check above is missing.
+        hint::spin_loop();
+    }
+}
+
+/// Two inner queues used round-robin: pushes take lanes in turn from a shared counter, and
+/// pops start from the lane a second shared counter names. Every item is popped exactly once,
+/// but a producer's items can come out in a different order from the one they went in:
+/// after a pop that found both lanes empty the pop counter has moved on, so the next pop
+/// starts at the lane holding the *second* item. Kept for the linearizability checker.
+pub struct TwoLaneQueue<T> {
+    lanes: [ArrayQueue<T>; 2],
+    push_turn: AtomicUsize,
+    pop_turn: AtomicUsize,
+    capacity: usize,
+}
+
+impl<T: Send> MpmcQueue<T> for TwoLaneQueue<T> {
+    fn with_capacity(capacity: usize) -> Result<Self, CapacityError> {
+        if capacity == 0 {
+            return Err(CapacityError::Zero);
+        }
+        // Each lane can hold everything, so `try_push` fails only when the total is reached.
+        Ok(Self {
+            lanes: [ArrayQueue::new(capacity)?, ArrayQueue::new(capacity)?],
+            push_turn: AtomicUsize::new(0),
+            pop_turn: AtomicUsize::new(0),
+            capacity,
+        })
+    }
+
+    fn try_push(&self, value: T) -> Result<(), T> {
+        if self.len() >= self.capacity {
+            return Err(value);
+        }
+        let lane = self.push_turn.fetch_add(1, Ordering::Relaxed) % 2;
+        self.lanes[lane].push(value)
+    }
+
+    fn try_pop(&self) -> Option<T> {
+        let first = self.pop_turn.fetch_add(1, Ordering::Relaxed) % 2;
+        self.lanes[first]
+            .pop()
+            .or_else(|| self.lanes[1 - first].pop())
+    }
+
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn len(&self) -> usize {
+        self.lanes[0].len() + self.lanes[1].len()
+    }
+}
+
+impl<T> fmt::Debug for TwoLaneQueue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TwoLaneQueue")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}

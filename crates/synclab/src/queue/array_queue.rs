@@ -1,0 +1,365 @@
+//! Vyukov's bounded MPMC queue: a ring of slots, each with a sequence stamp.
+//!
+//! Source: Dmitry Vyukov, "Bounded MPMC queue", 1024cores.net
+//! (<https://www.1024cores.net/home/lock-free-algorithms/queues/bounded-mpmc-queue>), in the
+//! form crossbeam-queue's `ArrayQueue` gives it (stamps carry a lap so any capacity ≥ 1 works,
+//! not only powers of two).
+//!
+//! # Stamps and laps
+//!
+//! `head` and `tail` are *positions*: `index | lap`, where `index < capacity` is the slot and
+//! `lap` is a multiple of `one_lap` (the smallest power of two above `capacity`). Moving past
+//! the last slot resets the index to 0 and adds `one_lap`. Every slot carries a stamp that
+//! says whose turn the slot is:
+//!
+//! | slot stamp | meaning | who acts |
+//! |---|---|---|
+//! | `== tail` | empty, written next by the producer that claims position `tail` | producer: CAS `tail` forward, write, store `tail + 1` |
+//! | `== head + 1` | full, read next by the consumer that claims position `head` | consumer: CAS `head` forward, read, store `head + one_lap` |
+//! | `+ one_lap == tail + 1` | still full from the previous lap: the queue may be full | producer: check `head` |
+//! | `== head` | not yet written in this lap: the queue may be empty | consumer: check `tail` |
+//! | anything else | another thread is between its CAS and its stamp store | retry after a backoff |
+//!
+//! # Progress: in what sense this is lock-free
+//!
+//! Claiming a position is a CAS, so some producer or consumer always succeeds in claiming
+//! one. But the claim and the publication are two steps: a producer that wins the CAS on
+//! `tail` and is then descheduled *before its stamp store* leaves its slot stamped "not yet
+//! written". Consumers that reach that slot (one lap later: every consumer once the queue has
+//! drained up to it) spin until that producer runs again; symmetrically a consumer stalled
+//! between its CAS on `head` and its stamp store blocks the producer of the next lap on that
+//! slot. So the queue is not lock-free in the strict sense — one stalled thread can block
+//! others — though it takes no lock and the window is a handful of instructions. Every
+//! operation on a slot nobody is stalled on completes in a bounded number of its own steps
+//! once it has won its CAS.
+//!
+//! # Memory ordering
+//!
+//! The stamp is the publication flag of the slot's value: the producer's Release store of
+//! `tail + 1` pairs with the consumer's Acquire load of the stamp (so the value is visible),
+//! and the consumer's Release store of `head + one_lap` pairs with the next producer's Acquire
+//! load (so the consumer's read of the old value happens before the next write). The CASes on
+//! `head` and `tail` only claim positions; the full/empty checks read the *other* index after
+//! a `fence(SeqCst)`, as crossbeam does, so that "the slot looks full" and "head has not
+//! moved" are read in one total order with the other side's updates.
+
+use core::fmt;
+use core::mem::MaybeUninit;
+
+use crossbeam_utils::CachePadded;
+
+use super::{Backoff, CapacityError, MpmcQueue};
+use crate::sync::atomic::{fence, AtomicUsize, Ordering};
+use crate::sync::UnsafeCell;
+
+/// One slot of the ring.
+struct Slot<T> {
+    /// Whose turn the slot is; see the table in the module docs.
+    stamp: AtomicUsize,
+    /// The value: initialised exactly when the stamp says "full" (`== position + 1`).
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+/// Vyukov's bounded lock-free MPMC queue; see the [module docs](self).
+///
+/// ```
+/// use synclab::queue::{ArrayQueue, MpmcQueue};
+///
+/// let q = ArrayQueue::with_capacity(1)?;
+/// q.try_push("a").unwrap();
+/// assert_eq!(q.try_push("b"), Err("b"));
+/// assert_eq!(q.try_pop(), Some("a"));
+/// assert_eq!(q.try_pop(), None);
+/// # Ok::<(), synclab::queue::CapacityError>(())
+/// ```
+pub struct ArrayQueue<T> {
+    /// The next position to pop. Invariant: `head <= tail <= head + capacity` (as positions).
+    head: CachePadded<AtomicUsize>,
+    /// The next position to push.
+    tail: CachePadded<AtomicUsize>,
+    /// The ring; `buffer.len() == capacity`.
+    buffer: Box<[Slot<T>]>,
+    /// The smallest power of two greater than the capacity: the lap unit of a position.
+    one_lap: usize,
+}
+
+// SAFETY: the queue moves `T` values between threads (a push on one thread, a pop on
+// another) and never hands out references to them, so `T: Send` is all it needs, as for
+// `std::sync::mpsc` and crossbeam's ArrayQueue. Each slot is accessed exclusively by the one
+// thread whose CAS claimed its position, until that thread's stamp store hands it on.
+unsafe impl<T: Send> Sync for ArrayQueue<T> {}
+// SAFETY: moving the queue moves the `T`s it holds.
+unsafe impl<T: Send> Send for ArrayQueue<T> {}
+
+impl<T> ArrayQueue<T> {
+    /// The largest capacity supported: positions need two bits above the index for laps, and
+    /// the ring must fit in memory.
+    pub fn max_capacity() -> usize {
+        let by_memory = isize::MAX as usize / core::mem::size_of::<Slot<T>>().max(1);
+        (usize::MAX >> 2).min(by_memory)
+    }
+
+    /// A new empty queue holding at most `capacity` items.
+    ///
+    /// # Errors
+    ///
+    /// [`CapacityError::Zero`] for 0, [`CapacityError::TooLarge`] above
+    /// [`max_capacity`](Self::max_capacity).
+    pub fn new(capacity: usize) -> Result<Self, CapacityError> {
+        if capacity == 0 {
+            return Err(CapacityError::Zero);
+        }
+        let max = Self::max_capacity();
+        if capacity > max {
+            return Err(CapacityError::TooLarge {
+                requested: capacity,
+                max,
+            });
+        }
+        let one_lap = (capacity + 1).next_power_of_two();
+        // Slot `i` starts with stamp `i`: "empty, written by the producer of position i".
+        let buffer = (0..capacity)
+            .map(|i| Slot {
+                stamp: AtomicUsize::new(i),
+                value: UnsafeCell::new(MaybeUninit::uninit()),
+            })
+            .collect();
+        Ok(Self {
+            head: CachePadded::new(AtomicUsize::new(0)),
+            tail: CachePadded::new(AtomicUsize::new(0)),
+            buffer,
+            one_lap,
+        })
+    }
+
+    /// The position after `position`: the next index, or index 0 of the next lap.
+    #[inline]
+    fn next_position(&self, position: usize) -> usize {
+        let index = position & (self.one_lap - 1);
+        if index + 1 < self.buffer.len() {
+            position + 1
+        } else {
+            (position & !(self.one_lap - 1)).wrapping_add(self.one_lap)
+        }
+    }
+
+    /// Appends `value`, or hands it back if the queue is full.
+    #[inline]
+    pub fn push(&self, value: T) -> Result<(), T> {
+        let mut backoff = Backoff::default();
+        let mut tail = self.tail.load(Ordering::Relaxed);
+        loop {
+            let slot = &self.buffer[tail & (self.one_lap - 1)];
+            // Acquire: pairs with the Release stamp store in `pop` of the previous lap, so
+            // that consumer's read of the old value happens before our write.
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            if tail == stamp {
+                // The slot is empty and position `tail` is ours if the CAS wins. (SeqCst, as
+                // crossbeam: the CAS takes part in the total order the full/empty checks'
+                // fences read `tail` in; the slot itself is ordered by the stamp.)
+                match self.tail.compare_exchange_weak(
+                    tail,
+                    self.next_position(tail),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // SAFETY: winning the CAS for position `tail` while the stamp said
+                        // "empty for `tail`" gives this thread exclusive access to the slot
+                        // until the stamp store below; the slot holds no live value.
+                        slot.value
+                            .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
+                        // Release: pairs with the Acquire stamp load in `pop`, so the value
+                        // written above is visible to the consumer that sees `tail + 1`.
+                        slot.stamp.store(tail + 1, Ordering::Release);
+                        return Ok(());
+                    }
+                    Err(current) => {
+                        tail = current;
+                        backoff.spin();
+                    }
+                }
+            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
+                // The slot still holds the previous lap's value: full, unless a consumer has
+                // moved `head` since. SeqCst fence: orders our stamp load before the `head`
+                // load in the single total order, pairing with the SeqCst CAS on `head` in
+                // `pop` (crossbeam's full check).
+                fence(Ordering::SeqCst);
+                let head = self.head.load(Ordering::Relaxed);
+                if head.wrapping_add(self.one_lap) == tail {
+                    return Err(value);
+                }
+                backoff.spin();
+                tail = self.tail.load(Ordering::Relaxed);
+            } else {
+                // Another producer is between its CAS and its stamp store, or our `tail` is
+                // stale: wait for it to move on (see "Progress" in the module docs).
+                backoff.snooze();
+                tail = self.tail.load(Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Removes the item at the head, or returns `None` if the queue is empty.
+    #[inline]
+    pub fn pop(&self) -> Option<T> {
+        let mut backoff = Backoff::default();
+        let mut head = self.head.load(Ordering::Relaxed);
+        loop {
+            let slot = &self.buffer[head & (self.one_lap - 1)];
+            // Acquire: pairs with the Release stamp store in `push`, so the value is visible.
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            if head + 1 == stamp {
+                // The slot is full and position `head` is ours if the CAS wins (SeqCst: see
+                // the CAS in `push`).
+                match self.head.compare_exchange_weak(
+                    head,
+                    self.next_position(head),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // SAFETY: winning the CAS for position `head` while the stamp said
+                        // "full for `head`" gives this thread exclusive access to the slot
+                        // until the stamp store below, and the value was initialised by the
+                        // producer whose Release store we acquired. It is read exactly once:
+                        // the stamp store below marks the slot empty.
+                        let value = slot.value.with(|p| unsafe { p.read().assume_init() });
+                        // Release: pairs with the Acquire stamp load in `push` of the next
+                        // lap, so our read happens before the next write of this slot.
+                        slot.stamp
+                            .store(head.wrapping_add(self.one_lap), Ordering::Release);
+                        return Some(value);
+                    }
+                    Err(current) => {
+                        head = current;
+                        backoff.spin();
+                    }
+                }
+            } else if stamp == head {
+                // The slot is not yet written in this lap: empty, unless a producer has
+                // moved `tail` since. SeqCst fence: as in `push`, pairing with the SeqCst CAS
+                // on `tail` (crossbeam's empty check).
+                fence(Ordering::SeqCst);
+                let tail = self.tail.load(Ordering::Relaxed);
+                if tail == head {
+                    return None;
+                }
+                backoff.spin();
+                head = self.head.load(Ordering::Relaxed);
+            } else {
+                // Another consumer is between its CAS and its stamp store, or a producer
+                // that claimed this position has not published yet (see "Progress").
+                backoff.snooze();
+                head = self.head.load(Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The most items the queue holds.
+    pub fn capacity(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// The number of items at some moment during the call.
+    pub fn len(&self) -> usize {
+        loop {
+            // SeqCst: read `tail`, `head`, `tail` in the total order of the CASes, and retry
+            // until `tail` is unchanged, so the pair is a consistent snapshot.
+            let tail = self.tail.load(Ordering::SeqCst);
+            let head = self.head.load(Ordering::SeqCst);
+            if self.tail.load(Ordering::SeqCst) == tail {
+                let hix = head & (self.one_lap - 1);
+                let tix = tail & (self.one_lap - 1);
+                return if hix < tix {
+                    tix - hix
+                } else if hix > tix {
+                    self.capacity() - hix + tix
+                } else if tail == head {
+                    0
+                } else {
+                    self.capacity()
+                };
+            }
+        }
+    }
+
+    /// Whether the queue was empty at some moment during the call.
+    pub fn is_empty(&self) -> bool {
+        // SeqCst: as in `len`.
+        let head = self.head.load(Ordering::SeqCst);
+        let tail = self.tail.load(Ordering::SeqCst);
+        tail == head
+    }
+
+    /// Whether the queue was full at some moment during the call.
+    pub fn is_full(&self) -> bool {
+        // SeqCst: as in `len`.
+        let tail = self.tail.load(Ordering::SeqCst);
+        let head = self.head.load(Ordering::SeqCst);
+        head.wrapping_add(self.one_lap) == tail
+    }
+}
+
+impl<T: Send> MpmcQueue<T> for ArrayQueue<T> {
+    fn with_capacity(capacity: usize) -> Result<Self, CapacityError> {
+        Self::new(capacity)
+    }
+
+    #[inline]
+    fn try_push(&self, value: T) -> Result<(), T> {
+        self.push(value)
+    }
+
+    #[inline]
+    fn try_pop(&self) -> Option<T> {
+        self.pop()
+    }
+
+    fn capacity(&self) -> usize {
+        ArrayQueue::capacity(self)
+    }
+
+    fn len(&self) -> usize {
+        ArrayQueue::len(self)
+    }
+
+    fn is_empty(&self) -> bool {
+        ArrayQueue::is_empty(self)
+    }
+
+    fn is_full(&self) -> bool {
+        ArrayQueue::is_full(self)
+    }
+}
+
+impl<T> Drop for ArrayQueue<T> {
+    fn drop(&mut self) {
+        // `&mut self`: no operation is in flight, so every slot between head and tail holds
+        // an initialised value and every other slot is empty.
+        let head = self.head.load(Ordering::Relaxed);
+        let len = self.len();
+        let hix = head & (self.one_lap - 1);
+        for i in 0..len {
+            let index = if hix + i < self.capacity() {
+                hix + i
+            } else {
+                hix + i - self.capacity()
+            };
+            // SAFETY: slots `hix .. hix + len` (wrapping) hold the values pushed and not yet
+            // popped; each is dropped exactly once here, and nothing reads them afterwards.
+            self.buffer[index]
+                .value
+                .with_mut(|p| unsafe { (*p).assume_init_drop() });
+        }
+    }
+}
+
+impl<T> fmt::Debug for ArrayQueue<T> {
+    /// Shows the capacity only: the contents are under concurrent mutation.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArrayQueue")
+            .field("capacity", &self.capacity())
+            .finish_non_exhaustive()
+    }
+}

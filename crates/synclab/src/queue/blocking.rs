@@ -1,0 +1,348 @@
+//! A blocking layer over any [`MpmcQueue`]: `push` waits while full, `pop` waits while
+//! empty, and `close` wakes every sleeper.
+//!
+//! Sleeping uses two [`EventCount`]s, `not_empty` (poppers sleep on it, pushers notify it)
+//! and `not_full` (the reverse). Each blocking operation:
+//!
+//! 1. tries the queue (the fast path: one `try_*` and, when it succeeds, a notify that costs
+//!    a fence and a load while nobody sleeps);
+//! 2. spins a bounded number of rounds, retrying, in case the other side is about to act;
+//! 3. registers with `prepare_wait`, **re-checks** the queue and the closed flag, and only
+//!    then sleeps with `wait(key)`; after waking it starts over at 1.
+//!
+//! The re-check after `prepare_wait` is what makes the wakeup impossible to lose: a push that
+//! lands before the registration is seen by the re-check, and one that lands after it sees the
+//! registration in its notify (the Dekker argument of [`EventCount`]).
+//!
+//! # Closing
+//!
+//! [`close`](BlockingQueue::close) sets a flag and notifies both event counts with
+//! `notify_all`. After it, `push` hands its value back in [`Closed`], and `pop` keeps
+//! returning items until the queue is empty, then reports [`Closed`]. A `push` that overlaps
+//! `close` (it read the flag before `close` stored it) may still enqueue; its item stays in
+//! the queue, and `pop`/`try_pop` still return it — closing does not drop items.
+//!
+//! Progress: blocking by design; the underlying queue's progress guarantee holds for the
+//! non-blocking `try_push`/`try_pop`.
+
+use core::fmt;
+use core::marker::PhantomData;
+
+use super::{CapacityError, EventCount, MpmcQueue};
+use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::hint;
+
+/// Rounds of spinning (each a growing burst of spin hints) before a blocked operation
+/// sleeps. Tuned on the queue benchmarks; see `docs/benchmarks.md`.
+const SPIN_ROUNDS: u32 = 6;
+
+/// The queue is closed: `push` hands back the value, `pop` reports it once the queue is
+/// empty (`Closed<()>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed<T = ()>(pub T);
+
+impl<T> fmt::Display for Closed<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the queue is closed")
+    }
+}
+
+impl<T: fmt::Debug> std::error::Error for Closed<T> {}
+
+/// Why [`BlockingQueue::try_push`] did not enqueue; the value comes back either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushError<T> {
+    /// The queue is full.
+    Full(T),
+    /// The queue is closed.
+    Closed(T),
+}
+
+impl<T> PushError<T> {
+    /// The value that was not pushed.
+    pub fn into_inner(self) -> T {
+        match self {
+            PushError::Full(value) | PushError::Closed(value) => value,
+        }
+    }
+}
+
+impl<T> fmt::Display for PushError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PushError::Full(_) => write!(f, "the queue is full"),
+            PushError::Closed(_) => write!(f, "the queue is closed"),
+        }
+    }
+}
+
+impl<T: fmt::Debug> std::error::Error for PushError<T> {}
+
+/// Why [`BlockingQueue::try_pop`] returned no item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PopError {
+    /// The queue is empty (and open).
+    Empty,
+    /// The queue is closed and empty.
+    Closed,
+}
+
+impl fmt::Display for PopError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PopError::Empty => write!(f, "the queue is empty"),
+            PopError::Closed => write!(f, "the queue is closed and empty"),
+        }
+    }
+}
+
+impl std::error::Error for PopError {}
+
+/// A bounded queue whose `push` and `pop` sleep instead of failing; see the
+/// [module docs](self).
+///
+/// ```
+/// use synclab::queue::{ArrayQueue, BlockingQueue, Closed};
+/// use std::sync::Arc;
+///
+/// let q = Arc::new(BlockingQueue::<u32, ArrayQueue<u32>>::with_capacity(1)?);
+/// let consumer = {
+///     let q = Arc::clone(&q);
+///     std::thread::spawn(move || {
+///         let mut sum = 0;
+///         while let Ok(v) = q.pop() {
+///             sum += v;
+///         }
+///         sum
+///     })
+/// };
+/// for i in 1..=10 {
+///     q.push(i).unwrap(); // waits while the single slot is taken
+/// }
+/// q.close();
+/// assert_eq!(consumer.join().unwrap(), 55);
+/// assert_eq!(q.push(11), Err(Closed(11)));
+/// # Ok::<(), synclab::queue::CapacityError>(())
+/// ```
+pub struct BlockingQueue<T, Q: MpmcQueue<T>> {
+    queue: Q,
+    /// Poppers sleep here; every successful push notifies one.
+    not_empty: EventCount,
+    /// Pushers sleep here; every successful pop notifies one.
+    not_full: EventCount,
+    /// Set once by `close`.
+    closed: AtomicBool,
+    /// The queue owns the `T`s; `fn() -> T` keeps `Send`/`Sync` up to `Q`.
+    _items: PhantomData<fn() -> T>,
+}
+
+impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
+    /// Wraps `queue`.
+    pub fn new(queue: Q) -> Self {
+        Self {
+            queue,
+            not_empty: EventCount::new(),
+            not_full: EventCount::new(),
+            closed: AtomicBool::new(false),
+            _items: PhantomData,
+        }
+    }
+
+    /// A blocking queue over a new `Q` of `capacity`.
+    ///
+    /// # Errors
+    ///
+    /// `Q`'s [`CapacityError`] (for instance for capacity 0).
+    pub fn with_capacity(capacity: usize) -> Result<Self, CapacityError> {
+        Q::with_capacity(capacity).map(Self::new)
+    }
+
+    /// Appends `value`, sleeping while the queue is full.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] with the value if the queue is (or becomes, while waiting) closed.
+    pub fn push(&self, value: T) -> Result<(), Closed<T>> {
+        match self.try_push(value) {
+            Ok(()) => Ok(()),
+            Err(PushError::Closed(value)) => Err(Closed(value)),
+            Err(PushError::Full(value)) => self.push_slow(value),
+        }
+    }
+
+    #[cold]
+    fn push_slow(&self, mut value: T) -> Result<(), Closed<T>> {
+        let mut round = 0;
+        loop {
+            if round < hint::spin_limit(SPIN_ROUNDS) {
+                spin(round);
+                round += 1;
+            } else {
+                let key = self.not_full.prepare_wait();
+                // The re-check after registering (see the module docs).
+                match self.try_push(value) {
+                    Ok(()) => {
+                        self.not_full.cancel_wait();
+                        return Ok(());
+                    }
+                    Err(PushError::Closed(value)) => {
+                        self.not_full.cancel_wait();
+                        return Err(Closed(value));
+                    }
+                    Err(PushError::Full(v)) => value = v,
+                }
+                self.not_full.wait(key);
+            }
+            match self.try_push(value) {
+                Ok(()) => return Ok(()),
+                Err(PushError::Closed(value)) => return Err(Closed(value)),
+                Err(PushError::Full(v)) => value = v,
+            }
+        }
+    }
+
+    /// Removes the oldest item, sleeping while the queue is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] once the queue is closed *and* empty.
+    pub fn pop(&self) -> Result<T, Closed> {
+        match self.try_pop() {
+            Ok(value) => Ok(value),
+            Err(PopError::Closed) => Err(Closed(())),
+            Err(PopError::Empty) => self.pop_slow(),
+        }
+    }
+
+    #[cold]
+    fn pop_slow(&self) -> Result<T, Closed> {
+        let mut round = 0;
+        loop {
+            if round < hint::spin_limit(SPIN_ROUNDS) {
+                spin(round);
+                round += 1;
+            } else {
+                let key = self.not_empty.prepare_wait();
+                // The re-check after registering (see the module docs).
+                match self.try_pop() {
+                    Ok(value) => {
+                        self.not_empty.cancel_wait();
+                        return Ok(value);
+                    }
+                    Err(PopError::Closed) => {
+                        self.not_empty.cancel_wait();
+                        return Err(Closed(()));
+                    }
+                    Err(PopError::Empty) => {}
+                }
+                self.not_empty.wait(key);
+            }
+            match self.try_pop() {
+                Ok(value) => return Ok(value),
+                Err(PopError::Closed) => return Err(Closed(())),
+                Err(PopError::Empty) => {}
+            }
+        }
+    }
+
+    /// Appends `value` if there is room; never sleeps.
+    ///
+    /// # Errors
+    ///
+    /// [`PushError::Full`] or [`PushError::Closed`], with the value.
+    #[inline]
+    pub fn try_push(&self, value: T) -> Result<(), PushError<T>> {
+        // Acquire: pairs with the Release store in `close` (nothing is published through the
+        // flag; Acquire keeps "closed" from being seen before what preceded `close`).
+        if self.closed.load(Ordering::Acquire) {
+            return Err(PushError::Closed(value));
+        }
+        match self.queue.try_push(value) {
+            Ok(()) => {
+                self.not_empty.notify_one();
+                Ok(())
+            }
+            Err(value) => Err(PushError::Full(value)),
+        }
+    }
+
+    /// Removes the oldest item if there is one; never sleeps.
+    ///
+    /// # Errors
+    ///
+    /// [`PopError::Empty`], or [`PopError::Closed`] once the queue is closed and empty.
+    #[inline]
+    pub fn try_pop(&self) -> Result<T, PopError> {
+        if let Some(value) = self.queue.try_pop() {
+            self.not_full.notify_one();
+            return Ok(value);
+        }
+        // Acquire: pairs with the Release store in `close`, so every push that happened
+        // before `close` is visible to the second `try_pop` below: items pushed before the
+        // close are drained, never reported as closed.
+        if !self.closed.load(Ordering::Acquire) {
+            return Err(PopError::Empty);
+        }
+        match self.queue.try_pop() {
+            Some(value) => {
+                self.not_full.notify_one();
+                Ok(value)
+            }
+            None => Err(PopError::Closed),
+        }
+    }
+
+    /// Closes the queue and wakes every sleeper. Returns `true` if this call closed it.
+    pub fn close(&self) -> bool {
+        // Release: pairs with the Acquire loads in `try_push` and `try_pop`.
+        let was_open = !self.closed.swap(true, Ordering::Release);
+        // The notifies' fences order the flag store before their waiter checks: a thread that
+        // registered before is woken, one that registers after re-checks and sees the flag.
+        self.not_empty.notify_all();
+        self.not_full.notify_all();
+        was_open
+    }
+
+    /// Whether [`close`](Self::close) has been called.
+    pub fn is_closed(&self) -> bool {
+        // Acquire: as in `try_push`.
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// The most items the queue holds.
+    pub fn capacity(&self) -> usize {
+        self.queue.capacity()
+    }
+
+    /// The number of items at some moment during the call.
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Whether the queue was empty at some moment during the call.
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// The queue underneath.
+    pub fn inner(&self) -> &Q {
+        &self.queue
+    }
+}
+
+/// One round of the bounded spin before sleeping: a burst of `2^round` spin hints (capped).
+#[inline]
+fn spin(round: u32) {
+    for _ in 0..hint::spin_limit(1 << round.min(6)) {
+        hint::spin_loop();
+    }
+}
+
+impl<T, Q: MpmcQueue<T> + fmt::Debug> fmt::Debug for BlockingQueue<T, Q> {
+    /// Shows the queue's own (non-racy) `Debug` only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlockingQueue")
+            .field("queue", &self.queue)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,772 @@
+//! Models of the queues: the lock-free `ArrayQueue`, the `EventCount`, and the blocking layer
+//! over both queue kinds; proptest against a `VecDeque`; drop-counting stress; the queue zoo.
+//!
+//! * loom-sized models (≤ 3 threads including main, a few operations) run in every world;
+//! * shuttle-sized models (3 producers / 3 consumers, 50+ items) are skipped under loom;
+//! * proptest and the drop stress run in the plain build only.
+
+use std::collections::HashSet;
+
+use synclab::lock::StdFamily;
+use synclab::queue::{
+    ArrayQueue, BlockingQueue, CapacityError, Closed, EventCount, LockedQueue, MpmcQueue, PopError,
+    PushError,
+};
+use synclab::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use synclab::sync::{hint, thread, Arc};
+use synclab::zoo::queue as zoo;
+use synclab_verification::{zoo_test, Expect, Failure, Model};
+
+type Blocking<Q> = BlockingQueue<u32, Q>;
+
+/// Pushes `value`, spinning (a scheduling point under a checker) while the queue is full.
+fn push_spin<Q: MpmcQueue<u32>>(q: &Q, mut value: u32) {
+    while let Err(back) = q.try_push(value) {
+        value = back;
+        hint::spin_loop();
+    }
+}
+
+/// Pops one item, spinning while the queue is empty.
+fn pop_spin<Q: MpmcQueue<u32>>(q: &Q) -> u32 {
+    loop {
+        if let Some(v) = q.try_pop() {
+            return v;
+        }
+        hint::spin_loop();
+    }
+}
+
+/// Two producers push one item each; the main thread pops both.
+fn two_producers_one_consumer<Q: MpmcQueue<u32> + 'static>(capacity: usize) {
+    let q = Arc::new(Q::with_capacity(capacity).unwrap());
+    let producers: Vec<_> = (0..2u32)
+        .map(|p| {
+            let q = Arc::clone(&q);
+            thread::spawn(move || push_spin(&*q, 10 + p))
+        })
+        .collect();
+    let mut got = [pop_spin(&*q), pop_spin(&*q)];
+    got.sort_unstable();
+    assert_eq!(got, [10, 11], "every item popped exactly once");
+    assert_eq!(q.try_pop(), None, "nothing left over");
+    for p in producers {
+        p.join().unwrap();
+    }
+}
+
+#[test]
+fn array_queue_2p1c_capacity_1() {
+    Model::new("ArrayQueue: 2 producers / 1 consumer, capacity 1")
+        .threads(3)
+        .ops("2 producers: try_push 1 item (spin while full); main: pop 2")
+        .preemption_bound(3)
+        .check(|| two_producers_one_consumer::<ArrayQueue<u32>>(1));
+}
+
+#[test]
+fn array_queue_2p1c_capacity_2() {
+    Model::new("ArrayQueue: 2 producers / 1 consumer, capacity 2")
+        .threads(3)
+        .ops("2 producers: try_push 1 item; main: pop 2")
+        .preemption_bound(3)
+        .check(|| two_producers_one_consumer::<ArrayQueue<u32>>(2));
+}
+
+#[test]
+fn array_queue_1p2c_capacity_1() {
+    Model::new("ArrayQueue: 1 producer / 2 consumers, capacity 1")
+        .threads(3)
+        .ops("main: push 2 items (spin while full); 2 consumers: pop 1 each")
+        .preemption_bound(3)
+        .check(|| {
+            let q = Arc::new(ArrayQueue::<u32>::new(1).unwrap());
+            let consumers: Vec<_> = (0..2)
+                .map(|_| {
+                    let q = Arc::clone(&q);
+                    thread::spawn(move || pop_spin(&*q))
+                })
+                .collect();
+            push_spin(&*q, 1);
+            push_spin(&*q, 2);
+            let mut got: Vec<u32> = consumers.into_iter().map(|c| c.join().unwrap()).collect();
+            got.sort_unstable();
+            assert_eq!(got, [1, 2], "every item popped exactly once");
+        });
+}
+
+#[test]
+fn array_queue_spsc_fifo_across_laps() {
+    Model::new("ArrayQueue: SPSC FIFO over two laps of a 2-slot ring")
+        .threads(2)
+        .ops("producer: push 1..=4; main: pop 4, in order")
+        .preemption_bound(3)
+        .check(|| {
+            let q = Arc::new(ArrayQueue::<u32>::new(2).unwrap());
+            let producer = {
+                let q = Arc::clone(&q);
+                thread::spawn(move || (1..=4).for_each(|v| push_spin(&*q, v)))
+            };
+            for want in 1..=4 {
+                assert_eq!(pop_spin(&*q), want, "FIFO for one producer");
+            }
+            producer.join().unwrap();
+        });
+}
+
+#[test]
+fn array_queue_drops_remaining_items_once() {
+    Model::new("ArrayQueue: Drop drops what is left, exactly once")
+        .threads(2)
+        .ops("producer: push 2 drop-counted items; main: pop 1, drop the queue")
+        .exhaustive()
+        .check(|| {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let q = Arc::new(ArrayQueue::new(2).unwrap());
+            let producer = {
+                let (q, drops) = (Arc::clone(&q), Arc::clone(&drops));
+                thread::spawn(move || {
+                    for _ in 0..2 {
+                        let mut item = DropCounter(Arc::clone(&drops));
+                        while let Err(back) = q.try_push(item) {
+                            item = back;
+                            hint::spin_loop();
+                        }
+                    }
+                })
+            };
+            let first = loop {
+                if let Some(item) = q.try_pop() {
+                    break item;
+                }
+                hint::spin_loop();
+            };
+            drop(first);
+            producer.join().unwrap();
+            drop(q);
+            assert_eq!(drops.load(Relaxed), 2, "each item dropped exactly once");
+        });
+}
+
+/// Counts its drops in a shared counter.
+#[derive(Debug)]
+struct DropCounter(Arc<AtomicUsize>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Relaxed);
+    }
+}
+
+#[test]
+fn event_count_never_loses_a_wakeup() {
+    Model::new("EventCount: flag + notify_one vs prepare/re-check/wait")
+        .threads(2)
+        .ops("waiter: loop {check; prepare_wait; re-check; wait}; notifier: set flag, notify_one")
+        .exhaustive()
+        .check(|| {
+            let ec = Arc::new(EventCount::new());
+            let flag = Arc::new(AtomicBool::new(false));
+            let waiter = {
+                let (ec, flag) = (Arc::clone(&ec), Arc::clone(&flag));
+                thread::spawn(move || loop {
+                    // Acquire: pairs with the Release store below.
+                    if flag.load(Acquire) {
+                        return;
+                    }
+                    let key = ec.prepare_wait();
+                    if flag.load(Acquire) {
+                        ec.cancel_wait();
+                        return;
+                    }
+                    ec.wait(key);
+                })
+            };
+            // Release: pairs with the waiter's Acquire loads.
+            flag.store(true, Release);
+            ec.notify_one();
+            waiter.join().unwrap();
+        });
+}
+
+fn blocking_push_pop_across_full_and_empty<Q: MpmcQueue<u32> + 'static>() {
+    let q = Arc::new(Blocking::<Q>::with_capacity(1).unwrap());
+    let producer = {
+        let q = Arc::clone(&q);
+        thread::spawn(move || {
+            q.push(1).unwrap();
+            q.push(2).unwrap(); // sleeps while the single slot is taken
+        })
+    };
+    assert_eq!(q.pop(), Ok(1)); // may sleep while empty
+    assert_eq!(q.pop(), Ok(2));
+    producer.join().unwrap();
+}
+
+#[test]
+fn blocking_array_queue_no_lost_wakeup() {
+    Model::new("BlockingQueue<ArrayQueue>: push/pop across full and empty, capacity 1")
+        .threads(2)
+        .ops("producer: push 2 (2nd waits while full); main: pop 2 (waits while empty)")
+        .preemption_bound(3)
+        .check(blocking_push_pop_across_full_and_empty::<ArrayQueue<u32>>);
+}
+
+#[test]
+fn blocking_locked_queue_std_no_lost_wakeup() {
+    Model::new("BlockingQueue<LockedQueue<std>>: push/pop across full and empty, capacity 1")
+        .threads(2)
+        .ops("producer: push 2 (2nd waits while full); main: pop 2 (waits while empty)")
+        .preemption_bound(3)
+        .check(blocking_push_pop_across_full_and_empty::<LockedQueue<u32, StdFamily>>);
+}
+
+#[test]
+fn close_wakes_a_blocked_popper() {
+    Model::new("BlockingQueue: close wakes a popper sleeping on an empty queue")
+        .threads(2)
+        .ops("popper: pop on empty -> Closed; main: close")
+        .exhaustive()
+        .check(|| {
+            let q = Arc::new(Blocking::<ArrayQueue<u32>>::with_capacity(1).unwrap());
+            let popper = {
+                let q = Arc::clone(&q);
+                thread::spawn(move || q.pop())
+            };
+            q.close();
+            assert_eq!(popper.join().unwrap(), Err(Closed(())));
+        });
+}
+
+#[test]
+fn close_wakes_a_blocked_pusher() {
+    Model::new("BlockingQueue: close wakes a pusher sleeping on a full queue")
+        .threads(2)
+        .ops("pusher: push into full capacity-1 queue -> Closed(value); main: close, drain")
+        .exhaustive()
+        .check(|| {
+            let q = Arc::new(Blocking::<ArrayQueue<u32>>::with_capacity(1).unwrap());
+            q.push(1).unwrap();
+            let pusher = {
+                let q = Arc::clone(&q);
+                thread::spawn(move || q.push(2))
+            };
+            q.close();
+            assert_eq!(pusher.join().unwrap(), Err(Closed(2)), "value handed back");
+            assert_eq!(q.pop(), Ok(1), "close drains what was pushed before it");
+            assert_eq!(q.pop(), Err(Closed(())));
+        });
+}
+
+// ---------------------------------------------------------------------------------------------
+// shuttle-sized: 3 producers / 3 consumers, 51 items.
+
+const PRODUCERS: u32 = 3;
+const CONSUMERS: usize = 3;
+const PER_PRODUCER: u32 = 17;
+
+/// Checks that every item of every producer was popped exactly once and that each consumer
+/// saw each producer's items in increasing order (per-producer FIFO).
+fn check_exactly_once_and_fifo(popped: &[Vec<u32>]) {
+    let mut seen = HashSet::new();
+    for consumer in popped {
+        let mut last = [None::<u32>; PRODUCERS as usize];
+        for &item in consumer {
+            assert!(seen.insert(item), "item {item} popped twice");
+            let (producer, seq) = (item / 1000, item % 1000);
+            if let Some(prev) = last[producer as usize] {
+                assert!(
+                    seq > prev,
+                    "per-producer FIFO violated: producer {producer} item {seq} after {prev}"
+                );
+            }
+            last[producer as usize] = Some(seq);
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        (PRODUCERS * PER_PRODUCER) as usize,
+        "every item popped exactly once"
+    );
+}
+
+/// 3 producers and 3 consumers over a spin-on-full/empty `MpmcQueue`.
+fn mpmc_3p3c<Q: MpmcQueue<u32> + 'static>(capacity: usize) {
+    let q = Arc::new(Q::with_capacity(capacity).unwrap());
+    let remaining = Arc::new(AtomicUsize::new((PRODUCERS * PER_PRODUCER) as usize));
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let q = Arc::clone(&q);
+            thread::spawn(move || (0..PER_PRODUCER).for_each(|i| push_spin(&*q, p * 1000 + i)))
+        })
+        .collect();
+    let consumers: Vec<_> = (0..CONSUMERS)
+        .map(|_| {
+            let (q, remaining) = (Arc::clone(&q), Arc::clone(&remaining));
+            thread::spawn(move || {
+                let mut got = Vec::new();
+                while remaining.load(Relaxed) > 0 {
+                    match q.try_pop() {
+                        Some(v) => {
+                            remaining.fetch_sub(1, Relaxed);
+                            got.push(v);
+                        }
+                        None => hint::spin_loop(),
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+    producers.into_iter().for_each(|p| p.join().unwrap());
+    let popped: Vec<_> = consumers.into_iter().map(|c| c.join().unwrap()).collect();
+    check_exactly_once_and_fifo(&popped);
+}
+
+/// 3 producers and 3 consumers over a blocking queue; the main thread closes it when the
+/// producers are done, and consumers pop until `Closed`.
+fn blocking_3p3c<Q: MpmcQueue<u32> + 'static>(capacity: usize) {
+    let q = Arc::new(Blocking::<Q>::with_capacity(capacity).unwrap());
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let q = Arc::clone(&q);
+            thread::spawn(move || {
+                for i in 0..PER_PRODUCER {
+                    q.push(p * 1000 + i).unwrap();
+                }
+            })
+        })
+        .collect();
+    let consumers: Vec<_> = (0..CONSUMERS)
+        .map(|_| {
+            let q = Arc::clone(&q);
+            thread::spawn(move || {
+                let mut got = Vec::new();
+                while let Ok(v) = q.pop() {
+                    got.push(v);
+                }
+                got
+            })
+        })
+        .collect();
+    producers.into_iter().for_each(|p| p.join().unwrap());
+    q.close();
+    let popped: Vec<_> = consumers.into_iter().map(|c| c.join().unwrap()).collect();
+    check_exactly_once_and_fifo(&popped);
+}
+
+macro_rules! shuttle_mpmc {
+    ($($name:ident: $what:literal, $body:expr;)*) => {$(
+        #[test]
+        #[cfg_attr(synclab_loom, ignore = "7 threads: shuttle-sized, far past loom's bounds")]
+        fn $name() {
+            Model::new($what)
+                .threads(7)
+                .ops("3 producers x 17 items; 3 consumers; capacity 2, 3 and 4")
+                .shuttle_iterations(300)
+                .stress_iterations(3)
+                .check(|| {
+                    for capacity in 2..=4 {
+                        $body(capacity);
+                    }
+                });
+        }
+    )*};
+}
+
+shuttle_mpmc! {
+    array_queue_3p3c: "ArrayQueue: 3P/3C, 51 items, exactly once + per-producer FIFO",
+        mpmc_3p3c::<ArrayQueue<u32>>;
+    locked_queue_std_3p3c: "LockedQueue<std>: 3P/3C, 51 items, exactly once + per-producer FIFO",
+        mpmc_3p3c::<LockedQueue<u32, StdFamily>>;
+    blocking_array_queue_3p3c: "BlockingQueue<ArrayQueue>: 3P/3C, 51 items, close, exactly once + FIFO",
+        blocking_3p3c::<ArrayQueue<u32>>;
+    blocking_locked_queue_std_3p3c: "BlockingQueue<LockedQueue<std>>: 3P/3C, 51 items, close, exactly once + FIFO",
+        blocking_3p3c::<LockedQueue<u32, StdFamily>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plain build only: construction errors, proptest against a VecDeque, drop-counting stress.
+
+#[test]
+fn capacity_zero_is_a_typed_error() {
+    assert_eq!(ArrayQueue::<u8>::new(0).unwrap_err(), CapacityError::Zero);
+    assert_eq!(
+        LockedQueue::<u8, StdFamily>::new(0).unwrap_err(),
+        CapacityError::Zero
+    );
+    assert_eq!(
+        Blocking::<ArrayQueue<u32>>::with_capacity(0).unwrap_err(),
+        CapacityError::Zero
+    );
+    assert!(matches!(
+        ArrayQueue::<u8>::new(usize::MAX),
+        Err(CapacityError::TooLarge {
+            requested: usize::MAX,
+            ..
+        })
+    ));
+    assert_eq!(
+        CapacityError::Zero.to_string(),
+        "queue capacity must be at least 1, got 0"
+    );
+}
+
+#[cfg(not(any(synclab_loom, synclab_shuttle)))]
+mod plain {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::VecDeque;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Push(u8),
+        Pop,
+        Len,
+        Close,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => any::<u8>().prop_map(Op::Push),
+            4 => Just(Op::Pop),
+            1 => Just(Op::Len),
+            // Only the blocking queue closes; the others treat it as a no-op.
+            1 => Just(Op::Close),
+        ]
+    }
+
+    /// Runs `ops` against `q` and a `VecDeque` of the same capacity, comparing every result.
+    fn against_model<Q: MpmcQueue<u8>>(capacity: usize, ops: &[Op]) {
+        let q = Q::with_capacity(capacity).unwrap();
+        let mut model = VecDeque::new();
+        assert_eq!(q.capacity(), capacity);
+        for op in ops {
+            match *op {
+                Op::Push(v) => {
+                    let want = if model.len() < capacity {
+                        model.push_back(v);
+                        Ok(())
+                    } else {
+                        Err(v)
+                    };
+                    assert_eq!(q.try_push(v), want, "try_push({v})");
+                }
+                Op::Pop => assert_eq!(q.try_pop(), model.pop_front(), "try_pop"),
+                Op::Len | Op::Close => {}
+            }
+            assert_eq!(q.len(), model.len(), "len");
+            assert_eq!(q.is_empty(), model.is_empty(), "is_empty");
+            assert_eq!(q.is_full(), model.len() == capacity, "is_full");
+        }
+    }
+
+    /// The blocking layer: `try_*` against the model, blocking `push`/`pop` only when they
+    /// cannot sleep, and `close` (after which pushes fail and pops drain).
+    fn blocking_against_model<Q: MpmcQueue<u8>>(capacity: usize, ops: &[Op]) {
+        let q = BlockingQueue::<u8, Q>::with_capacity(capacity).unwrap();
+        let mut model = VecDeque::new();
+        let mut closed = false;
+        for (i, op) in ops.iter().enumerate() {
+            let blocking = i % 2 == 0;
+            match *op {
+                Op::Push(v) => {
+                    if closed {
+                        assert_eq!(q.try_push(v), Err(PushError::Closed(v)));
+                        assert_eq!(q.push(v), Err(Closed(v)));
+                    } else if model.len() < capacity {
+                        model.push_back(v);
+                        if blocking {
+                            assert_eq!(q.push(v), Ok(()));
+                        } else {
+                            assert_eq!(q.try_push(v), Ok(()));
+                        }
+                    } else {
+                        assert_eq!(q.try_push(v), Err(PushError::Full(v)));
+                    }
+                }
+                Op::Pop => match model.pop_front() {
+                    Some(v) if blocking => assert_eq!(q.pop(), Ok(v)),
+                    Some(v) => assert_eq!(q.try_pop(), Ok(v)),
+                    None if closed => {
+                        assert_eq!(q.try_pop(), Err(PopError::Closed));
+                        assert_eq!(q.pop(), Err(Closed(())));
+                    }
+                    None => assert_eq!(q.try_pop(), Err(PopError::Empty)),
+                },
+                Op::Len => assert_eq!(q.len(), model.len()),
+                Op::Close => {
+                    assert_eq!(q.close(), !closed, "close reports whether it closed");
+                    closed = true;
+                }
+            }
+            assert_eq!(q.is_closed(), closed);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn array_queue_matches_vecdeque(capacity in 1usize..6, ops in prop::collection::vec(op(), 0..64)) {
+            against_model::<ArrayQueue<u8>>(capacity, &ops);
+        }
+
+        #[test]
+        fn locked_queue_std_matches_vecdeque(capacity in 1usize..6, ops in prop::collection::vec(op(), 0..64)) {
+            against_model::<LockedQueue<u8, StdFamily>>(capacity, &ops);
+        }
+
+        #[test]
+        fn blocking_array_queue_matches_vecdeque(capacity in 1usize..6, ops in prop::collection::vec(op(), 0..64)) {
+            blocking_against_model::<ArrayQueue<u8>>(capacity, &ops);
+        }
+
+        #[test]
+        fn blocking_locked_queue_std_matches_vecdeque(capacity in 1usize..6, ops in prop::collection::vec(op(), 0..64)) {
+            blocking_against_model::<LockedQueue<u8, StdFamily>>(capacity, &ops);
+        }
+    }
+
+    /// 2 producers and 2 consumers move drop-counted items through a small queue; some are
+    /// left in it; dropping the queue must drop each remaining item exactly once.
+    fn drop_stress<Q: MpmcQueue<DropCounter> + 'static>() {
+        const ITEMS: usize = 2_000;
+        const LEFT: usize = 3;
+        for _ in 0..5 {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let q = Arc::new(Q::with_capacity(8).unwrap());
+            let popped = Arc::new(AtomicUsize::new(0));
+            let producers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (q, drops) = (Arc::clone(&q), Arc::clone(&drops));
+                    thread::spawn(move || {
+                        for _ in 0..ITEMS / 2 {
+                            let mut item = DropCounter(Arc::clone(&drops));
+                            while let Err(back) = q.try_push(item) {
+                                item = back;
+                                thread::yield_now();
+                            }
+                        }
+                    })
+                })
+                .collect();
+            let consumers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (q, popped) = (Arc::clone(&q), Arc::clone(&popped));
+                    thread::spawn(move || loop {
+                        // Claim a pop ticket first so exactly ITEMS - LEFT are popped.
+                        let ticket = popped.fetch_add(1, Relaxed);
+                        if ticket >= ITEMS - LEFT {
+                            return;
+                        }
+                        loop {
+                            if let Some(item) = q.try_pop() {
+                                drop(item);
+                                break;
+                            }
+                            thread::yield_now();
+                        }
+                    })
+                })
+                .collect();
+            producers.into_iter().for_each(|p| p.join().unwrap());
+            consumers.into_iter().for_each(|c| c.join().unwrap());
+            assert_eq!(
+                drops.load(Relaxed),
+                ITEMS - LEFT,
+                "popped items dropped once"
+            );
+            assert_eq!(q.len(), LEFT);
+            drop(q);
+            assert_eq!(
+                drops.load(Relaxed),
+                ITEMS,
+                "queue's Drop drops the rest once"
+            );
+        }
+    }
+
+    #[test]
+    fn array_queue_drop_stress() {
+        drop_stress::<ArrayQueue<DropCounter>>();
+    }
+
+    #[test]
+    fn locked_queue_std_drop_stress() {
+        drop_stress::<LockedQueue<DropCounter, StdFamily>>();
+    }
+
+    #[test]
+    fn array_queue_is_send_and_sync_for_send_items() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<ArrayQueue<std::cell::Cell<u8>>>(); // Cell: Send, not Sync
+        assert_send_sync::<Blocking<ArrayQueue<u32>>>();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The queue zoo (crates/synclab/src/zoo/queue.rs): each must be seen failing.
+
+zoo_test! {
+    /// The producer's stamp store is Relaxed: the consumer's Acquire load of the stamp
+    /// synchronizes with nothing, so its read of the slot races with the producer's write.
+    /// shuttle runs every access as SeqCst and cannot see a missing Release.
+    fn zoo_relaxed_stamp_store() expect Expect::per_checker(Failure::DataRace, Failure::Blind) => {
+        Model::new("zoo: Vyukov queue with a Relaxed stamp store")
+            .threads(2)
+            .exhaustive()
+            .check(|| {
+                let q = Arc::new(zoo::BrokenArrayQueue::new(2, zoo::StampBug::RelaxedStamp));
+                let producer = {
+                    let q = Arc::clone(&q);
+                    thread::spawn(move || q.try_push(42u32).unwrap())
+                };
+                let value = loop {
+                    if let Some(v) = q.try_pop() {
+                        break v;
+                    }
+                    hint::spin_loop();
+                };
+                producer.join().unwrap();
+                assert_eq!(value, Some(42), "read a slot before it was written");
+            });
+    }
+}
+
+zoo_test! {
+    /// The producer publishes the stamp, then writes the value: the consumer's read is not
+    /// ordered after the write (loom: data race), and a schedule that runs the consumer inside
+    /// the window reads an empty slot (shuttle: the assertion).
+    fn zoo_stamp_before_value() expect Expect::per_checker(
+        Failure::DataRace,
+        Failure::Assertion("read a slot before it was written"),
+    ) => {
+        Model::new("zoo: Vyukov queue that publishes the stamp before the value")
+            .threads(2)
+            .exhaustive()
+            .shuttle_iterations(2000)
+            .check(|| {
+                let q = Arc::new(zoo::BrokenArrayQueue::new(2, zoo::StampBug::StampBeforeValue));
+                let producer = {
+                    let q = Arc::clone(&q);
+                    thread::spawn(move || q.try_push(42u32).unwrap())
+                };
+                let value = loop {
+                    if let Some(v) = q.try_pop() {
+                        break v;
+                    }
+                    hint::spin_loop();
+                };
+                // Assert after the join, so that under loom the producer's late write is
+                // reached and judged as a race rather than stopped by the assertion.
+                producer.join().unwrap();
+                assert_eq!(q.pushed(), 1);
+                assert_eq!(value, Some(42), "read a slot before it was written");
+            });
+    }
+}
+
+zoo_test! {
+    /// An event count without its two `fence(SeqCst)`s: the consumer registers and re-checks
+    /// the queue, the producer pushes and checks for waiters, and under the C11 model both
+    /// loads may read the old values — the consumer sleeps through the only notification
+    /// (loom: deadlock). shuttle runs every access as SeqCst, under which one of the two loads
+    /// must see the other side's store: the lost wakeup needs weak memory, so shuttle is blind.
+    fn zoo_event_count_without_fence() expect Expect::per_checker(Failure::Deadlock, Failure::Blind) => {
+        Model::new("zoo: event count without the Dekker fences")
+            .threads(2)
+            .preemption_bound(3)
+            .check(|| {
+                let q = Arc::new(ArrayQueue::<u32>::new(1).unwrap());
+                let ec = Arc::new(zoo::FencelessEventCount::new());
+                let producer = {
+                    let (q, ec) = (Arc::clone(&q), Arc::clone(&ec));
+                    thread::spawn(move || {
+                        q.push(1).unwrap();
+                        ec.notify_one();
+                    })
+                };
+                let got = loop {
+                    if let Some(v) = q.pop() {
+                        break v;
+                    }
+                    let key = ec.prepare_wait();
+                    if let Some(v) = q.pop() {
+                        ec.cancel_wait();
+                        break v;
+                    }
+                    ec.wait(key);
+                };
+                assert_eq!(got, 1);
+                producer.join().unwrap();
+            });
+    }
+}
+
+zoo_test! {
+    /// A popper that sleeps right after `prepare_wait` without trying the queue again: the
+    /// push and its notify can both land between the popper's failed `try_pop` and its
+    /// registration; the notify sees no waiter, and the popper sleeps forever.
+    fn zoo_waiter_without_recheck() expect Expect::both(Failure::Deadlock) => {
+        Model::new("zoo: event-count waiter without the re-check")
+            .threads(2)
+            .exhaustive()
+            .check(|| {
+                let q = Arc::new(ArrayQueue::<u32>::new(1).unwrap());
+                let ec = Arc::new(EventCount::new());
+                let producer = {
+                    let (q, ec) = (Arc::clone(&q), Arc::clone(&ec));
+                    thread::spawn(move || {
+                        q.push(1).unwrap();
+                        ec.notify_one();
+                    })
+                };
+                assert_eq!(zoo::pop_without_recheck(&*q, &ec), 1);
+                producer.join().unwrap();
+            });
+    }
+}
+
+zoo_test! {
+    /// Two lanes used round-robin reorder one producer's items: a pop that finds both lanes
+    /// empty moves the pop turn on, so the next pop starts at the lane with the second item.
+    fn zoo_two_lane_queue_reorders() expect Expect::both(
+        Failure::Assertion("per-producer FIFO violated"),
+    ) => {
+        Model::new("zoo: two-lane queue, per-producer FIFO")
+            .threads(2)
+            .exhaustive()
+            .check(|| {
+                let q = Arc::new(zoo::TwoLaneQueue::<u32>::with_capacity(2).unwrap());
+                let producer = {
+                    let q = Arc::clone(&q);
+                    thread::spawn(move || {
+                        push_spin(&*q, 1);
+                        push_spin(&*q, 2);
+                    })
+                };
+                let first = pop_spin(&*q);
+                let second = pop_spin(&*q);
+                producer.join().unwrap();
+                assert!(
+                    first < second,
+                    "per-producer FIFO violated: popped {first} then {second}"
+                );
+            });
+    }
+}
+
+zoo_test! {
+    /// The same two-lane queue in the 3-producer / 3-consumer shuttle scenario.
+    #[cfg_attr(synclab_loom, ignore = "7 threads: shuttle-sized, far past loom's bounds")]
+    fn zoo_two_lane_queue_3p3c() expect Expect::per_checker(
+        Failure::Blind,
+        Failure::Assertion("per-producer FIFO violated"),
+    ) => {
+        Model::new("zoo: two-lane queue, 3P/3C")
+            .threads(7)
+            .shuttle_iterations(300)
+            .check(|| mpmc_3p3c::<zoo::TwoLaneQueue<u32>>(4));
+    }
+}
