@@ -6,7 +6,10 @@
 //! workers, 2 submitters, 20 tasks). In the plain build everything runs as a stress loop, and
 //! the conformance checks (errors, handing tasks back, capacity) run on real threads.
 
-use synclab::pool::{BuildError, PoolConfig, StdCondvarPool, ThreadPool, TrySubmitError};
+use synclab::pool::{
+    BuildError, FutexCondvarPool, LockFreePool, PoolConfig, StdCondvarPool, ThreadPool,
+    TrySubmitError,
+};
 use synclab::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::*};
 use synclab::sync::{futex, thread, Arc};
 use synclab::zoo::pool::{SeedCppPool, SeedPythonPool};
@@ -177,11 +180,19 @@ fn two_waiters<P: ThreadPool + 'static>(pool: &str) {
                 let (pool, cell) = (Arc::clone(&pool), Arc::clone(&cell));
                 thread::spawn(move || {
                     let _ = pool.wait();
-                    assert_eq!(cell.get(), 1, "the second waiter returned before the task finished");
+                    assert_eq!(
+                        cell.get(),
+                        1,
+                        "the second waiter returned before the task finished"
+                    );
                 })
             };
             let _ = pool.wait();
-            assert_eq!(cell.get(), 1, "the first waiter returned before the task finished");
+            assert_eq!(
+                cell.get(),
+                1,
+                "the first waiter returned before the task finished"
+            );
             helper.join().unwrap();
         });
 }
@@ -202,7 +213,11 @@ fn panicking_task<P: ThreadPool + 'static>(pool: &str) {
                 let ran = Arc::clone(&ran);
                 pool.execute(move || ran.store(true, Relaxed)).unwrap();
             }
-            assert_eq!(pool.wait().panicked, 1, "the panic was not reported by wait");
+            assert_eq!(
+                pool.wait().panicked,
+                1,
+                "the panic was not reported by wait"
+            );
             assert!(ran.load(Relaxed), "the worker died with the panicking task");
             let report = pool.shutdown();
             assert_eq!((report.panicked, report.workers_joined), (0, 1));
@@ -343,6 +358,8 @@ macro_rules! pool_suite {
 
 pool_suite! {
     std_condvar => StdCondvarPool,
+    futex_condvar => FutexCondvarPool,
+    lock_free => LockFreePool,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,12 +11,12 @@
 //! | [`LockFreePool`] | lock-free bounded array queue | an event count (futex) | an event count (futex) | blocking only to sleep; submit/pop lock-free in the queue's sense |
 //!
 //! [`CondvarPool<F>`] is instantiated with each lock family: [`StdCondvarPool`] (std's
-//! `Mutex` + `Condvar`) and the futex family once it exists.
+//! `Mutex` + `Condvar`) and [`FutexCondvarPool`] (synclab's futex mutex and condvar).
 //!
 //! # The contract every pool keeps ([`ThreadPool`])
 //!
 //! * **Bounded queue.** A pool is built with a worker count (≥ 1) and a queue capacity
-//!   (≥ 1, default [`DEFAULT_CAPACITY`]), like the seed's `Queue(num_threads)`.
+//!   (≥ 1, default [`DEFAULT_CAPACITY`]; the CLI demo passes the seed's bound), like the seed's `Queue(num_threads)`.
 //!   [`ThreadPool::submit`] waits while the queue is full; [`ThreadPool::try_submit`] hands the
 //!   task back instead.
 //! * **`wait` means finished.** [`ThreadPool::wait`] returns only when every task submitted
@@ -57,14 +57,19 @@
 use core::fmt;
 
 mod condvar_pool;
+mod lock_free;
 
 pub use condvar_pool::CondvarPool;
+pub use lock_free::{LockFreePool, IDLE_SPINS, IDLE_YIELDS, MAX_SEARCHERS};
 
 /// A unit of work: any closure that can be sent to a worker.
 pub type Task = Box<dyn FnOnce() + Send + 'static>;
 
 /// [`CondvarPool`] over std's `Mutex` + `Condvar`.
 pub type StdCondvarPool = CondvarPool<crate::lock::StdFamily>;
+
+/// [`CondvarPool`] over synclab's futex mutex and condvar.
+pub type FutexCondvarPool = CondvarPool<crate::lock::FutexFamily>;
 
 /// The queue capacity when [`PoolConfig::capacity`] is not set: 1024 tasks.
 ///
@@ -118,6 +123,13 @@ pub enum BuildError {
     ZeroWorkers,
     /// `capacity` was 0: no task could ever be queued.
     ZeroCapacity,
+    /// `capacity` is more than the queue can index.
+    CapacityTooLarge {
+        /// The capacity asked for.
+        requested: usize,
+        /// The largest capacity supported.
+        max: usize,
+    },
 }
 
 impl fmt::Display for BuildError {
@@ -129,6 +141,10 @@ impl fmt::Display for BuildError {
             BuildError::ZeroCapacity => write!(
                 f,
                 "a thread pool's queue needs a capacity of at least 1, got capacity = 0"
+            ),
+            BuildError::CapacityTooLarge { requested, max } => write!(
+                f,
+                "a thread pool's queue holds at most {max} tasks, got capacity = {requested}"
             ),
         }
     }

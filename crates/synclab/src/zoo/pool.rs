@@ -29,7 +29,9 @@ use crate::sync::{thread, Arc, StdCondvar, StdMutex, StdMutexGuard, UnsafeCell};
 
 /// Locks a std (or checker) mutex, ignoring poison as every synclab family does.
 fn lock<T>(mutex: &StdMutex<T>) -> StdMutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Waits on a std (or checker) condvar, ignoring poison.
@@ -77,6 +79,7 @@ impl CppShared {
             {
                 let mut lock_ = lock(&self.queue_mtx);
                 // m_CV.wait(lock, [this] { return mb_Stop || !m_Tasks.empty(); });
+                #[allow(clippy::nonminimal_bool, reason = "kept in the seed's own form")]
                 while !(self.stop.load(SeqCst) || !self.tasks_empty()) {
                     lock_ = wait(&self.cv, lock_);
                 }
