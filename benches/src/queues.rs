@@ -1,13 +1,375 @@
-//! Workloads of the queues group (filled in by its issue).
+//! Workloads of the queues group: `P` producers and `P` consumers (threads = pairs) move a
+//! fixed number of items through one bounded queue.
+//!
+//! * `queues/spin` — the lock-free queues with no sleeping: on full/empty a thread spins a
+//!   few times, then yields. synclab's `ArrayQueue` beside crossbeam's `ArrayQueue` and
+//!   `SegQueue` (unbounded).
+//! * `queues/blocking` — queues whose push/pop sleep: synclab's `BlockingQueue` over the
+//!   lock-free and the locked queue, beside `crossbeam_channel::bounded` and
+//!   `flume::bounded`.
+//! * `queues/blocking-1p1c` — the same at one pair, with `std::sync::mpsc::sync_channel`
+//!   (MPSC, so only here).
+//!
+//! Every bounded queue has [`CAPACITY`] slots. Items: 4M in `Scale::Full`, 200k in `Quick`.
+//! Time runs from a barrier all threads wait on to the last join.
 
-use crate::{Target, Workload};
+use std::hint::spin_loop;
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::Instant;
+
+use synclab::lock::{FutexFamily, StdFamily};
+use synclab::queue::{ArrayQueue, BlockingQueue, LockedQueue, MpmcQueue};
+
+use crate::{Contender, Measurement, Metric, Params, Role, Target, Workload, BEST_ANCHOR};
+
+/// Slots in every bounded queue.
+pub const CAPACITY: usize = 1024;
+
+/// Spins before a spinning contender yields on a full or empty queue.
+const SPINS_BEFORE_YIELD: u32 = 16;
+
+type Item = u64;
+
+const ARRAY_SPIN: &str = "synclab ArrayQueue (spin)";
+const CB_ARRAY_SPIN: &str = "crossbeam_queue::ArrayQueue (spin)";
+const BLOCKING_ARRAY: &str = "synclab BlockingQueue<ArrayQueue>";
 
 /// The queues workloads.
 pub fn workloads() -> Vec<Workload> {
-    Vec::new()
+    vec![
+        Workload {
+            id: "queues/spin",
+            group: "queues",
+            title: "MPMC throughput, spin/yield on full or empty",
+            threads_label: "producer/consumer pairs",
+            threads: vec![1, 2, 4, 8],
+            scales_with_threads: true,
+            metric: Metric::Mops,
+            contenders: vec![
+                contender(ARRAY_SPIN, Role::Synclab, spin_synclab_array),
+                contender(CB_ARRAY_SPIN, Role::Anchor, spin_crossbeam_array),
+                contender(
+                    "crossbeam_queue::SegQueue (spin)",
+                    Role::Anchor,
+                    spin_crossbeam_seg,
+                ),
+            ],
+        },
+        Workload {
+            id: "queues/blocking",
+            group: "queues",
+            title: "MPMC throughput, sleeping on full or empty",
+            threads_label: "producer/consumer pairs",
+            threads: vec![1, 2, 4, 8],
+            scales_with_threads: true,
+            metric: Metric::Mops,
+            contenders: blocking_contenders(false),
+        },
+        Workload {
+            id: "queues/blocking-1p1c",
+            group: "queues",
+            title: "SPSC throughput, sleeping on full or empty (with std's sync_channel)",
+            threads_label: "producer/consumer pairs",
+            threads: vec![1],
+            scales_with_threads: false,
+            metric: Metric::Mops,
+            contenders: blocking_contenders(true),
+        },
+    ]
+}
+
+fn contender(name: &'static str, role: Role, run: fn(&Params) -> Measurement) -> Contender {
+    Contender { name, role, run }
+}
+
+fn blocking_contenders(with_std: bool) -> Vec<Contender> {
+    let mut all = vec![
+        contender(BLOCKING_ARRAY, Role::Synclab, blocking_synclab_array),
+        contender(
+            "synclab BlockingQueue<LockedQueue<std>>",
+            Role::Synclab,
+            blocking_synclab_locked_std,
+        ),
+        contender(
+            "synclab BlockingQueue<LockedQueue<futex>>",
+            Role::Synclab,
+            blocking_synclab_locked_futex,
+        ),
+        contender(
+            "crossbeam_channel::bounded",
+            Role::Anchor,
+            crossbeam_channel,
+        ),
+        contender("flume::bounded", Role::Anchor, flume_bounded),
+    ];
+    if with_std {
+        all.push(contender(
+            "std::sync::mpsc::sync_channel",
+            Role::Anchor,
+            std_sync_channel,
+        ));
+    }
+    all
 }
 
 /// The performance targets of the queues issue.
 pub fn targets() -> Vec<Target> {
-    Vec::new()
+    let mut all = Vec::new();
+    for threads in [1, 2] {
+        all.push(Target {
+            claim: "ArrayQueue at least as fast as crossbeam's ArrayQueue (spin)",
+            workload: "queues/spin",
+            threads,
+            contender: ARRAY_SPIN,
+            reference: CB_ARRAY_SPIN,
+            min_advantage: 1.0,
+        });
+    }
+    all.push(Target {
+        claim: "BlockingQueue<ArrayQueue> at least as fast as the best channel at 1P1C",
+        workload: "queues/blocking-1p1c",
+        threads: 1,
+        contender: BLOCKING_ARRAY,
+        reference: BEST_ANCHOR,
+        min_advantage: 1.0,
+    });
+    for threads in [2, 4] {
+        all.push(Target {
+            claim: "BlockingQueue<ArrayQueue> at least as fast as the best channel",
+            workload: "queues/blocking",
+            threads,
+            contender: BLOCKING_ARRAY,
+            reference: BEST_ANCHOR,
+            min_advantage: 1.0,
+        });
+    }
+    all.push(Target {
+        claim: "BlockingQueue<ArrayQueue> does not collapse when oversubscribed (8P8C on 2 cores): within 2x of the best channel",
+        workload: "queues/blocking",
+        threads: 8,
+        contender: BLOCKING_ARRAY,
+        reference: BEST_ANCHOR,
+        min_advantage: 0.5,
+    });
+    all
+}
+
+/// Items per run, rounded down to a multiple of `pairs`.
+fn items(p: &Params) -> u64 {
+    let total: u64 = p.pick(200_000, 4_000_000);
+    let pairs = p.threads.max(1) as u64;
+    total / pairs * pairs
+}
+
+/// Runs `pairs` producers and `pairs` consumers over `queue`: each producer pushes
+/// `items / pairs` values, each consumer pops as many; checks the sum of what was popped.
+fn mpmc<Q: Send + Sync + 'static>(
+    p: &Params,
+    queue: Q,
+    push: fn(&Q, Item),
+    pop: fn(&Q) -> Item,
+) -> Measurement {
+    let pairs = p.threads.max(1);
+    let total = items(p);
+    let per_thread = total / pairs as u64;
+    let queue = Arc::new(queue);
+    let start = Arc::new(Barrier::new(2 * pairs + 1));
+    let mut handles = Vec::with_capacity(2 * pairs);
+    for _ in 0..pairs {
+        let (q, barrier) = (Arc::clone(&queue), Arc::clone(&start));
+        handles.push(thread::spawn(move || {
+            barrier.wait();
+            for i in 1..=per_thread {
+                push(&q, i);
+            }
+            0
+        }));
+        let (q, barrier) = (Arc::clone(&queue), Arc::clone(&start));
+        handles.push(thread::spawn(move || {
+            barrier.wait();
+            (0..per_thread).map(|_| pop(&q)).sum::<u64>()
+        }));
+    }
+    start.wait();
+    let began = Instant::now();
+    let sum: u64 = handles
+        .into_iter()
+        .map(|h| h.join().expect("a queue benchmark thread panicked"))
+        .sum();
+    let elapsed = began.elapsed();
+    assert_eq!(
+        sum,
+        pairs as u64 * per_thread * (per_thread + 1) / 2,
+        "items lost or duplicated"
+    );
+    Measurement::ops(total, elapsed)
+}
+
+/// Retries `attempt` until it succeeds: spin a few times, then yield the CPU.
+#[inline]
+fn spin_then_yield<T>(mut attempt: impl FnMut() -> Option<T>) -> T {
+    let mut spins = 0;
+    loop {
+        if let Some(done) = attempt() {
+            return done;
+        }
+        if spins < SPINS_BEFORE_YIELD {
+            spins += 1;
+            spin_loop();
+        } else {
+            thread::yield_now();
+        }
+    }
+}
+
+/// Pushes into a `try_push`-style queue, spinning then yielding while it is full.
+#[inline]
+fn push_spin<Q>(queue: &Q, value: Item, try_push: impl Fn(&Q, Item) -> Result<(), Item>) {
+    let mut value = Some(value);
+    spin_then_yield(
+        || match try_push(queue, value.take().expect("value present")) {
+            Ok(()) => Some(()),
+            Err(back) => {
+                value = Some(back);
+                None
+            }
+        },
+    )
+}
+
+fn spin_synclab_array(p: &Params) -> Measurement {
+    mpmc(
+        p,
+        ArrayQueue::<Item>::new(CAPACITY).expect("capacity is non-zero"),
+        |q, v| push_spin(q, v, ArrayQueue::push),
+        |q| spin_then_yield(|| q.pop()),
+    )
+}
+
+fn spin_crossbeam_array(p: &Params) -> Measurement {
+    mpmc(
+        p,
+        crossbeam_queue::ArrayQueue::<Item>::new(CAPACITY),
+        |q, v| push_spin(q, v, crossbeam_queue::ArrayQueue::push),
+        |q| spin_then_yield(|| q.pop()),
+    )
+}
+
+fn spin_crossbeam_seg(p: &Params) -> Measurement {
+    mpmc(
+        p,
+        crossbeam_queue::SegQueue::<Item>::new(),
+        |q, v| q.push(v),
+        |q| spin_then_yield(|| q.pop()),
+    )
+}
+
+fn blocking<Q: MpmcQueue<Item> + 'static>(p: &Params) -> Measurement {
+    mpmc(
+        p,
+        BlockingQueue::<Item, Q>::with_capacity(CAPACITY).expect("capacity is non-zero"),
+        |q, v| q.push(v).expect("never closed"),
+        |q| q.pop().expect("never closed"),
+    )
+}
+
+fn blocking_synclab_array(p: &Params) -> Measurement {
+    blocking::<ArrayQueue<Item>>(p)
+}
+
+fn blocking_synclab_locked_std(p: &Params) -> Measurement {
+    blocking::<LockedQueue<Item, StdFamily>>(p)
+}
+
+fn blocking_synclab_locked_futex(p: &Params) -> Measurement {
+    blocking::<LockedQueue<Item, FutexFamily>>(p)
+}
+
+fn crossbeam_channel(p: &Params) -> Measurement {
+    mpmc(
+        p,
+        crossbeam_channel::bounded::<Item>(CAPACITY),
+        |(tx, _), v| tx.send(v).expect("receiver alive"),
+        |(_, rx)| rx.recv().expect("sender alive"),
+    )
+}
+
+fn flume_bounded(p: &Params) -> Measurement {
+    mpmc(
+        p,
+        flume::bounded::<Item>(CAPACITY),
+        |(tx, _), v| tx.send(v).expect("receiver alive"),
+        |(_, rx)| rx.recv().expect("sender alive"),
+    )
+}
+
+/// std's `sync_channel` is MPSC (its `Receiver` is not `Sync`): one producer, one consumer.
+fn std_sync_channel(p: &Params) -> Measurement {
+    let total = items(&Params { threads: 1, ..*p });
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Item>(CAPACITY);
+    let start = Arc::new(Barrier::new(3));
+    let producer = {
+        let start = Arc::clone(&start);
+        thread::spawn(move || {
+            start.wait();
+            for i in 1..=total {
+                tx.send(i).expect("receiver alive");
+            }
+        })
+    };
+    let consumer = {
+        let start = Arc::clone(&start);
+        thread::spawn(move || {
+            start.wait();
+            (0..total)
+                .map(|_| rx.recv().expect("sender alive"))
+                .sum::<u64>()
+        })
+    };
+    start.wait();
+    let began = Instant::now();
+    producer.join().expect("producer panicked");
+    let sum = consumer.join().expect("consumer panicked");
+    let elapsed = began.elapsed();
+    assert_eq!(sum, total * (total + 1) / 2, "items lost or duplicated");
+    Measurement::ops(total, elapsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Scale;
+
+    #[test]
+    fn every_queue_contender_moves_every_item() {
+        for w in workloads() {
+            for &threads in &[1, 2] {
+                let p = Params {
+                    threads,
+                    scale: Scale::Quick,
+                };
+                for c in &w.contenders {
+                    let m = (c.run)(&p);
+                    assert!(m.ops > 0, "{}: {} did no work", w.id, c.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_target_names_a_contender_of_its_workload() {
+        let workloads = workloads();
+        for t in targets() {
+            let w = workloads
+                .iter()
+                .find(|w| w.id == t.workload)
+                .expect("target's workload exists");
+            assert!(w.contenders.iter().any(|c| c.name == t.contender));
+            assert!(
+                t.reference == BEST_ANCHOR || w.contenders.iter().any(|c| c.name == t.reference)
+            );
+            assert!(w.threads.contains(&t.threads));
+        }
+    }
 }

