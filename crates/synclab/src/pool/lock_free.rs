@@ -198,13 +198,13 @@ impl Shared {
         let key = self.space.prepare_wait();
         // Acquire: pairs with the AcqRel `fetch_or` in `close`.
         let result = if is_closed(self.state.load(Ordering::Acquire)) {
-            self.space.cancel_wait();
+            self.space.cancel_wait(key);
             self.finish_one();
             Err(task)
         } else {
             match self.queue.push(task) {
                 Ok(()) => {
-                    self.space.cancel_wait();
+                    self.space.cancel_wait(key);
                     self.task_pushed();
                     Ok(None)
                 }
@@ -338,13 +338,13 @@ impl Shared {
     fn sleep(&self) -> Slept {
         let key = self.work.prepare_wait();
         if let Some(task) = self.queue.pop() {
-            self.work.cancel_wait();
+            self.work.cancel_wait(key);
             return Slept::Found(task);
         }
         // Acquire: pairs with the AcqRel decrements, so every task has finished.
         let state = self.state.load(Ordering::Acquire);
         if is_closed(state) && pending(state) == 0 {
-            self.work.cancel_wait();
+            self.work.cancel_wait(key);
             return Slept::Exit;
         }
         self.work.wait(key);
@@ -431,7 +431,7 @@ impl ThreadPool for LockFreePool {
                 // Acquire: as above.
                 let now = shared.state.load(Ordering::Acquire);
                 if pending(now) == 0 || generation(now) != generation(start) {
-                    shared.idle.cancel_wait();
+                    shared.idle.cancel_wait(key);
                     break;
                 }
                 shared.idle.wait(key);
