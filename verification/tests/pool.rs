@@ -95,7 +95,7 @@ fn submit_while_full<P: ThreadPool + 'static>(pool: &str) {
     Model::new(format!("{pool}: submit and try_submit while full"))
         .threads(2)
         .ops("main: submit gated task, submit (waits while full), try_submit (full), open gate, submit, wait; 1 worker, capacity 1")
-        .exhaustive()
+        .preemption_bound(2)
         .stress_iterations(50)
         .check(|| {
             let pool: P = build(1, 1);
@@ -167,7 +167,7 @@ fn two_waiters<P: ThreadPool + 'static>(pool: &str) {
     Model::new(format!("{pool}: two threads wait at once"))
         .threads(3)
         .ops("main: submit, wait, read; helper: wait, read; 1 worker")
-        .preemption_bound(3)
+        .preemption_bound(2)
         .stress_iterations(50)
         .check(|| {
             let pool = Arc::new(build::<P>(1, 1));
@@ -203,7 +203,7 @@ fn panicking_task<P: ThreadPool + 'static>(pool: &str) {
     Model::new(format!("{pool}: a panicking task"))
         .threads(2)
         .ops("main: submit panicking task, submit task, wait (panicked=1), shutdown; 1 worker")
-        .exhaustive()
+        .preemption_bound(2)
         .stress_iterations(50)
         .check(|| {
             let pool: P = build(1, 2);

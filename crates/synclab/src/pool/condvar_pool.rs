@@ -48,8 +48,10 @@ use super::{
     run_task, BuildError, PoolConfig, ShutdownReport, SubmitError, Task, ThreadPool,
     TrySubmitError, WaitReport,
 };
+use super::{IDLE_SPINS, IDLE_YIELDS, MAX_SEARCHERS};
 use crate::lock::LockFamily;
-use crate::sync::{thread, Arc};
+use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::{hint, thread, Arc};
 
 /// How many threads sleep on one condvar, and how many of those were already chosen to wake.
 ///
@@ -111,6 +113,8 @@ struct State {
     idle_generation: u64,
     closed: bool,
     panicked: usize,
+    /// Workers spinning without the lock for a task to appear (at most `MAX_SEARCHERS`).
+    searching: usize,
     workers: Sleepers,
     submitters: Sleepers,
     waiters: Sleepers,
@@ -124,6 +128,8 @@ struct Shared<F: LockFamily> {
     capacity: usize,
     /// Blocked submitters are woken when the queue holds at most this many tasks.
     low_watermark: usize,
+    /// The queue length, mirrored under the lock for searching workers to poll without it.
+    queued_hint: AtomicUsize,
 }
 
 /// A thread pool whose queue and bookkeeping sit under one mutex of the lock family `F`, with
@@ -171,7 +177,10 @@ impl<F: LockFamily> Shared<F> {
         }
         state.queue.push_back(task);
         state.pending += 1;
-        let wake = state.workers.pick_one();
+        self.publish_len(&state);
+        // A searching worker re-checks the queue under the lock when it stops spinning, so
+        // it will find this task: wake a sleeper only if nobody searches.
+        let wake = state.searching == 0 && state.workers.pick_one();
         drop(state);
         if wake {
             F::notify_one(&self.not_empty);
@@ -179,15 +188,35 @@ impl<F: LockFamily> Shared<F> {
         Ok(())
     }
 
+    /// Mirrors the queue length into `queued_hint` for searching workers. Called under the
+    /// lock after every change of the queue.
+    #[inline]
+    fn publish_len(&self, state: &State) {
+        // Relaxed: a hint that only ends a spin early; the searcher re-checks under the lock.
+        self.queued_hint.store(state.queue.len(), Ordering::Relaxed);
+    }
+
     fn worker_loop(&self) {
         let mut state = F::lock(&self.state);
+        // Whether this worker has searched since it last ran a task: it searches once, then
+        // sleeps.
+        let mut searched = false;
         loop {
             if let Some(task) = state.queue.pop_front() {
+                searched = false;
+                self.publish_len(&state);
                 let wake_submitter =
                     state.queue.len() <= self.low_watermark && state.submitters.pick_one();
+                // More tasks queued and nobody searching: wake a peer (submitters skipped
+                // their wake-ups while this worker was searching).
+                let wake_peer =
+                    !state.queue.is_empty() && state.searching == 0 && state.workers.pick_one();
                 drop(state);
                 if wake_submitter {
                     F::notify_one(&self.not_full);
+                }
+                if wake_peer {
+                    F::notify_one(&self.not_empty);
                 }
                 let completed = run_task(task);
                 state = F::lock(&self.state);
@@ -207,9 +236,37 @@ impl<F: LockFamily> Shared<F> {
             if state.closed {
                 return; // closed and drained
             }
+            if !searched && state.searching < MAX_SEARCHERS {
+                searched = true;
+                state.searching += 1;
+                drop(state);
+                self.search();
+                state = F::lock(&self.state);
+                state.searching -= 1;
+                continue; // re-check under the lock
+            }
             state.workers.begin();
             state = F::wait(&self.not_empty, state);
             state.workers.end();
+            searched = false;
+        }
+    }
+
+    /// Spins (then yields) without the lock until `queued_hint` shows a task, a bounded
+    /// number of times; the caller re-checks under the lock.
+    fn search(&self) {
+        let spins = hint::spin_limit(IDLE_SPINS);
+        let rounds = spins + hint::spin_limit(IDLE_YIELDS);
+        for round in 0..rounds {
+            if round < spins {
+                hint::spin_loop();
+            } else {
+                thread::yield_now();
+            }
+            // Relaxed: see `publish_len`.
+            if self.queued_hint.load(Ordering::Relaxed) != 0 {
+                return;
+            }
         }
     }
 }
@@ -224,6 +281,7 @@ impl<F: LockFamily> ThreadPool for CondvarPool<F> {
                 idle_generation: 0,
                 closed: false,
                 panicked: 0,
+                searching: 0,
                 workers: Sleepers::default(),
                 submitters: Sleepers::default(),
                 waiters: Sleepers::default(),
@@ -233,6 +291,7 @@ impl<F: LockFamily> ThreadPool for CondvarPool<F> {
             idle: F::condvar(),
             capacity,
             low_watermark: capacity / 2,
+            queued_hint: AtomicUsize::new(0),
         });
         let handles = (0..workers)
             .map(|_| {
