@@ -68,11 +68,11 @@ fn build<P: ThreadPool>(workers: usize, capacity: usize) -> P {
 
 /// 2 workers, 2 tasks, `wait` from main: when `wait` returns both tasks have finished, and
 /// their writes are visible (a plain cell each: a missing happens-before edge is a race).
-fn two_workers_two_tasks<P: ThreadPool + 'static>(pool: &str) {
+fn two_workers_two_tasks<P: ThreadPool + 'static>(pool: &str, bound: usize) {
     Model::new(format!("{pool}: 2 workers, 2 tasks, wait from main"))
         .threads(3)
         .ops("main: submit x2, wait, read both results, shutdown; 2 workers run them")
-        .preemption_bound(2)
+        .preemption_bound(bound)
         .stress_iterations(50)
         .check(|| {
             let pool: P = build(2, 2);
@@ -134,11 +134,11 @@ fn submit_while_full<P: ThreadPool + 'static>(pool: &str) {
 
 /// `close` then `shutdown` with tasks still queued: every queued task runs, submits after
 /// `close` hand their task back, every worker is joined.
-fn shutdown_runs_queued_tasks<P: ThreadPool + 'static>(pool: &str) {
+fn shutdown_runs_queued_tasks<P: ThreadPool + 'static>(pool: &str, bound: usize) {
     Model::new(format!("{pool}: shutdown with queued tasks"))
         .threads(3)
         .ops("main: submit x2, close, submit+try_submit (handed back), shutdown; 2 workers")
-        .preemption_bound(2)
+        .preemption_bound(bound)
         .stress_iterations(50)
         .check(|| {
             let pool: P = build(2, 2);
@@ -163,11 +163,11 @@ fn shutdown_runs_queued_tasks<P: ThreadPool + 'static>(pool: &str) {
 }
 
 /// Two threads wait at once: both return, and both see the task finished.
-fn two_waiters<P: ThreadPool + 'static>(pool: &str) {
+fn two_waiters<P: ThreadPool + 'static>(pool: &str, bound: usize) {
     Model::new(format!("{pool}: two threads wait at once"))
         .threads(3)
         .ops("main: submit, wait, read; helper: wait, read; 1 worker")
-        .preemption_bound(2)
+        .preemption_bound(bound)
         .stress_iterations(50)
         .check(|| {
             let pool = Arc::new(build::<P>(1, 1));
@@ -281,15 +281,18 @@ fn many_tasks_two_submitters<P: ThreadPool + 'static>(pool: &str) {
 
 /// Instantiates every scenario for each pool: adding a pool is one line.
 macro_rules! pool_suite {
-    ($($module:ident => $pool:ty),* $(,)?) => {$(
+    ($($module:ident => $pool:ty, loom bound for 3 threads: $bound3:expr;)*) => {$(
         mod $module {
             use super::*;
             type P = $pool;
             const NAME: &str = concat!("pool/", stringify!($module));
+            /// loom's preemption bound for the 3-thread scenarios of this pool (stated in the
+            /// report of every run).
+            const BOUND3: usize = $bound3;
 
             #[test]
             fn two_workers_two_tasks() {
-                super::two_workers_two_tasks::<P>(NAME);
+                super::two_workers_two_tasks::<P>(NAME, BOUND3);
             }
 
             #[test]
@@ -299,12 +302,12 @@ macro_rules! pool_suite {
 
             #[test]
             fn shutdown_runs_queued_tasks() {
-                super::shutdown_runs_queued_tasks::<P>(NAME);
+                super::shutdown_runs_queued_tasks::<P>(NAME, BOUND3);
             }
 
             #[test]
             fn two_waiters() {
-                super::two_waiters::<P>(NAME);
+                super::two_waiters::<P>(NAME, BOUND3);
             }
 
             #[test]
@@ -357,9 +360,9 @@ macro_rules! pool_suite {
 }
 
 pool_suite! {
-    std_condvar => StdCondvarPool,
-    futex_condvar => FutexCondvarPool,
-    lock_free => LockFreePool,
+    std_condvar => StdCondvarPool, loom bound for 3 threads: 2;
+    futex_condvar => FutexCondvarPool, loom bound for 3 threads: 2;
+    lock_free => LockFreePool, loom bound for 3 threads: 1;
 }
 
 // ---------------------------------------------------------------------------------------------
