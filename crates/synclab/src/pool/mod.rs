@@ -56,8 +56,8 @@
 
 use core::fmt;
 
-mod condvar_pool;
-mod lock_free;
+pub mod condvar_pool;
+pub mod lock_free;
 
 pub use condvar_pool::CondvarPool;
 pub use lock_free::{LockFreePool, IDLE_SPINS, IDLE_YIELDS, MAX_SEARCHERS};
