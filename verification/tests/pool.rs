@@ -361,7 +361,7 @@ macro_rules! pool_suite {
 
 pool_suite! {
     std_condvar => StdCondvarPool, loom bound for 3 threads: 2;
-    futex_condvar => FutexCondvarPool, loom bound for 3 threads: 2;
+    futex_condvar => FutexCondvarPool, loom bound for 3 threads: 1;
     lock_free => LockFreePool, loom bound for 3 threads: 1;
 }
 
