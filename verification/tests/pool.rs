@@ -279,6 +279,39 @@ fn many_tasks_two_submitters<P: ThreadPool + 'static>(pool: &str) {
     });
 }
 
+/// shuttle / stress: 3 workers and a burst of 3 tasks that wait for each other (each task
+/// counts itself in and sleeps until all 3 have started). It finishes only if the pool runs
+/// all 3 at once — a pool that leaves a queued task waiting while a worker sleeps deadlocks.
+fn burst_runs_in_parallel<P: ThreadPool + 'static>(pool: &str) {
+    const N: u32 = 3;
+    Model::new(format!("{pool}: burst of 3 rendezvous tasks on 3 workers"))
+        .threads(4)
+        .ops("main: submit 3 tasks that each wait until all 3 started, wait; 3 workers")
+        .shuttle_iterations(1000)
+        .stress_iterations(20)
+        .check(|| {
+            let pool: P = build(3, 3);
+            let started = Arc::new(AtomicU32::new(0));
+            for _ in 0..N {
+                let started = Arc::clone(&started);
+                pool.execute(move || {
+                    // Release/Acquire: only the count matters; the futex carries the sleep.
+                    let mut seen = started.fetch_add(1, AcqRel) + 1;
+                    if seen == N {
+                        futex::wake_all(&started);
+                    }
+                    while seen < N {
+                        futex::wait(&started, seen);
+                        seen = started.load(Acquire);
+                    }
+                })
+                .unwrap();
+            }
+            let _ = pool.wait();
+            assert_eq!(started.load(Acquire), N);
+        });
+}
+
 /// Instantiates every scenario for each pool: adding a pool is one line.
 macro_rules! pool_suite {
     ($($module:ident => $pool:ty, loom bound for 3 threads: $bound3:expr;)*) => {$(
@@ -313,6 +346,12 @@ macro_rules! pool_suite {
             #[test]
             fn panicking_task() {
                 super::panicking_task::<P>(NAME);
+            }
+
+            #[test]
+            #[cfg_attr(synclab_loom, ignore = "4 threads: beyond loom; run under shuttle and as stress")]
+            fn burst_runs_in_parallel() {
+                super::burst_runs_in_parallel::<P>(NAME);
             }
 
             #[test]

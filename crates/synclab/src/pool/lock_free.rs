@@ -274,18 +274,30 @@ impl Shared {
     }
 
     fn worker_loop(&self) {
+        // Whether this worker has just been woken: if it finds work at once, it passes the
+        // wake-up on while more is queued, so a burst of tasks spreads over the sleepers.
+        let mut woken = false;
         loop {
             let task = match self.queue.pop() {
-                Some(task) => task,
+                Some(task) => {
+                    if woken {
+                        self.pass_wake_on();
+                    }
+                    task
+                }
                 None => match self.search() {
                     Some(task) => task,
                     None => match self.sleep() {
                         Slept::Found(task) => task,
-                        Slept::Woken => continue,
+                        Slept::Woken => {
+                            woken = true;
+                            continue;
+                        }
                         Slept::Exit => return,
                     },
                 },
             };
+            woken = false;
             self.task_taken();
             if !run_task(task) {
                 self.panicked.fetch_add(1, Ordering::Relaxed);
@@ -337,6 +349,16 @@ impl Shared {
         // SeqCst fence: our decrement of `searching` comes before our look at the queue in
         // the total order; pairs with the fence in `task_pushed`.
         fence(Ordering::SeqCst);
+        if !self.queue.is_empty() {
+            self.work.notify_one();
+        }
+    }
+
+    /// A woken worker found a task: if more are queued, wake another sleeper. (Submitters
+    /// that pushed them while a worker searched woke nobody; without this a burst of long
+    /// tasks would run one at a time — the demo showed it: 1.5 s instead of 1.2 s.)
+    #[cold]
+    fn pass_wake_on(&self) {
         if !self.queue.is_empty() {
             self.work.notify_one();
         }
