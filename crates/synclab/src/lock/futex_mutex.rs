@@ -2,7 +2,8 @@
 //! kernel only when someone has to sleep.
 //!
 //! Source: Ulrich Drepper, "Futexes Are Tricky" (2011), mutex #2/#3; Rust's standard library,
-//! `library/std/src/sys/sync/mutex/futex.rs` (the same three states, the same bounded spin);
+//! `library/std/src/sys/sync/mutex/futex.rs` (the same three states and transitions);
+//! parking_lot's `SpinWait` (spin, then yield, then sleep);
 //! Mara Bos, *Rust Atomics and Locks*, chapter 9 ("Building Our Own Locks").
 //!
 //! # States
@@ -25,12 +26,13 @@
 //!
 //! # Progress
 //!
-//! Blocking, not fair: a running thread may barge ahead of a woken one. The spin before
-//! sleeping is bounded ([`SPIN_LIMIT`] loads) and only loads, so it neither ping-pongs the
-//! cache line nor burns a time slice when the holder has been preempted.
+//! Blocking, not fair: a running thread may barge ahead of a woken one. The wait before
+//! sleeping is bounded ([`SPIN_LIMIT`] spins, then [`YIELD_LIMIT`] yields) and only loads, so
+//! it neither ping-pongs the cache line nor burns a time slice when the holder has been
+//! preempted: the yields hand the CPU to it.
 
 use crate::sync::atomic::{AtomicU32, Ordering::*};
-use crate::sync::{futex, hint};
+use crate::sync::{futex, hint, thread};
 
 use super::{Mutex, RawLock};
 
@@ -41,10 +43,18 @@ pub const LOCKED: u32 = 1;
 /// The lock is held and some thread may be sleeping on it: `unlock` must wake one.
 pub const CONTENDED: u32 = 2;
 
-/// How many times the slow path re-reads the word before sleeping (std uses 100 as well):
-/// long enough to cover a short critical section on another core, far shorter than a sleep.
-/// One under a model checker (see `sync::hint::spin_limit`).
-pub const SPIN_LIMIT: u32 = hint::spin_limit(100);
+/// How many times the slow path re-reads the word, with a spin hint between reads, before it
+/// starts yielding: enough to cover a short critical section running on another core. (std
+/// spins 100 times and never yields; see [`YIELD_LIMIT`] and `docs/designs.md` for why
+/// synclab spins less and yields.) One under a model checker (see `sync::hint::spin_limit`).
+pub const SPIN_LIMIT: u32 = hint::spin_limit(20);
+
+/// How many times the slow path then yields its time slice, re-reading the word after each
+/// yield, before it marks the lock contended and sleeps. A holder that was preempted gets the
+/// CPU back this way, which on an oversubscribed machine is far cheaper than a futex sleep
+/// (which also costs the unlocker a wake system call); parking_lot's `SpinWait` does the same.
+/// One under a model checker.
+pub const YIELD_LIMIT: u32 = hint::spin_limit(10);
 
 /// The raw three-state futex lock; use it through [`FutexMutex`].
 ///
@@ -66,20 +76,28 @@ pub struct RawFutexMutex {
 pub type FutexMutex<T> = Mutex<T, RawFutexMutex>;
 
 impl RawFutexMutex {
-    /// Spins (loads only) while the lock is held without sleepers, at most [`SPIN_LIMIT`]
-    /// times; returns the last state seen.
+    /// Waits (loads only) while the lock is held without sleepers: at most [`SPIN_LIMIT`]
+    /// spin hints, then at most [`YIELD_LIMIT`] yields; returns the last state seen.
     fn spin(&self) -> u32 {
-        let mut left = SPIN_LIMIT;
+        let mut spins = SPIN_LIMIT;
+        let mut yields = YIELD_LIMIT;
         loop {
             // Relaxed: only a hint for what to try next; the CAS or swap that follows acquires.
             let state = self.state.load(Relaxed);
             // Stop when it is free, and also when it is CONTENDED: there are sleepers already,
-            // so spinning longer than they slept only delays our own sleep.
-            if state != LOCKED || left == 0 {
+            // so waiting longer than they did only delays our own sleep.
+            if state != LOCKED {
                 return state;
             }
-            hint::spin_loop();
-            left -= 1;
+            if spins > 0 {
+                spins -= 1;
+                hint::spin_loop();
+            } else if yields > 0 {
+                yields -= 1;
+                thread::yield_now();
+            } else {
+                return state;
+            }
         }
     }
 

@@ -3,12 +3,12 @@
 //!
 //! | entry | the one change | how it fails | fixed in |
 //! |---|---|---|---|
-//! | [`RelaxedUnlockMutex`] | `unlock` swaps with `Relaxed` instead of `Release` | data race: the next holder reads the protected data without a happens-before edge | [`RawFutexMutex`](crate::lock::RawFutexMutex) |
-//! | [`TwoStateFutexMutex`] | only two states: the word never records that someone sleeps, so `unlock` never wakes | lost wakeup: a thread asleep in `lock` sleeps forever | the `CONTENDED` state of [`RawFutexMutex`](crate::lock::RawFutexMutex) |
+//! | [`RelaxedUnlockMutex`] | `unlock` swaps with `Relaxed` instead of `Release` | data race: the next holder reads the protected data without a happens-before edge | [`RawFutexMutex`] |
+//! | [`TwoStateFutexMutex`] | only two states: the word never records that someone sleeps, so `unlock` never wakes | lost wakeup: a thread asleep in `lock` sleeps forever | the `CONTENDED` state of [`RawFutexMutex`] |
 //! | [`wait_without_recheck`] | `if` instead of `while` around [`Condvar::wait`] | assertion: a spurious return runs on with the predicate false | [`Condvar::wait_while`] |
 //! | [`CountFirstCondvar`] | `notify` reads the waiter count *before* bumping the sequence (and waiters register after unlocking) | lost wakeup: a waiter registers and sleeps between the read and the bump | [`Condvar`]: bump first, register under the lock |
 //!
-//! These types are deliberately wrong. They are not [`RawLock`](crate::lock::RawLock)s (whose
+//! These types are deliberately wrong. They are not [`RawLock`]s (whose
 //! safety contract they break) and nothing in the library uses them; the verification crate
 //! runs each as an expected failure (`verification/tests/locks.rs`, `docs/zoo.md`).
 
