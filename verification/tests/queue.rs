@@ -120,6 +120,26 @@ fn array_queue_spsc_fifo_across_laps() {
         });
 }
 
+/// Exhaustive takes 774k executions and over 80 s here; bound 5 explores 10.8k in about 1 s.
+#[test]
+fn array_queue_spsc_capacity_1_three_laps() {
+    Model::new("ArrayQueue: SPSC FIFO, capacity 1, three laps")
+        .threads(2)
+        .ops("producer: push 1..=3 (spin while full); main: pop 3, in order")
+        .preemption_bound(5)
+        .check(|| {
+            let q = Arc::new(ArrayQueue::<u32>::new(1).unwrap());
+            let producer = {
+                let q = Arc::clone(&q);
+                thread::spawn(move || (1..=3).for_each(|v| push_spin(&*q, v)))
+            };
+            for want in 1..=3 {
+                assert_eq!(pop_spin(&*q), want, "FIFO for one producer");
+            }
+            producer.join().unwrap();
+        });
+}
+
 #[test]
 fn array_queue_drops_remaining_items_once() {
     Model::new("ArrayQueue: Drop drops what is left, exactly once")

@@ -143,13 +143,24 @@ impl<T> ArrayQueue<T> {
         }
     }
 
+    /// The slot of `position`.
+    #[inline]
+    fn slot(&self, position: usize) -> &Slot<T> {
+        let index = position & (self.one_lap - 1);
+        debug_assert!(index < self.buffer.len());
+        // SAFETY: every position stored in `head` or `tail` (and every stale copy of one) was
+        // made by `next_position` from 0, which keeps the index below the capacity; the mask
+        // only removes the lap bits.
+        unsafe { self.buffer.get_unchecked(index) }
+    }
+
     /// Appends `value`, or hands it back if the queue is full.
     #[inline]
     pub fn push(&self, value: T) -> Result<(), T> {
         let mut backoff = Backoff::default();
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
-            let slot = &self.buffer[tail & (self.one_lap - 1)];
+            let slot = self.slot(tail);
             // Acquire: pairs with the Release stamp store in `pop` of the previous lap, so
             // that consumer's read of the old value happens before our write.
             let stamp = slot.stamp.load(Ordering::Acquire);
@@ -206,7 +217,7 @@ impl<T> ArrayQueue<T> {
         let mut backoff = Backoff::default();
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
-            let slot = &self.buffer[head & (self.one_lap - 1)];
+            let slot = self.slot(head);
             // Acquire: pairs with the Release stamp store in `push`, so the value is visible.
             let stamp = slot.stamp.load(Ordering::Acquire);
             if head + 1 == stamp {
