@@ -35,6 +35,7 @@ pub struct Model {
     preemption_bound: Option<usize>,
     shuttle_iterations: usize,
     pct_depth: usize,
+    shuttle_max_steps: Option<usize>,
     stress_iterations: usize,
 }
 
@@ -62,6 +63,7 @@ impl Model {
             preemption_bound: Some(3),
             shuttle_iterations: 1000,
             pct_depth: 3,
+            shuttle_max_steps: None,
             stress_iterations: 200,
         }
     }
@@ -93,6 +95,14 @@ impl Model {
     /// Schedules per shuttle scheduler (PCT and random each run this many).
     pub fn shuttle_iterations(mut self, iterations: usize) -> Self {
         self.shuttle_iterations = iterations;
+        self
+    }
+
+    /// Fails a shuttle schedule after `steps` scheduling steps (shuttle's default is
+    /// 1,000,000). A busy-wait never exceeds the default quickly, so zoo models of livelocks
+    /// lower it to make the failure cheap to reach; a correct model must finish well within it.
+    pub fn shuttle_max_steps(mut self, steps: usize) -> Self {
+        self.shuttle_max_steps = Some(steps);
         self
     }
 
@@ -246,6 +256,9 @@ where
     let config = || {
         let mut config = Config::new();
         config.silence_warnings = true;
+        if let Some(steps) = model.shuttle_max_steps {
+            config.max_steps = shuttle::MaxSteps::FailAfter(steps);
+        }
         config
     };
     let body = Arc::new(body);

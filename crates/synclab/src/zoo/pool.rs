@@ -1,1 +1,355 @@
-//! Zoo entries for the pool issue.
+//! Zoo entries for the thread pools: faithful ports of the seed's two pools, bugs included.
+//!
+//! Source: `seed/shared-memory-ipc.txt`, "Thread Pool in C++" ([`SeedCppPool`]) and "Thread
+//! Pool in Python" ([`SeedPythonPool`]). Each port keeps the seed's structure line by line (the
+//! seed's names are given beside each field) so that the checkers judge the seed's design, not
+//! a reinterpretation. The repaired designs are [`crate::pool::CondvarPool`] and
+//! [`crate::pool::LockFreePool`]; `docs/designs.md` ("Thread pools") maps each bug to the line
+//! that fixes it, and `docs/zoo.md` shows how each one is caught.
+//!
+//! | entry | bug | how a checker sees it |
+//! |---|---|---|
+//! | [`SeedCppPool::wait`] | reads `m_Tasks` under `m_WaitMtx` while workers change it under `m_queueMtx` | data race (an unsynchronised `UnsafeCell` read) |
+//! | [`SeedCppPool::wait`] | the `notify_one` can fall between `Wait()`'s check and its sleep | deadlock: the waiter sleeps forever |
+//! | [`SeedCppPool::wait`] | returns when the queue is *empty*, not when tasks have *finished* | a task still running when `wait` returned |
+//! | [`SeedCppPool::wait`] | `notify_one` wakes one of several waiters | deadlock with two waiters |
+//! | [`SeedPythonPool`] workers | poll `tasks.empty()` in a loop without sleeping | livelock: branch / step limit |
+//! | [`SeedPythonPool::wait`] | a task that raises kills its worker before `task_done()` | `join()` never returns: deadlock / step limit |
+//!
+//! **Progress.** None is claimed: these are the seed's designs, kept because they are wrong.
+//!
+//! **Do not use.** The C++ port's `wait` performs a data race (undefined behaviour in Rust as
+//! in C++); it exists to be model-checked and shown by `synclab demo pool --impl seed-cpp`.
+
+use std::collections::VecDeque;
+
+use crate::pool::Task;
+use crate::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use crate::sync::{thread, Arc, StdCondvar, StdMutex, StdMutexGuard, UnsafeCell};
+
+/// Locks a std (or checker) mutex, ignoring poison as every synclab family does.
+fn lock<T>(mutex: &StdMutex<T>) -> StdMutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Waits on a std (or checker) condvar, ignoring poison.
+fn wait<'a, T>(condvar: &StdCondvar, guard: StdMutexGuard<'a, T>) -> StdMutexGuard<'a, T> {
+    condvar
+        .wait(guard)
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The C++ pool
+// ---------------------------------------------------------------------------------------------
+
+struct CppShared {
+    /// `m_Tasks`: guarded by `queue_mtx` — except in `Wait()`, which reads it unguarded.
+    /// An `UnsafeCell` (not a `Mutex<VecDeque>`) so the checker sees that unguarded read.
+    tasks: UnsafeCell<VecDeque<Task>>,
+    /// `m_queueMtx`.
+    queue_mtx: StdMutex<()>,
+    /// `m_CV`: workers wait here for "stop or a task".
+    cv: StdCondvar,
+    /// `m_WaitMtx`: the second mutex, guarding nothing `Wait()` reads.
+    wait_mtx: StdMutex<()>,
+    /// `m_CVWait`.
+    cv_wait: StdCondvar,
+    /// `mb_Stop` (`std::atomic<bool>`, hence SeqCst).
+    stop: AtomicBool,
+}
+
+// SAFETY: `tasks` holds `Send` tasks and is meant to be accessed only under `queue_mtx` — the
+// seed's `Wait()` breaks that on purpose, which is the race this entry exists to show.
+unsafe impl Sync for CppShared {}
+
+impl CppShared {
+    /// `m_Tasks.empty()` — the caller must hold `queue_mtx`, or the read is a data race.
+    fn tasks_empty(&self) -> bool {
+        // SAFETY: sound only with `queue_mtx` held; `Wait()` calls it without (the seed's bug).
+        self.tasks.with(|tasks| unsafe { (*tasks).is_empty() })
+    }
+
+    /// `ThreadPool::workerThread()`, line by line.
+    fn worker_thread(&self) {
+        loop {
+            let task;
+            {
+                let mut lock_ = lock(&self.queue_mtx);
+                // m_CV.wait(lock, [this] { return mb_Stop || !m_Tasks.empty(); });
+                #[allow(clippy::nonminimal_bool, reason = "kept in the seed's own form")]
+                while !(self.stop.load(SeqCst) || !self.tasks_empty()) {
+                    lock_ = wait(&self.cv, lock_);
+                }
+                if self.stop.load(SeqCst) && self.tasks_empty() {
+                    return;
+                }
+                // SAFETY: `queue_mtx` is held (`lock_`), so no other access runs — except the
+                // seed's unguarded read in `Wait()`, the race this entry shows.
+                task = self
+                    .tasks
+                    .with_mut(|tasks| unsafe { (*tasks).pop_front() })
+                    .expect("the predicate saw a task");
+                // if (m_Tasks.empty()) m_CVWait.notify_one();  — under m_queueMtx, not
+                // m_WaitMtx: the waiter may be between its check and its sleep.
+                if self.tasks_empty() {
+                    self.cv_wait.notify_one();
+                }
+                drop(lock_);
+            }
+            // task(); — the task runs after it left the queue, so "queue empty" ≠ "done".
+            task();
+        }
+    }
+}
+
+/// A faithful port of the seed's C++ `ThreadPool`, with its four `Wait()` bugs (see the module
+/// table). Do not use.
+pub struct SeedCppPool {
+    shared: Arc<CppShared>,
+    /// `m_Workers`.
+    workers: Vec<thread::JoinHandle<()>>,
+}
+
+impl SeedCppPool {
+    /// `ThreadPool(size_t numThreads)`: starts `num_threads` workers.
+    pub fn new(num_threads: usize) -> Self {
+        let shared = Arc::new(CppShared {
+            tasks: UnsafeCell::new(VecDeque::new()),
+            queue_mtx: StdMutex::new(()),
+            cv: StdCondvar::new(),
+            wait_mtx: StdMutex::new(()),
+            cv_wait: StdCondvar::new(),
+            stop: AtomicBool::new(false),
+        });
+        let workers = (0..num_threads)
+            .map(|_| {
+                let shared = Arc::clone(&shared);
+                thread::spawn(move || shared.worker_thread())
+            })
+            .collect();
+        Self { shared, workers }
+    }
+
+    /// `Submit(func)`: push under `m_queueMtx`, then `m_CV.notify_one()`.
+    pub fn submit(&self, task: impl FnOnce() + Send + 'static) {
+        {
+            let _lk = lock(&self.shared.queue_mtx);
+            // SAFETY: `queue_mtx` is held (except for the seed's racy read in `wait`).
+            self.shared
+                .tasks
+                .with_mut(|tasks| unsafe { (*tasks).push_back(Box::new(task)) });
+        }
+        self.shared.cv.notify_one();
+    }
+
+    /// `Wait()`: `m_CVWait.wait(lk, [this] { return m_Tasks.empty(); })` under `m_WaitMtx`.
+    ///
+    /// Broken four ways: the predicate reads `m_Tasks` without `m_queueMtx` (a data race); the
+    /// worker's `notify_one` is not ordered against this check by any shared mutex (a lost
+    /// wakeup: it can fall between the check and the sleep); "queue empty" is true while the
+    /// last tasks still run (a premature return); and `notify_one` wakes one of several
+    /// waiters.
+    pub fn wait(&self) {
+        let mut lk = lock(&self.shared.wait_mtx);
+        while !self.shared.tasks_empty() {
+            lk = wait(&self.shared.cv_wait, lk);
+        }
+        drop(lk);
+    }
+}
+
+impl Drop for SeedCppPool {
+    /// `~ThreadPool()`: set `mb_Stop` under `m_queueMtx`, `notify_all`, join every worker.
+    /// (This part of the seed is right: workers drain the queue before they see stop.)
+    fn drop(&mut self) {
+        {
+            let _lock = lock(&self.shared.queue_mtx);
+            self.shared.stop.store(true, SeqCst);
+        }
+        self.shared.cv.notify_all();
+        for worker in self.workers.drain(..) {
+            // A task that panicked ended its worker (C++ would have called std::terminate).
+            let _ = worker.join();
+        }
+    }
+}
+
+impl core::fmt::Debug for SeedCppPool {
+    /// Reads nothing shared.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SeedCppPool")
+            .field("workers", &self.workers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Python pool
+// ---------------------------------------------------------------------------------------------
+
+/// The state of Python's `queue.Queue` (CPython `Lib/queue.py`), all under `self.mutex`.
+struct PyState {
+    /// `self.queue` (a deque).
+    queue: VecDeque<Task>,
+    /// `self.unfinished_tasks`: incremented by `put`, decremented by `task_done`.
+    unfinished_tasks: usize,
+}
+
+/// A port of CPython's `queue.Queue`: one mutex and three condvars over it. This part is
+/// correct; the seed's bugs are in how its workers use it.
+struct PyQueue {
+    /// `self.mutex`.
+    mutex: StdMutex<PyState>,
+    /// `self.not_empty`.
+    not_empty: StdCondvar,
+    /// `self.not_full`.
+    not_full: StdCondvar,
+    /// `self.all_tasks_done`.
+    all_tasks_done: StdCondvar,
+    /// `self.maxsize`.
+    maxsize: usize,
+}
+
+impl PyQueue {
+    /// `Queue.empty()`: `with self.mutex: return not self._qsize()`.
+    fn empty(&self) -> bool {
+        lock(&self.mutex).queue.is_empty()
+    }
+
+    /// `Queue.put(item)` (block=True): wait while full, append, count it unfinished.
+    fn put(&self, item: Task) {
+        let mut state = lock(&self.mutex);
+        while self.maxsize > 0 && state.queue.len() >= self.maxsize {
+            state = wait(&self.not_full, state);
+        }
+        state.queue.push_back(item);
+        state.unfinished_tasks += 1;
+        self.not_empty.notify_one();
+    }
+
+    /// `Queue.get()` (block=True): wait while empty, pop, `not_full.notify()`.
+    fn get(&self) -> Task {
+        let mut state = lock(&self.mutex);
+        loop {
+            if let Some(item) = state.queue.pop_front() {
+                self.not_full.notify_one();
+                return item;
+            }
+            state = wait(&self.not_empty, state);
+        }
+    }
+
+    /// `Queue.task_done()`: the last one wakes every `join()`.
+    fn task_done(&self) {
+        let mut state = lock(&self.mutex);
+        state.unfinished_tasks = state
+            .unfinished_tasks
+            .checked_sub(1)
+            .expect("task_done() called too many times");
+        if state.unfinished_tasks == 0 {
+            self.all_tasks_done.notify_all();
+        }
+    }
+
+    /// `Queue.join()`: `while self.unfinished_tasks: self.all_tasks_done.wait()`.
+    fn join(&self) {
+        let mut state = lock(&self.mutex);
+        while state.unfinished_tasks > 0 {
+            state = wait(&self.all_tasks_done, state);
+        }
+    }
+}
+
+struct PyShared {
+    tasks: PyQueue,
+    /// Stands for the interpreter killing daemon threads at exit (`setDaemon(True)`): set by
+    /// `Drop`, polled by the busy loop. Not part of the seed's code.
+    interpreter_exiting: AtomicBool,
+}
+
+impl PyShared {
+    /// `Worker.run()`, line by line.
+    fn run(&self) {
+        // while True:
+        while !self.interpreter_exiting.load(SeqCst) {
+            // if not self.tasks.empty():  — polled without sleeping: a busy-wait.
+            if !self.tasks.empty() {
+                // func, args, kwargs = self.tasks.get()
+                let func = self.tasks.get();
+                // func(*args, **kwargs) — an exception propagates out of run() and ends the
+                // thread (Python prints the traceback); task_done() below is skipped.
+                if !crate::pool::run_task(func) {
+                    return;
+                }
+                // self.tasks.task_done()
+                self.tasks.task_done();
+            }
+        }
+    }
+}
+
+/// A faithful port of the seed's Python `ThreadPool`: daemon workers that busy-wait on
+/// `tasks.empty()`, and a `wait` (`tasks.join()`) that never returns once a task has panicked.
+/// Do not use.
+pub struct SeedPythonPool {
+    shared: Arc<PyShared>,
+    num_threads: usize,
+}
+
+impl SeedPythonPool {
+    /// `ThreadPool(num_threads)`: a `Queue(num_threads)` and `num_threads` daemon workers.
+    pub fn new(num_threads: usize) -> Self {
+        let shared = Arc::new(PyShared {
+            tasks: PyQueue {
+                mutex: StdMutex::new(PyState {
+                    queue: VecDeque::new(),
+                    unfinished_tasks: 0,
+                }),
+                not_empty: StdCondvar::new(),
+                not_full: StdCondvar::new(),
+                all_tasks_done: StdCondvar::new(),
+                maxsize: num_threads,
+            },
+            interpreter_exiting: AtomicBool::new(false),
+        });
+        for _ in 0..num_threads {
+            let shared = Arc::clone(&shared);
+            // worker.setDaemon(True); worker.start() — never joined.
+            drop(thread::spawn(move || shared.run()));
+        }
+        Self {
+            shared,
+            num_threads,
+        }
+    }
+
+    /// `submit(func)`: `self.tasks.put(...)`, blocking while the queue holds `num_threads`.
+    pub fn submit(&self, task: impl FnOnce() + Send + 'static) {
+        self.shared.tasks.put(Box::new(task));
+    }
+
+    /// `wait()`: `self.tasks.join()`. Never returns if a task panicked (its `task_done` was
+    /// skipped).
+    pub fn wait(&self) {
+        self.shared.tasks.join();
+    }
+}
+
+impl Drop for SeedPythonPool {
+    /// Daemon threads are not joined; this only tells them the "interpreter" is exiting.
+    fn drop(&mut self) {
+        self.shared.interpreter_exiting.store(true, SeqCst);
+    }
+}
+
+impl core::fmt::Debug for SeedPythonPool {
+    /// Reads nothing shared.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SeedPythonPool")
+            .field("num_threads", &self.num_threads)
+            .finish_non_exhaustive()
+    }
+}

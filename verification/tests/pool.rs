@@ -1,0 +1,509 @@
+//! Models of the thread pools, one generic body per scenario instantiated for every pool
+//! ([`pool_suite!`]), plus the zoo: the seed's two pools, each bug observed failing.
+//!
+//! Under loom a scenario has at most 3 threads including main (2 workers, or 1 worker and a
+//! second client thread) and a few tasks. Under shuttle the larger scenario runs too (3
+//! workers, 2 submitters, 20 tasks). In the plain build everything runs as a stress loop, and
+//! the conformance checks (errors, handing tasks back, capacity) run on real threads.
+
+use synclab::pool::{
+    BuildError, FutexCondvarPool, LockFreePool, PoolConfig, StdCondvarPool, ThreadPool,
+    TrySubmitError,
+};
+use synclab::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::*};
+use synclab::sync::{futex, thread, Arc};
+use synclab::zoo::pool::{SeedCppPool, SeedPythonPool};
+use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
+
+/// The panic message of tasks that panic on purpose; the panic hook stays quiet about them.
+const ON_PURPOSE: &str = "synclab-test: this task panics on purpose";
+
+/// Installs (once) a panic hook that prints nothing for [`ON_PURPOSE`] panics and defers to
+/// the default hook for everything else (assertions, checker failures).
+fn quiet_on_purpose_panics() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let message = info
+                .payload()
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str));
+            if message != Some(ON_PURPOSE) {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// A gate tasks can block on until the model opens it (a futex, so nobody spins).
+#[derive(Debug)]
+struct Gate(AtomicU32);
+
+impl Gate {
+    fn new() -> Arc<Self> {
+        Arc::new(Gate(AtomicU32::new(0)))
+    }
+    fn pass(&self) {
+        // Acquire: pairs with the Release store in `open`.
+        while self.0.load(Acquire) == 0 {
+            futex::wait(&self.0, 0);
+        }
+    }
+    fn open(&self) {
+        // Release: pairs with the Acquire load in `pass`.
+        self.0.store(1, Release);
+        futex::wake_all(&self.0);
+    }
+}
+
+fn build<P: ThreadPool>(workers: usize, capacity: usize) -> P {
+    P::build(PoolConfig::new(workers).capacity(capacity)).expect("a valid configuration")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios, generic over the pool
+// ---------------------------------------------------------------------------------------------
+
+/// 2 workers, 2 tasks, `wait` from main: when `wait` returns both tasks have finished, and
+/// their writes are visible (a plain cell each: a missing happens-before edge is a race).
+fn two_workers_two_tasks<P: ThreadPool + 'static>(pool: &str, bound: usize) {
+    Model::new(format!("{pool}: 2 workers, 2 tasks, wait from main"))
+        .threads(3)
+        .ops("main: submit x2, wait, read both results, shutdown; 2 workers run them")
+        .preemption_bound(bound)
+        .stress_iterations(50)
+        .check(|| {
+            let pool: P = build(2, 2);
+            let cells: Vec<_> = (0..2).map(|_| Arc::new(SharedCell::new(0u32))).collect();
+            for cell in &cells {
+                let cell = Arc::clone(cell);
+                pool.execute(move || cell.set(1)).unwrap();
+            }
+            assert_eq!(pool.wait().panicked, 0);
+            for cell in &cells {
+                assert_eq!(cell.get(), 1, "wait returned before a task finished");
+            }
+            assert_eq!(pool.shutdown().workers_joined, 2);
+        });
+}
+
+/// 1 worker, capacity 1: the second and third `submit` wait while the queue is full, and
+/// `try_submit` hands its task back; nothing is lost.
+fn submit_while_full<P: ThreadPool + 'static>(pool: &str) {
+    Model::new(format!("{pool}: submit and try_submit while full"))
+        .threads(2)
+        .ops("main: submit gated task, submit (waits while full), try_submit (full), open gate, submit, wait; 1 worker, capacity 1")
+        .preemption_bound(2)
+        .stress_iterations(50)
+        .check(|| {
+            let pool: P = build(1, 1);
+            let ran = Arc::new(AtomicUsize::new(0));
+            let gate = Gate::new();
+            let task = |ran: &Arc<AtomicUsize>| {
+                let ran = Arc::clone(ran);
+                move || {
+                    ran.fetch_add(1, Relaxed);
+                }
+            };
+            {
+                let (gate, ran) = (Arc::clone(&gate), Arc::clone(&ran));
+                pool.execute(move || {
+                    gate.pass();
+                    ran.fetch_add(1, Relaxed);
+                })
+                .unwrap();
+            }
+            // Capacity 1: this submit waits until the worker has taken the gated task off
+            // the queue. The worker then blocks at the gate, so the queue stays full.
+            pool.execute(task(&ran)).unwrap();
+            match pool.try_submit(Box::new(task(&ran))) {
+                Err(TrySubmitError::Full(back)) => drop(back),
+                Err(TrySubmitError::Closed(_)) => panic!("try_submit said closed on an open pool"),
+                Ok(()) => panic!("try_submit accepted a task beyond the capacity"),
+            }
+            gate.open();
+            pool.execute(task(&ran)).unwrap();
+            let _ = pool.wait();
+            // gated + submitted + last; the handed-back task never ran
+            assert_eq!(ran.load(Relaxed), 3, "a task was lost or run twice");
+            drop(pool);
+        });
+}
+
+/// `close` then `shutdown` with tasks still queued: every queued task runs, submits after
+/// `close` hand their task back, every worker is joined.
+fn shutdown_runs_queued_tasks<P: ThreadPool + 'static>(pool: &str, bound: usize) {
+    Model::new(format!("{pool}: shutdown with queued tasks"))
+        .threads(3)
+        .ops("main: submit x2, close, submit+try_submit (handed back), shutdown; 2 workers")
+        .preemption_bound(bound)
+        .stress_iterations(50)
+        .check(|| {
+            let pool: P = build(2, 2);
+            let ran = Arc::new(AtomicUsize::new(0));
+            for _ in 0..2 {
+                let ran = Arc::clone(&ran);
+                pool.execute(move || {
+                    ran.fetch_add(1, Relaxed);
+                })
+                .unwrap();
+            }
+            pool.close();
+            assert!(pool.execute(|| ()).is_err(), "submit accepted after close");
+            assert!(
+                pool.try_submit(Box::new(|| ())).unwrap_err().is_closed(),
+                "try_submit after close must say closed"
+            );
+            let report = pool.shutdown();
+            assert_eq!(report.workers_joined, 2);
+            assert_eq!(ran.load(Relaxed), 2, "shutdown lost a queued task");
+        });
+}
+
+/// Two threads wait at once: both return, and both see the task finished.
+fn two_waiters<P: ThreadPool + 'static>(pool: &str, bound: usize) {
+    Model::new(format!("{pool}: two threads wait at once"))
+        .threads(3)
+        .ops("main: submit, wait, read; helper: wait, read; 1 worker")
+        .preemption_bound(bound)
+        .stress_iterations(50)
+        .check(|| {
+            let pool = Arc::new(build::<P>(1, 1));
+            let cell = Arc::new(SharedCell::new(0u32));
+            {
+                let cell = Arc::clone(&cell);
+                pool.execute(move || cell.set(1)).unwrap();
+            }
+            let helper = {
+                let (pool, cell) = (Arc::clone(&pool), Arc::clone(&cell));
+                thread::spawn(move || {
+                    let _ = pool.wait();
+                    assert_eq!(
+                        cell.get(),
+                        1,
+                        "the second waiter returned before the task finished"
+                    );
+                })
+            };
+            let _ = pool.wait();
+            assert_eq!(
+                cell.get(),
+                1,
+                "the first waiter returned before the task finished"
+            );
+            helper.join().unwrap();
+        });
+}
+
+/// A panicking task is caught and counted; the same (single) worker then runs the next task.
+fn panicking_task<P: ThreadPool + 'static>(pool: &str) {
+    quiet_on_purpose_panics();
+    Model::new(format!("{pool}: a panicking task"))
+        .threads(2)
+        .ops("main: submit panicking task, submit task, wait (panicked=1), shutdown; 1 worker")
+        .preemption_bound(2)
+        .stress_iterations(50)
+        .check(|| {
+            let pool: P = build(1, 2);
+            let ran = Arc::new(AtomicBool::new(false));
+            pool.execute(|| panic!("{}", ON_PURPOSE)).unwrap();
+            {
+                let ran = Arc::clone(&ran);
+                pool.execute(move || ran.store(true, Relaxed)).unwrap();
+            }
+            assert_eq!(
+                pool.wait().panicked,
+                1,
+                "the panic was not reported by wait"
+            );
+            assert!(ran.load(Relaxed), "the worker died with the panicking task");
+            let report = pool.shutdown();
+            assert_eq!((report.panicked, report.workers_joined), (0, 1));
+        });
+}
+
+/// shuttle / stress: 3 workers, 2 submitting threads × 10 tasks, each submitter waits after
+/// some of its tasks. Every task runs exactly once, and every wait returns only after the
+/// tasks its caller submitted before it have finished.
+fn many_tasks_two_submitters<P: ThreadPool + 'static>(pool: &str) {
+    const PER_SUBMITTER: usize = 10;
+    Model::new(format!(
+        "{pool}: 3 workers, 2 submitters x 10 tasks, waits between"
+    ))
+    .threads(6)
+    .ops("2 submitters: 10 tasks each, wait after tasks 3/7 (A) and 5/10 (B); main: wait; 3 workers")
+    .shuttle_iterations(2000)
+    .stress_iterations(20)
+    .check(|| {
+        let pool = Arc::new(build::<P>(3, 4));
+        let runs: Arc<Vec<AtomicU32>> =
+            Arc::new((0..2 * PER_SUBMITTER).map(|_| AtomicU32::new(0)).collect());
+        let submitters: Vec<_> = [[3usize, 7], [5, 10]]
+            .into_iter()
+            .enumerate()
+            .map(|(s, wait_after)| {
+                let (pool, runs) = (Arc::clone(&pool), Arc::clone(&runs));
+                thread::spawn(move || {
+                    for i in 0..PER_SUBMITTER {
+                        let index = s * PER_SUBMITTER + i;
+                        let task_runs = Arc::clone(&runs);
+                        // Release: pairs with the Acquire loads after `wait` below.
+                        pool.execute(move || {
+                            task_runs[index].fetch_add(1, Release);
+                        })
+                        .unwrap();
+                        if wait_after.contains(&(i + 1)) {
+                            let _ = pool.wait();
+                            for j in 0..=i {
+                                let mine = s * PER_SUBMITTER + j;
+                                assert_eq!(
+                                    runs[mine].load(Acquire),
+                                    1,
+                                    "wait returned before task {mine} (submitted before it) finished"
+                                );
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        for s in submitters {
+            s.join().unwrap();
+        }
+        let _ = pool.wait();
+        for (index, count) in runs.iter().enumerate() {
+            assert_eq!(count.load(Acquire), 1, "task {index} ran {} times", count.load(Acquire));
+        }
+    });
+}
+
+/// shuttle / stress: 3 workers and a burst of 3 tasks that wait for each other (each task
+/// counts itself in and sleeps until all 3 have started). It finishes only if the pool runs
+/// all 3 at once — a pool that leaves a queued task waiting while a worker sleeps deadlocks.
+fn burst_runs_in_parallel<P: ThreadPool + 'static>(pool: &str) {
+    const N: u32 = 3;
+    Model::new(format!("{pool}: burst of 3 rendezvous tasks on 3 workers"))
+        .threads(4)
+        .ops("main: submit 3 tasks that each wait until all 3 started, wait; 3 workers")
+        .shuttle_iterations(1000)
+        .stress_iterations(20)
+        .check(|| {
+            let pool: P = build(3, 3);
+            let started = Arc::new(AtomicU32::new(0));
+            for _ in 0..N {
+                let started = Arc::clone(&started);
+                pool.execute(move || {
+                    // Release/Acquire: only the count matters; the futex carries the sleep.
+                    let mut seen = started.fetch_add(1, AcqRel) + 1;
+                    if seen == N {
+                        futex::wake_all(&started);
+                    }
+                    while seen < N {
+                        futex::wait(&started, seen);
+                        seen = started.load(Acquire);
+                    }
+                })
+                .unwrap();
+            }
+            let _ = pool.wait();
+            assert_eq!(started.load(Acquire), N);
+        });
+}
+
+/// Instantiates every scenario for each pool: adding a pool is one line.
+macro_rules! pool_suite {
+    ($($module:ident => $pool:ty, loom bound for 3 threads: $bound3:expr;)*) => {$(
+        mod $module {
+            use super::*;
+            type P = $pool;
+            const NAME: &str = concat!("pool/", stringify!($module));
+            /// loom's preemption bound for the 3-thread scenarios of this pool (stated in the
+            /// report of every run).
+            const BOUND3: usize = $bound3;
+
+            #[test]
+            fn two_workers_two_tasks() {
+                super::two_workers_two_tasks::<P>(NAME, BOUND3);
+            }
+
+            #[test]
+            fn submit_while_full() {
+                super::submit_while_full::<P>(NAME);
+            }
+
+            #[test]
+            fn shutdown_runs_queued_tasks() {
+                super::shutdown_runs_queued_tasks::<P>(NAME, BOUND3);
+            }
+
+            #[test]
+            fn two_waiters() {
+                super::two_waiters::<P>(NAME, BOUND3);
+            }
+
+            #[test]
+            fn panicking_task() {
+                super::panicking_task::<P>(NAME);
+            }
+
+            #[test]
+            #[cfg_attr(synclab_loom, ignore = "4 threads: beyond loom; run under shuttle and as stress")]
+            fn burst_runs_in_parallel() {
+                super::burst_runs_in_parallel::<P>(NAME);
+            }
+
+            #[test]
+            #[cfg_attr(synclab_loom, ignore = "6 threads: beyond loom; run under shuttle and as stress")]
+            fn many_tasks_two_submitters() {
+                super::many_tasks_two_submitters::<P>(NAME);
+            }
+
+            /// Typed errors, checked on real threads (no concurrency to explore).
+            #[test]
+            #[cfg(not(any(synclab_loom, synclab_shuttle)))]
+            fn rejects_zero_workers_and_zero_capacity() {
+                assert_eq!(P::build(PoolConfig::new(0)).err(), Some(BuildError::ZeroWorkers));
+                assert_eq!(
+                    P::build(PoolConfig::new(2).capacity(0)).err(),
+                    Some(BuildError::ZeroCapacity)
+                );
+                let pool = P::build(PoolConfig::new(3).capacity(5)).unwrap();
+                assert_eq!((pool.workers(), pool.capacity()), (3, 5));
+                assert_eq!(
+                    P::with_workers(1).unwrap().capacity(),
+                    synclab::pool::DEFAULT_CAPACITY
+                );
+            }
+
+            /// Drop (not shutdown) also runs every queued task and joins the workers.
+            #[test]
+            #[cfg(not(any(synclab_loom, synclab_shuttle)))]
+            fn drop_runs_queued_tasks() {
+                let ran = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+                {
+                    let pool: P = build(2, 8);
+                    for _ in 0..100 {
+                        let ran = std::sync::Arc::clone(&ran);
+                        pool.execute(move || {
+                            ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        })
+                        .unwrap();
+                    }
+                }
+                assert_eq!(ran.load(std::sync::atomic::Ordering::Relaxed), 100);
+            }
+        }
+    )*};
+}
+
+pool_suite! {
+    std_condvar => StdCondvarPool, loom bound for 3 threads: 2;
+    futex_condvar => FutexCondvarPool, loom bound for 3 threads: 1;
+    lock_free => LockFreePool, loom bound for 3 threads: 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The zoo: the seed's pools
+// ---------------------------------------------------------------------------------------------
+
+zoo_test! {
+    /// Seed C++ `Wait()` reads `m_Tasks` under `m_WaitMtx` while the worker pops under
+    /// `m_queueMtx`. Witness without any sleeping: main learns that the task ran through a
+    /// Relaxed flag (no happens-before) and then calls `Wait()`, whose read of the queue is
+    /// unordered with the worker's pop. loom reports the race; shuttle, which checks no memory
+    /// model, sees a model that passes (a documented blind spot).
+    fn seed_cpp_wait_data_race() expect Expect::per_checker(Failure::DataRace, Failure::Blind) => {
+        Model::new("zoo: seed C++ Wait() reads the queue under the wrong mutex")
+            .threads(2)
+            .exhaustive()
+            .check(|| {
+                let pool = SeedCppPool::new(1);
+                let ran = Arc::new(AtomicBool::new(false));
+                {
+                    let ran = Arc::clone(&ran);
+                    pool.submit(move || ran.store(true, Relaxed));
+                }
+                while !ran.load(Relaxed) {
+                    thread::yield_now();
+                }
+                pool.wait(); // the queue is empty by now: returns at once, after a racy read
+            });
+    }
+}
+
+zoo_test! {
+    /// Seed C++ `Wait()`: the worker's `m_CVWait.notify_one()` is sent under `m_queueMtx`, so
+    /// it can fall between `Wait()`'s check ("not empty") and its sleep; nobody notifies
+    /// again and `Wait()` sleeps forever. shuttle shows the deadlock; loom stops earlier, at the
+    /// data race on the same read (the first bug every such execution hits).
+    fn seed_cpp_wait_lost_wakeup() expect Expect::per_checker(Failure::DataRace, Failure::Deadlock) => {
+        Model::new("zoo: seed C++ Wait() lost wakeup")
+            .threads(2)
+            .exhaustive()
+            .check(|| {
+                let pool = SeedCppPool::new(1);
+                pool.submit(|| ());
+                pool.wait();
+            });
+    }
+}
+
+zoo_test! {
+    /// Seed C++ `Wait()` returns when the queue is empty, not when the tasks have finished:
+    /// the worker pops the last task (queue empty, notify) and is still running it when
+    /// `Wait()` returns. shuttle shows the assertion; loom stops at the data race first.
+    fn seed_cpp_wait_premature_return() expect Expect::per_checker(
+        Failure::DataRace,
+        Failure::Assertion("a task was still running when wait returned"),
+    ) => {
+        Model::new("zoo: seed C++ Wait() returns while a task runs")
+            .threads(2)
+            .exhaustive()
+            .check(|| {
+                let pool = SeedCppPool::new(1);
+                let done = Arc::new(AtomicBool::new(false));
+                {
+                    let done = Arc::clone(&done);
+                    pool.submit(move || done.store(true, SeqCst));
+                }
+                pool.wait();
+                assert!(done.load(SeqCst), "a task was still running when wait returned");
+            });
+    }
+}
+
+zoo_test! {
+    /// Seed Python workers poll `tasks.empty()` in a loop without ever sleeping. With one
+    /// worker, one task and `join()`, the checker finds a schedule where the worker polls
+    /// forever: loom exceeds its branch limit, shuttle (PCT) its step limit.
+    fn seed_python_busy_wait() expect Expect::both(Failure::StepLimit) => {
+        Model::new("zoo: seed Python busy-waiting workers")
+            .threads(2)
+            .shuttle_iterations(100)
+            .shuttle_max_steps(20_000)
+            .check(|| {
+                let pool = SeedPythonPool::new(1);
+                pool.submit(|| ());
+                pool.wait();
+            });
+    }
+}
+
+zoo_test! {
+    /// Seed Python: a task that raises ends its worker before `task_done()`, so
+    /// `unfinished_tasks` never reaches 0 and `join()` never returns.
+    fn seed_python_panic_hangs_wait() expect Expect::both(Failure::Deadlock) => {
+        quiet_on_purpose_panics();
+        Model::new("zoo: seed Python join() after a panicking task")
+            .threads(2)
+            .shuttle_iterations(100)
+            .shuttle_max_steps(20_000)
+            .check(|| {
+                let pool = SeedPythonPool::new(1);
+                pool.submit(|| panic!("{}", ON_PURPOSE));
+                pool.wait();
+            });
+    }
+}
