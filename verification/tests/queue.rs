@@ -873,3 +873,41 @@ zoo_test! {
             .check(|| mpmc_3p3c::<zoo::TwoLaneQueue<u32>>(4));
     }
 }
+
+/// A producer pushes one item and closes; the consumer pops until the queue reports closed.
+/// It must get the item: `close` publishes (Release) and `try_pop` acquires, so a popper that
+/// sees "closed" also sees every push that preceded the close and drains it first.
+fn pushed_before_close_is_drained<Q: MpmcQueue<u32> + 'static>() {
+    let q = Arc::new(BlockingQueue::<u32, Q>::with_capacity(1).unwrap());
+    let producer = {
+        let q = Arc::clone(&q);
+        thread::spawn(move || {
+            q.push(7).unwrap();
+            q.close();
+        })
+    };
+    let mut got = Vec::new();
+    while let Ok(v) = q.pop() {
+        got.push(v);
+    }
+    producer.join().unwrap();
+    assert_eq!(got, vec![7], "an item pushed before close was lost");
+}
+
+#[test]
+fn blocking_array_queue_drains_before_closed() {
+    Model::new("BlockingQueue<ArrayQueue>: an item pushed before close is drained")
+        .threads(2)
+        .ops("producer: push, close; consumer: pop until closed")
+        .preemption_bound(3)
+        .check(pushed_before_close_is_drained::<ArrayQueue<u32>>);
+}
+
+#[test]
+fn blocking_locked_queue_futex_drains_before_closed() {
+    Model::new("BlockingQueue<LockedQueue<futex>>: an item pushed before close is drained")
+        .threads(2)
+        .ops("producer: push, close; consumer: pop until closed")
+        .preemption_bound(3)
+        .check(pushed_before_close_is_drained::<LockedQueue<u32, FutexFamily>>);
+}
