@@ -186,6 +186,14 @@ pub fn targets() -> Vec<Target> {
             reference: FUTEX_FLOOR,
             min_advantage: 1.0 / 1.2,
         },
+        Target {
+            claim: "Readers waiting on an unpublished LockFreeArray slot use < 5 ms CPU per second (4 readers)",
+            workload: "array/idle-cpu",
+            threads: 4,
+            contender: LOCK_FREE,
+            reference: crate::ABSOLUTE,
+            min_advantage: 5.0,
+        },
     ]
 }
 

@@ -209,6 +209,11 @@ pub struct Target {
 /// A [`Target::reference`] meaning "the best anchor in that workload and thread count".
 pub const BEST_ANCHOR: &str = "<best anchor>";
 
+/// A [`Target::reference`] meaning "an absolute bound": then [`Target::min_advantage`] is the
+/// bound itself, in the workload's unit — a ceiling for lower-is-better metrics (e.g. idle
+/// CPU < 5 ms/s), a floor for higher-is-better ones.
+pub const ABSOLUTE: &str = "<absolute>";
+
 /// Every workload, in report order.
 pub fn workloads() -> Vec<Workload> {
     let mut all = Vec::new();

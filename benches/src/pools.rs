@@ -201,6 +201,16 @@ pub fn targets() -> Vec<Target> {
             });
         }
     }
+    for contender in ["LockFreePool", "CondvarPool<FutexFamily>"] {
+        all.push(Target {
+            claim: "An idle 4-worker pool uses < 5 ms CPU per second",
+            workload: "pools/idle-cpu",
+            threads: 4,
+            contender,
+            reference: crate::ABSOLUTE,
+            min_advantage: 5.0,
+        });
+    }
     all
 }
 

@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use synclab_benches::{Measurement, Metric, Params, Role, Scale, Target, Workload, BEST_ANCHOR};
+use synclab_benches::{
+    Measurement, Metric, Params, Role, Scale, Target, Workload, ABSOLUTE, BEST_ANCHOR,
+};
 
 use crate::charts;
 
@@ -384,6 +386,37 @@ fn render_targets(r: &Results, targets: &[Target]) -> String {
         };
         let metric = r.workloads[wi].metric;
         let value = r.median_of(wi, t.threads, t.contender);
+        if t.reference == ABSOLUTE {
+            let (measured, verdict) = match value {
+                Some(v) => {
+                    let ok = if metric.higher_is_better() {
+                        v >= t.min_advantage
+                    } else {
+                        v <= t.min_advantage
+                    };
+                    (
+                        format!("{} {}", fmt_value(v), metric.unit()),
+                        if ok { "met" } else { "MISSED" },
+                    )
+                }
+                None => ("—".to_string(), "not run"),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} | {measured} | {} {} {} | {verdict} |",
+                t.claim,
+                t.workload,
+                t.threads,
+                if metric.higher_is_better() {
+                    "≥"
+                } else {
+                    "≤"
+                },
+                fmt_value(t.min_advantage),
+                metric.unit()
+            );
+            continue;
+        }
         let reference = if t.reference == BEST_ANCHOR {
             r.best_anchor(wi, t.threads).map(|(_, m)| m)
         } else {
