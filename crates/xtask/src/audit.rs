@@ -287,6 +287,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let mut timeout = Duration::from_secs(600);
     let mut write_docs = false;
     let mut list_only = false;
+    let mut resume = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -300,6 +301,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             }
             "--write-docs" => write_docs = true,
             "--list" => list_only = true,
+            "--resume" => resume = true,
             other => return Err(format!("unknown audit option {other:?}")),
         }
     }
@@ -336,10 +338,27 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         }
         return Ok(());
     }
+    let results_path = root.join("target/audit/results.tsv");
+    let mut known = load_results(&results_path);
+    let todo: Vec<&Mutant> = all
+        .iter()
+        .filter(|m| !(resume && known.contains_key(&key(root, m))))
+        .collect();
+    eprintln!(
+        "audit: {} to run{}",
+        todo.len(),
+        if resume {
+            " (--resume: results already in target/audit/results.tsv are kept)"
+        } else {
+            ""
+        }
+    );
     let tree = root.join("target/audit/tree");
-    copy_tree(root, &tree)?;
-    let mut rows = Vec::new();
-    for (k, m) in all.iter().enumerate() {
+    if !todo.is_empty() {
+        copy_tree(root, &tree)?;
+    }
+    for (k, m) in todo.iter().enumerate() {
+        let m: &Mutant = m;
         let tests = covering_tests(root, &m.site.file);
         let rel_file = m
             .site
@@ -380,24 +399,97 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         eprintln!(
             "[{}/{}] {}:{} {} — {verdict} ({seconds:.0}s)",
             k + 1,
-            all.len(),
+            todo.len(),
             rel_file.display(),
             m.site.line,
             m.label
         );
-        rows.push(Row {
-            mutant: m.clone(),
-            verdict,
-            tests,
+        let result = Outcome2 {
+            verdict: verdict.to_string(),
+            tests: tests.join(", "),
             seconds,
-        });
+        };
+        append_result(&results_path, &key(root, m), &result);
+        known.insert(key(root, m), result);
     }
+    // The table covers every current site: results from this run and earlier (--resume) ones.
+    let rows: Vec<Row> = all
+        .iter()
+        .map(|m| {
+            let r = known.get(&key(root, m));
+            Row {
+                mutant: m.clone(),
+                verdict: r.map_or("not run", |r| leak(&r.verdict)),
+                tests: r.map_or_else(Vec::new, |r| vec![r.tests.clone()]),
+                seconds: r.map_or(0.0, |r| r.seconds),
+            }
+        })
+        .collect();
     let table = render(root, &rows);
     println!("{table}");
     if write_docs {
         write_region(root, &table)?;
     }
     Ok(())
+}
+
+/// One mutant's recorded outcome.
+struct Outcome2 {
+    verdict: String,
+    tests: String,
+    seconds: f64,
+}
+
+/// A mutant's identity across runs: file, line, code and mutation (a shifted line reruns it).
+fn key(root: &Path, m: &Mutant) -> String {
+    format!(
+        "{}\t{}\t{}\t{}",
+        rel(root, &m.site.file),
+        m.site.line,
+        m.site.snippet.replace('\t', " "),
+        m.label
+    )
+}
+
+fn load_results(path: &Path) -> std::collections::HashMap<String, Outcome2> {
+    let mut map = std::collections::HashMap::new();
+    for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() == 7 {
+            map.insert(
+                f[..4].join("\t"),
+                Outcome2 {
+                    verdict: f[4].to_string(),
+                    tests: f[5].to_string(),
+                    seconds: f[6].parse().unwrap_or(0.0),
+                },
+            );
+        }
+    }
+    map
+}
+
+fn append_result(path: &Path, key: &str, r: &Outcome2) {
+    use std::io::Write as _;
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(f, "{key}\t{}\t{}\t{:.1}", r.verdict, r.tests, r.seconds);
+    }
+}
+
+/// Verdicts are a handful of fixed strings; keeping them `&'static` keeps `Row` simple.
+fn leak(s: &str) -> &'static str {
+    match s {
+        "killed" => "killed",
+        "killed (timeout)" => "killed (timeout)",
+        "SURVIVED" => "SURVIVED",
+        "no covering model" => "no covering model",
+        "invalid (does not compile)" => "invalid (does not compile)",
+        _ => "unknown",
+    }
 }
 
 fn rel(root: &Path, p: &Path) -> String {
@@ -407,14 +499,14 @@ fn rel(root: &Path, p: &Path) -> String {
 fn render(root: &Path, rows: &[Row]) -> String {
     let valid: Vec<_> = rows
         .iter()
-        .filter(|r| !r.verdict.starts_with("invalid") && r.verdict != "no covering model")
+        .filter(|r| r.verdict == "SURVIVED" || r.verdict.starts_with("killed"))
         .collect();
     let killed = valid
         .iter()
         .filter(|r| r.verdict.starts_with("killed"))
         .count();
     let mut out = format!(
-        "Kill rate: **{killed} of {} mutants killed ({:.0} %)**; {} invalid or uncovered mutants excluded.\n\n| site | code | mutation | verdict | models | seconds |\n|---|---|---|---|---|---|\n",
+        "Kill rate: **{killed} of {} mutants killed ({:.0} %)**; {} invalid, uncovered or not-run mutants excluded.\n\n| site | code | mutation | verdict | models | seconds |\n|---|---|---|---|---|---|\n",
         valid.len(),
         if valid.is_empty() { 0.0 } else { killed as f64 * 100.0 / valid.len() as f64 },
         rows.len() - valid.len()

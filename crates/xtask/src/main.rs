@@ -10,7 +10,7 @@
 //! cargo xtask miri                 the unsafe-code tests under Miri (nightly), many seeds
 //! cargo xtask bench [GROUP]        criterion benchmarks (all groups, or one)
 //! cargo xtask audit [options]      the ordering-mutation audit (see `audit.rs`)
-//!     --filter PATH  --timeout SECS  --list  --write-docs
+//!     --filter PATH  --timeout SECS  --list  --resume  --write-docs
 //! ```
 //!
 //! Each checker runs in its own target directory (`target/loom`, `target/shuttle`): the cfg
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&root, &args[1..]),
         Some("audit") => audit::run(&root, &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--write-docs] | miri | bench [GROUP] | audit [--filter PATH] [--timeout SECS] [--list] [--write-docs]");
+            eprintln!("usage: cargo xtask test | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--write-docs] | miri | bench [GROUP] | audit [--filter PATH] [--timeout SECS] [--list] [--resume] [--write-docs]");
             return ExitCode::from(2);
         }
     };
