@@ -12,10 +12,10 @@ use synclab_benches::Role;
 
 use crate::compare::{fmt_value, Results};
 
-const W: f64 = 760.0;
+const W: f64 = 1000.0;
 const H: f64 = 440.0;
 const LEFT: f64 = 80.0;
-const RIGHT: f64 = 250.0; // legend column
+const RIGHT: f64 = 490.0; // legend column: long contender names fit
 const TOP: f64 = 50.0;
 const BOTTOM: f64 = 60.0;
 const PALETTE: [&str; 12] = [
@@ -59,8 +59,7 @@ impl Svg {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{}\" y=\"24\" font-size=\"15\" font-weight=\"bold\" text-anchor=\"middle\">{}</text>",
-            (W - RIGHT + LEFT) / 2.0,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"10\" y=\"24\" font-size=\"15\" font-weight=\"bold\" text-anchor=\"start\">{}</text>",
             esc(title)
         );
         Svg(s)
