@@ -32,9 +32,10 @@ use std::time::{Duration, Instant};
 
 use synclab::array::{CondvarArray, LockFreeArray, PollingArray, SharedArray, DEFAULT_PENALTY};
 use synclab::lock::{FutexFamily, StdFamily};
-use synclab::sync::futex;
 
-use crate::{process_cpu_time, Contender, Measurement, Metric, Params, Role, Target, Workload};
+use crate::{
+    floor, process_cpu_time, Contender, Measurement, Metric, Params, Role, Target, Workload,
+};
 
 type Polling = PollingArray<u64, StdFamily>;
 type CondvarStd = CondvarArray<u64, StdFamily>;
@@ -210,17 +211,6 @@ fn sleeping_rounds<A: SharedArray<u64>>(p: &Params) -> u32 {
     }
 }
 
-/// Busy-works for `work` (a spin on the clock, so the thread stays on its CPU).
-fn busy(work: Duration) {
-    if work.is_zero() {
-        return;
-    }
-    let start = Instant::now();
-    while start.elapsed() < work {
-        std::hint::spin_loop();
-    }
-}
-
 /// The measured time with the busy work taken out: `rounds` round trips each contain two
 /// handoffs and two periods of `work`.
 fn handoffs(rounds: u32, elapsed: Duration, work: Duration) -> Measurement {
@@ -243,7 +233,7 @@ fn array_pingpong<A: SharedArray<u64> + 'static>(rounds: u32, work: Duration) ->
         std::thread::spawn(move || {
             for i in 0..n {
                 let v = there.wait(i).expect("in bounds");
-                busy(work);
+                floor::busy(work);
                 back.publish(i, v + 1).expect("fresh slot");
             }
         })
@@ -252,7 +242,7 @@ fn array_pingpong<A: SharedArray<u64> + 'static>(rounds: u32, work: Duration) ->
     for i in 0..n {
         there.publish(i, i as u64).expect("fresh slot");
         black_box(back.wait(i).expect("in bounds"));
-        busy(work);
+        floor::busy(work);
     }
     let elapsed = start.elapsed();
     peer.join().expect("ping-pong peer panicked");
@@ -272,32 +262,14 @@ fn array_pingpong_quick<A: SharedArray<u64> + 'static>(p: &Params) -> Measuremen
     array_pingpong::<A>(rounds, Duration::ZERO)
 }
 
-/// floor.rs's ping-pong on one word, mirrored so the floors run in the same workload.
+/// floor.rs's ping-pong on one word, run here so the floors share the array's workloads.
 fn word_pingpong(
     rounds: u32,
     work: Duration,
     wait_turn: fn(&AtomicU32, u32),
     pass: fn(&AtomicU32, u32),
 ) -> Measurement {
-    let word = Arc::new(AtomicU32::new(0));
-    let peer = {
-        let word = Arc::clone(&word);
-        std::thread::spawn(move || {
-            for i in 0..rounds {
-                wait_turn(&word, 2 * i + 1);
-                busy(work);
-                pass(&word, 2 * i + 2);
-            }
-        })
-    };
-    let start = Instant::now();
-    for i in 0..rounds {
-        pass(&word, 2 * i + 1);
-        wait_turn(&word, 2 * i + 2);
-        busy(work);
-    }
-    let elapsed = start.elapsed();
-    peer.join().expect("ping-pong peer panicked");
+    let elapsed = floor::word_pingpong(rounds, work, wait_turn, pass);
     handoffs(rounds, elapsed, work)
 }
 
@@ -305,40 +277,17 @@ fn spin_pingpong(p: &Params) -> Measurement {
     word_pingpong(
         p.pick(20_000, 200_000),
         Duration::ZERO,
-        |word, mine| {
-            // Acquire: pairs with the peer's Release store in `pass`.
-            while word.load(Ordering::Acquire) != mine {
-                std::hint::spin_loop();
-            }
-        },
-        // Release: pairs with the Acquire load of the waiting side.
-        |word, next| word.store(next, Ordering::Release),
+        floor::spin_wait_turn,
+        floor::spin_pass,
     )
-}
-
-fn futex_wait_turn(word: &AtomicU32, mine: u32) {
-    loop {
-        // Acquire: pairs with the peer's Release store in `futex_pass`.
-        let seen = word.load(Ordering::Acquire);
-        if seen == mine {
-            return;
-        }
-        futex::wait(word, seen);
-    }
-}
-
-fn futex_pass(word: &AtomicU32, next: u32) {
-    // Release: pairs with the Acquire load of the waiting side.
-    word.store(next, Ordering::Release);
-    futex::wake_one(word);
 }
 
 fn futex_pingpong(p: &Params) -> Measurement {
     word_pingpong(
         p.pick(2_000, 20_000),
         ASLEEP_WORK,
-        futex_wait_turn,
-        futex_pass,
+        floor::futex_wait_turn,
+        floor::futex_pass,
     )
 }
 
@@ -407,13 +356,13 @@ fn futex_wake_latency(p: &Params) -> Measurement {
         rounds,
         move |i| {
             let (word, stamp) = &reader_side[i];
-            futex_wait_turn(word, 1);
-            stamp.load(Ordering::Relaxed) // ordered by the Acquire in futex_wait_turn
+            floor::futex_wait_turn(word, 1);
+            stamp.load(Ordering::Relaxed) // ordered by the Acquire in `floor::futex_wait_turn`
         },
         |i, now| {
             let (word, stamp) = &words[i];
             stamp.store(now, Ordering::Relaxed);
-            futex_pass(word, 1);
+            floor::futex_pass(word, 1);
         },
     )
 }
@@ -527,7 +476,10 @@ mod tests {
         for t in targets() {
             let w = all.iter().find(|w| w.id == t.workload).expect("workload");
             for name in [t.contender, t.reference] {
-                assert!(w.contenders.iter().any(|c| c.name == name), "{name}");
+                assert!(
+                    name == crate::ABSOLUTE || w.contenders.iter().any(|c| c.name == name),
+                    "{name}"
+                );
             }
         }
     }

@@ -8,8 +8,8 @@
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use synclab::sync::futex;
 
@@ -78,15 +78,23 @@ fn uncontended_rmw(p: &Params) -> Measurement {
     Measurement::ops(n, elapsed)
 }
 
-/// Runs `rounds` round trips between the caller and one helper thread; `wait_turn(word, mine)`
-/// must return once `word == mine`, `pass(word, next)` hands the turn over.
-fn pingpong(rounds: u32, wait_turn: fn(&AtomicU32, u32), pass: fn(&AtomicU32, u32)) -> Measurement {
+/// Runs `rounds` round trips between the caller and one helper thread on one word, each side
+/// busy-working `work` (on its CPU, see [`busy`]) after it gets the turn; returns the elapsed
+/// time. `wait_turn(word, mine)` must return once `word == mine`, `pass(word, next)` hands the
+/// turn over. Shared with the array group, whose floors must run in its own workloads.
+pub(crate) fn word_pingpong(
+    rounds: u32,
+    work: Duration,
+    wait_turn: fn(&AtomicU32, u32),
+    pass: fn(&AtomicU32, u32),
+) -> Duration {
     let word = Arc::new(AtomicU32::new(0));
     let peer = {
         let word = Arc::clone(&word);
         std::thread::spawn(move || {
             for i in 0..rounds {
                 wait_turn(&word, 2 * i + 1);
+                busy(work);
                 pass(&word, 2 * i + 2);
             }
         })
@@ -95,74 +103,72 @@ fn pingpong(rounds: u32, wait_turn: fn(&AtomicU32, u32), pass: fn(&AtomicU32, u3
     for i in 0..rounds {
         pass(&word, 2 * i + 1);
         wait_turn(&word, 2 * i + 2);
+        busy(work);
     }
     let elapsed = start.elapsed();
     peer.join().expect("ping-pong peer panicked");
-    Measurement::ops(2 * u64::from(rounds), elapsed)
+    elapsed
+}
+
+/// Busy-works for `work` (a spin on the clock, so the thread stays on its CPU).
+pub(crate) fn busy(work: Duration) {
+    if work.is_zero() {
+        return;
+    }
+    let start = Instant::now();
+    while start.elapsed() < work {
+        std::hint::spin_loop();
+    }
+}
+
+/// Spins until `word == mine`.
+pub(crate) fn spin_wait_turn(word: &AtomicU32, mine: u32) {
+    // Acquire: pairs with the peer's Release store in `spin_pass`.
+    while word.load(Ordering::Acquire) != mine {
+        std::hint::spin_loop();
+    }
+}
+
+/// Hands the turn over to a spinning peer.
+pub(crate) fn spin_pass(word: &AtomicU32, next: u32) {
+    // Release: pairs with the Acquire load in `spin_wait_turn`.
+    word.store(next, Ordering::Release);
+}
+
+/// Sleeps on the futex until `word == mine`.
+pub(crate) fn futex_wait_turn(word: &AtomicU32, mine: u32) {
+    loop {
+        // Acquire: pairs with the peer's Release store in `futex_pass`.
+        let seen = word.load(Ordering::Acquire);
+        if seen == mine {
+            return;
+        }
+        futex::wait(word, seen);
+    }
+}
+
+/// Hands the turn over to a peer asleep on the futex.
+pub(crate) fn futex_pass(word: &AtomicU32, next: u32) {
+    // Release: pairs with the Acquire load in `futex_wait_turn`.
+    word.store(next, Ordering::Release);
+    futex::wake_one(word);
 }
 
 fn spin_pingpong(p: &Params) -> Measurement {
-    pingpong(
-        p.pick(20_000, 200_000),
-        |word, mine| {
-            // Acquire: pairs with the peer's Release store in `pass`.
-            while word.load(Ordering::Acquire) != mine {
-                std::hint::spin_loop();
-            }
-        },
-        // Release: pairs with the Acquire load of the waiting side.
-        |word, next| word.store(next, Ordering::Release),
-    )
+    let rounds = p.pick(20_000, 200_000);
+    let elapsed = word_pingpong(rounds, Duration::ZERO, spin_wait_turn, spin_pass);
+    Measurement::ops(2 * u64::from(rounds), elapsed)
 }
 
 fn futex_pingpong(p: &Params) -> Measurement {
-    pingpong(
-        p.pick(2_000, 20_000),
-        |word, mine| loop {
-            // Acquire: pairs with the peer's Release store in `pass`.
-            let seen = word.load(Ordering::Acquire);
-            if seen == mine {
-                return;
-            }
-            futex::wait(word, seen);
-        },
-        |word, next| {
-            // Release: pairs with the Acquire load of the waiting side.
-            word.store(next, Ordering::Release);
-            futex::wake_one(word);
-        },
-    )
+    let rounds = p.pick(2_000, 20_000);
+    let elapsed = word_pingpong(rounds, Duration::ZERO, futex_wait_turn, futex_pass);
+    Measurement::ops(2 * u64::from(rounds), elapsed)
 }
 
+/// std's `Mutex` + `Condvar` ping-pong: the locks group's, through `StdFamily` (std's pair).
 fn condvar_pingpong(p: &Params) -> Measurement {
-    let rounds: u32 = p.pick(2_000, 20_000);
-    let state = Arc::new((Mutex::new(0u32), Condvar::new()));
-    let peer = {
-        let state = Arc::clone(&state);
-        std::thread::spawn(move || {
-            let (lock, cv) = &*state;
-            for i in 0..rounds {
-                let mut turn = cv
-                    .wait_while(lock.lock().unwrap(), |t| *t != 2 * i + 1)
-                    .unwrap();
-                *turn = 2 * i + 2;
-                cv.notify_one();
-            }
-        })
-    };
-    let (lock, cv) = &*state;
-    let start = Instant::now();
-    for i in 0..rounds {
-        *lock.lock().unwrap() = 2 * i + 1;
-        cv.notify_one();
-        drop(
-            cv.wait_while(lock.lock().unwrap(), |t| *t != 2 * i + 2)
-                .unwrap(),
-        );
-    }
-    let elapsed = start.elapsed();
-    peer.join().expect("ping-pong peer panicked");
-    Measurement::ops(2 * u64::from(rounds), elapsed)
+    crate::locks::pingpong::<synclab::lock::StdFamily>(p)
 }
 
 #[cfg(test)]

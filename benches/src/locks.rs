@@ -273,7 +273,7 @@ fn contended_with<L: CounterLock>(p: &Params) -> Measurement {
 
 /// Round trips between the caller and one peer through `F`'s mutex and condvar: `turn` odd
 /// is the peer's move, even the caller's.
-fn pingpong<F: LockFamily>(p: &Params) -> Measurement {
+pub(crate) fn pingpong<F: LockFamily>(p: &Params) -> Measurement {
     let rounds: u32 = p.pick(2_000, 20_000);
     let state = Arc::new((F::mutex(0u32), F::condvar()));
     let peer = {

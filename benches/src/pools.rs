@@ -462,7 +462,9 @@ mod tests {
             let w = all.iter().find(|w| w.id == t.workload).expect("workload");
             assert!(w.contenders.iter().any(|c| c.name == t.contender));
             assert!(
-                t.reference == BEST_ANCHOR || w.contenders.iter().any(|c| c.name == t.reference)
+                t.reference == BEST_ANCHOR
+                    || t.reference == crate::ABSOLUTE
+                    || w.contenders.iter().any(|c| c.name == t.reference)
             );
         }
     }
