@@ -268,3 +268,47 @@ zoo_test! {
             .check(payload_before_publish::<UnannouncedSleepArray<u64>>);
     }
 }
+
+/// A payload written before `publish`, read by a reader that *polls once* with `try_get`
+/// (never sleeping): if it sees the value it must see the payload. Covers the non-blocking
+/// read path, which the `wait`-based payload model does not (the ordering audit's survivor).
+fn payload_before_publish_try_get<A: SharedArray<u64> + 'static>() {
+    let a = Arc::new(A::with_len(1));
+    let payload = Arc::new(SharedCell::new(0u64));
+    let reader = {
+        let (a, payload) = (Arc::clone(&a), Arc::clone(&payload));
+        thread::spawn(move || {
+            if let Ok(Some(v)) = a.try_get(0) {
+                assert_eq!(v, 7);
+                assert_eq!(
+                    payload.get(),
+                    42,
+                    "the payload written before publish must be visible"
+                );
+            }
+        })
+    };
+    payload.set(42);
+    a.publish(0, 7).unwrap();
+    reader.join().unwrap();
+}
+
+#[test]
+fn lock_free_payload_before_publish_try_get() {
+    Model::new("array/lockfree: payload written before publish, read after try_get")
+        .threads(2)
+        .ops("main: payload=42, publish(0); reader: one try_get(0), read payload if published")
+        .exhaustive()
+        .stress_iterations(STRESS)
+        .check(payload_before_publish_try_get::<LockFreeArray<u64>>);
+}
+
+#[test]
+fn condvar_futex_payload_before_publish_try_get() {
+    Model::new("array/condvar-futex: payload written before publish, read after try_get")
+        .threads(2)
+        .ops("main: payload=42, publish(0); reader: one try_get(0), read payload if published")
+        .exhaustive()
+        .stress_iterations(STRESS)
+        .check(payload_before_publish_try_get::<CondvarArray<u64, FutexFamily>>);
+}
