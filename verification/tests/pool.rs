@@ -6,6 +6,8 @@
 //! workers, 2 submitters, 20 tasks). In the plain build everything runs as a stress loop, and
 //! the conformance checks (errors, handing tasks back, capacity) run on real threads.
 
+// `BuildError` is used only by the plain-build tests.
+#[cfg_attr(any(synclab_loom, synclab_shuttle), allow(unused_imports))]
 use synclab::pool::{
     BuildError, FutexCondvarPool, LockFreePool, PoolConfig, StdCondvarPool, ThreadPool,
     TrySubmitError,

@@ -8,6 +8,8 @@
 use std::collections::HashSet;
 
 use synclab::lock::{FutexFamily, StdFamily};
+// Some of these are used only by the plain-build proptests.
+#[cfg_attr(any(synclab_loom, synclab_shuttle), allow(unused_imports))]
 use synclab::queue::{
     ArrayQueue, BlockingQueue, CapacityError, Closed, EventCount, LockedQueue, MpmcQueue, PopError,
     PushError,
