@@ -509,3 +509,46 @@ zoo_test! {
             });
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Visibility through `wait`, with two threads and a deeper bound
+// ---------------------------------------------------------------------------------------------
+
+/// 1 worker, 1 task that writes a plain cell, `wait` from main, then main reads the cell:
+/// `wait` must order the task's write before its return (the task's finish is a Release, the
+/// waiter's check an Acquire). Two threads only, so loom can go deeper than in the 3-thread
+/// scenarios — the ordering-mutation audit showed the bounded 3-thread models could not tell
+/// a Release from a Relaxed there.
+fn task_effects_visible_after_wait<P: ThreadPool + 'static>(pool: &str) {
+    Model::new(format!(
+        "{pool}: a task's write is visible after wait (1 worker)"
+    ))
+    .threads(2)
+    .ops("main: submit 1 task (writes a cell), wait, read the cell, shutdown; 1 worker")
+    .preemption_bound(3)
+    .stress_iterations(50)
+    .check(|| {
+        let pool: P = build(1, 1);
+        let cell = Arc::new(SharedCell::new(0u32));
+        let task_cell = Arc::clone(&cell);
+        pool.execute(move || task_cell.set(1)).unwrap();
+        assert_eq!(pool.wait().panicked, 0);
+        assert_eq!(cell.get(), 1, "wait returned before the task finished");
+        assert_eq!(pool.shutdown().workers_joined, 1);
+    });
+}
+
+#[test]
+fn std_condvar_task_effects_visible_after_wait() {
+    task_effects_visible_after_wait::<StdCondvarPool>("pool/std_condvar");
+}
+
+#[test]
+fn futex_condvar_task_effects_visible_after_wait() {
+    task_effects_visible_after_wait::<FutexCondvarPool>("pool/futex_condvar");
+}
+
+#[test]
+fn lock_free_task_effects_visible_after_wait() {
+    task_effects_visible_after_wait::<LockFreePool>("pool/lock_free");
+}
