@@ -44,26 +44,29 @@ fn wake_after_change_is_never_lost() {
         });
 }
 
+/// Two threads sleep until the word is set; main sets it and then calls `wake`.
+fn two_waiters_then(wake: fn(&AtomicU32)) {
+    let word = Arc::new(AtomicU32::new(0));
+    let waiters: Vec<_> = (0..2)
+        .map(|_| {
+            let word = Arc::clone(&word);
+            thread::spawn(move || wait_until_set(&word))
+        })
+        .collect();
+    word.store(1, Release);
+    wake(&word);
+    for w in waiters {
+        w.join().unwrap();
+    }
+}
+
 #[test]
 fn wake_all_wakes_both_waiters() {
     Model::new("futex: wake_all wakes two waiters")
         .threads(3)
         .ops("2 waiters: loop wait; waker: store(1) + one wake_all")
         .exhaustive()
-        .check(|| {
-            let word = Arc::new(AtomicU32::new(0));
-            let waiters: Vec<_> = (0..2)
-                .map(|_| {
-                    let word = Arc::clone(&word);
-                    thread::spawn(move || wait_until_set(&word))
-                })
-                .collect();
-            word.store(1, Release);
-            futex::wake_all(&word);
-            for w in waiters {
-                w.join().unwrap();
-            }
-        });
+        .check(|| two_waiters_then(futex::wake_all));
 }
 
 #[test]
@@ -73,19 +76,10 @@ fn two_wake_ones_wake_two_waiters() {
         .ops("2 waiters: loop wait; waker: store(1) + wake_one x2")
         .exhaustive()
         .check(|| {
-            let word = Arc::new(AtomicU32::new(0));
-            let waiters: Vec<_> = (0..2)
-                .map(|_| {
-                    let word = Arc::clone(&word);
-                    thread::spawn(move || wait_until_set(&word))
-                })
-                .collect();
-            word.store(1, Release);
-            futex::wake_one(&word);
-            futex::wake_one(&word);
-            for w in waiters {
-                w.join().unwrap();
-            }
+            two_waiters_then(|word| {
+                futex::wake_one(word);
+                futex::wake_one(word);
+            })
         });
 }
 
@@ -120,20 +114,7 @@ zoo_test! {
         Model::new("zoo: one wake_one for two waiters")
             .threads(3)
             .exhaustive()
-            .check(|| {
-                let word = Arc::new(AtomicU32::new(0));
-                let waiters: Vec<_> = (0..2)
-                    .map(|_| {
-                        let word = Arc::clone(&word);
-                        thread::spawn(move || wait_until_set(&word))
-                    })
-                    .collect();
-                word.store(1, Release);
-                futex::wake_one(&word);
-                for w in waiters {
-                    w.join().unwrap();
-                }
-            });
+            .check(|| two_waiters_then(futex::wake_one));
     }
 }
 
