@@ -102,13 +102,7 @@ where
     }
 
     fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
-        if index >= self.len {
-            return Err(PublishError::OutOfBounds {
-                index,
-                len: self.len,
-                value,
-            });
-        }
+        let value = PublishError::check_index(index, self.len, value)?;
         let mut state = F::lock(&self.state);
         if state.slots[index].is_some() {
             return Err(PublishError::AlreadyPublished { index, value });

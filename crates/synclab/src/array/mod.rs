@@ -166,6 +166,16 @@ pub enum PublishError<T> {
 }
 
 impl<T> PublishError<T> {
+    /// Hands `value` back as `OutOfBounds` unless `index < len`: the bounds check every
+    /// design's `publish` starts with.
+    pub(crate) fn check_index(index: usize, len: usize, value: T) -> Result<T, Self> {
+        if index < len {
+            Ok(value)
+        } else {
+            Err(PublishError::OutOfBounds { index, len, value })
+        }
+    }
+
     /// The refused value.
     pub fn into_value(self) -> T {
         match self {

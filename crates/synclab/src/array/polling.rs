@@ -117,13 +117,7 @@ where
     }
 
     fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
-        if index >= self.len {
-            return Err(PublishError::OutOfBounds {
-                index,
-                len: self.len,
-                value,
-            });
-        }
+        let value = PublishError::check_index(index, self.len, value)?;
         let mut slots = F::lock(&self.slots);
         match &mut slots[index] {
             Some(_) => Err(PublishError::AlreadyPublished { index, value }),
