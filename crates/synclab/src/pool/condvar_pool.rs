@@ -300,12 +300,7 @@ impl<F: LockFamily> ThreadPool for CondvarPool<F> {
             low_watermark: capacity / 2,
             queued_hint: AtomicUsize::new(0),
         });
-        let handles = (0..workers)
-            .map(|_| {
-                let shared = Arc::clone(&shared);
-                thread::spawn(move || shared.worker_loop())
-            })
-            .collect();
+        let handles = super::spawn_workers(&shared, workers, Shared::<F>::worker_loop);
         Ok(Self {
             shared,
             handles,

@@ -413,12 +413,7 @@ impl ThreadPool for LockFreePool {
             space: EventCount::new(),
             idle: EventCount::new(),
         });
-        let handles = (0..workers)
-            .map(|_| {
-                let shared = Arc::clone(&shared);
-                thread::spawn(move || shared.worker_loop())
-            })
-            .collect();
+        let handles = super::spawn_workers(&shared, workers, Shared::worker_loop);
         Ok(Self {
             shared,
             handles,

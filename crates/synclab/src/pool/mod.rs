@@ -315,3 +315,17 @@ pub trait ThreadPool: Send + Sync + Sized {
 pub(crate) fn run_task(task: Task) -> bool {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(task)).is_ok()
 }
+
+/// Starts `workers` threads, each running `worker_loop` on the pool's shared state.
+pub(crate) fn spawn_workers<S: Send + Sync + 'static>(
+    shared: &crate::sync::Arc<S>,
+    workers: usize,
+    worker_loop: fn(&S),
+) -> Vec<crate::sync::thread::JoinHandle<()>> {
+    (0..workers)
+        .map(|_| {
+            let shared = crate::sync::Arc::clone(shared);
+            crate::sync::thread::spawn(move || worker_loop(&shared))
+        })
+        .collect()
+}
