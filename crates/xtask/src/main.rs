@@ -7,7 +7,7 @@
 //!     --shuttle-scale N            multiply every shuttle model's schedule count
 //!     --only loom|shuttle          run one checker
 //!     --write-docs                 rewrite the model table in docs/verification.md
-//! cargo xtask miri                 the unsafe-code tests under Miri (nightly), many seeds
+//! cargo xtask miri                 the unsafe-code tests and the SeqCst witnesses under Miri, many seeds
 //! cargo xtask bench [GROUP]        criterion benchmarks (all groups, or one)
 //! cargo xtask audit [options]      the ordering-mutation audit (see `audit.rs`)
 //!     --filter PATH  --timeout SECS  --list  --resume  --write-docs
@@ -273,7 +273,15 @@ fn miri(root: &Path, install: bool) -> Result<Stage, String> {
     let seeds = std::env::var("SYNCLAB_MIRI_SEEDS").unwrap_or_else(|_| "16".into());
     let mut cmd = Command::new("cargo");
     cmd.args([
-        "+nightly", "miri", "test", "-p", "synclab", "--test", "miri",
+        "+nightly",
+        "miri",
+        "test",
+        "-p",
+        "synclab",
+        "--test",
+        "miri",
+        "--test",
+        "sc_witness",
     ])
     .env(
         "MIRIFLAGS",

@@ -38,10 +38,15 @@
 //! The stamp is the publication flag of the slot's value: the producer's Release store of
 //! `tail + 1` pairs with the consumer's Acquire load of the stamp (so the value is visible),
 //! and the consumer's Release store of `head + one_lap` pairs with the next producer's Acquire
-//! load (so the consumer's read of the old value happens before the next write). The CASes on
-//! `head` and `tail` only claim positions; the full/empty checks read the *other* index after
-//! a `fence(SeqCst)`, as crossbeam does, so that "the slot looks full" and "head has not
-//! moved" are read in one total order with the other side's updates.
+//! load (so the consumer's read of the old value happens before the next write). The full and
+//! empty checks in `push`/`pop` read the *other* index after a `fence(SeqCst)`, as crossbeam
+//! does: the two sides' fences are ordered, so "the slot looks full" and "head has not moved"
+//! cannot both be stale (the store-buffering models in `verification/tests/queue.rs`). The
+//! CASes on `head` and `tail` are SeqCst, and so are the reads in [`ArrayQueue::len`],
+//! [`is_empty`](ArrayQueue::is_empty) and [`is_full`](ArrayQueue::is_full), so that those
+//! answers are points of the SeqCst order — also against SeqCst operations on other objects.
+//! loom cannot check that (it treats SeqCst accesses as AcqRel); the Miri witnesses in
+//! `crates/synclab/tests/sc_witness.rs` do.
 
 use core::fmt;
 use core::mem::MaybeUninit;
@@ -165,9 +170,11 @@ impl<T> ArrayQueue<T> {
             // that consumer's read of the old value happens before our write.
             let stamp = slot.stamp.load(Ordering::Acquire);
             if tail == stamp {
-                // The slot is empty and position `tail` is ours if the CAS wins. (SeqCst, as
-                // crossbeam: the CAS takes part in the total order the full/empty checks'
-                // fences read `tail` in; the slot itself is ordered by the stamp.)
+                // The slot is empty and position `tail` is ours if the CAS wins. SeqCst, as
+                // crossbeam: the CAS takes part in the total order that `snapshot` (`len`,
+                // `is_empty`, `is_full`) reads `tail` in — the store-buffering witnesses in
+                // `tests/sc_witness.rs` fail under Miri with AcqRel here. (The full/empty
+                // checks below need only their fences; the slot is ordered by the stamp.)
                 match self.tail.compare_exchange_weak(
                     tail,
                     self.next_position(tail),
@@ -221,8 +228,8 @@ impl<T> ArrayQueue<T> {
             // Acquire: pairs with the Release stamp store in `push`, so the value is visible.
             let stamp = slot.stamp.load(Ordering::Acquire);
             if head + 1 == stamp {
-                // The slot is full and position `head` is ours if the CAS wins (SeqCst: see
-                // the CAS in `push`).
+                // The slot is full and position `head` is ours if the CAS wins (SeqCst: as
+                // the CAS in `push`, for the order `snapshot` reads `head` in).
                 match self.head.compare_exchange_weak(
                     head,
                     self.next_position(head),
@@ -272,42 +279,58 @@ impl<T> ArrayQueue<T> {
         self.buffer.len()
     }
 
+    /// A consistent `(tail, head)` pair: both held at one point of the SeqCst total order,
+    /// between the call's start and its end.
+    ///
+    /// Read `tail`, `head`, `tail` again, and retry until the two reads of `tail` agree.
+    /// Positions only grow (modulo wrap-around), so equal reads mean `tail` did not move
+    /// between them, and the pair held when `head` was read.
+    #[inline]
+    fn snapshot(&self) -> (usize, usize) {
+        // Acquire, not SeqCst: the value we return is the second read's, which is SeqCst. This
+        // read only has to be no newer than `head`'s point in the total order: it reads a
+        // SeqCst (hence Release) CAS, so that CAS happens before our `head` load and precedes
+        // it in the total order. (The ordering-mutation audit showed SeqCst here equivalent.)
+        let mut tail = self.tail.load(Ordering::Acquire);
+        loop {
+            // SeqCst: the `head` and second `tail` reads take part in the total order of the
+            // CASes on `head` and `tail`, so "empty", "full" and a length are answers at one
+            // point of that order — also against SeqCst operations on other objects (the
+            // store-buffering witnesses in `tests/miri.rs` check this).
+            let head = self.head.load(Ordering::SeqCst);
+            let again = self.tail.load(Ordering::SeqCst);
+            if again == tail {
+                return (tail, head);
+            }
+            tail = again;
+        }
+    }
+
     /// The number of items at some moment during the call.
     pub fn len(&self) -> usize {
-        loop {
-            // SeqCst: read `tail`, `head`, `tail` in the total order of the CASes, and retry
-            // until `tail` is unchanged, so the pair is a consistent snapshot.
-            let tail = self.tail.load(Ordering::SeqCst);
-            let head = self.head.load(Ordering::SeqCst);
-            if self.tail.load(Ordering::SeqCst) == tail {
-                let hix = head & (self.one_lap - 1);
-                let tix = tail & (self.one_lap - 1);
-                return if hix < tix {
-                    tix - hix
-                } else if hix > tix {
-                    self.capacity() - hix + tix
-                } else if tail == head {
-                    0
-                } else {
-                    self.capacity()
-                };
-            }
+        let (tail, head) = self.snapshot();
+        let hix = head & (self.one_lap - 1);
+        let tix = tail & (self.one_lap - 1);
+        if hix < tix {
+            tix - hix
+        } else if hix > tix {
+            self.capacity() - hix + tix
+        } else if tail == head {
+            0
+        } else {
+            self.capacity()
         }
     }
 
     /// Whether the queue was empty at some moment during the call.
     pub fn is_empty(&self) -> bool {
-        // SeqCst: as in `len`.
-        let head = self.head.load(Ordering::SeqCst);
-        let tail = self.tail.load(Ordering::SeqCst);
+        let (tail, head) = self.snapshot();
         tail == head
     }
 
     /// Whether the queue was full at some moment during the call.
     pub fn is_full(&self) -> bool {
-        // SeqCst: as in `len`.
-        let tail = self.tail.load(Ordering::SeqCst);
-        let head = self.head.load(Ordering::SeqCst);
+        let (tail, head) = self.snapshot();
         head.wrapping_add(self.one_lap) == tail
     }
 }
