@@ -44,6 +44,28 @@
 //! implements SeqCst *fences* but treats SeqCst *accesses* as AcqRel — a fence is what it
 //! can prove.
 //!
+//! # Why the counts are Relaxed
+//!
+//! The event count publishes no data: the condition is the caller's, published by the
+//! caller's own Release store and read by its own Acquire load (a queue's stamp). Every load
+//! and RMW of the word is therefore Relaxed, and the two fences carry the whole argument.
+//! What the caller must do is re-check its condition after *every* `prepare_wait`, which the
+//! protocol requires anyway. Returning from `wait` does not by itself make the notifier's
+//! store visible (a Relaxed read of the signal creates no happens-before), so the first
+//! check after `wait` may still miss it and cost one more round of `prepare_wait` and
+//! re-check. No wakeup is lost:
+//!
+//! > The notifier N stores the condition (C), runs its fence F_N and loads the word (L_N).
+//! > A waiter registers with an RMW (P), runs its fence F_P and re-checks (the load B). If
+//! > F_N precedes F_P in the fence order, B sees C or a later store; otherwise L_N sees P or
+//! > a later value of the word ([atomics.order] p4, fence–fence), so N finds the waiter
+//! > registered and either adds a signal or sees that every waiter has one — the waiter
+//! > returns from `wait` and registers again, and the same pair of fences decides once more.
+//! > Nothing in this argument reads the signal with Acquire.
+//!
+//! The ordering-mutation audit had shown that no model tells the Acquire/Release this type
+//! once used from Relaxed; the argument above is why.
+//!
 //! # Limits
 //!
 //! At most 65 535 threads may be between `prepare_wait` and the end of their wait at once
@@ -168,26 +190,28 @@ impl EventCount {
 
     /// Sleeps until the caller can consume a signal, consumes it and unregisters. A signal
     /// may have been meant for another waiter's condition, so the caller re-checks its own
-    /// condition afterwards, in a loop.
+    /// condition afterwards, in a loop that goes through `prepare_wait` again: only that
+    /// re-check is guaranteed to see the notifier's store (see "Why the counts are Relaxed"
+    /// in the module docs).
     #[cold]
     pub fn wait(&self, _key: WaitKey) {
-        // Acquire: pairs with the Release signal in `notify_slow`, so what the notifier wrote
-        // before notifying is visible once a signal it added is seen.
-        let mut word = self.word.load(Ordering::Acquire);
+        // Relaxed: no data comes through the word (module docs, "Why the counts are Relaxed").
+        let mut word = self.word.load(Ordering::Relaxed);
         loop {
             if signals(word) == 0 {
                 // Sleeps only while the word is unchanged; may return spuriously.
                 futex::wait(&self.word, word);
-                // Acquire: as above.
-                word = self.word.load(Ordering::Acquire);
+                // Relaxed: as above.
+                word = self.word.load(Ordering::Relaxed);
                 continue;
             }
-            // Consume one signal and unregister in one step. Acquire: as above.
+            // Consume one signal and unregister in one step. Relaxed: as above; the RMW reads
+            // the latest value, so a signal is consumed at most once.
             match self.word.compare_exchange_weak(
                 word,
                 word - SIGNAL - WAITER,
-                Ordering::Acquire,
-                Ordering::Acquire,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
             ) {
                 Ok(_) => return,
                 Err(current) => word = current,
@@ -230,11 +254,12 @@ impl EventCount {
                 return; // every waiter has a signal already
             }
             let new = pack(w, if all { w } else { s + 1 });
-            // Release: pairs with the Acquire loads and CAS in `wait`, so the notifier's
-            // writes are visible to the waiter that consumes this signal.
+            // Relaxed: the signal carries no data; the fence in `has_unsignalled_waiters`
+            // and the waiter's next `prepare_wait` fence order the caller's condition store
+            // before the waiter's re-check (module docs, "Why the counts are Relaxed").
             match self
                 .word
-                .compare_exchange_weak(word, new, Ordering::Release, Ordering::Relaxed)
+                .compare_exchange_weak(word, new, Ordering::Relaxed, Ordering::Relaxed)
             {
                 Ok(_) => break,
                 Err(current) => word = current,
