@@ -314,6 +314,29 @@ fn burst_runs_in_parallel<P: ThreadPool + 'static>(pool: &str) {
         });
 }
 
+/// 2 workers and 2 tasks where the first blocks until the second has run: it finishes only
+/// if the second task reaches the idle worker while the first one's worker is blocked. For
+/// `LockFreePool` this is the searcher hand-off: a submitter skips the wake-up while a worker
+/// is searching, so the last searcher that finds a task must look at the queue again (after a
+/// SeqCst fence) and wake a sleeper for what is left; without that look — or with the look
+/// reading a stale `tail` — the second task waits behind the first forever (loom: deadlock).
+fn dependent_tasks<P: ThreadPool + 'static>(pool: &str, bound: usize) {
+    Model::new(format!(
+        "{pool}: 2 workers, task 1 blocks until task 2 has run"
+    ))
+    .threads(3)
+    .ops("main: submit 2 tasks, wait; task 1 waits on a gate task 2 opens")
+    .preemption_bound(bound)
+    .check(|| {
+        let pool: P = build(2, 2);
+        let gate = Gate::new();
+        let first = Arc::clone(&gate);
+        pool.execute(move || first.pass()).unwrap();
+        pool.execute(move || gate.open()).unwrap();
+        let _ = pool.wait();
+    });
+}
+
 /// Instantiates every scenario for each pool: adding a pool is one line.
 macro_rules! pool_suite {
     ($($module:ident => $pool:ty, loom bound for 3 threads: $bound3:expr;)*) => {$(
@@ -343,6 +366,11 @@ macro_rules! pool_suite {
             #[test]
             fn two_waiters() {
                 super::two_waiters::<P>(NAME, BOUND3);
+            }
+
+            #[test]
+            fn dependent_tasks() {
+                super::dependent_tasks::<P>(NAME, BOUND3);
             }
 
             #[test]

@@ -41,8 +41,11 @@
 //!
 //! **Orderings.** Every change of the state word is a read-modify-write, so a `wait` whose
 //! Acquire load reads pending 0 (or a moved generation) synchronizes with every worker's
-//! Release decrement before it (they form one release sequence): the tasks' effects are
-//! visible when `wait` returns. Sleeping uses the event counts' own Dekker fences.
+//! Release decrement before it (each decrement heads a release sequence that every later RMW
+//! continues): the tasks' effects are visible when `wait` returns. That is the only data the
+//! word carries; every other access to it (admitting, closing, the generation bump, the
+//! "closed?" checks of submitters and sleeping workers) is Relaxed. Sleeping uses the event
+//! counts' own Dekker fences.
 //!
 //! **Progress.** `submit` and a worker's pop are lock-free in the queue's sense (see
 //! `ArrayQueue`: a thread stalled between its CAS and its stamp store can hold up its slot);
@@ -151,11 +154,12 @@ impl Shared {
     /// last one, and idle workers too if the pool is closed (they may exit).
     #[inline]
     fn finish_one(&self) {
-        // AcqRel: the Release half publishes the finished task's effects to a `wait` that
-        // Acquire-loads a later value of this word (every change is an RMW, so the release
-        // sequence carries it); the Acquire half orders the other tasks' effects before our
-        // wake-ups below.
-        let previous = self.state.fetch_sub(PENDING_ONE, Ordering::AcqRel);
+        // Release: publishes the finished task's effects to a `wait` that Acquire-loads a
+        // later value of this word (every change is an RMW, so each decrement heads a release
+        // sequence that the later RMWs continue). Not AcqRel: this thread reads nothing that
+        // another task wrote; the wake-ups below publish nothing (the audit showed the
+        // Acquire half this once had was stronger than needed).
+        let previous = self.state.fetch_sub(PENDING_ONE, Ordering::Release);
         if pending(previous) == 1 {
             self.became_idle(previous - PENDING_ONE);
         }
@@ -164,12 +168,14 @@ impl Shared {
     #[cold]
     fn became_idle(&self, now: u64) {
         // Only while pending is still 0: a moved generation then proves an idle moment.
-        // AcqRel / Relaxed: as `finish_one`; a failed CAS means a new task arrived, and the
-        // next idle moment will do this again.
+        // Relaxed: an RMW continues the release sequences of every decrement before it, so a
+        // `wait` that Acquire-loads the moved generation synchronizes with all of them
+        // without this CAS releasing anything itself. A failed CAS means a new task arrived,
+        // and the next idle moment will do this again.
         let _ = self.state.compare_exchange(
             now,
             now.wrapping_add(GENERATION_ONE),
-            Ordering::AcqRel,
+            Ordering::Relaxed,
             Ordering::Relaxed,
         );
         self.idle.notify_all();
@@ -205,8 +211,10 @@ impl Shared {
         // Relaxed: the fence in `prepare_wait` orders it before our retry (see `task_taken`).
         self.blocked.fetch_add(1, Ordering::Relaxed);
         let key = self.space.prepare_wait();
-        // Acquire: pairs with the AcqRel `fetch_or` in `close`.
-        let result = if is_closed(self.state.load(Ordering::Acquire)) {
+        // Relaxed: `close` publishes nothing; a submitter that sees CLOSED only hands its
+        // task back. (The fence in `prepare_wait` above and the ones in `close`'s notifies
+        // decide whether we see the flag or get woken.)
+        let result = if is_closed(self.state.load(Ordering::Relaxed)) {
             self.space.cancel_wait(key);
             self.finish_one();
             Err(task)
@@ -372,8 +380,9 @@ impl Shared {
             self.work.cancel_wait(key);
             return Slept::Found(task);
         }
-        // Acquire: pairs with the AcqRel decrements, so every task has finished.
-        let state = self.state.load(Ordering::Acquire);
+        // Relaxed: the worker reads nothing the tasks wrote before it exits; whoever needs
+        // their effects gets them from `wait` (Acquire) or from joining the workers.
+        let state = self.state.load(Ordering::Relaxed);
         if is_closed(state) && pending(state) == 0 {
             self.work.cancel_wait(key);
             return Slept::Exit;
@@ -449,7 +458,7 @@ impl ThreadPool for LockFreePool {
 
     fn wait(&self) -> WaitReport {
         let shared = &*self.shared;
-        // Acquire: pairs with the AcqRel decrements (see "Orderings" in the module docs).
+        // Acquire: pairs with the Release decrements (see "Orderings" in the module docs).
         let start = shared.state.load(Ordering::Acquire);
         if pending(start) != 0 {
             loop {
@@ -471,9 +480,10 @@ impl ThreadPool for LockFreePool {
 
     fn close(&self) {
         let shared = &*self.shared;
-        // AcqRel: an RMW in the state word's release sequence; pairs with the Acquire loads
-        // of submitters and workers that check CLOSED.
-        let previous = shared.state.fetch_or(CLOSED, Ordering::AcqRel);
+        // Relaxed: closing publishes nothing (submitters that see CLOSED hand their task back,
+        // workers that see it exit); as an RMW it still continues the decrements' release
+        // sequences for `wait`. The notifies' fences order it before their waiter checks.
+        let previous = shared.state.fetch_or(CLOSED, Ordering::Relaxed);
         if !is_closed(previous) {
             shared.work.notify_all();
             shared.space.notify_all();
