@@ -17,7 +17,7 @@ use synclab::queue::{
 use synclab::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use synclab::sync::{thread, Arc};
 use synclab::zoo::queue as zoo;
-use synclab_verification::{zoo_test, Expect, Failure, Model};
+use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
 
 type Blocking<Q> = BlockingQueue<u32, Q>;
 
@@ -912,4 +912,181 @@ fn blocking_locked_queue_futex_drains_before_closed() {
         .ops("producer: push, close; consumer: pop until closed")
         .preemption_bound(3)
         .check(pushed_before_close_is_drained::<LockedQueue<u32, FutexFamily>>);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store buffering across two queues: the full and empty checks' SeqCst fences
+// ---------------------------------------------------------------------------------------------
+
+/// Thread A changes `q1` and then looks at `q2`; the main thread changes `q2` and then looks
+/// at `q1`. Linearizability forbids both looks missing the other thread's change (it would
+/// be a cycle). `look` returns whether it saw the change.
+fn store_buffering(
+    make: fn() -> ArrayQueue<u32>,
+    look: fn(&ArrayQueue<u32>, &ArrayQueue<u32>) -> bool,
+) {
+    let q1 = Arc::new(make());
+    let q2 = Arc::new(make());
+    let other = {
+        let (q1, q2) = (Arc::clone(&q1), Arc::clone(&q2));
+        thread::spawn(move || look(&q2, &q1))
+    };
+    let mine = look(&q1, &q2);
+    let theirs = other.join().unwrap();
+    assert!(mine || theirs, "both threads missed the other's change");
+}
+
+/// The empty check in `pop` reads `tail` after a SeqCst fence; without it (or with a weaker
+/// fence) both pops can read the old `tail` and report empty — the store-buffering outcome.
+#[test]
+fn array_queue_store_buffering_push_then_pop() {
+    Model::new("ArrayQueue: push(q1); pop(q2) against push(q2); pop(q1) — not both empty")
+        .threads(2)
+        .ops("each thread: push on its queue, then pop on the other's (capacity 2)")
+        .exhaustive()
+        .check(|| {
+            store_buffering(
+                || ArrayQueue::new(2).unwrap(),
+                |mine, other| {
+                    mine.push(7).unwrap();
+                    other.pop().is_some()
+                },
+            )
+        });
+}
+
+/// The full check in `push` reads `head` after a SeqCst fence; without it both pushes can
+/// read the old `head` and report full.
+#[test]
+fn array_queue_store_buffering_pop_then_push() {
+    Model::new("ArrayQueue: pop(q1); push(q2) against pop(q2); push(q1) — not both full")
+        .threads(2)
+        .ops("each thread: pop from its full queue, then push on the other's (capacity 1)")
+        .exhaustive()
+        .check(|| {
+            store_buffering(
+                || {
+                    let q = ArrayQueue::new(1).unwrap();
+                    q.push(1).unwrap();
+                    q
+                },
+                |mine, other| {
+                    assert_eq!(mine.pop(), Some(1));
+                    other.push(9).is_ok()
+                },
+            )
+        });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The closed flag's Release/Acquire
+// ---------------------------------------------------------------------------------------------
+
+/// A one-slot queue with no SeqCst fence anywhere: linearizable on its own (its state word
+/// is Release-stored and Acquire-loaded), but its "empty" answer is a plain Acquire load that
+/// may read an old state. `ArrayQueue` (a fence before "empty") and `LockedQueue` (a mutex)
+/// happen to order a pusher's item before a later "closed" on their own; over this queue only
+/// the closed flag's Release/Acquire does, so the drain-before-close model below needs it.
+struct OneSlot {
+    /// `EMPTY` → (push) `WRITING` → `FULL` → (pop) `READING` → `EMPTY`.
+    state: AtomicUsize,
+    value: SharedCell<u32>,
+}
+
+const EMPTY: usize = 0;
+const WRITING: usize = 1;
+const FULL: usize = 2;
+const READING: usize = 3;
+
+impl MpmcQueue<u32> for OneSlot {
+    fn with_capacity(capacity: usize) -> Result<Self, CapacityError> {
+        match capacity {
+            0 => Err(CapacityError::Zero),
+            1 => Ok(Self {
+                state: AtomicUsize::new(EMPTY),
+                value: SharedCell::new(0),
+            }),
+            _ => Err(CapacityError::TooLarge {
+                requested: capacity,
+                max: 1,
+            }),
+        }
+    }
+
+    fn try_push(&self, value: u32) -> Result<(), u32> {
+        // Acquire: pairs with the Release store of EMPTY in `try_pop` (the old value was read).
+        if self
+            .state
+            .compare_exchange(EMPTY, WRITING, Acquire, Relaxed)
+            .is_err()
+        {
+            return Err(value);
+        }
+        self.value.set(value);
+        // Release: pairs with the Acquire load in `try_pop`.
+        self.state.store(FULL, Release);
+        Ok(())
+    }
+
+    fn try_pop(&self) -> Option<u32> {
+        // Acquire: pairs with the Release store of FULL in `try_push`. A plain load, so an
+        // old EMPTY can be read: "empty" here is ordered only by happens-before.
+        if self.state.load(Acquire) != FULL
+            || self
+                .state
+                .compare_exchange(FULL, READING, Acquire, Relaxed)
+                .is_err()
+        {
+            return None;
+        }
+        let value = self.value.get();
+        // Release: pairs with the Acquire CAS in `try_push`.
+        self.state.store(EMPTY, Release);
+        Some(value)
+    }
+
+    fn capacity(&self) -> usize {
+        1
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.state.load(Acquire) != EMPTY)
+    }
+}
+
+/// Over a queue without fences, `close`'s Release swap and `try_pop`'s Acquire load are what
+/// make a popper that sees "closed" also see the item pushed before the close.
+#[test]
+fn blocking_fenceless_queue_drains_before_closed() {
+    Model::new("BlockingQueue<fenceless one-slot queue>: an item pushed before close is drained")
+        .threads(2)
+        .ops("producer: push, close; consumer: pop until closed")
+        .preemption_bound(3)
+        .check(pushed_before_close_is_drained::<OneSlot>);
+}
+
+/// `is_closed() == true` promises that the closer's earlier writes are visible (the doc
+/// comment of `is_closed`): the closer writes a plain cell, closes; the observer reads the
+/// cell once it sees the queue closed. With a Relaxed flag loom reports the read as a race.
+#[test]
+fn blocking_is_closed_publishes_the_closers_writes() {
+    Model::new("BlockingQueue: is_closed() == true publishes the closer's earlier writes")
+        .threads(2)
+        .ops("closer: write a cell, close; observer: if is_closed, read the cell")
+        .exhaustive()
+        .check(|| {
+            let q = Arc::new(Blocking::<ArrayQueue<u32>>::with_capacity(1).unwrap());
+            let cell = Arc::new(SharedCell::new(0u32));
+            let closer = {
+                let (q, cell) = (Arc::clone(&q), Arc::clone(&cell));
+                thread::spawn(move || {
+                    cell.set(5);
+                    q.close();
+                })
+            };
+            if q.is_closed() {
+                assert_eq!(cell.get(), 5);
+            }
+            closer.join().unwrap();
+        });
 }

@@ -281,9 +281,11 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
             self.not_full.notify_one();
             return Ok(value);
         }
-        // Acquire: pairs with the Release store in `close`, so every push that happened
+        // Acquire: pairs with the Release swap in `close`, so every push that happened
         // before `close` is visible to the second `try_pop` below: items pushed before the
-        // close are drained, never reported as closed.
+        // close are drained, never reported as closed. (`ArrayQueue`'s fenced empty check and
+        // `LockedQueue`'s mutex would order this on their own; a queue without either would
+        // not — the loom model `blocking_fenceless_queue_drains_before_closed` uses one.)
         if !self.closed.load(Ordering::Acquire) {
             return Err(PopError::Empty);
         }
@@ -311,8 +313,8 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
     /// closing thread wrote before `close` is visible to the caller.
     pub fn is_closed(&self) -> bool {
         // Acquire: pairs with the Release swap in `close`. Nothing inside the queue relies on
-        // it (the audit shows no model can tell it from Relaxed); it is a promise to callers,
-        // stated in the doc comment above.
+        // it; it is the promise to callers stated in the doc comment above, and the loom model
+        // `blocking_is_closed_publishes_the_closers_writes` holds us to it.
         self.closed.load(Ordering::Acquire)
     }
 
