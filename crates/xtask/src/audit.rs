@@ -17,6 +17,15 @@
 //!
 //! Mutants run in a scratch copy of the workspace (`target/audit/tree`) with their own target
 //! directory, so the working tree is never modified.
+//!
+//! **The Miri leg.** loom treats a SeqCst *access* as AcqRel (tokio-rs/loom#180), so a
+//! mutant that weakens one is invisible to every loom model by construction. A mutant that
+//! survives loom therefore runs a second leg: the Miri tests of the unsafe code
+//! (`crates/synclab/tests/miri.rs`) and the store-buffering witnesses
+//! (`crates/synclab/tests/sc_witness.rs`) under Miri's weak-memory emulation with
+//! [`MIRI_SEEDS`] seeds. A failure there is recorded as `killed (Miri)`. The leg first runs
+//! once on the unmutated tree and refuses to count anything if that fails. Without nightly
+//! Miri the leg is skipped and the survivor stays a survivor.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -51,6 +60,35 @@ struct Mutant {
 }
 
 const ORDERINGS: [&str; 4] = ["SeqCst", "AcqRel", "Acquire", "Release"];
+
+/// Seeds of the Miri leg (`-Zmiri-many-seeds=0..MIRI_SEEDS`).
+const MIRI_SEEDS: u32 = 32;
+/// The Miri leg's test files (in `crates/synclab/tests`).
+const MIRI_TESTS: [&str; 2] = ["miri", "sc_witness"];
+
+/// The Miri leg in `tree`: the unsafe-code tests and the store-buffering witnesses, many seeds.
+fn miri_leg(root: &Path, tree: &Path, timeout: Duration) -> Outcome {
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(tree)
+        .args(["+nightly", "miri", "test", "-q", "-p", "synclab"])
+        .env(
+            "MIRIFLAGS",
+            format!("-Zmiri-many-seeds=0..{MIRI_SEEDS} -Zmiri-strict-provenance"),
+        )
+        .env("CARGO_TARGET_DIR", root.join("target/audit/miri"));
+    for t in MIRI_TESTS {
+        cmd.args(["--test", t]);
+    }
+    run_with_timeout(cmd, timeout)
+}
+
+/// Whether nightly Miri is installed (`cargo xtask miri` installs it).
+fn has_miri() -> bool {
+    Command::new("cargo")
+        .args(["+nightly", "miri", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
 
 fn is_ident(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
@@ -357,6 +395,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     if !todo.is_empty() {
         copy_tree(root, &tree)?;
     }
+    // The Miri leg is usable once the unmutated tree passes it (checked on first need).
+    let mut miri_ready: Option<bool> = None;
     for (k, m) in todo.iter().enumerate() {
         let m: &Mutant = m;
         let tests = covering_tests(root, &m.site.file);
@@ -370,7 +410,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         let original = std::fs::read_to_string(&m.site.file).map_err(|e| e.to_string())?;
         std::fs::write(&target, apply(&original, m)).map_err(|e| e.to_string())?;
         let start = Instant::now();
-        let verdict = if tests.is_empty() {
+        let mut tests_run = tests.join(", ");
+        let mut verdict = if tests.is_empty() {
             "no covering model"
         } else {
             let mut cmd = Command::new("cargo");
@@ -394,6 +435,38 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
                 Outcome::TimedOut => "killed (timeout)",
             }
         };
+        if verdict == "SURVIVED" {
+            let ready = *miri_ready.get_or_insert_with(|| {
+                if !has_miri() {
+                    eprintln!("audit: nightly Miri is not installed — the Miri leg is skipped");
+                    return false;
+                }
+                eprintln!("audit: Miri leg baseline (unmutated tree, {MIRI_SEEDS} seeds)…");
+                std::fs::write(&target, &original).ok();
+                let ok = matches!(miri_leg(root, &tree, timeout), Outcome::Passed);
+                std::fs::write(&target, apply(&original, m)).ok();
+                if !ok {
+                    eprintln!("audit: the Miri leg FAILS on the unmutated tree — not used");
+                }
+                ok
+            });
+            if ready {
+                tests_run.push_str(&format!(
+                    "; Miri: {} ({MIRI_SEEDS} seeds)",
+                    MIRI_TESTS.join(", ")
+                ));
+                verdict = match miri_leg(root, &tree, timeout) {
+                    Outcome::Passed => "SURVIVED",
+                    Outcome::Failed(out)
+                        if out.contains("error[E") || out.contains("could not compile") =>
+                    {
+                        "invalid (does not compile)"
+                    }
+                    Outcome::Failed(_) => "killed (Miri)",
+                    Outcome::TimedOut => "SURVIVED (Miri timed out)",
+                };
+            }
+        }
         std::fs::write(&target, &original).map_err(|e| e.to_string())?;
         let seconds = start.elapsed().as_secs_f64();
         eprintln!(
@@ -406,7 +479,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         );
         let result = Outcome2 {
             verdict: verdict.to_string(),
-            tests: tests.join(", "),
+            tests: tests_run,
             seconds,
         };
         append_result(&results_path, &key(root, m), &result);
@@ -485,6 +558,8 @@ fn leak(s: &str) -> &'static str {
     match s {
         "killed" => "killed",
         "killed (timeout)" => "killed (timeout)",
+        "killed (Miri)" => "killed (Miri)",
+        "SURVIVED (Miri timed out)" => "SURVIVED (Miri timed out)",
         "SURVIVED" => "SURVIVED",
         "no covering model" => "no covering model",
         "invalid (does not compile)" => "invalid (does not compile)",
@@ -499,7 +574,7 @@ fn rel(root: &Path, p: &Path) -> String {
 fn render(root: &Path, rows: &[Row]) -> String {
     let valid: Vec<_> = rows
         .iter()
-        .filter(|r| r.verdict == "SURVIVED" || r.verdict.starts_with("killed"))
+        .filter(|r| r.verdict.starts_with("SURVIVED") || r.verdict.starts_with("killed"))
         .collect();
     let killed = valid
         .iter()
