@@ -407,6 +407,41 @@ macro_rules! pool_suite {
                 );
             }
 
+            /// The last handle dropped inside one of the pool's own tasks: no panic (a thread
+            /// cannot join itself) and no hang (the other workers cannot exit while that task
+            /// is pending); the workers are detached and still run every queued task.
+            #[test]
+            #[cfg(not(any(synclab_loom, synclab_shuttle)))]
+            fn dropped_inside_its_own_task() {
+                use std::sync::mpsc;
+                use std::time::Duration;
+                let pool = std::sync::Arc::new(build::<P>(2, 8));
+                let (go, wait_go) = mpsc::channel::<()>();
+                let (done, dropped) = mpsc::channel::<()>();
+                let (ran, runs) = mpsc::channel::<u32>();
+                let last = std::sync::Arc::clone(&pool);
+                pool.execute(move || {
+                    wait_go.recv().unwrap();
+                    assert_eq!(std::sync::Arc::strong_count(&last), 1, "the task holds the last handle");
+                    drop(last); // runs Drop on this worker
+                    done.send(()).unwrap();
+                })
+                .unwrap();
+                for i in 0..4 {
+                    let ran = ran.clone();
+                    pool.execute(move || ran.send(i).unwrap()).unwrap();
+                }
+                drop(ran);
+                drop(pool);
+                go.send(()).unwrap();
+                dropped
+                    .recv_timeout(Duration::from_secs(10))
+                    .expect("dropping the pool inside its own task returned");
+                let mut got: Vec<u32> = runs.iter().collect();
+                got.sort_unstable();
+                assert_eq!(got, vec![0, 1, 2, 3], "every queued task still ran");
+            }
+
             /// Drop (not shutdown) also runs every queued task and joins the workers.
             #[test]
             #[cfg(not(any(synclab_loom, synclab_shuttle)))]

@@ -52,7 +52,7 @@ use std::collections::VecDeque;
 use std::marker::PhantomData;
 
 use super::{
-    run_task, BuildError, PoolConfig, ShutdownReport, SubmitError, Task, ThreadPool,
+    join_workers, run_task, BuildError, PoolConfig, ShutdownReport, SubmitError, Task, ThreadPool,
     TrySubmitError, WaitReport,
 };
 use super::{IDLE_SPINS, IDLE_YIELDS, MAX_SEARCHERS};
@@ -160,13 +160,7 @@ pub struct CondvarPool<F: LockFamily> {
 impl<F: LockFamily> CondvarPool<F> {
     fn stop(&mut self) -> ShutdownReport {
         self.close();
-        let mut workers_joined = 0;
-        for handle in self.handles.drain(..) {
-            // A worker never panics: tasks run under `catch_unwind`.
-            if handle.join().is_ok() {
-                workers_joined += 1;
-            }
-        }
+        let workers_joined = join_workers(std::mem::take(&mut self.handles));
         let panicked = std::mem::take(&mut F::lock(&self.shared.state).panicked);
         ShutdownReport {
             panicked,

@@ -54,7 +54,7 @@
 //! without bound.
 
 use super::{
-    run_task, BuildError, PoolConfig, ShutdownReport, SubmitError, Task, ThreadPool,
+    join_workers, run_task, BuildError, PoolConfig, ShutdownReport, SubmitError, Task, ThreadPool,
     TrySubmitError, WaitReport,
 };
 use crate::queue::{ArrayQueue, CapacityError, EventCount};
@@ -506,13 +506,7 @@ impl ThreadPool for LockFreePool {
 impl LockFreePool {
     fn stop(&mut self) -> ShutdownReport {
         self.close();
-        let mut workers_joined = 0;
-        for handle in self.handles.drain(..) {
-            // A worker never panics: tasks run under `catch_unwind`.
-            if handle.join().is_ok() {
-                workers_joined += 1;
-            }
-        }
+        let workers_joined = join_workers(std::mem::take(&mut self.handles));
         ShutdownReport {
             // Relaxed: the joins above ordered every worker's increments before this.
             panicked: self.shared.panicked.swap(0, Ordering::Relaxed),

@@ -28,6 +28,11 @@
 //!   worker lives on and the panic is counted (the seed's Python pool lost the worker and hung).
 //! * **Shutdown drains.** [`ThreadPool::close`] stops accepting; [`ThreadPool::shutdown`] and
 //!   `Drop` close, run every task already queued, and join the workers.
+//! * **Dropped from inside its own task.** When the last handle to a pool is dropped (or
+//!   `shutdown` is called) on one of its own workers — a task that owned the pool — the pool
+//!   closes and *detaches* its workers instead of joining them: a thread cannot join itself,
+//!   and the other workers cannot finish while the calling task is still pending. They run
+//!   every queued task and exit on their own; the report says `workers_joined: 0`.
 //!
 //! Workers are spawned with [`crate::sync::thread::spawn`], so the pools run unchanged under
 //! a model checker.
@@ -314,6 +319,28 @@ pub trait ThreadPool: Send + Sync + Sized {
 #[inline]
 pub(crate) fn run_task(task: Task) -> bool {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(task)).is_ok()
+}
+
+/// Joins the pool's workers, or — when called on one of them (the pool dropped or shut down
+/// from inside its own task) — detaches them all and returns 0: joining itself would fail, and
+/// joining the others would wait forever, since they exit only once nothing is pending and the
+/// calling task still is. Returns the number of workers joined.
+pub(crate) fn join_workers(handles: Vec<crate::sync::thread::JoinHandle<()>>) -> usize {
+    let me = crate::sync::thread::current().id();
+    if handles.iter().any(|h| h.thread().id() == me) {
+        // Detached: each worker drains the queue and exits when it finds the pool closed and
+        // idle; the shared state lives on in their `Arc`s.
+        drop(handles);
+        return 0;
+    }
+    let mut joined = 0;
+    for handle in handles {
+        // A worker never panics: tasks run under `catch_unwind`.
+        if handle.join().is_ok() {
+            joined += 1;
+        }
+    }
+    joined
 }
 
 /// Starts `workers` threads, each running `worker_loop` on the pool's shared state.
