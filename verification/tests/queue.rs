@@ -918,21 +918,16 @@ fn blocking_locked_queue_futex_drains_before_closed() {
 // Store buffering across two queues: the full and empty checks' SeqCst fences
 // ---------------------------------------------------------------------------------------------
 
-/// Thread A changes `q1` and then looks at `q2`; the main thread changes `q2` and then looks
-/// at `q1`. Linearizability forbids both looks missing the other thread's change (it would
-/// be a cycle). `look` returns whether it saw the change.
+/// The store-buffering shape, shared with the Miri witnesses; `look` returns whether it saw
+/// the other thread's change, and at least one must.
+#[path = "../../crates/synclab/tests/shared/store_buffering.rs"]
+mod shape;
+
 fn store_buffering(
     make: fn() -> ArrayQueue<u32>,
     look: fn(&ArrayQueue<u32>, &ArrayQueue<u32>) -> bool,
 ) {
-    let q1 = Arc::new(make());
-    let q2 = Arc::new(make());
-    let other = {
-        let (q1, q2) = (Arc::clone(&q1), Arc::clone(&q2));
-        thread::spawn(move || look(&q2, &q1))
-    };
-    let mine = look(&q1, &q2);
-    let theirs = other.join().unwrap();
+    let (mine, theirs) = shape::store_buffering(make, look);
     assert!(mine || theirs, "both threads missed the other's change");
 }
 

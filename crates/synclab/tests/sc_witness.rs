@@ -13,31 +13,23 @@
 //! the Miri leg for SeqCst-access mutants). `cargo xtask miri` runs them over many seeds on
 //! the real code, where they must pass; in a plain build they run as ordinary tests.
 
-use std::sync::Arc;
-use std::thread;
-
 use synclab::queue::ArrayQueue;
+
+#[path = "shared/store_buffering.rs"]
+mod shape;
 
 /// Rounds per test: each one is a fresh pair of queues and a fresh pair of threads, so a
 /// single Miri seed explores several interleavings and store-buffer choices.
 const ROUNDS: usize = 6;
 
-/// Runs `a(q1, q2)` and `b(q2, q1)` on two threads at once over fresh queues made by `make`,
-/// `ROUNDS` times, and hands each pair of answers to `check`.
+/// [`shape::store_buffering`] `ROUNDS` times, each pair of answers handed to `check`.
 fn store_buffering<R: Send + 'static>(
     make: fn() -> ArrayQueue<u32>,
     look: fn(&ArrayQueue<u32>, &ArrayQueue<u32>) -> R,
     check: fn(R, R),
 ) {
     for _ in 0..ROUNDS {
-        let q1 = Arc::new(make());
-        let q2 = Arc::new(make());
-        let other = {
-            let (q1, q2) = (Arc::clone(&q1), Arc::clone(&q2));
-            thread::spawn(move || look(&q2, &q1))
-        };
-        let mine = look(&q1, &q2);
-        let theirs = other.join().unwrap();
+        let (mine, theirs) = shape::store_buffering(make, look);
         check(mine, theirs);
     }
 }
