@@ -331,7 +331,12 @@ fn dependent_tasks<P: ThreadPool + 'static>(pool: &str, bound: usize) {
         let pool: P = build(2, 2);
         let gate = Gate::new();
         let first = Arc::clone(&gate);
+        // The yields are free switch points: they let the workers start (one searching, one
+        // asleep) and run between the submissions without spending the preemption bound,
+        // which is then left to stop the searcher between its pop and its look.
+        thread::yield_now();
         pool.execute(move || first.pass()).unwrap();
+        thread::yield_now();
         pool.execute(move || gate.open()).unwrap();
         let _ = pool.wait();
     });

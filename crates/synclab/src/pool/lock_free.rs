@@ -354,10 +354,10 @@ impl Shared {
     /// submitter may have skipped its wake-up because we were searching, so wake a peer.
     #[cold]
     fn last_searcher_found_work(&self) {
-        // SeqCst fence: our decrement of `searching` comes before our look at the queue in
-        // the total order; pairs with the fence in `task_pushed`.
+        // SeqCst fence: our decrement of `searching` comes before our (Relaxed) look at the
+        // queue in the total order; pairs with the fence in `task_pushed`.
         fence(Ordering::SeqCst);
-        if !self.queue.is_empty() {
+        if !self.queue.looks_empty() {
             self.work.notify_one();
         }
     }

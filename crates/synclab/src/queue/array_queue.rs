@@ -333,6 +333,16 @@ impl<T> ArrayQueue<T> {
         let (tail, head) = self.snapshot();
         head.wrapping_add(self.one_lap) == tail
     }
+
+    /// Whether `tail == head` in one Relaxed read of each: a look at the queue for a caller
+    /// that orders it with its own `fence(SeqCst)` (the pool's hand-off between searching
+    /// workers and submitters), where `is_empty`'s SeqCst snapshot would be redundant. Without
+    /// such a fence the answer may be stale. Relaxed: the caller's fence carries the order;
+    /// nothing is read through these loads.
+    pub(crate) fn looks_empty(&self) -> bool {
+        let tail = self.tail.load(Ordering::Relaxed);
+        self.head.load(Ordering::Relaxed) == tail
+    }
 }
 
 impl<T: Send> MpmcQueue<T> for ArrayQueue<T> {
