@@ -254,3 +254,41 @@ pub fn timed<R>(f: impl FnOnce() -> R) -> (R, Duration) {
     let r = f();
     (r, start.elapsed())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every group's targets, checked once against every group's workloads: the workload
+    /// exists and runs at the target's thread count, the contender is one of its contenders,
+    /// and the reference is one too, or [`BEST_ANCHOR`], or [`ABSOLUTE`].
+    #[test]
+    fn every_target_names_a_workload_thread_count_and_contenders() {
+        let all = workloads();
+        for t in targets() {
+            let w = all
+                .iter()
+                .find(|w| w.id == t.workload)
+                .unwrap_or_else(|| panic!("{}: unknown workload {}", t.claim, t.workload));
+            assert!(
+                w.threads.contains(&t.threads),
+                "{}: {} threads",
+                t.claim,
+                t.threads
+            );
+            let known = |name: &str| w.contenders.iter().any(|c| c.name == name);
+            assert!(
+                known(t.contender),
+                "{}: unknown contender {}",
+                t.claim,
+                t.contender
+            );
+            assert!(
+                t.reference == BEST_ANCHOR || t.reference == ABSOLUTE || known(t.reference),
+                "{}: unknown reference {}",
+                t.claim,
+                t.reference
+            );
+        }
+    }
+}

@@ -357,28 +357,4 @@ mod tests {
             }
         }
     }
-
-    #[test]
-    fn targets_name_existing_workloads_and_contenders() {
-        let all = workloads();
-        for t in targets() {
-            let w = all
-                .iter()
-                .find(|w| w.id == t.workload)
-                .unwrap_or_else(|| panic!("target names unknown workload {}", t.workload));
-            assert!(
-                w.threads.contains(&t.threads),
-                "{}: {} threads",
-                t.claim,
-                t.threads
-            );
-            for name in [t.contender, t.reference] {
-                assert!(
-                    w.contenders.iter().any(|c| c.name == name),
-                    "{}: unknown contender {name}",
-                    t.claim
-                );
-            }
-        }
-    }
 }

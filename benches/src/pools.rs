@@ -454,18 +454,4 @@ mod tests {
         pool.wait();
         assert_eq!(done.load(Ordering::Relaxed), 1000);
     }
-
-    #[test]
-    fn targets_name_real_contenders() {
-        let all = workloads();
-        for t in targets() {
-            let w = all.iter().find(|w| w.id == t.workload).expect("workload");
-            assert!(w.contenders.iter().any(|c| c.name == t.contender));
-            assert!(
-                t.reference == BEST_ANCHOR
-                    || t.reference == crate::ABSOLUTE
-                    || w.contenders.iter().any(|c| c.name == t.reference)
-            );
-        }
-    }
 }

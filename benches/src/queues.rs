@@ -356,20 +356,4 @@ mod tests {
             }
         }
     }
-
-    #[test]
-    fn every_target_names_a_contender_of_its_workload() {
-        let workloads = workloads();
-        for t in targets() {
-            let w = workloads
-                .iter()
-                .find(|w| w.id == t.workload)
-                .expect("target's workload exists");
-            assert!(w.contenders.iter().any(|c| c.name == t.contender));
-            assert!(
-                t.reference == BEST_ANCHOR || w.contenders.iter().any(|c| c.name == t.reference)
-            );
-            assert!(w.threads.contains(&t.threads));
-        }
-    }
 }
