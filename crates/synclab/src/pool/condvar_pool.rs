@@ -46,19 +46,20 @@
 //! tiny-task workload: from about 1.5 futex calls per task to about 2 000 per 400 000 tasks.
 //!
 //! **Progress.** Blocking: every operation takes the mutex. The search is bounded
-//! ([`IDLE_SPINS`] spins and [`IDLE_YIELDS`] yields), then the worker sleeps.
+//! ([`IDLE_SPINS`](super::IDLE_SPINS) spins and [`IDLE_YIELDS`](super::IDLE_YIELDS)
+//! yields), then the worker sleeps.
 
 use std::collections::VecDeque;
 use std::marker::PhantomData;
 
+use super::MAX_SEARCHERS;
 use super::{
-    join_workers, run_task, BuildError, PoolConfig, ShutdownReport, SubmitError, Task, ThreadPool,
-    TrySubmitError, WaitReport,
+    join_workers, run_task, search_idle, BuildError, PoolConfig, ShutdownReport, SubmitError, Task,
+    ThreadPool, TrySubmitError, WaitReport,
 };
-use super::{IDLE_SPINS, IDLE_YIELDS, MAX_SEARCHERS};
 use crate::lock::LockFamily;
 use crate::sync::atomic::{AtomicUsize, Ordering};
-use crate::sync::{hint, thread, Arc};
+use crate::sync::{thread, Arc};
 
 /// How many threads sleep on one condvar, and how many of those were already chosen to wake.
 ///
@@ -256,19 +257,8 @@ impl<F: LockFamily> Shared<F> {
     /// Spins (then yields) without the lock until `queued_hint` shows a task, a bounded
     /// number of times; the caller re-checks under the lock.
     fn search(&self) {
-        let spins = hint::spin_limit(IDLE_SPINS);
-        let rounds = spins + hint::spin_limit(IDLE_YIELDS);
-        for round in 0..rounds {
-            if round < spins {
-                hint::spin_loop();
-            } else {
-                thread::yield_now();
-            }
-            // Relaxed: see `publish_len`.
-            if self.queued_hint.load(Ordering::Relaxed) != 0 {
-                return;
-            }
-        }
+        // Relaxed: see `publish_len`.
+        search_idle(|| (self.queued_hint.load(Ordering::Relaxed) != 0).then_some(()));
     }
 }
 

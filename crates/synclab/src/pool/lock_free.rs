@@ -54,12 +54,12 @@
 //! without bound.
 
 use super::{
-    join_workers, run_task, BuildError, PoolConfig, ShutdownReport, SubmitError, Task, ThreadPool,
-    TrySubmitError, WaitReport,
+    join_workers, run_task, search_idle, BuildError, PoolConfig, ShutdownReport, SubmitError, Task,
+    ThreadPool, TrySubmitError, WaitReport,
 };
 use crate::queue::{ArrayQueue, CapacityError, EventCount};
 use crate::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
-use crate::sync::{hint, thread, Arc};
+use crate::sync::{thread, Arc};
 use crossbeam_utils::CachePadded;
 
 /// One pending task in the state word.
@@ -326,28 +326,19 @@ impl Shared {
             return None;
         }
         self.searching.fetch_add(1, Ordering::Relaxed);
-        let spins = hint::spin_limit(IDLE_SPINS);
-        let rounds = spins + hint::spin_limit(IDLE_YIELDS);
-        for round in 0..rounds {
-            if round < spins {
-                hint::spin_loop();
-            } else {
-                thread::yield_now();
-            }
+        let found = search_idle(|| {
             if self.queue.is_empty() {
-                continue;
+                None
+            } else {
+                self.queue.pop()
             }
-            if let Some(task) = self.queue.pop() {
-                // Relaxed: see above.
-                if self.searching.fetch_sub(1, Ordering::Relaxed) == 1 {
-                    self.last_searcher_found_work();
-                }
-                return Some(task);
-            }
+        });
+        // Relaxed: on success, see above; on failure, the fence in `prepare_wait` (in
+        // `sleep`) orders it before our last look.
+        if self.searching.fetch_sub(1, Ordering::Relaxed) == 1 && found.is_some() {
+            self.last_searcher_found_work();
         }
-        // Relaxed: the fence in `prepare_wait` (in `sleep`) orders it before our last look.
-        self.searching.fetch_sub(1, Ordering::Relaxed);
-        None
+        found
     }
 
     /// The last searcher found a task and is about to run it: if more tasks are queued, a

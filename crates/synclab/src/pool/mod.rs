@@ -343,6 +343,26 @@ pub(crate) fn join_workers(handles: Vec<crate::sync::thread::JoinHandle<()>>) ->
     joined
 }
 
+/// The idle search both pools run before a worker sleeps: [`IDLE_SPINS`] rounds of a spin
+/// hint, then [`IDLE_YIELDS`] rounds of yielding the CPU (one of each under a checker),
+/// calling `look` after every round. Returns the first `Some` it gives, or `None`.
+#[inline]
+pub(crate) fn search_idle<R>(mut look: impl FnMut() -> Option<R>) -> Option<R> {
+    let spins = crate::sync::hint::spin_limit(IDLE_SPINS);
+    let rounds = spins + crate::sync::hint::spin_limit(IDLE_YIELDS);
+    for round in 0..rounds {
+        if round < spins {
+            crate::sync::hint::spin_loop();
+        } else {
+            crate::sync::thread::yield_now();
+        }
+        if let Some(found) = look() {
+            return Some(found);
+        }
+    }
+    None
+}
+
 /// Starts `workers` threads, each running `worker_loop` on the pool's shared state.
 pub(crate) fn spawn_workers<S: Send + Sync + 'static>(
     shared: &crate::sync::Arc<S>,
