@@ -12,7 +12,7 @@
 //! | [`Arc`] | std's | loom's (leak-checked) | shuttle's |
 //! | [`UnsafeCell`] | a shim with loom's `with`/`with_mut` | loom's (race-checked) | the shim |
 //! | [`StdMutex`], [`StdCondvar`] | std's | loom's | shuttle's |
-//! | [`thread`] | `std::thread` | `loom::thread` | `shuttle::thread` |
+//! | [`thread`] (with `thread_local!`) | `std::thread` | `loom::thread` | `shuttle::thread` |
 //! | [`hint::spin_loop`] | a CPU pause | a yield to the scheduler | a yield to the scheduler |
 //! | [`futex`] | `atomic-wait` (futex(2) on Linux) | a futex model | a futex model |
 //!

@@ -13,6 +13,8 @@ pub mod atomic {
 /// Threads (`std::thread`).
 pub mod thread {
     pub use std::thread::{current, panicking, park, sleep, spawn, yield_now, JoinHandle, Thread};
+    /// Thread-local storage; under a checker, local to the checker's model thread.
+    pub use std::thread_local;
 }
 
 /// Sleep on a 32-bit word until it changes: futex(2) on Linux, `WaitOnAddress` on Windows,

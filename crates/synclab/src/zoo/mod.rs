@@ -6,6 +6,7 @@
 //! entry as an expected failure; `docs/zoo.md` shows the counterexamples.
 
 pub mod array;
+pub mod deque;
 pub mod locks;
 pub mod pool;
 pub mod queue;
