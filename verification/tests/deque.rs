@@ -50,7 +50,10 @@ fn steal<T: ThiefSide>(thief: &T) -> Option<usize> {
 struct Real(Owner<Box<Item>>);
 struct RealThief(Stealer<Box<Item>>);
 
-#[allow(clippy::boxed_local, reason = "the deque hands items out boxed; dropping the box here is the point")]
+#[allow(
+    clippy::boxed_local,
+    reason = "the deque hands items out boxed; dropping the box here is the point"
+)]
 fn take(item: Box<Item>) -> usize {
     assert_eq!(
         item.payload.get(),

@@ -10,7 +10,7 @@
 #[cfg_attr(any(synclab_loom, synclab_shuttle), allow(unused_imports))]
 use synclab::pool::{
     BuildError, FutexCondvarPool, LockFreePool, PoolConfig, StdCondvarPool, ThreadPool,
-    TrySubmitError,
+    TrySubmitError, WorkStealingPool,
 };
 use synclab::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::*};
 use synclab::sync::{futex, thread, Arc};
@@ -472,6 +472,7 @@ pool_suite! {
     std_condvar => StdCondvarPool, loom bound for 3 threads: 2;
     futex_condvar => FutexCondvarPool, loom bound for 3 threads: 1;
     lock_free => LockFreePool, loom bound for 3 threads: 1;
+    work_stealing => WorkStealingPool, loom bound for 3 threads: 1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -619,4 +620,9 @@ fn futex_condvar_task_effects_visible_after_wait() {
 #[test]
 fn lock_free_task_effects_visible_after_wait() {
     task_effects_visible_after_wait::<LockFreePool>("pool/lock_free");
+}
+
+#[test]
+fn work_stealing_task_effects_visible_after_wait() {
+    task_effects_visible_after_wait::<WorkStealingPool>("pool/work_stealing");
 }

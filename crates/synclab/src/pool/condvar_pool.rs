@@ -198,7 +198,7 @@ impl<F: LockFamily> Shared<F> {
         self.queued_hint.store(state.queue.len(), Ordering::Relaxed);
     }
 
-    fn worker_loop(&self) {
+    fn worker_loop(&self, _: ()) {
         let mut state = F::lock(&self.state);
         // Whether this worker has searched since it last ran a task: it searches once, then
         // sleeps.
@@ -284,7 +284,7 @@ impl<F: LockFamily> ThreadPool for CondvarPool<F> {
             low_watermark: capacity / 2,
             queued_hint: AtomicUsize::new(0),
         });
-        let handles = super::spawn_workers(&shared, workers, Shared::<F>::worker_loop);
+        let handles = super::spawn_workers(&shared, vec![(); workers], Shared::<F>::worker_loop);
         Ok(Self {
             shared,
             handles,

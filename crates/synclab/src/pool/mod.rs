@@ -62,10 +62,15 @@
 use core::fmt;
 
 pub mod condvar_pool;
+mod injector;
 pub mod lock_free;
+mod state;
+pub mod work_stealing;
 
 pub use condvar_pool::CondvarPool;
-pub use lock_free::{LockFreePool, IDLE_SPINS, IDLE_YIELDS, MAX_SEARCHERS};
+pub use lock_free::LockFreePool;
+pub use state::{IDLE_SPINS, IDLE_YIELDS, MAX_SEARCHERS};
+pub use work_stealing::WorkStealingPool;
 
 /// A unit of work: any closure that can be sent to a worker.
 pub type Task = Box<dyn FnOnce() + Send + 'static>;
@@ -317,7 +322,7 @@ pub trait ThreadPool: Send + Sync + Sized {
 /// The task is consumed (and so dropped) inside the guard, so a panicking destructor of a
 /// captured value is caught too.
 #[inline]
-pub(crate) fn run_task(task: Task) -> bool {
+pub(crate) fn run_task(task: impl FnOnce()) -> bool {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(task)).is_ok()
 }
 
@@ -363,16 +368,18 @@ pub(crate) fn search_idle<R>(mut look: impl FnMut() -> Option<R>) -> Option<R> {
     None
 }
 
-/// Starts `workers` threads, each running `worker_loop` on the pool's shared state.
-pub(crate) fn spawn_workers<S: Send + Sync + 'static>(
+/// Starts one thread per item of `locals`, each running `worker_loop` on the pool's shared
+/// state and its own item (a worker's private state, such as its end of a deque).
+pub(crate) fn spawn_workers<S: Send + Sync + 'static, L: Send + 'static>(
     shared: &crate::sync::Arc<S>,
-    workers: usize,
-    worker_loop: fn(&S),
+    locals: Vec<L>,
+    worker_loop: fn(&S, L),
 ) -> Vec<crate::sync::thread::JoinHandle<()>> {
-    (0..workers)
-        .map(|_| {
+    locals
+        .into_iter()
+        .map(|local| {
             let shared = crate::sync::Arc::clone(shared);
-            crate::sync::thread::spawn(move || worker_loop(&shared))
+            crate::sync::thread::spawn(move || worker_loop(&shared, local))
         })
         .collect()
 }

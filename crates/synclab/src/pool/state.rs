@@ -1,0 +1,307 @@
+//! `PoolState`: the bookkeeping the lock-free pools share — one state word that counts
+//! pending tasks and carries the closed flag and an idle generation; the event counts that
+//! idle workers and `wait` callers sleep on; and the count of workers *searching* for work,
+//! which lets a submitter skip the wake-up while one is.
+//!
+//! [`LockFreePool`](super::LockFreePool) and [`WorkStealingPool`](super::WorkStealingPool)
+//! differ in where tasks wait (one shared queue, or a deque per worker plus an injector) and
+//! keep this part identical, so it is written once.
+//!
+//! **The state word** (`state: AtomicU64`):
+//!
+//! | bits | field | changed by |
+//! |---|---|---|
+//! | 0..32 | pending: accepted tasks not yet finished (+ submitters between their increment and their push or undo) | [`admit`](PoolState::admit) (+1 before the push), [`finish_one`](PoolState::finish_one) (−1 after the task *returns*, or for a refused submit) |
+//! | 32 | `CLOSED` | [`close`](PoolState::close) (set once) |
+//! | 33..64 | idle generation (wrapping) | a CAS from "pending 0, generation g" to "pending 0, g+1" by whoever brought pending to 0 |
+//!
+//! Counting a task *before* it is pushed means pending can never be 0 while a task is queued
+//! or in a submitter's hands, so "closed and pending 0" is a safe exit condition for workers,
+//! and `wait` never returns before a task submitted earlier has run. The generation is bumped
+//! with a CAS that succeeds only while pending is still 0, so a changed generation proves
+//! pending was 0 at some moment after the waiter's first read: every task counted then had
+//! finished. That lets `wait` return even if new tasks arrive before it wakes.
+//!
+//! **Orderings.** Every change of the state word is a read-modify-write, so a `wait` whose
+//! Acquire load reads pending 0 (or a moved generation) synchronizes with every worker's
+//! Release decrement before it (each decrement heads a release sequence that every later RMW
+//! continues): the tasks' effects are visible when `wait` returns. That is the only data the
+//! word carries; every other access to it is Relaxed. Sleeping uses the event counts' own
+//! Dekker fences; the searcher hand-off has its own pair of fences (see
+//! [`published`](PoolState::published)).
+//!
+//! **Idle search.** An idle worker first *searches*: counted in `searching` (at most
+//! [`MAX_SEARCHERS`] at once), it looks for work for [`IDLE_SPINS`] spins and [`IDLE_YIELDS`]
+//! yields, then sleeps on the `work` event count. While one searches, a submitter pays a fence
+//! and a load and makes no syscall; rayon's sleep module and Go's scheduler spin the same way
+//! before they park.
+
+use super::{search_idle, WaitReport};
+use crate::queue::EventCount;
+use crate::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
+use crossbeam_utils::CachePadded;
+
+/// How many times an idle worker re-checks for work before it sleeps (plain build; a single
+/// check under a checker). About a microsecond of polling: long enough to catch a submitter
+/// that is producing a burst, short enough that an idle pool costs nothing.
+pub const IDLE_SPINS: u32 = 64;
+
+/// After [`IDLE_SPINS`], how many times an idle worker yields the CPU and re-checks before it
+/// sleeps (plain build; a single time under a checker). On a loaded machine a yield lets the
+/// submitter run, which is what the idle worker is waiting for.
+pub const IDLE_YIELDS: u32 = 16;
+
+/// At most this many idle workers search at once; more would only take CPU from submitters
+/// and busy workers, since one searcher already picks up a new task at once.
+pub const MAX_SEARCHERS: usize = 1;
+
+/// One pending task in the state word.
+const PENDING_ONE: u64 = 1;
+/// Mask of the pending count.
+const PENDING_MASK: u64 = (1 << 32) - 1;
+/// Set once the pool is closed.
+const CLOSED: u64 = 1 << 32;
+/// One step of the idle generation.
+const GENERATION_ONE: u64 = 1 << 33;
+
+#[inline]
+fn pending(state: u64) -> u64 {
+    state & PENDING_MASK
+}
+
+#[inline]
+fn is_closed(state: u64) -> bool {
+    state & CLOSED != 0
+}
+
+#[inline]
+fn generation(state: u64) -> u64 {
+    state >> 33
+}
+
+/// The shared bookkeeping of a lock-free pool; see the [module docs](self).
+pub(crate) struct PoolState {
+    /// pending | CLOSED | idle generation; see the table in the module docs.
+    state: CachePadded<AtomicU64>,
+    /// Workers searching for work (see [`PoolState::search`]), at most [`MAX_SEARCHERS`]:
+    /// while one does, submitters wake nobody.
+    searching: CachePadded<AtomicUsize>,
+    /// Tasks that panicked since the last `wait`.
+    panicked: AtomicUsize,
+    /// Idle workers sleep here.
+    work: EventCount,
+    /// `wait` callers sleep here.
+    idle: EventCount,
+}
+
+/// How a worker's attempt to sleep ended.
+pub(crate) enum Slept<T> {
+    /// Work turned up before it slept.
+    Found(T),
+    /// It slept and was woken (or woke spuriously): look again.
+    Woken,
+    /// The pool is closed and nothing is pending: the worker exits.
+    Exit,
+}
+
+impl PoolState {
+    pub(crate) fn new() -> Self {
+        Self {
+            state: CachePadded::new(AtomicU64::new(0)),
+            searching: CachePadded::new(AtomicUsize::new(0)),
+            panicked: AtomicUsize::new(0),
+            work: EventCount::new(),
+            idle: EventCount::new(),
+        }
+    }
+
+    /// Counts one task in, unless the pool is closed.
+    #[inline]
+    pub(crate) fn admit(&self) -> bool {
+        // Relaxed: the count only has to be in place before the push, which follows in
+        // program order and publishes the task itself (the queue's own Release).
+        let previous = self.state.fetch_add(PENDING_ONE, Ordering::Relaxed);
+        if is_closed(previous) {
+            self.finish_one();
+            return false;
+        }
+        true
+    }
+
+    /// A task returned: counts a panic if it panicked, then counts it out.
+    #[inline]
+    pub(crate) fn task_done(&self, completed: bool) {
+        if !completed {
+            self.panicked.fetch_add(1, Ordering::Relaxed);
+        }
+        self.finish_one();
+    }
+
+    /// Counts one task out: it finished (or was refused). Wakes `wait` callers if it was the
+    /// last one, and idle workers too if the pool is closed (they may exit).
+    #[inline]
+    pub(crate) fn finish_one(&self) {
+        // Release: publishes the finished task's effects to a `wait` that Acquire-loads a
+        // later value of this word (every change is an RMW, so each decrement heads a release
+        // sequence that the later RMWs continue). Not AcqRel: this thread reads nothing that
+        // another task wrote; the wake-ups below publish nothing.
+        let previous = self.state.fetch_sub(PENDING_ONE, Ordering::Release);
+        if pending(previous) == 1 {
+            self.became_idle(previous - PENDING_ONE);
+        }
+    }
+
+    #[cold]
+    fn became_idle(&self, now: u64) {
+        // Only while pending is still 0: a moved generation then proves an idle moment.
+        // Relaxed: an RMW continues the release sequences of every decrement before it, so a
+        // `wait` that Acquire-loads the moved generation synchronizes with all of them
+        // without this CAS releasing anything itself. A failed CAS means a new task arrived,
+        // and the next idle moment will do this again.
+        let _ = self.state.compare_exchange(
+            now,
+            now.wrapping_add(GENERATION_ONE),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        self.idle.notify_all();
+        if is_closed(now) {
+            self.work.notify_all();
+        }
+    }
+
+    /// Whether the pool is closed. Relaxed: a caller that sees CLOSED only hands its task back
+    /// or exits; `close` publishes nothing.
+    #[inline]
+    pub(crate) fn is_closed(&self) -> bool {
+        is_closed(self.state.load(Ordering::Relaxed))
+    }
+
+    /// Closes the pool; returns whether this call did it. Wakes every idle worker.
+    pub(crate) fn close(&self) -> bool {
+        // Relaxed: closing publishes nothing (submitters that see CLOSED hand their task back,
+        // workers that see it exit); as an RMW it still continues the decrements' release
+        // sequences for `wait`. The notify's fence orders it before the waiters' checks.
+        let previous = self.state.fetch_or(CLOSED, Ordering::Relaxed);
+        if is_closed(previous) {
+            return false;
+        }
+        self.work.notify_all();
+        true
+    }
+
+    /// Returns once every task counted before the call has finished (or an idle moment has
+    /// passed); reports and resets the panic count.
+    pub(crate) fn wait(&self) -> WaitReport {
+        // Acquire: pairs with the Release decrements (see "Orderings" in the module docs).
+        let start = self.state.load(Ordering::Acquire);
+        if pending(start) != 0 {
+            loop {
+                let key = self.idle.prepare_wait();
+                // Acquire: as above.
+                let now = self.state.load(Ordering::Acquire);
+                if pending(now) == 0 || generation(now) != generation(start) {
+                    self.idle.cancel_wait(key);
+                    break;
+                }
+                self.idle.wait(key);
+            }
+        }
+        WaitReport {
+            // Relaxed: the counts were made before the decrements we synchronized with.
+            panicked: self.take_panicked(),
+        }
+    }
+
+    /// The panics not yet reported, reset to 0. Relaxed: a caller that needs the count
+    /// complete has synchronized with the workers first (`wait`, or joining them).
+    pub(crate) fn take_panicked(&self) -> usize {
+        self.panicked.swap(0, Ordering::Relaxed)
+    }
+
+    /// Tells the workers a task was made available: wakes a sleeping worker unless one is
+    /// searching.
+    ///
+    /// A searching worker looks for work again after it stops searching — before it sleeps,
+    /// or (if it found a task and was the last searcher) before it decides whether to wake a
+    /// peer — so while one is counted, the task is not stranded. The Dekker pair: the caller's
+    /// publication, then this fence, then the load of `searching`; against the searcher's
+    /// decrement of `searching`, then a SeqCst fence, then its look. Whichever fence is second
+    /// sees the other side's store.
+    #[inline]
+    pub(crate) fn published(&self) {
+        // SeqCst fence: the caller's publication (a queue's Release store) comes before the
+        // load of `searching` in the total order. Pairs with the fence a searcher runs after
+        // its decrement (in `prepare_wait` on the way to sleep, or in `search` on success).
+        fence(Ordering::SeqCst);
+        if self.searching.load(Ordering::Relaxed) == 0 {
+            self.work.notify_one();
+        }
+    }
+
+    /// Searches with `look` (loads only, until it sees work) for [`IDLE_SPINS`] spins and
+    /// [`IDLE_YIELDS`] yields, counted in `searching` so that submitters need not wake anyone
+    /// meanwhile. At most [`MAX_SEARCHERS`] workers search at once; the others go straight
+    /// to sleep. The last searcher that finds work wakes a peer if `more` says more is
+    /// available (see [`published`](Self::published)).
+    #[inline]
+    pub(crate) fn search<T>(
+        &self,
+        look: impl FnMut() -> Option<T>,
+        more: impl FnOnce() -> bool,
+    ) -> Option<T> {
+        // Relaxed: a hint for submitters; the fences named in `published` carry the
+        // correctness argument.
+        if self.searching.load(Ordering::Relaxed) >= MAX_SEARCHERS {
+            return None;
+        }
+        self.searching.fetch_add(1, Ordering::Relaxed);
+        let found = search_idle(look);
+        // Relaxed: on success, see below; on failure, the fence in `prepare_wait` (in
+        // `sleep`) orders it before our last look.
+        if self.searching.fetch_sub(1, Ordering::Relaxed) == 1 && found.is_some() {
+            self.last_searcher_found_work(more);
+        }
+        found
+    }
+
+    /// The last searcher found work and is about to run it: if more is available, a submitter
+    /// may have skipped its wake-up because we were searching, so wake a peer.
+    #[cold]
+    fn last_searcher_found_work(&self, more: impl FnOnce() -> bool) {
+        // SeqCst fence: our decrement of `searching` comes before our (Relaxed) look in the
+        // total order; pairs with the fence in `published`.
+        fence(Ordering::SeqCst);
+        if more() {
+            self.work.notify_one();
+        }
+    }
+
+    /// A woken worker found work: if more is available, wake another sleeper. (Submitters
+    /// that published while a worker searched woke nobody; without this a burst of long tasks
+    /// would run one at a time.)
+    #[cold]
+    pub(crate) fn pass_wake_on(&self) {
+        self.work.notify_one();
+    }
+
+    /// Registers on `work`, tries `look` once more, checks whether the pool is closed with
+    /// nothing pending, and sleeps.
+    #[cold]
+    pub(crate) fn sleep<T>(&self, look: impl FnOnce() -> Option<T>) -> Slept<T> {
+        let key = self.work.prepare_wait();
+        if let Some(found) = look() {
+            self.work.cancel_wait(key);
+            return Slept::Found(found);
+        }
+        // Relaxed: the worker reads nothing the tasks wrote before it exits; whoever needs
+        // their effects gets them from `wait` (Acquire) or from joining the workers.
+        let state = self.state.load(Ordering::Relaxed);
+        if is_closed(state) && pending(state) == 0 {
+            self.work.cancel_wait(key);
+            return Slept::Exit;
+        }
+        self.work.wait(key);
+        Slept::Woken
+    }
+}
