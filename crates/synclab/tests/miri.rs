@@ -194,4 +194,92 @@ fn pools_run_wait_shutdown() {
     }
     run::<LockFreePool>();
     run::<FutexCondvarPool>();
+    run::<synclab::pool::WorkStealingPool>();
+}
+
+/// The Chase–Lev deque across laps of a 4-slot ring: the owner pushes 8 boxed items (popping
+/// when full) while two thieves steal; every item is taken exactly once and freed once. Under
+/// Miri: the atomic slot reads before the CAS, the Release fence / Acquire `bottom` pair that
+/// publishes each box, and the SeqCst fences of `pop` and `steal`.
+#[test]
+fn deque_owner_and_two_thieves() {
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    use synclab::queue::deque::{self, Steal};
+    let (owner, stealer) = deque::new::<Box<u32>>(4).unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let thieves: Vec<_> = (0..2)
+        .map(|_| {
+            let (stealer, done) = (stealer.clone(), Arc::clone(&done));
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                // Relaxed: a stop signal only; the join carries the data.
+                while !done.load(Relaxed) {
+                    match stealer.steal() {
+                        Steal::Success(b) => got.push(*b),
+                        _ => std::thread::yield_now(),
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+    let mut taken = Vec::new();
+    for i in 0..8u32 {
+        let mut item = Box::new(i);
+        while let Err(back) = owner.push(item) {
+            item = back;
+            taken.extend(owner.pop().map(|b| *b));
+        }
+        if i % 3 == 2 {
+            taken.extend(owner.pop().map(|b| *b));
+        }
+    }
+    while let Some(b) = owner.pop() {
+        taken.push(*b);
+    }
+    done.store(true, Relaxed);
+    for t in thieves {
+        taken.extend(t.join().unwrap());
+    }
+    taken.sort_unstable();
+    assert_eq!(taken, (0..8).collect::<Vec<_>>());
+}
+
+/// Items left in a deque are freed exactly once when its ends are dropped.
+#[test]
+fn deque_drops_leftovers() {
+    use synclab::queue::deque;
+    let (owner, stealer) = deque::new::<Box<String>>(2).unwrap();
+    owner.push(Box::new("a".to_string())).unwrap();
+    owner.push(Box::new("b".to_string())).unwrap();
+    drop(stealer);
+    assert_eq!(owner.pop().map(|b| *b), Some("b".to_string()));
+    drop(owner);
+}
+
+/// Tasks that submit tasks on a WorkStealingPool: the LIFO slot, deque pushes and steals of
+/// thin task blocks under Miri; `wait` sees every task's effect.
+#[test]
+fn work_stealing_nested_tasks() {
+    use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+    use synclab::pool::{ThreadPool, WorkStealingPool};
+    fn split(pool: Arc<WorkStealingPool>, leaves: Arc<AtomicU32>, depth: u32) {
+        if depth == 0 {
+            leaves.fetch_add(1, Relaxed);
+            return;
+        }
+        for _ in 0..2 {
+            let (p, l) = (Arc::clone(&pool), Arc::clone(&leaves));
+            pool.execute(move || split(p, l, depth - 1)).unwrap();
+        }
+    }
+    let pool = Arc::new(WorkStealingPool::with_workers(2).unwrap());
+    let leaves = Arc::new(AtomicU32::new(0));
+    let (p, l) = (Arc::clone(&pool), Arc::clone(&leaves));
+    pool.execute(move || split(p, l, 3)).unwrap();
+    assert_eq!(pool.wait().panicked, 0);
+    assert_eq!(leaves.load(Relaxed), 8);
+    // The tasks' clones are gone once `wait` returned: this is the last handle.
+    let pool = Arc::try_unwrap(pool).expect("no task holds the pool any more");
+    assert_eq!(pool.shutdown().workers_joined, 2);
 }
