@@ -8,11 +8,11 @@
 //!   ([`synclab::pool::DEFAULT_CAPACITY`]); rayon's injector and threadpool's channel are
 //!   unbounded.
 //! * `pools/fan-out-tree` — one task submitted from outside spawns [`FAN_OUT`] children, each of
-//!   which spawns [`FAN_OUT`] more, [`TREE_DEPTH`] levels down (21 845 tasks; 1 365 in a quick
-//!   run); tasks per second.
-//! * `pools/divide-and-conquer` — a recursive sum over 2²⁰ numbers (2¹⁶ quick) that splits in
+//!   which spawns [`FAN_OUT`] more, [`TREE_DEPTH`] levels down (349 525 tasks; 5 461 in a
+//!   quick run); tasks per second.
+//! * `pools/divide-and-conquer` — a recursive sum over 2²⁴ numbers (2¹⁸ quick) that splits in
 //!   two until a piece is at most [`CUTOFF`] numbers long; each leaf adds its piece to a shared
-//!   total once; tasks per second (2 047 tasks; 127 quick).
+//!   total once; tasks per second (32 767 tasks; 511 quick).
 //! * `pools/200us-tasks` — 1 000 tasks (200 quick) that each spin for ~200 µs, from one
 //!   submitter; tasks per second (the CPUs bound it: about 10 000/s on 2 cores).
 //! * `pools/idle-cpu` — CPU time an idle 4-worker pool burns per second of wall time, after it
@@ -53,8 +53,8 @@ const RAYON: &str = "rayon scope+spawn";
 
 /// Children per task in `pools/fan-out-tree`.
 pub const FAN_OUT: usize = 4;
-/// Levels below the root in `pools/fan-out-tree` (5 in a quick run).
-pub const TREE_DEPTH: u32 = 7;
+/// Levels below the root in `pools/fan-out-tree` (6 in a quick run).
+pub const TREE_DEPTH: u32 = 9;
 /// `pools/divide-and-conquer` splits a range until it is at most this long.
 pub const CUTOFF: u64 = 1024;
 /// How long each task of `pools/200us-tasks` spins.
@@ -125,7 +125,7 @@ pub fn workloads() -> Vec<Workload> {
         ),
         throughput(
             "pools/fan-out-tree",
-            "Fan-out tree: each task spawns 4 children, 7 levels (tasks/s)",
+            "Fan-out tree: each task spawns 4 children, 9 levels (tasks/s)",
             [
                 synclab_tree::<WorkStealingPool>,
                 synclab_tree::<LockFreePool>,
@@ -427,7 +427,7 @@ fn channel_tiny(p: &Params, submitters: usize) -> Measurement {
 
 /// Levels below the root of the fan-out tree at this scale.
 fn tree_depth(p: &Params) -> u32 {
-    p.pick(5, TREE_DEPTH)
+    p.pick(6, TREE_DEPTH)
 }
 
 /// Tasks in a fan-out tree `depth` levels deep: 1 + 4 + … + 4^depth.
@@ -437,7 +437,7 @@ fn tree_tasks(depth: u32) -> usize {
 
 /// Numbers summed by the divide-and-conquer workload at this scale.
 fn sum_len(p: &Params) -> u64 {
-    p.pick(1 << 16, 1 << 20)
+    p.pick(1 << 18, 1 << 24)
 }
 
 /// Tasks of the divide-and-conquer sum over `len` numbers: a binary tree down to [`CUTOFF`].
@@ -872,8 +872,8 @@ mod tests {
                 };
                 let m = (c.run)(&p);
                 let want = match w.id {
-                    "pools/fan-out-tree" => tree_tasks(5) as u64,
-                    "pools/divide-and-conquer" => sum_tasks(1 << 16) as u64,
+                    "pools/fan-out-tree" => tree_tasks(6) as u64,
+                    "pools/divide-and-conquer" => sum_tasks(1 << 18) as u64,
                     "pools/200us-tasks" => 200,
                     _ => 20_000,
                 };

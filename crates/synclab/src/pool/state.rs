@@ -128,26 +128,52 @@ impl PoolState {
         true
     }
 
+    /// Counts `n` units in at once, unless the pool is closed: a work-stealing worker's
+    /// *credit* for tasks its tasks will submit (see `WorkStealingPool`).
+    #[inline]
+    pub(crate) fn reserve(&self, n: u64) -> bool {
+        // Relaxed: as in `admit`.
+        let previous = self.state.fetch_add(n * PENDING_ONE, Ordering::Relaxed);
+        if is_closed(previous) {
+            self.release(n);
+            return false;
+        }
+        true
+    }
+
     /// A task returned: counts a panic if it panicked, then counts it out.
     #[inline]
     pub(crate) fn task_done(&self, completed: bool) {
-        if !completed {
-            self.panicked.fetch_add(1, Ordering::Relaxed);
-        }
+        self.count_panic(completed);
         self.finish_one();
     }
 
-    /// Counts one task out: it finished (or was refused). Wakes `wait` callers if it was the
-    /// last one, and idle workers too if the pool is closed (they may exit).
+    /// Counts a panic if the task did not complete.
+    #[inline]
+    pub(crate) fn count_panic(&self, completed: bool) {
+        if !completed {
+            self.panicked.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts one task out: it finished (or was refused).
     #[inline]
     pub(crate) fn finish_one(&self) {
-        // Release: publishes the finished task's effects to a `wait` that Acquire-loads a
+        self.release(1);
+    }
+
+    /// Counts `n` units out: finished tasks (or refused ones, or unused credit). Wakes `wait`
+    /// callers if they were the last ones, and idle workers too if the pool is closed (they
+    /// may exit).
+    #[inline]
+    pub(crate) fn release(&self, n: u64) {
+        // Release: publishes the finished tasks' effects to a `wait` that Acquire-loads a
         // later value of this word (every change is an RMW, so each decrement heads a release
         // sequence that the later RMWs continue). Not AcqRel: this thread reads nothing that
         // another task wrote; the wake-ups below publish nothing.
-        let previous = self.state.fetch_sub(PENDING_ONE, Ordering::Release);
-        if pending(previous) == 1 {
-            self.became_idle(previous - PENDING_ONE);
+        let previous = self.state.fetch_sub(n * PENDING_ONE, Ordering::Release);
+        if pending(previous) == n {
+            self.became_idle(previous - n * PENDING_ONE);
         }
     }
 
@@ -235,7 +261,8 @@ impl PoolState {
         // its decrement (in `prepare_wait` on the way to sleep, or in `search` on success).
         fence(Ordering::SeqCst);
         if self.searching.load(Ordering::Relaxed) == 0 {
-            self.work.notify_one();
+            // The fence above is also the event count's notifier fence.
+            self.work.notify_one_after_fence();
         }
     }
 

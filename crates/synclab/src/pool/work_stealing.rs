@@ -27,9 +27,22 @@
 //! bounded number of rounds and then sleeps on the `work` event count after one more look at
 //! every source. A woken worker that finds more work than it takes wakes the next one.
 //!
-//! **Bookkeeping** (pending count, `wait`, close, panics) is `PoolState`'s, unchanged: a task is
-//! counted before it is published anywhere and counted out after it returns, so `wait` means
-//! finished and shutdown drains every deque and the injector.
+//! **Bookkeeping** (pending count, `wait`, close, panics) is `PoolState`'s: a task is counted
+//! before it is published anywhere and counted out after it returns, so `wait` means finished
+//! and shutdown drains every deque and the injector.
+//!
+//! **Credit.** Counting every task in and out is two read-modify-writes on one shared word per
+//! task — the line every worker then fights over. A worker instead keeps a private *credit*:
+//! units of the pending count that it holds without a task. A task that finishes on it adds its
+//! unit to the credit instead of counting out; a task its tasks submit takes a unit from the
+//! credit instead of counting in (and when the credit is empty the worker reserves
+//! [`CREDIT_BATCH`] units with one RMW). The worker returns its whole credit with one RMW as
+//! soon as it has no work of its own left — before it looks anywhere else, searches or
+//! sleeps. So the shared count is always the true number of pending tasks plus the credits,
+//! never less: `wait` still never returns before a task submitted before it has finished, and
+//! it returns as soon as the last worker runs dry. A worker running a divide-and-conquer tree
+//! of its own touches the shared word once per [`CREDIT_BATCH`] spawns, where rayon's scope
+//! counts every spawn and every completion.
 //!
 //! **Tasks are one pointer.** A deque slot must be read atomically (see
 //! [`queue::deque`](crate::queue::deque)), so a task travels as a thin pointer to a heap block
@@ -58,9 +71,13 @@ use crossbeam_utils::CachePadded;
 /// deque at about depth × (fan-out − 1) tasks; more goes to the injector or the overflow list.
 pub const DEQUE_CAPACITY: usize = 256;
 
-/// A thief takes at most this many tasks from one victim at a time: one to run, the rest into
-/// its own deque (where other thieves can take them in turn).
+/// A thief takes at most this many tasks from one victim (or from the injector) at a time: one
+/// to run, the rest into its own deque (where other thieves can take them in turn).
 pub const STEAL_BATCH: usize = 4;
+
+/// Pending-count units a worker reserves at once for the tasks its tasks submit (see
+/// "Credit" in the module docs).
+pub const CREDIT_BATCH: u64 = 16;
 
 // ---------------------------------------------------------------------------------------------
 // Thin tasks
@@ -169,6 +186,8 @@ struct Local {
     deque: Owner<Job>,
     /// Tasks submitted by this worker's tasks while its deque and the injector were full.
     overflow: RefCell<Vec<Job>>,
+    /// Pending-count units this worker holds without a task (module docs, "Credit").
+    credit: Cell<u64>,
     /// xorshift state for choosing the first victim.
     rng: Cell<u64>,
 }
@@ -210,7 +229,16 @@ impl Local {
 impl Shared {
     /// A task submitted by one of this worker's tasks: into the LIFO slot; the task there
     /// before moves to the deque (or, if full, the injector, or the overflow list).
-    fn push_local(&self, local: &Local, job: Job) {
+    fn push_local(&self, local: &Local, job: Job) -> Result<(), Job> {
+        // Count the task in: from the credit, or by reserving more (module docs, "Credit").
+        match local.credit.get() {
+            0 if self.state.reserve(CREDIT_BATCH) => local.credit.set(CREDIT_BATCH - 1),
+            0 => return Err(job),
+            // The credit does not see CLOSED, so look. Relaxed, as in `admit`: a `close` that
+            // happens before this submit is seen (coherence); a concurrent one may go either way.
+            _ if self.state.is_closed() => return Err(job),
+            credit => local.credit.set(credit - 1),
+        }
         let slot = &self.lifo[local.index];
         // Release: pairs with the Acquire swap of a thief in `steal_lifo`, so a thief that
         // takes this job sees its contents. The old value is this worker's own earlier store
@@ -225,6 +253,16 @@ impl Shared {
             }
         }
         self.state.published();
+        Ok(())
+    }
+
+    /// Returns this worker's credit to the shared count (it has no work of its own left).
+    #[inline]
+    fn return_credit(&self, local: &Local) {
+        let credit = local.credit.replace(0);
+        if credit != 0 {
+            self.state.release(credit);
+        }
     }
 
     /// The worker's deque is full: the injector takes the task if it has room (other workers
@@ -273,6 +311,7 @@ impl Shared {
     /// then their LIFO slots.
     fn find_global(&self, local: &Local) -> Option<Job> {
         if let Some(job) = self.injector.pop() {
+            self.take_more_from_injector(local);
             return Some(job);
         }
         let n = self.stealers.len();
@@ -334,6 +373,31 @@ impl Shared {
         first
     }
 
+    /// After taking a task from the injector, moves up to [`STEAL_BATCH`] − 1 more into our
+    /// deque: they are then counted out with our credit in one RMW, and other workers find
+    /// them in our deque instead of contending on the injector.
+    #[inline]
+    fn take_more_from_injector(&self, local: &Local) {
+        let mut moved = false;
+        for _ in 1..STEAL_BATCH {
+            if self.injector.looks_empty() {
+                break;
+            }
+            let Some(job) = self.injector.pop() else {
+                break;
+            };
+            moved = true;
+            if let Err(job) = local.deque.push(job) {
+                self.overflow(local, job);
+                break;
+            }
+        }
+        if moved {
+            // We now hold stealable work that others may be asleep for.
+            self.state.published();
+        }
+    }
+
     /// Takes the task in `victim`'s LIFO slot, if any.
     fn steal_lifo(&self, victim: usize) -> Option<Job> {
         let slot = &self.lifo[victim];
@@ -364,31 +428,41 @@ impl Shared {
         // passes the wake-up on, so a burst spreads over the sleepers.
         let mut woken = false;
         loop {
-            let job = match self.find_local(&local).or_else(|| self.find_global(&local)) {
-                Some(job) => {
-                    if woken && self.work_visible() {
-                        state.pass_wake_on();
-                    }
-                    job
-                }
-                None => match state.search(
-                    || self.find_global(&local),
-                    // Relaxed loads: `search` runs its fence first.
-                    || self.work_visible(),
-                ) {
-                    Some(job) => job,
-                    None => match state.sleep(|| self.find_global(&local)) {
-                        Slept::Found(job) => job,
-                        Slept::Woken => {
-                            woken = true;
-                            continue;
+            let job = match self.find_local(&local) {
+                Some(job) => job,
+                None => {
+                    // No work of our own: the credit goes back before we look elsewhere (a
+                    // `wait` may be waiting for exactly this).
+                    self.return_credit(&local);
+                    match self.find_global(&local) {
+                        Some(job) => {
+                            if woken && self.work_visible() {
+                                state.pass_wake_on();
+                            }
+                            job
                         }
-                        Slept::Exit => return,
-                    },
-                },
+                        None => match state.search(
+                            || self.find_global(&local),
+                            // Relaxed loads: `search` runs its fence first.
+                            || self.work_visible(),
+                        ) {
+                            Some(job) => job,
+                            None => match state.sleep(|| self.find_global(&local)) {
+                                Slept::Found(job) => job,
+                                Slept::Woken => {
+                                    woken = true;
+                                    continue;
+                                }
+                                Slept::Exit => return,
+                            },
+                        },
+                    }
+                }
             };
             woken = false;
-            state.task_done(run_task(|| job.run()));
+            state.count_panic(run_task(|| job.run()));
+            // The task's unit joins the credit; it is counted out when we run dry.
+            local.credit.set(local.credit.get() + 1);
         }
     }
 
@@ -445,22 +519,24 @@ impl WorkStealingPool {
     #[inline]
     fn queue(&self, job: Job, block: bool) -> Result<(), (Job, bool)> {
         let shared = &*self.shared;
-        if !shared.state.admit() {
-            return Err((job, true));
-        }
-        shared.with_local(|local| match local {
-            Some(local) => {
-                shared.push_local(local, job);
-                Ok(())
+        shared.with_local(|local| {
+            if let Some(local) = local {
+                return shared.push_local(local, job).map_err(|job| (job, true));
             }
-            None if block => shared
-                .injector
-                .push_blocking(&shared.state, job)
-                .map_err(|job| (job, true)),
-            None => shared.injector.try_push(&shared.state, job).map_err(|job| {
-                shared.state.finish_one();
-                (job, false)
-            }),
+            if !shared.state.admit() {
+                return Err((job, true));
+            }
+            if block {
+                shared
+                    .injector
+                    .push_blocking(&shared.state, job)
+                    .map_err(|job| (job, true))
+            } else {
+                shared.injector.try_push(&shared.state, job).map_err(|job| {
+                    shared.state.finish_one();
+                    (job, false)
+                })
+            }
         })
     }
 
@@ -512,6 +588,7 @@ impl ThreadPool for WorkStealingPool {
                 index,
                 deque,
                 overflow: RefCell::new(Vec::new()),
+                credit: Cell::new(0),
                 rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1)),
             })
             .collect();
