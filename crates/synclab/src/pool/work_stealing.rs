@@ -12,7 +12,11 @@
 //! **Finding work.** A worker looks, in order: its LIFO slot, its deque (newest first), its
 //! overflow list, the injector, then the other workers — starting at a random victim, the top
 //! (oldest) of each deque, then each LIFO slot — and takes up to [`STEAL_BATCH`] − 1 more items
-//! from a victim whose deque it stole from into its own deque. A worker's task that is stolen
+//! from a victim whose deque it stole from into its own deque. From the injector it takes one
+//! task at a time, so that a task from outside is always either in the injector or running:
+//! the injector's capacity is the pool's bound for outside submitters, as in the other pools
+//! (a batch moved from the injector into a deque let `try_submit` accept a task beyond the
+//! capacity — shuttle found it in the conformance model). A worker's task that is stolen
 //! is the oldest, which in a divide-and-conquer tree is the biggest piece of work left.
 //!
 //! **The LIFO slot** is one `AtomicPtr` per worker. The owner swaps a new task in (Release:
@@ -71,8 +75,8 @@ use crossbeam_utils::CachePadded;
 /// deque at about depth × (fan-out − 1) tasks; more goes to the injector or the overflow list.
 pub const DEQUE_CAPACITY: usize = 256;
 
-/// A thief takes at most this many tasks from one victim (or from the injector) at a time: one
-/// to run, the rest into its own deque (where other thieves can take them in turn).
+/// A thief takes at most this many tasks from one victim at a time: one to run, the rest into
+/// its own deque (where other thieves can take them in turn).
 pub const STEAL_BATCH: usize = 4;
 
 /// Pending-count units a worker reserves at once for the tasks its tasks submit (see
@@ -240,10 +244,19 @@ impl Shared {
             credit => local.credit.set(credit - 1),
         }
         let slot = &self.lifo[local.index];
-        // Release: pairs with the Acquire swap of a thief in `steal_lifo`, so a thief that
-        // takes this job sees its contents. The old value is this worker's own earlier store
-        // (or null, if a thief took it), so nothing needs acquiring.
-        let old = slot.swap(job.into_raw(), Ordering::Release);
+        let job = job.into_raw();
+        // Relaxed: only this worker stores tasks in its slot; thieves only empty it. So a null
+        // seen here stays null until our store, which needs no read-modify-write.
+        if slot.load(Ordering::Relaxed).is_null() {
+            // Release: pairs with the Acquire swap of a thief in `steal_lifo`, so a thief that
+            // takes this job sees its contents.
+            slot.store(job, Ordering::Release);
+            self.state.published();
+            return Ok(());
+        }
+        // Release: as above. The old value is this worker's own earlier store (or null, if a
+        // thief took it meanwhile), so nothing needs acquiring.
+        let old = slot.swap(job, Ordering::Release);
         if !old.is_null() {
             // SAFETY: a non-null LIFO value is a `Job::into_raw` pointer, and the swap took it
             // out of the slot: we own it now.
@@ -310,8 +323,10 @@ impl Shared {
     /// Work from elsewhere: the injector, then the other workers' deques (from a random one),
     /// then their LIFO slots.
     fn find_global(&self, local: &Local) -> Option<Job> {
+        // One task at a time: a task from outside is either in the injector or running, so
+        // the injector's capacity bounds what the pool holds for outside submitters (a batch
+        // moved into a deque would let `try_submit` accept more than the capacity).
         if let Some(job) = self.injector.pop() {
-            self.take_more_from_injector(local);
             return Some(job);
         }
         let n = self.stealers.len();
@@ -371,31 +386,6 @@ impl Shared {
             self.state.published();
         }
         first
-    }
-
-    /// After taking a task from the injector, moves up to [`STEAL_BATCH`] − 1 more into our
-    /// deque: they are then counted out with our credit in one RMW, and other workers find
-    /// them in our deque instead of contending on the injector.
-    #[inline]
-    fn take_more_from_injector(&self, local: &Local) {
-        let mut moved = false;
-        for _ in 1..STEAL_BATCH {
-            if self.injector.looks_empty() {
-                break;
-            }
-            let Some(job) = self.injector.pop() else {
-                break;
-            };
-            moved = true;
-            if let Err(job) = local.deque.push(job) {
-                self.overflow(local, job);
-                break;
-            }
-        }
-        if moved {
-            // We now hold stealable work that others may be asleep for.
-            self.state.published();
-        }
     }
 
     /// Takes the task in `victim`'s LIFO slot, if any.
