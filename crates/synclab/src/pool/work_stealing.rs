@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | a thread outside the pool | the injector (bounded: `submit` sleeps while it is full) | any worker, oldest first |
 //! | one of the pool's own workers (a task submitting a task) | that worker's LIFO slot; the task that was there moves to the bottom of the worker's deque | the owner next (newest first), or a thief |
-//! | … with the deque full | the injector if it has room, else the worker's private overflow list (a worker never blocks on a full queue, so tasks that submit tasks cannot deadlock the pool) | the owner when its deque runs dry |
+//! | … with the deque full | the injector if it has room, else the worker's private overflow list (a worker's `submit` never waits for room, so tasks that submit tasks cannot deadlock the pool; its `try_submit` says `Full` instead) | the owner when its deque runs dry |
 //!
 //! **Finding work.** A worker looks, in order: its LIFO slot, its deque (newest first), its
 //! overflow list, the injector, then the other workers — starting at a random victim, the top
@@ -511,6 +511,11 @@ impl WorkStealingPool {
         let shared = &*self.shared;
         shared.with_local(|local| {
             if let Some(local) = local {
+                // `try_submit` from a worker keeps a bound too: the worker's own deque (the
+                // pools' contract: it never waits, so it cannot deadlock, and says Full).
+                if !block && local.deque.len() >= local.deque.capacity() {
+                    return Err((job, false));
+                }
                 return shared.push_local(local, job).map_err(|job| (job, true));
             }
             if !shared.state.admit() {
