@@ -631,30 +631,36 @@ fn work_stealing_task_effects_visible_after_wait() {
 // Tasks that submit tasks (the work-stealing pool's own path: a worker's LIFO slot and deque)
 // ---------------------------------------------------------------------------------------------
 
-/// A task submits two tasks (from a worker: into its LIFO slot and deque); `wait` from main
-/// returns only after both children finished, and their writes are visible.
+/// A task writes a cell, then submits two tasks (from a worker: into its LIFO slot and deque)
+/// that read it — a child another worker steals must see what its parent wrote before
+/// submitting it — and each write a cell of its own; `wait` from main returns only after both
+/// children finished, and their writes are visible.
 fn nested_submission<P: ThreadPool + 'static>(pool: &str, bound: usize) {
     Model::new(format!("{pool}: a task submits 2 tasks, wait from main"))
         .threads(3)
-        .ops(
-            "main: submit A, wait, read 2 cells; A: submit B and C (each writes a cell); 2 workers",
-        )
+        .ops("main: submit A, wait, read 2 cells; A: write a cell, submit B and C (each reads A's cell, writes its own); 2 workers")
         .preemption_bound(bound)
         .stress_iterations(50)
         .check(|| {
             let pool = Arc::new(build::<P>(2, 2));
-            let cells: Arc<[SharedCell<u32>; 2]> =
-                Arc::new([SharedCell::new(0), SharedCell::new(0)]);
+            let cells: Arc<[SharedCell<u32>; 3]> =
+                Arc::new([SharedCell::new(0), SharedCell::new(0), SharedCell::new(0)]);
             let (inner, c) = (Arc::clone(&pool), Arc::clone(&cells));
             pool.execute(move || {
+                c[2].set(7);
                 for i in 0..2 {
                     let c = Arc::clone(&c);
-                    inner.execute(move || c[i].set(1)).unwrap();
+                    inner
+                        .execute(move || {
+                            assert_eq!(c[2].get(), 7, "a submitted task missed its parent's write");
+                            c[i].set(1);
+                        })
+                        .unwrap();
                 }
             })
             .unwrap();
             assert_eq!(pool.wait().panicked, 0);
-            for cell in cells.iter() {
+            for cell in &cells[..2] {
                 assert_eq!(cell.get(), 1, "wait returned before a nested task finished");
             }
         });
@@ -733,15 +739,24 @@ fn nested_dependent<P: ThreadPool + 'static>(pool: &str, bound: usize) {
         "{pool}: a task blocks until the task it submitted has run"
     ))
     .threads(3)
-    .ops("main: submit A, wait; A: submit B, wait on a gate B opens; 2 workers")
+    .ops("main: submit A, wait; A: write a cell, submit B, wait on a gate B opens; B: read the cell, open; 2 workers")
     .preemption_bound(bound)
     .check(|| {
         let pool = Arc::new(build::<P>(2, 2));
         let gate = Gate::new();
+        let cell = Arc::new(SharedCell::new(0u32));
         let p = Arc::clone(&pool);
         pool.execute(move || {
             let opener = Arc::clone(&gate);
-            p.execute(move || opener.open()).unwrap();
+            // B runs on the other worker (this one blocks below), so it sees this write only
+            // through the publication of B itself (for WorkStealingPool: the LIFO slot's
+            // Release store and a thief's Acquire swap).
+            cell.set(1);
+            p.execute(move || {
+                assert_eq!(cell.get(), 1, "a stolen task missed its parent's write");
+                opener.open();
+            })
+            .unwrap();
             gate.pass();
         })
         .unwrap();
