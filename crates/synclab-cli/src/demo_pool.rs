@@ -19,7 +19,9 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use synclab::pool::{FutexCondvarPool, LockFreePool, PoolConfig, StdCondvarPool, ThreadPool};
+use synclab::pool::{
+    FutexCondvarPool, LockFreePool, PoolConfig, StdCondvarPool, ThreadPool, WorkStealingPool,
+};
 use synclab::zoo::pool::{SeedCppPool, SeedPythonPool};
 use synclab_benches::process_cpu_time;
 
@@ -32,6 +34,8 @@ pub enum PoolImpl {
     Futex,
     /// `LockFreePool`: the lock-free queue and event counts.
     Lockfree,
+    /// `WorkStealingPool`: a Chase–Lev deque per worker, an injector, stealing.
+    WorkStealing,
     /// The seed's C++ pool, ported with its bugs (zoo).
     SeedCpp,
     /// The seed's Python pool, ported with its bugs (zoo).
@@ -134,6 +138,7 @@ fn build(args: &PoolArgs) -> Result<Box<dyn DemoPool>, String> {
         PoolImpl::Std => Box::new(Synclab(StdCondvarPool::build(config).map_err(err)?)),
         PoolImpl::Futex => Box::new(Synclab(FutexCondvarPool::build(config).map_err(err)?)),
         PoolImpl::Lockfree => Box::new(Synclab(LockFreePool::build(config).map_err(err)?)),
+        PoolImpl::WorkStealing => Box::new(Synclab(WorkStealingPool::build(config).map_err(err)?)),
         PoolImpl::SeedCpp | PoolImpl::SeedPython if args.threads == 0 => {
             return Err("--threads must be at least 1, got 0".into())
         }

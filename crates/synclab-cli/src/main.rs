@@ -4,7 +4,7 @@
 //! ```text
 //! synclab compare [--quick] [--filter TEXT] [--threads 1,2,4] [--out DIR]
 //! synclab demo array --impl polling|std|futex|lockfree [--len 5] [--write-delay-ms 500] [--penalty-ms 1000]
-//! synclab demo pool  --impl std|futex|lockfree|seed-cpp|seed-python [--jobs 20] [--threads 5] [--task-ms 300]
+//! synclab demo pool  --impl std|futex|lockfree|work-stealing|seed-cpp|seed-python [--jobs 20] [--threads 5] [--task-ms 300]
 //! ```
 
 use clap::{Parser, Subcommand};
