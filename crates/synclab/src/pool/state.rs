@@ -38,7 +38,7 @@
 
 use super::{search_idle, WaitReport};
 use crate::queue::EventCount;
-use crate::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crossbeam_utils::CachePadded;
 
 /// How many times an idle worker re-checks for work before it sleeps (plain build; a single
@@ -86,6 +86,11 @@ pub(crate) struct PoolState {
     /// Workers searching for work (see [`PoolState::search`]), at most [`MAX_SEARCHERS`]:
     /// while one does, submitters wake nobody.
     searching: CachePadded<AtomicUsize>,
+    /// A copy of the CLOSED bit on a line of its own, written once: `is_closed` reads it, so
+    /// a check that runs on every submit (a work-stealing worker's, which uses its credit
+    /// instead of an RMW on `state`) does not miss the cache on the state word, which every
+    /// worker writes.
+    closed: CachePadded<AtomicBool>,
     /// Tasks that panicked since the last `wait`.
     panicked: AtomicUsize,
     /// Idle workers sleep here.
@@ -109,6 +114,7 @@ impl PoolState {
         Self {
             state: CachePadded::new(AtomicU64::new(0)),
             searching: CachePadded::new(AtomicUsize::new(0)),
+            closed: CachePadded::new(AtomicBool::new(false)),
             panicked: AtomicUsize::new(0),
             work: EventCount::new(),
             idle: EventCount::new(),
@@ -197,10 +203,13 @@ impl PoolState {
     }
 
     /// Whether the pool is closed. Relaxed: a caller that sees CLOSED only hands its task back
-    /// or exits; `close` publishes nothing.
+    /// or exits; `close` publishes nothing. A `close` that happens before the call is seen
+    /// (coherence); the flag is stored before the state word's bit and before `close`'s
+    /// notify fences, so a sleeper's re-check after its `prepare_wait` fence sees it or is
+    /// woken.
     #[inline]
     pub(crate) fn is_closed(&self) -> bool {
-        is_closed(self.state.load(Ordering::Relaxed))
+        self.closed.load(Ordering::Relaxed)
     }
 
     /// Closes the pool; returns whether this call did it. Wakes every idle worker.
@@ -208,6 +217,8 @@ impl PoolState {
         // Relaxed: closing publishes nothing (submitters that see CLOSED hand their task back,
         // workers that see it exit); as an RMW it still continues the decrements' release
         // sequences for `wait`. The notify's fence orders it before the waiters' checks.
+        // Relaxed: as `is_closed` says; stored before the notify fences below.
+        self.closed.store(true, Ordering::Relaxed);
         let previous = self.state.fetch_or(CLOSED, Ordering::Relaxed);
         if is_closed(previous) {
             return false;
