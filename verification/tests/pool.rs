@@ -20,8 +20,31 @@ use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
 /// The panic message of tasks that panic on purpose; the panic hook stays quiet about them.
 const ON_PURPOSE: &str = "synclab-test: this task panics on purpose";
 
-/// Installs (once) a panic hook that prints nothing for [`ON_PURPOSE`] panics and defers to
-/// the default hook for everything else (assertions, checker failures).
+/// A panic payload whose own `Drop` panics: `std::panic::panic_any(Bomb)` (issue 13, point 1).
+/// Whoever drops the payload that `catch_unwind` returned unwinds a second time.
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        panic!("{}", ON_PURPOSE);
+    }
+}
+
+/// A payload whose `Drop` panics with another `ChainBomb`, `n` times over: a pool must not
+/// loop (or die) dropping payloads.
+struct ChainBomb(u32);
+
+impl Drop for ChainBomb {
+    fn drop(&mut self) {
+        if self.0 > 0 {
+            std::panic::panic_any(ChainBomb(self.0 - 1));
+        }
+    }
+}
+
+/// Installs (once) a panic hook that prints nothing for [`ON_PURPOSE`] panics (and the bombs'
+/// payloads) and defers to the default hook for everything else (assertions, checker
+/// failures).
 fn quiet_on_purpose_panics() {
     static INSTALL: std::sync::Once = std::sync::Once::new();
     INSTALL.call_once(|| {
@@ -32,7 +55,8 @@ fn quiet_on_purpose_panics() {
                 .downcast_ref::<&str>()
                 .copied()
                 .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str));
-            if message != Some(ON_PURPOSE) {
+            let bomb = info.payload().is::<Bomb>() || info.payload().is::<ChainBomb>();
+            if message != Some(ON_PURPOSE) && !bomb {
                 default(info);
             }
         }));
@@ -226,6 +250,40 @@ fn panicking_task<P: ThreadPool + 'static>(pool: &str) {
         });
 }
 
+/// A task panics with a payload whose `Drop` panics too (`panic_any(Bomb)`), another with a
+/// chain of them: the pool catches both, counts each task once, keeps every worker, runs the
+/// task behind them, and `wait` and `shutdown` return. (Issue 13, point 1: the payload was
+/// dropped outside the guard, so the worker unwound and died; `wait` then hung.)
+fn panic_payload_panics_on_drop<P: ThreadPool + 'static>(pool: &str, workers: usize, bound: usize) {
+    quiet_on_purpose_panics();
+    Model::new(format!(
+        "{pool}: panic payloads that panic on drop, {workers} worker(s)"
+    ))
+    .threads(workers + 1)
+    .ops("main: submit panic_any(Bomb), panic_any(ChainBomb(2)), a task; wait (panicked=2), shutdown (all joined)")
+    .preemption_bound(bound)
+    .stress_iterations(200)
+    .deadline(std::time::Duration::from_secs(60))
+    .check(move || {
+        let pool: P = build(workers, 4);
+        let ran = Arc::new(AtomicBool::new(false));
+        pool.execute(|| std::panic::panic_any(Bomb)).unwrap();
+        pool.execute(|| std::panic::panic_any(ChainBomb(2))).unwrap();
+        {
+            let ran = Arc::clone(&ran);
+            pool.execute(move || ran.store(true, Relaxed)).unwrap();
+        }
+        assert_eq!(pool.wait().panicked, 2, "each panicking task is counted once");
+        assert!(ran.load(Relaxed), "a worker died with a panicking task");
+        let report = pool.shutdown();
+        assert_eq!(
+            (report.workers_joined, report.workers_lost),
+            (workers, 0),
+            "a worker died with a panicking task"
+        );
+    });
+}
+
 /// shuttle / stress: 3 workers, 2 submitting threads × 10 tasks, each submitter waits after
 /// some of its tasks. Every task runs exactly once, and every wait returns only after the
 /// tasks its caller submitted before it have finished.
@@ -381,6 +439,16 @@ macro_rules! pool_suite {
             #[test]
             fn panicking_task() {
                 super::panicking_task::<P>(NAME);
+            }
+
+            #[test]
+            fn panic_payload_panics_on_drop_one_worker() {
+                super::panic_payload_panics_on_drop::<P>(NAME, 1, 2);
+            }
+
+            #[test]
+            fn panic_payload_panics_on_drop_two_workers() {
+                super::panic_payload_panics_on_drop::<P>(NAME, 2, BOUND3);
             }
 
             #[test]

@@ -89,8 +89,16 @@ impl<P: ThreadPool + 'static> DemoPool for Synclab<P> {
     }
     fn finish(self: Box<Self>) -> String {
         let report = self.0.shutdown();
+        let lost = if report.workers_lost == 0 {
+            String::new()
+        } else {
+            format!(
+                ", {} worker(s) LOST (died by unwinding: a synclab bug, please report it)",
+                report.workers_lost
+            )
+        };
         format!(
-            "shutdown: {} workers joined, {} panicked task(s) not reported by wait",
+            "shutdown: {} workers joined, {} panicked task(s) not reported by wait{lost}",
             report.workers_joined, report.panicked
         )
     }

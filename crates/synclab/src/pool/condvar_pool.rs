@@ -161,11 +161,12 @@ pub struct CondvarPool<F: LockFamily> {
 impl<F: LockFamily> CondvarPool<F> {
     fn stop(&mut self) -> ShutdownReport {
         self.close();
-        let workers_joined = join_workers(std::mem::take(&mut self.handles));
+        let workers = join_workers(std::mem::take(&mut self.handles));
         let panicked = std::mem::take(&mut F::lock(&self.shared.state).panicked);
         ShutdownReport {
             panicked,
-            workers_joined,
+            workers_joined: workers.joined,
+            workers_lost: workers.lost,
         }
     }
 }

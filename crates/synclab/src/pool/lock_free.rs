@@ -497,11 +497,12 @@ impl ThreadPool for LockFreePool {
 impl LockFreePool {
     fn stop(&mut self) -> ShutdownReport {
         self.close();
-        let workers_joined = join_workers(std::mem::take(&mut self.handles));
+        let workers = join_workers(std::mem::take(&mut self.handles));
         ShutdownReport {
             // Relaxed: the joins above ordered every worker's increments before this.
             panicked: self.shared.panicked.swap(0, Ordering::Relaxed),
-            workers_joined,
+            workers_joined: workers.joined,
+            workers_lost: workers.lost,
         }
     }
 }

@@ -26,6 +26,10 @@
 //!   many tasks panicked since the last `wait`.
 //! * **Panics are caught.** A panicking task is caught on its worker (`catch_unwind`); the
 //!   worker lives on and the panic is counted (the seed's Python pool lost the worker and hung).
+//!   The panic's payload is dropped under a guard too, since its own `Drop` may panic
+//!   (`panic_any(Bomb)`); a payload that panics again while being dropped is leaked, not
+//!   dropped, so a chain of them cannot keep a worker busy. A worker that died anyway (a bug)
+//!   is reported in [`ShutdownReport::workers_lost`].
 //! * **Shutdown drains.** [`ThreadPool::close`] stops accepting; [`ThreadPool::shutdown`] and
 //!   `Drop` close, run every task already queued, and join the workers.
 //! * **Dropped from inside its own task.** When the last handle to a pool is dropped (or
@@ -241,8 +245,14 @@ pub struct WaitReport {
 pub struct ShutdownReport {
     /// Tasks that panicked and were not yet reported by a `wait`.
     pub panicked: usize,
-    /// Workers joined.
+    /// Workers joined (0 when the pool was shut down from inside its own task: the workers
+    /// are detached then, see the module docs).
     pub workers_joined: usize,
+    /// Workers that had died — ended by unwinding instead of returning. Always 0 unless
+    /// synclab has a bug: a task's panic, and a panic in dropping its payload, are caught on
+    /// the worker. Reported so that such a bug shows instead of hiding behind a smaller
+    /// `workers_joined`.
+    pub workers_lost: usize,
 }
 
 /// A pool of worker threads running submitted [`Task`]s from a bounded queue.
@@ -315,32 +325,69 @@ pub trait ThreadPool: Send + Sync + Sized {
 /// Runs `task`, catching a panic. Returns whether it completed normally.
 ///
 /// The task is consumed (and so dropped) inside the guard, so a panicking destructor of a
-/// captured value is caught too.
+/// captured value is caught too. So is the payload: a panic payload is an arbitrary value,
+/// and its own `Drop` may panic (`std::panic::panic_any(Bomb)` where `Bomb::drop` panics).
+/// Dropping it outside a guard would unwind the worker and kill it, leaving its task counted
+/// as pending forever (issue 13). [`drop_payload`] drops it under a guard instead.
 #[inline]
 pub(crate) fn run_task(task: Task) -> bool {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(task)).is_ok()
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(task)) {
+        Ok(()) => true,
+        Err(payload) => {
+            drop_payload(payload);
+            false
+        }
+    }
+}
+
+/// Drops a panic payload under a guard. If its `Drop` panics, the *second* payload is
+/// forgotten (leaked) rather than dropped: it may panic again, and a chain of payloads that
+/// each panic with another one (`ChainBomb` in the tests) would otherwise keep the worker
+/// busy forever. std's own threads abort the process here; a pool must not.
+#[cold]
+pub(crate) fn drop_payload(payload: Box<dyn core::any::Any + Send>) {
+    if let Err(again) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        drop(payload);
+    })) {
+        core::mem::forget(again);
+    }
+}
+
+/// What joining the workers found: how many were joined, and how many had ended by
+/// unwinding instead of returning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Joined {
+    pub(crate) joined: usize,
+    pub(crate) lost: usize,
 }
 
 /// Joins the pool's workers, or — when called on one of them (the pool dropped or shut down
 /// from inside its own task) — detaches them all and returns 0: joining itself would fail, and
 /// joining the others would wait forever, since they exit only once nothing is pending and the
-/// calling task still is. Returns the number of workers joined.
-pub(crate) fn join_workers(handles: Vec<crate::sync::thread::JoinHandle<()>>) -> usize {
+/// calling task still is.
+///
+/// A worker never unwinds on its own account (tasks and their payloads run under
+/// `catch_unwind`, see [`run_task`]); one that did anyway — a bug in synclab — is counted in
+/// `lost`, so that [`ShutdownReport::workers_lost`] shows it rather than hiding it.
+pub(crate) fn join_workers(handles: Vec<crate::sync::thread::JoinHandle<()>>) -> Joined {
     let me = crate::sync::thread::current().id();
     if handles.iter().any(|h| h.thread().id() == me) {
         // Detached: each worker drains the queue and exits when it finds the pool closed and
         // idle; the shared state lives on in their `Arc`s.
         drop(handles);
-        return 0;
+        return Joined::default();
     }
-    let mut joined = 0;
+    let mut outcome = Joined::default();
     for handle in handles {
-        // A worker never panics: tasks run under `catch_unwind`.
-        if handle.join().is_ok() {
-            joined += 1;
+        match handle.join() {
+            Ok(()) => outcome.joined += 1,
+            Err(payload) => {
+                outcome.lost += 1;
+                drop_payload(payload);
+            }
         }
     }
-    joined
+    outcome
 }
 
 /// The idle search both pools run before a worker sleeps: [`IDLE_SPINS`] rounds of a spin
@@ -375,4 +422,42 @@ pub(crate) fn spawn_workers<S: Send + Sync + 'static>(
             crate::sync::thread::spawn(move || worker_loop(&shared))
         })
         .collect()
+}
+
+#[cfg(all(test, not(any(synclab_loom, synclab_shuttle))))]
+mod tests {
+    use super::*;
+
+    /// `join_workers` counts a worker that ended by unwinding as lost, not joined — even one
+    /// whose payload panics when dropped.
+    #[test]
+    fn join_workers_counts_a_worker_that_died() {
+        struct Bomb;
+        impl Drop for Bomb {
+            fn drop(&mut self) {
+                panic!("synclab-test: a payload that panics on drop");
+            }
+        }
+        let handles = vec![
+            std::thread::spawn(|| ()),
+            std::thread::spawn(|| std::panic::panic_any(Bomb)),
+            std::thread::spawn(|| panic!("synclab-test: a worker that dies")),
+        ];
+        assert_eq!(join_workers(handles), Joined { joined: 1, lost: 2 });
+    }
+
+    /// `run_task` survives a payload whose drop panics, and a chain of them.
+    #[test]
+    fn run_task_survives_payloads_that_panic_on_drop() {
+        struct ChainBomb(u32);
+        impl Drop for ChainBomb {
+            fn drop(&mut self) {
+                if self.0 > 0 {
+                    std::panic::panic_any(ChainBomb(self.0 - 1));
+                }
+            }
+        }
+        assert!(!run_task(Box::new(|| std::panic::panic_any(ChainBomb(5)))));
+        assert!(run_task(Box::new(|| ())));
+    }
 }
