@@ -557,7 +557,9 @@ zoo_test! {
             .threads(2)
             .exhaustive()
             .check(|| {
-                let pool = SeedCppPool::new(1);
+                // SAFETY: a zoo_test! body runs only under loom or shuttle, whose threads run
+                // the pool (it spawns its workers through `synclab::sync::thread`).
+                let pool = unsafe { SeedCppPool::new(1) };
                 let ran = Arc::new(AtomicBool::new(false));
                 {
                     let ran = Arc::clone(&ran);
@@ -581,7 +583,9 @@ zoo_test! {
             .threads(2)
             .exhaustive()
             .check(|| {
-                let pool = SeedCppPool::new(1);
+                // SAFETY: a zoo_test! body runs only under loom or shuttle, whose threads run
+                // the pool (it spawns its workers through `synclab::sync::thread`).
+                let pool = unsafe { SeedCppPool::new(1) };
                 pool.submit(|| ());
                 pool.wait();
             });
@@ -600,7 +604,48 @@ zoo_test! {
             .threads(2)
             .exhaustive()
             .check(|| {
-                let pool = SeedCppPool::new(1);
+                // SAFETY: a zoo_test! body runs only under loom or shuttle, whose threads run
+                // the pool (it spawns its workers through `synclab::sync::thread`).
+                let pool = unsafe { SeedCppPool::new(1) };
+                let done = Arc::new(AtomicBool::new(false));
+                {
+                    let done = Arc::clone(&done);
+                    pool.submit(move || done.store(true, SeqCst));
+                }
+                pool.wait();
+                assert!(done.load(SeqCst), "a task was still running when wait returned");
+            });
+    }
+}
+
+zoo_test! {
+    /// The guarded port (`Wait()` reads `m_Tasks` under `m_queueMtx`: no data race) keeps the
+    /// seed's lost wakeup: the worker's `notify_one` is sent under `m_queueMtx`, not
+    /// `m_WaitMtx`, so it can fall between `Wait()`'s check and its sleep. With the race gone,
+    /// loom reaches the deadlock too.
+    fn seed_cpp_guarded_wait_lost_wakeup() expect Expect::both(Failure::Deadlock) => {
+        Model::new("zoo: seed C++ Wait() lost wakeup (read under m_queueMtx)")
+            .threads(2)
+            .exhaustive()
+            .check(|| {
+                let pool = SeedCppPool::with_guarded_read(1);
+                pool.submit(|| ());
+                pool.wait();
+            });
+    }
+}
+
+zoo_test! {
+    /// The guarded port keeps the premature return: "queue empty" is true while the popped
+    /// task still runs. With the race gone, loom reaches the assertion too.
+    fn seed_cpp_guarded_wait_premature_return() expect Expect::both(
+        Failure::Assertion("a task was still running when wait returned"),
+    ) => {
+        Model::new("zoo: seed C++ Wait() returns while a task runs (read under m_queueMtx)")
+            .threads(2)
+            .exhaustive()
+            .check(|| {
+                let pool = SeedCppPool::with_guarded_read(1);
                 let done = Arc::new(AtomicBool::new(false));
                 {
                     let done = Arc::clone(&done);

@@ -722,7 +722,9 @@ zoo_test! {
             .threads(2)
             .exhaustive()
             .check(|| {
-                let q = Arc::new(zoo::BrokenArrayQueue::new(2, zoo::StampBug::RelaxedStamp));
+                // SAFETY: a zoo_test! body runs only under loom or shuttle, and the queue is
+                // shared only with a `synclab::sync::thread` — the checker's own threads.
+                let q = Arc::new(unsafe { zoo::BrokenArrayQueue::new(2, zoo::StampBug::RelaxedStamp) });
                 let producer = {
                     let q = Arc::clone(&q);
                     thread::spawn(move || q.try_push(42u32).unwrap())
@@ -752,7 +754,10 @@ zoo_test! {
             .exhaustive()
             .shuttle_iterations(2000)
             .check(|| {
-                let q = Arc::new(zoo::BrokenArrayQueue::new(2, zoo::StampBug::StampBeforeValue));
+                // SAFETY: as in `zoo_relaxed_stamp_store`: a checker runs these threads.
+                let q = Arc::new(unsafe {
+                    zoo::BrokenArrayQueue::new(2, zoo::StampBug::StampBeforeValue)
+                });
                 let producer = {
                     let q = Arc::clone(&q);
                     thread::spawn(move || q.try_push(42u32).unwrap())
