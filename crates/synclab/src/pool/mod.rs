@@ -32,6 +32,36 @@
 //!   is reported in [`ShutdownReport::workers_lost`].
 //! * **Shutdown drains.** [`ThreadPool::close`] stops accepting; [`ThreadPool::shutdown`] and
 //!   `Drop` close, run every task already queued, and join the workers.
+//! * **Called from inside one of its own tasks.** A pool knows its workers (by thread id),
+//!   and a task running on one of them is treated as *part of the pool*, never as an outside
+//!   client that may be made to wait for the pool:
+//!   - [`ThreadPool::submit`] (and `execute`) from one of the pool's own workers **never waits
+//!     for room**: when the queue is full, the task is accepted *beyond* the capacity, into an
+//!     overflow the workers take from before the queue. A worker that waited for room would be
+//!     waiting for itself — when every worker does it, nobody drains the queue and the pool
+//!     deadlocks. The capacity bounds what threads *outside* the pool can queue (the
+//!     backpressure a producer needs); the work that tasks create is bounded by the tasks
+//!     themselves, as in rayon and Java's `ForkJoinPool`, whose workers push to their own
+//!     unbounded deques. The overflow is finite all the same: a worker's submit that finds the
+//!     pool holding [`MAX_PENDING`] tasks, or cannot allocate room for one more, gets the task
+//!     back with [`SubmitErrorKind::Overflow`] — never a panic, an abort or a hang.
+//!     [`ThreadPool::try_submit`] keeps the bound from everywhere (it never waits, so it cannot
+//!     deadlock): from a worker it still says `Full`.
+//!   - [`ThreadPool::wait`] from one of the pool's own workers returns
+//!     `Err(`[`WaitError::InsideTask`]`)` at once: the calling task is itself pending, so a wait
+//!     for every pending task would never end. Whatever is built on `wait` (`scope`, joining a
+//!     task's handle) inherits the rule: a blocking call a task makes on its own pool must not
+//!     wait for work only the pool's workers can do — it refuses, or helps by running queued
+//!     tasks itself.
+//!
+//!   Why these outcomes, and not the other two a pool library could choose. *Running the
+//!   task inline* on the submitting worker (Java's `CallerRunsPolicy`) nests one stack frame
+//!   per full-queue submit, and a task that submits from inside an inline task nests again:
+//!   a fan-out tree on a small queue could overflow the stack, which is an abort. *A typed
+//!   error for submit* would fail work that another worker is about to make room for, and
+//!   push every user of nested tasks into writing a retry-or-run-inline fallback of their own.
+//!   For `wait` no outcome but refusal is honest: there is no non-blocking answer to "have the
+//!   tasks submitted before me finished?" when the asker is one of them.
 //! * **Dropped from inside its own task.** When the last handle to a pool is dropped (or
 //!   `shutdown` is called) on one of its own workers — a task that owned the pool — the pool
 //!   closes and *detaches* its workers instead of joining them: a thread cannot join itself,
