@@ -384,6 +384,18 @@ impl<T: Send> MpmcQueue<T> for TwoLaneQueue<T> {
     fn len(&self) -> usize {
         self.lanes[0].len() + self.lanes[1].len()
     }
+
+    /// Closes both lanes, one after the other (not atomically: this queue is not linearizable
+    /// anyway, and its zoo entries never close it).
+    fn close(&self) -> bool {
+        let first = self.lanes[0].close();
+        self.lanes[1].close() || first
+    }
+
+    /// The lane closed last.
+    fn is_closed(&self) -> bool {
+        self.lanes[1].is_closed()
+    }
 }
 
 impl<T> fmt::Debug for TwoLaneQueue<T> {
