@@ -10,7 +10,7 @@
 #[cfg_attr(any(synclab_loom, synclab_shuttle), allow(unused_imports))]
 use synclab::pool::{
     BuildError, FutexCondvarPool, LockFreePool, PoolConfig, StdCondvarPool, ThreadPool,
-    TrySubmitError,
+    TrySubmitError, WaitError,
 };
 use synclab::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::*};
 use synclab::sync::{futex, thread, Arc};
@@ -107,7 +107,7 @@ fn two_workers_two_tasks<P: ThreadPool + 'static>(pool: &str, bound: usize) {
                 let cell = Arc::clone(cell);
                 pool.execute(move || cell.set(1)).unwrap();
             }
-            assert_eq!(pool.wait().panicked, 0);
+            assert_eq!(pool.wait().unwrap().panicked, 0);
             for cell in &cells {
                 assert_eq!(cell.get(), 1, "wait returned before a task finished");
             }
@@ -147,11 +147,12 @@ fn submit_while_full<P: ThreadPool + 'static>(pool: &str) {
             match pool.try_submit(Box::new(task(&ran))) {
                 Err(TrySubmitError::Full(back)) => drop(back),
                 Err(TrySubmitError::Closed(_)) => panic!("try_submit said closed on an open pool"),
+                Err(other) => panic!("try_submit failed in a new way: {other:?}"),
                 Ok(()) => panic!("try_submit accepted a task beyond the capacity"),
             }
             gate.open();
             pool.execute(task(&ran)).unwrap();
-            let _ = pool.wait();
+            let _report = pool.wait().expect("not called from one of the pool's workers");
             // gated + submitted + last; the handed-back task never ran
             assert_eq!(ran.load(Relaxed), 3, "a task was lost or run twice");
             drop(pool);
@@ -205,7 +206,9 @@ fn two_waiters<P: ThreadPool + 'static>(pool: &str, bound: usize) {
             let helper = {
                 let (pool, cell) = (Arc::clone(&pool), Arc::clone(&cell));
                 thread::spawn(move || {
-                    let _ = pool.wait();
+                    let _report = pool
+                        .wait()
+                        .expect("not called from one of the pool's workers");
                     assert_eq!(
                         cell.get(),
                         1,
@@ -213,7 +216,9 @@ fn two_waiters<P: ThreadPool + 'static>(pool: &str, bound: usize) {
                     );
                 })
             };
-            let _ = pool.wait();
+            let _report = pool
+                .wait()
+                .expect("not called from one of the pool's workers");
             assert_eq!(
                 cell.get(),
                 1,
@@ -240,7 +245,7 @@ fn panicking_task<P: ThreadPool + 'static>(pool: &str) {
                 pool.execute(move || ran.store(true, Relaxed)).unwrap();
             }
             assert_eq!(
-                pool.wait().panicked,
+                pool.wait().unwrap().panicked,
                 1,
                 "the panic was not reported by wait"
             );
@@ -273,7 +278,7 @@ fn panic_payload_panics_on_drop<P: ThreadPool + 'static>(pool: &str, workers: us
             let ran = Arc::clone(&ran);
             pool.execute(move || ran.store(true, Relaxed)).unwrap();
         }
-        assert_eq!(pool.wait().panicked, 2, "each panicking task is counted once");
+        assert_eq!(pool.wait().unwrap().panicked, 2, "each panicking task is counted once");
         assert!(ran.load(Relaxed), "a worker died with a panicking task");
         let report = pool.shutdown();
         assert_eq!(
@@ -282,6 +287,90 @@ fn panic_payload_panics_on_drop<P: ThreadPool + 'static>(pool: &str, workers: us
             "a worker died with a panicking task"
         );
     });
+}
+
+/// Every worker runs a task that submits more tasks than the queue holds, while no worker is
+/// free to drain it (the parents meet at a rendezvous first). The pool's contract: a submit
+/// from one of its own workers never waits for room — it is accepted beyond the bound — so
+/// every child runs and `wait` returns. (Issue 13, point 4: every worker slept in `submit`
+/// on a queue only workers could drain: a deadlock.)
+fn submit_from_every_worker_into_a_full_queue<P: ThreadPool + 'static>(
+    pool: &str,
+    workers: usize,
+    bound: usize,
+) {
+    Model::new(format!(
+        "{pool}: {workers} worker(s) each submit 2 tasks into a full queue (capacity 1)"
+    ))
+    .threads(workers + 1)
+    .ops("main: submit one parent per worker, wait; each parent: meet the others, submit 2 children; capacity 1")
+    .preemption_bound(bound)
+    .stress_iterations(200)
+    .deadline(std::time::Duration::from_secs(60))
+    .check(move || {
+        let pool = Arc::new(build::<P>(workers, 1));
+        let started = Arc::new(AtomicU32::new(0));
+        let children = Arc::new(AtomicUsize::new(0));
+        for _ in 0..workers {
+            let (handle, started, children) =
+                (Arc::clone(&pool), Arc::clone(&started), Arc::clone(&children));
+            pool.execute(move || {
+                // Every worker holds a parent before any child is submitted.
+                // AcqRel/Acquire: only the count matters; the futex carries the sleep.
+                let mut seen = started.fetch_add(1, AcqRel) + 1;
+                if seen == workers as u32 {
+                    futex::wake_all(&started);
+                }
+                while seen < workers as u32 {
+                    futex::wait(&started, seen);
+                    seen = started.load(Acquire);
+                }
+                for _ in 0..2 {
+                    let children = Arc::clone(&children);
+                    handle
+                        .execute(move || {
+                            children.fetch_add(1, Relaxed);
+                        })
+                        .expect("the pool is open");
+                }
+            })
+            .unwrap();
+        }
+        let _report = pool.wait().expect("not called from one of the pool's workers");
+        assert_eq!(children.load(Relaxed), 2 * workers, "a child task was lost");
+    });
+}
+
+/// A task calls `wait` on its own pool: it would wait for itself. The pool's contract: `wait`
+/// on one of the pool's own workers returns `Err(WaitError::InsideTask)` at once (issue 13,
+/// point 4: it hung).
+fn wait_inside_a_task<P: ThreadPool + 'static>(pool: &str, bound: usize) {
+    Model::new(format!("{pool}: a task calls wait on its own pool"))
+        .threads(2)
+        .ops("main: submit a task that calls wait on the pool, wait; 1 worker")
+        .preemption_bound(bound)
+        .stress_iterations(200)
+        .deadline(std::time::Duration::from_secs(60))
+        .check(|| {
+            let pool = Arc::new(build::<P>(1, 2));
+            let returned = Arc::new(AtomicBool::new(false));
+            {
+                let (handle, returned) = (Arc::clone(&pool), Arc::clone(&returned));
+                pool.execute(move || {
+                    assert_eq!(
+                        handle.wait().err(),
+                        Some(WaitError::InsideTask),
+                        "wait inside a task must refuse"
+                    );
+                    returned.store(true, Relaxed);
+                })
+                .unwrap();
+            }
+            let _report = pool
+                .wait()
+                .expect("not called from one of the pool's workers");
+            assert!(returned.load(Relaxed), "wait inside a task did not return");
+        });
 }
 
 /// shuttle / stress: 3 workers, 2 submitting threads × 10 tasks, each submitter waits after
@@ -315,7 +404,7 @@ fn many_tasks_two_submitters<P: ThreadPool + 'static>(pool: &str) {
                         })
                         .unwrap();
                         if wait_after.contains(&(i + 1)) {
-                            let _ = pool.wait();
+                            let _report = pool.wait().expect("not called from one of the pool's workers");
                             for j in 0..=i {
                                 let mine = s * PER_SUBMITTER + j;
                                 assert_eq!(
@@ -332,7 +421,7 @@ fn many_tasks_two_submitters<P: ThreadPool + 'static>(pool: &str) {
         for s in submitters {
             s.join().unwrap();
         }
-        let _ = pool.wait();
+        let _report = pool.wait().expect("not called from one of the pool's workers");
         for (index, count) in runs.iter().enumerate() {
             assert_eq!(count.load(Acquire), 1, "task {index} ran {} times", count.load(Acquire));
         }
@@ -367,7 +456,9 @@ fn burst_runs_in_parallel<P: ThreadPool + 'static>(pool: &str) {
                 })
                 .unwrap();
             }
-            let _ = pool.wait();
+            let _report = pool
+                .wait()
+                .expect("not called from one of the pool's workers");
             assert_eq!(started.load(Acquire), N);
         });
 }
@@ -396,7 +487,9 @@ fn dependent_tasks<P: ThreadPool + 'static>(pool: &str, bound: usize) {
         pool.execute(move || first.pass()).unwrap();
         thread::yield_now();
         pool.execute(move || gate.open()).unwrap();
-        let _ = pool.wait();
+        let _report = pool
+            .wait()
+            .expect("not called from one of the pool's workers");
     });
 }
 
@@ -449,6 +542,25 @@ macro_rules! pool_suite {
             #[test]
             fn panic_payload_panics_on_drop_two_workers() {
                 super::panic_payload_panics_on_drop::<P>(NAME, 2, BOUND3);
+            }
+
+            #[test]
+            fn submit_from_the_only_worker_into_a_full_queue() {
+                super::submit_from_every_worker_into_a_full_queue::<P>(NAME, 1, 2);
+            }
+
+            #[test]
+            #[cfg_attr(
+                synclab_loom,
+                ignore = "3 threads with a rendezvous and an overflow mutex: over loom's budget at bound 1 (> 9 min); run under shuttle and as stress"
+            )]
+            fn submit_from_every_worker_into_a_full_queue() {
+                super::submit_from_every_worker_into_a_full_queue::<P>(NAME, 2, BOUND3);
+            }
+
+            #[test]
+            fn wait_inside_a_task() {
+                super::wait_inside_a_task::<P>(NAME, 2);
             }
 
             #[test]
@@ -713,7 +825,7 @@ fn task_effects_visible_after_wait<P: ThreadPool + 'static>(pool: &str) {
         let cell = Arc::new(SharedCell::new(0u32));
         let task_cell = Arc::clone(&cell);
         pool.execute(move || task_cell.set(1)).unwrap();
-        assert_eq!(pool.wait().panicked, 0);
+        assert_eq!(pool.wait().unwrap().panicked, 0);
         assert_eq!(cell.get(), 1, "wait returned before the task finished");
         assert_eq!(pool.shutdown().workers_joined, 1);
     });

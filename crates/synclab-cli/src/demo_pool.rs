@@ -88,7 +88,8 @@ impl<P: ThreadPool + 'static> DemoPool for Synclab<P> {
         self.0.submit(task).map_err(|e| e.to_string())
     }
     fn wait(&self) -> Option<usize> {
-        Some(self.0.wait().panicked)
+        // The demo's driver thread is not one of the pool's workers: `wait` waits.
+        self.0.wait().ok().map(|report| report.panicked)
     }
     fn finish(self: Box<Self>) -> String {
         let report = self.0.shutdown();

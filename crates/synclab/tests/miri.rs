@@ -188,7 +188,7 @@ fn pools_run_wait_shutdown() {
             })
             .unwrap();
         }
-        assert_eq!(pool.wait().panicked, 0);
+        assert_eq!(pool.wait().unwrap().panicked, 0);
         assert_eq!(done.load(Relaxed), 4);
         assert_eq!(pool.shutdown().workers_joined, 2);
     }

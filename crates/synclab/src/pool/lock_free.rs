@@ -47,19 +47,31 @@
 //! "closed?" checks of submitters and sleeping workers) is Relaxed. Sleeping uses the event
 //! counts' own Dekker fences.
 //!
+//! **Tasks submitted by tasks.** A submit from one of the pool's own workers never waits for
+//! room (the contract in [`crate::pool`]): when the queue is full, the (already counted) task
+//! goes to `overflow`, a `VecDeque` under a mutex, and `overflowed` mirrors its length for the
+//! workers, which take from the overflow before the queue. Pushing there ends with the same
+//! `task_pushed` as a queue push, and every place a worker looks for work (`take`, `search`'s
+//! polls, the look of the last searcher, the look before sleeping) looks at `overflowed` too,
+//! after the same fences — so the Dekker arguments below hold with the overflow store in the
+//! place of the queue's stamp store. Only a full queue and a submitting task reach this path.
+//!
 //! **Progress.** `submit` and a worker's pop are lock-free in the queue's sense (see
 //! `ArrayQueue`: a thread stalled between its CAS and its stamp store can hold up its slot);
 //! sleeping is blocking by design. An idle worker searches at most [`IDLE_SPINS`] +
 //! [`IDLE_YIELDS`] rounds (each a few loads) and then sleeps on a futex; it never spins
 //! without bound.
 
+use std::collections::VecDeque;
+
 use super::{
-    join_workers, run_task, search_idle, BuildError, PoolConfig, ShutdownReport, SubmitError, Task,
-    ThreadPool, TrySubmitError, WaitReport,
+    join_workers, on_own_worker, run_task, search_idle, BuildError, PoolConfig, ShutdownReport,
+    SubmitError, SubmitErrorKind, Task, ThreadPool, TrySubmitError, WaitError, WaitReport,
+    MAX_PENDING,
 };
 use crate::queue::{ArrayQueue, CapacityError, EventCount};
 use crate::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
-use crate::sync::{thread, Arc};
+use crate::sync::{thread, Arc, StdMutex};
 use crossbeam_utils::CachePadded;
 
 /// One pending task in the state word.
@@ -85,6 +97,14 @@ pub const IDLE_YIELDS: u32 = 16;
 /// and busy workers, since one searcher already picks up a new task at once.
 pub const MAX_SEARCHERS: usize = 1;
 
+/// Locks the overflow, ignoring poison (nothing panics while holding it: `VecDeque` pushes
+/// after `try_reserve` and pops do not).
+fn lock<T>(mutex: &StdMutex<T>) -> crate::sync::StdMutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 #[inline]
 fn pending(state: u64) -> u64 {
     state & PENDING_MASK
@@ -102,6 +122,12 @@ fn generation(state: u64) -> u64 {
 
 struct Shared {
     queue: ArrayQueue<Task>,
+    /// Tasks submitted by the pool's own workers while the queue was full (they may not wait
+    /// for room: module docs of [`crate::pool`]). Workers take from here before the queue.
+    /// A mutex: this path is cold (only a full queue and a submitting task reach it).
+    overflow: StdMutex<VecDeque<Task>>,
+    /// `overflow`'s length, mirrored under its lock, for workers to check without the lock.
+    overflowed: AtomicUsize,
     /// pending | CLOSED | idle generation; see the table in the module docs.
     state: CachePadded<AtomicU64>,
     /// Workers searching an empty queue (see `search`), at most [`MAX_SEARCHERS`]: while one
@@ -128,7 +154,7 @@ struct Shared {
 /// for i in 0..10 {
 ///     pool.execute(move || assert!(i < 10)).unwrap();
 /// }
-/// assert_eq!(pool.wait().panicked, 0);
+/// assert_eq!(pool.wait().unwrap().panicked, 0);
 /// ```
 pub struct LockFreePool {
     shared: Arc<Shared>,
@@ -182,6 +208,58 @@ impl Shared {
         if is_closed(now) {
             self.work.notify_all();
         }
+    }
+
+    /// A counted task from one of the pool's own workers, with the queue full: into the
+    /// overflow, unless the pool holds `MAX_PENDING` tasks or the overflow cannot grow; then
+    /// the task is handed back, counted out.
+    #[cold]
+    fn push_overflow(&self, task: Task) -> Result<(), SubmitError> {
+        // Relaxed: a bound, not a synchronization; admitting already counted this task.
+        let at_limit = pending(self.state.load(Ordering::Relaxed)) as usize > MAX_PENDING;
+        let mut overflow = lock(&self.overflow);
+        if at_limit || overflow.try_reserve(1).is_err() {
+            drop(overflow);
+            self.finish_one();
+            return Err(SubmitError::new(SubmitErrorKind::Overflow, task));
+        }
+        overflow.push_back(task);
+        // Relaxed: a hint for workers, ordered by the fence in `task_pushed` (a worker about
+        // to sleep reads it after the fence in `prepare_wait`: the Dekker pair of
+        // `task_pushed`, with this store in the place of the queue's stamp store).
+        self.overflowed.store(overflow.len(), Ordering::Relaxed);
+        drop(overflow);
+        self.task_pushed();
+        Ok(())
+    }
+
+    /// The next task: from the overflow first (tasks that running tasks submitted: finishing
+    /// work in progress is what bounds the overflow), else from the queue.
+    #[inline]
+    fn take(&self) -> Option<Task> {
+        // Relaxed: a hint (see `push_overflow`); the overflow itself is read under its lock.
+        if self.overflowed.load(Ordering::Relaxed) != 0 {
+            if let Some(task) = self.take_overflow() {
+                return Some(task);
+            }
+        }
+        self.queue.pop()
+    }
+
+    #[cold]
+    fn take_overflow(&self) -> Option<Task> {
+        let mut overflow = lock(&self.overflow);
+        let task = overflow.pop_front();
+        // Relaxed: as in `push_overflow`.
+        self.overflowed.store(overflow.len(), Ordering::Relaxed);
+        task
+    }
+
+    /// Whether a task looked available (overflow or queue) at some moment of the call.
+    #[inline]
+    fn has_work(&self) -> bool {
+        // Relaxed: as in `take`.
+        self.overflowed.load(Ordering::Relaxed) != 0 || !self.queue.is_empty()
     }
 
     /// Pushes a counted task, sleeping on `space` while the queue is full. Hands the task
@@ -286,7 +364,7 @@ impl Shared {
         // wake-up on while more is queued, so a burst of tasks spreads over the sleepers.
         let mut woken = false;
         loop {
-            let task = match self.queue.pop() {
+            let task = match self.take() {
                 Some(task) => {
                     if woken {
                         self.pass_wake_on();
@@ -326,13 +404,7 @@ impl Shared {
             return None;
         }
         self.searching.fetch_add(1, Ordering::Relaxed);
-        let found = search_idle(|| {
-            if self.queue.is_empty() {
-                None
-            } else {
-                self.queue.pop()
-            }
-        });
+        let found = search_idle(|| if self.has_work() { self.take() } else { None });
         // Relaxed: on success, see above; on failure, the fence in `prepare_wait` (in
         // `sleep`) orders it before our last look.
         if self.searching.fetch_sub(1, Ordering::Relaxed) == 1 && found.is_some() {
@@ -348,7 +420,8 @@ impl Shared {
         // SeqCst fence: our decrement of `searching` comes before our (Relaxed) look at the
         // queue in the total order; pairs with the fence in `task_pushed`.
         fence(Ordering::SeqCst);
-        if !self.queue.looks_empty() {
+        // Relaxed: the fence above orders it, as the queue's look.
+        if !self.queue.looks_empty() || self.overflowed.load(Ordering::Relaxed) != 0 {
             self.work.notify_one();
         }
     }
@@ -358,7 +431,7 @@ impl Shared {
     /// tasks would run one at a time — the demo showed it: 1.5 s instead of 1.2 s.)
     #[cold]
     fn pass_wake_on(&self) {
-        if !self.queue.is_empty() {
+        if self.has_work() {
             self.work.notify_one();
         }
     }
@@ -367,7 +440,7 @@ impl Shared {
     #[cold]
     fn sleep(&self) -> Slept {
         let key = self.work.prepare_wait();
-        if let Some(task) = self.queue.pop() {
+        if let Some(task) = self.take() {
             self.work.cancel_wait(key);
             return Slept::Found(task);
         }
@@ -404,6 +477,8 @@ impl ThreadPool for LockFreePool {
         })?;
         let shared = Arc::new(Shared {
             queue,
+            overflow: StdMutex::new(VecDeque::new()),
+            overflowed: AtomicUsize::new(0),
             state: CachePadded::new(AtomicU64::new(0)),
             searching: CachePadded::new(AtomicUsize::new(0)),
             blocked: AtomicUsize::new(0),
@@ -423,17 +498,26 @@ impl ThreadPool for LockFreePool {
 
     #[inline]
     fn submit(&self, task: Task) -> Result<(), SubmitError> {
-        if !self.shared.admit() {
-            return Err(SubmitError(task));
+        let shared = &*self.shared;
+        if !shared.admit() {
+            return Err(SubmitError::closed(task));
         }
-        self.shared.push_blocking(task).map_err(SubmitError)
+        match shared.queue.push(task) {
+            Ok(()) => {
+                shared.task_pushed();
+                Ok(())
+            }
+            // A task of this pool may not wait for room (it would wait for itself).
+            Err(task) if on_own_worker(&self.handles) => shared.push_overflow(task),
+            Err(task) => shared.push_blocking(task).map_err(SubmitError::closed),
+        }
     }
 
     #[inline]
     fn try_submit(&self, task: Task) -> Result<(), TrySubmitError> {
         let shared = &*self.shared;
         if !shared.admit() {
-            return Err(TrySubmitError::Closed(task));
+            return Err(TrySubmitError::closed(task));
         }
         match shared.queue.push(task) {
             Ok(()) => {
@@ -442,12 +526,15 @@ impl ThreadPool for LockFreePool {
             }
             Err(task) => {
                 shared.finish_one();
-                Err(TrySubmitError::Full(task))
+                Err(TrySubmitError::full(task))
             }
         }
     }
 
-    fn wait(&self) -> WaitReport {
+    fn wait(&self) -> Result<WaitReport, WaitError> {
+        if on_own_worker(&self.handles) {
+            return Err(WaitError::InsideTask);
+        }
         let shared = &*self.shared;
         // Acquire: pairs with the Release decrements (see "Orderings" in the module docs).
         let start = shared.state.load(Ordering::Acquire);
@@ -463,10 +550,10 @@ impl ThreadPool for LockFreePool {
                 shared.idle.wait(key);
             }
         }
-        WaitReport {
+        Ok(WaitReport {
             // Relaxed: the counts were made before the decrements we synchronized with.
             panicked: shared.panicked.swap(0, Ordering::Relaxed),
-        }
+        })
     }
 
     fn close(&self) {

@@ -17,8 +17,8 @@
 //!
 //! * **Bounded queue.** A pool is built with a worker count (≥ 1) and a queue capacity
 //!   (≥ 1, default [`DEFAULT_CAPACITY`]; the CLI demo passes the seed's bound), like the seed's `Queue(num_threads)`.
-//!   [`ThreadPool::submit`] waits while the queue is full; [`ThreadPool::try_submit`] hands the
-//!   task back instead.
+//!   [`ThreadPool::submit`] waits while the queue is full (except on one of the pool's own
+//!   workers: see below); [`ThreadPool::try_submit`] hands the task back instead.
 //! * **`wait` means finished.** [`ThreadPool::wait`] returns only when every task submitted
 //!   before the call has *finished running*: a pending count is incremented when a task is
 //!   accepted and decremented after the task *returns* — not when it is dequeued (the seed's
@@ -87,7 +87,7 @@
 //!     })
 //!     .unwrap();
 //! }
-//! let report = pool.wait();
+//! let report = pool.wait().expect("not called from inside a task");
 //! assert_eq!(done.load(Ordering::Relaxed), 20); // every task has finished
 //! assert_eq!(report.panicked, 0);
 //! pool.shutdown();
@@ -191,43 +191,121 @@ impl fmt::Display for BuildError {
 
 impl std::error::Error for BuildError {}
 
-/// [`ThreadPool::submit`] failed: the pool is closed. The task is handed back, not run.
-pub struct SubmitError(pub Task);
+/// The most tasks a pool holds at once — queued, in the overflow of tasks submitted by its own
+/// workers (see "Called from inside one of its own tasks" in the module docs), or running. A
+/// submit from a worker that would go past it is refused with [`SubmitErrorKind::Overflow`].
+/// (Submitters outside the pool never reach it: they wait while the queue is full.)
+pub const MAX_PENDING: usize = 1 << 31;
 
-impl SubmitError {
-    /// The task that was not accepted.
+/// A task a pool did not accept, handed back unrun.
+///
+/// `Send + Sync` although a [`Task`] (a boxed `FnOnce() + Send`) is not `Sync`: nothing can
+/// reach the task through a shared reference — the only way to it is
+/// [`into_task`](Self::into_task), which takes `self` — so a `&RejectedTask` shared between
+/// threads shares nothing (the argument of `std::sync::Exclusive` and the `sync_wrapper`
+/// crate). That is what lets the pool's error types be `Sync`, as `?` into
+/// `Box<dyn Error + Send + Sync>` requires.
+pub struct RejectedTask(Task);
+
+// SAFETY: see the type docs — no method takes `&self` and touches the task (Debug prints a
+// placeholder), so `&RejectedTask` gives no access to the `Task`, and sending the task itself
+// is allowed (`Task: Send`). Sharing a reference therefore cannot share the non-`Sync` task.
+unsafe impl Sync for RejectedTask {}
+
+impl RejectedTask {
+    /// The task, to run elsewhere or drop.
     pub fn into_task(self) -> Task {
         self.0
     }
 }
 
-impl fmt::Debug for SubmitError {
+impl fmt::Debug for RejectedTask {
+    /// Prints a placeholder: the task is opaque (and is not touched through `&self`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SubmitError(<task>)")
+        f.write_str("<task>")
+    }
+}
+
+/// Why [`ThreadPool::submit`] did not accept a task.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubmitErrorKind {
+    /// The pool is closed.
+    Closed,
+    /// A task submitted from one of the pool's own workers found the queue full and could not
+    /// be kept beyond it: the pool already holds [`MAX_PENDING`] tasks, or memory for one more
+    /// could not be allocated.
+    Overflow,
+}
+
+/// [`ThreadPool::submit`] failed (see [`kind`](Self::kind)). The task is handed back, not run.
+#[derive(Debug)]
+pub struct SubmitError {
+    kind: SubmitErrorKind,
+    task: RejectedTask,
+}
+
+impl SubmitError {
+    pub(crate) fn new(kind: SubmitErrorKind, task: Task) -> Self {
+        Self {
+            kind,
+            task: RejectedTask(task),
+        }
+    }
+
+    pub(crate) fn closed(task: Task) -> Self {
+        Self::new(SubmitErrorKind::Closed, task)
+    }
+
+    /// Why the task was not accepted.
+    pub fn kind(&self) -> SubmitErrorKind {
+        self.kind
+    }
+
+    /// Whether the pool was closed.
+    pub fn is_closed(&self) -> bool {
+        self.kind == SubmitErrorKind::Closed
+    }
+
+    /// The task that was not accepted.
+    pub fn into_task(self) -> Task {
+        self.task.into_task()
     }
 }
 
 impl fmt::Display for SubmitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the pool is shut down: the task was handed back, not run")
+        match self.kind {
+            SubmitErrorKind::Closed => {
+                f.write_str("the pool is shut down: the task was handed back, not run")
+            }
+            SubmitErrorKind::Overflow => write!(
+                f,
+                "a task submitted from one of the pool's workers found the queue full and the \
+                 pool could not keep it beyond the queue (at most {MAX_PENDING} tasks, or out \
+                 of memory): the task was handed back, not run"
+            ),
+        }
     }
 }
 
 impl std::error::Error for SubmitError {}
 
 /// [`ThreadPool::try_submit`] failed. The task is handed back, not run.
+#[non_exhaustive]
+#[derive(Debug)]
 pub enum TrySubmitError {
     /// The queue was full (holding `capacity` tasks).
-    Full(Task),
+    Full(RejectedTask),
     /// The pool is closed.
-    Closed(Task),
+    Closed(RejectedTask),
 }
 
 impl TrySubmitError {
     /// The task that was not accepted.
     pub fn into_task(self) -> Task {
         match self {
-            TrySubmitError::Full(task) | TrySubmitError::Closed(task) => task,
+            TrySubmitError::Full(task) | TrySubmitError::Closed(task) => task.into_task(),
         }
     }
 
@@ -235,14 +313,13 @@ impl TrySubmitError {
     pub fn is_closed(&self) -> bool {
         matches!(self, TrySubmitError::Closed(_))
     }
-}
 
-impl fmt::Debug for TrySubmitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrySubmitError::Full(_) => f.write_str("Full(<task>)"),
-            TrySubmitError::Closed(_) => f.write_str("Closed(<task>)"),
-        }
+    pub(crate) fn full(task: Task) -> Self {
+        TrySubmitError::Full(RejectedTask(task))
+    }
+
+    pub(crate) fn closed(task: Task) -> Self {
+        TrySubmitError::Closed(RejectedTask(task))
     }
 }
 
@@ -260,6 +337,29 @@ impl fmt::Display for TrySubmitError {
 }
 
 impl std::error::Error for TrySubmitError {}
+
+/// Why [`ThreadPool::wait`] did not wait.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitError {
+    /// `wait` was called from inside one of the pool's own tasks. That task is itself pending,
+    /// so waiting until nothing is pending would wait for itself forever (see "Called from
+    /// inside one of its own tasks" in the module docs).
+    InsideTask,
+}
+
+impl fmt::Display for WaitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WaitError::InsideTask => f.write_str(
+                "wait was called from inside one of the pool's own tasks, which would wait \
+                 for itself: refused",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for WaitError {}
 
 /// What [`ThreadPool::wait`] observed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -307,11 +407,15 @@ pub trait ThreadPool: Send + Sync + Sized {
         Self::build(PoolConfig::new(workers))
     }
 
-    /// Queues `task`, waiting while the queue is full.
+    /// Queues `task`, waiting while the queue is full — unless called from one of the pool's
+    /// own workers, which never waits: the task is then accepted beyond the capacity (see
+    /// "Called from inside one of its own tasks" in the module docs).
     ///
     /// # Errors
     ///
-    /// [`SubmitError`] (with the task) if the pool was closed before the task was queued.
+    /// [`SubmitError`] (with the task): [`SubmitErrorKind::Closed`] if the pool was closed
+    /// before the task was queued; [`SubmitErrorKind::Overflow`] if a worker's submit found the
+    /// queue full and the pool could not keep the task beyond it.
     fn submit(&self, task: Task) -> Result<(), SubmitError>;
 
     /// Queues `task` if there is room now; never waits.
@@ -333,9 +437,13 @@ pub trait ThreadPool: Send + Sync + Sized {
     /// Returns once every task submitted before this call has finished running.
     ///
     /// Precisely: it returns at the first moment after the call when no task is pending (queued
-    /// or running), or at once if none is. Every thread waiting at that moment returns. Calling
-    /// it from inside one of the pool's own tasks would wait for that task itself: don't.
-    fn wait(&self) -> WaitReport;
+    /// or running), or at once if none is. Every thread waiting at that moment returns.
+    ///
+    /// # Errors
+    ///
+    /// [`WaitError::InsideTask`], at once, when called from inside one of the pool's own
+    /// tasks: that task is pending itself, so the wait could never end.
+    fn wait(&self) -> Result<WaitReport, WaitError>;
 
     /// Stops accepting tasks: later `submit`/`try_submit` calls hand their task back, and
     /// submitters blocked on a full queue return with their task. Tasks already queued still
@@ -400,8 +508,7 @@ pub(crate) struct Joined {
 /// `catch_unwind`, see [`run_task`]); one that did anyway — a bug in synclab — is counted in
 /// `lost`, so that [`ShutdownReport::workers_lost`] shows it rather than hiding it.
 pub(crate) fn join_workers(handles: Vec<crate::sync::thread::JoinHandle<()>>) -> Joined {
-    let me = crate::sync::thread::current().id();
-    if handles.iter().any(|h| h.thread().id() == me) {
+    if on_own_worker(&handles) {
         // Detached: each worker drains the queue and exits when it finds the pool closed and
         // idle; the shared state lives on in their `Arc`s.
         drop(handles);
@@ -438,6 +545,14 @@ pub(crate) fn search_idle<R>(mut look: impl FnMut() -> Option<R>) -> Option<R> {
         }
     }
     None
+}
+
+/// Whether the calling thread is one of `handles`' workers: a task of this very pool.
+///
+/// O(workers), so the pools ask only on slow paths (a full queue, a `wait`).
+pub(crate) fn on_own_worker(handles: &[crate::sync::thread::JoinHandle<()>]) -> bool {
+    let me = crate::sync::thread::current().id();
+    handles.iter().any(|h| h.thread().id() == me)
 }
 
 /// Starts `workers` threads, each running `worker_loop` on the pool's shared state.
