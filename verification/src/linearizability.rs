@@ -310,6 +310,96 @@ impl Spec for BoundedQueueSpec {
     }
 }
 
+/// Operations on a bounded FIFO queue of `u64`s that can be closed (the blocking layer's
+/// non-blocking operations: `try_push`, `try_pop`, `close`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClosableQueueOp {
+    /// `try_push(v)`.
+    Push(u64),
+    /// `try_pop()`.
+    Pop,
+    /// `close()`.
+    Close,
+}
+
+/// Results of [`ClosableQueueOp`]s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClosableQueueRet {
+    /// `try_push` enqueued the value.
+    Pushed,
+    /// `try_push` found the queue full (and open).
+    Full,
+    /// `try_push` found the queue closed; the value came back.
+    PushClosed,
+    /// `try_pop` returned a value.
+    Popped(u64),
+    /// `try_pop` found the queue empty (and open).
+    Empty,
+    /// `try_pop` found the queue closed and empty.
+    PopClosed,
+    /// `close` returned whether this call closed the queue.
+    Closed {
+        /// `true` for the call that closed it.
+        was_open: bool,
+    },
+}
+
+/// A bounded FIFO queue of the given capacity that `close` shuts for pushes: after the close,
+/// pushes hand their value back and pops drain what is left, then report closed. Linearizing
+/// `close` with the pushes is the point: a push linearized before the close is in the queue
+/// when the close takes effect, so no pop can report "closed and empty" before taking it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClosableQueueSpec {
+    /// Capacity.
+    pub capacity: usize,
+}
+
+impl Spec for ClosableQueueSpec {
+    type State = (VecDeque<u64>, bool);
+    type Op = ClosableQueueOp;
+    type Ret = ClosableQueueRet;
+
+    fn init(&self) -> Self::State {
+        (VecDeque::new(), false)
+    }
+
+    fn step(&self, state: &Self::State, op: &ClosableQueueOp) -> (Self::State, ClosableQueueRet) {
+        let (mut items, mut closed) = state.clone();
+        let ret = match *op {
+            ClosableQueueOp::Push(_) if closed => ClosableQueueRet::PushClosed,
+            ClosableQueueOp::Push(v) if items.len() < self.capacity => {
+                items.push_back(v);
+                ClosableQueueRet::Pushed
+            }
+            ClosableQueueOp::Push(_) => ClosableQueueRet::Full,
+            ClosableQueueOp::Pop => match items.pop_front() {
+                Some(v) => ClosableQueueRet::Popped(v),
+                None if closed => ClosableQueueRet::PopClosed,
+                None => ClosableQueueRet::Empty,
+            },
+            ClosableQueueOp::Close => {
+                let was_open = !closed;
+                closed = true;
+                ClosableQueueRet::Closed { was_open }
+            }
+        };
+        ((items, closed), ret)
+    }
+
+    /// Every popped value was pushed within the sub-history, and a result that needs the
+    /// queue closed has a `close` in it.
+    fn well_formed(&self, ops: &[Operation<ClosableQueueOp, ClosableQueueRet>]) -> bool {
+        let has_close = ops.iter().any(|o| o.op == ClosableQueueOp::Close);
+        ops.iter().all(|o| match o.ret {
+            ClosableQueueRet::Popped(v) => ops
+                .iter()
+                .any(|p| p.op == ClosableQueueOp::Push(v) && p.ret == ClosableQueueRet::Pushed),
+            ClosableQueueRet::PushClosed | ClosableQueueRet::PopClosed => has_close,
+            _ => true,
+        })
+    }
+}
+
 /// Operations on a write-once array of `u64`s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ArrayOp {
@@ -444,6 +534,45 @@ mod tests {
             }
             other => panic!("expected a violation, got {other:?}"),
         }
+    }
+
+    /// The stranded push: a push that overlaps a close and a pop that reported
+    /// closed-and-empty, and then returns `Pushed`, has no linearization — the push must come
+    /// before the close (it was accepted), and then the pop cannot see the queue empty.
+    #[test]
+    fn a_push_stranded_by_close_is_a_violation() {
+        use ClosableQueueOp::*;
+        use ClosableQueueRet::*;
+        let spec = ClosableQueueSpec { capacity: 2 };
+        let stranded = vec![
+            op(0, Push(7), Pushed, 0, 5),
+            op(1, Close, Closed { was_open: true }, 1, 2),
+            op(2, Pop, PopClosed, 3, 4),
+        ];
+        assert!(matches!(
+            check(&spec, &stranded, 1_000),
+            Verdict::Violation { .. }
+        ));
+        // The same history with the push refused, or popped, is fine.
+        let refused = vec![
+            op(0, Push(7), PushClosed, 0, 5),
+            op(1, Close, Closed { was_open: true }, 1, 2),
+            op(2, Pop, PopClosed, 3, 4),
+        ];
+        assert!(matches!(
+            check(&spec, &refused, 1_000),
+            Verdict::Linearizable { .. }
+        ));
+        let drained = vec![
+            op(0, Push(7), Pushed, 0, 5),
+            op(1, Close, Closed { was_open: true }, 1, 2),
+            op(2, Pop, Popped(7), 3, 6),
+            op(2, Pop, PopClosed, 7, 8),
+        ];
+        assert!(matches!(
+            check(&spec, &drained, 1_000),
+            Verdict::Linearizable { .. }
+        ));
     }
 
     #[test]
@@ -581,6 +710,67 @@ pub fn queue_history<Q: Send + Sync + 'static>(
         h.join().expect("a history thread panicked");
     }
     check(&BoundedQueueSpec { capacity }, &recorder.history(), 200_000)
+}
+
+/// The operations [`closable_queue_history`] runs against the queue under test.
+#[derive(Debug, Clone, Copy)]
+pub struct ClosableQueueOps<Q> {
+    /// `try_push(v)`: its result.
+    pub push: fn(&Q, u64) -> ClosableQueueRet,
+    /// `try_pop()`: its result.
+    pub pop: fn(&Q) -> ClosableQueueRet,
+    /// `close()`: whether this call closed it.
+    pub close: fn(&Q) -> bool,
+}
+
+/// Runs one concurrent history against a closable queue: `threads` threads, each doing `ops`
+/// random operations — `try_push` (distinct values) and `try_pop` about equally often,
+/// `close` one time in ten — and checks it against a [`ClosableQueueSpec`] of `capacity`.
+pub fn closable_queue_history<Q: Send + Sync + 'static>(
+    queue: Q,
+    capacity: usize,
+    threads: usize,
+    ops: usize,
+    seed: u64,
+    run: ClosableQueueOps<Q>,
+) -> Verdict<ClosableQueueOp, ClosableQueueRet> {
+    use synclab::sync::{thread, Arc};
+    let queue = Arc::new(queue);
+    let recorder = Arc::new(Recorder::<ClosableQueueOp, ClosableQueueRet>::new());
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (queue, recorder) = (Arc::clone(&queue), Arc::clone(&recorder));
+            let mut mix = Mix::new(seed ^ ((t as u64 + 1) << 32));
+            thread::spawn(move || {
+                for k in 0..ops {
+                    match mix.below(10) {
+                        0 => {
+                            recorder.record(t, ClosableQueueOp::Close, || {
+                                ClosableQueueRet::Closed {
+                                    was_open: (run.close)(&queue),
+                                }
+                            });
+                        }
+                        1..=5 => {
+                            let v = (t * 1000 + k) as u64;
+                            recorder.record(t, ClosableQueueOp::Push(v), || (run.push)(&queue, v));
+                        }
+                        _ => {
+                            recorder.record(t, ClosableQueueOp::Pop, || (run.pop)(&queue));
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("a history thread panicked");
+    }
+    check(
+        &ClosableQueueSpec { capacity },
+        &recorder.history(),
+        200_000,
+    )
 }
 
 /// Adds `verdict` to `tally`.

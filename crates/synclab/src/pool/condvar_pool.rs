@@ -19,7 +19,7 @@
 //!
 //! | field | meaning |
 //! |---|---|
-//! | `queue` | accepted tasks not yet started, at most `capacity` |
+//! | `queue` | accepted tasks not yet started: at most `capacity` from submitters outside the pool; tasks submitted by the pool's own workers may go beyond it (module docs of [`crate::pool`]) |
 //! | `pending` | accepted tasks not yet *finished* (queued + running); decremented after the task returns |
 //! | `idle_generation` | bumped each time `pending` falls to 0, so a `wait` that began before returns even if new tasks arrive before it runs again |
 //! | `closed` | set once by `close`; no task is accepted afterwards |
@@ -54,8 +54,9 @@ use std::marker::PhantomData;
 
 use super::MAX_SEARCHERS;
 use super::{
-    join_workers, run_task, search_idle, BuildError, PoolConfig, ShutdownReport, SubmitError, Task,
-    ThreadPool, TrySubmitError, WaitReport,
+    join_workers, on_own_worker, run_task, search_idle, BuildError, PoolConfig, ShutdownReport,
+    SubmitError, SubmitErrorKind, Task, ThreadPool, TrySubmitError, WaitError, WaitReport,
+    MAX_PENDING,
 };
 use crate::lock::LockFamily;
 use crate::sync::atomic::{AtomicUsize, Ordering};
@@ -149,7 +150,7 @@ struct Shared<F: LockFamily> {
 ///
 /// let pool = CondvarPool::<StdFamily>::with_workers(2).unwrap();
 /// pool.execute(|| println!("hello from a worker")).unwrap();
-/// assert_eq!(pool.wait().panicked, 0);
+/// assert_eq!(pool.wait().unwrap().panicked, 0);
 /// ```
 pub struct CondvarPool<F: LockFamily> {
     shared: Arc<Shared<F>>,
@@ -161,11 +162,12 @@ pub struct CondvarPool<F: LockFamily> {
 impl<F: LockFamily> CondvarPool<F> {
     fn stop(&mut self) -> ShutdownReport {
         self.close();
-        let workers_joined = join_workers(std::mem::take(&mut self.handles));
+        let workers = join_workers(std::mem::take(&mut self.handles));
         let panicked = std::mem::take(&mut F::lock(&self.shared.state).panicked);
         ShutdownReport {
             panicked,
-            workers_joined,
+            workers_joined: workers.joined,
+            workers_lost: workers.lost,
         }
     }
 }
@@ -173,10 +175,33 @@ impl<F: LockFamily> CondvarPool<F> {
 impl<F: LockFamily> Shared<F> {
     /// Queues `task` under the lock if there is room; hands it back otherwise.
     #[inline]
-    fn push_locked(&self, mut state: F::Guard<'_, State>, task: Task) -> Result<(), Task> {
+    fn push_locked(&self, state: F::Guard<'_, State>, task: Task) -> Result<(), Task> {
         if state.queue.len() >= self.capacity {
             return Err(task);
         }
+        self.enqueue(state, task);
+        Ok(())
+    }
+
+    /// A task from one of the pool's own workers, with the queue full: queued beyond the
+    /// capacity (a worker that waited for room would wait for itself), unless the pool holds
+    /// `MAX_PENDING` tasks or the queue cannot grow.
+    #[cold]
+    fn push_beyond_capacity(
+        &self,
+        mut state: F::Guard<'_, State>,
+        task: Task,
+    ) -> Result<(), SubmitError> {
+        if state.pending >= MAX_PENDING || state.queue.try_reserve(1).is_err() {
+            return Err(SubmitError::new(SubmitErrorKind::Overflow, task));
+        }
+        self.enqueue(state, task);
+        Ok(())
+    }
+
+    /// Appends `task` (room is known to be there) and wakes a worker if one must be.
+    #[inline]
+    fn enqueue(&self, mut state: F::Guard<'_, State>, task: Task) {
         state.queue.push_back(task);
         state.pending += 1;
         self.publish_len(&state);
@@ -187,7 +212,6 @@ impl<F: LockFamily> Shared<F> {
         if wake {
             F::notify_one(&self.not_empty);
         }
-        Ok(())
     }
 
     /// Mirrors the queue length into `queued_hint` for searching workers. Called under the
@@ -298,10 +322,14 @@ impl<F: LockFamily> ThreadPool for CondvarPool<F> {
         let mut state = F::lock(&shared.state);
         loop {
             if state.closed {
-                return Err(SubmitError(task));
+                return Err(SubmitError::closed(task));
             }
             if state.queue.len() < shared.capacity {
-                return shared.push_locked(state, task).map_err(SubmitError);
+                shared.enqueue(state, task);
+                return Ok(());
+            }
+            if on_own_worker(&self.handles) {
+                return shared.push_beyond_capacity(state, task);
             }
             state.submitters.begin();
             state = F::wait(&shared.not_full, state);
@@ -313,14 +341,17 @@ impl<F: LockFamily> ThreadPool for CondvarPool<F> {
     fn try_submit(&self, task: Task) -> Result<(), TrySubmitError> {
         let state = F::lock(&self.shared.state);
         if state.closed {
-            return Err(TrySubmitError::Closed(task));
+            return Err(TrySubmitError::closed(task));
         }
         self.shared
             .push_locked(state, task)
-            .map_err(TrySubmitError::Full)
+            .map_err(TrySubmitError::full)
     }
 
-    fn wait(&self) -> WaitReport {
+    fn wait(&self) -> Result<WaitReport, WaitError> {
+        if on_own_worker(&self.handles) {
+            return Err(WaitError::InsideTask);
+        }
         let mut state = F::lock(&self.shared.state);
         let generation = state.idle_generation;
         while state.pending > 0 && state.idle_generation == generation {
@@ -328,9 +359,9 @@ impl<F: LockFamily> ThreadPool for CondvarPool<F> {
             state = F::wait(&self.shared.idle, state);
             state.waiters.end();
         }
-        WaitReport {
+        Ok(WaitReport {
             panicked: std::mem::take(&mut state.panicked),
-        }
+        })
     }
 
     fn close(&self) {

@@ -28,7 +28,9 @@
 //! `work`/`idle` event counts and the searcher hand-off are `PoolState`'s (`pool/state.rs`,
 //! shared with [`WorkStealingPool`](super::WorkStealingPool)), and the queue with its sleeping
 //! submitters is `Injector`'s (`pool/injector.rs`); each module documents its state word,
-//! orderings and partners. This file is the worker loop and the trait.
+//! orderings and partners — including the overflow where a task's submit goes when the queue
+//! is full (a worker never waits for room: the contract in [`crate::pool`]). This file is the
+//! worker loop and the trait.
 //!
 //! **Progress.** `submit` and a worker's pop are lock-free in the queue's sense (see
 //! `ArrayQueue`: a thread stalled between its CAS and its stamp store can hold up its slot);
@@ -39,8 +41,8 @@
 use super::injector::Injector;
 use super::state::{PoolState, Slept};
 use super::{
-    join_workers, run_task, BuildError, PoolConfig, ShutdownReport, SubmitError, Task, ThreadPool,
-    TrySubmitError, WaitReport,
+    join_workers, on_own_worker, run_task, BuildError, PoolConfig, ShutdownReport, SubmitError,
+    Task, ThreadPool, TrySubmitError, WaitError, WaitReport,
 };
 use crate::sync::{thread, Arc};
 
@@ -59,7 +61,7 @@ struct Shared {
 /// for i in 0..10 {
 ///     pool.execute(move || assert!(i < 10)).unwrap();
 /// }
-/// assert_eq!(pool.wait().panicked, 0);
+/// assert_eq!(pool.wait().unwrap().panicked, 0);
 /// ```
 pub struct LockFreePool {
     shared: Arc<Shared>,
@@ -128,27 +130,37 @@ impl ThreadPool for LockFreePool {
     fn submit(&self, task: Task) -> Result<(), SubmitError> {
         let shared = &*self.shared;
         if !shared.state.admit() {
-            return Err(SubmitError(task));
+            return Err(SubmitError::closed(task));
+        }
+        if on_own_worker(&self.handles) {
+            // A task of this pool may not wait for room (it would wait for itself).
+            return shared
+                .queue
+                .push_from_worker(&shared.state, task)
+                .map_err(|(task, kind)| SubmitError::new(kind, task));
         }
         shared
             .queue
             .push_blocking(&shared.state, task)
-            .map_err(SubmitError)
+            .map_err(SubmitError::closed)
     }
 
     #[inline]
     fn try_submit(&self, task: Task) -> Result<(), TrySubmitError> {
         let shared = &*self.shared;
         if !shared.state.admit() {
-            return Err(TrySubmitError::Closed(task));
+            return Err(TrySubmitError::closed(task));
         }
         shared.queue.try_push(&shared.state, task).map_err(|task| {
             shared.state.finish_one();
-            TrySubmitError::Full(task)
+            TrySubmitError::full(task)
         })
     }
 
-    fn wait(&self) -> WaitReport {
+    fn wait(&self) -> Result<WaitReport, WaitError> {
+        if on_own_worker(&self.handles) {
+            return Err(WaitError::InsideTask);
+        }
         self.shared.state.wait()
     }
 
@@ -174,11 +186,12 @@ impl ThreadPool for LockFreePool {
 impl LockFreePool {
     fn stop(&mut self) -> ShutdownReport {
         self.close();
-        let workers_joined = join_workers(std::mem::take(&mut self.handles));
+        let workers = join_workers(std::mem::take(&mut self.handles));
         ShutdownReport {
             // The joins above ordered every worker's counts before this.
             panicked: self.shared.state.take_panicked(),
-            workers_joined,
+            workers_joined: workers.joined,
+            workers_lost: workers.lost,
         }
     }
 }

@@ -212,6 +212,13 @@ impl PoolState {
         self.closed.load(Ordering::Relaxed)
     }
 
+    /// The pending count (with credits), in a Relaxed load: a bound to check against
+    /// [`MAX_PENDING`](super::MAX_PENDING), not a synchronization.
+    #[inline]
+    pub(crate) fn pending_hint(&self) -> usize {
+        pending(self.state.load(Ordering::Relaxed)) as usize
+    }
+
     /// Closes the pool; returns whether this call did it. Wakes every idle worker.
     pub(crate) fn close(&self) -> bool {
         // Relaxed: closing publishes nothing (submitters that see CLOSED hand their task back,
@@ -229,7 +236,7 @@ impl PoolState {
 
     /// Returns once every task counted before the call has finished (or an idle moment has
     /// passed); reports and resets the panic count.
-    pub(crate) fn wait(&self) -> WaitReport {
+    pub(crate) fn wait(&self) -> Result<WaitReport, super::WaitError> {
         // Acquire: pairs with the Release decrements (see "Orderings" in the module docs).
         let start = self.state.load(Ordering::Acquire);
         if pending(start) != 0 {
@@ -244,10 +251,10 @@ impl PoolState {
                 self.idle.wait(key);
             }
         }
-        WaitReport {
+        Ok(WaitReport {
             // Relaxed: the counts were made before the decrements we synchronized with.
             panicked: self.take_panicked(),
-        }
+        })
     }
 
     /// The panics not yet reported, reset to 0. Relaxed: a caller that needs the count

@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | a thread outside the pool | the injector (bounded: `submit` sleeps while it is full) | any worker, oldest first |
 //! | one of the pool's own workers (a task submitting a task) | that worker's LIFO slot; the task that was there moves to the bottom of the worker's deque | the owner next (newest first), or a thief |
-//! | … with the deque full | the injector if it has room, else the worker's private overflow list (a worker's `submit` never waits for room, so tasks that submit tasks cannot deadlock the pool; its `try_submit` says `Full` instead) | the owner when its deque runs dry |
+//! | … with the deque full (and the slot taken) | the injector if it has room, else the injector's overflow (a worker's `submit` never waits for room, so tasks that submit tasks cannot deadlock the pool — the pools' contract; `SubmitErrorKind::Overflow` only at `MAX_PENDING`; its `try_submit` says `Full` instead) | any worker, before the injector's queue |
 //!
 //! **Finding work.** A worker looks, in order: its LIFO slot, its deque (newest first), its
 //! overflow list, the injector, then the other workers — starting at a random victim, the top
@@ -63,8 +63,8 @@ use core::ptr::{self, NonNull};
 use super::injector::Injector;
 use super::state::{PoolState, Slept};
 use super::{
-    join_workers, run_task, BuildError, PoolConfig, ShutdownReport, SubmitError, Task, ThreadPool,
-    TrySubmitError, WaitReport,
+    join_workers, run_task, BuildError, PoolConfig, ShutdownReport, SubmitError, SubmitErrorKind,
+    Task, ThreadPool, TrySubmitError, WaitError, WaitReport,
 };
 use crate::queue::deque::{self, OwnedPointer, Owner, Steal, Stealer};
 use crate::sync::atomic::{AtomicPtr, Ordering};
@@ -233,17 +233,28 @@ impl Local {
 impl Shared {
     /// A task submitted by one of this worker's tasks: into the LIFO slot; the task there
     /// before moves to the deque (or, if full, the injector, or the overflow list).
-    fn push_local(&self, local: &Local, job: Job) -> Result<(), Job> {
+    fn push_local(&self, local: &Local, job: Job) -> Result<(), (Job, Refused)> {
         // Count the task in: from the credit, or by reserving more (module docs, "Credit").
         match local.credit.get() {
             0 if self.state.reserve(CREDIT_BATCH) => local.credit.set(CREDIT_BATCH - 1),
-            0 => return Err(job),
+            0 => return Err((job, Refused::Closed)),
             // The credit does not see CLOSED, so look. Relaxed, as in `admit`: a `close` that
             // happens before this submit is seen (coherence); a concurrent one may go either way.
-            _ if self.state.is_closed() => return Err(job),
+            _ if self.state.is_closed() => return Err((job, Refused::Closed)),
             credit => local.credit.set(credit - 1),
         }
         let slot = &self.lifo[local.index];
+        // Relaxed: a look at our own slot (see below) and our own deque's size (exact or an
+        // overestimate: a stale `top` is smaller).
+        if !slot.load(Ordering::Relaxed).is_null() && local.deque.len() >= local.deque.capacity() {
+            // No room of our own: the injector, or beyond it (never waiting; the pools'
+            // contract for a task's submit). At `MAX_PENDING` the job comes back, its unit
+            // counted out.
+            return self
+                .injector
+                .push_from_worker(&self.state, job)
+                .map_err(|(job, _)| (job, Refused::Overflow));
+        }
         let job = job.into_raw();
         // Relaxed: only this worker stores tasks in its slot; thieves only empty it. So a null
         // seen here stays null until our store, which needs no read-modify-write.
@@ -278,8 +289,10 @@ impl Shared {
         }
     }
 
-    /// The worker's deque is full: the injector takes the task if it has room (other workers
-    /// see it there), else the worker keeps it in its overflow list. Never blocks.
+    /// A task already accepted (displaced from the LIFO slot, or stolen) finds the worker's
+    /// deque full — which `push_local`'s check and a thief's empty deque make all but
+    /// impossible: the injector takes it if it has room, else the worker keeps it in its
+    /// private overflow list. Never refuses, never blocks.
     #[cold]
     fn overflow(&self, local: &Local, job: Job) {
         if let Err(job) = self.injector.try_push(&self.state, job) {
@@ -493,7 +506,7 @@ impl Shared {
 /// }
 /// let (p, l) = (Arc::clone(&pool), Arc::clone(&leaves));
 /// pool.execute(move || split(p, l, 3)).unwrap();
-/// assert_eq!(pool.wait().panicked, 0);
+/// assert_eq!(pool.wait().unwrap().panicked, 0);
 /// assert_eq!(leaves.load(Ordering::Relaxed), 8);
 /// ```
 pub struct WorkStealingPool {
@@ -503,33 +516,33 @@ pub struct WorkStealingPool {
 }
 
 impl WorkStealingPool {
-    /// Queues `job`: on this pool's worker, into its LIFO slot; from outside, into the
-    /// injector (sleeping while it is full when `block`). Hands the job back if closed, or if
-    /// full and not `block` (`Err((job, closed))`).
+    /// Queues `job`: on this pool's worker, into its LIFO slot (never waiting for room); from
+    /// outside, into the injector (sleeping while it is full when `block`). Hands the job back
+    /// with the reason it was refused.
     #[inline]
-    fn queue(&self, job: Job, block: bool) -> Result<(), (Job, bool)> {
+    fn queue(&self, job: Job, block: bool) -> Result<(), (Job, Refused)> {
         let shared = &*self.shared;
         shared.with_local(|local| {
             if let Some(local) = local {
-                // `try_submit` from a worker keeps a bound too: the worker's own deque (the
-                // pools' contract: it never waits, so it cannot deadlock, and says Full).
+                // `try_submit` from a worker keeps a bound: the worker's own deque (the pools'
+                // contract: it never waits, so it cannot deadlock, and says Full).
                 if !block && local.deque.len() >= local.deque.capacity() {
-                    return Err((job, false));
+                    return Err((job, Refused::Full));
                 }
-                return shared.push_local(local, job).map_err(|job| (job, true));
+                return shared.push_local(local, job);
             }
             if !shared.state.admit() {
-                return Err((job, true));
+                return Err((job, Refused::Closed));
             }
             if block {
                 shared
                     .injector
                     .push_blocking(&shared.state, job)
-                    .map_err(|job| (job, true))
+                    .map_err(|job| (job, Refused::Closed))
             } else {
                 shared.injector.try_push(&shared.state, job).map_err(|job| {
                     shared.state.finish_one();
-                    (job, false)
+                    (job, Refused::Full)
                 })
             }
         })
@@ -537,18 +550,40 @@ impl WorkStealingPool {
 
     fn stop(&mut self) -> ShutdownReport {
         self.close();
-        let workers_joined = join_workers(std::mem::take(&mut self.handles));
+        let workers = join_workers(std::mem::take(&mut self.handles));
         ShutdownReport {
             // The joins above ordered every worker's counts before this.
             panicked: self.shared.state.take_panicked(),
-            workers_joined,
+            workers_joined: workers.joined,
+            workers_lost: workers.lost,
         }
     }
+}
+
+/// Why a job was handed back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    /// The pool is closed.
+    Closed,
+    /// No room now (`try_submit`).
+    Full,
+    /// A worker's submit found no room and the pool at `MAX_PENDING` (or out of memory).
+    Overflow,
 }
 
 /// A handed-back job, as the boxed [`Task`] the trait's errors carry.
 fn into_task(job: Job) -> Task {
     Box::new(move || job.run())
+}
+
+/// The error `submit` and `execute` report for a refused job.
+fn submit_error(job: Job, why: Refused) -> SubmitError {
+    let kind = match why {
+        Refused::Overflow => SubmitErrorKind::Overflow,
+        // `submit` waits or goes beyond the bound, so only closing refuses it otherwise.
+        Refused::Closed | Refused::Full => SubmitErrorKind::Closed,
+    };
+    SubmitError::new(kind, into_task(job))
 }
 
 impl ThreadPool for WorkStealingPool {
@@ -598,25 +633,29 @@ impl ThreadPool for WorkStealingPool {
     #[inline]
     fn submit(&self, task: Task) -> Result<(), SubmitError> {
         self.queue(Job::new(task), true)
-            .map_err(|(job, _)| SubmitError(into_task(job)))
+            .map_err(|(job, why)| submit_error(job, why))
     }
 
     #[inline]
     fn execute<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<(), SubmitError> {
         self.queue(Job::new(f), true)
-            .map_err(|(job, _)| SubmitError(into_task(job)))
+            .map_err(|(job, why)| submit_error(job, why))
     }
 
     #[inline]
     fn try_submit(&self, task: Task) -> Result<(), TrySubmitError> {
         self.queue(Job::new(task), false)
-            .map_err(|(job, closed)| match closed {
-                true => TrySubmitError::Closed(into_task(job)),
-                false => TrySubmitError::Full(into_task(job)),
+            .map_err(|(job, why)| match why {
+                Refused::Closed => TrySubmitError::closed(into_task(job)),
+                Refused::Full | Refused::Overflow => TrySubmitError::full(into_task(job)),
             })
     }
 
-    fn wait(&self) -> WaitReport {
+    fn wait(&self) -> Result<WaitReport, WaitError> {
+        // From one of our own tasks, a wait for every pending task would wait for itself.
+        if self.shared.with_local(|local| local.is_some()) {
+            return Err(WaitError::InsideTask);
+        }
         self.shared.state.wait()
     }
 

@@ -8,9 +8,10 @@
 //! # Stamps and laps
 //!
 //! `head` and `tail` are *positions*: `index | lap`, where `index < capacity` is the slot and
-//! `lap` is a multiple of `one_lap` (the smallest power of two above `capacity`). Moving past
-//! the last slot resets the index to 0 and adds `one_lap`. Every slot carries a stamp that
-//! says whose turn the slot is:
+//! `lap` is a multiple of `one_lap` (twice `mark_bit`, the smallest power of two above
+//! `capacity`). Moving past the last slot resets the index to 0 and adds `one_lap`. The bit
+//! between the index and the lap, `mark_bit`, is set in `tail` by [`close`](ArrayQueue::close)
+//! (below). Every slot carries a stamp that says whose turn the slot is:
 //!
 //! | slot stamp | meaning | who acts |
 //! |---|---|---|
@@ -19,6 +20,18 @@
 //! | `+ one_lap == tail + 1` | still full from the previous lap: the queue may be full | producer: check `head` |
 //! | `== head` | not yet written in this lap: the queue may be empty | consumer: check `tail` |
 //! | anything else | another thread is between its CAS and its stamp store | retry after a backoff |
+//!
+//! # Closing
+//!
+//! [`close`](ArrayQueue::close) sets `mark_bit` in `tail` with one RMW — crossbeam-channel's
+//! array flavor keeps its disconnect mark the same way. A producer claims its position with a
+//! CAS on the whole of `tail`, so the claim and the close are totally ordered in `tail`'s
+//! modification order: a push whose CAS came first has its slot (and the consumers wait for
+//! its stamp, as for any claimed slot); a push that reads the mark — or whose CAS fails
+//! because the mark appeared — hands its value back. That makes `close` linearizable with
+//! `push` at no cost to either: the mark is tested on the `tail` the producer has already
+//! loaded. A consumer's empty check compares `head` with `tail` without the mark, so the
+//! queue drains normally after the close. `head` and the stamps never carry the mark.
 //!
 //! # Progress: in what sense this is lock-free
 //!
@@ -84,7 +97,10 @@ pub struct ArrayQueue<T> {
     tail: CachePadded<AtomicUsize>,
     /// The ring; `buffer.len() == capacity`.
     buffer: Box<[Slot<T>]>,
-    /// The smallest power of two greater than the capacity: the lap unit of a position.
+    /// The smallest power of two greater than the capacity: set in `tail` once the queue is
+    /// closed (never in `head` or a stamp); also the mask bound of a position's index.
+    mark_bit: usize,
+    /// `2 * mark_bit`: the lap unit of a position.
     one_lap: usize,
 }
 
@@ -97,11 +113,11 @@ unsafe impl<T: Send> Sync for ArrayQueue<T> {}
 unsafe impl<T: Send> Send for ArrayQueue<T> {}
 
 impl<T> ArrayQueue<T> {
-    /// The largest capacity supported: positions need two bits above the index for laps, and
-    /// the ring must fit in memory.
+    /// The largest capacity supported: positions need the mark bit and two lap bits above the
+    /// index, and the ring must fit in memory.
     pub fn max_capacity() -> usize {
         let by_memory = isize::MAX as usize / core::mem::size_of::<Slot<T>>().max(1);
-        (usize::MAX >> 2).min(by_memory)
+        (usize::MAX >> 3).min(by_memory)
     }
 
     /// A new empty queue holding at most `capacity` items.
@@ -121,7 +137,8 @@ impl<T> ArrayQueue<T> {
                 max,
             });
         }
-        let one_lap = (capacity + 1).next_power_of_two();
+        let mark_bit = (capacity + 1).next_power_of_two();
+        let one_lap = mark_bit * 2;
         // Slot `i` starts with stamp `i`: "empty, written by the producer of position i".
         let buffer = (0..capacity)
             .map(|i| Slot {
@@ -133,14 +150,15 @@ impl<T> ArrayQueue<T> {
             head: CachePadded::new(AtomicUsize::new(0)),
             tail: CachePadded::new(AtomicUsize::new(0)),
             buffer,
+            mark_bit,
             one_lap,
         })
     }
 
-    /// The position after `position`: the next index, or index 0 of the next lap.
+    /// The position after `position` (unmarked): the next index, or index 0 of the next lap.
     #[inline]
     fn next_position(&self, position: usize) -> usize {
-        let index = position & (self.one_lap - 1);
+        let index = position & (self.mark_bit - 1);
         if index + 1 < self.buffer.len() {
             position + 1
         } else {
@@ -148,23 +166,26 @@ impl<T> ArrayQueue<T> {
         }
     }
 
-    /// The slot of `position`.
+    /// The slot of `position` (unmarked).
     #[inline]
     fn slot(&self, position: usize) -> &Slot<T> {
-        let index = position & (self.one_lap - 1);
+        let index = position & (self.mark_bit - 1);
         debug_assert!(index < self.buffer.len());
         // SAFETY: every position stored in `head` or `tail` (and every stale copy of one) was
         // made by `next_position` from 0, which keeps the index below the capacity; the mask
-        // only removes the lap bits.
+        // only removes the mark and lap bits (callers never pass a marked `tail`).
         unsafe { self.buffer.get_unchecked(index) }
     }
 
-    /// Appends `value`, or hands it back if the queue is full.
+    /// Appends `value`, or hands it back if the queue is full or [closed](Self::close).
     #[inline]
     pub fn push(&self, value: T) -> Result<(), T> {
         let mut backoff = Backoff::default();
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
+            if tail & self.mark_bit != 0 {
+                return Err(value); // closed: see "Closing" in the module docs
+            }
             let slot = self.slot(tail);
             // Acquire: pairs with the Release stamp store in `pop` of the previous lap, so
             // that consumer's read of the old value happens before our write.
@@ -193,6 +214,7 @@ impl<T> ArrayQueue<T> {
                         return Ok(());
                     }
                     Err(current) => {
+                        // Another producer won, or `close` set the mark (checked above).
                         tail = current;
                         backoff.spin();
                     }
@@ -260,7 +282,7 @@ impl<T> ArrayQueue<T> {
                 // on `tail` (crossbeam's empty check).
                 fence(Ordering::SeqCst);
                 let tail = self.tail.load(Ordering::Relaxed);
-                if tail == head {
+                if tail & !self.mark_bit == head {
                     return None;
                 }
                 backoff.spin();
@@ -279,8 +301,29 @@ impl<T> ArrayQueue<T> {
         self.buffer.len()
     }
 
-    /// A consistent `(tail, head)` pair: both held at one point of the SeqCst total order,
-    /// between the call's start and its end.
+    /// Closes the queue to pushes: every later [`push`](Self::push) hands its value back,
+    /// while [`pop`](Self::pop) drains what is left. Returns `true` if this call closed it.
+    /// Linearizable with `push` (see "Closing" in the module docs).
+    pub fn close(&self) -> bool {
+        // Release: pairs with the Acquire load in `is_closed`, so a thread that sees the queue
+        // closed sees what the closer wrote before. (The push/close order needs no ordering:
+        // it is the modification order of `tail`, where both are RMWs.)
+        self.tail.fetch_or(self.mark_bit, Ordering::Release) & self.mark_bit == 0
+    }
+
+    /// Whether [`close`](Self::close) has been called. If `true`, everything the closing thread
+    /// wrote before `close` is visible to the caller, and every push that was not refused is
+    /// visible to the caller's later pops.
+    pub fn is_closed(&self) -> bool {
+        // Acquire: pairs with the Release `fetch_or` in `close`. No push writes `tail` after
+        // the mark (a producer that sees it returns), so the value read is the close's own.
+        // The caller's later pops read `tail` no older than this (read-read coherence), so
+        // they see every position claimed before the close.
+        self.tail.load(Ordering::Acquire) & self.mark_bit != 0
+    }
+
+    /// A consistent `(tail, head)` pair (`tail` without the mark): both held at one point of
+    /// the SeqCst total order, between the call's start and its end.
     ///
     /// Read `tail`, `head`, `tail` again, and retry until the two reads of `tail` agree.
     /// Positions only grow (modulo wrap-around), so equal reads mean `tail` did not move
@@ -300,7 +343,7 @@ impl<T> ArrayQueue<T> {
             let head = self.head.load(Ordering::SeqCst);
             let again = self.tail.load(Ordering::SeqCst);
             if again == tail {
-                return (tail, head);
+                return (tail & !self.mark_bit, head);
             }
             tail = again;
         }
@@ -309,8 +352,8 @@ impl<T> ArrayQueue<T> {
     /// The number of items at some moment during the call.
     pub fn len(&self) -> usize {
         let (tail, head) = self.snapshot();
-        let hix = head & (self.one_lap - 1);
-        let tix = tail & (self.one_lap - 1);
+        let hix = head & (self.mark_bit - 1);
+        let tix = tail & (self.mark_bit - 1);
         if hix < tix {
             tix - hix
         } else if hix > tix {
@@ -340,7 +383,7 @@ impl<T> ArrayQueue<T> {
     /// such a fence the answer may be stale. Relaxed: the caller's fence carries the order;
     /// nothing is read through these loads.
     pub(crate) fn looks_empty(&self) -> bool {
-        let tail = self.tail.load(Ordering::Relaxed);
+        let tail = self.tail.load(Ordering::Relaxed) & !self.mark_bit;
         self.head.load(Ordering::Relaxed) == tail
     }
 }
@@ -375,6 +418,14 @@ impl<T: Send> MpmcQueue<T> for ArrayQueue<T> {
     fn is_full(&self) -> bool {
         ArrayQueue::is_full(self)
     }
+
+    fn close(&self) -> bool {
+        ArrayQueue::close(self)
+    }
+
+    fn is_closed(&self) -> bool {
+        ArrayQueue::is_closed(self)
+    }
 }
 
 impl<T> Drop for ArrayQueue<T> {
@@ -383,7 +434,7 @@ impl<T> Drop for ArrayQueue<T> {
         // an initialised value and every other slot is empty.
         let head = self.head.load(Ordering::Relaxed);
         let len = self.len();
-        let hix = head & (self.one_lap - 1);
+        let hix = head & (self.mark_bit - 1);
         for i in 0..len {
             let index = if hix + i < self.capacity() {
                 hix + i

@@ -27,10 +27,19 @@ use crate::lock::LockFamily;
 /// # Ok::<(), synclab::queue::CapacityError>(())
 /// ```
 pub struct LockedQueue<T: Send, F: LockFamily> {
-    /// The items, oldest first. Invariant: `len() <= capacity`.
-    items: F::Mutex<VecDeque<T>>,
+    /// The items and the closed flag, under one mutex (so closing and pushing are ordered by
+    /// the lock).
+    state: F::Mutex<State<T>>,
     capacity: usize,
     _family: PhantomData<F>,
+}
+
+/// What the mutex guards.
+struct State<T> {
+    /// The items, oldest first. Invariant: `items.len() <= capacity`.
+    items: VecDeque<T>,
+    /// Set once by `close`; no push is accepted afterwards.
+    closed: bool,
 }
 
 impl<T: Send, F: LockFamily> LockedQueue<T, F> {
@@ -46,7 +55,10 @@ impl<T: Send, F: LockFamily> LockedQueue<T, F> {
         }
         Ok(Self {
             // Pre-allocate up to a modest size so small queues never reallocate.
-            items: F::mutex(VecDeque::with_capacity(capacity.min(1024))),
+            state: F::mutex(State {
+                items: VecDeque::with_capacity(capacity.min(1024)),
+                closed: false,
+            }),
             capacity,
             _family: PhantomData,
         })
@@ -60,17 +72,17 @@ impl<T: Send, F: LockFamily> MpmcQueue<T> for LockedQueue<T, F> {
 
     #[inline]
     fn try_push(&self, value: T) -> Result<(), T> {
-        let mut items = F::lock(&self.items);
-        if items.len() == self.capacity {
+        let mut state = F::lock(&self.state);
+        if state.closed || state.items.len() == self.capacity {
             return Err(value);
         }
-        items.push_back(value);
+        state.items.push_back(value);
         Ok(())
     }
 
     #[inline]
     fn try_pop(&self) -> Option<T> {
-        F::lock(&self.items).pop_front()
+        F::lock(&self.state).items.pop_front()
     }
 
     fn capacity(&self) -> usize {
@@ -78,7 +90,16 @@ impl<T: Send, F: LockFamily> MpmcQueue<T> for LockedQueue<T, F> {
     }
 
     fn len(&self) -> usize {
-        F::lock(&self.items).len()
+        F::lock(&self.state).items.len()
+    }
+
+    /// Under the mutex, so every push either came before (its item is there) or sees the flag.
+    fn close(&self) -> bool {
+        !std::mem::replace(&mut F::lock(&self.state).closed, true)
+    }
+
+    fn is_closed(&self) -> bool {
+        F::lock(&self.state).closed
     }
 }
 

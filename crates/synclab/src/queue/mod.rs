@@ -12,6 +12,11 @@
 //! * [`BlockingQueue`] — over any `MpmcQueue`: `push` waits while full, `pop` waits while
 //!   empty, [`close`](BlockingQueue::close) wakes every sleeper.
 //!
+//! Every `MpmcQueue` can be [closed](MpmcQueue::close), linearizably with its pushes: the
+//! closed mark lives where the queue decides who gets a slot (in `ArrayQueue`'s `tail`, under
+//! `LockedQueue`'s mutex), so a push either lands before the close or is refused — never
+//! accepted and then stranded behind a consumer that saw "closed and empty".
+//!
 //! ```
 //! use synclab::queue::{ArrayQueue, BlockingQueue, MpmcQueue};
 //!
@@ -58,7 +63,8 @@ pub trait MpmcQueue<T>: Send + Sync {
     where
         Self: Sized;
 
-    /// Appends `value` at the tail, or hands it back in `Err` if the queue is full.
+    /// Appends `value` at the tail, or hands it back in `Err` if the queue is full or
+    /// [closed](Self::close) ([`is_closed`](Self::is_closed) tells which).
     fn try_push(&self, value: T) -> Result<(), T>;
 
     /// Removes the item at the head, or returns `None` if the queue is empty.
@@ -79,6 +85,23 @@ pub trait MpmcQueue<T>: Send + Sync {
     fn is_full(&self) -> bool {
         self.len() == self.capacity()
     }
+
+    /// Closes the queue to pushes; returns `true` if this call closed it. Pops still drain
+    /// what is left.
+    ///
+    /// The contract every implementation keeps — it is what makes the blocking layer's
+    /// closing linearizable ([`BlockingQueue`]):
+    ///
+    /// * `close` is linearizable with `try_push`: a push either takes effect before the close
+    ///   (its item stays for the pops) or is refused (`Err`, with its value);
+    /// * once a thread has seen [`is_closed`](Self::is_closed) return `true`, its later
+    ///   `try_pop`s see every item of a push that was not refused — so "closed, then empty"
+    ///   is empty for good.
+    fn close(&self) -> bool;
+
+    /// Whether [`close`](Self::close) has been called. If `true`, everything the closing
+    /// thread wrote before `close` is visible to the caller (a Release/Acquire pair).
+    fn is_closed(&self) -> bool;
 }
 
 /// A queue was asked for a capacity it cannot have.
