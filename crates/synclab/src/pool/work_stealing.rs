@@ -72,7 +72,7 @@ use crate::sync::{thread, Arc};
 use crossbeam_utils::CachePadded;
 
 /// Slots of each worker's deque. Depth-first execution keeps a divide-and-conquer tree's
-/// deque at about depth × (fan-out − 1) tasks; more goes to the injector or the overflow list.
+/// deque at about depth × (fan-out − 1) tasks; more goes to the injector or its overflow.
 pub const DEQUE_CAPACITY: usize = 256;
 
 /// A thief takes at most this many tasks from one victim at a time: one to run, the rest into
@@ -232,7 +232,8 @@ impl Local {
 
 impl Shared {
     /// A task submitted by one of this worker's tasks: into the LIFO slot; the task there
-    /// before moves to the deque (or, if full, the injector, or the overflow list).
+    /// before moves to the deque. With the slot taken and the deque full, the new task goes to
+    /// the injector or its overflow instead.
     fn push_local(&self, local: &Local, job: Job) -> Result<(), (Job, Refused)> {
         // Count the task in: from the credit, or by reserving more (module docs, "Credit").
         match local.credit.get() {
