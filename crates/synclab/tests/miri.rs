@@ -518,6 +518,43 @@ mod zoo {
         assert_eq!(popped, vec![0, 1, 10, 11]);
     }
 
+    /// The broken deques are safe from safe code: items are `usize`s in atomic slots, so an
+    /// item taken twice (the bugs) is a wrong number, never a data race. Every item is taken
+    /// at least zero and at most twice; Miri checks there is no UB.
+    #[test]
+    fn broken_deque() {
+        use zoo::deque::{BrokenDeque, DequeBug, ZooSteal};
+        for bug in [DequeBug::TakeWithoutFence, DequeBug::StealReadsAfterCas] {
+            let d = Arc::new(BrokenDeque::new(2, bug));
+            d.push(1).unwrap();
+            d.push(2).unwrap();
+            let thief = {
+                let d = Arc::clone(&d);
+                thread::spawn(move || {
+                    let mut got = Vec::new();
+                    for _ in 0..2 {
+                        if let ZooSteal::Success(v) = d.steal() {
+                            got.push(v);
+                        }
+                    }
+                    got
+                })
+            };
+            let mut taken: Vec<usize> = d.pop().into_iter().collect();
+            if d.push(3).is_ok() {
+                taken.extend(d.pop());
+            }
+            taken.extend(thief.join().unwrap());
+            while let Some(v) = d.pop() {
+                taken.push(v);
+            }
+            assert!(
+                taken.iter().all(|v| (1..=3).contains(v)),
+                "{bug:?}: {taken:?}"
+            );
+        }
+    }
+
     #[test]
     fn seed_cpp_pool_guarded_read() {
         let pool = zoo::pool::SeedCppPool::with_guarded_read(2);
@@ -583,6 +620,9 @@ mod zoo {
             "SeedCppPool",
             "SeedPythonPool",
             "StampBug",
+            "DequeBug",
+            "ZooSteal",
+            "BrokenDeque",
         ];
         const UNSAFE_TO_BUILD: &[&str] =
             &["RelaxedPublishArray", "BrokenArrayQueue", "SeedCppPool"];
