@@ -11,6 +11,8 @@
 //! * plain: everything as a stress loop, plus a proptest against a `VecDeque`.
 
 use synclab::queue::deque::{self, Owner, Steal, Stealer};
+// Used only by the plain-build tests.
+#[cfg_attr(any(synclab_loom, synclab_shuttle), allow(unused_imports))]
 use synclab::queue::CapacityError;
 use synclab::sync::{thread, Arc};
 use synclab::zoo::deque::{BrokenDeque, DequeBug, ZooSteal};

@@ -19,8 +19,9 @@
 //! capacity — shuttle found it in the conformance model). A worker's task that is stolen
 //! is the oldest, which in a divide-and-conquer tree is the biggest piece of work left.
 //!
-//! **The LIFO slot** is one `AtomicPtr` per worker. The owner swaps a new task in (Release:
-//! a thief that swaps it out with Acquire sees the task's contents) and swaps it out itself
+//! **The LIFO slot** is one `AtomicPtr` per worker. The owner puts a new task in with a Release
+//! store when the slot is empty and a Release swap when it is not (a thief that swaps it out
+//! with Acquire sees the task's contents) and swaps it out itself
 //! (Relaxed: only the owner stores a task there, so it reads its own write). Thieves may take
 //! it — only when no deque has work — so a task that submits a task and then blocks on it does
 //! not strand it.
