@@ -289,9 +289,18 @@ impl<F: LockFamily> Shared<F> {
 impl<F: LockFamily> ThreadPool for CondvarPool<F> {
     fn build(config: PoolConfig) -> Result<Self, BuildError> {
         let (workers, capacity) = config.validate()?;
+        // The whole queue is reserved now, fallibly: a submit within the capacity never
+        // allocates (only tasks submitted by tasks beyond it do, with `try_reserve`).
+        let mut queue = VecDeque::new();
+        queue
+            .try_reserve_exact(capacity)
+            .map_err(|_| BuildError::AllocationFailed {
+                requested: capacity,
+                bytes: capacity.saturating_mul(core::mem::size_of::<Task>()),
+            })?;
         let shared = Arc::new(Shared::<F> {
             state: F::mutex(State {
-                queue: VecDeque::with_capacity(capacity.min(4096)),
+                queue,
                 pending: 0,
                 idle_generation: 0,
                 closed: false,

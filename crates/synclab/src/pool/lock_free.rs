@@ -69,7 +69,7 @@ use super::{
     SubmitError, SubmitErrorKind, Task, ThreadPool, TrySubmitError, WaitError, WaitReport,
     MAX_PENDING,
 };
-use crate::queue::{ArrayQueue, CapacityError, EventCount};
+use crate::queue::{ArrayQueue, EventCount};
 use crate::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use crate::sync::{thread, Arc, StdMutex};
 use crossbeam_utils::CachePadded;
@@ -469,12 +469,7 @@ enum Slept {
 impl ThreadPool for LockFreePool {
     fn build(config: PoolConfig) -> Result<Self, BuildError> {
         let (workers, capacity) = config.validate()?;
-        let queue = ArrayQueue::new(capacity).map_err(|e| match e {
-            CapacityError::Zero => BuildError::ZeroCapacity,
-            CapacityError::TooLarge { requested, max } => {
-                BuildError::CapacityTooLarge { requested, max }
-            }
-        })?;
+        let queue = ArrayQueue::new(capacity).map_err(BuildError::from)?;
         let shared = Arc::new(Shared {
             queue,
             overflow: StdMutex::new(VecDeque::new()),

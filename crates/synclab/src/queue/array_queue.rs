@@ -113,23 +113,24 @@ unsafe impl<T: Send> Sync for ArrayQueue<T> {}
 unsafe impl<T: Send> Send for ArrayQueue<T> {}
 
 impl<T> ArrayQueue<T> {
-    /// The largest capacity supported: positions need the mark bit and two lap bits above the
-    /// index, and the ring must fit in memory.
+    /// The largest capacity accepted: [`MAX_CAPACITY`](super::MAX_CAPACITY), or less if a
+    /// ring of that many slots of `T` would not fit in the address space (`isize::MAX`
+    /// bytes). A capacity up to it can still fail to allocate: see [`new`](Self::new).
     pub fn max_capacity() -> usize {
-        let by_memory = isize::MAX as usize / core::mem::size_of::<Slot<T>>().max(1);
-        (usize::MAX >> 3).min(by_memory)
+        let by_layout = isize::MAX as usize / core::mem::size_of::<Slot<T>>().max(1);
+        super::MAX_CAPACITY.min(by_layout)
     }
 
-    /// A new empty queue holding at most `capacity` items.
+    /// A new empty queue holding at most `capacity` items; the whole ring is allocated here,
+    /// fallibly, so that no push ever allocates.
     ///
     /// # Errors
     ///
     /// [`CapacityError::Zero`] for 0, [`CapacityError::TooLarge`] above
-    /// [`max_capacity`](Self::max_capacity).
+    /// [`max_capacity`](Self::max_capacity), [`CapacityError::AllocationFailed`] if the ring
+    /// cannot be allocated.
     pub fn new(capacity: usize) -> Result<Self, CapacityError> {
-        if capacity == 0 {
-            return Err(CapacityError::Zero);
-        }
+        CapacityError::check(capacity)?;
         let max = Self::max_capacity();
         if capacity > max {
             return Err(CapacityError::TooLarge {
@@ -139,13 +140,17 @@ impl<T> ArrayQueue<T> {
         }
         let mark_bit = (capacity + 1).next_power_of_two();
         let one_lap = mark_bit * 2;
+        let mut slots = Vec::new();
+        slots.try_reserve_exact(capacity).map_err(|_| {
+            CapacityError::allocation_failed(capacity, core::mem::size_of::<Slot<T>>())
+        })?;
         // Slot `i` starts with stamp `i`: "empty, written by the producer of position i".
-        let buffer = (0..capacity)
-            .map(|i| Slot {
-                stamp: AtomicUsize::new(i),
-                value: UnsafeCell::new(MaybeUninit::uninit()),
-            })
-            .collect();
+        slots.extend((0..capacity).map(|i| Slot {
+            stamp: AtomicUsize::new(i),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        }));
+        // Exact: `into_boxed_slice` does not reallocate.
+        let buffer = slots.into_boxed_slice();
         Ok(Self {
             head: CachePadded::new(AtomicUsize::new(0)),
             tail: CachePadded::new(AtomicUsize::new(0)),
