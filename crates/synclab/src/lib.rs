@@ -16,6 +16,7 @@
 //! the measured results.
 
 pub mod array;
+mod cleanup;
 pub mod lock;
 pub mod pool;
 pub mod queue;

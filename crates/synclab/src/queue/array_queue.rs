@@ -440,18 +440,21 @@ impl<T> Drop for ArrayQueue<T> {
         let head = self.head.load(Ordering::Relaxed);
         let len = self.len();
         let hix = head & (self.mark_bit - 1);
-        for i in 0..len {
-            let index = if hix + i < self.capacity() {
+        let capacity = self.capacity();
+        // Every element is dropped even if one's `Drop` panics, as `Vec` does (issue 13).
+        crate::cleanup::drop_each(0..len, |i| {
+            let index = if hix + i < capacity {
                 hix + i
             } else {
-                hix + i - self.capacity()
+                hix + i - capacity
             };
             // SAFETY: slots `hix .. hix + len` (wrapping) hold the values pushed and not yet
-            // popped; each is dropped exactly once here, and nothing reads them afterwards.
+            // popped; `drop_each` visits each index once, so each value is dropped exactly
+            // once, and nothing reads them afterwards.
             self.buffer[index]
                 .value
                 .with_mut(|p| unsafe { (*p).assume_init_drop() });
-        }
+        });
     }
 }
 
