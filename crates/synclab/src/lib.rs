@@ -14,6 +14,36 @@
 //!
 //! See `docs/` in the repository for the designs, what was verified within which bounds, and
 //! the measured results.
+//!
+//! # API stability
+//!
+//! * **Errors and configuration may grow.** Every public error enum (`BuildError`,
+//!   `CapacityError`, `TrySubmitError`, `SubmitErrorKind`, `WaitError`, `PushError`,
+//!   `PopError`, `PublishError`) and every struct with public fields (`PoolConfig`,
+//!   `WaitReport`, `ShutdownReport`, `IndexError`) is `#[non_exhaustive]`: match with a `_`
+//!   arm, build configurations through their constructors. The one exception is
+//!   [`queue::Closed<T>`]`(pub T)`, which, like std's `SendError<T>(pub T)`, exists to hand a
+//!   value back.
+//!
+//!   ```compile_fail,E0639
+//!   // Not a struct literal: `PoolConfig::new(2).capacity(8)`.
+//!   let config = synclab::pool::PoolConfig { workers: 2, capacity: None };
+//!   ```
+//!
+//!   ```compile_fail,E0004
+//!   fn describe(e: synclab::pool::BuildError) -> &'static str {
+//!       use synclab::pool::BuildError::*;
+//!       match e { ZeroWorkers => "workers", ZeroCapacity | CapacityTooLarge { .. } | AllocationFailed { .. } => "capacity" } // needs `_ =>`
+//!   }
+//!   ```
+//! * **Errors are `Send + Sync + 'static`**, so `?` works into `Box<dyn Error + Send + Sync>`
+//!   (`anyhow`, too). The pools hand a refused task back inside [`pool::RejectedTask`], which is
+//!   `Sync` because nothing reaches the task through a shared reference.
+//! * **Tuning constants are internal.** Spin and yield counts, futex states and searcher limits
+//!   differ per world (one round under a checker) and change with measurements; they are
+//!   crate-private, documented where they are defined. The [`sync`] module is the world switch
+//!   and is public; its checker-only items (the futex models' knobs) exist only in checker
+//!   builds.
 
 pub mod array;
 mod cleanup;

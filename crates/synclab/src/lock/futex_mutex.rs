@@ -10,9 +10,9 @@
 //!
 //! | `state`        | meaning                                      | entered by |
 //! |----------------|----------------------------------------------|------------|
-//! | [`UNLOCKED`]   | free                                         | `unlock` (swap) |
-//! | [`LOCKED`]     | held; nobody is (known to be) sleeping       | `lock`/`try_lock` fast path (CAS from `UNLOCKED`) |
-//! | [`CONTENDED`]  | held; some thread may be asleep in `futex::wait` | the slow path's swap, just before it sleeps |
+//! | `UNLOCKED`   | free                                         | `unlock` (swap) |
+//! | `LOCKED`     | held; nobody is (known to be) sleeping       | `lock`/`try_lock` fast path (CAS from `UNLOCKED`) |
+//! | `CONTENDED`  | held; some thread may be asleep in `futex::wait` | the slow path's swap, just before it sleeps |
 //!
 //! A thread that is about to sleep first stores `CONTENDED` and then sleeps only while the word
 //! is still `CONTENDED` (the futex compare-and-block is atomic). `unlock` swaps in `UNLOCKED`
@@ -27,7 +27,7 @@
 //! # Progress
 //!
 //! Blocking, not fair: a running thread may barge ahead of a woken one. The wait before
-//! sleeping is bounded ([`SPIN_LIMIT`] spins, then [`YIELD_LIMIT`] yields) and only loads, so
+//! sleeping is bounded (`SPIN_LIMIT` spins, then `YIELD_LIMIT` yields) and only loads, so
 //! it neither ping-pongs the cache line nor burns a time slice when the holder has been
 //! preempted: the yields hand the CPU to it.
 
@@ -37,24 +37,24 @@ use crate::sync::{futex, hint, thread};
 use super::{Mutex, RawLock};
 
 /// The lock is free.
-pub const UNLOCKED: u32 = 0;
+pub(crate) const UNLOCKED: u32 = 0;
 /// The lock is held and no thread is known to be sleeping on it.
-pub const LOCKED: u32 = 1;
+pub(crate) const LOCKED: u32 = 1;
 /// The lock is held and some thread may be sleeping on it: `unlock` must wake one.
-pub const CONTENDED: u32 = 2;
+pub(crate) const CONTENDED: u32 = 2;
 
 /// How many times the slow path re-reads the word, with a spin hint between reads, before it
 /// starts yielding: enough to cover a short critical section running on another core. (std
 /// spins 100 times and never yields; see [`YIELD_LIMIT`] and `docs/designs.md` for why
 /// synclab spins less and yields.) One under a model checker (see `sync::hint::spin_limit`).
-pub const SPIN_LIMIT: u32 = hint::spin_limit(20);
+pub(crate) const SPIN_LIMIT: u32 = hint::spin_limit(20);
 
 /// How many times the slow path then yields its time slice, re-reading the word after each
 /// yield, before it marks the lock contended and sleeps. A holder that was preempted gets the
 /// CPU back this way, which on an oversubscribed machine is far cheaper than a futex sleep
 /// (which also costs the unlocker a wake system call); parking_lot's `SpinWait` does the same.
 /// One under a model checker.
-pub const YIELD_LIMIT: u32 = hint::spin_limit(10);
+pub(crate) const YIELD_LIMIT: u32 = hint::spin_limit(10);
 
 /// The raw three-state futex lock; use it through [`FutexMutex`].
 ///

@@ -12,8 +12,8 @@
 //! | `idle` | `wait` callers | pending is 0, or the idle generation moved | the task that brings pending to 0 |
 //!
 //! **Staying out of the kernel.** A submitter pays a fence and a load per task and makes a
-//! syscall only when no worker is *searching* (see `search`: at most [`MAX_SEARCHERS`] idle
-//! workers poll the queue for [`IDLE_SPINS`] spins and [`IDLE_YIELDS`] yields before they
+//! syscall only when no worker is *searching* (see `search`: at most `MAX_SEARCHERS` idle
+//! workers poll the queue for `IDLE_SPINS` spins and `IDLE_YIELDS` yields before they
 //! sleep). A worker pays a fence and a load per pop and wakes blocked submitters only at the
 //! low watermark (half the capacity), so a submitter facing a full queue sleeps once per
 //! half-queue rather than once per task. Both rules were measured: without them the pool made
@@ -58,8 +58,8 @@
 //!
 //! **Progress.** `submit` and a worker's pop are lock-free in the queue's sense (see
 //! `ArrayQueue`: a thread stalled between its CAS and its stamp store can hold up its slot);
-//! sleeping is blocking by design. An idle worker searches at most [`IDLE_SPINS`] +
-//! [`IDLE_YIELDS`] rounds (each a few loads) and then sleeps on a futex; it never spins
+//! sleeping is blocking by design. An idle worker searches at most `IDLE_SPINS` +
+//! `IDLE_YIELDS` rounds (each a few loads) and then sleeps on a futex; it never spins
 //! without bound.
 
 use std::collections::VecDeque;
@@ -86,16 +86,16 @@ const GENERATION_ONE: u64 = 1 << 33;
 /// How many times an idle worker re-checks the queue before it sleeps (plain build; a single
 /// check under a checker). About a microsecond of polling: long enough to catch a submitter
 /// that is producing a burst, short enough that an idle pool costs nothing.
-pub const IDLE_SPINS: u32 = 64;
+pub(crate) const IDLE_SPINS: u32 = 64;
 
-/// After [`IDLE_SPINS`], how many times an idle worker yields the CPU and re-checks before it
+/// After `IDLE_SPINS`, how many times an idle worker yields the CPU and re-checks before it
 /// sleeps (plain build; a single time under a checker). On a loaded machine a yield lets the
 /// submitter run, which is what the idle worker is waiting for.
-pub const IDLE_YIELDS: u32 = 16;
+pub(crate) const IDLE_YIELDS: u32 = 16;
 
 /// At most this many idle workers spin at once; more would only take CPU from submitters
 /// and busy workers, since one searcher already picks up a new task at once.
-pub const MAX_SEARCHERS: usize = 1;
+pub(crate) const MAX_SEARCHERS: usize = 1;
 
 /// Locks the overflow, ignoring poison (nothing panics while holding it: `VecDeque` pushes
 /// after `try_reserve` and pops do not).
@@ -130,7 +130,7 @@ struct Shared {
     overflowed: AtomicUsize,
     /// pending | CLOSED | idle generation; see the table in the module docs.
     state: CachePadded<AtomicU64>,
-    /// Workers searching an empty queue (see `search`), at most [`MAX_SEARCHERS`]: while one
+    /// Workers searching an empty queue (see `search`), at most `MAX_SEARCHERS`: while one
     /// does, submitters wake nobody.
     searching: CachePadded<AtomicUsize>,
     /// Submitters sleeping on a full queue (see `wait_for_space`).
@@ -392,9 +392,9 @@ impl Shared {
         }
     }
 
-    /// Re-checks an empty queue (loads only until it sees a task) up to [`IDLE_SPINS`] times,
-    /// then up to [`IDLE_YIELDS`] times yielding the CPU in between, counted in `searching`
-    /// so that submitters need not wake anyone meanwhile. At most [`MAX_SEARCHERS`] workers
+    /// Re-checks an empty queue (loads only until it sees a task) up to `IDLE_SPINS` times,
+    /// then up to `IDLE_YIELDS` times yielding the CPU in between, counted in `searching`
+    /// so that submitters need not wake anyone meanwhile. At most `MAX_SEARCHERS` workers
     /// search at once; the others go straight to sleep.
     #[inline]
     fn search(&self) -> Option<Task> {

@@ -99,7 +99,8 @@ pub mod condvar_pool;
 pub mod lock_free;
 
 pub use condvar_pool::CondvarPool;
-pub use lock_free::{LockFreePool, IDLE_SPINS, IDLE_YIELDS, MAX_SEARCHERS};
+pub use lock_free::LockFreePool;
+pub(crate) use lock_free::{IDLE_SPINS, IDLE_YIELDS, MAX_SEARCHERS};
 
 /// A unit of work: any closure that can be sent to a worker.
 pub type Task = Box<dyn FnOnce() + Send + 'static>;
@@ -119,6 +120,7 @@ pub type FutexCondvarPool = CondvarPool<crate::lock::FutexFamily>;
 pub const DEFAULT_CAPACITY: usize = 1024;
 
 /// How to build a pool.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolConfig {
     /// Worker threads (≥ 1).
@@ -390,6 +392,7 @@ impl fmt::Display for WaitError {
 impl std::error::Error for WaitError {}
 
 /// What [`ThreadPool::wait`] observed.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[must_use = "the report says whether any task panicked"]
 pub struct WaitReport {
@@ -399,6 +402,7 @@ pub struct WaitReport {
 }
 
 /// What [`ThreadPool::shutdown`] observed.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ShutdownReport {
     /// Tasks that panicked and were not yet reported by a `wait`.
@@ -555,8 +559,8 @@ pub(crate) fn join_workers(handles: Vec<crate::sync::thread::JoinHandle<()>>) ->
     outcome
 }
 
-/// The idle search both pools run before a worker sleeps: [`IDLE_SPINS`] rounds of a spin
-/// hint, then [`IDLE_YIELDS`] rounds of yielding the CPU (one of each under a checker),
+/// The idle search both pools run before a worker sleeps: `IDLE_SPINS` rounds of a spin
+/// hint, then `IDLE_YIELDS` rounds of yielding the CPU (one of each under a checker),
 /// calling `look` after every round. Returns the first `Some` it gives, or `None`.
 #[inline]
 pub(crate) fn search_idle<R>(mut look: impl FnMut() -> Option<R>) -> Option<R> {

@@ -54,6 +54,10 @@ const SPIN_ONLY_ROUNDS: u32 = 6;
 
 /// The queue is closed: `push` hands back the value, `pop` reports it once the queue is
 /// empty (`Closed<()>`).
+///
+/// Not `#[non_exhaustive]`, on purpose, like std's `SendError<T>(pub T)`: its one job is to
+/// give the value back, and `Err(Closed(v))` is how callers take it. A reason to refuse a
+/// push other than closing would be a new type, not a new field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Closed<T = ()>(pub T);
 
@@ -66,6 +70,7 @@ impl<T> fmt::Display for Closed<T> {
 impl<T: fmt::Debug> std::error::Error for Closed<T> {}
 
 /// Why [`BlockingQueue::try_push`] did not enqueue; the value comes back either way.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushError<T> {
     /// The queue is full.
@@ -95,6 +100,7 @@ impl<T> fmt::Display for PushError<T> {
 impl<T: fmt::Debug> std::error::Error for PushError<T> {}
 
 /// Why [`BlockingQueue::try_pop`] returned no item.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PopError {
     /// The queue is empty (and open).
