@@ -43,7 +43,7 @@ pub use attach::{Liveness, ThreadId};
 #[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
 pub use segment::{OpenError, Segment, SegmentOptions, StaleCheck, LAYOUT_MAGIC};
 #[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
-pub use shared::{region_end, Cursor, Design, Shared, Shm, ShmRegion};
+pub use shared::{region_end, Cursor, Design, InSegment, Placeable, Shared, Shm, ShmRegion};
 
 /// The largest tag a tracked [`Memory`] hands out: tags fit in 29 bits, so a lock word keeps
 /// three bits of state beside its holder's tag.

@@ -176,6 +176,56 @@ pub unsafe trait Design: Sized + Send + Sync {
     fn build(cursor: &mut Cursor<'_>, params: &Self::Params) -> Result<Self, OpenError>;
 }
 
+/// A fixed-size object that can live in a segment by itself (a mutex, a condition variable);
+/// placed with [`InSegment`].
+///
+/// # Safety
+///
+/// `Self` must be fit for shared memory as [`Cursor::region`]'s `H` must be.
+pub unsafe trait Placeable: Send + Sync + Sized {
+    /// What the creator chooses (an initial value), recorded in the header.
+    type Params: Plain;
+    /// The object's name, part of the layout hash.
+    const LAYOUT: &'static str;
+    /// Bumped whenever the object's layout changes.
+    const VERSION: u32;
+    /// The initial object.
+    fn init(params: &Self::Params) -> Self;
+}
+
+/// A fixed-size object in a segment: a handle that keeps the mapping and dereferences to the
+/// object, which never moves.
+pub struct InSegment<H>(ShmRegion<H, ()>);
+
+impl<H> core::ops::Deref for InSegment<H> {
+    type Target = H;
+    fn deref(&self) -> &H {
+        self.0.header()
+    }
+}
+
+impl<H> core::fmt::Debug for InSegment<H> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("InSegment").finish_non_exhaustive()
+    }
+}
+
+// SAFETY: one header-only region, sized by `region_end` for the same types.
+unsafe impl<H: Placeable> Design for InSegment<H> {
+    type Params = H::Params;
+    const LAYOUT: &'static str = H::LAYOUT;
+    const VERSION: u32 = H::VERSION;
+
+    fn size(_: &H::Params) -> Option<usize> {
+        region_end::<H, ()>(0, 0)
+    }
+
+    fn build(cursor: &mut Cursor<'_>, params: &H::Params) -> Result<Self, OpenError> {
+        // SAFETY: `Placeable`'s contract.
+        unsafe { cursor.region(|| H::init(params), |_| (), 0) }.map(InSegment)
+    }
+}
+
 /// FNV-1a over the design's name, its full type name and the size of its parameters.
 fn layout_of<D: Design>() -> Layout {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
