@@ -542,7 +542,6 @@ impl<T, M: Memory> fmt::Debug for LockFreeArrayIn<T, M> {
     /// Shows the length only: slot states change under our feet, and a value may be mid-write.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LockFreeArray")
-            .field("memory", &M::NAME)
             .field("len", &self.slots().len())
             .finish_non_exhaustive()
     }

@@ -408,9 +408,7 @@ unsafe impl<M: Memory> RawRobustLock for RawFutexMutexIn<M> {
 impl<M: Memory> core::fmt::Debug for RawFutexMutexIn<M> {
     /// Reads nothing: the state changes under our feet and a load would be a checker step.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("RawFutexMutex")
-            .field("memory", &M::NAME)
-            .finish_non_exhaustive()
+        f.debug_struct("RawFutexMutex").finish_non_exhaustive()
     }
 }
 
