@@ -49,6 +49,14 @@ pub struct ArrayArgs {
     /// Only `--impl polling` polls; the other designs sleep until woken.
     #[arg(long, default_value_t = 500)]
     pub penalty_ms: u64,
+    /// Run the producer and the consumer as two processes over one shared segment
+    /// (`LockFreeArrayIn<Shm>`; Linux only).
+    #[arg(long)]
+    pub processes: bool,
+    /// With --processes: the producer is killed (SIGKILL) right after claiming this slot; the
+    /// consumer reports it and a new producer takes over from there.
+    #[arg(long, requires = "processes")]
+    pub die_at: Option<usize>,
 }
 
 impl ArrayArgs {
@@ -91,6 +99,9 @@ struct Stamped {
 /// Runs the demo.
 pub fn run(args: ArrayArgs) -> Result<(), String> {
     args.validate()?;
+    if args.processes {
+        return run_processes(&args);
+    }
     let penalty = Duration::from_millis(args.penalty_ms);
     match args.implementation {
         ArrayImpl::Polling => {
@@ -128,6 +139,22 @@ pub fn run(args: ArrayArgs) -> Result<(), String> {
             announce_then_wait,
         ),
     }
+}
+
+#[cfg(target_os = "linux")]
+fn run_processes(args: &ArrayArgs) -> Result<(), String> {
+    if args.implementation != ArrayImpl::Lockfree {
+        return Err(format!(
+            "--processes runs --impl lockfree (LockFreeArrayIn<Shm>); --impl {:?} is not placed in a shared segment yet",
+            args.implementation
+        ));
+    }
+    crate::demo_processes::array(args.len, args.write_delay_ms, args.die_at)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn run_processes(_: &ArrayArgs) -> Result<(), String> {
+    Err("--processes needs Linux (POSIX shared memory and /proc)".into())
 }
 
 /// The consumer's wait for a design that sleeps until woken: say so once, then wait.
@@ -240,6 +267,8 @@ mod tests {
             len,
             write_delay_ms: 1,
             penalty_ms,
+            processes: false,
+            die_at: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! ```text
 //! synclab compare [--quick] [--filter TEXT] [--threads 1,2,4] [--out DIR]
 //! synclab demo array --impl polling|std|futex|lockfree [--len 5] [--write-delay-ms 500] [--penalty-ms 1000]
+//! synclab demo array --processes [--die-at N]   (Linux: producer and consumer as processes)
 //! synclab demo pool  --impl std|futex|lockfree|seed-cpp|seed-python [--jobs 20] [--threads 5] [--task-ms 300]
 //! ```
 
@@ -14,6 +15,8 @@ mod charts;
 mod compare;
 mod demo_array;
 mod demo_pool;
+#[cfg(target_os = "linux")]
+mod demo_processes;
 
 /// Shared-memory synchronization, side by side.
 #[derive(Debug, Parser)]
@@ -31,6 +34,10 @@ enum Command {
     /// Re-run one of the seed document's scenarios with a chosen design.
     #[command(subcommand)]
     Demo(Demo),
+    /// A process of a `--processes` demo (started by the demo itself).
+    #[cfg(target_os = "linux")]
+    #[command(name = "__child", hide = true)]
+    Child(demo_processes::ChildArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -47,6 +54,8 @@ fn main() -> ExitCode {
         Command::Compare(args) => compare::run(args),
         Command::Demo(Demo::Array(args)) => demo_array::run(args),
         Command::Demo(Demo::Pool(args)) => demo_pool::run(args),
+        #[cfg(target_os = "linux")]
+        Command::Child(args) => demo_processes::run_child(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

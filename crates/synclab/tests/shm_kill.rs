@@ -24,6 +24,10 @@ type ShmMutex = InSegment<FutexMutexIn<[u64; 2], Shm>>;
 #[cfg(target_os = "linux")]
 type ShmArray = LockFreeArrayIn<u64, Shm>;
 
+/// One run of a scenario: the time from the kill to the survivor's report, or what went wrong.
+#[cfg(target_os = "linux")]
+type Scenario = fn(usize) -> Result<Duration, String>;
+
 const CHILD_ENV: &str = "SYNCLAB_KILL_CHILD";
 /// The longest any single step may take before the test reports a hang.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -43,7 +47,7 @@ fn main() -> ExitCode {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(200);
-    let scenarios: [(&str, fn(usize) -> Result<Duration, String>); 4] = [
+    let scenarios: [(&str, Scenario); 4] = [
         (
             "lock holder killed; the next lock reports OwnerDied",
             lock_holder_killed,

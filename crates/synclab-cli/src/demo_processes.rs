@@ -1,0 +1,249 @@
+//! The seed's scenarios as processes over one shared segment (Linux): `synclab demo array
+//! --processes` and `synclab demo pool --processes`.
+//!
+//! The parent creates the segment and re-executes the `synclab` binary with the hidden
+//! `__child` subcommand for each process (never a bare `fork()`); the children open the
+//! segment by name. Every wait on a child has a deadline.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use synclab::array::{LockFreeArrayIn, PublishStep, WaitError};
+use synclab::shm::{SegmentOptions, Shared, Shm};
+
+/// A published value: the slot's data and the publisher's monotonic clock at publish, in ns.
+type Stamped = [u64; 2];
+type ShmArray = LockFreeArrayIn<Stamped, Shm>;
+
+/// The hidden subcommand a parent runs its children with.
+#[derive(Debug, clap::Args)]
+pub struct ChildArgs {
+    /// Which process to be.
+    #[arg(value_enum)]
+    pub role: ChildRole,
+    /// The segment's name.
+    #[arg(long)]
+    pub segment: String,
+    /// Slots (array) or jobs (pool).
+    #[arg(long)]
+    pub len: usize,
+    /// The parent's start, on the monotonic clock (ns), so every line is stamped alike.
+    #[arg(long)]
+    pub start_ns: u64,
+    /// Producer: ms of work before each slot; worker: ms per job.
+    #[arg(long, default_value_t = 0)]
+    pub delay_ms: u64,
+    /// Producer: the first slot to publish.
+    #[arg(long, default_value_t = 0)]
+    pub from: usize,
+    /// Producer: die (SIGKILL itself) right after claiming this slot.
+    #[arg(long)]
+    pub die_at: Option<usize>,
+}
+
+/// The processes of the demos.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ChildRole {
+    /// The array demo's producer.
+    ArrayProducer,
+    /// The array demo's consumer.
+    ArrayConsumer,
+}
+
+/// The monotonic clock in ns: the same clock in every process of this boot.
+fn now_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid clock id and a writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+fn log(start_ns: u64, who: &str, line: &str) {
+    let t = now_ns().saturating_sub(start_ns) as f64 / 1e9;
+    println!("[{t:>8.3} s] {who} (pid {}): {line}", std::process::id());
+}
+
+fn options() -> SegmentOptions {
+    SegmentOptions::new().ready_timeout(Duration::from_secs(5))
+}
+
+/// Runs a child process of a demo; never returns to `main`'s other commands.
+pub fn run_child(args: ChildArgs) -> Result<(), String> {
+    let array = Shared::<ShmArray>::open(&args.segment, &options()).map_err(|e| e.to_string())?;
+    match args.role {
+        ChildRole::ArrayProducer => {
+            for i in args.from..args.len {
+                std::thread::sleep(Duration::from_millis(args.delay_ms));
+                let value = [i as u64, now_ns()];
+                if Some(i) == args.die_at {
+                    array
+                        .publish_dying(i, value, PublishStep::AfterClaim)
+                        .map_err(|e| e.to_string())?;
+                    log(
+                        args.start_ns,
+                        "Producer",
+                        &format!("claimed index {i} and is killed (SIGKILL) before writing it"),
+                    );
+                    // SAFETY: kill(2) on our own pid; SIGKILL ends the process at once.
+                    unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+                }
+                array.publish(i, value).map_err(|e| e.to_string())?;
+                log(args.start_ns, "Producer", &format!("writes index {i}: {i}"));
+            }
+        }
+        ChildRole::ArrayConsumer => {
+            let mut latencies = Vec::with_capacity(args.len);
+            for i in 0..args.len {
+                let asked = now_ns();
+                if array.get_ref(i).map_err(|e| e.to_string())?.is_none() {
+                    log(
+                        args.start_ns,
+                        "Consumer",
+                        &format!("no data at index {i}, sleeping until it is published"),
+                    );
+                }
+                let value = loop {
+                    match array.wait_checked(i) {
+                        Ok(v) => break v,
+                        Err(WaitError::PublisherDied { index }) => {
+                            log(args.start_ns, "Consumer", &format!("the publisher of index {index} died mid-publish; waiting for a new publisher"));
+                            // The slot reads ABANDONED until someone claims it again; look
+                            // every 10 ms (a new claim is then waited for on its futex).
+                            while array.wait_checked(i) == Err(WaitError::PublisherDied { index }) {
+                                std::thread::sleep(Duration::from_millis(10));
+                            }
+                        }
+                        Err(e) => return Err(e.to_string()),
+                    }
+                };
+                let read = now_ns();
+                let latency = read.saturating_sub(value[1]);
+                log(
+                    args.start_ns,
+                    "Consumer",
+                    &format!(
+                        "consumes index {i}, data: {} (waited {:.1} ms, {:.3} ms after publish)",
+                        value[0],
+                        read.saturating_sub(asked) as f64 / 1e6,
+                        latency as f64 / 1e6
+                    ),
+                );
+                latencies.push(latency);
+            }
+            println!("\npublish→read latency per slot (across processes):");
+            for (i, l) in latencies.iter().enumerate() {
+                println!("  slot {i:>3}: {:>10.3} ms", *l as f64 / 1e6);
+            }
+            let mean = latencies.iter().sum::<u64>() as f64 / latencies.len().max(1) as f64;
+            println!("  mean    : {:>10.3} ms", mean / 1e6);
+        }
+    }
+    Ok(())
+}
+
+/// Starts `synclab __child <role> …`.
+fn spawn(
+    role: &str,
+    segment: &str,
+    len: usize,
+    start_ns: u64,
+    extra: &[String],
+) -> Result<Child, String> {
+    let exe =
+        std::env::current_exe().map_err(|e| format!("cannot find the synclab binary: {e}"))?;
+    Command::new(exe)
+        .args(["__child", role, "--segment", segment])
+        .args([
+            "--len",
+            &len.to_string(),
+            "--start-ns",
+            &start_ns.to_string(),
+        ])
+        .args(extra)
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start the {role} process: {e}"))
+}
+
+/// Waits for `child` until `deadline`; kills it and reports a hang after that.
+fn wait_child(
+    child: &mut Child,
+    what: &str,
+    deadline: Instant,
+) -> Result<std::process::ExitStatus, String> {
+    loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            return Ok(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "the {what} process did not finish in time (killed)"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// `synclab demo array --processes`: the seed's producer and consumer as two processes.
+pub fn array(len: usize, delay_ms: u64, die_at: Option<usize>) -> Result<(), String> {
+    if let Some(k) = die_at {
+        if k >= len {
+            return Err(format!(
+                "--die-at must name one of the {len} slots (0..{}), got {k}",
+                len - 1
+            ));
+        }
+    }
+    let segment = format!("/synclab-demo-array-{}", std::process::id());
+    let array = Shared::<ShmArray>::create(&segment, &(len as u64), &options())
+        .map_err(|e| e.to_string())?;
+    println!(
+        "synclab demo array --processes: LockFreeArrayIn<Shm>, {len} slots in segment {segment} ({} bytes), write delay {delay_ms} ms, producer and consumer are processes",
+        array.segment().len()
+    );
+    let start = now_ns();
+    let deadline =
+        Instant::now() + Duration::from_millis(2 * delay_ms * len as u64) + Duration::from_secs(10);
+    let mut consumer = spawn("array-consumer", &segment, len, start, &[])?;
+    let mut extra = vec!["--delay-ms".to_string(), delay_ms.to_string()];
+    if let Some(k) = die_at {
+        extra.extend(["--die-at".to_string(), k.to_string()]);
+    }
+    let mut producer = spawn("array-producer", &segment, len, start, &extra)?;
+    let status = wait_child(&mut producer, "producer", deadline)?;
+    if !status.success() {
+        let from = die_at.unwrap_or(0);
+        log(
+            start,
+            "Parent",
+            &format!("the producer died ({status}); starting a new producer from index {from}"),
+        );
+        let mut again = spawn(
+            "array-producer",
+            &segment,
+            len,
+            start,
+            &[
+                "--delay-ms".into(),
+                delay_ms.to_string(),
+                "--from".into(),
+                from.to_string(),
+            ],
+        )?;
+        let status = wait_child(&mut again, "second producer", deadline)?;
+        if !status.success() {
+            return Err(format!("the second producer failed: {status}"));
+        }
+    }
+    let status = wait_child(&mut consumer, "consumer", deadline)?;
+    if !status.success() {
+        return Err(format!("the consumer failed: {status}"));
+    }
+    println!("(run took {:.3} s)", (now_ns() - start) as f64 / 1e9);
+    Ok(())
+}
