@@ -29,7 +29,7 @@ use core::fmt;
 use core::time::Duration;
 
 use crate::sync::atomic::AtomicU32;
-use crate::sync::futex;
+use crate::sync::futex::{self, Scope};
 
 #[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
 mod attach;
@@ -56,9 +56,8 @@ pub const TAG_MASK: u32 = (1 << 29) - 1;
 ///
 /// Implementations promise:
 ///
-/// * the futex functions reach every thread — in every process — that can reach the memory
-///   (a private futex only for memory one process can map), and keep futex(2)'s contract
-///   (atomic compare-and-block; spurious returns allowed);
+/// * [`Scope`](Memory::Scope) reaches every thread — in every process — that can reach the
+///   memory (the private scope only for memory one process can map);
 /// * [`Region`]s give out the same header and elements to every handle built over the same
 ///   place, for as long as any handle lives;
 /// * if [`TRACKED`](Memory::TRACKED): [`tag`](Memory::tag) returns a value in `1..=TAG_MASK`
@@ -79,14 +78,30 @@ pub unsafe trait Memory: Send + Sync + Sized + 'static {
     /// A header `H` and a fixed number of elements `E`, in this memory.
     type Region<H, E>: Region<H, E>;
 
-    /// Sleeps while `*word == expected`; may return spuriously.
-    fn wait(word: &AtomicU32, expected: u32);
+    /// The futex scope of words in this memory: [`futex::Private`] on the heap,
+    /// [`futex::Shared`] in a segment.
+    type Scope: Scope;
+
+    /// Sleeps while `*word == expected` (in [`Memory::Scope`]); may return spuriously.
+    #[inline]
+    fn wait(word: &AtomicU32, expected: u32) {
+        Self::Scope::wait(word, expected);
+    }
     /// [`wait`](Memory::wait), for at most `timeout`; `true` if it timed out.
-    fn wait_timeout(word: &AtomicU32, expected: u32, timeout: Duration) -> bool;
-    /// Wakes at most one thread sleeping on `word`.
-    fn wake_one(word: &AtomicU32);
-    /// Wakes every thread sleeping on `word`.
-    fn wake_all(word: &AtomicU32);
+    #[inline]
+    fn wait_timeout(word: &AtomicU32, expected: u32, timeout: Duration) -> bool {
+        Self::Scope::wait_timeout(word, expected, timeout).timed_out()
+    }
+    /// Wakes at most one thread sleeping on `word` (in [`Memory::Scope`]).
+    #[inline]
+    fn wake_one(word: &AtomicU32) {
+        Self::Scope::wake_one(word);
+    }
+    /// Wakes every thread sleeping on `word` (in [`Memory::Scope`]).
+    #[inline]
+    fn wake_all(word: &AtomicU32) {
+        Self::Scope::wake_all(word);
+    }
 
     /// The calling thread's tag for words in the memory that holds `ctx`.
     fn tag(ctx: *const ()) -> u32;
@@ -161,30 +176,7 @@ unsafe impl Memory for Heap {
     const POLL: Duration = Duration::MAX;
 
     type Region<H, E> = HeapRegion<H, E>;
-
-    #[inline]
-    fn wait(word: &AtomicU32, expected: u32) {
-        futex::wait(word, expected);
-    }
-
-    /// Never called for the heap (it is not tracked, so no design sleeps with a deadline in
-    /// it); waits without one and reports no timeout, which the contract allows as a spurious
-    /// return.
-    #[inline]
-    fn wait_timeout(word: &AtomicU32, expected: u32, _timeout: Duration) -> bool {
-        futex::wait(word, expected);
-        false
-    }
-
-    #[inline]
-    fn wake_one(word: &AtomicU32) {
-        futex::wake_one(word);
-    }
-
-    #[inline]
-    fn wake_all(word: &AtomicU32) {
-        futex::wake_all(word);
-    }
+    type Scope = futex::Private;
 
     #[inline(always)]
     fn tag(_ctx: *const ()) -> u32 {

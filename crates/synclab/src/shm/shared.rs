@@ -3,12 +3,12 @@
 
 use core::ptr::NonNull;
 use core::time::Duration;
+
 use std::sync::Arc;
 
 use super::attach;
 use super::segment::{Layout, Mapping, OpenError, Segment, SegmentOptions};
 use super::{Memory, Plain, Region};
-use crate::sync::atomic::AtomicU32;
 
 /// The memory of a [`Segment`] shared by processes: regions inside the mapping, shared
 /// futexes (no `FUTEX_PRIVATE_FLAG`), and peers that may die mid-operation (tracked: tags
@@ -353,45 +353,6 @@ impl<D: Design + core::fmt::Debug> core::fmt::Debug for Shared<D> {
     }
 }
 
-/// The futex without `FUTEX_PRIVATE_FLAG`: a stand-in until the sync layer's `futex::Shared`
-/// scope lands; it then replaces these four calls.
-mod shared_futex {
-    use super::AtomicU32;
-    use core::time::Duration;
-
-    fn futex(word: &AtomicU32, op: libc::c_int, val: u32, timeout: *const libc::timespec) -> i64 {
-        // SAFETY: `word` is a valid, aligned 32-bit atomic for the duration of the call; the
-        // kernel only compares it (WAIT) or uses its address as a key (WAKE).
-        unsafe {
-            libc::syscall(
-                libc::SYS_futex,
-                word as *const AtomicU32,
-                op,
-                val,
-                timeout,
-                core::ptr::null::<u32>(),
-                0u32,
-            )
-        }
-    }
-
-    pub(super) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
-        let ts = timeout.map(|t| libc::timespec {
-            tv_sec: t.as_secs().min(i64::MAX as u64) as libc::time_t,
-            tv_nsec: t.subsec_nanos() as libc::c_long,
-        });
-        let p = ts
-            .as_ref()
-            .map_or(core::ptr::null(), |t| t as *const libc::timespec);
-        let r = futex(word, libc::FUTEX_WAIT, expected, p);
-        r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ETIMEDOUT)
-    }
-
-    pub(super) fn wake(word: &AtomicU32, n: u32) {
-        futex(word, libc::FUTEX_WAKE, n, core::ptr::null());
-    }
-}
-
 // SAFETY: shared futexes reach every process that maps the segment; regions are placed by
 // `Cursor` inside the mapping they keep alive; tags are entries of the segment's attach table,
 // unique among live threads (an entry is reclaimed only from a dead thread, and its generation
@@ -406,26 +367,7 @@ unsafe impl Memory for Shm {
     const POLL: Duration = Duration::from_millis(20);
 
     type Region<H, E> = ShmRegion<H, E>;
-
-    #[inline]
-    fn wait(word: &AtomicU32, expected: u32) {
-        shared_futex::wait(word, expected, None);
-    }
-
-    #[inline]
-    fn wait_timeout(word: &AtomicU32, expected: u32, timeout: Duration) -> bool {
-        shared_futex::wait(word, expected, Some(timeout))
-    }
-
-    #[inline]
-    fn wake_one(word: &AtomicU32) {
-        shared_futex::wake(word, 1);
-    }
-
-    #[inline]
-    fn wake_all(word: &AtomicU32) {
-        shared_futex::wake(word, i32::MAX as u32);
-    }
+    type Scope = crate::sync::futex::Shared;
 
     /// The calling thread's tag in the segment holding `ctx`. A thread that cannot get one
     /// (`ctx` outside every segment of this process, or the attach table full) gets
