@@ -64,7 +64,7 @@ use core::fmt;
 use core::mem::MaybeUninit;
 
 use super::{IndexError, PublishError, SharedArray};
-use crate::shm::{Heap, HeapRegion, Memory, Region};
+use crate::shm::{Heap, HeapMemory, Memory, Region};
 use crate::sync::atomic::{AtomicU32, Ordering::*};
 use crate::sync::hint::{spin_limit, spin_loop};
 use crate::sync::{thread, UnsafeCell};
@@ -215,6 +215,15 @@ impl<T> LockFreeArrayIn<T, Heap> {
             Err(WaitError::OutOfBounds(e)) => Err(e),
             // The heap is not tracked: no slot is ever abandoned.
             Err(WaitError::PublisherDied { .. }) => unreachable!("heap slots are never abandoned"),
+        }
+    }
+}
+
+impl<T, M: HeapMemory> LockFreeArrayIn<T, M> {
+    /// An array of `len` empty slots in heap memory `M` (the heap, or a model memory).
+    pub fn with_len_in(len: usize) -> Self {
+        Self {
+            slots: M::region((), (0..len).map(|_| Slot::new()).collect()),
         }
     }
 }
@@ -486,9 +495,7 @@ where
     const NAME: &'static str = "lockfree";
 
     fn with_len(len: usize) -> Self {
-        Self {
-            slots: HeapRegion::new((), (0..len).map(|_| Slot::new()).collect()),
-        }
+        Self::with_len_in(len)
     }
 
     fn len(&self) -> usize {

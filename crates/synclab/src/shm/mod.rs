@@ -197,6 +197,26 @@ unsafe impl Memory for Heap {
     }
 }
 
+/// A [`Memory`] whose regions are plain heap allocations (the heap itself, and the
+/// verification crate's model memories, whose "processes" are threads).
+///
+/// # Safety
+///
+/// [`region`](HeapMemory::region) must return a region that owns `header` and `elems` and
+/// gives exactly them back.
+pub unsafe trait HeapMemory: Memory {
+    /// A region owning `header` and `elems`.
+    fn region<H, E>(header: H, elems: Box<[E]>) -> Self::Region<H, E>;
+}
+
+// SAFETY: `HeapRegion::new` owns what it is given.
+unsafe impl HeapMemory for Heap {
+    #[inline]
+    fn region<H, E>(header: H, elems: Box<[E]>) -> HeapRegion<H, E> {
+        HeapRegion::new(header, elems)
+    }
+}
+
 /// Plain data that may live in a segment shared by processes: `Copy`, no pointers or
 /// references, no padding, and every bit pattern a valid value.
 ///

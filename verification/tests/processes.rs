@@ -1,0 +1,116 @@
+//! Models of owner death: a thread plays a process, stops for good at an injected point of
+//! `lock` or `publish` (it returns, leaking its guard or its claimed slot), and the modelled
+//! kernel then marks it exited (`Kernel::exit`). The survivor must be told — `OwnerDied` with
+//! the dead holder's writes visible, or `PublisherDied` — and must never hang: a survivor
+//! asleep when the death happens is woken by its bounded sleep, which the futex models explore
+//! as a timed-out return. Then the zoo's variant whose sleeps are unbounded: the checkers see
+//! the sleeper miss the death (a deadlock).
+
+use synclab::array::{LockFreeArrayIn, PublishStep, WaitError};
+use synclab::lock::{Mutex, RawFutexMutexIn};
+use synclab::sync::{thread, Arc};
+use synclab_verification::processes::{as_process, Kernel, ModelShm, UnpolledModelShm};
+use synclab_verification::{zoo_test, Expect, Failure, Model};
+
+type ModelMutex<M> = Mutex<u32, RawFutexMutexIn<M>>;
+
+/// The victim (process 1) locks, writes 1, and dies holding the lock; the survivor (process
+/// 2, the main thread) locks once while the victim may or may not have run, then again after
+/// the victim is gone. Exactly one of its locks reports `OwnerDied`, and that one sees the
+/// victim's write.
+fn mutex_owner_death<M: synclab::shm::Memory>() {
+    let kernel = Kernel::new();
+    let m = Arc::new(ModelMutex::<M>::new(0));
+    let victim = {
+        let (m, kernel) = (Arc::clone(&m), Arc::clone(&kernel));
+        thread::spawn(move || {
+            as_process(&kernel, 1, || {
+                let mut guard = m.lock_checked().unwrap_or_else(|d| d.into_inconsistent());
+                *guard = 1;
+                core::mem::forget(guard); // killed while holding the lock
+            });
+            kernel.exit(1);
+        })
+    };
+    as_process(&kernel, 2, || {
+        let first = match m.lock_checked() {
+            Ok(guard) => {
+                assert_eq!(*guard, 0, "a clean lock saw a dead holder's write");
+                false
+            }
+            Err(mut died) => {
+                assert_eq!(**died.guard(), 1, "the dead holder's write is not visible");
+                drop(died.make_consistent());
+                true
+            }
+        };
+        victim.join().unwrap();
+        match m.lock_checked() {
+            Ok(guard) => assert!(first, "the holder died, but no lock reported it ({})", *guard),
+            Err(mut died) => {
+                assert!(!first, "OwnerDied reported twice after make_consistent");
+                assert_eq!(**died.guard(), 1);
+            }
+        }
+    });
+}
+
+#[test]
+fn mutex_holder_killed_the_next_locker_gets_owner_died() {
+    Model::new("FutexMutexIn<ModelShm>: holder dies holding the lock; survivor told once")
+        .threads(2)
+        .ops("victim: lock; write; die (kernel exit); survivor: lock_checked; join; lock_checked")
+        .exhaustive()
+        .check(mutex_owner_death::<ModelShm>);
+}
+
+/// The victim (process 1) publishes slot 0 and stops at `step`; the reader (process 2) waits
+/// on slot 0 and must get `PublisherDied` (the victim never publishes), then publishes the
+/// slot itself and reads it back.
+fn publisher_death(step: PublishStep) {
+    let kernel = Kernel::new();
+    let a = Arc::new(LockFreeArrayIn::<u32, ModelShm>::with_len_in(1));
+    let victim = {
+        let (a, kernel) = (Arc::clone(&a), Arc::clone(&kernel));
+        thread::spawn(move || {
+            as_process(&kernel, 1, || a.publish_dying(0, 5, step).unwrap());
+            kernel.exit(1);
+        })
+    };
+    as_process(&kernel, 2, || {
+        assert_eq!(a.wait_checked(0), Err(WaitError::PublisherDied { index: 0 }));
+        a.publish(0, 7).unwrap();
+        assert_eq!(a.wait_checked(0), Ok(7));
+    });
+    victim.join().unwrap();
+}
+
+#[test]
+fn publisher_killed_after_claim_reader_gets_publisher_died() {
+    Model::new("LockFreeArrayIn<ModelShm>: publisher dies after its claim")
+        .threads(2)
+        .ops("victim: claim slot 0; die; reader: wait_checked(0) → PublisherDied; publish; wait")
+        .exhaustive()
+        .check(|| publisher_death(PublishStep::AfterClaim));
+}
+
+#[test]
+fn publisher_killed_after_write_reader_gets_publisher_died() {
+    Model::new("LockFreeArrayIn<ModelShm>: publisher dies after writing, before its release")
+        .threads(2)
+        .ops("victim: claim; write; die; reader: wait_checked(0) → PublisherDied; publish; wait")
+        .exhaustive()
+        .check(|| publisher_death(PublishStep::AfterWrite));
+}
+
+zoo_test! {
+    /// Tracked memory whose sleeps are unbounded (no liveness period): a survivor that went to
+    /// sleep on the lock before its holder died is never woken — nobody is left to wake it.
+    fn unpolled_sleeper_misses_owner_death() expect Expect::both(Failure::Deadlock) => {
+        Model::new("zoo: robust mutex in a memory whose sleeps never time out")
+            .threads(2)
+            .ops("victim: lock; write; die; survivor: lock_checked; join; lock_checked")
+            .exhaustive()
+            .check(mutex_owner_death::<UnpolledModelShm>);
+    }
+}
