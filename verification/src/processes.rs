@@ -74,7 +74,10 @@ std::thread_local! {
 
 /// Runs `f` on the calling thread as process `tag` (1..=[`PROCESSES`]) of `kernel`.
 pub fn as_process<R>(kernel: &Arc<Kernel>, tag: u32, f: impl FnOnce() -> R) -> R {
-    assert!((1..=PROCESSES as u32).contains(&tag), "model process tags are 1..={PROCESSES}");
+    assert!(
+        (1..=PROCESSES as u32).contains(&tag),
+        "model process tags are 1..={PROCESSES}"
+    );
     CURRENT.with(|c| *c.borrow_mut() = Some((Arc::clone(kernel), tag)));
     let r = f();
     CURRENT.with(|c| *c.borrow_mut() = None);
@@ -84,7 +87,9 @@ pub fn as_process<R>(kernel: &Arc<Kernel>, tag: u32, f: impl FnOnce() -> R) -> R
 fn with_current<R>(f: impl FnOnce(&Kernel, u32) -> R) -> R {
     CURRENT.with(|c| {
         let c = c.borrow();
-        let (kernel, tag) = c.as_ref().expect("a tracked model memory used outside as_process");
+        let (kernel, tag) = c
+            .as_ref()
+            .expect("a tracked model memory used outside as_process");
         f(kernel, *tag)
     })
 }
@@ -111,7 +116,11 @@ macro_rules! model_memory {
             type Region<H, E> = <Heap as Memory>::Region<H, E>;
             type Scope = futex::Shared;
 
-            fn wait_timeout(word: &synclab::sync::atomic::AtomicU32, expected: u32, timeout: Duration) -> bool {
+            fn wait_timeout(
+                word: &synclab::sync::atomic::AtomicU32,
+                expected: u32,
+                timeout: Duration,
+            ) -> bool {
                 let f: fn(&synclab::sync::atomic::AtomicU32, u32, Duration) -> bool = $wait_timeout;
                 f(word, expected, timeout)
             }
@@ -132,9 +141,8 @@ macro_rules! model_memory {
 
             fn claimant_dead(_ctx: *const (), op: u64) -> bool {
                 with_current(|k, _| {
-                    (1..=PROCESSES).all(|t| {
-                        k.announced[t].load(Relaxed) != op || k.dead[t].load(Acquire)
-                    })
+                    (1..=PROCESSES)
+                        .all(|t| k.announced[t].load(Relaxed) != op || k.dead[t].load(Acquire))
                 })
             }
         }
@@ -158,10 +166,14 @@ unsafe impl HeapMemory for UnpolledModelShm {
 model_memory!(ModelShm, "model-shm", |word, expected, timeout| {
     <futex::Shared as futex::Scope>::wait_timeout(word, expected, timeout).timed_out()
 });
-model_memory!(UnpolledModelShm, "model-shm-unpolled", |word, expected, _timeout| {
-    <futex::Shared as futex::Scope>::wait(word, expected);
-    false
-});
+model_memory!(
+    UnpolledModelShm,
+    "model-shm-unpolled",
+    |word, expected, _timeout| {
+        <futex::Shared as futex::Scope>::wait(word, expected);
+        false
+    }
+);
 
 /// A heap region for model memories (the same as the heap's).
 pub type ModelRegion<H, E> = HeapRegion<H, E>;

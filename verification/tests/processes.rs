@@ -8,11 +8,24 @@
 
 use synclab::array::{LockFreeArrayIn, PublishStep, WaitError};
 use synclab::lock::{Mutex, RawFutexMutexIn};
+use std::time::Duration;
+
+use synclab::sync::atomic::AtomicU32;
+use synclab::sync::futex::{Scope, Shared};
 use synclab::sync::{thread, Arc};
 use synclab_verification::processes::{as_process, Kernel, ModelShm, UnpolledModelShm};
 use synclab_verification::{zoo_test, Expect, Failure, Model};
 
 type ModelMutex<M> = Mutex<u32, RawFutexMutexIn<M>>;
+
+/// The victim runs on for a while after the injected point before it is killed: a timed wait
+/// on a word nobody wakes, whose timeout the futex models explore at every point — so the
+/// survivor may reach any state first, asleep included (a yield would not do under loom,
+/// which runs a yielding thread only when no other can run).
+fn runs_on_a_while() {
+    let word = AtomicU32::new(0);
+    let _ = <Shared as Scope>::wait_timeout(&word, 0, Duration::from_millis(1));
+}
 
 /// The victim (process 1) locks, writes 1, and dies holding the lock; the survivor (process
 /// 2, the main thread) locks once while the victim may or may not have run, then again after
@@ -29,6 +42,7 @@ fn mutex_owner_death<M: synclab::shm::Memory>() {
                 *guard = 1;
                 core::mem::forget(guard); // killed while holding the lock
             });
+            runs_on_a_while();
             kernel.exit(1);
         })
     };
@@ -46,7 +60,11 @@ fn mutex_owner_death<M: synclab::shm::Memory>() {
         };
         victim.join().unwrap();
         match m.lock_checked() {
-            Ok(guard) => assert!(first, "the holder died, but no lock reported it ({})", *guard),
+            Ok(guard) => assert!(
+                first,
+                "the holder died, but no lock reported it ({})",
+                *guard
+            ),
             Err(mut died) => {
                 assert!(!first, "OwnerDied reported twice after make_consistent");
                 assert_eq!(**died.guard(), 1);
@@ -74,11 +92,15 @@ fn publisher_death(step: PublishStep) {
         let (a, kernel) = (Arc::clone(&a), Arc::clone(&kernel));
         thread::spawn(move || {
             as_process(&kernel, 1, || a.publish_dying(0, 5, step).unwrap());
+            runs_on_a_while();
             kernel.exit(1);
         })
     };
     as_process(&kernel, 2, || {
-        assert_eq!(a.wait_checked(0), Err(WaitError::PublisherDied { index: 0 }));
+        assert_eq!(
+            a.wait_checked(0),
+            Err(WaitError::PublisherDied { index: 0 })
+        );
         a.publish(0, 7).unwrap();
         assert_eq!(a.wait_checked(0), Ok(7));
     });
@@ -106,7 +128,12 @@ fn publisher_killed_after_write_reader_gets_publisher_died() {
 zoo_test! {
     /// Tracked memory whose sleeps are unbounded (no liveness period): a survivor that went to
     /// sleep on the lock before its holder died is never woken — nobody is left to wake it.
-    fn unpolled_sleeper_misses_owner_death() expect Expect::both(Failure::Deadlock) => {
+    /// shuttle finds the schedule (a deadlock). loom is blind to it: the survivor's bounded
+    /// spin yields before it sleeps, and loom runs a yielding thread only once no other can
+    /// run, so the holder always finishes dying first and the survivor never sleeps on a
+    /// holder that dies afterwards (asserted to pass; the same blind spot hides that case from
+    /// the positive model under loom, and shuttle covers it there too).
+    fn unpolled_sleeper_misses_owner_death() expect Expect::per_checker(Failure::Blind, Failure::Deadlock) => {
         Model::new("zoo: robust mutex in a memory whose sleeps never time out")
             .threads(2)
             .ops("victim: lock; write; die; survivor: lock_checked; join; lock_checked")

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use synclab::{
     array::{LockFreeArrayIn, PublishStep, WaitError},
     lock::FutexMutexIn,
+    queue::{ArrayQueueIn, BlockingQueueIn, QueueStep},
     shm::{InSegment, SegmentOptions, Shared, Shm},
 };
 
@@ -23,6 +24,11 @@ use synclab::{
 type ShmMutex = InSegment<FutexMutexIn<[u64; 2], Shm>>;
 #[cfg(target_os = "linux")]
 type ShmArray = LockFreeArrayIn<u64, Shm>;
+/// A 64-byte message.
+#[cfg(target_os = "linux")]
+type Message = [u64; 8];
+#[cfg(target_os = "linux")]
+type ShmQueue = BlockingQueueIn<Message, ArrayQueueIn<Message, Shm>, Shm>;
 
 /// One run of a scenario: the time from the kill to the survivor's report, or what went wrong.
 #[cfg(target_os = "linux")]
@@ -47,7 +53,7 @@ fn main() -> ExitCode {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(200);
-    let scenarios: [(&str, Scenario); 4] = [
+    let scenarios: [(&str, Scenario); 6] = [
         (
             "lock holder killed; the next lock reports OwnerDied",
             lock_holder_killed,
@@ -63,6 +69,14 @@ fn main() -> ExitCode {
         (
             "publisher killed after writing, before publishing; the reader gets PublisherDied",
             |i| publisher_killed(i, PublishStep::AfterWrite),
+        ),
+        (
+            "producer killed after claiming a queue slot; consumers pop past it",
+            producer_killed_mid_push,
+        ),
+        (
+            "consumer killed after claiming a queue slot; producers reuse it",
+            consumer_killed_mid_pop,
         ),
     ];
     let (mut passed, mut failed) = (0, 0);
@@ -143,6 +157,21 @@ fn child(spec: &str) -> ! {
             a.publish_dying(0, 42, step).expect("fresh slot");
             say("claimed");
             Box::new(a)
+        }
+        "push" => {
+            let q = Shared::<ShmQueue>::open(name, &options()).expect("open queue segment");
+            q.push([1; 8]).expect("open queue");
+            q.inner()
+                .push_dying([2; 8], QueueStep::AfterClaim)
+                .expect("room");
+            say("claimed");
+            Box::new(q)
+        }
+        "pop" => {
+            let q = Shared::<ShmQueue>::open(name, &options()).expect("open queue segment");
+            q.inner().pop_dying(QueueStep::AfterClaim).expect("an item");
+            say("claimed");
+            Box::new(q)
         }
         _ => panic!("unknown child role {role}"),
     };
@@ -354,6 +383,54 @@ fn publisher_killed(i: usize, step: PublishStep) -> Result<Duration, String> {
     drop(a);
     match (first, republished, after) {
         (Err(WaitError::PublisherDied { index: 0 }), Ok(()), Ok(7)) => Ok(detect),
+        other => Err(format!("unexpected: {other:?}")),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn producer_killed_mid_push(i: usize) -> Result<Duration, String> {
+    let name = segment_name("push", i);
+    let q = Shared::<ShmQueue>::create(&name, &4, &options()).map_err(|e| e.to_string())?;
+    let mut child = spawn_child("push", &name)?;
+    if await_line(&mut child)? != "claimed" {
+        return Err("child did not claim".into());
+    }
+    kill(child)?;
+    let killed = Instant::now();
+    let (popped, abandoned) = within(move || {
+        q.push([3; 8]).expect("room after the stuck slot");
+        let popped = [q.pop().map(|m| m[0]), q.pop().map(|m| m[0])];
+        (popped, q.inner().abandoned())
+    })?;
+    let detect = killed.elapsed();
+    match (popped, abandoned) {
+        ([Ok(1), Ok(3)], 1) => Ok(detect),
+        other => Err(format!("unexpected: {other:?}")),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn consumer_killed_mid_pop(i: usize) -> Result<Duration, String> {
+    let name = segment_name("pop", i);
+    let q = Shared::<ShmQueue>::create(&name, &2, &options()).map_err(|e| e.to_string())?;
+    q.push([1; 8]).map_err(|_| "push")?;
+    q.push([2; 8]).map_err(|_| "push")?;
+    let mut child = spawn_child("pop", &name)?;
+    if await_line(&mut child)? != "claimed" {
+        return Err("child did not claim".into());
+    }
+    kill(child)?;
+    let killed = Instant::now();
+    let (popped, lost) = within(move || {
+        // The queue is not full (the child took item 1), but item 1's slot was never freed:
+        // this push must find its consumer dead and reuse the slot.
+        q.push([3; 8]).expect("room once the slot is freed");
+        let popped = [q.pop().map(|m| m[0]), q.pop().map(|m| m[0])];
+        (popped, q.inner().lost())
+    })?;
+    let detect = killed.elapsed();
+    match (popped, lost) {
+        ([Ok(2), Ok(3)], 1) => Ok(detect),
         other => Err(format!("unexpected: {other:?}")),
     }
 }

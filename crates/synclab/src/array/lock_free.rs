@@ -469,7 +469,11 @@ impl<T> Slot<T> {
             // publisher's wake); may return spuriously, so we re-check. In tracked memory the
             // sleep is bounded, so that a publisher that dies while we sleep is noticed.
             if M::TRACKED {
-                M::wait_timeout(&self.state, state, M::POLL);
+                if M::wait_timeout(&self.state, state, M::POLL) {
+                    // Free after a 20 ms sleep; under a checker the yield that lets the
+                    // publisher run on (a timed wait alone would be a spin loop there).
+                    spin_loop();
+                }
             } else {
                 M::wait(&self.state, state);
             }
@@ -563,8 +567,8 @@ unsafe impl<T: crate::shm::Plain> crate::shm::Design for LockFreeArrayIn<T, crat
     const LAYOUT: &'static str = "synclab::array::LockFreeArray";
     const VERSION: u32 = 1;
 
-    fn size(len: &u64) -> Option<usize> {
-        crate::shm::region_end::<(), Slot<T>>(0, usize::try_from(*len).ok()?)
+    fn size(offset: usize, len: &u64) -> Option<usize> {
+        crate::shm::region_end::<(), Slot<T>>(offset, usize::try_from(*len).ok()?)
     }
 
     fn build(

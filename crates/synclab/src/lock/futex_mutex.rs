@@ -262,6 +262,11 @@ impl<M: Memory> RawFutexMutexIn<M> {
             }
             // Bounded, so a holder that dies while we sleep is noticed within POLL.
             let timed_out = M::wait_timeout(&self.state, state, M::POLL);
+            if timed_out {
+                // A pause after 20 ms asleep costs nothing; under a checker it is the yield
+                // that lets the holder run on (a timed wait alone would be a spin loop there).
+                hint::spin_loop();
+            }
             slept = true;
             check_holder = timed_out;
             state = self.state.load(Relaxed);

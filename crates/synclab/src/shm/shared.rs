@@ -170,8 +170,9 @@ pub unsafe trait Design: Sized + Send + Sync {
     const LAYOUT: &'static str;
     /// Bumped whenever the design's layout in a segment changes.
     const VERSION: u32;
-    /// Bytes of data area the design needs with these parameters; `None` if they overflow.
-    fn size(params: &Self::Params) -> Option<usize>;
+    /// Where the design's last region ends if its first is placed at `offset` of the data
+    /// area; `None` if the parameters overflow.
+    fn size(offset: usize, params: &Self::Params) -> Option<usize>;
     /// Places (creator) or finds (opener) the design's regions.
     fn build(cursor: &mut Cursor<'_>, params: &Self::Params) -> Result<Self, OpenError>;
 }
@@ -216,8 +217,8 @@ unsafe impl<H: Placeable> Design for InSegment<H> {
     const LAYOUT: &'static str = H::LAYOUT;
     const VERSION: u32 = H::VERSION;
 
-    fn size(_: &H::Params) -> Option<usize> {
-        region_end::<H, ()>(0, 0)
+    fn size(offset: usize, _: &H::Params) -> Option<usize> {
+        region_end::<H, ()>(offset, 0)
     }
 
     fn build(cursor: &mut Cursor<'_>, params: &H::Params) -> Result<Self, OpenError> {
@@ -272,7 +273,7 @@ impl<D: Design> Shared<D> {
         params: &D::Params,
         options: &SegmentOptions,
     ) -> Result<Self, OpenError> {
-        let size = D::size(params).ok_or_else(|| OpenError::BadParams {
+        let size = D::size(0, params).ok_or_else(|| OpenError::BadParams {
             reason: format!(
                 "{} parameters need more memory than can be mapped",
                 D::LAYOUT
@@ -311,7 +312,7 @@ impl<D: Design> Shared<D> {
         }
         // SAFETY: `Plain`: every bit pattern is a valid value; read unaligned from our copy.
         let params: D::Params = unsafe { bytes.as_ptr().cast::<D::Params>().read_unaligned() };
-        let needed = D::size(&params).unwrap_or(usize::MAX);
+        let needed = D::size(0, &params).unwrap_or(usize::MAX);
         let (_, have) = segment.mapping().data();
         if needed > have {
             return Err(OpenError::SizeMismatch {
