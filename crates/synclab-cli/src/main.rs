@@ -49,6 +49,9 @@ enum Demo {
 }
 
 fn main() -> ExitCode {
+    // A `compare` run re-executes this binary as the other process of the processes group.
+    #[cfg(target_os = "linux")]
+    synclab_benches::processes::serve_if_helper();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Compare(args) => compare::run(args),
