@@ -65,6 +65,9 @@ unsafe impl Placeable for Word {
 
 type ShmWord = InSegment<Word>;
 
+/// How one side of a word ping-pong waits for its turn and passes it on.
+type Turns = (fn(&AtomicU32, u32), fn(&AtomicU32, u32));
+
 const ARRAY: &str = "LockFreeArrayIn<Shm>";
 const QUEUE: &str = "BlockingQueueIn<ArrayQueue, Shm>";
 const FUTEX_FLOOR: &str = "raw shared futex";
@@ -176,7 +179,11 @@ pub fn serve_if_helper() {
 fn helper(spec: &str) -> Result<(), String> {
     let mut args = spec.split(' ');
     let role = args.next().unwrap_or_default();
-    let mut next = |what: &str| args.next().ok_or(format!("missing {what}")).map(str::to_string);
+    let mut next = |what: &str| {
+        args.next()
+            .ok_or(format!("missing {what}"))
+            .map(str::to_string)
+    };
     let opts = SegmentOptions::new();
     let ready = || {
         let mut out = std::io::stdout().lock();
@@ -190,7 +197,7 @@ fn helper(spec: &str) -> Result<(), String> {
             let work = Duration::from_nanos(next("work")?.parse().map_err(|_| "work")?);
             let w = Shared::<ShmWord>::open(&seg, &opts).map_err(|e| e.to_string())?;
             ready();
-            let (wait, pass): (fn(&AtomicU32, u32), fn(&AtomicU32, u32)) = if role == "futex" {
+            let (wait, pass): Turns = if role == "futex" {
                 (shared_futex_wait, shared_futex_pass)
             } else {
                 (floor::spin_wait_turn, floor::spin_pass)
@@ -261,8 +268,12 @@ fn helper(spec: &str) -> Result<(), String> {
                 sum = sum.wrapping_add(u64::from_le_bytes(record[..8].try_into().unwrap()));
             }
             let mut out: Box<dyn Write> = match next("kind")?.as_str() {
-                // SAFETY: fd 0 is the socket the parent handed us; we own it now.
-                "socket" => Box::new(unsafe { <UnixStream as std::os::fd::FromRawFd>::from_raw_fd(0) }),
+                "socket" => {
+                    // SAFETY: fd 0 is the socket the parent handed us as stdin; nothing reads
+                    // it after the loop above, so we may own it (and close it at exit).
+                    let s = unsafe { <UnixStream as std::os::fd::FromRawFd>::from_raw_fd(0) };
+                    Box::new(s)
+                }
                 _ => Box::new(std::io::stdout()),
             };
             writeln!(out, "{sum}").map_err(|e| e.to_string())?;
@@ -334,7 +345,10 @@ fn segment_name(what: &str) -> String {
 }
 
 fn handoffs(rounds: u32, elapsed: Duration, work: Duration) -> Measurement {
-    Measurement::ops(2 * u64::from(rounds), elapsed.saturating_sub(work * 2 * rounds))
+    Measurement::ops(
+        2 * u64::from(rounds),
+        elapsed.saturating_sub(work * 2 * rounds),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -361,9 +375,12 @@ fn shared_futex_pass(word: &AtomicU32, next: u32) {
 fn word_pingpong(role: &str, rounds: u32, work: Duration) -> Measurement {
     let name = segment_name(role);
     let w = Shared::<ShmWord>::create(&name, &0, &SegmentOptions::new()).expect("segment");
-    let mut helper = spawn_helper(format!("{role} {name} {rounds} {}", work.as_nanos()), Stdio::null());
+    let mut helper = spawn_helper(
+        format!("{role} {name} {rounds} {}", work.as_nanos()),
+        Stdio::null(),
+    );
     await_ready(&mut BufReader::new(helper.stdout()));
-    let (wait, pass): (fn(&AtomicU32, u32), fn(&AtomicU32, u32)) = if role == "futex" {
+    let (wait, pass): Turns = if role == "futex" {
         (shared_futex_wait, shared_futex_pass)
     } else {
         (floor::spin_wait_turn, floor::spin_pass)
@@ -383,7 +400,10 @@ fn array_pingpong(rounds: u32, work: Duration) -> Measurement {
     let name = segment_name("array");
     let a = Shared::<ShmArray>::create(&name, &(2 * u64::from(rounds)), &SegmentOptions::new())
         .expect("segment");
-    let mut helper = spawn_helper(format!("array {name} {rounds} {}", work.as_nanos()), Stdio::null());
+    let mut helper = spawn_helper(
+        format!("array {name} {rounds} {}", work.as_nanos()),
+        Stdio::null(),
+    );
     await_ready(&mut BufReader::new(helper.stdout()));
     let start = Instant::now();
     for i in 0..rounds as usize {
@@ -397,7 +417,10 @@ fn array_pingpong(rounds: u32, work: Duration) -> Measurement {
 }
 
 fn pipe_pingpong(rounds: u32, work: Duration) -> Measurement {
-    let mut helper = spawn_helper(format!("stream {rounds} {} pipe", work.as_nanos()), Stdio::piped());
+    let mut helper = spawn_helper(
+        format!("stream {rounds} {} pipe", work.as_nanos()),
+        Stdio::piped(),
+    );
     let (mut to, mut from) = (helper.stdin(), helper.stdout());
     let mut byte = [1u8; 1];
     let start = Instant::now();
@@ -480,7 +503,8 @@ fn expected_sum(n: u64) -> u64 {
 fn queue_throughput(p: &Params) -> Measurement {
     let n = messages(p);
     let name = segment_name("queue");
-    let q = Shared::<ShmQueue>::create(&name, &QUEUE_CAPACITY, &SegmentOptions::new()).expect("segment");
+    let q = Shared::<ShmQueue>::create(&name, &QUEUE_CAPACITY, &SegmentOptions::new())
+        .expect("segment");
     let mut helper = spawn_helper(format!("queue {name} {n}"), Stdio::null());
     let mut out = BufReader::new(helper.stdout());
     await_ready(&mut out);
@@ -491,7 +515,11 @@ fn queue_throughput(p: &Params) -> Measurement {
     let mut line = String::new();
     out.read_line(&mut line).expect("the helper's sum");
     let elapsed = start.elapsed();
-    assert_eq!(line.trim().parse::<u64>().ok(), Some(expected_sum(n)), "messages lost");
+    assert_eq!(
+        line.trim().parse::<u64>().ok(),
+        Some(expected_sum(n)),
+        "messages lost"
+    );
     helper.finish();
     Measurement::ops(n, elapsed)
 }
@@ -511,9 +539,15 @@ fn pipe_throughput(p: &Params) -> Measurement {
         to.write_all(&record(i)).expect("pipe");
     }
     let mut line = String::new();
-    BufReader::new(from).read_line(&mut line).expect("the helper's sum");
+    BufReader::new(from)
+        .read_line(&mut line)
+        .expect("the helper's sum");
     let elapsed = start.elapsed();
-    assert_eq!(line.trim().parse::<u64>().ok(), Some(expected_sum(n)), "messages lost");
+    assert_eq!(
+        line.trim().parse::<u64>().ok(),
+        Some(expected_sum(n)),
+        "messages lost"
+    );
     drop(to);
     helper.finish();
     Measurement::ops(n, elapsed)
@@ -531,9 +565,15 @@ fn socket_throughput(p: &Params) -> Measurement {
         mine.write_all(&record(i)).expect("socket");
     }
     let mut line = String::new();
-    BufReader::new(&mine).read_line(&mut line).expect("the helper's sum");
+    BufReader::new(&mine)
+        .read_line(&mut line)
+        .expect("the helper's sum");
     let elapsed = start.elapsed();
-    assert_eq!(line.trim().parse::<u64>().ok(), Some(expected_sum(n)), "messages lost");
+    assert_eq!(
+        line.trim().parse::<u64>().ok(),
+        Some(expected_sum(n)),
+        "messages lost"
+    );
     drop(mine);
     helper.finish();
     Measurement::ops(n, elapsed)

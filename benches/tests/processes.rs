@@ -13,7 +13,10 @@ fn main() {
                 scale: Scale::Quick,
             });
             assert!(m.ops > 0, "{}: {} did no work", w.id, c.name);
-            println!("test {} / {} ... ok ({} ops in {:?})", w.id, c.name, m.ops, m.elapsed);
+            println!(
+                "test {} / {} ... ok ({} ops in {:?})",
+                w.id, c.name, m.ops, m.elapsed
+            );
             passed += 1;
         }
     }

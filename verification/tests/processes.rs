@@ -6,9 +6,9 @@
 //! as a timed-out return. Then the zoo's variant whose sleeps are unbounded: the checkers see
 //! the sleeper miss the death (a deadlock).
 
+use std::time::Duration;
 use synclab::array::{LockFreeArrayIn, PublishStep, WaitError};
 use synclab::lock::{Mutex, RawFutexMutexIn};
-use std::time::Duration;
 
 use synclab::sync::atomic::AtomicU32;
 use synclab::sync::futex::{Scope, Shared};

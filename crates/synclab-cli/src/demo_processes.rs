@@ -9,7 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use synclab::array::{LockFreeArrayIn, PublishStep, WaitError};
-use synclab::shm::{SegmentOptions, Shared, Shm};
+use synclab::lock::FutexMutexIn;
+use synclab::queue::{ArrayQueueIn, BlockingQueueIn};
+use synclab::shm::{InSegment, SegmentOptions, Shared, Shm};
 
 /// A published value: the slot's data and the publisher's monotonic clock at publish, in ns.
 type Stamped = [u64; 2];
@@ -39,6 +41,9 @@ pub struct ChildArgs {
     /// Producer: die (SIGKILL itself) right after claiming this slot.
     #[arg(long)]
     pub die_at: Option<usize>,
+    /// Pool worker: its number.
+    #[arg(long, default_value_t = 0)]
+    pub worker: usize,
 }
 
 /// The processes of the demos.
@@ -48,7 +53,18 @@ pub enum ChildRole {
     ArrayProducer,
     /// The array demo's consumer.
     ArrayConsumer,
+    /// A worker process of the pool demo.
+    PoolWorker,
 }
+
+/// The most worker processes of the pool demo.
+pub const MAX_WORKERS: usize = 32;
+/// Jobs, in the pool demo's queue.
+type JobQueue = BlockingQueueIn<u64, ArrayQueueIn<u64, Shm>, Shm>;
+/// Which job each worker runs (job + 1; 0: none), under a robust mutex.
+type Board = InSegment<FutexMutexIn<[u64; MAX_WORKERS], Shm>>;
+/// Per job: the pid of the worker that finished it, and when (monotonic ns).
+type Results = LockFreeArrayIn<[u64; 2], Shm>;
 
 /// The monotonic clock in ns: the same clock in every process of this boot.
 fn now_ns() -> u64 {
@@ -72,6 +88,9 @@ fn options() -> SegmentOptions {
 
 /// Runs a child process of a demo; never returns to `main`'s other commands.
 pub fn run_child(args: ChildArgs) -> Result<(), String> {
+    if args.role == ChildRole::PoolWorker {
+        return pool_worker(&args);
+    }
     let array = Shared::<ShmArray>::open(&args.segment, &options()).map_err(|e| e.to_string())?;
     match args.role {
         ChildRole::ArrayProducer => {
@@ -94,6 +113,7 @@ pub fn run_child(args: ChildArgs) -> Result<(), String> {
                 log(args.start_ns, "Producer", &format!("writes index {i}: {i}"));
             }
         }
+        ChildRole::PoolWorker => unreachable!("handled above"),
         ChildRole::ArrayConsumer => {
             let mut latencies = Vec::with_capacity(args.len);
             for i in 0..args.len {
@@ -245,5 +265,188 @@ pub fn array(len: usize, delay_ms: u64, die_at: Option<usize>) -> Result<(), Str
         return Err(format!("the consumer failed: {status}"));
     }
     println!("(run took {:.3} s)", (now_ns() - start) as f64 / 1e9);
+    Ok(())
+}
+
+fn pool_worker(args: &ChildArgs) -> Result<(), String> {
+    let e = |e: synclab::shm::OpenError| e.to_string();
+    let queue =
+        Shared::<JobQueue>::open(&format!("{}-jobs", args.segment), &options()).map_err(e)?;
+    let board = Shared::<Board>::open(&format!("{}-board", args.segment), &options()).map_err(e)?;
+    let results =
+        Shared::<Results>::open(&format!("{}-results", args.segment), &options()).map_err(e)?;
+    let me = args.worker;
+    let mark = |job: u64| {
+        // A worker killed while holding the board leaves it to the next one: take it over,
+        // and make it consistent (each entry is one word, written whole).
+        let mut guard = board
+            .lock_checked()
+            .unwrap_or_else(|died| died.make_consistent());
+        guard[me] = job;
+    };
+    while let Ok(job) = queue.pop() {
+        mark(job + 1);
+        // The seed's cpu_waster(idx): sleep, then say who did the work.
+        std::thread::sleep(Duration::from_millis(args.delay_ms));
+        log(
+            args.start_ns,
+            &format!("Worker {me}"),
+            &format!("doing {job} work"),
+        );
+        let _ = results.publish(job as usize, [u64::from(std::process::id()), now_ns()]);
+        mark(0);
+    }
+    Ok(())
+}
+
+/// `synclab demo pool --processes`: worker processes take the seed's jobs from a shared
+/// queue; `wait` means finished; a worker killed mid-job is detected and its job re-queued.
+pub fn pool(
+    jobs: usize,
+    workers: usize,
+    task_ms: u64,
+    kill_worker: Option<usize>,
+) -> Result<(), String> {
+    if workers == 0 || workers > MAX_WORKERS {
+        return Err(format!("--threads (worker processes) must be between 1 and {MAX_WORKERS} with --processes, got {workers}"));
+    }
+    if jobs == 0 {
+        return Err("--jobs must be at least 1, got 0".into());
+    }
+    if let Some(k) = kill_worker {
+        if k >= workers {
+            return Err(format!(
+                "--kill-worker must name one of the {workers} workers (0..{}), got {k}",
+                workers - 1
+            ));
+        }
+    }
+    let e = |e: synclab::shm::OpenError| e.to_string();
+    let base = format!("/synclab-demo-pool-{}", std::process::id());
+    let queue = Shared::<JobQueue>::create(&format!("{base}-jobs"), &(jobs as u64), &options())
+        .map_err(e)?;
+    let board = Shared::<Board>::create(&format!("{base}-board"), &[0; MAX_WORKERS], &options())
+        .map_err(e)?;
+    let results = Shared::<Results>::create(&format!("{base}-results"), &(jobs as u64), &options())
+        .map_err(e)?;
+    println!(
+        "synclab demo pool --processes: {workers} worker processes, {jobs} jobs of {task_ms} ms through BlockingQueueIn<Shm> (segments {base}-*)"
+    );
+    let start = now_ns();
+    for job in 0..jobs as u64 {
+        queue.push(job).map_err(|_| "the job queue closed")?;
+    }
+    let mut children: Vec<Option<Child>> = (0..workers)
+        .map(|w| {
+            spawn(
+                "pool-worker",
+                &base,
+                jobs,
+                start,
+                &[
+                    "--delay-ms".into(),
+                    task_ms.to_string(),
+                    "--worker".into(),
+                    w.to_string(),
+                ],
+            )
+            .map(Some)
+        })
+        .collect::<Result<_, _>>()?;
+    let deadline = Instant::now()
+        + Duration::from_millis(4 * task_ms * (jobs as u64).div_ceil(workers as u64) + 10_000);
+    let mut killed = kill_worker.is_none();
+    let mut finished = 0;
+    // Supervise until every job's result is published: `wait` means finished.
+    while finished < jobs {
+        if Instant::now() > deadline {
+            return Err("the pool did not finish in time".into());
+        }
+        if !killed {
+            let k = kill_worker.unwrap_or(0);
+            let running = board
+                .lock_checked()
+                .map(|g| g[k])
+                .unwrap_or_else(|d| d.make_consistent()[k]);
+            if running != 0 {
+                if let Some(child) = children[k].as_mut() {
+                    log(
+                        start,
+                        "Parent",
+                        &format!(
+                            "kills worker {k} (pid {}) while it runs job {}",
+                            child.id(),
+                            running - 1
+                        ),
+                    );
+                    let _ = child.kill();
+                }
+                killed = true;
+            }
+        }
+        for (w, slot) in children.iter_mut().enumerate() {
+            let Some(child) = slot else { continue };
+            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+                let pid = child.id();
+                *slot = None;
+                if status.success() {
+                    continue;
+                }
+                // A worker died: what was it running? Its entry says; the robust lock says
+                // whether it died holding the board.
+                let job = match board.lock_checked() {
+                    Ok(mut g) => core::mem::take(&mut g[w]),
+                    Err(died) => core::mem::take(&mut died.make_consistent()[w]),
+                };
+                if job != 0 && results.get_ref(job as usize - 1).ok().flatten().is_none() {
+                    log(
+                        start,
+                        "Parent",
+                        &format!(
+                            "worker {w} (pid {pid}) died ({status}) mid-job {}: re-queued",
+                            job - 1
+                        ),
+                    );
+                    queue.push(job - 1).map_err(|_| "the job queue closed")?;
+                } else {
+                    log(
+                        start,
+                        "Parent",
+                        &format!("worker {w} (pid {pid}) died ({status}) between jobs"),
+                    );
+                }
+            }
+        }
+        finished = (0..jobs)
+            .filter(|&j| results.get_ref(j).ok().flatten().is_some())
+            .count();
+        if children.iter().all(Option::is_none) && finished < jobs {
+            return Err(format!(
+                "every worker is gone with {} jobs unfinished",
+                jobs - finished
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let waited = now_ns();
+    let last = (0..jobs)
+        .filter_map(|j| results.get_ref(j).ok().flatten().map(|r| r[1]))
+        .max()
+        .unwrap_or(0);
+    println!(
+        "\nwait() returned at {:.1} ms; the last job finished at {:.1} ms → wait returned after the last job finished: correct",
+        (waited - start) as f64 / 1e6,
+        (last - start) as f64 / 1e6
+    );
+    queue.close();
+    for (w, slot) in children.iter_mut().enumerate() {
+        if let Some(child) = slot {
+            let status = wait_child(child, &format!("worker {w}"), deadline)?;
+            if !status.success() {
+                return Err(format!("worker {w} failed: {status}"));
+            }
+        }
+    }
+    println!("shutdown: the queue is closed and every live worker has exited");
     Ok(())
 }

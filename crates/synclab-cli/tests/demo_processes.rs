@@ -77,3 +77,44 @@ fn array_demo_across_processes_rejects_other_designs_and_bad_slots() {
         "{err}"
     );
 }
+
+#[test]
+fn pool_demo_across_processes_requeues_the_job_of_a_killed_worker() {
+    let out = Command::new(env!("CARGO_BIN_EXE_synclab"))
+        .args([
+            "demo",
+            "pool",
+            "--processes",
+            "--jobs",
+            "6",
+            "--threads",
+            "2",
+            "--task-ms",
+            "20",
+            "--kill-worker",
+            "0",
+        ])
+        .output()
+        .expect("run synclab");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("kills worker 0"), "{text}");
+    assert!(
+        text.contains("mid-job") && text.contains("re-queued"),
+        "{text}"
+    );
+    for job in 0..6 {
+        assert!(
+            text.contains(&format!("doing {job} work")),
+            "job {job} never finished:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("wait returned after the last job finished: correct"),
+        "{text}"
+    );
+}
