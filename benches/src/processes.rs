@@ -15,7 +15,7 @@
 //!
 //! # The helper process
 //!
-//! A contender re-executes the binary it runs in (`std::env::current_exe`) with
+//! A contender re-executes the binary it runs in (`/proc/self/exe`) with
 //! `SYNCLAB_BENCH_HELPER=<role> <args>` in the environment; every binary that hosts these
 //! workloads (the `synclab` CLI, the `processes` criterion bench, the benches crate's
 //! `processes` test) calls [`serve_if_helper`] first thing in `main`, which plays the helper
@@ -78,51 +78,49 @@ const SOCKET: &str = "unix socket";
 /// The processes workloads.
 pub fn workloads() -> Vec<Workload> {
     let c = |name, role, run| Contender { name, role, run };
+    let workload = |id, title, metric, contenders| Workload {
+        id,
+        group: "processes",
+        title,
+        threads_label: "processes",
+        threads: vec![2],
+        scales_with_threads: false,
+        metric,
+        contenders,
+    };
     vec![
-        Workload {
-            id: "processes/roundtrip-asleep",
-            group: "processes",
-            title: "Cross-process handoff, receiver asleep (ping-pong, one-way)",
-            threads_label: "processes",
-            threads: vec![2],
-            scales_with_threads: false,
-            metric: Metric::NsPerOp,
-            contenders: vec![
+        workload(
+            "processes/roundtrip-asleep",
+            "Cross-process handoff, receiver asleep (ping-pong, one-way)",
+            Metric::NsPerOp,
+            vec![
                 c(FUTEX_FLOOR, Role::Floor, futex_asleep),
                 c(ARRAY, Role::Synclab, array_asleep),
                 c(PIPE, Role::Anchor, pipe_asleep),
                 c(SOCKET, Role::Anchor, socket_asleep),
             ],
-        },
-        Workload {
-            id: "processes/roundtrip-spinning",
-            group: "processes",
-            title: "Cross-process handoff, receiver spinning (ping-pong, one-way)",
-            threads_label: "processes",
-            threads: vec![2],
-            scales_with_threads: false,
-            metric: Metric::NsPerOp,
-            contenders: vec![
+        ),
+        workload(
+            "processes/roundtrip-spinning",
+            "Cross-process handoff, receiver spinning (ping-pong, one-way)",
+            Metric::NsPerOp,
+            vec![
                 c(SPIN_FLOOR, Role::Floor, spin_quick),
                 c(ARRAY, Role::Synclab, array_quick),
                 c(PIPE, Role::Anchor, pipe_quick),
                 c(SOCKET, Role::Anchor, socket_quick),
             ],
-        },
-        Workload {
-            id: "processes/queue-64b",
-            group: "processes",
-            title: "64-byte messages from one process to another (throughput)",
-            threads_label: "processes",
-            threads: vec![2],
-            scales_with_threads: false,
-            metric: Metric::Mops,
-            contenders: vec![
+        ),
+        workload(
+            "processes/queue-64b",
+            "64-byte messages from one process to another (throughput)",
+            Metric::Mops,
+            vec![
                 c(QUEUE, Role::Synclab, queue_throughput),
                 c(PIPE, Role::Anchor, pipe_throughput),
                 c(SOCKET, Role::Anchor, socket_throughput),
             ],
-        },
+        ),
     ]
 }
 
@@ -316,8 +314,8 @@ fn spawn_helper(spec: String, stdin: Stdio) -> Helper {
         "a bench helper tried to start a helper: this binary's main does not call \
          synclab_benches::processes::serve_if_helper()"
     );
-    let exe = std::env::current_exe().expect("the current executable");
-    let child = Command::new(exe)
+    // /proc/self/exe: this very binary, even if a rebuild has replaced the file meanwhile.
+    let child = Command::new("/proc/self/exe")
         .env(HELPER_ENV, spec)
         .stdin(stdin)
         .stdout(Stdio::piped())

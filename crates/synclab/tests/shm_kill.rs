@@ -197,7 +197,8 @@ impl Drop for Killed {
 
 #[cfg(target_os = "linux")]
 fn spawn_child(role: &str, segment: &str) -> Result<Killed, String> {
-    Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+    // /proc/self/exe: this very binary, even if a rebuild has replaced the file meanwhile.
+    Command::new("/proc/self/exe")
         .env(CHILD_ENV, format!("{role} {segment}"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

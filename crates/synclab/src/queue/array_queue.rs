@@ -602,36 +602,43 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
     }
 }
 
+/// The queue operations of `MpmcQueue`, the same for every memory: the inherent methods.
+macro_rules! mpmc_queue_ops {
+    () => {
+        #[inline]
+        fn try_push(&self, value: T) -> Result<(), T> {
+            self.push(value)
+        }
+
+        #[inline]
+        fn try_pop(&self) -> Option<T> {
+            self.pop()
+        }
+
+        fn capacity(&self) -> usize {
+            ArrayQueueIn::capacity(self)
+        }
+
+        fn len(&self) -> usize {
+            ArrayQueueIn::len(self)
+        }
+
+        fn is_empty(&self) -> bool {
+            ArrayQueueIn::is_empty(self)
+        }
+
+        fn is_full(&self) -> bool {
+            ArrayQueueIn::is_full(self)
+        }
+    };
+}
+
 impl<T: Send, M: HeapMemory> MpmcQueue<T> for ArrayQueueIn<T, M> {
     fn with_capacity(capacity: usize) -> Result<Self, CapacityError> {
         Self::new_in(capacity)
     }
 
-    #[inline]
-    fn try_push(&self, value: T) -> Result<(), T> {
-        self.push(value)
-    }
-
-    #[inline]
-    fn try_pop(&self) -> Option<T> {
-        self.pop()
-    }
-
-    fn capacity(&self) -> usize {
-        ArrayQueueIn::capacity(self)
-    }
-
-    fn len(&self) -> usize {
-        ArrayQueueIn::len(self)
-    }
-
-    fn is_empty(&self) -> bool {
-        ArrayQueueIn::is_empty(self)
-    }
-
-    fn is_full(&self) -> bool {
-        ArrayQueueIn::is_full(self)
-    }
+    mpmc_queue_ops!();
 }
 
 impl<T, M: Memory> Drop for ArrayQueueIn<T, M> {
@@ -710,29 +717,5 @@ impl<T: crate::shm::Plain> MpmcQueue<T> for ArrayQueueIn<T, crate::shm::Shm> {
         })
     }
 
-    #[inline]
-    fn try_push(&self, value: T) -> Result<(), T> {
-        self.push(value)
-    }
-
-    #[inline]
-    fn try_pop(&self) -> Option<T> {
-        self.pop()
-    }
-
-    fn capacity(&self) -> usize {
-        ArrayQueueIn::capacity(self)
-    }
-
-    fn len(&self) -> usize {
-        ArrayQueueIn::len(self)
-    }
-
-    fn is_empty(&self) -> bool {
-        ArrayQueueIn::is_empty(self)
-    }
-
-    fn is_full(&self) -> bool {
-        ArrayQueueIn::is_full(self)
-    }
+    mpmc_queue_ops!();
 }
