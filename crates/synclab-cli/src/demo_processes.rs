@@ -172,9 +172,8 @@ fn spawn(
     start_ns: u64,
     extra: &[String],
 ) -> Result<Child, String> {
-    let exe =
-        std::env::current_exe().map_err(|e| format!("cannot find the synclab binary: {e}"))?;
-    Command::new(exe)
+    // /proc/self/exe: this very binary, even if a rebuild has replaced the file meanwhile.
+    Command::new("/proc/self/exe")
         .args(["__child", role, "--segment", segment])
         .args([
             "--len",
