@@ -9,6 +9,7 @@
 use std::time::Duration;
 use synclab::array::{LockFreeArrayIn, PublishStep, WaitError};
 use synclab::lock::{Mutex, RawFutexMutexIn};
+use synclab::queue::{ArrayQueueIn, QueueStep};
 
 use synclab::sync::atomic::AtomicU32;
 use synclab::sync::futex::{Scope, Shared};
@@ -123,6 +124,90 @@ fn publisher_killed_after_write_reader_gets_publisher_died() {
         .ops("victim: claim; write; die; reader: wait_checked(0) → PublisherDied; publish; wait")
         .exhaustive()
         .check(|| publisher_death(PublishStep::AfterWrite));
+}
+
+/// The victim (process 1) pushes 1 whole, then claims a slot for 2 and dies before writing
+/// it; concurrently the survivor (process 2) pushes 3 and pops until it has two items: 1 and
+/// 3, never 2. After the victim is gone one more pop must get past the abandoned slot (if the
+/// two pops did not already) and find the queue empty, with the abandoned push counted.
+fn producer_death() {
+    let kernel = Kernel::new();
+    let q = Arc::new(ArrayQueueIn::<u32, ModelShm>::new_in(3).unwrap());
+    let victim = {
+        let (q, kernel) = (Arc::clone(&q), Arc::clone(&kernel));
+        thread::spawn(move || {
+            as_process(&kernel, 1, || {
+                q.push(1).unwrap();
+                q.push_dying(2, QueueStep::AfterClaim).unwrap();
+            });
+            runs_on_a_while();
+            kernel.exit(1);
+        })
+    };
+    as_process(&kernel, 2, || {
+        q.push(3).unwrap();
+        let mut got = Vec::new();
+        while got.len() < 2 {
+            match q.pop() {
+                Some(v) => got.push(v),
+                None => thread::yield_now(),
+            }
+        }
+        got.sort_unstable();
+        assert_eq!(got, [1, 3], "an abandoned slot was read, or an item lost");
+        victim.join().unwrap();
+        assert_eq!(q.pop(), None);
+        assert_eq!(q.abandoned(), 1);
+    });
+}
+
+#[test]
+fn producer_killed_after_claim_consumers_pop_past_it() {
+    Model::new("ArrayQueueIn<ModelShm>: producer dies after its tail CAS; consumer pops past")
+        .threads(2)
+        .ops("victim: push 1; claim a slot for 2; die; survivor: push 3; pop until 2 items; join; pop")
+        .exhaustive()
+        .check(producer_death);
+}
+
+/// The survivor (process 2) fills a 2-slot queue with 1 and 2; the victim (process 1) claims
+/// 1 and dies before freeing its slot; concurrently the survivor pushes 3, retrying while the
+/// queue is full — once the claim is dead, its push must free the slot (one item lost with
+/// its consumer) and succeed; then it pops 2 and 3.
+fn consumer_death() {
+    let kernel = Kernel::new();
+    let q = Arc::new(ArrayQueueIn::<u32, ModelShm>::new_in(2).unwrap());
+    as_process(&kernel, 2, || {
+        q.push(1).unwrap();
+        q.push(2).unwrap();
+    });
+    let victim = {
+        let (q, kernel) = (Arc::clone(&q), Arc::clone(&kernel));
+        thread::spawn(move || {
+            as_process(&kernel, 1, || q.pop_dying(QueueStep::AfterClaim).unwrap());
+            runs_on_a_while();
+            kernel.exit(1);
+        })
+    };
+    as_process(&kernel, 2, || {
+        while q.push(3).is_err() {
+            thread::yield_now(); // full until the victim has claimed 1
+        }
+        assert_eq!((q.pop(), q.pop()), (Some(2), Some(3)));
+        victim.join().unwrap();
+        assert_eq!(q.lost(), 1);
+    });
+}
+
+#[test]
+fn consumer_killed_after_claim_producers_reuse_its_slot() {
+    Model::new(
+        "ArrayQueueIn<ModelShm>: consumer dies after its head CAS; producer reuses the slot",
+    )
+    .threads(2)
+    .ops("survivor: push 1, 2; victim: claim 1; die; survivor: push 3 (retry while full); pop ×2")
+    .exhaustive()
+    .check(consumer_death);
 }
 
 zoo_test! {

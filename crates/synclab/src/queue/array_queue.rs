@@ -96,8 +96,8 @@ pub const ABANDONED: usize = 1 << (usize::BITS - 1);
 const OP_POP: u64 = 1 << 63;
 
 /// How many rounds a tracked thread waits on a stalled slot before it asks whether the
-/// claimant is alive (each round a backoff step; the ask reads `/proc`).
-const STALL_ROUNDS: u32 = 64;
+/// claimant is alive (each round a backoff step; the ask reads `/proc`). One under a checker.
+const STALL_ROUNDS: u32 = crate::sync::hint::spin_limit(64);
 
 /// One slot of the ring.
 #[repr(C)]
