@@ -71,7 +71,16 @@ pub(crate) struct Entry {
 #[repr(C)]
 pub(crate) struct AttachTable {
     entries: [Entry; ENTRIES],
+    /// Set (never cleared) once some thread took part without an entry (the table was full,
+    /// or `/proc` could not tell its identity): its claims are anonymous from then on, so no
+    /// claim is ever judged dead by announcement (`claimant_dead` answers `false`).
+    overflow: AtomicU32,
 }
+
+/// The tag of a thread that could not get an entry: index bits 0, so no entry ever hands it
+/// out, and [`AttachTable::is_dead`] never reports it dead — its locks are never taken over
+/// (a holder we cannot watch is waited for, never presumed dead).
+pub(crate) const UNTRACKED_TAG: u32 = 1 << INDEX_BITS;
 
 /// A thread's identity: process id, thread id and start time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,6 +222,9 @@ impl AttachTable {
 
     /// Whether the holder of `tag` is gone; see the module docs.
     pub(crate) fn is_dead(&self, tag: u32) -> bool {
+        if tag == UNTRACKED_TAG {
+            return false;
+        }
         let Some(entry) = index_of(tag).and_then(|i| self.entries.get(i)) else {
             return true; // not a tag this table ever handed out: nobody alive holds it
         };
@@ -231,8 +243,13 @@ impl AttachTable {
         self.entries[index].pending.store(op, Relaxed);
     }
 
-    /// Whether no live holder has `op` as its last announcement.
+    /// Whether no live holder has `op` as its last announcement (`false` once an untracked
+    /// thread took part: its claims cannot be told apart).
     pub(crate) fn claimant_dead(&self, op: u64) -> bool {
+        // Acquire: pairs with the Release store in `note_overflow`.
+        if self.overflow.load(Acquire) != 0 {
+            return false;
+        }
         self.entries.iter().all(|entry| {
             // Acquire: pairs with the Release publication of the tag (identity below).
             let tag = entry.tag.load(Acquire);
@@ -242,6 +259,13 @@ impl AttachTable {
                 || entry.pending.load(Relaxed) != op
                 || entry.identity().liveness() == Liveness::Dead
         })
+    }
+
+    /// Records that a thread takes part without an entry (see `overflow`).
+    pub(crate) fn note_overflow(&self) {
+        // Release: ordered before that thread's first claim, which a `claimant_dead` caller
+        // acquires.
+        self.overflow.store(1, Release);
     }
 
     /// How many entries are held by live threads, and how many by dead ones.
@@ -387,8 +411,13 @@ fn claim_slow(a: &Attachments, addr: usize, epoch: u64) -> Option<Mine> {
         });
     }
     let mapping = mapping_of(addr)?;
-    let me = ThreadId::current().ok()?;
-    let (index, tag) = mapping.table().claim(me)?;
+    let claimed = ThreadId::current()
+        .ok()
+        .and_then(|me| mapping.table().claim(me));
+    let Some((index, tag)) = claimed else {
+        mapping.table().note_overflow();
+        return None;
+    };
     mapping.note_claim(index, tag);
     let table: *const AttachTable = mapping.table();
     held.push(Held {

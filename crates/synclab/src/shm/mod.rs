@@ -61,7 +61,8 @@ pub const TAG_MASK: u32 = (1 << 29) - 1;
 /// * [`Region`]s give out the same header and elements to every handle built over the same
 ///   place, for as long as any handle lives;
 /// * if [`TRACKED`](Memory::TRACKED): [`tag`](Memory::tag) returns a value in `1..=TAG_MASK`
-///   that no other live thread reaching this memory has; [`is_dead`](Memory::is_dead) returns
+///   that no other live thread reaching this memory has (or a shared *untracked* tag that
+///   `is_dead` never reports, for a thread the memory cannot watch); [`is_dead`](Memory::is_dead) returns
 ///   `true` only for a tag whose thread has exited (or whose attachment is gone), and once it
 ///   returns `true` for a tag it does so for ever; a thread's [`announce`](Memory::announce)
 ///   is what [`claimant_dead`](Memory::claimant_dead) reads (see there). If not tracked:

@@ -371,16 +371,18 @@ unsafe impl Memory for Shm {
     type Scope = crate::sync::futex::Shared;
 
     /// The calling thread's tag in the segment holding `ctx`. A thread that cannot get one
-    /// (`ctx` outside every segment of this process, or the attach table full) gets
-    /// [`TAG_MASK`](super::TAG_MASK), which no entry hands out: its locks then read as held
-    /// by a dead thread to everyone else — never as a live one they would wait for forever.
+    /// (the attach table full, or `/proc` unreadable) gets the *untracked* tag, which is never
+    /// reported dead: its locks are waited for, never taken over (and the segment stops judging
+    /// queue claims by announcement, see `attach.rs`) — safety first, at the price of not
+    /// noticing that thread's death.
     #[inline]
     fn tag(ctx: *const ()) -> u32 {
-        attach::mine(ctx as usize).map_or(super::TAG_MASK, |m| m.tag)
+        attach::mine(ctx as usize).map_or(attach::UNTRACKED_TAG, |m| m.tag)
     }
 
     fn is_dead(ctx: *const (), tag: u32) -> bool {
-        if attach::mine(ctx as usize).is_some_and(|m| m.tag == tag) {
+        if tag == attach::UNTRACKED_TAG || attach::mine(ctx as usize).is_some_and(|m| m.tag == tag)
+        {
             return false; // ourselves
         }
         attach::mapping_of(ctx as usize).is_none_or(|m| m.table().is_dead(tag))
