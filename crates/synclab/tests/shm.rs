@@ -200,3 +200,43 @@ fn a_segment_removed_while_mapped_keeps_working() {
     let c = Shared::<Array>::create(&n, &2, &opts()).unwrap();
     assert_eq!(c.get_ref(1).unwrap(), None);
 }
+
+type Counter = synclab::shm::InSegment<synclab::lock::FutexMutexIn<u64, Shm>>;
+
+#[test]
+fn attach_entries_are_freed_when_threads_exit() {
+    let n = name("entries");
+    let m = Shared::<Counter>::create(&n, &0, &opts()).unwrap();
+    // Far more threads, one after another, than the table has entries.
+    for _ in 0..300 {
+        std::thread::scope(|s| {
+            s.spawn(|| *m.lock_checked().unwrap() += 1);
+        });
+    }
+    assert_eq!(*m.lock_checked().unwrap(), 300);
+    let (alive, dead) = m.segment().attached();
+    assert!(
+        alive <= 2 && dead == 0,
+        "entries leaked: {alive} alive, {dead} dead"
+    );
+}
+
+#[test]
+fn threads_beyond_the_attach_table_still_exclude_each_other() {
+    let n = name("full");
+    let m = Shared::<Counter>::create(&n, &0, &opts()).unwrap();
+    let threads = 140; // more than the 127 entries, all attached at once
+    let barrier = Barrier::new(threads);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                *m.lock_checked().unwrap() += 1; // claims an entry (or gets the untracked tag)
+                barrier.wait(); // every thread holds its entry here
+                for _ in 0..100 {
+                    *m.lock_checked().unwrap() += 1;
+                }
+            });
+        }
+    });
+    assert_eq!(*m.lock_checked().unwrap(), 140 * 101);
+}
