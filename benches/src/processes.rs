@@ -13,6 +13,11 @@
 //!   `BlockingQueueIn<[u64; 8], ArrayQueueIn<Shm>, Shm>` of [`QUEUE_CAPACITY`] slots. Anchors:
 //!   64-byte writes into a pipe and a unix stream socket, read in 64-byte records.
 //!
+//! With `--features iceoryx2` (rustc ≥ 1.89), iceoryx2's publish-subscribe joins the spinning
+//! round trip and the 64-byte throughput as an anchor ("iceoryx2 (polling)"): its receivers
+//! busy-poll `receive`, as its own benchmarks do; its publisher blocks on a full subscriber
+//! buffer (`RetryUntilDelivered`, no safe overflow), so nothing is dropped.
+//!
 //! # The helper process
 //!
 //! A contender re-executes the binary it runs in (`/proc/self/exe`) with
@@ -74,6 +79,8 @@ const FUTEX_FLOOR: &str = "raw shared futex";
 const SPIN_FLOOR: &str = "spin on one shared line";
 const PIPE: &str = "pipe";
 const SOCKET: &str = "unix socket";
+#[cfg(feature = "iceoryx2")]
+const ICEORYX2: &str = "iceoryx2 (polling)";
 
 /// The processes workloads.
 pub fn workloads() -> Vec<Workload> {
@@ -109,6 +116,8 @@ pub fn workloads() -> Vec<Workload> {
                 c(ARRAY, Role::Synclab, array_quick),
                 c(PIPE, Role::Anchor, pipe_quick),
                 c(SOCKET, Role::Anchor, socket_quick),
+                #[cfg(feature = "iceoryx2")]
+                c(ICEORYX2, Role::Anchor, ice::pingpong),
             ],
         ),
         workload(
@@ -119,6 +128,8 @@ pub fn workloads() -> Vec<Workload> {
                 c(QUEUE, Role::Synclab, queue_throughput),
                 c(PIPE, Role::Anchor, pipe_throughput),
                 c(SOCKET, Role::Anchor, socket_throughput),
+                #[cfg(feature = "iceoryx2")]
+                c(ICEORYX2, Role::Anchor, ice::throughput),
             ],
         ),
     ]
@@ -275,6 +286,18 @@ fn helper(spec: &str) -> Result<(), String> {
                 _ => Box::new(std::io::stdout()),
             };
             writeln!(out, "{sum}").map_err(|e| e.to_string())?;
+        }
+        #[cfg(feature = "iceoryx2")]
+        "ice-pingpong" => {
+            let service = next("service")?;
+            let rounds: u64 = next("rounds")?.parse().map_err(|_| "rounds")?;
+            ice::helper_pingpong(&service, rounds, ready)?;
+        }
+        #[cfg(feature = "iceoryx2")]
+        "ice-drain" => {
+            let service = next("service")?;
+            let n: u64 = next("messages")?.parse().map_err(|_| "messages")?;
+            ice::helper_drain(&service, n, ready)?;
         }
         _ => return Err(format!("unknown helper role {role:?}")),
     }
@@ -575,4 +598,137 @@ fn socket_throughput(p: &Params) -> Measurement {
     drop(mine);
     helper.finish();
     Measurement::ops(n, elapsed)
+}
+
+/// iceoryx2's publish-subscribe, both sides busy-polling.
+#[cfg(feature = "iceoryx2")]
+mod ice {
+    use super::*;
+    use iceoryx2::prelude::*;
+
+    type Node = iceoryx2::node::Node<ipc::Service>;
+    type Publisher<T> = iceoryx2::port::publisher::Publisher<ipc::Service, T, ()>;
+    type Subscriber<T> = iceoryx2::port::subscriber::Subscriber<ipc::Service, T, ()>;
+
+    fn node() -> Result<Node, String> {
+        NodeBuilder::new()
+            .create::<ipc::Service>()
+            .map_err(|e| format!("iceoryx2 node: {e:?}"))
+    }
+
+    /// Opens (or creates) service `name` of `T` with a buffer of `buffer` samples that never
+    /// overflows, and a blocking publisher and a subscriber on it, as asked.
+    fn ports<T: ZeroCopySend + core::fmt::Debug + Copy + 'static>(
+        node: &Node,
+        name: &str,
+        buffer: usize,
+    ) -> Result<(Publisher<T>, Subscriber<T>), String> {
+        let err = |e: &dyn core::fmt::Debug| format!("iceoryx2 {name}: {e:?}");
+        let service_name: ServiceName = name.try_into().map_err(|e| err(&e))?;
+        let service = node
+            .service_builder(&service_name)
+            .publish_subscribe::<T>()
+            .enable_safe_overflow(false)
+            .subscriber_max_buffer_size(buffer)
+            .history_size(0)
+            .open_or_create()
+            .map_err(|e| err(&e))?;
+        let publisher = service
+            .publisher_builder()
+            .backpressure_strategy(BackpressureStrategy::RetryUntilDelivered)
+            .create()
+            .map_err(|e| err(&e))?;
+        let subscriber = service
+            .subscriber_builder()
+            .buffer_size(buffer)
+            .create()
+            .map_err(|e| err(&e))?;
+        Ok((publisher, subscriber))
+    }
+
+    /// Busy-polls `subscriber` until a sample arrives.
+    fn receive<T: ZeroCopySend + core::fmt::Debug + Copy + 'static>(
+        subscriber: &Subscriber<T>,
+    ) -> T {
+        loop {
+            if let Some(sample) = subscriber.receive().expect("iceoryx2 receive") {
+                return *sample;
+            }
+            std::hint::spin_loop();
+        }
+    }
+
+    fn unique(what: &str) -> String {
+        segment_name(what).trim_start_matches('/').replace('-', "/")
+    }
+
+    pub(super) fn pingpong(p: &Params) -> Measurement {
+        let rounds = quick_rounds(p);
+        let base = unique("ice");
+        let node = node().expect("iceoryx2");
+        let (ping, _) = ports::<u64>(&node, &format!("{base}/ping"), 1).expect("iceoryx2");
+        let (_, pong) = ports::<u64>(&node, &format!("{base}/pong"), 1).expect("iceoryx2");
+        let mut helper = spawn_helper(format!("ice-pingpong {base} {rounds}"), Stdio::null());
+        await_ready(&mut BufReader::new(helper.stdout()));
+        let start = Instant::now();
+        for i in 0..u64::from(rounds) {
+            ping.send_copy(i).expect("iceoryx2 send");
+            std::hint::black_box(receive(&pong));
+        }
+        let elapsed = start.elapsed();
+        helper.finish();
+        handoffs(rounds, elapsed, Duration::ZERO)
+    }
+
+    pub(super) fn helper_pingpong(base: &str, rounds: u64, ready: impl Fn()) -> Result<(), String> {
+        let node = node()?;
+        let (_, ping) = ports::<u64>(&node, &format!("{base}/ping"), 1)?;
+        let (pong, _) = ports::<u64>(&node, &format!("{base}/pong"), 1)?;
+        ready();
+        for _ in 0..rounds {
+            let v = receive(&ping);
+            pong.send_copy(v + 1).map_err(|e| format!("{e:?}"))?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn throughput(p: &Params) -> Measurement {
+        let n = messages(p);
+        let base = unique("ice");
+        let node = node().expect("iceoryx2");
+        let (publisher, _) = ports::<Message>(&node, &format!("{base}/q"), QUEUE_CAPACITY as usize)
+            .expect("iceoryx2");
+        let mut helper = spawn_helper(format!("ice-drain {base} {n}"), Stdio::null());
+        let mut out = BufReader::new(helper.stdout());
+        await_ready(&mut out);
+        let start = Instant::now();
+        for i in 0..n {
+            publisher
+                .send_copy([i, 0, 0, 0, 0, 0, 0, 0])
+                .expect("iceoryx2 send");
+        }
+        let mut line = String::new();
+        out.read_line(&mut line).expect("the helper's sum");
+        let elapsed = start.elapsed();
+        assert_eq!(
+            line.trim().parse::<u64>().ok(),
+            Some(expected_sum(n)),
+            "messages lost"
+        );
+        helper.finish();
+        Measurement::ops(n, elapsed)
+    }
+
+    pub(super) fn helper_drain(base: &str, n: u64, ready: impl Fn()) -> Result<(), String> {
+        let node = node()?;
+        let (_, subscriber) =
+            ports::<Message>(&node, &format!("{base}/q"), QUEUE_CAPACITY as usize)?;
+        ready();
+        let mut sum = 0u64;
+        for _ in 0..n {
+            sum = sum.wrapping_add(receive(&subscriber)[0]);
+        }
+        println!("{sum}");
+        Ok(())
+    }
 }
