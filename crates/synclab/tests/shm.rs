@@ -240,3 +240,18 @@ fn threads_beyond_the_attach_table_still_exclude_each_other() {
     });
     assert_eq!(*m.lock_checked().unwrap(), 140 * 101);
 }
+
+#[test]
+fn the_futex_condvar_array_in_a_segment() {
+    type CondvarShm = synclab::array::CondvarArrayIn<u64, synclab::lock::FutexFamilyIn<Shm>, Shm>;
+    let n = name("condvar");
+    let a = Shared::<CondvarShm>::create(&n, &4, &opts()).unwrap();
+    let waiter = {
+        let n = n.clone();
+        std::thread::spawn(move || Shared::<CondvarShm>::open(&n, &opts()).unwrap().wait(3))
+    };
+    a.publish(3, 11).unwrap();
+    assert_eq!(waiter.join().unwrap(), Ok(11));
+    assert_eq!(a.try_get(0), Ok(None));
+    assert!(a.publish(3, 12).is_err());
+}

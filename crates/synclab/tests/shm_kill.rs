@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 #[cfg(target_os = "linux")]
 use synclab::{
-    array::{LockFreeArrayIn, PublishStep, WaitError},
-    lock::FutexMutexIn,
+    array::{CondvarArrayIn, LockFreeArrayIn, PublishStep, WaitError},
+    lock::{FutexFamilyIn, FutexMutexIn},
     queue::{ArrayQueueIn, BlockingQueueIn, QueueStep},
     shm::{InSegment, SegmentOptions, Shared, Shm},
 };
@@ -24,6 +24,8 @@ use synclab::{
 type ShmMutex = InSegment<FutexMutexIn<[u64; 2], Shm>>;
 #[cfg(target_os = "linux")]
 type ShmArray = LockFreeArrayIn<u64, Shm>;
+#[cfg(target_os = "linux")]
+type ShmCondvarArray = CondvarArrayIn<u64, FutexFamilyIn<Shm>, Shm>;
 /// A 64-byte message.
 #[cfg(target_os = "linux")]
 type Message = [u64; 8];
@@ -53,7 +55,7 @@ fn main() -> ExitCode {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(200);
-    let scenarios: [(&str, Scenario); 6] = [
+    let scenarios: [(&str, Scenario); 7] = [
         (
             "lock holder killed; the next lock reports OwnerDied",
             lock_holder_killed,
@@ -77,6 +79,10 @@ fn main() -> ExitCode {
         (
             "consumer killed after claiming a queue slot; producers reuse it",
             consumer_killed_mid_pop,
+        ),
+        (
+            "condvar-array publisher killed holding the lock mid-publish; the slot reads empty",
+            condvar_publisher_killed,
         ),
     ];
     let (mut passed, mut failed) = (0, 0);
@@ -172,6 +178,12 @@ fn child(spec: &str) -> ! {
             q.inner().pop_dying(QueueStep::AfterClaim).expect("an item");
             say("claimed");
             Box::new(q)
+        }
+        "condvar" => {
+            let a = Shared::<ShmCondvarArray>::open(name, &options()).expect("open array segment");
+            a.publish_dying(0, 42).expect("fresh slot");
+            say("claimed");
+            Box::new(a)
         }
         _ => panic!("unknown child role {role}"),
     };
@@ -432,6 +444,29 @@ fn consumer_killed_mid_pop(i: usize) -> Result<Duration, String> {
     let detect = killed.elapsed();
     match (popped, lost) {
         ([Ok(2), Ok(3)], 1) => Ok(detect),
+        other => Err(format!("unexpected: {other:?}")),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn condvar_publisher_killed(i: usize) -> Result<Duration, String> {
+    let name = segment_name("condvar", i);
+    let a = Shared::<ShmCondvarArray>::create(&name, &2, &options()).map_err(|e| e.to_string())?;
+    let mut child = spawn_child("condvar", &name)?;
+    if await_line(&mut child)? != "claimed" {
+        return Err("child did not start its publish".into());
+    }
+    kill(child)?;
+    let killed = Instant::now();
+    let (before, republished, after) = within(move || {
+        // The lock is taken over; the half-done publish never happened.
+        let before = a.try_get(0);
+        let republished = a.publish(0, 7);
+        (before, republished, a.wait(0))
+    })?;
+    let detect = killed.elapsed();
+    match (before, republished, after) {
+        (Ok(None), Ok(()), Ok(7)) => Ok(detect),
         other => Err(format!("unexpected: {other:?}")),
     }
 }

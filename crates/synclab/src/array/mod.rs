@@ -69,7 +69,7 @@ mod condvar;
 mod lock_free;
 mod polling;
 
-pub use condvar::CondvarArray;
+pub use condvar::{CondvarArray, CondvarArrayIn};
 pub use lock_free::{LockFreeArray, LockFreeArrayIn, PublishStep, WaitError};
 pub use polling::{PollingArray, DEFAULT_PENALTY};
 

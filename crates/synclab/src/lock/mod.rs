@@ -39,7 +39,7 @@ pub mod spin;
 mod std_family;
 
 pub use condvar::{Condvar, CondvarIn};
-pub use futex_family::FutexFamily;
+pub use futex_family::{FutexFamily, FutexFamilyIn};
 pub use futex_mutex::{FutexMutex, FutexMutexIn, RawFutexMutex, RawFutexMutexIn};
 pub use spin::{RawSpinLock, SpinMutex};
 pub use std_family::StdFamily;
