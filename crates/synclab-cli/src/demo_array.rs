@@ -50,7 +50,7 @@ pub struct ArrayArgs {
     #[arg(long, default_value_t = 500)]
     pub penalty_ms: u64,
     /// Run the producer and the consumer as two processes over one shared segment
-    /// (`LockFreeArrayIn<Shm>`; Linux only).
+    /// (`--impl lockfree` or `--impl futex`; Linux only).
     #[arg(long)]
     pub processes: bool,
     /// With --processes: the producer is killed (SIGKILL) right after claiming this slot; the
@@ -143,13 +143,16 @@ pub fn run(args: ArrayArgs) -> Result<(), String> {
 
 #[cfg(target_os = "linux")]
 fn run_processes(args: &ArrayArgs) -> Result<(), String> {
-    if args.implementation != ArrayImpl::Lockfree {
-        return Err(format!(
-            "--processes runs --impl lockfree (LockFreeArrayIn<Shm>); --impl {:?} is not placed in a shared segment yet",
-            args.implementation
-        ));
-    }
-    crate::demo_processes::array(args.len, args.write_delay_ms, args.die_at)
+    let condvar = match args.implementation {
+        ArrayImpl::Lockfree => false,
+        ArrayImpl::Futex => true,
+        other => {
+            return Err(format!(
+                "--processes runs --impl lockfree (LockFreeArrayIn<Shm>) or --impl futex (CondvarArrayIn<FutexFamilyIn<Shm>>); --impl {other:?} uses std's or the seed's locks, which cannot live in a shared segment"
+            ))
+        }
+    };
+    crate::demo_processes::array(args.len, args.write_delay_ms, args.die_at, condvar)
 }
 
 #[cfg(not(target_os = "linux"))]

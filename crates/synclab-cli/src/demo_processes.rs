@@ -8,8 +8,8 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use synclab::array::{LockFreeArrayIn, PublishStep, WaitError};
-use synclab::lock::FutexMutexIn;
+use synclab::array::{CondvarArrayIn, LockFreeArrayIn, PublishStep, WaitError};
+use synclab::lock::{FutexFamilyIn, FutexMutexIn};
 use synclab::queue::{ArrayQueueIn, BlockingQueueIn};
 use synclab::shm::{InSegment, SegmentOptions, Shared, Shm};
 
@@ -44,6 +44,9 @@ pub struct ChildArgs {
     /// Pool worker: its number.
     #[arg(long, default_value_t = 0)]
     pub worker: usize,
+    /// Array processes: the futex condvar array instead of the lock-free one.
+    #[arg(long)]
+    pub condvar: bool,
 }
 
 /// The processes of the demos.
@@ -86,39 +89,94 @@ fn options() -> SegmentOptions {
     SegmentOptions::new().ready_timeout(Duration::from_secs(5))
 }
 
+/// The two arrays the array demo can run across processes, as its processes drive them.
+trait ProcArray: synclab::shm::Design {
+    const NAME: &'static str;
+    fn publish(&self, i: usize, v: Stamped) -> Result<(), String>;
+    /// Starts a publish and stops for good where a kill would (see each design's docs).
+    fn publish_dying(&self, i: usize, v: Stamped) -> Result<&'static str, String>;
+    fn is_published(&self, i: usize) -> Result<bool, String>;
+    /// The value, or `Err(None)` if its publisher died (the slot may be published again).
+    fn wait(&self, i: usize) -> Result<Stamped, Option<String>>;
+}
+
+impl ProcArray for ShmArray {
+    const NAME: &'static str = "LockFreeArrayIn<Shm>";
+    fn publish(&self, i: usize, v: Stamped) -> Result<(), String> {
+        LockFreeArrayIn::publish(self, i, v).map_err(|e| e.to_string())
+    }
+    fn publish_dying(&self, i: usize, v: Stamped) -> Result<&'static str, String> {
+        LockFreeArrayIn::publish_dying(self, i, v, PublishStep::AfterClaim)
+            .map_err(|e| e.to_string())?;
+        Ok("claimed index {i} and is killed (SIGKILL) before writing it")
+    }
+    fn is_published(&self, i: usize) -> Result<bool, String> {
+        Ok(self.get_ref(i).map_err(|e| e.to_string())?.is_some())
+    }
+    fn wait(&self, i: usize) -> Result<Stamped, Option<String>> {
+        match self.wait_checked(i) {
+            Ok(v) => Ok(v),
+            Err(WaitError::PublisherDied { .. }) => Err(None),
+            Err(e) => Err(Some(e.to_string())),
+        }
+    }
+}
+
+impl ProcArray for ShmCondvarArray {
+    const NAME: &'static str = "CondvarArrayIn<FutexFamilyIn<Shm>, Shm>";
+    fn publish(&self, i: usize, v: Stamped) -> Result<(), String> {
+        CondvarArrayIn::publish(self, i, v).map_err(|e| e.to_string())
+    }
+    fn publish_dying(&self, i: usize, v: Stamped) -> Result<&'static str, String> {
+        CondvarArrayIn::publish_dying(self, i, v).map_err(|e| e.to_string())?;
+        Ok("wrote index {i} under the lock and is killed (SIGKILL) holding it")
+    }
+    fn is_published(&self, i: usize) -> Result<bool, String> {
+        Ok(self.try_get(i).map_err(|e| e.to_string())?.is_some())
+    }
+    fn wait(&self, i: usize) -> Result<Stamped, Option<String>> {
+        CondvarArrayIn::wait(self, i).map_err(|e| Some(e.to_string()))
+    }
+}
+
+type ShmCondvarArray = CondvarArrayIn<Stamped, FutexFamilyIn<Shm>, Shm>;
+
 /// Runs a child process of a demo; never returns to `main`'s other commands.
 pub fn run_child(args: ChildArgs) -> Result<(), String> {
-    if args.role == ChildRole::PoolWorker {
-        return pool_worker(&args);
+    match args.role {
+        ChildRole::PoolWorker => pool_worker(&args),
+        _ if args.condvar => array_child::<ShmCondvarArray>(&args),
+        _ => array_child::<ShmArray>(&args),
     }
-    let array = Shared::<ShmArray>::open(&args.segment, &options()).map_err(|e| e.to_string())?;
+}
+
+fn array_child<A: ProcArray<Params = u64>>(args: &ChildArgs) -> Result<(), String> {
+    let array = Shared::<A>::open(&args.segment, &options()).map_err(|e| e.to_string())?;
     match args.role {
         ChildRole::ArrayProducer => {
             for i in args.from..args.len {
                 std::thread::sleep(Duration::from_millis(args.delay_ms));
                 let value = [i as u64, now_ns()];
                 if Some(i) == args.die_at {
-                    array
-                        .publish_dying(i, value, PublishStep::AfterClaim)
-                        .map_err(|e| e.to_string())?;
+                    let what = array.publish_dying(i, value)?;
                     log(
                         args.start_ns,
                         "Producer",
-                        &format!("claimed index {i} and is killed (SIGKILL) before writing it"),
+                        &what.replace("{i}", &i.to_string()),
                     );
                     // SAFETY: kill(2) on our own pid; SIGKILL ends the process at once.
                     unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
                 }
-                array.publish(i, value).map_err(|e| e.to_string())?;
+                array.publish(i, value)?;
                 log(args.start_ns, "Producer", &format!("writes index {i}: {i}"));
             }
         }
-        ChildRole::PoolWorker => unreachable!("handled above"),
+        ChildRole::PoolWorker => unreachable!("handled by run_child"),
         ChildRole::ArrayConsumer => {
             let mut latencies = Vec::with_capacity(args.len);
             for i in 0..args.len {
                 let asked = now_ns();
-                if array.get_ref(i).map_err(|e| e.to_string())?.is_none() {
+                if !array.is_published(i)? {
                     log(
                         args.start_ns,
                         "Consumer",
@@ -126,17 +184,17 @@ pub fn run_child(args: ChildArgs) -> Result<(), String> {
                     );
                 }
                 let value = loop {
-                    match array.wait_checked(i) {
+                    match array.wait(i) {
                         Ok(v) => break v,
-                        Err(WaitError::PublisherDied { index }) => {
-                            log(args.start_ns, "Consumer", &format!("the publisher of index {index} died mid-publish; waiting for a new publisher"));
+                        Err(None) => {
+                            log(args.start_ns, "Consumer", &format!("the publisher of index {i} died mid-publish; waiting for a new publisher"));
                             // The slot reads ABANDONED until someone claims it again; look
                             // every 10 ms (a new claim is then waited for on its futex).
-                            while array.wait_checked(i) == Err(WaitError::PublisherDied { index }) {
+                            while let Err(None) = array.wait(i) {
                                 std::thread::sleep(Duration::from_millis(10));
                             }
                         }
-                        Err(e) => return Err(e.to_string()),
+                        Err(Some(e)) => return Err(e),
                     }
                 };
                 let read = now_ns();
@@ -209,7 +267,30 @@ fn wait_child(
 }
 
 /// `synclab demo array --processes`: the seed's producer and consumer as two processes.
-pub fn array(len: usize, delay_ms: u64, die_at: Option<usize>) -> Result<(), String> {
+pub fn array(
+    len: usize,
+    delay_ms: u64,
+    die_at: Option<usize>,
+    condvar: bool,
+) -> Result<(), String> {
+    if condvar {
+        array_parent::<ShmCondvarArray>(len, delay_ms, die_at)
+    } else {
+        array_parent::<ShmArray>(len, delay_ms, die_at)
+    }
+}
+
+fn array_parent<A: ProcArray<Params = u64>>(
+    len: usize,
+    delay_ms: u64,
+    die_at: Option<usize>,
+) -> Result<(), String> {
+    let condvar = A::NAME != ShmArray::NAME;
+    let flag: Vec<String> = if condvar {
+        vec!["--condvar".into()]
+    } else {
+        Vec::new()
+    };
     if let Some(k) = die_at {
         if k >= len {
             return Err(format!(
@@ -219,17 +300,19 @@ pub fn array(len: usize, delay_ms: u64, die_at: Option<usize>) -> Result<(), Str
         }
     }
     let segment = format!("/synclab-demo-array-{}", std::process::id());
-    let array = Shared::<ShmArray>::create(&segment, &(len as u64), &options())
-        .map_err(|e| e.to_string())?;
+    let array =
+        Shared::<A>::create(&segment, &(len as u64), &options()).map_err(|e| e.to_string())?;
     println!(
-        "synclab demo array --processes: LockFreeArrayIn<Shm>, {len} slots in segment {segment} ({} bytes), write delay {delay_ms} ms, producer and consumer are processes",
+        "synclab demo array --processes: {}, {len} slots in segment {segment} ({} bytes), write delay {delay_ms} ms, producer and consumer are processes",
+        A::NAME,
         array.segment().len()
     );
     let start = now_ns();
     let deadline =
         Instant::now() + Duration::from_millis(2 * delay_ms * len as u64) + Duration::from_secs(10);
-    let mut consumer = spawn("array-consumer", &segment, len, start, &[])?;
+    let mut consumer = spawn("array-consumer", &segment, len, start, &flag)?;
     let mut extra = vec!["--delay-ms".to_string(), delay_ms.to_string()];
+    extra.extend(flag.iter().cloned());
     if let Some(k) = die_at {
         extra.extend(["--die-at".to_string(), k.to_string()]);
     }
@@ -252,7 +335,10 @@ pub fn array(len: usize, delay_ms: u64, die_at: Option<usize>) -> Result<(), Str
                 delay_ms.to_string(),
                 "--from".into(),
                 from.to_string(),
-            ],
+            ]
+            .into_iter()
+            .chain(flag.iter().cloned())
+            .collect::<Vec<_>>(),
         )?;
         let status = wait_child(&mut again, "second producer", deadline)?;
         if !status.success() {

@@ -50,6 +50,35 @@ fn array_demo_across_processes_survives_a_killed_producer() {
 }
 
 #[test]
+fn condvar_array_demo_across_processes_survives_a_producer_killed_holding_the_lock() {
+    let (ok, text, err) = synclab(&[
+        "demo",
+        "array",
+        "--processes",
+        "--impl",
+        "futex",
+        "--len",
+        "3",
+        "--write-delay-ms",
+        "5",
+        "--die-at",
+        "1",
+    ]);
+    assert!(ok, "{text}\n{err}");
+    assert!(
+        text.contains("CondvarArrayIn<FutexFamilyIn<Shm>, Shm>"),
+        "{text}"
+    );
+    assert!(text.contains("is killed (SIGKILL) holding it"), "{text}");
+    for i in 0..3 {
+        assert!(
+            text.contains(&format!("consumes index {i}, data: {i}")),
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn array_demo_across_processes_rejects_other_designs_and_bad_slots() {
     let (ok, _, err) = synclab(&["demo", "array", "--processes", "--impl", "std"]);
     assert!(
