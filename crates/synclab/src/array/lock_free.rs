@@ -109,10 +109,10 @@ fn phase(state: u32) -> u32 {
 }
 
 /// Whether a publisher may claim a slot in this phase (`ABANDONED` only occurs in tracked
-/// memory).
-#[inline]
-fn claimable(state: u32) -> bool {
-    phase(state) == EMPTY || phase(state) == ABANDONED
+/// memory, so on the heap this is the one compare it always was).
+#[inline(always)]
+fn claimable<M: Memory>(state: u32) -> bool {
+    phase(state) == EMPTY || (M::TRACKED && phase(state) == ABANDONED)
 }
 
 /// How a wait for a slot ended.
@@ -229,10 +229,12 @@ impl<T, M: HeapMemory> LockFreeArrayIn<T, M> {
 }
 
 impl<T, M: Memory> LockFreeArrayIn<T, M> {
+    #[inline(always)]
     fn slots(&self) -> &[Slot<T>] {
         self.slots.elems()
     }
 
+    #[inline(always)]
     fn slot(&self, index: usize) -> Result<&Slot<T>, IndexError> {
         self.slots().get(index).ok_or(IndexError {
             index,
@@ -333,7 +335,7 @@ impl<T, M: Memory> LockFreeArrayIn<T, M> {
         // WRITING), and two claimants are ordered by the word's modification order alone.
         let mut state = slot.state.load(Relaxed);
         loop {
-            if !claimable(state) {
+            if !claimable::<M>(state) {
                 // Another publisher owns the slot. If it is still WRITING, wait until it is
                 // READY before saying so: returning at once would let a reader that starts
                 // after our "already published" still see an empty slot — a history with no
