@@ -56,7 +56,7 @@
 //! never left asleep. Why tags and liveness rather than the kernel's robust list: glibc
 //! registers the one robust list each thread may have, so a robust futex of our own would
 //! have to be a pthread mutex — a second algorithm, glibc's, that the models do not check.
-//! With tags, this file's algorithm is the one loom and shuttle check, with a modelled
+//! With tags, this file's algorithm is the one the model checkers check, with a modelled
 //! liveness oracle; the price is the bounded polling of sleepers. See `docs/designs.md`.
 //!
 //! On the [`Heap`] nothing of this runs: `M::TRACKED` is a constant `false`, the tracked

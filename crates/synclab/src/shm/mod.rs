@@ -12,7 +12,7 @@
 //!   [`Memory::is_dead`] about a tag that does not move, and every sleep is bounded by
 //!   [`Memory::POLL`] so that a sleeper notices a death.
 //!
-//! So the code that loom and shuttle check (instantiated with [`Heap`] and with the
+//! So the code that the model checkers check (instantiated with [`Heap`] and with the
 //! verification crate's tracked model memory) is the code that runs across processes.
 //!
 //! | memory | region | futex | peers can die | tags | where |
