@@ -1,7 +1,7 @@
 //! A blocking layer over any [`MpmcQueue`]: `push` waits while full, `pop` waits while
 //! empty, and `close` wakes every sleeper.
 //!
-//! Sleeping uses two [`EventCount`]s, `not_empty` (poppers sleep on it, pushers notify it)
+//! Sleeping uses two [`EventCount`](super::EventCount)s, `not_empty` (poppers sleep on it, pushers notify it)
 //! and `not_full` (the reverse). Each blocking operation:
 //!
 //! 1. tries the queue (the fast path: one `try_*` and, when it succeeds, a notify that costs
@@ -12,7 +12,7 @@
 //!
 //! The re-check after `prepare_wait` is what makes the wakeup impossible to lose: a push that
 //! lands before the registration is seen by the re-check, and one that lands after it sees the
-//! registration in its notify (the Dekker argument of [`EventCount`]).
+//! registration in its notify (the Dekker argument of [`EventCount`](super::EventCount)).
 //!
 //! # Closing
 //!

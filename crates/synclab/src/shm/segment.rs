@@ -88,7 +88,7 @@ pub const DATA_OFFSET: usize = (core::mem::size_of::<Header>() + 4095) & !4095;
 pub struct SegmentOptions {
     /// Permission bits of a created segment (default 0o600: the creating user only).
     pub mode: u32,
-    /// How long [`Segment::open`] waits for a creator that has not finished initialising
+    /// How long [`Shared::open`](super::Shared::open) waits for a creator that has not finished initialising
     /// before it reports [`OpenError::NotReady`] (default 2 s).
     pub ready_timeout: Duration,
 }
@@ -340,8 +340,8 @@ impl Drop for Mapping {
     }
 }
 
-/// A named POSIX shared-memory segment, mapped into this process. See the [module
-/// docs](self) for its header and lifetime.
+/// A named POSIX shared-memory segment, mapped into this process. See the module docs of
+/// `shm/segment.rs` (and `docs/designs.md`) for its header and lifetime.
 pub struct Segment {
     name: String,
     mapping: Arc<Mapping>,
