@@ -2,7 +2,8 @@
 //! a cell was measured.
 //!
 //! /proc/stat's `cpu` line counts, in clock ticks, the time all CPUs spent busy; getrusage(2)
-//! gives this process's own CPU time (all its threads, to the microsecond). Their difference
+//! gives this process's own CPU time (all its threads, to the microsecond) and that of the
+//! children it has waited for (a cross-process workload's peers). Their difference
 //! over a cell is everyone else's CPU time; divided by the machine's capacity (online CPUs ×
 //! wall time) it is the share of the machine that was not ours to measure with. Steal time
 //! (the hypervisor running other guests on our vCPUs) counts as foreign: it is.
@@ -11,8 +12,6 @@
 //! CPUs is read to about ±1 % of the machine; cells are longer than that in a full run.
 
 use std::time::{Duration, Instant};
-
-use synclab_benches::process_cpu_time;
 
 /// A moment's counters.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +47,23 @@ pub fn online_cpus() -> Option<usize> {
     (n > 0).then_some(n)
 }
 
+/// CPU time of this process (every thread) and of its waited-for children.
+fn own_cpu_time() -> Duration {
+    let get = |who| {
+        // SAFETY: `rusage` is plain old data; all-zero is a valid value to overwrite.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid `who` and a valid, writable pointer; the call only writes `usage`.
+        if unsafe { libc::getrusage(who, &mut usage) } != 0 {
+            return Duration::ZERO;
+        }
+        let tv = |t: libc::timeval| {
+            Duration::new(t.tv_sec.max(0) as u64, (t.tv_usec.max(0) as u32) * 1000)
+        };
+        tv(usage.ru_utime) + tv(usage.ru_stime)
+    };
+    get(libc::RUSAGE_SELF) + get(libc::RUSAGE_CHILDREN)
+}
+
 fn ticks_per_second() -> f64 {
     // SAFETY: sysconf has no preconditions; it reads a configuration value.
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
@@ -63,7 +79,7 @@ impl Snapshot {
     pub fn now() -> Self {
         Snapshot {
             busy_ticks: busy_ticks(),
-            own_cpu: process_cpu_time(),
+            own_cpu: own_cpu_time(),
             at: Instant::now(),
         }
     }

@@ -190,9 +190,15 @@ pub fn run_suite(
         .collect();
     let minimum: f64 = costs.iter().map(|c| c.min).sum();
     let left = plan.budget.saturating_sub(started.elapsed()).as_secs_f64();
-    if plan.fixed_rounds.is_none() && minimum > left {
+    if plan.fixed_rounds.is_none() {
         progress.note(&format!(
-            "warning: the minimum rounds alone need about {minimum:.0} s, more than the {left:.0} s left of the budget"
+            "calibrated in {:.1} s: the cells' minimum rounds need about {minimum:.0} s of the {left:.0} s left{}",
+            started.elapsed().as_secs_f64(),
+            if minimum > left {
+                " — more than the budget: the run will overrun it rather than drop below the rounds an interval needs"
+            } else {
+                ""
+            }
         ));
     }
     let mut results = Vec::with_capacity(cells.len());
