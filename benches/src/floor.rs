@@ -181,28 +181,23 @@ pub(crate) fn futex_pass(word: &AtomicU32, next: u32) {
     futex::wake_one(word);
 }
 
-fn spin_pingpong(p: &Params) -> Measurement {
-    let rounds = p.pick(5_000, 50_000);
-    let (done, elapsed) = word_pingpong(
-        rounds,
-        pingpong_cap(p),
-        Duration::ZERO,
-        spin_wait_turn,
-        spin_pass,
-    );
+/// A capped ping-pong with no work: one-way handoffs over their time.
+fn handoffs(
+    p: &Params,
+    rounds: u32,
+    wait_turn: fn(&AtomicU32, u32),
+    pass: fn(&AtomicU32, u32),
+) -> Measurement {
+    let (done, elapsed) = word_pingpong(rounds, pingpong_cap(p), Duration::ZERO, wait_turn, pass);
     Measurement::ops(2 * u64::from(done), elapsed)
 }
 
+fn spin_pingpong(p: &Params) -> Measurement {
+    handoffs(p, p.pick(5_000, 50_000), spin_wait_turn, spin_pass)
+}
+
 fn futex_pingpong(p: &Params) -> Measurement {
-    let rounds = p.pick(100, 500);
-    let (done, elapsed) = word_pingpong(
-        rounds,
-        pingpong_cap(p),
-        Duration::ZERO,
-        futex_wait_turn,
-        futex_pass,
-    );
-    Measurement::ops(2 * u64::from(done), elapsed)
+    handoffs(p, p.pick(100, 500), futex_wait_turn, futex_pass)
 }
 
 /// std's `Mutex` + `Condvar` ping-pong: the locks group's, through `StdFamily` (std's pair).

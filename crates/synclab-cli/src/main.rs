@@ -3,7 +3,8 @@
 //! libraries people use today.
 //!
 //! ```text
-//! synclab compare [--quick] [--filter TEXT] [--threads 1,2,4] [--out DIR]
+//! synclab compare [--quick] [--runs N] [--budget SECS] [--filter TEXT] [--threads 1,2,4]
+//!                 [--instructions] [--out DIR] [--write-docs [--from FILE]] [--check-docs]
 //! synclab demo array --impl polling|std|futex|lockfree [--len 5] [--write-delay-ms 500] [--penalty-ms 1000]
 //! synclab demo pool  --impl std|futex|lockfree|seed-cpp|seed-python [--jobs 20] [--threads 5] [--task-ms 300]
 //! ```

@@ -274,10 +274,16 @@ pub fn targets_table(file: &ResultsFile, run: &Run) -> String {
             verdict_label(t)
         );
     }
+    let _ = writeln!(out, "\n{}", tally_line(run));
+    out.push_str(&filtered_note(file, run));
+    out
+}
+
+/// "Run 1: met 3, missed 2, undecided 1 of 6 targets."
+fn tally_line(run: &Run) -> String {
     let [met, missed, undecided, not_run] = analysis::tally(&run.targets);
-    let _ = writeln!(
-        out,
-        "\nRun {}: met {met}, missed {missed}, undecided {undecided}{} of {} targets.",
+    format!(
+        "Run {}: met {met}, missed {missed}, undecided {undecided}{} of {} targets.",
         run.index,
         if not_run > 0 {
             format!(", not run {not_run}")
@@ -285,9 +291,7 @@ pub fn targets_table(file: &ResultsFile, run: &Run) -> String {
             String::new()
         },
         run.targets.len()
-    );
-    out.push_str(&filtered_note(file, run));
-    out
+    )
 }
 
 /// Agreement of all runs' verdicts on target `i` (runs compared pairwise with the first).
@@ -372,18 +376,7 @@ pub fn targets_side_by_side(file: &ResultsFile) -> String {
     }
     out.push('\n');
     for r in runs {
-        let [met, missed, undecided, not_run] = analysis::tally(&r.targets);
-        let _ = writeln!(
-            out,
-            "- Run {}: met {met}, missed {missed}, undecided {undecided}{} of {}.",
-            r.index,
-            if not_run > 0 {
-                format!(", not run {not_run}")
-            } else {
-                String::new()
-            },
-            r.targets.len()
-        );
+        let _ = writeln!(out, "- {}", tally_line(r));
     }
     let (decided, agree) = agreement_counts(runs);
     let _ = writeln!(
