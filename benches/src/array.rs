@@ -300,11 +300,12 @@ fn array_pingpong<A: SharedArray<u64> + 'static>(
     };
     let start = Instant::now();
     let mut done = n;
+    let mut cap_check = floor::CapCheck::new(cap);
     for i in 0..n {
         there.publish(i, i as u64).expect("fresh slot");
         black_box(back.wait(i).expect("in bounds"));
         floor::busy(work);
-        if i % 8 == 7 && start.elapsed() >= cap {
+        if cap_check.reached(i as u32, start) {
             done = i + 1;
             break;
         }

@@ -118,11 +118,12 @@ pub(crate) fn word_pingpong(
     };
     let start = Instant::now();
     let mut done = rounds;
+    let mut cap_check = CapCheck::new(cap);
     for i in 0..rounds {
         pass(&word, 2 * i + 1);
         wait_turn(&word, 2 * i + 2);
         busy(work);
-        if i % 16 == 15 && start.elapsed() >= cap {
+        if cap_check.reached(i, start) {
             done = i + 1;
             break;
         }
@@ -135,6 +136,32 @@ pub(crate) fn word_pingpong(
     }
     peer.join().expect("ping-pong peer panicked");
     (done, elapsed)
+}
+
+/// When a capped loop looks at the clock: every 16 rounds while rounds are fast (a clock
+/// read would cost as much as a spin handoff), every round once a quarter of the cap has
+/// gone (rounds that slow would overshoot the cap by 16 of them).
+pub(crate) struct CapCheck {
+    cap: Duration,
+    mask: u32,
+}
+
+impl CapCheck {
+    pub(crate) fn new(cap: Duration) -> Self {
+        CapCheck { cap, mask: 15 }
+    }
+
+    /// Whether the loop, now after round `i` of a run that began at `start`, should stop.
+    pub(crate) fn reached(&mut self, i: u32, start: Instant) -> bool {
+        if i & self.mask != self.mask {
+            return false;
+        }
+        let elapsed = start.elapsed();
+        if elapsed >= self.cap / 4 {
+            self.mask = 0;
+        }
+        elapsed >= self.cap
+    }
 }
 
 /// Busy-works for `work` (a spin on the clock, so the thread stays on its CPU).

@@ -5,7 +5,7 @@
 //! Every chart says in its axis label the unit and which way is better, and in its caption
 //! what the markers and whiskers are (the median over rounds and its 95 % interval) and which
 //! run and commit it shows. The value axis is logarithmic when the values span more than
-//! 100× (a busy-waiting seed pool beside pools that sleep), linear from zero otherwise. The
+//! 20× (a busy-waiting seed pool beside pools that sleep), linear from zero otherwise. The
 //! legend sits under the plot, so the plot takes the whole width.
 //!
 //! Styling: synclab designs are solid lines, anchors dashed, floors dotted, the seed's designs
@@ -29,8 +29,9 @@ const PALETTE: [&str; 12] = [
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
     "#7f7f7f", "#bcbd22", "#393b79", "#637939",
 ];
-/// Values spanning more than this factor get a logarithmic axis.
-const LOG_SPAN: f64 = 100.0;
+/// Values spanning more than this factor get a logarithmic axis: on a linear one the small
+/// values of a 20× span already sit on the zero line.
+const LOG_SPAN: f64 = 20.0;
 
 fn dash(role: &str) -> &'static str {
     match role {
@@ -588,14 +589,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn axes_go_logarithmic_past_a_hundredfold_span() {
+    fn axes_go_logarithmic_past_a_twentyfold_span() {
         assert!(matches!(
             Axis::fit([0.05, 0.06, 1985.0].into_iter()),
             Axis::Log { lo, hi } if lo == -2.0 && hi == 4.0
         ));
         assert!(matches!(
-            Axis::fit([5.0, 40.0, 300.0].into_iter()),
-            Axis::Linear { max } if max == 300.0
+            Axis::fit([5.0, 40.0, 90.0].into_iter()),
+            Axis::Linear { max } if max == 100.0
+        ));
+        assert!(matches!(
+            Axis::fit([0.5, 31.0].into_iter()),
+            Axis::Log { .. }
         ));
         let log = Axis::Log { lo: -2.0, hi: 4.0 };
         assert!((log.frac(1.0) - 2.0 / 6.0).abs() < 1e-12);

@@ -571,12 +571,54 @@ pub fn terminal(file: &ResultsFile) -> String {
     out
 }
 
+/// Every round's value of every contender, cell by cell (compare.md's appendix).
+fn rounds_appendix(file: &ResultsFile) -> String {
+    let mut out = String::from(
+        "## Every round\n\nEach contender's value in each round, in round order (the workload's unit; — where a call failed).\n\n",
+    );
+    for run in &file.runs {
+        let _ = writeln!(out, "### Run {}\n", run.index);
+        for cell in &run.cells {
+            let unit = file
+                .workloads
+                .iter()
+                .find(|w| w.id == cell.workload)
+                .map_or("", |w| w.unit.as_str());
+            let _ = writeln!(
+                out,
+                "`{}` @ {} ({unit}, {} rounds):\n",
+                cell.workload, cell.threads, cell.rounds
+            );
+            for s in &cell.series {
+                let values: Vec<String> = s
+                    .values
+                    .iter()
+                    .map(|v| v.map_or("—".into(), fmt_value))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "- {} ({} call(s) a round): {}",
+                    s.contender,
+                    s.calls_per_round,
+                    values.join(" ")
+                );
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// compare.md.
 pub fn compare_md(file: &ResultsFile) -> String {
     let mut out = String::from("# synclab compare\n\n");
     out.push_str(&provenance(file));
     out.push('\n');
     out.push_str(&terminal(file));
+    if !file.runs.is_empty() {
+        out.push('\n');
+        out.push_str(&rounds_appendix(file));
+    }
     out
 }
 
@@ -684,6 +726,20 @@ pub fn readme_block(file: &ResultsFile, charts: &[(String, String)]) -> String {
         if file.runs.len() > 1 {
             header.push_str(" decided in every run: agree |");
             rule.push_str("---|");
+        }
+        let cells: usize = file.runs.iter().map(|r| r.cells.len()).sum();
+        let noisy: usize = file
+            .runs
+            .iter()
+            .flat_map(|r| &r.cells)
+            .filter(|c| c.noise.noisy)
+            .count();
+        if noisy > 0 {
+            let _ = writeln!(
+                out,
+                "{noisy} of {cells} cells were measured while other processes used more than {:.0} % of the machine (marked *noisy*): read their verdicts as what a busy machine showed.\n",
+                file.settings.noise_threshold * 100.0
+            );
         }
         let _ = writeln!(out, "{header}\n{rule}");
         let mut group_names: Vec<&str> = Vec::new();
