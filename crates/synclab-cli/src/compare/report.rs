@@ -28,6 +28,8 @@ pub fn fmt_value(v: f64) -> String {
 fn fmt_ratio(v: f64) -> String {
     if v.is_finite() {
         format!("{v:.2}×")
+    } else if v == f64::INFINITY {
+        "∞×".into()
     } else {
         "—".into()
     }
@@ -218,6 +220,14 @@ fn measured_label(t: &TargetResult) -> String {
             t.unit
         ),
         Some(e) => format!("{} [{:.2}, {:.2}]", fmt_ratio(e.median), e.lo, e.hi),
+    }
+}
+
+fn fmt_bound(v: f64) -> String {
+    if v == f64::INFINITY {
+        "∞".into()
+    } else {
+        format!("{v:.2}")
     }
 }
 

@@ -225,19 +225,54 @@ pub struct TargetResult {
     pub noisy: bool,
 }
 
-/// [`Estimate`] as stored.
+/// [`Estimate`] as stored. A ratio can be infinite (a reference that did nothing in some
+/// rounds); JSON has no infinity, so those are written as the strings `"inf"` / `"-inf"`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 pub struct EstimateJson {
     /// Median.
+    #[serde(with = "extended_f64")]
     pub median: f64,
     /// Interval, low end.
+    #[serde(with = "extended_f64")]
     pub lo: f64,
     /// Interval, high end.
+    #[serde(with = "extended_f64")]
     pub hi: f64,
     /// Values (rounds) it comes from.
     pub n: usize,
     /// Exact coverage of the interval.
     pub coverage: f64,
+}
+
+/// An `f64` that may be infinite: a number, or `"inf"` / `"-inf"`.
+mod extended_f64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if *v == f64::INFINITY {
+            s.serialize_str("inf")
+        } else if *v == f64::NEG_INFINITY {
+            s.serialize_str("-inf")
+        } else {
+            s.serialize_f64(*v)
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Number(f64),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        match Repr::deserialize(d)? {
+            Repr::Number(v) => Ok(v),
+            Repr::Text(t) if t == "inf" => Ok(f64::INFINITY),
+            Repr::Text(t) if t == "-inf" => Ok(f64::NEG_INFINITY),
+            Repr::Text(t) => Err(serde::de::Error::custom(format!("not a number: {t:?}"))),
+        }
+    }
 }
 
 impl From<Estimate> for EstimateJson {
@@ -362,5 +397,25 @@ impl CellResult {
     /// A contender's series.
     pub fn series_of(&self, contender: &str) -> Option<&Series> {
         self.series.iter().find(|s| s.contender == contender)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn infinite_interval_ends_survive_json() {
+        let e = EstimateJson {
+            median: 2.5,
+            lo: 0.0,
+            hi: f64::INFINITY,
+            n: 7,
+            coverage: 0.98,
+        };
+        let text = serde_json::to_string(&e).unwrap();
+        assert!(text.contains("\"hi\":\"inf\""), "{text}");
+        let back: EstimateJson = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, e);
     }
 }

@@ -18,9 +18,10 @@
 /// The confidence level of every interval.
 pub const CONFIDENCE: f64 = 0.95;
 
-/// The median of `values` (which need not be sorted); `None` when empty.
+/// The median of `values` (which need not be sorted; NaNs are ignored, infinities are
+/// ordinary extremes); `None` when empty.
 pub fn median(values: &[f64]) -> Option<f64> {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
     if v.is_empty() {
         return None;
     }
@@ -81,9 +82,10 @@ fn binomial_half_cdf(n: usize, k: usize) -> f64 {
 }
 
 /// The median of `values` with its order-statistic interval (see the module docs); `None`
-/// when no value is finite.
+/// when there is no value. Order statistics need only an order, so an infinite ratio (a
+/// reference that did nothing in a round) is a value like any other.
 pub fn estimate(values: &[f64]) -> Option<Estimate> {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
     if v.is_empty() {
         return None;
     }
@@ -152,7 +154,9 @@ pub fn judge(e: &Estimate, required: f64, higher_is_better: bool) -> Verdict {
 
 /// Per-round advantages of `contender` over `reference` in better-is-bigger form: the ratio
 /// contender / reference for a higher-is-better metric, reference / contender otherwise.
-/// Rounds where either value is missing or not positive are skipped.
+/// A zero is a value (a starved thread's fairness, an idle pool's CPU): over a positive one
+/// it gives 0 or +∞, which order statistics rank like any other ratio. Rounds where either
+/// value is missing, negative or not finite, or both are zero, are skipped.
 pub fn paired_advantages(
     contender: &[Option<f64>],
     reference: &[Option<f64>],
@@ -162,12 +166,16 @@ pub fn paired_advantages(
         .iter()
         .zip(reference)
         .filter_map(|(c, r)| match (c, r) {
-            (Some(c), Some(r)) if *c > 0.0 && *r > 0.0 => {
-                Some(if higher_is_better { c / r } else { r / c })
+            (Some(c), Some(r)) if c.is_finite() && r.is_finite() && *c >= 0.0 && *r >= 0.0 => {
+                let (num, den) = if higher_is_better { (c, r) } else { (r, c) };
+                match (*num == 0.0, *den == 0.0) {
+                    (true, true) => None,
+                    (false, true) => Some(f64::INFINITY),
+                    _ => Some(num / den),
+                }
             }
             _ => None,
         })
-        .filter(|a| a.is_finite())
         .collect()
 }
 
@@ -257,9 +265,16 @@ mod tests {
 
     #[test]
     fn advantages_pair_rounds_and_respect_direction() {
-        let c = [Some(2.0), None, Some(3.0), Some(0.0)];
-        let r = [Some(1.0), Some(1.0), Some(6.0), Some(1.0)];
-        assert_eq!(paired_advantages(&c, &r, true), vec![2.0, 0.5]);
-        assert_eq!(paired_advantages(&c, &r, false), vec![0.5, 2.0]);
+        let c = [Some(2.0), None, Some(3.0), Some(0.0), Some(0.0)];
+        let r = [Some(1.0), Some(1.0), Some(6.0), Some(1.0), Some(0.0)];
+        assert_eq!(paired_advantages(&c, &r, true), vec![2.0, 0.5, 0.0]);
+        assert_eq!(
+            paired_advantages(&c, &r, false),
+            vec![0.5, 2.0, f64::INFINITY]
+        );
+        // Infinite ratios are ranked, not dropped.
+        let e = estimate(&[1.0, 2.0, f64::INFINITY, 3.0, 4.0, 5.0, f64::INFINITY]).unwrap();
+        assert_eq!(e.median, 4.0);
+        assert_eq!(e.hi, f64::INFINITY);
     }
 }
