@@ -219,7 +219,12 @@ fn measured_label(t: &TargetResult) -> String {
             fmt_value(e.hi),
             t.unit
         ),
-        Some(e) => format!("{} [{:.2}, {:.2}]", fmt_ratio(e.median), e.lo, e.hi),
+        Some(e) => format!(
+            "{} [{}, {}]",
+            fmt_ratio(e.median),
+            fmt_bound(e.lo),
+            fmt_bound(e.hi)
+        ),
     }
 }
 
