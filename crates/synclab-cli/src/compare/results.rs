@@ -160,7 +160,8 @@ pub struct CellResult {
 pub struct Series {
     /// The contender's name.
     pub contender: String,
-    /// Calls per round (each round's value is the mean of this many calls' values).
+    /// Calls per round, at most (each round's value is the mean of its calls' values; a round
+    /// makes fewer when they take longer than the round's share).
     pub calls_per_round: usize,
     /// Wall time of the warm-up call, ms (what sized the round).
     pub warmup_call_ms: f64,

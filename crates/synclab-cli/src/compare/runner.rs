@@ -15,8 +15,8 @@
 //! 3. **Warm-up.** At the start of its cell each contender is called once more, untimed for
 //!    the results: first calls pay for page faults, thread creation and cold caches. That
 //!    call's wall time sizes the rounds: a contender whose call is shorter than [`Plan::round`]
-//!    makes as many calls per round as fill it (a round's value is the mean of its calls'
-//!    values).
+//!    makes as many calls per round as fill it, and stops early if they take longer than that
+//!    (a round's value is the mean of its calls' values).
 //! 4. **Rounds.** Round `r` runs every contender once (its calls back to back) in the order of
 //!    row `r` of a Williams design (a balanced Latin square: rows are rotations of
 //!    0, 1, n−1, 2, n−2, …, and for odd `n` their mirror images too), so over a cycle of rounds
@@ -417,7 +417,13 @@ fn run_cell(
             }
             let mut sum = 0.0;
             let mut count = 0usize;
+            // Up to the calibrated number of calls, but no longer than the round's share once
+            // one call is in: a machine that got busier must not stretch every round.
+            let slot = Instant::now();
             for _ in 0..calls[ci] {
+                if count > 0 && slot.elapsed() >= plan.round {
+                    break;
+                }
                 match call(&w.contenders[ci], &params) {
                     Ok((m, _)) => {
                         let v = w.metric.value(&m);
