@@ -22,8 +22,8 @@
 //!    0, 1, n−1, 2, n−2, …, and for odd `n` their mirror images too), so over a cycle of rounds
 //!    each contender runs in every position equally often and right after every other one
 //!    equally often: drift, and whatever a contender leaves behind for the next (a hot cache
-//!    line, a thread still exiting), hit all alike. The round count is what the cell's budget
-//!    buys at the calibrated round length, between the plan's minimum and maximum.
+//!    line, a thread still exiting), hit all alike. Rounds go on while the next one, at the
+//!    pace so far, fits the cell's budget, from the plan's minimum to its maximum.
 //! 5. **Noise.** Foreign CPU load over the rounds is measured ([`super::noise`]); a cell above
 //!    [`Plan::noise_threshold`] is measured again once if the cell before it was quiet (a
 //!    burst) and the run's re-measurement allowance lasts, and is marked noisy if the kept
@@ -391,18 +391,11 @@ fn run_cell(
             ));
         }
     }
-    let round_estimate: f64 = call_time
-        .iter()
-        .zip(&calls)
-        .map(|(t, k)| t.as_secs_f64() * *k as f64)
-        .sum::<f64>()
-        .max(1e-6);
     let which = usize::from(!cell.carries_target);
     let (min, max) = (plan.min_rounds[which], plan.max_rounds[which]);
-    let rounds = plan.fixed_rounds.unwrap_or_else(|| {
-        let affordable = budget.saturating_sub(started.elapsed()).as_secs_f64() / round_estimate;
-        (affordable.floor() as usize).clamp(min, max)
-    });
+    // Not planned from the warm-up (one slow call would cut the cell short): rounds go on
+    // until the next one would overrun the budget at the pace so far, up to the maximum.
+    let rounds = plan.fixed_rounds.unwrap_or(max);
 
     let mut values: Vec<Vec<Option<f64>>> = vec![Vec::with_capacity(rounds); n];
     let mut samples: Vec<Vec<u64>> = vec![Vec::new(); n];
@@ -451,9 +444,9 @@ fn run_cell(
             if done >= min && elapsed + pace > budget {
                 break;
             }
-            if elapsed > budget.mul_f64(3.0) + Duration::from_secs(2) && done < rounds {
+            if elapsed > budget.mul_f64(3.0) + Duration::from_secs(2) && done < min {
                 warnings.push(format!(
-                    "stopped after {done} of {rounds} rounds: they took {:.1} s against a budget of {:.1} s (calls far slower than calibrated)",
+                    "stopped after {done} rounds, short of the minimum {min}: they took {:.1} s against a budget of {:.1} s (calls far slower than calibrated)",
                     elapsed.as_secs_f64(),
                     budget.as_secs_f64()
                 ));
