@@ -80,8 +80,9 @@
 //!   whose next real waiter was never woken.)
 //! * dropping a key cancels it, so a key that is neither waited on nor cancelled (an early
 //!   return, a `?`, a panic) unregisters instead of leaking a waiter;
-//! * registering is checked arithmetic: with [`EventCount::MAX_WAITERS`] keys registered at once (only
-//!   reachable by leaking keys with `mem::forget`, or with that many threads),
+//! * registering is checked arithmetic: with [`MAX_WAITERS`](EventCountIn::MAX_WAITERS) keys
+//!   registered at once (only reachable by leaking keys with `mem::forget`, or with that many
+//!   threads),
 //!   `prepare_wait` returns an *unregistered* key whose `wait` returns at once — a spurious
 //!   wakeup, which every caller already handles by re-checking — instead of carrying into the
 //!   signal count. [`WaitKey::is_registered`] tells which.
@@ -92,6 +93,14 @@
 //!
 //! There is no epoch, so no ABA: a sleeping waiter returns exactly when it consumes a signal.
 //!
+//! # In a segment shared by processes
+//!
+//! `EventCountIn<Shm>` sleeps on a shared futex, and — since a notifier may be killed before
+//! it notifies — for at most [`Memory::POLL`] at a time: a `wait` that times out unregisters
+//! (as `cancel_wait` does, keeping `S <= W`) and returns, and the caller re-checks its
+//! condition, which is where a structure notices a dead peer (see `ArrayQueueIn`). On the
+//! heap the wait is unbounded, as before.
+//!
 //! # Progress
 //!
 //! Blocking by design: `wait` sleeps in the kernel. `notify_*` is wait-free when no waiter
@@ -99,8 +108,10 @@
 
 use core::fmt;
 
+use core::marker::PhantomData;
+
+use crate::shm::{Heap, Memory};
 use crate::sync::atomic::{fence, AtomicU32, Ordering};
-use crate::sync::futex;
 
 /// One waiter (`W`, the low half of the word).
 const WAITER: u32 = 1;
@@ -127,7 +138,10 @@ fn pack(waiters: u32, signals: u32) -> u32 {
     (signals << 16) | waiters
 }
 
-/// A condition variable for lock-free code; see the [module docs](self).
+/// The event count on the [`Heap`]; see [`EventCountIn`].
+pub type EventCount = EventCountIn<Heap>;
+
+/// A condition variable for lock-free code, in memory `M`; see the [module docs](self).
 ///
 /// ```
 /// use synclab::queue::EventCount;
@@ -149,23 +163,25 @@ fn pack(waiters: u32, signals: u32) -> u32 {
 /// ec.notify_all();
 /// waiter.join().unwrap();
 /// ```
-pub struct EventCount {
+#[repr(C)]
+pub struct EventCountIn<M: Memory> {
     /// signals (high 16 bits) | waiters (low 16 bits); see the table in the module docs.
     word: AtomicU32,
+    _memory: PhantomData<M>,
 }
 
 /// A registration made by [`EventCount::prepare_wait`], bound to that event count: finish it
 /// with [`EventCount::wait`] or [`EventCount::cancel_wait`] — or drop it, which cancels. See
 /// "Keys" in the module docs.
 #[must_use = "a prepared wait is finished with `wait`; dropping the key cancels it"]
-pub struct WaitKey<'a> {
+pub struct WaitKey<'a, M: Memory = Heap> {
     /// The event count this key registered on.
-    owner: &'a EventCount,
+    owner: &'a EventCountIn<M>,
     /// Whether it counted itself in `W` (false only when `MAX_WAITERS` were registered).
     registered: bool,
 }
 
-impl WaitKey<'_> {
+impl<M: Memory> WaitKey<'_, M> {
     /// Whether this key counted itself as a waiter. `false` only when [`EventCount::MAX_WAITERS`] keys
     /// were registered already; such a key's `wait` returns at once.
     pub fn is_registered(&self) -> bool {
@@ -173,12 +189,12 @@ impl WaitKey<'_> {
     }
 
     /// Whether the key was made by `ec`.
-    pub fn belongs_to(&self, ec: &EventCount) -> bool {
+    pub fn belongs_to(&self, ec: &EventCountIn<M>) -> bool {
         core::ptr::eq(self.owner, ec)
     }
 }
 
-impl Drop for WaitKey<'_> {
+impl<M: Memory> Drop for WaitKey<'_, M> {
     /// Cancels the registration (see [`EventCount::cancel_wait`]).
     fn drop(&mut self) {
         if self.registered {
@@ -187,7 +203,7 @@ impl Drop for WaitKey<'_> {
     }
 }
 
-impl fmt::Debug for WaitKey<'_> {
+impl<M: Memory> fmt::Debug for WaitKey<'_, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaitKey")
             .field("registered", &self.registered)
@@ -195,7 +211,7 @@ impl fmt::Debug for WaitKey<'_> {
     }
 }
 
-impl EventCount {
+impl<M: Memory> EventCountIn<M> {
     /// The most keys one event count holds registered at once: the waiter half of the word.
     /// Beyond it, [`prepare_wait`](Self::prepare_wait) returns an unregistered key (see "Keys"
     /// in the module docs).
@@ -205,6 +221,7 @@ impl EventCount {
     pub fn new() -> Self {
         Self {
             word: AtomicU32::new(0),
+            _memory: PhantomData,
         }
     }
 
@@ -214,7 +231,7 @@ impl EventCount {
     /// [`cancel_wait`](Self::cancel_wait) (the condition holds; dropping the key does the
     /// same) or [`wait`](Self::wait).
     #[inline]
-    pub fn prepare_wait(&self) -> WaitKey<'_> {
+    pub fn prepare_wait(&self) -> WaitKey<'_, M> {
         // A CAS, not a `fetch_add`, so that a full waiter half never carries into the
         // signals. It starts from 0, the likeliest word (nobody registered), so that the
         // common case is one RMW, as a `fetch_add` would be; a failed CAS reads the word.
@@ -251,11 +268,12 @@ impl EventCount {
     /// is cancelled on the event count that made it (see "Keys" in the module docs);
     /// dropping it does the same.
     #[inline]
-    pub fn cancel_wait(&self, key: WaitKey<'_>) {
+    pub fn cancel_wait(&self, key: WaitKey<'_, M>) {
         drop(key);
     }
 
-    /// Takes one registered waiter out of the word (a key's cancel).
+    /// Takes one registered waiter out of the word (a key's cancel, or a tracked wait that
+    /// timed out): one waiter fewer, and no more signals than waiters.
     #[inline]
     fn unregister(&self) {
         let mut word = self.word.load(Ordering::Relaxed);
@@ -285,7 +303,7 @@ impl EventCount {
     /// The wait happens on the event count that made `key` (see "Keys" in the module docs).
     /// An unregistered key returns at once: a spurious wakeup.
     #[cold]
-    pub fn wait(&self, key: WaitKey<'_>) {
+    pub fn wait(&self, key: WaitKey<'_, M>) {
         let owner = key.owner;
         if !key.registered {
             return;
@@ -301,8 +319,18 @@ impl EventCount {
         let mut word = self.word.load(Ordering::Relaxed);
         loop {
             if signals(word) == 0 {
-                // Sleeps only while the word is unchanged; may return spuriously.
-                futex::wait(&self.word, word);
+                // Sleeps only while the word is unchanged; may return spuriously. In tracked
+                // memory at most POLL: then we unregister (the key was forgotten by `wait`,
+                // so this is its one unregistration) and return, and the caller's re-check
+                // looks for a dead peer.
+                if M::TRACKED {
+                    if M::wait_timeout(&self.word, word, M::POLL) {
+                        self.unregister();
+                        return;
+                    }
+                } else {
+                    M::wait(&self.word, word);
+                }
                 // Relaxed: as above.
                 word = self.word.load(Ordering::Relaxed);
                 continue;
@@ -368,20 +396,20 @@ impl EventCount {
             }
         }
         if all {
-            futex::wake_all(&self.word);
+            M::wake_all(&self.word);
         } else {
-            futex::wake_one(&self.word);
+            M::wake_one(&self.word);
         }
     }
 }
 
-impl Default for EventCount {
+impl<M: Memory> Default for EventCountIn<M> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl fmt::Debug for EventCount {
+impl<M: Memory> fmt::Debug for EventCountIn<M> {
     /// Reads nothing: the word is under concurrent mutation.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventCount").finish_non_exhaustive()
