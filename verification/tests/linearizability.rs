@@ -146,11 +146,13 @@ fn check_closable<Q: MpmcQueue<u64> + 'static>(name: &'static str) {
                     Ok(()) => ClosableQueueRet::Pushed,
                     Err(PushError::Full(_)) => ClosableQueueRet::Full,
                     Err(PushError::Closed(_)) => ClosableQueueRet::PushClosed,
+                    Err(other) => panic!("a refusal the spec does not know: {other:?}"),
                 },
                 pop: |q: &BlockingQueue<u64, Q>| match q.try_pop() {
                     Ok(v) => ClosableQueueRet::Popped(v),
                     Err(PopError::Empty) => ClosableQueueRet::Empty,
                     Err(PopError::Closed) => ClosableQueueRet::PopClosed,
+                    Err(other) => panic!("a refusal the spec does not know: {other:?}"),
                 },
                 close: |q: &BlockingQueue<u64, Q>| q.close(),
             };
@@ -262,6 +264,7 @@ fn check_array<A: SharedArray<u64> + 'static>(name: &'static str) {
                     Ok(()) => ArrayRet::Published,
                     Err(PublishError::AlreadyPublished { .. }) => ArrayRet::AlreadyPublished,
                     Err(PublishError::OutOfBounds { .. }) => ArrayRet::OutOfBounds,
+                    Err(other) => panic!("a refusal the spec does not know: {other:?}"),
                 },
                 |a, i| match a.try_get(i) {
                     Ok(v) => ArrayRet::Got(v),

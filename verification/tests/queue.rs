@@ -217,6 +217,55 @@ fn event_count_never_loses_a_wakeup() {
         });
 }
 
+/// Keys are guards bound to their event count (issue 13, point 5): the waiter first drops a
+/// key instead of cancelling it, and hands another key of `ec` to a *different* event count's
+/// `cancel_wait` — both must unregister on `ec` itself — and only then waits for the flag in
+/// the usual loop, ending with a key passed to the other event count's `wait` (which sleeps
+/// on `ec`, where the notifier looks). Under every interleaving with the notifier the waiter
+/// returns — no wakeup is lost to a key finished in the wrong place — and both event counts
+/// still take a registration afterwards. (The misuse's old failures — an underflow panic in
+/// debug builds, a hang in release — are the plain tests in `crates/synclab/tests/event_count.rs`.)
+#[test]
+fn event_count_keys_are_bound_to_their_event_count() {
+    Model::new("EventCount: keys dropped, cancelled and waited through another event count")
+        .threads(2)
+        .ops("waiter: drop a key, cancel one on another EC, then loop {check; prepare; re-check; wait via the other EC}; notifier: set flag, notify_one")
+        .preemption_bound(3)
+        .check(|| {
+            let ec = Arc::new(EventCount::new());
+            let other = Arc::new(EventCount::new());
+            let flag = Arc::new(AtomicBool::new(false));
+            let waiter = {
+                let (ec, other, flag) = (Arc::clone(&ec), Arc::clone(&other), Arc::clone(&flag));
+                thread::spawn(move || {
+                    drop(ec.prepare_wait());
+                    other.cancel_wait(ec.prepare_wait());
+                    loop {
+                        // Acquire: pairs with the Release store below.
+                        if flag.load(Acquire) {
+                            return;
+                        }
+                        let key = ec.prepare_wait();
+                        if flag.load(Acquire) {
+                            drop(key);
+                            return;
+                        }
+                        other.wait(key); // sleeps on `ec`, where its notifier looks
+                    }
+                })
+            };
+            // Release: pairs with the waiter's Acquire loads.
+            flag.store(true, Release);
+            ec.notify_one();
+            waiter.join().unwrap();
+            // Both still take a registration.
+            let key = ec.prepare_wait();
+            assert!(key.is_registered());
+            ec.cancel_wait(key);
+            assert!(other.prepare_wait().is_registered());
+        });
+}
+
 fn blocking_push_pop_across_full_and_empty<Q: MpmcQueue<u32> + 'static>() {
     let q = Arc::new(Blocking::<Q>::with_capacity(1).unwrap());
     let producer = {

@@ -4,20 +4,54 @@
 //!
 //! 1. [`sync`] — the only module that knows which world it runs in (real threads or a model
 //!    checker). Every other module imports its atomics, cells, threads and futex from here.
-//! 2. [`lock`] — a raw lock protocol, one generic `Mutex<T, R>`, the futex mutex and condvar,
+//! 2. [`shm`] — where a design's state lives (the heap, or a segment shared by processes),
+//!    its futex scope, and how survivors learn that a peer died mid-operation.
+//! 3. [`lock`] — a raw lock protocol, one generic `Mutex<T, R>`, the futex mutex and condvar,
 //!    a spin lock, and lock families (a mutex + condvar pair chosen together).
-//! 3. [`queue`] — bounded MPMC queues (lock-free and locked), an event count, and a blocking
+//! 4. [`queue`] — bounded MPMC queues (lock-free and locked), an event count, and a blocking
 //!    layer that never loses a wakeup.
-//! 4. [`array`](mod@array) — the seed's shared array: write-once slots, four designs behind one trait.
-//! 5. [`pool`] — the seed's thread pool: condvar-based and lock-free designs behind one trait.
-//! 6. [`zoo`] — deliberately broken designs that the checkers must be seen catching.
+//! 5. [`array`](mod@array) — the seed's shared array: write-once slots, four designs behind one trait.
+//! 6. [`pool`] — the seed's thread pool: condvar-based and lock-free designs behind one trait.
+//! 7. [`zoo`] — deliberately broken designs that the checkers must be seen catching.
 //!
 //! See `docs/` in the repository for the designs, what was verified within which bounds, and
 //! the measured results.
+//!
+//! # API stability
+//!
+//! * **Errors and configuration may grow.** Every public error enum (`BuildError`,
+//!   `CapacityError`, `TrySubmitError`, `SubmitErrorKind`, `WaitError`, `PushError`,
+//!   `PopError`, `PublishError`) and every struct with public fields (`PoolConfig`,
+//!   `WaitReport`, `ShutdownReport`, `IndexError`) is `#[non_exhaustive]`: match with a `_`
+//!   arm, build configurations through their constructors. The one exception is
+//!   [`queue::Closed<T>`]`(pub T)`, which, like std's `SendError<T>(pub T)`, exists to hand a
+//!   value back.
+//!
+//!   ```compile_fail,E0639
+//!   // Not a struct literal: `PoolConfig::new(2).capacity(8)`.
+//!   let config = synclab::pool::PoolConfig { workers: 2, capacity: None };
+//!   ```
+//!
+//!   ```compile_fail,E0004
+//!   fn describe(e: synclab::pool::BuildError) -> &'static str {
+//!       use synclab::pool::BuildError::*;
+//!       match e { ZeroWorkers => "workers", ZeroCapacity | CapacityTooLarge { .. } | AllocationFailed { .. } => "capacity" } // needs `_ =>`
+//!   }
+//!   ```
+//! * **Errors are `Send + Sync + 'static`**, so `?` works into `Box<dyn Error + Send + Sync>`
+//!   (`anyhow`, too). The pools hand a refused task back inside [`pool::RejectedTask`], which is
+//!   `Sync` because nothing reaches the task through a shared reference.
+//! * **Tuning constants are internal.** Spin and yield counts, futex states and searcher limits
+//!   differ per world (one round under a checker) and change with measurements; they are
+//!   crate-private, documented where they are defined. The [`sync`] module is the world switch
+//!   and is public; its checker-only items (the futex models' knobs) exist only in checker
+//!   builds.
 
 pub mod array;
+mod cleanup;
 pub mod lock;
 pub mod pool;
 pub mod queue;
+pub mod shm;
 pub mod sync;
 pub mod zoo;

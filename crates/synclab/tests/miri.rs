@@ -669,3 +669,86 @@ mod zoo {
         );
     }
 }
+
+/// A value whose `Drop` panics once, and a counter of drops (issue 13, point 7).
+mod drops {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    use std::sync::Arc;
+
+    use synclab::array::{LockFreeArray, SharedArray};
+    use synclab::queue::{ArrayQueue, MpmcQueue};
+
+    /// Counts its drops; the one built with `panics` panics in its `Drop`.
+    #[derive(Clone)]
+    pub struct Noisy {
+        drops: Arc<AtomicUsize>,
+        panics: bool,
+    }
+
+    impl Drop for Noisy {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Relaxed);
+            if self.panics {
+                panic!("synclab-test: this element's Drop panics on purpose");
+            }
+        }
+    }
+
+    fn noisy(drops: &Arc<AtomicUsize>, panics: bool) -> Noisy {
+        Noisy {
+            drops: Arc::clone(drops),
+            panics,
+        }
+    }
+
+    /// Drops `container` and returns whether that panicked.
+    fn drop_panics<C>(container: C) -> bool {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(container))).is_err()
+    }
+
+    /// Three queued elements, the first one's `Drop` panics: dropping the queue still drops
+    /// all three, as `Vec` does (on main: the panic skipped the rest — 1 of 3 dropped).
+    #[test]
+    fn array_queue_drops_every_element_when_one_panics() {
+        for panicking in 0..3 {
+            let drops = Arc::new(AtomicUsize::new(0));
+            // Capacity 4 and one pop first, so the three elements wrap around the ring.
+            let q = ArrayQueue::<Noisy>::with_capacity(4).unwrap();
+            q.try_push(noisy(&drops, false)).ok().unwrap();
+            drop(q.try_pop());
+            for i in 0..3 {
+                q.try_push(noisy(&drops, i == panicking)).ok().unwrap();
+            }
+            assert!(
+                drop_panics(q),
+                "the element's panic is propagated, as by Vec"
+            );
+            assert_eq!(
+                drops.load(Relaxed),
+                1 + 3,
+                "element {panicking} panicked: not every element was dropped"
+            );
+        }
+    }
+
+    /// The same for `LockFreeArray`: every published slot is dropped.
+    #[test]
+    fn lock_free_array_drops_every_element_when_one_panics() {
+        for panicking in 0..3 {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let a = LockFreeArray::<Noisy>::with_len(4);
+            for i in 0..3 {
+                a.publish(i, noisy(&drops, i == panicking)).ok().unwrap();
+            }
+            assert!(
+                drop_panics(a),
+                "the element's panic is propagated, as by Vec"
+            );
+            assert_eq!(
+                drops.load(Relaxed),
+                3,
+                "element {panicking} panicked: not every element was dropped"
+            );
+        }
+    }
+}

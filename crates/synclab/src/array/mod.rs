@@ -69,8 +69,8 @@ mod condvar;
 mod lock_free;
 mod polling;
 
-pub use condvar::CondvarArray;
-pub use lock_free::LockFreeArray;
+pub use condvar::{CondvarArray, CondvarArrayIn};
+pub use lock_free::{LockFreeArray, LockFreeArrayIn, PublishStep, WaitError};
 pub use polling::{PollingArray, DEFAULT_PENALTY};
 
 /// A fixed-length array of write-once slots that readers can wait on.
@@ -112,6 +112,7 @@ pub trait SharedArray<T: Clone + Send + Sync>: Send + Sync {
 }
 
 /// An index past the end of a shared array.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexError {
     /// The index asked for.
@@ -121,6 +122,12 @@ pub struct IndexError {
 }
 
 impl IndexError {
+    /// The error for `index` in an array of `len` slots. (The struct is `#[non_exhaustive]`,
+    /// so an implementation of [`SharedArray`] outside synclab builds it here.)
+    pub fn new(index: usize, len: usize) -> Self {
+        IndexError { index, len }
+    }
+
     /// `Ok(())` if `index < len`, else the error naming both.
     #[inline]
     pub fn check(index: usize, len: usize) -> Result<(), IndexError> {
@@ -145,6 +152,7 @@ impl fmt::Display for IndexError {
 impl std::error::Error for IndexError {}
 
 /// Why [`SharedArray::publish`] refused a value; the value is handed back.
+#[non_exhaustive]
 #[derive(Clone, PartialEq, Eq)]
 pub enum PublishError<T> {
     /// The slot already holds a value (which was not touched).

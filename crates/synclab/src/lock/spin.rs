@@ -9,13 +9,13 @@
 //!
 //! | `locked` | meaning |
 //! |----------|---------|
-//! | [`FREE`] (`false`) | nobody holds the lock |
-//! | [`HELD`] (`true`)  | one thread holds it; others spin, reading only |
+//! | `FREE` (`false`) | nobody holds the lock |
+//! | `HELD` (`true`)  | one thread holds it; others spin, reading only |
 //!
 //! A waiter reads the flag until it looks free (the *test*), and only then tries a CAS (the
 //! *test-and-set*), so waiting threads share the cache line instead of fighting over it. After
 //! each failed round the waiter pauses `2^step` spin hints, `step` growing to
-//! [`SPIN_STEPS`]; beyond that it yields its time slice on every round, so a waiter whose
+//! `SPIN_STEPS`; beyond that it yields its time slice on every round, so a waiter whose
 //! holder was preempted gives the CPU back instead of spinning through the holder's quantum.
 //!
 //! # Progress
@@ -29,12 +29,12 @@ use crate::sync::{hint, thread};
 use super::{Mutex, RawLock};
 
 /// The lock is free.
-pub const FREE: bool = false;
+pub(crate) const FREE: bool = false;
 /// The lock is held.
-pub const HELD: bool = true;
+pub(crate) const HELD: bool = true;
 
 /// Backoff rounds that spin (`2^step` hints each) before rounds start yielding.
-pub const SPIN_STEPS: u32 = 6;
+pub(crate) const SPIN_STEPS: u32 = 6;
 
 /// The raw TTAS spin lock; use it through [`SpinMutex`].
 ///

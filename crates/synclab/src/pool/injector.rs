@@ -31,7 +31,7 @@ use std::collections::VecDeque;
 
 use super::state::PoolState;
 use super::{BuildError, SubmitErrorKind, MAX_PENDING};
-use crate::queue::{ArrayQueue, CapacityError, EventCount};
+use crate::queue::{ArrayQueue, EventCount};
 use crate::sync::atomic::{fence, AtomicUsize, Ordering};
 use crate::sync::{StdMutex, StdMutexGuard};
 
@@ -63,12 +63,7 @@ pub(crate) struct Injector<T> {
 impl<T> Injector<T> {
     /// An empty injector of `capacity` tasks.
     pub(crate) fn new(capacity: usize) -> Result<Self, BuildError> {
-        let queue = ArrayQueue::new(capacity).map_err(|e| match e {
-            CapacityError::Zero => BuildError::ZeroCapacity,
-            CapacityError::TooLarge { requested, max } => {
-                BuildError::CapacityTooLarge { requested, max }
-            }
-        })?;
+        let queue = ArrayQueue::new(capacity).map_err(BuildError::from)?;
         Ok(Self {
             queue,
             overflow: StdMutex::new(VecDeque::new()),

@@ -12,8 +12,8 @@
 //! | `idle` | `wait` callers | pending is 0, or the idle generation moved | the task that brings pending to 0 |
 //!
 //! **Staying out of the kernel.** A submitter pays a fence and a load per task and makes a
-//! syscall only when no worker is *searching* (see `search`: at most [`MAX_SEARCHERS`](super::MAX_SEARCHERS) idle
-//! workers poll the queue for [`IDLE_SPINS`](super::IDLE_SPINS) spins and [`IDLE_YIELDS`](super::IDLE_YIELDS) yields before they
+//! syscall only when no worker is *searching* (see `search`: at most `MAX_SEARCHERS` idle
+//! workers poll the queue for `IDLE_SPINS` spins and `IDLE_YIELDS` yields before they
 //! sleep). A worker pays a fence and a load per pop and wakes blocked submitters only at the
 //! low watermark (half the capacity), so a submitter facing a full queue sleeps once per
 //! half-queue rather than once per task. Both rules were measured: without them the pool made
@@ -34,8 +34,8 @@
 //!
 //! **Progress.** `submit` and a worker's pop are lock-free in the queue's sense (see
 //! `ArrayQueue`: a thread stalled between its CAS and its stamp store can hold up its slot);
-//! sleeping is blocking by design. An idle worker searches at most [`IDLE_SPINS`](super::IDLE_SPINS) +
-//! [`IDLE_YIELDS`](super::IDLE_YIELDS) rounds (each a few loads) and then sleeps on a futex; it never spins
+//! sleeping is blocking by design. An idle worker searches at most `IDLE_SPINS` +
+//! `IDLE_YIELDS` rounds (each a few loads) and then sleeps on a futex; it never spins
 //! without bound.
 
 use super::injector::Injector;

@@ -103,7 +103,7 @@ pub mod work_stealing;
 
 pub use condvar_pool::CondvarPool;
 pub use lock_free::LockFreePool;
-pub use state::{IDLE_SPINS, IDLE_YIELDS, MAX_SEARCHERS};
+pub(crate) use state::{IDLE_SPINS, IDLE_YIELDS, MAX_SEARCHERS};
 pub use work_stealing::WorkStealingPool;
 
 /// A unit of work: any closure that can be sent to a worker.
@@ -124,6 +124,7 @@ pub type FutexCondvarPool = CondvarPool<crate::lock::FutexFamily>;
 pub const DEFAULT_CAPACITY: usize = 1024;
 
 /// How to build a pool.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolConfig {
     /// Worker threads (≥ 1).
@@ -147,33 +148,56 @@ impl PoolConfig {
         self
     }
 
-    /// Checks the configuration: `(workers, capacity)` or the reason it is invalid.
+    /// Checks the configuration: `(workers, capacity)` or the reason it is invalid. Every
+    /// pool applies the same limits: at least 1 worker, a capacity from 1 to
+    /// [`MAX_CAPACITY`](crate::queue::MAX_CAPACITY).
     pub fn validate(&self) -> Result<(usize, usize), BuildError> {
         if self.workers == 0 {
             return Err(BuildError::ZeroWorkers);
         }
         let capacity = self.capacity.unwrap_or(DEFAULT_CAPACITY);
-        if capacity == 0 {
-            return Err(BuildError::ZeroCapacity);
-        }
+        crate::queue::CapacityError::check(capacity).map_err(BuildError::from)?;
         Ok((self.workers, capacity))
     }
 }
 
 /// Why a pool could not be built.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuildError {
     /// `workers` was 0: a pool with no worker would never run a task.
     ZeroWorkers,
     /// `capacity` was 0: no task could ever be queued.
     ZeroCapacity,
-    /// `capacity` is more than the queue can index.
+    /// `capacity` is more than [`MAX_CAPACITY`](crate::queue::MAX_CAPACITY).
     CapacityTooLarge {
         /// The capacity asked for.
         requested: usize,
         /// The largest capacity supported.
         max: usize,
     },
+    /// The queue for `capacity` tasks could not be allocated.
+    AllocationFailed {
+        /// The capacity asked for.
+        requested: usize,
+        /// The bytes the queue needs (saturated at `usize::MAX`).
+        bytes: usize,
+    },
+}
+
+impl From<crate::queue::CapacityError> for BuildError {
+    fn from(e: crate::queue::CapacityError) -> Self {
+        use crate::queue::CapacityError;
+        match e {
+            CapacityError::Zero => BuildError::ZeroCapacity,
+            CapacityError::TooLarge { requested, max } => {
+                BuildError::CapacityTooLarge { requested, max }
+            }
+            CapacityError::AllocationFailed { requested, bytes } => {
+                BuildError::AllocationFailed { requested, bytes }
+            }
+        }
+    }
 }
 
 impl fmt::Display for BuildError {
@@ -190,6 +214,11 @@ impl fmt::Display for BuildError {
                 f,
                 "a thread pool's queue holds at most {max} tasks, got capacity = {requested}"
             ),
+            BuildError::AllocationFailed { requested, bytes } => write!(
+                f,
+                "a thread pool's queue of capacity = {requested} needs {bytes} bytes, which \
+                 could not be allocated"
+            ),
         }
     }
 }
@@ -200,7 +229,7 @@ impl std::error::Error for BuildError {}
 /// workers (see "Called from inside one of its own tasks" in the module docs), or running. A
 /// submit from a worker that would go past it is refused with [`SubmitErrorKind::Overflow`].
 /// (Submitters outside the pool never reach it: they wait while the queue is full.)
-pub const MAX_PENDING: usize = 1 << 31;
+pub const MAX_PENDING: usize = crate::queue::MAX_CAPACITY;
 
 /// A task a pool did not accept, handed back unrun.
 ///
@@ -367,6 +396,7 @@ impl fmt::Display for WaitError {
 impl std::error::Error for WaitError {}
 
 /// What [`ThreadPool::wait`] observed.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[must_use = "the report says whether any task panicked"]
 pub struct WaitReport {
@@ -376,6 +406,7 @@ pub struct WaitReport {
 }
 
 /// What [`ThreadPool::shutdown`] observed.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ShutdownReport {
     /// Tasks that panicked and were not yet reported by a `wait`.
@@ -532,8 +563,8 @@ pub(crate) fn join_workers(handles: Vec<crate::sync::thread::JoinHandle<()>>) ->
     outcome
 }
 
-/// The idle search both pools run before a worker sleeps: [`IDLE_SPINS`] rounds of a spin
-/// hint, then [`IDLE_YIELDS`] rounds of yielding the CPU (one of each under a checker),
+/// The idle search both pools run before a worker sleeps: `IDLE_SPINS` rounds of a spin
+/// hint, then `IDLE_YIELDS` rounds of yielding the CPU (one of each under a checker),
 /// calling `look` after every round. Returns the first `Some` it gives, or `None`.
 #[inline]
 pub(crate) fn search_idle<R>(mut look: impl FnMut() -> Option<R>) -> Option<R> {

@@ -31,7 +31,7 @@
 //! [`published`](PoolState::published)).
 //!
 //! **Idle search.** An idle worker first *searches*: counted in `searching` (at most
-//! [`MAX_SEARCHERS`] at once), it looks for work for [`IDLE_SPINS`] spins and [`IDLE_YIELDS`]
+//! `MAX_SEARCHERS` at once), it looks for work for `IDLE_SPINS` spins and `IDLE_YIELDS`
 //! yields, then sleeps on the `work` event count. While one searches, a submitter pays a fence
 //! and a load and makes no syscall; rayon's sleep module and Go's scheduler spin the same way
 //! before they park.
@@ -44,16 +44,16 @@ use crossbeam_utils::CachePadded;
 /// How many times an idle worker re-checks for work before it sleeps (plain build; a single
 /// check under a checker). About a microsecond of polling: long enough to catch a submitter
 /// that is producing a burst, short enough that an idle pool costs nothing.
-pub const IDLE_SPINS: u32 = 64;
+pub(crate) const IDLE_SPINS: u32 = 64;
 
-/// After [`IDLE_SPINS`], how many times an idle worker yields the CPU and re-checks before it
+/// After `IDLE_SPINS`, how many times an idle worker yields the CPU and re-checks before it
 /// sleeps (plain build; a single time under a checker). On a loaded machine a yield lets the
 /// submitter run, which is what the idle worker is waiting for.
-pub const IDLE_YIELDS: u32 = 16;
+pub(crate) const IDLE_YIELDS: u32 = 16;
 
 /// At most this many idle workers search at once; more would only take CPU from submitters
 /// and busy workers, since one searcher already picks up a new task at once.
-pub const MAX_SEARCHERS: usize = 1;
+pub(crate) const MAX_SEARCHERS: usize = 1;
 
 /// One pending task in the state word.
 const PENDING_ONE: u64 = 1;
@@ -83,7 +83,7 @@ fn generation(state: u64) -> u64 {
 pub(crate) struct PoolState {
     /// pending | CLOSED | idle generation; see the table in the module docs.
     state: CachePadded<AtomicU64>,
-    /// Workers searching for work (see [`PoolState::search`]), at most [`MAX_SEARCHERS`]:
+    /// Workers searching for work (see [`PoolState::search`]), at most `MAX_SEARCHERS`:
     /// while one does, submitters wake nobody.
     searching: CachePadded<AtomicUsize>,
     /// A copy of the CLOSED bit on a line of its own, written once: `is_closed` reads it, so
@@ -284,9 +284,9 @@ impl PoolState {
         }
     }
 
-    /// Searches with `look` (loads only, until it sees work) for [`IDLE_SPINS`] spins and
-    /// [`IDLE_YIELDS`] yields, counted in `searching` so that submitters need not wake anyone
-    /// meanwhile. At most [`MAX_SEARCHERS`] workers search at once; the others go straight
+    /// Searches with `look` (loads only, until it sees work) for `IDLE_SPINS` spins and
+    /// `IDLE_YIELDS` yields, counted in `searching` so that submitters need not wake anyone
+    /// meanwhile. At most `MAX_SEARCHERS` workers search at once; the others go straight
     /// to sleep. The last searcher that finds work wakes a peer if `more` says more is
     /// available (see [`published`](Self::published)).
     #[inline]

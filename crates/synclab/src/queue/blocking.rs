@@ -1,18 +1,18 @@
 //! A blocking layer over any [`MpmcQueue`]: `push` waits while full, `pop` waits while
 //! empty, and `close` wakes every sleeper.
 //!
-//! Sleeping uses two [`EventCount`]s, `not_empty` (poppers sleep on it, pushers notify it)
+//! Sleeping uses two [`EventCount`](super::EventCount)s, `not_empty` (poppers sleep on it, pushers notify it)
 //! and `not_full` (the reverse). Each blocking operation:
 //!
 //! 1. tries the queue (the fast path: one `try_*` and, when it succeeds, a notify that costs
 //!    a fence and a load while nobody sleeps);
 //! 2. spins a bounded number of rounds, retrying, in case the other side is about to act;
-//! 3. registers with `prepare_wait`, **re-checks** the queue and the closed flag, and only
+//! 3. registers with `prepare_wait`, **re-checks** the queue (and whether it is closed), and only
 //!    then sleeps with `wait(key)`; after waking it starts over at 1.
 //!
 //! The re-check after `prepare_wait` is what makes the wakeup impossible to lose: a push that
 //! lands before the registration is seen by the re-check, and one that lands after it sees the
-//! registration in its notify (the Dekker argument of [`EventCount`]).
+//! registration in its notify (the Dekker argument of [`EventCount`](super::EventCount)).
 //!
 //! # Closing, linearizable with pushing
 //!
@@ -42,7 +42,8 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use super::{CapacityError, EventCount, MpmcQueue};
+use super::{CapacityError, EventCountIn, MpmcQueue};
+use crate::shm::{Heap, HeapMemory, Memory, Region};
 use crate::sync::{hint, thread};
 
 /// Rounds of backoff before a blocked operation sleeps: the first [`SPIN_ONLY_ROUNDS`] are
@@ -54,6 +55,10 @@ const SPIN_ONLY_ROUNDS: u32 = 6;
 
 /// The queue is closed: `push` hands back the value, `pop` reports it once the queue is
 /// empty (`Closed<()>`).
+///
+/// Not `#[non_exhaustive]`, on purpose, like std's `SendError<T>(pub T)`: its one job is to
+/// give the value back, and `Err(Closed(v))` is how callers take it. A reason to refuse a
+/// push other than closing would be a new type, not a new field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Closed<T = ()>(pub T);
 
@@ -66,6 +71,7 @@ impl<T> fmt::Display for Closed<T> {
 impl<T: fmt::Debug> std::error::Error for Closed<T> {}
 
 /// Why [`BlockingQueue::try_push`] did not enqueue; the value comes back either way.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushError<T> {
     /// The queue is full.
@@ -95,6 +101,7 @@ impl<T> fmt::Display for PushError<T> {
 impl<T: fmt::Debug> std::error::Error for PushError<T> {}
 
 /// Why [`BlockingQueue::try_pop`] returned no item.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PopError {
     /// The queue is empty (and open).
@@ -114,7 +121,30 @@ impl fmt::Display for PopError {
 
 impl std::error::Error for PopError {}
 
-/// A bounded queue whose `push` and `pop` sleep instead of failing; see the
+/// A bounded queue whose `push` and `pop` sleep instead of failing, on the [`Heap`]; see
+/// [`BlockingQueueIn`].
+pub type BlockingQueue<T, Q> = BlockingQueueIn<T, Q, Heap>;
+
+/// The blocking layer's own state: the event counts. (The closed mark is the inner queue's:
+/// see "Closing" in the module docs.)
+#[repr(C)]
+struct Gates<M: Memory> {
+    /// Poppers sleep here; every successful push notifies one.
+    not_empty: EventCountIn<M>,
+    /// Pushers sleep here; every successful pop notifies one.
+    not_full: EventCountIn<M>,
+}
+
+impl<M: Memory> Gates<M> {
+    fn new() -> Self {
+        Self {
+            not_empty: EventCountIn::new(),
+            not_full: EventCountIn::new(),
+        }
+    }
+}
+
+/// A bounded queue in memory `M` whose `push` and `pop` sleep instead of failing; see the
 /// [module docs](self).
 ///
 /// ```
@@ -140,23 +170,20 @@ impl std::error::Error for PopError {}
 /// assert_eq!(q.push(11), Err(Closed(11)));
 /// # Ok::<(), synclab::queue::CapacityError>(())
 /// ```
-pub struct BlockingQueue<T, Q: MpmcQueue<T>> {
+pub struct BlockingQueueIn<T, Q: MpmcQueue<T>, M: Memory> {
     queue: Q,
-    /// Poppers sleep here; every successful push notifies one.
-    not_empty: EventCount,
-    /// Pushers sleep here; every successful pop notifies one.
-    not_full: EventCount,
+    /// The event counts, in `M` (beside the queue, in a segment).
+    gates: M::Region<Gates<M>, ()>,
     /// The queue owns the `T`s; `fn() -> T` keeps `Send`/`Sync` up to `Q`.
     _items: PhantomData<fn() -> T>,
 }
 
-impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
+impl<T, Q: MpmcQueue<T>, M: HeapMemory> BlockingQueueIn<T, Q, M> {
     /// Wraps `queue`.
     pub fn new(queue: Q) -> Self {
         Self {
             queue,
-            not_empty: EventCount::new(),
-            not_full: EventCount::new(),
+            gates: M::region(Gates::new(), Box::new([])),
             _items: PhantomData,
         }
     }
@@ -168,6 +195,13 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
     /// `Q`'s [`CapacityError`] (for instance for capacity 0).
     pub fn with_capacity(capacity: usize) -> Result<Self, CapacityError> {
         Q::with_capacity(capacity).map(Self::new)
+    }
+}
+
+impl<T, Q: MpmcQueue<T>, M: Memory> BlockingQueueIn<T, Q, M> {
+    #[inline(always)]
+    fn gates(&self) -> &Gates<M> {
+        self.gates.header()
     }
 
     /// Appends `value`, sleeping while the queue is full.
@@ -191,20 +225,20 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
                 spin(round);
                 round += 1;
             } else {
-                let key = self.not_full.prepare_wait();
+                let key = self.gates().not_full.prepare_wait();
                 // The re-check after registering (see the module docs).
                 match self.try_push(value) {
                     Ok(()) => {
-                        self.not_full.cancel_wait(key);
+                        self.gates().not_full.cancel_wait(key);
                         return Ok(());
                     }
                     Err(PushError::Closed(value)) => {
-                        self.not_full.cancel_wait(key);
+                        self.gates().not_full.cancel_wait(key);
                         return Err(Closed(value));
                     }
                     Err(PushError::Full(v)) => value = v,
                 }
-                self.not_full.wait(key);
+                self.gates().not_full.wait(key);
             }
             match self.try_push(value) {
                 Ok(()) => return Ok(()),
@@ -235,20 +269,20 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
                 spin(round);
                 round += 1;
             } else {
-                let key = self.not_empty.prepare_wait();
+                let key = self.gates().not_empty.prepare_wait();
                 // The re-check after registering (see the module docs).
                 match self.try_pop() {
                     Ok(value) => {
-                        self.not_empty.cancel_wait(key);
+                        self.gates().not_empty.cancel_wait(key);
                         return Ok(value);
                     }
                     Err(PopError::Closed) => {
-                        self.not_empty.cancel_wait(key);
+                        self.gates().not_empty.cancel_wait(key);
                         return Err(Closed(()));
                     }
                     Err(PopError::Empty) => {}
                 }
-                self.not_empty.wait(key);
+                self.gates().not_empty.wait(key);
             }
             match self.try_pop() {
                 Ok(value) => return Ok(value),
@@ -267,7 +301,7 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
     pub fn try_push(&self, value: T) -> Result<(), PushError<T>> {
         match self.queue.try_push(value) {
             Ok(()) => {
-                self.not_empty.notify_one();
+                self.gates().not_empty.notify_one();
                 Ok(())
             }
             // Refused: closed or full. A push that found the queue full and then sees it
@@ -285,7 +319,7 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
     #[inline]
     pub fn try_pop(&self) -> Result<T, PopError> {
         if let Some(value) = self.queue.try_pop() {
-            self.not_full.notify_one();
+            self.gates().not_full.notify_one();
             return Ok(value);
         }
         // Closed, then empty: by `MpmcQueue::close`'s contract the second look below sees
@@ -298,7 +332,7 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
         }
         match self.queue.try_pop() {
             Some(value) => {
-                self.not_full.notify_one();
+                self.gates().not_full.notify_one();
                 Ok(value)
             }
             None => Err(PopError::Closed),
@@ -310,8 +344,8 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
         let was_open = self.queue.close();
         // The notifies' fences order the close before their waiter checks: a thread that
         // registered before is woken, one that registers after re-checks and sees it closed.
-        self.not_empty.notify_all();
-        self.not_full.notify_all();
+        self.gates().not_empty.notify_all();
+        self.gates().not_full.notify_all();
         was_open
     }
 
@@ -358,11 +392,44 @@ fn spin(round: u32) {
     }
 }
 
-impl<T, Q: MpmcQueue<T> + fmt::Debug> fmt::Debug for BlockingQueue<T, Q> {
+impl<T, Q: MpmcQueue<T> + fmt::Debug, M: Memory> fmt::Debug for BlockingQueueIn<T, Q, M> {
     /// Shows the queue's own (non-racy) `Debug` only.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BlockingQueue")
             .field("queue", &self.queue)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+// SAFETY: the gates' region (two event-count words: atomics only) sized by `region_end`, then
+// the queue's own design, sized and placed by its own `Design` impl.
+unsafe impl<T: crate::shm::Plain> crate::shm::Design
+    for BlockingQueueIn<T, super::ArrayQueueIn<T, crate::shm::Shm>, crate::shm::Shm>
+{
+    type Params = u64;
+    const LAYOUT: &'static str = "synclab::queue::BlockingQueue<ArrayQueue>";
+    /// 2: the closed flag moved from the gates into the queue's `tail` (issue 13).
+    const VERSION: u32 = 2;
+
+    fn size(offset: usize, capacity: &u64) -> Option<usize> {
+        let gates = crate::shm::region_end::<Gates<crate::shm::Shm>, ()>(offset, 0)?;
+        <super::ArrayQueueIn<T, crate::shm::Shm> as crate::shm::Design>::size(gates, capacity)
+    }
+
+    fn build(
+        cursor: &mut crate::shm::Cursor<'_>,
+        capacity: &u64,
+    ) -> Result<Self, crate::shm::OpenError> {
+        // SAFETY: see the impl's SAFETY comment.
+        let gates = unsafe { cursor.region(Gates::new, |_| (), 0)? };
+        let queue = <super::ArrayQueueIn<T, crate::shm::Shm> as crate::shm::Design>::build(
+            cursor, capacity,
+        )?;
+        Ok(Self {
+            queue,
+            gates,
+            _items: PhantomData,
+        })
     }
 }

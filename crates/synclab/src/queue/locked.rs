@@ -13,6 +13,7 @@ use std::collections::VecDeque;
 
 use super::{CapacityError, MpmcQueue};
 use crate::lock::LockFamily;
+use crate::sync::atomic::{AtomicBool, Ordering};
 
 /// A `VecDeque` of at most `capacity` items under `F`'s mutex.
 ///
@@ -27,38 +28,34 @@ use crate::lock::LockFamily;
 /// # Ok::<(), synclab::queue::CapacityError>(())
 /// ```
 pub struct LockedQueue<T: Send, F: LockFamily> {
-    /// The items and the closed flag, under one mutex (so closing and pushing are ordered by
-    /// the lock).
-    state: F::Mutex<State<T>>,
+    /// The items, oldest first. Invariant: `len() <= capacity`.
+    items: F::Mutex<VecDeque<T>>,
+    /// Set once by `close`, *while holding the mutex*: a push's check of it under the mutex is
+    /// then ordered against the close by the lock (linearizable), and `is_closed` can read it
+    /// without taking the lock.
+    closed: AtomicBool,
     capacity: usize,
     _family: PhantomData<F>,
 }
 
-/// What the mutex guards.
-struct State<T> {
-    /// The items, oldest first. Invariant: `items.len() <= capacity`.
-    items: VecDeque<T>,
-    /// Set once by `close`; no push is accepted afterwards.
-    closed: bool,
-}
-
 impl<T: Send, F: LockFamily> LockedQueue<T, F> {
-    /// A new empty queue holding at most `capacity` items.
+    /// A new empty queue holding at most `capacity` items. The ring is reserved here, in
+    /// full and fallibly, so a push never allocates (and never aborts on allocation failure).
     ///
     /// # Errors
     ///
-    /// [`CapacityError::Zero`] for 0. The ring is allocated as it grows, so any other
-    /// capacity is accepted.
+    /// [`CapacityError::Zero`] for 0, [`CapacityError::TooLarge`] above
+    /// [`MAX_CAPACITY`](super::MAX_CAPACITY), [`CapacityError::AllocationFailed`] if the ring
+    /// cannot be reserved.
     pub fn new(capacity: usize) -> Result<Self, CapacityError> {
-        if capacity == 0 {
-            return Err(CapacityError::Zero);
-        }
+        CapacityError::check(capacity)?;
+        let mut items = VecDeque::new();
+        items
+            .try_reserve_exact(capacity)
+            .map_err(|_| CapacityError::allocation_failed(capacity, core::mem::size_of::<T>()))?;
         Ok(Self {
-            // Pre-allocate up to a modest size so small queues never reallocate.
-            state: F::mutex(State {
-                items: VecDeque::with_capacity(capacity.min(1024)),
-                closed: false,
-            }),
+            items: F::mutex(items),
+            closed: AtomicBool::new(false),
             capacity,
             _family: PhantomData,
         })
@@ -72,17 +69,19 @@ impl<T: Send, F: LockFamily> MpmcQueue<T> for LockedQueue<T, F> {
 
     #[inline]
     fn try_push(&self, value: T) -> Result<(), T> {
-        let mut state = F::lock(&self.state);
-        if state.closed || state.items.len() == self.capacity {
+        let mut items = F::lock(&self.items);
+        // Relaxed: read under the mutex, and `close` writes it under the same mutex, whose
+        // unlock/lock orders the two critical sections.
+        if self.closed.load(Ordering::Relaxed) || items.len() == self.capacity {
             return Err(value);
         }
-        state.items.push_back(value);
+        items.push_back(value);
         Ok(())
     }
 
     #[inline]
     fn try_pop(&self) -> Option<T> {
-        F::lock(&self.state).items.pop_front()
+        F::lock(&self.items).pop_front()
     }
 
     fn capacity(&self) -> usize {
@@ -90,16 +89,21 @@ impl<T: Send, F: LockFamily> MpmcQueue<T> for LockedQueue<T, F> {
     }
 
     fn len(&self) -> usize {
-        F::lock(&self.state).items.len()
+        F::lock(&self.items).len()
     }
 
     /// Under the mutex, so every push either came before (its item is there) or sees the flag.
     fn close(&self) -> bool {
-        !std::mem::replace(&mut F::lock(&self.state).closed, true)
+        let _items = F::lock(&self.items);
+        // Release: pairs with the Acquire load in `is_closed`: a thread that sees the flag
+        // sees the closer's writes, and — the mutex's unlock in every accepted push having
+        // come before our lock — every accepted item, in its later pops.
+        !self.closed.swap(true, Ordering::Release)
     }
 
     fn is_closed(&self) -> bool {
-        F::lock(&self.state).closed
+        // Acquire: pairs with the Release swap in `close`.
+        self.closed.load(Ordering::Acquire)
     }
 }
 

@@ -42,9 +42,9 @@ pub mod deque;
 pub mod event_count;
 pub mod locked;
 
-pub use array_queue::ArrayQueue;
-pub use blocking::{BlockingQueue, Closed, PopError, PushError};
-pub use event_count::{EventCount, WaitKey};
+pub use array_queue::{ArrayQueue, ArrayQueueIn, QueueStep};
+pub use blocking::{BlockingQueue, BlockingQueueIn, Closed, PopError, PushError};
+pub use event_count::{EventCount, EventCountIn, WaitKey};
 pub use locked::LockedQueue;
 
 use crate::sync::{hint, thread};
@@ -104,18 +104,61 @@ pub trait MpmcQueue<T>: Send + Sync {
     fn is_closed(&self) -> bool;
 }
 
+/// The largest capacity of every queue and every pool in synclab: 2³¹ items.
+///
+/// One limit for all, so that a capacity that one design accepts no other rejects. It is
+/// set by the narrowest counter a capacity feeds: `LockFreePool` counts pending tasks in 32
+/// bits of its state word, and 2³¹ leaves the other half for tasks beyond the queue (running,
+/// or in the overflow of tasks submitted by tasks, which [`MAX_PENDING`](crate::pool::MAX_PENDING)
+/// caps at the same figure). A capacity within the limit is still refused, with
+/// [`CapacityError::AllocationFailed`], when its memory cannot be allocated: every bounded
+/// queue allocates its whole ring when it is built, fallibly, so a push never allocates —
+/// and so never aborts the process on allocation failure.
+pub const MAX_CAPACITY: usize = 1 << 31;
+
 /// A queue was asked for a capacity it cannot have.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CapacityError {
     /// Capacity 0: a bounded queue needs room for at least one item.
     Zero,
-    /// More slots than the stamp arithmetic can represent.
+    /// More than [`MAX_CAPACITY`] (or, for `ArrayQueue`, than its ring can be laid out in).
     TooLarge {
         /// The capacity asked for.
         requested: usize,
         /// The largest capacity supported.
         max: usize,
     },
+    /// The ring for this capacity could not be allocated.
+    AllocationFailed {
+        /// The capacity asked for.
+        requested: usize,
+        /// The bytes the ring needs (saturated at `usize::MAX`).
+        bytes: usize,
+    },
+}
+
+impl CapacityError {
+    /// The error for a ring of `requested` elements of `element` bytes that could not be
+    /// reserved.
+    pub(crate) fn allocation_failed(requested: usize, element: usize) -> Self {
+        CapacityError::AllocationFailed {
+            requested,
+            bytes: requested.saturating_mul(element),
+        }
+    }
+
+    /// Checks `requested` against 0 and [`MAX_CAPACITY`].
+    pub(crate) fn check(requested: usize) -> Result<usize, Self> {
+        match requested {
+            0 => Err(CapacityError::Zero),
+            r if r > MAX_CAPACITY => Err(CapacityError::TooLarge {
+                requested,
+                max: MAX_CAPACITY,
+            }),
+            r => Ok(r),
+        }
+    }
 }
 
 impl fmt::Display for CapacityError {
@@ -127,6 +170,10 @@ impl fmt::Display for CapacityError {
             CapacityError::TooLarge { requested, max } => {
                 write!(f, "queue capacity {requested} exceeds the maximum of {max}")
             }
+            CapacityError::AllocationFailed { requested, bytes } => write!(
+                f,
+                "a queue of capacity {requested} needs {bytes} bytes, which could not be allocated"
+            ),
         }
     }
 }

@@ -167,13 +167,16 @@ impl<T: Clone> Flawed<T> {
 
 impl<T> Drop for Flawed<T> {
     fn drop(&mut self) {
-        for slot in self.slots.iter() {
+        // As `LockFreeArray`'s drop: every value, even if one's `Drop` panics.
+        crate::cleanup::drop_each(0..self.slots.len(), |i| {
+            let slot = &self.slots[i];
             // Relaxed: `&mut self` excludes every other thread.
             if slot.state.load(Relaxed) == READY {
-                // SAFETY: READY means initialised; `&mut self` gives exclusive access; dropped once.
+                // SAFETY: READY means initialised; `&mut self` gives exclusive access;
+                // `drop_each` visits each slot once, so it is dropped once.
                 slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
             }
-        }
+        });
     }
 }
 
