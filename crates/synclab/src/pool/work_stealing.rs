@@ -596,11 +596,7 @@ impl ThreadPool for WorkStealingPool {
         let mut stealers = Vec::with_capacity(workers);
         for _ in 0..workers {
             // Only an allocation failure can refuse DEQUE_CAPACITY.
-            let (owner, stealer) =
-                deque::new(DEQUE_CAPACITY).map_err(|_| BuildError::CapacityTooLarge {
-                    requested: DEQUE_CAPACITY,
-                    max: 0,
-                })?;
+            let (owner, stealer) = deque::new(DEQUE_CAPACITY).map_err(BuildError::from)?;
             owners.push(owner);
             stealers.push(stealer);
         }

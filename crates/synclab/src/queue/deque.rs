@@ -162,27 +162,19 @@ pub struct Stealer<T: OwnedPointer> {
 ///
 /// # Errors
 ///
-/// [`CapacityError::Zero`] for 0, [`CapacityError::TooLarge`] above [`max_capacity`] or when
-/// the ring cannot be allocated.
+/// [`CapacityError::Zero`] for 0, [`CapacityError::TooLarge`] above [`max_capacity`],
+/// [`CapacityError::AllocationFailed`] when the ring cannot be allocated.
 pub fn new<T: OwnedPointer>(capacity: usize) -> Result<(Owner<T>, Stealer<T>), CapacityError> {
-    if capacity == 0 {
-        return Err(CapacityError::Zero);
-    }
-    let max = max_capacity();
-    if capacity > max {
-        return Err(CapacityError::TooLarge {
-            requested: capacity,
-            max,
-        });
-    }
-    let capacity = capacity.next_power_of_two();
+    // The limit every queue shares (`queue::MAX_CAPACITY`, a power of two, so the rounded-up
+    // capacity stays within it).
+    let capacity = CapacityError::check(capacity)?.next_power_of_two();
     // Fallible: a capacity the allocator refuses is an error, not an abort.
     let mut slots = Vec::new();
     if slots.try_reserve_exact(capacity).is_err() {
-        return Err(CapacityError::TooLarge {
-            requested: capacity,
-            max,
-        });
+        return Err(CapacityError::allocation_failed(
+            capacity,
+            core::mem::size_of::<AtomicPtr<()>>(),
+        ));
     }
     slots.extend((0..capacity).map(|_| AtomicPtr::new(core::ptr::null_mut())));
     let inner = Arc::new(Inner {
@@ -204,12 +196,10 @@ pub fn new<T: OwnedPointer>(capacity: usize) -> Result<(Owner<T>, Stealer<T>), C
     ))
 }
 
-/// The largest capacity [`new`] accepts: positions are compared through their signed
-/// difference, so a deque holds fewer than `isize::MAX` items; and the ring must fit in memory.
+/// The largest capacity [`new`] accepts: [`MAX_CAPACITY`](super::MAX_CAPACITY), as for every
+/// queue (positions are compared through their signed difference, far below that limit).
 pub fn max_capacity() -> usize {
-    // The largest power of two whose ring of pointers fits in `isize::MAX` bytes.
-    let by_memory = isize::MAX as usize / core::mem::size_of::<AtomicPtr<()>>();
-    1 << (usize::BITS - 1 - by_memory.leading_zeros())
+    super::MAX_CAPACITY
 }
 
 /// `bottom - top` as a signed count.
