@@ -436,7 +436,9 @@ fn burst_runs_in_parallel<P: ThreadPool + 'static>(pool: &str) {
     Model::new(format!("{pool}: burst of 3 rendezvous tasks on 3 workers"))
         .threads(4)
         .ops("main: submit 3 tasks that each wait until all 3 started, wait; 3 workers")
-        .shuttle_iterations(1000)
+        // 20 000: LockFreePool's lost wake-up after a fruitless search (issue 13) first showed
+        // at 20 000 schedules per scheduler on main; about a second per pool.
+        .shuttle_iterations(20_000)
         .stress_iterations(20)
         .check(|| {
             let pool: P = build(3, 3);

@@ -374,7 +374,16 @@ impl Shared {
                 None => match self.search() {
                     Some(task) => task,
                     None => match self.sleep() {
-                        Slept::Found(task) => task,
+                        // Found on the way to sleep, after a search that saw nothing: the
+                        // submitters that pushed during that search skipped their wake-ups
+                        // (we were counted as searching), so we answer for every task they
+                        // pushed, not only this one — wake a peer if more is queued. (Without
+                        // it a burst pushed during a fruitless search ran one task at a time:
+                        // shuttle's `burst_runs_in_parallel` deadlocked, issue 13.)
+                        Slept::Found(task) => {
+                            self.pass_wake_on();
+                            task
+                        }
                         Slept::Woken => {
                             woken = true;
                             continue;
@@ -426,9 +435,16 @@ impl Shared {
         }
     }
 
-    /// A woken worker found a task: if more are queued, wake another sleeper. (Submitters
-    /// that pushed them while a worker searched woke nobody; without this a burst of long
-    /// tasks would run one at a time — the demo showed it: 1.5 s instead of 1.2 s.)
+    /// A woken worker — or one that found a task on its way to sleep — has a task: if more are
+    /// queued, wake another sleeper. (Submitters that pushed them while a worker searched
+    /// woke nobody; without this a burst of long tasks would run one at a time — the demo
+    /// showed it: 1.5 s instead of 1.2 s — and a burst of tasks that wait for each other
+    /// would deadlock.)
+    ///
+    /// Every task whose submitter skipped its wake is visible here: the submitter's load of
+    /// `searching` read the count from before our decrement, so (fence–fence, as in
+    /// `task_pushed`) its push precedes the fence in our `prepare_wait`, and our look below
+    /// comes after that fence.
     #[cold]
     fn pass_wake_on(&self) {
         if self.has_work() {
