@@ -660,6 +660,33 @@ pool_suite! {
 // The zoo: the seed's pools
 // ---------------------------------------------------------------------------------------------
 
+/// The faithful seed C++ port (one worker), for the zoo models below.
+fn faithful_seed_cpp_pool() -> SeedCppPool {
+    // SAFETY: called only from zoo_test! bodies, which run only under loom or shuttle, whose
+    // threads run the pool (it spawns its workers through `synclab::sync::thread`).
+    unsafe { SeedCppPool::new(1) }
+}
+
+/// One task, then `Wait()`: must return (the lost-wakeup scenario).
+fn seed_cpp_one_task_then_wait(pool: SeedCppPool) {
+    pool.submit(|| ());
+    pool.wait();
+}
+
+/// One task, then `Wait()`: the task must have finished when it returns.
+fn seed_cpp_wait_means_finished(pool: SeedCppPool) {
+    let done = Arc::new(AtomicBool::new(false));
+    {
+        let done = Arc::clone(&done);
+        pool.submit(move || done.store(true, SeqCst));
+    }
+    pool.wait();
+    assert!(
+        done.load(SeqCst),
+        "a task was still running when wait returned"
+    );
+}
+
 zoo_test! {
     /// Seed C++ `Wait()` reads `m_Tasks` under `m_WaitMtx` while the worker pops under
     /// `m_queueMtx`. Witness without any sleeping: main learns that the task ran through a
@@ -696,13 +723,7 @@ zoo_test! {
         Model::new("zoo: seed C++ Wait() lost wakeup")
             .threads(2)
             .exhaustive()
-            .check(|| {
-                // SAFETY: a zoo_test! body runs only under loom or shuttle, whose threads run
-                // the pool (it spawns its workers through `synclab::sync::thread`).
-                let pool = unsafe { SeedCppPool::new(1) };
-                pool.submit(|| ());
-                pool.wait();
-            });
+            .check(|| seed_cpp_one_task_then_wait(faithful_seed_cpp_pool()));
     }
 }
 
@@ -717,18 +738,7 @@ zoo_test! {
         Model::new("zoo: seed C++ Wait() returns while a task runs")
             .threads(2)
             .exhaustive()
-            .check(|| {
-                // SAFETY: a zoo_test! body runs only under loom or shuttle, whose threads run
-                // the pool (it spawns its workers through `synclab::sync::thread`).
-                let pool = unsafe { SeedCppPool::new(1) };
-                let done = Arc::new(AtomicBool::new(false));
-                {
-                    let done = Arc::clone(&done);
-                    pool.submit(move || done.store(true, SeqCst));
-                }
-                pool.wait();
-                assert!(done.load(SeqCst), "a task was still running when wait returned");
-            });
+            .check(|| seed_cpp_wait_means_finished(faithful_seed_cpp_pool()));
     }
 }
 
@@ -741,11 +751,7 @@ zoo_test! {
         Model::new("zoo: seed C++ Wait() lost wakeup (read under m_queueMtx)")
             .threads(2)
             .exhaustive()
-            .check(|| {
-                let pool = SeedCppPool::with_guarded_read(1);
-                pool.submit(|| ());
-                pool.wait();
-            });
+            .check(|| seed_cpp_one_task_then_wait(SeedCppPool::with_guarded_read(1)));
     }
 }
 
@@ -758,16 +764,7 @@ zoo_test! {
         Model::new("zoo: seed C++ Wait() returns while a task runs (read under m_queueMtx)")
             .threads(2)
             .exhaustive()
-            .check(|| {
-                let pool = SeedCppPool::with_guarded_read(1);
-                let done = Arc::new(AtomicBool::new(false));
-                {
-                    let done = Arc::clone(&done);
-                    pool.submit(move || done.store(true, SeqCst));
-                }
-                pool.wait();
-                assert!(done.load(SeqCst), "a task was still running when wait returned");
-            });
+            .check(|| seed_cpp_wait_means_finished(SeedCppPool::with_guarded_read(1)));
     }
 }
 

@@ -296,40 +296,30 @@ fn miri(root: &Path, install: bool) -> Result<Stage, String> {
     }
     let seeds = std::env::var("SYNCLAB_MIRI_SEEDS").unwrap_or_else(|_| "16".into());
     let flags = format!("-Zmiri-many-seeds=0..{seeds} -Zmiri-strict-provenance");
-    let mut cmd = Command::new("cargo");
-    cmd.args([
-        "+nightly",
-        "miri",
-        "test",
-        "-p",
-        "synclab",
-        "--test",
-        "miri",
-        "--test",
-        "sc_witness",
-    ])
-    .env("MIRIFLAGS", &flags)
-    .env("CARGO_TARGET_DIR", root.join("target/miri"));
+    // `cargo +nightly miri test -p synclab <args>` with `miriflags`, in its own target dir.
+    let miri_test = |args: &[&str], miriflags: String| {
+        let mut cmd = Command::new("cargo");
+        cmd.args(["+nightly", "miri", "test", "-p", "synclab"])
+            .args(args)
+            .env("MIRIFLAGS", miriflags)
+            .env("CARGO_TARGET_DIR", root.join("target/miri"));
+        cmd
+    };
+    let mut cmd = miri_test(&["--test", "miri", "--test", "sc_witness"], flags.clone());
     let mut stage = run(root, &format!("miri ({seeds} seeds)"), &mut cmd);
     // The seed's Python pool keeps daemon threads that are never joined (its design), which
     // Miri's leak check reports at exit: its program runs in a pass of its own with the leak
     // check off (the race detector and weak memory stay on).
-    let mut daemons = Command::new("cargo");
-    daemons
-        .args([
-            "+nightly",
-            "miri",
-            "test",
-            "-p",
-            "synclab",
+    let mut daemons = miri_test(
+        &[
             "--test",
             "miri",
             "zoo::seed_python_pool",
             "--",
             "--include-ignored",
-        ])
-        .env("MIRIFLAGS", format!("{flags} -Zmiri-ignore-leaks"))
-        .env("CARGO_TARGET_DIR", root.join("target/miri"));
+        ],
+        format!("{flags} -Zmiri-ignore-leaks"),
+    );
     let daemons = run(root, "miri: seed Python pool (leaks allowed)", &mut daemons);
     // The `compile_fail` doc tests name the error each expects (the zoo's E0133: the
     // constructor is unsafe; E0277: not a `SharedArray`; the crate docs' E0639 / E0004:
