@@ -10,12 +10,14 @@ use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 use std::sync::atomic::Ordering as StdOrdering;
 
 use synclab::lock::{
-    Condvar, FutexFamily, FutexMutex, LockFamily, Mutex, RawFutexMutex, RawLock, RawSpinLock,
+    Condvar, FutexFamily, FutexMutex, LockFamily, Mutex, RawCountingMutex, RawFutexMutex, RawLock,
+    RawSpinLock,
 };
 use synclab::sync::atomic::{AtomicUsize, Ordering::*};
 use synclab::sync::{thread, Arc, World, WORLD};
 use synclab::zoo::locks::{
-    wait_without_recheck, CountFirstCondvar, RelaxedUnlockMutex, TwoStateFutexMutex,
+    wait_without_recheck, CountFirstCondvar, CountWipingMutex, LateHandoffMutex,
+    RelaxedUnlockMutex, TwoStateFutexMutex,
 };
 use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
 
@@ -99,6 +101,44 @@ fn spin_mutex_excludes_three_threads() {
         .check(|| mutual_exclusion::<RawSpinLock>(2, 1));
 }
 
+#[test]
+fn counting_mutex_excludes_two_threads() {
+    Model::new("CountingMutex: mutual exclusion, 2 threads")
+        .threads(2)
+        .shuttle_iterations(10_000)
+        .ops("each: 2x (lock; counter += 1 via SharedCell; unlock)")
+        .exhaustive()
+        .check(|| mutual_exclusion::<RawCountingMutex>(1, 2));
+}
+
+#[test]
+fn counting_mutex_excludes_three_threads() {
+    Model::new("CountingMutex: mutual exclusion, 3 threads")
+        .threads(3)
+        .shuttle_iterations(10_000)
+        .ops("each: lock; counter += 1 via SharedCell; unlock")
+        .preemption_bound(3)
+        .check(|| mutual_exclusion::<RawCountingMutex>(2, 1));
+}
+
+/// Five threads, three rounds each — enough for waiters to starve (`FAIR` mode) and be
+/// handed the lock while others barge. Beyond loom's four-thread limit: shuttle and the
+/// stress loop only.
+#[test]
+fn counting_mutex_excludes_five_threads() {
+    if WORLD == World::Loom {
+        eprintln!(
+            "counting_mutex_excludes_five_threads: 5 threads exceed loom's limit; shuttle runs it"
+        );
+        return;
+    }
+    Model::new("CountingMutex: mutual exclusion, 5 threads")
+        .threads(5)
+        .shuttle_iterations(2_000)
+        .ops("each: 3x (lock; counter += 1 via SharedCell; unlock)")
+        .check(|| mutual_exclusion::<RawCountingMutex>(4, 3));
+}
+
 /// One thread holds the lock for a while (marking itself inside); the other tries `try_lock`
 /// twice and, if it succeeds, must find nobody inside.
 fn try_lock_excludes<R: RawLock + 'static>() {
@@ -157,6 +197,16 @@ fn spin_try_lock_never_succeeds_while_held() {
         .ops("holder: lock, write, unlock; main: 2x try_lock, write if acquired")
         .exhaustive()
         .check(try_lock_excludes::<RawSpinLock>);
+}
+
+#[test]
+fn counting_try_lock_never_succeeds_while_held() {
+    Model::new("CountingMutex: try_lock never succeeds while held")
+        .threads(2)
+        .shuttle_iterations(10_000)
+        .ops("holder: lock, write, unlock; main: 2x try_lock, write if acquired")
+        .exhaustive()
+        .check(try_lock_excludes::<RawCountingMutex>);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -420,6 +470,67 @@ zoo_test! {
                 *state.0.lock() = true;
                 state.1.notify_one();
                 waiter.join().unwrap();
+            });
+    }
+}
+
+zoo_test! {
+    /// A counting lock whose unlock swaps in 0: with two sleepers, the first unlock wakes one
+    /// and wipes the other's registration; the woken one's unlock then wakes nobody — the
+    /// second sleeper never returns (deadlock). Needs a holder and two sleepers: three threads.
+    fn counting_unlock_wipes_the_count() expect Expect::both(Failure::Deadlock) => {
+        Model::new("zoo: counting futex lock whose unlock clears the waiter count")
+            .threads(3)
+            .ops("each: lock; unlock")
+            .preemption_bound(2)
+            .check(|| {
+                let lock = Arc::new(CountWipingMutex::new());
+                let others: Vec<_> = (0..2)
+                    .map(|_| {
+                        let lock = Arc::clone(&lock);
+                        thread::spawn(move || {
+                            lock.lock();
+                            lock.unlock();
+                        })
+                    })
+                    .collect();
+                lock.lock();
+                lock.unlock();
+                for t in others {
+                    t.join().unwrap();
+                }
+            });
+    }
+}
+
+zoo_test! {
+    /// A hand-off that releases the lock before it records the hand-off: a registered waiter
+    /// that is awake takes the released lock, then the hand-off mark goes up and the next
+    /// registered waiter claims it — two threads inside at once.
+    fn late_handoff_admits_two_holders() expect Expect::both(Failure::Assertion("two holders at once")) => {
+        Model::new("zoo: hand-off lock that releases before recording the new owner")
+            .threads(2)
+            .ops("each: 2x (lock; inside += 1; yield; inside -= 1; unlock)")
+            .exhaustive()
+            .check(|| {
+                let lock = Arc::new(LateHandoffMutex::new());
+                // Relaxed: the counter's own modification order is all the assertion needs.
+                let inside = Arc::new(AtomicUsize::new(0));
+                let rounds = move |lock: &LateHandoffMutex, inside: &AtomicUsize| {
+                    for _ in 0..2 {
+                        lock.lock();
+                        assert_eq!(inside.fetch_add(1, Relaxed), 0, "two holders at once");
+                        thread::yield_now();
+                        inside.fetch_sub(1, Relaxed);
+                        lock.unlock();
+                    }
+                };
+                let other = {
+                    let (lock, inside) = (Arc::clone(&lock), Arc::clone(&inside));
+                    thread::spawn(move || rounds(&lock, &inside))
+                };
+                rounds(&lock, &inside);
+                other.join().unwrap();
             });
     }
 }

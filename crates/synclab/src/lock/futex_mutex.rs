@@ -27,12 +27,13 @@
 //! # Progress
 //!
 //! Blocking, not fair: a running thread may barge ahead of a woken one. The wait before
-//! sleeping is bounded ([`SPIN_LIMIT`] spins, then [`YIELD_LIMIT`] yields) and only loads, so
+//! sleeping is bounded ([`SPIN_ROUNDS`] spins, then [`YIELD_ROUNDS`] yields) and only loads, so
 //! it neither ping-pongs the cache line nor burns a time slice when the holder has been
 //! preempted: the yields hand the CPU to it.
 
 use crate::sync::atomic::{AtomicU32, Ordering::*};
-use crate::sync::{futex, hint, thread};
+use crate::sync::futex;
+use crate::sync::hint::Backoff;
 
 use super::{Mutex, RawLock};
 
@@ -43,18 +44,22 @@ pub const LOCKED: u32 = 1;
 /// The lock is held and some thread may be sleeping on it: `unlock` must wake one.
 pub const CONTENDED: u32 = 2;
 
-/// How many times the slow path re-reads the word, with a spin hint between reads, before it
-/// starts yielding: enough to cover a short critical section running on another core. (std
-/// spins 100 times and never yields; see [`YIELD_LIMIT`] and `docs/designs.md` for why
-/// synclab spins less and yields.) One under a model checker (see `sync::hint::spin_limit`).
-pub const SPIN_LIMIT: u32 = hint::spin_limit(20);
+/// The wait before sleeping: [`SPIN_ROUNDS`] re-reads of the word with one spin hint between
+/// them — enough to cover a short critical section running on another core — then
+/// [`YIELD_ROUNDS`] re-reads with a yield of the time slice between them. A holder that was
+/// preempted gets the CPU back this way, which on an oversubscribed machine is far cheaper
+/// than a futex sleep (which also costs the unlocker a wake system call); parking_lot's
+/// `SpinWait` does the same. (std spins 100 times and never yields; `docs/designs.md` says why
+/// synclab spins less and yields.) One round of each under a model checker
+/// ([`Backoff`]).
+fn backoff() -> Backoff {
+    Backoff::new(SPIN_ROUNDS, YIELD_ROUNDS).with_max_shift(0)
+}
 
-/// How many times the slow path then yields its time slice, re-reading the word after each
-/// yield, before it marks the lock contended and sleeps. A holder that was preempted gets the
-/// CPU back this way, which on an oversubscribed machine is far cheaper than a futex sleep
-/// (which also costs the unlocker a wake system call); parking_lot's `SpinWait` does the same.
-/// One under a model checker.
-pub const YIELD_LIMIT: u32 = hint::spin_limit(10);
+/// Spin rounds (one hint each) of the slow path's wait; see [`backoff`].
+const SPIN_ROUNDS: u32 = 20;
+/// Yield rounds of the slow path's wait, after the spins; see [`backoff`].
+const YIELD_ROUNDS: u32 = 10;
 
 /// The raw three-state futex lock; use it through [`FutexMutex`].
 ///
@@ -76,28 +81,19 @@ pub struct RawFutexMutex {
 pub type FutexMutex<T> = Mutex<T, RawFutexMutex>;
 
 impl RawFutexMutex {
-    /// Waits (loads only) while the lock is held without sleepers: at most [`SPIN_LIMIT`]
-    /// spin hints, then at most [`YIELD_LIMIT`] yields; returns the last state seen.
+    /// Waits (loads only) while the lock is held without sleepers, on the [`backoff`]
+    /// schedule; returns the last state seen.
     fn spin(&self) -> u32 {
-        let mut spins = SPIN_LIMIT;
-        let mut yields = YIELD_LIMIT;
+        let mut backoff = backoff();
         loop {
             // Relaxed: only a hint for what to try next; the CAS or swap that follows acquires.
             let state = self.state.load(Relaxed);
             // Stop when it is free, and also when it is CONTENDED: there are sleepers already,
             // so waiting longer than they did only delays our own sleep.
-            if state != LOCKED {
+            if state != LOCKED || backoff.is_completed() {
                 return state;
             }
-            if spins > 0 {
-                spins -= 1;
-                hint::spin_loop();
-            } else if yields > 0 {
-                yields -= 1;
-                thread::yield_now();
-            } else {
-                return state;
-            }
+            backoff.snooze();
         }
     }
 

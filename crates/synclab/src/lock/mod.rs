@@ -8,6 +8,7 @@
 //! | lock | raw protocol | how it waits |
 //! |---|---|---|
 //! | [`FutexMutex`] | [`RawFutexMutex`]: unlocked / locked / contended on one futex word | bounded load-only spin, then `futex::wait`; unlock wakes only if contended |
+//! | [`CountingMutex`] | [`RawCountingMutex`]: a locked bit, a starvation bit, a hand-off bit and a count of sleepers in one futex word | spins (loads) while held, then registers and sleeps; unlock wakes only if someone is registered; barging, with hand-off once a waiter starves |
 //! | [`SpinMutex`] | [`RawSpinLock`]: test-and-test-and-set | exponential backoff, then yielding; never sleeps |
 //!
 //! [`Condvar`] (a futex sequence counter) works with the guard of every `Mutex<T, R>`.
@@ -33,12 +34,14 @@ use core::ops::{Deref, DerefMut};
 use crate::sync::UnsafeCell;
 
 pub mod condvar;
+pub mod counting_mutex;
 mod futex_family;
 pub mod futex_mutex;
 pub mod spin;
 mod std_family;
 
 pub use condvar::Condvar;
+pub use counting_mutex::{CountingMutex, RawCountingMutex};
 pub use futex_family::FutexFamily;
 pub use futex_mutex::{FutexMutex, RawFutexMutex};
 pub use spin::{RawSpinLock, SpinMutex};

@@ -1,0 +1,395 @@
+//! A futex mutex whose word counts its sleepers: unlock enters the kernel only when someone is
+//! registered to sleep, spinners keep spinning while the lock is merely held, a running thread
+//! may barge in, and a waiter that has starved too long turns on direct hand-off.
+//!
+//! Sources: the waiter count in the lock word is Jens Gustedt's musl lock ("state and
+//! congestion count in one atomic int", SAC'16) and the exact `PARKED_BIT` of parking_lot's
+//! `raw_mutex.rs`; the spin-while-held with yields is WebKit's `WTF::Lock` ("Locking in
+//! WebKit", F. Pizlo, 2016) and parking_lot's `SpinWait`; the starvation mode — a waiter that
+//! waited too long makes unlockers hand the lock over instead of releasing it, and turns the
+//! mode off again when it is the last waiter or did not wait long — is Go's `sync.Mutex`
+//! (`src/sync/mutex.go`, D. Vyukov), with parking_lot's eventual fairness (a fair hand-off
+//! after about 0.5 ms, `parking_lot_core::FairTimeout`) as its time limit.
+//!
+//! # The word
+//!
+//! | bits | name | meaning |
+//! |---|---|---|
+//! | 0 | [`LOCKED`] | held |
+//! | 1 | [`FAIR`] | a waiter is starving: unlock hands the lock over instead of releasing it, spinners stop spinning |
+//! | 2 | [`HANDOFF`] | handed over: held on behalf of the first *registered* waiter that claims it |
+//! | 3–31 | count × [`WAITER`] | threads registered to sleep: between their registering RMW and their deregistering RMW |
+//!
+//! Invariants: `FAIR` ⇒ `LOCKED` (every RMW that clears `LOCKED` clears `FAIR`);
+//! `HANDOFF` ⇒ `LOCKED` ∧ `FAIR` ∧ count > 0 (a registered waiter never leaves while the lock
+//! is handed over: it claims it instead). The count is bounded by the number of threads, far
+//! below 2²⁹.
+//!
+//! # States and transitions
+//!
+//! | word | state | lock | unlock |
+//! |---|---|---|---|
+//! | `0` | free | CAS → `LOCKED`: 1 RMW | — |
+//! | `LOCKED` | held, nobody registered | spin (loads), then register | CAS → `0`: 1 RMW |
+//! | `LOCKED + n·WAITER` | held, `n` registered | spin, register (CAS `+WAITER`), `futex::wait` | CAS → `n·WAITER`, then `wake_one`: 2 RMWs + 1 syscall |
+//! | `n·WAITER` | free, `n` registered (one was just woken) | barge: CAS `\| LOCKED`: 2 RMWs | — |
+//! | `LOCKED + FAIR + n·WAITER` | held, a waiter starves | register at once (no spin), sleep | CAS `\| HANDOFF` (stays held), `wake_one` |
+//! | `LOCKED + FAIR + HANDOFF + n·WAITER` | handed over | only a registered waiter: CAS `-WAITER −HANDOFF` claims it | — (the claimant now holds it) |
+//!
+//! Lock, slow path (`lock_contended`):
+//!
+//! 1. **Spin** with loads only, on the [`backoff`] schedule (spin hints, then yields), while the
+//!    lock is held — whether or not others sleep, unlike std's and parking_lot's — and not in
+//!    `FAIR` mode; barge in with a CAS whenever it reads free.
+//! 2. **Register**: CAS `+WAITER` (setting `FAIR` if this call has starved, see below); if it
+//!    reads free instead, take it.
+//! 3. **Sleep**: `futex::wait(word, seen)` while the word is held and not handed over. The
+//!    compare is of the whole word, so any change — an unlock, another registration — returns
+//!    at once; the loop re-reads and decides again.
+//! 4. **Deregister**: one CAS `-WAITER` that also takes the lock if it is free (`| LOCKED`) or
+//!    handed over (`−HANDOFF`). If a barger got there first, back to 1 — this call *lost* once.
+//!
+//! A call starves once it has lost [`FAIR_AFTER_LOSSES`] times (a return from the futex that
+//! found the lock held by someone else, or a deregistration beaten by a barger); it then sets
+//! `FAIR` with its next registration, or with a CAS while it sleeps. The claimant of a hand-off clears `FAIR`
+//! when it is the last waiter or did not itself starve (Go's rule), so the mode lasts only
+//! while someone is starving.
+//!
+//! Unlock: CAS `LOCKED → 0` (the fast path fails whenever anything else is set); else one
+//! CAS that either releases (clearing `LOCKED` and `FAIR`) or, in `FAIR` mode with waiters,
+//! sets `HANDOFF`; then `wake_one` if the count was non-zero.
+//!
+//! # Why no wakeup is lost
+//!
+//! A thread sleeps only after a futex compare that read `LOCKED` set and its own registration
+//! counted (it registered before, and deregisters only after it returns). Whatever unlock
+//! follows that compare performs an RMW on a later value in the word's modification order, so
+//! it sees the count non-zero and calls `wake_one`, and futex(2)'s compare-and-block is atomic
+//! with respect to that wake: a sleeper in the queue is woken, and a registered thread that
+//! has not compared yet compares against the changed word and returns. The woken thread either
+//! takes the lock (it is free or handed over) or finds it held again — and then the holder's
+//! unlock will see the count of every thread still asleep. A waiter that gives up
+//! (`try_lock_for`) deregisters with one CAS that takes the lock instead if it is free or
+//! handed over, so a wake-up it consumed is never swallowed.
+//!
+//! # Orderings
+//!
+//! | operation | ordering | pairs with |
+//! |---|---|---|
+//! | every CAS that sets `LOCKED` (fast path, `try_lock`, barging, registration finding it free) | Acquire | the Release CAS in `unlock`/`unlock_contended` |
+//! | the deregistering CAS (which may take the lock or claim a hand-off) | Acquire | the Release CAS in `unlock_contended` that released or set `HANDOFF` |
+//! | the registering CAS | Relaxed | — (it takes nothing; the count's only reader is an RMW on the same word) |
+//! | `unlock`'s CAS, `unlock_contended`'s CAS | Release | the Acquire RMWs above; the RMWs in between (registrations) continue the release sequence |
+//! | loads in the spin and sleep loops | Relaxed | — (hints; the CAS that follows decides) |
+//!
+//! # Progress
+//!
+//! Blocking. Barging (a running thread takes a free lock ahead of a woken one) is what makes
+//! it fast; `FAIR` mode bounds how long a waiter can lose: once it starves, every unlock hands
+//! the lock to a registered waiter, in the futex queue's order (FIFO among equal priorities
+//! on Linux), and nobody barges. It is not strictly FIFO: a registered waiter that is awake
+//! may claim a hand-off ahead of one asleep. Measured starvation (per-thread acquisitions over
+//! a window, worst ÷ mean): see `locks/fairness-*` in `synclab compare` and `docs/designs.md`.
+
+use crate::sync::atomic::{AtomicU32, Ordering::*};
+use crate::sync::futex;
+use crate::sync::hint::{self, Backoff};
+
+use super::{Mutex, RawLock};
+
+/// The lock is held.
+pub const LOCKED: u32 = 1;
+/// A waiter is starving: unlock hands the lock over instead of releasing it.
+pub const FAIR: u32 = 2;
+/// The lock has been handed over: held for the first registered waiter that claims it.
+pub const HANDOFF: u32 = 4;
+/// One registered waiter (the count occupies the bits from here up).
+pub const WAITER: u32 = 8;
+
+/// A `lock` call starves after this many returns from the futex that found the lock still
+/// held by someone else (woken and beaten by a barger, returned spuriously, or the word had
+/// changed). One under a model checker, so that the models reach `FAIR` mode and the
+/// hand-off with two threads.
+pub const FAIR_AFTER_LOSSES: u32 = hint::spin_limit(32);
+
+/// How many threads are registered in `state`.
+#[inline]
+const fn waiters(state: u32) -> u32 {
+    state / WAITER
+}
+
+/// Spin rounds (bursts of 1, 2, 4, 8 hints) before a waiter starts yielding.
+const SPIN_ROUNDS: u32 = 4;
+/// Yield rounds after the spins, before a waiter registers and sleeps.
+const YIELD_ROUNDS: u32 = 10;
+
+/// The wait before registering: [`SPIN_ROUNDS`] growing bursts of spin hints, then
+/// [`YIELD_ROUNDS`] yields (one of each under a checker).
+fn backoff() -> Backoff {
+    Backoff::new(SPIN_ROUNDS, YIELD_ROUNDS).with_max_shift(3)
+}
+
+/// The raw counting futex lock; use it through [`CountingMutex`].
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use synclab::lock::CountingMutex;
+///
+/// let m = Arc::new(CountingMutex::new(0u32));
+/// let handles: Vec<_> = (0..4)
+///     .map(|_| {
+///         let m = Arc::clone(&m);
+///         std::thread::spawn(move || {
+///             for _ in 0..1000 {
+///                 *m.lock() += 1;
+///             }
+///         })
+///     })
+///     .collect();
+/// for h in handles {
+///     h.join().unwrap();
+/// }
+/// assert_eq!(*m.lock(), 4000);
+/// ```
+pub struct RawCountingMutex {
+    /// [`LOCKED`], [`FAIR`], [`HANDOFF`] and the waiter count; see the module docs.
+    state: AtomicU32,
+}
+
+/// A mutex over `T` built on [`RawCountingMutex`].
+pub type CountingMutex<T> = Mutex<T, RawCountingMutex>;
+
+/// What one `lock` call has been through, to decide when it starves.
+struct Starvation {
+    losses: u32,
+}
+
+impl Starvation {
+    fn new() -> Self {
+        Self { losses: 0 }
+    }
+
+    /// Whether the next registration should turn on `FAIR` mode.
+    fn starving(&self) -> bool {
+        self.losses >= FAIR_AFTER_LOSSES
+    }
+
+    /// Returned from the futex (woken, spuriously, or the word had changed), or found the lock
+    /// taken by a barger when deregistering.
+    fn lost(&mut self) {
+        self.losses = self.losses.saturating_add(1);
+    }
+}
+
+impl RawCountingMutex {
+    /// One CAS that takes the lock if `state` reads free. Acquire: pairs with the Release CAS
+    /// of the unlock that freed it.
+    #[inline]
+    fn try_barge(&self, state: u32) -> Result<(), u32> {
+        self.state
+            .compare_exchange(state, state | LOCKED, Acquire, Relaxed)
+            .map(drop)
+    }
+
+    #[cold]
+    fn lock_contended(&self) {
+        let mut starvation = Starvation::new();
+        // Relaxed: a hint; every acquisition below is an Acquire CAS.
+        let mut state = self.state.load(Relaxed);
+        loop {
+            // 1. Spin while it is held and nobody starves; barge in when it reads free.
+            let mut backoff = backoff();
+            loop {
+                if state & LOCKED == 0 {
+                    match self.try_barge(state) {
+                        Ok(()) => return,
+                        Err(seen) => {
+                            state = seen;
+                            continue;
+                        }
+                    }
+                }
+                if state & FAIR != 0 || backoff.is_completed() {
+                    break;
+                }
+                backoff.snooze();
+                // Relaxed: a hint, as above.
+                state = self.state.load(Relaxed);
+            }
+
+            // 2. Register (or take it, if it came free).
+            let fair = if starvation.starving() { FAIR } else { 0 };
+            loop {
+                if state & LOCKED == 0 {
+                    match self.try_barge(state) {
+                        Ok(()) => return,
+                        Err(seen) => {
+                            state = seen;
+                            continue;
+                        }
+                    }
+                }
+                let registered = (state + WAITER) | fair;
+                // Relaxed: registering takes nothing; the unlock that must see the count reads
+                // it with an RMW on this word, later in its modification order.
+                match self
+                    .state
+                    .compare_exchange(state, registered, Relaxed, Relaxed)
+                {
+                    Ok(_) => {
+                        state = registered;
+                        break;
+                    }
+                    Err(seen) => state = seen,
+                }
+            }
+
+            // 3. Sleep while it is held and not handed over. The futex compares the whole
+            // word, atomically with respect to `unlock`'s wake: an unlock after our last read
+            // makes the compare fail, or finds us asleep and wakes us (module docs). Every
+            // return that finds it still held by someone else is a loss; once this call
+            // starves, it turns on FAIR mode (keeping LOCKED: FAIR implies LOCKED).
+            while state & LOCKED != 0 && state & HANDOFF == 0 {
+                if state & FAIR == 0 && starvation.starving() {
+                    // Relaxed: a mode bit; it takes nothing and publishes nothing.
+                    match self
+                        .state
+                        .compare_exchange(state, state | FAIR, Relaxed, Relaxed)
+                    {
+                        Ok(_) => state |= FAIR,
+                        Err(seen) => {
+                            state = seen;
+                            continue;
+                        }
+                    }
+                }
+                futex::wait(&self.state, state);
+                // Relaxed: a hint; the deregistering CAS below is what acquires.
+                state = self.state.load(Relaxed);
+                starvation.lost();
+            }
+
+            // 4. Deregister, taking the lock if it is free or handed over.
+            loop {
+                let (next, acquired) = if state & HANDOFF != 0 {
+                    ((state - WAITER) & !HANDOFF, true)
+                } else if state & LOCKED == 0 {
+                    ((state - WAITER) | LOCKED, true)
+                } else {
+                    (state - WAITER, false)
+                };
+                // Go's rule: the new holder ends FAIR mode if nobody is left waiting or it did
+                // not starve itself.
+                let next = if acquired && (waiters(next) == 0 || !starvation.starving()) {
+                    next & !FAIR
+                } else {
+                    next
+                };
+                // Acquire: pairs with the Release CAS in `unlock_contended` that freed the lock
+                // or handed it over.
+                match self.state.compare_exchange(state, next, Acquire, Relaxed) {
+                    Ok(_) if acquired => return,
+                    Ok(_) => {
+                        state = next;
+                        break;
+                    }
+                    Err(seen) => state = seen,
+                }
+            }
+            starvation.lost();
+        }
+    }
+
+    #[cold]
+    fn unlock_contended(&self) {
+        // Relaxed: the CAS below decides.
+        let mut state = self.state.load(Relaxed);
+        loop {
+            let hand_off = state & FAIR != 0 && waiters(state) > 0;
+            let next = if hand_off {
+                state | HANDOFF
+            } else {
+                state & !(LOCKED | FAIR)
+            };
+            // Release: pairs with the Acquire CAS of whoever takes the lock next — a barger,
+            // or the registered waiter that deregisters with it (or claims the hand-off).
+            match self.state.compare_exchange(state, next, Release, Relaxed) {
+                Ok(_) => {
+                    if waiters(state) > 0 {
+                        self.wake();
+                    }
+                    return;
+                }
+                Err(seen) => state = seen,
+            }
+        }
+    }
+
+    /// The one place this lock reaches the kernel to wake.
+    #[cold]
+    fn wake(&self) {
+        futex::wake_one(&self.state);
+    }
+}
+
+// SAFETY: mutual exclusion: `LOCKED` is set only by a CAS that read it clear, and cleared only
+// by the holder's unlock; a hand-off keeps it set and passes ownership to exactly one claimant,
+// because claiming is a CAS that clears `HANDOFF`, and only the holder's unlock sets it. Every
+// acquisition (a CAS that set `LOCKED`, or one that cleared `HANDOFF`) is Acquire and reads the
+// Release CAS of the previous holder's unlock or a later RMW in its release sequence (all
+// writes to the word are RMWs), so unlock happens-before the next lock.
+unsafe impl RawLock for RawCountingMutex {
+    const NAME: &'static str = "counting";
+
+    fn new() -> Self {
+        Self {
+            state: AtomicU32::new(0),
+        }
+    }
+
+    #[inline]
+    fn lock(&self) {
+        // Acquire: pairs with the Release CAS of the previous unlock.
+        if self
+            .state
+            .compare_exchange(0, LOCKED, Acquire, Relaxed)
+            .is_err()
+        {
+            self.lock_contended();
+        }
+    }
+
+    #[inline]
+    fn try_lock(&self) -> bool {
+        // Relaxed: a hint; `try_barge` acquires.
+        let mut state = self.state.load(Relaxed);
+        while state & LOCKED == 0 {
+            match self.try_barge(state) {
+                Ok(()) => return true,
+                Err(seen) => state = seen,
+            }
+        }
+        false
+    }
+
+    #[inline]
+    unsafe fn unlock(&self) {
+        // Release: pairs with the Acquire CAS of the next holder.
+        if self
+            .state
+            .compare_exchange(LOCKED, 0, Release, Relaxed)
+            .is_err()
+        {
+            self.unlock_contended();
+        }
+    }
+}
+
+impl core::fmt::Debug for RawCountingMutex {
+    /// Reads nothing: the word changes under our feet and a load would be a checker step.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RawCountingMutex").finish_non_exhaustive()
+    }
+}
