@@ -9,15 +9,17 @@
 use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 use std::sync::atomic::Ordering as StdOrdering;
 
+use std::time::Duration;
+
 use synclab::lock::{
-    Condvar, FutexFamily, FutexMutex, LockFamily, Mutex, RawCountingMutex, RawFutexMutex, RawLock,
-    RawSpinLock,
+    Condvar, FutexFamily, FutexMutex, LockFamily, Mutex, RawCountingMutex,
+    RawFutexMutex, RawLock, RawLockTimed, RawSpinLock,
 };
 use synclab::sync::atomic::{AtomicUsize, Ordering::*};
 use synclab::sync::{thread, Arc, World, WORLD};
 use synclab::zoo::locks::{
-    wait_without_recheck, CountFirstCondvar, CountWipingMutex, LateHandoffMutex,
-    RelaxedUnlockMutex, TwoStateFutexMutex,
+    wait_without_recheck, CountFirstCondvar, CountWipingMutex, DesertingHandoffMutex,
+    LateHandoffMutex, RelaxedUnlockMutex, TwoStateFutexMutex,
 };
 use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
 
@@ -210,6 +212,120 @@ fn counting_try_lock_never_succeeds_while_held() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Timed acquisition: a waiter that gives up leaves the word consistent and loses no one's
+// wake-up. Under the checkers the clock is frozen, so a timeout happens only where the futex
+// model explores one (at any moment after the waiter queued, unless a wake dequeued it first).
+// ---------------------------------------------------------------------------------------------
+
+/// A timeout long enough never to pass by itself (the models' clock is frozen anyway).
+const LONG: Duration = Duration::from_secs(3600);
+
+/// Main holds the lock; `timed` threads call `try_lock_for` (and write the counter only if it
+/// succeeded), `untimed` threads call `lock`; main writes, unlocks and joins everyone. An
+/// untimed thread that is never woken is a deadlock; at the end the lock must be free.
+fn timed_waiters<R: RawLockTimed + 'static>(timed: usize, untimed: usize) -> Arc<Mutex<(), R>> {
+    let lock = Arc::new(Mutex::<(), R>::new(()));
+    let counter = Arc::new(SharedCell::new(0usize));
+    let guard = lock.lock();
+    let mut handles = Vec::new();
+    for i in 0..timed + untimed {
+        let (lock, counter) = (Arc::clone(&lock), Arc::clone(&counter));
+        handles.push(thread::spawn(move || {
+            let guard = if i < timed {
+                lock.try_lock_for(LONG)
+            } else {
+                Some(lock.lock())
+            };
+            if let Some(guard) = guard {
+                counter.set(counter.get() + 1);
+                drop(guard);
+            }
+        }));
+    }
+    counter.set(counter.get() + 1);
+    drop(guard);
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert!(
+        lock.try_lock().is_some(),
+        "the lock is not free after everyone left"
+    );
+    lock
+}
+
+#[test]
+fn counting_timed_waiter_leaves_the_word_consistent() {
+    Model::new("CountingMutex: a timed-out waiter leaves the word consistent")
+        .threads(2)
+        .shuttle_iterations(10_000)
+        .ops("main: lock, write, unlock; other: try_lock_for (write if acquired)")
+        .exhaustive()
+        .check(|| {
+            let lock = timed_waiters::<RawCountingMutex>(1, 0);
+            assert_eq!(
+                lock.raw().registered_waiters(),
+                0,
+                "a registration was left behind"
+            );
+            assert!(!lock.raw().is_locked());
+        });
+}
+
+#[test]
+fn counting_timed_waiter_loses_no_wakeup() {
+    Model::new("CountingMutex: a timed-out waiter loses no one else's wake-up")
+        .threads(3)
+        .shuttle_iterations(10_000)
+        .ops("main: lock, write, unlock; one: try_lock_for; one: lock (write if acquired)")
+        .preemption_bound(3)
+        .check(|| {
+            let lock = timed_waiters::<RawCountingMutex>(1, 1);
+            assert_eq!(
+                lock.raw().registered_waiters(),
+                0,
+                "a registration was left behind"
+            );
+        });
+}
+
+#[test]
+fn futex_timed_waiter_leaves_the_word_consistent() {
+    Model::new("FutexMutex: a timed-out waiter leaves the word consistent")
+        .threads(2)
+        .shuttle_iterations(10_000)
+        .ops("main: lock, write, unlock; other: try_lock_for (write if acquired)")
+        .exhaustive()
+        .check(|| drop(timed_waiters::<RawFutexMutex>(1, 0)));
+}
+
+#[test]
+fn futex_timed_waiter_loses_no_wakeup() {
+    Model::new("FutexMutex: a timed-out waiter loses no one else's wake-up")
+        .threads(3)
+        .shuttle_iterations(10_000)
+        .ops("main: lock, write, unlock; one: try_lock_for; one: lock (write if acquired)")
+        .preemption_bound(3)
+        .check(|| drop(timed_waiters::<RawFutexMutex>(1, 1)));
+}
+
+/// Four waiters (two timed) at shuttle scale.
+#[test]
+fn counting_timed_waiters_five_threads() {
+    if WORLD == World::Loom {
+        eprintln!(
+            "counting_timed_waiters_five_threads: 5 threads exceed loom's limit; shuttle runs it"
+        );
+        return;
+    }
+    Model::new("CountingMutex: two timed and two untimed waiters")
+        .threads(5)
+        .shuttle_iterations(2_000)
+        .ops("main: lock, write, unlock; 2: try_lock_for; 2: lock (write if acquired)")
+        .check(|| drop(timed_waiters::<RawCountingMutex>(2, 2)));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Condition variable (through the family, so a design written over `LockFamily` is what is
 // checked)
 // ---------------------------------------------------------------------------------------------
@@ -365,6 +481,57 @@ fn futex_condvar_producer_consumer() {
         // Exhaustive runs past 100 s; bound 5 takes ~26 s, 4 ~6 s (release, one core).
         .preemption_bound(4)
         .check(|| producer_consumer::<FutexFamily>(2));
+}
+
+/// One waiter with a timeout, one without; main sets the flag and notifies once per waiter.
+/// The untimed waiter must return (a timed-out waiter swallowed no notification), and a timed
+/// waiter that says it did not time out must see the flag.
+fn condvar_timed_and_untimed(timed_waiters: usize, untimed_waiters: usize) {
+    let state = Arc::new((FutexMutex::new(false), Condvar::new()));
+    let mut handles = Vec::new();
+    for i in 0..timed_waiters + untimed_waiters {
+        let state = Arc::clone(&state);
+        handles.push(thread::spawn(move || {
+            let (lock, cv) = &*state;
+            if i < timed_waiters {
+                let (guard, result) = cv.wait_timeout_while(lock.lock(), LONG, |f| !*f);
+                assert!(
+                    result.timed_out() || *guard,
+                    "returned untimed with the flag false"
+                );
+            } else {
+                drop(cv.wait_while(lock.lock(), |f| !*f));
+            }
+        }));
+    }
+    let (lock, cv) = &*state;
+    *lock.lock() = true;
+    for _ in 0..timed_waiters + untimed_waiters {
+        cv.notify_one();
+    }
+    for h in handles {
+        h.join().unwrap();
+    }
+}
+
+#[test]
+fn condvar_wait_timeout_returns() {
+    Model::new("Condvar: wait_timeout_while times out or sees the flag")
+        .threads(2)
+        .shuttle_iterations(10_000)
+        .ops("waiter: wait_timeout_while !flag; main: lock; flag=true; unlock; notify_one")
+        .exhaustive()
+        .check(|| condvar_timed_and_untimed(1, 0));
+}
+
+#[test]
+fn condvar_timed_waiter_loses_no_wakeup() {
+    Model::new("Condvar: a timed-out waiter swallows no notification")
+        .threads(3)
+        .shuttle_iterations(10_000)
+        .ops("one: wait_timeout_while !flag; one: wait_while !flag; main: flag=true; 2x notify_one")
+        .preemption_bound(2)
+        .check(|| condvar_timed_and_untimed(1, 1));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -531,6 +698,33 @@ zoo_test! {
                 };
                 rounds(&lock, &inside);
                 other.join().unwrap();
+            });
+    }
+}
+
+zoo_test! {
+    /// A hand-off lock whose timed-out waiter leaves without claiming a hand-off made to it
+    /// (its wait timed out, then the unlock handed the lock over before it deregistered): the
+    /// lock stays held by nobody, and `try_lock` fails after everyone has left.
+    fn timed_waiter_deserts_the_handoff() expect Expect::both(Failure::Assertion("held by nobody")) => {
+        Model::new("zoo: hand-off lock whose timed-out waiter ignores the hand-off")
+            .threads(2)
+            .ops("main: lock; unlock; other: try_lock_for; main: try_lock after joining")
+            .exhaustive()
+            .check(|| {
+                let lock = Arc::new(DesertingHandoffMutex::new());
+                lock.lock();
+                let other = {
+                    let lock = Arc::clone(&lock);
+                    thread::spawn(move || {
+                        if lock.try_lock_for(LONG) {
+                            lock.unlock();
+                        }
+                    })
+                };
+                lock.unlock();
+                other.join().unwrap();
+                assert!(lock.try_lock(), "held by nobody, yet try_lock fails");
             });
     }
 }

@@ -49,9 +49,10 @@
 //! 4. **Deregister**: one CAS `-WAITER` that also takes the lock if it is free (`| LOCKED`) or
 //!    handed over (`−HANDOFF`). If a barger got there first, back to 1 — this call *lost* once.
 //!
-//! A call starves once it has lost [`FAIR_AFTER_LOSSES`] times (a return from the futex that
-//! found the lock held by someone else, or a deregistration beaten by a barger); it then sets
-//! `FAIR` with its next registration, or with a CAS while it sleeps. The claimant of a hand-off clears `FAIR`
+//! A call starves once it has been registered for [`FAIR_AFTER`] (0.5 ms) or has lost
+//! [`FAIR_AFTER_LOSSES`] times (a return from the futex that found the lock held by someone
+//! else, or a deregistration beaten by a barger); it then sets `FAIR` with its next
+//! registration, or with a CAS while it sleeps. The claimant of a hand-off clears `FAIR`
 //! when it is the last waiter or did not itself starve (Go's rule), so the mode lasts only
 //! while someone is starving.
 //!
@@ -72,6 +73,19 @@
 //! (`try_lock_for`) deregisters with one CAS that takes the lock instead if it is free or
 //! handed over, so a wake-up it consumed is never swallowed.
 //!
+//! # Timed waits and scopes
+//!
+//! `try_lock_for` / `try_lock_until` ([`RawLockTimed`]) run the same slow path with a
+//! deadline: each sleep is a `wait_timeout` for the time left; a deadline that passed before
+//! registering gives up with nothing to undo; one that passes while registered leaves through
+//! step 4, whose CAS undoes the registration — or takes the lock, if it is free or was handed
+//! over meanwhile, and reports success. So a timed-out waiter leaves the count exact and never
+//! strands a hand-off (the zoo's `DesertingHandoffMutex` shows the deadlock if it did).
+//!
+//! The lock is generic over the futex scope `S` ([`Private`] by default); its only calls into
+//! the kernel are `S::wait`, `S::wait_timeout` and `S::wake_one`, so the same code runs in a
+//! segment shared between processes with `futex::Shared`.
+//!
 //! # Orderings
 //!
 //! | operation | ordering | pairs with |
@@ -91,11 +105,15 @@
 //! may claim a hand-off ahead of one asleep. Measured starvation (per-thread acquisitions over
 //! a window, worst ÷ mean): see `locks/fairness-*` in `synclab compare` and `docs/designs.md`.
 
-use crate::sync::atomic::{AtomicU32, Ordering::*};
-use crate::sync::futex;
-use crate::sync::hint::{self, Backoff};
+use core::marker::PhantomData;
+use core::time::Duration;
 
-use super::{Mutex, RawLock};
+use crate::sync::atomic::{AtomicU32, Ordering::*};
+use crate::sync::futex::{Private, Scope};
+use crate::sync::hint::{self, Backoff};
+use crate::sync::time::Instant;
+
+use super::{Mutex, RawLock, RawLockTimed};
 
 /// The lock is held.
 pub const LOCKED: u32 = 1;
@@ -111,6 +129,12 @@ pub const WAITER: u32 = 8;
 /// changed). One under a model checker, so that the models reach `FAIR` mode and the
 /// hand-off with two threads.
 pub const FAIR_AFTER_LOSSES: u32 = hint::spin_limit(32);
+
+/// A `lock` call that has been registered this long starves: parking_lot's eventual-fairness
+/// interval (a fair unlock about every 0.5 ms, `parking_lot_core::FairTimeout`), and half of
+/// Go's `starvationThresholdNs`. Under a model checker the clock is frozen and this never
+/// passes; [`FAIR_AFTER_LOSSES`] is what turns `FAIR` on there.
+pub const FAIR_AFTER: Duration = Duration::from_micros(500);
 
 /// How many threads are registered in `state`.
 #[inline]
@@ -153,9 +177,12 @@ fn backoff() -> Backoff {
 /// }
 /// assert_eq!(*m.lock(), 4000);
 /// ```
-pub struct RawCountingMutex {
+pub struct RawCountingMutex<S: Scope = Private> {
     /// [`LOCKED`], [`FAIR`], [`HANDOFF`] and the waiter count; see the module docs.
     state: AtomicU32,
+    /// The futex scope of every wait and wake on `state` (see [`Scope`]): [`Private`] in one
+    /// process, `Shared` for a word in memory that several processes map.
+    scope: PhantomData<S>,
 }
 
 /// A mutex over `T` built on [`RawCountingMutex`].
@@ -164,26 +191,56 @@ pub type CountingMutex<T> = Mutex<T, RawCountingMutex>;
 /// What one `lock` call has been through, to decide when it starves.
 struct Starvation {
     losses: u32,
+    /// When this call first registered (read only on the sleeping path).
+    since: Option<Instant>,
 }
 
 impl Starvation {
     fn new() -> Self {
-        Self { losses: 0 }
+        Self {
+            losses: 0,
+            since: None,
+        }
     }
 
-    /// Whether the next registration should turn on `FAIR` mode.
-    fn starving(&self) -> bool {
-        self.losses >= FAIR_AFTER_LOSSES
+    /// Whether the next registration (or the sleep loop) should turn on `FAIR` mode: lost
+    /// [`FAIR_AFTER_LOSSES`] times, or registered for [`FAIR_AFTER`].
+    fn starving(&mut self) -> bool {
+        let since = *self.since.get_or_insert_with(Instant::now);
+        self.losses >= FAIR_AFTER_LOSSES || since.elapsed() >= FAIR_AFTER
     }
 
-    /// Returned from the futex (woken, spuriously, or the word had changed), or found the lock
-    /// taken by a barger when deregistering.
+    /// Returned from the futex (woken, spuriously, or the word had changed) and found the lock
+    /// still held by someone else, or found it taken by a barger when deregistering.
     fn lost(&mut self) {
         self.losses = self.losses.saturating_add(1);
     }
 }
 
-impl RawCountingMutex {
+impl<S: Scope> RawCountingMutex<S> {
+    /// An unlocked lock, in const context (the `lock_api` bridge's `INIT`; plain build only).
+    #[cfg(feature = "lock_api")]
+    pub(crate) const fn const_new() -> Self {
+        Self {
+            state: AtomicU32::new(0),
+            scope: PhantomData,
+        }
+    }
+
+    /// Whether the lock is held right now (a snapshot: it may change at once). For tests and
+    /// diagnostics.
+    pub fn is_locked(&self) -> bool {
+        // Relaxed: a snapshot that orders nothing.
+        self.state.load(Relaxed) & LOCKED != 0
+    }
+
+    /// How many threads are registered to sleep right now (a snapshot). For tests and
+    /// diagnostics: zero whenever nobody is inside `lock`, however their waits ended.
+    pub fn registered_waiters(&self) -> u32 {
+        // Relaxed: a snapshot that orders nothing.
+        waiters(self.state.load(Relaxed))
+    }
+
     /// One CAS that takes the lock if `state` reads free. Acquire: pairs with the Release CAS
     /// of the unlock that freed it.
     #[inline]
@@ -193,8 +250,10 @@ impl RawCountingMutex {
             .map(drop)
     }
 
+    /// The slow path: spin, register, sleep, until the lock is ours (`true`) or `deadline`
+    /// has passed (`false`, with our registration undone).
     #[cold]
-    fn lock_contended(&self) {
+    fn lock_contended(&self, deadline: Option<Instant>) -> bool {
         let mut starvation = Starvation::new();
         // Relaxed: a hint; every acquisition below is an Acquire CAS.
         let mut state = self.state.load(Relaxed);
@@ -204,7 +263,7 @@ impl RawCountingMutex {
             loop {
                 if state & LOCKED == 0 {
                     match self.try_barge(state) {
-                        Ok(()) => return,
+                        Ok(()) => return true,
                         Err(seen) => {
                             state = seen;
                             continue;
@@ -219,12 +278,17 @@ impl RawCountingMutex {
                 state = self.state.load(Relaxed);
             }
 
+            // A deadline that has passed: give up before registering (nothing to undo).
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return false;
+            }
+
             // 2. Register (or take it, if it came free).
             let fair = if starvation.starving() { FAIR } else { 0 };
             loop {
                 if state & LOCKED == 0 {
                     match self.try_barge(state) {
-                        Ok(()) => return,
+                        Ok(()) => return true,
                         Err(seen) => {
                             state = seen;
                             continue;
@@ -251,6 +315,7 @@ impl RawCountingMutex {
             // makes the compare fail, or finds us asleep and wakes us (module docs). Every
             // return that finds it still held by someone else is a loss; once this call
             // starves, it turns on FAIR mode (keeping LOCKED: FAIR implies LOCKED).
+            let mut timed_out = false;
             while state & LOCKED != 0 && state & HANDOFF == 0 {
                 if state & FAIR == 0 && starvation.starving() {
                     // Relaxed: a mode bit; it takes nothing and publishes nothing.
@@ -265,13 +330,28 @@ impl RawCountingMutex {
                         }
                     }
                 }
-                futex::wait(&self.state, state);
+                match deadline {
+                    None => S::wait(&self.state, state),
+                    Some(deadline) => {
+                        let now = Instant::now();
+                        if now >= deadline
+                            || S::wait_timeout(&self.state, state, deadline - now).timed_out()
+                        {
+                            timed_out = true;
+                        }
+                    }
+                }
                 // Relaxed: a hint; the deregistering CAS below is what acquires.
                 state = self.state.load(Relaxed);
+                if timed_out {
+                    break;
+                }
                 starvation.lost();
             }
 
-            // 4. Deregister, taking the lock if it is free or handed over.
+            // 4. Deregister, taking the lock if it is free or handed over — also when the time
+            // ran out: a waiter that gives up never leaves a hand-off unclaimed or a wake-up
+            // it consumed unused.
             loop {
                 let (next, acquired) = if state & HANDOFF != 0 {
                     ((state - WAITER) & !HANDOFF, true)
@@ -290,7 +370,8 @@ impl RawCountingMutex {
                 // Acquire: pairs with the Release CAS in `unlock_contended` that freed the lock
                 // or handed it over.
                 match self.state.compare_exchange(state, next, Acquire, Relaxed) {
-                    Ok(_) if acquired => return,
+                    Ok(_) if acquired => return true,
+                    Ok(_) if timed_out => return false,
                     Ok(_) => {
                         state = next;
                         break;
@@ -327,10 +408,10 @@ impl RawCountingMutex {
         }
     }
 
-    /// The one place this lock reaches the kernel to wake.
+    /// The one place this lock reaches the kernel to wake (in its scope `S`).
     #[cold]
     fn wake(&self) {
-        futex::wake_one(&self.state);
+        S::wake_one(&self.state);
     }
 }
 
@@ -340,12 +421,13 @@ impl RawCountingMutex {
 // acquisition (a CAS that set `LOCKED`, or one that cleared `HANDOFF`) is Acquire and reads the
 // Release CAS of the previous holder's unlock or a later RMW in its release sequence (all
 // writes to the word are RMWs), so unlock happens-before the next lock.
-unsafe impl RawLock for RawCountingMutex {
+unsafe impl<S: Scope> RawLock for RawCountingMutex<S> {
     const NAME: &'static str = "counting";
 
     fn new() -> Self {
         Self {
             state: AtomicU32::new(0),
+            scope: PhantomData,
         }
     }
 
@@ -357,7 +439,7 @@ unsafe impl RawLock for RawCountingMutex {
             .compare_exchange(0, LOCKED, Acquire, Relaxed)
             .is_err()
         {
-            self.lock_contended();
+            self.lock_contended(None);
         }
     }
 
@@ -387,9 +469,19 @@ unsafe impl RawLock for RawCountingMutex {
     }
 }
 
-impl core::fmt::Debug for RawCountingMutex {
+// SAFETY: a `true` is an acquisition by the same CASes as in `lock` (see above).
+unsafe impl<S: Scope> RawLockTimed for RawCountingMutex<S> {
+    #[inline]
+    fn try_lock_until(&self, deadline: Instant) -> bool {
+        self.try_lock() || self.lock_contended(Some(deadline))
+    }
+}
+
+impl<S: Scope> core::fmt::Debug for RawCountingMutex<S> {
     /// Reads nothing: the word changes under our feet and a load would be a checker step.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("RawCountingMutex").finish_non_exhaustive()
+        f.debug_struct("RawCountingMutex")
+            .field("scope", &S::NAME)
+            .finish_non_exhaustive()
     }
 }

@@ -24,6 +24,11 @@
 //! that is what guarantees every sleeper is eventually woken — at the cost of one spurious
 //! `wake_one` after the last sleeper leaves.
 //!
+//! `try_lock_for` / `try_lock_until` ([`RawLockTimed`]) run the same slow path with a
+//! deadline: each sleep is a `futex::wait_timeout` for the time left, and the waiter gives up
+//! only right after an attempt to take the lock failed. Leaving the word `CONTENDED` behind is
+//! consistent — it only ever over-approximates "someone sleeps" (one spare wake, at most).
+//!
 //! # Progress
 //!
 //! Blocking, not fair: a running thread may barge ahead of a woken one. The wait before
@@ -34,8 +39,9 @@
 use crate::sync::atomic::{AtomicU32, Ordering::*};
 use crate::sync::futex;
 use crate::sync::hint::Backoff;
+use crate::sync::time::Instant;
 
-use super::{Mutex, RawLock};
+use super::{Mutex, RawLock, RawLockTimed};
 
 /// The lock is free.
 pub const UNLOCKED: u32 = 0;
@@ -81,6 +87,21 @@ pub struct RawFutexMutex {
 pub type FutexMutex<T> = Mutex<T, RawFutexMutex>;
 
 impl RawFutexMutex {
+    /// An unlocked lock, in const context (the `lock_api` bridge's `INIT`; plain build only).
+    #[cfg(feature = "lock_api")]
+    pub(crate) const fn const_new() -> Self {
+        Self {
+            state: AtomicU32::new(UNLOCKED),
+        }
+    }
+
+    /// Whether the lock is held right now (a snapshot: it may change at once). For tests and
+    /// diagnostics.
+    pub fn is_locked(&self) -> bool {
+        // Relaxed: a snapshot that orders nothing.
+        self.state.load(Relaxed) != UNLOCKED
+    }
+
     /// Waits (loads only) while the lock is held without sleepers, on the [`backoff`]
     /// schedule; returns the last state seen.
     fn spin(&self) -> u32 {
@@ -97,8 +118,10 @@ impl RawFutexMutex {
         }
     }
 
+    /// The slow path: spin, then sleep marked `CONTENDED`, until the lock is ours (`true`) or
+    /// `deadline` has passed (`false`).
     #[cold]
-    fn lock_contended(&self) {
+    fn lock_contended(&self, deadline: Option<Instant>) -> bool {
         let mut state = self.spin();
 
         // Free now: try to take it without announcing contention.
@@ -108,23 +131,40 @@ impl RawFutexMutex {
                 .state
                 .compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed)
             {
-                Ok(_) => return,
+                Ok(_) => return true,
                 Err(seen) => state = seen,
             }
         }
 
+        let mut timed_out = false;
         loop {
             // Announce that we may sleep. If the swap found the lock free, we now hold it (as
             // CONTENDED, since we cannot know whether others sleep). Skip the write when it is
             // already CONTENDED, to leave the cache line shared.
             // Acquire: pairs with the Release swap in `unlock` that set UNLOCKED.
             if state != CONTENDED && self.state.swap(CONTENDED, Acquire) == UNLOCKED {
-                return;
+                return true;
+            }
+            // Giving up only after that attempt: a wake-up we consumed is never swallowed —
+            // either we took the lock, or it is held and marked CONTENDED, so its holder's
+            // unlock wakes the next sleeper.
+            if timed_out {
+                return false;
             }
             // Sleep while the word is still CONTENDED. The compare-and-block is atomic with
             // respect to `unlock`'s wake, so an unlock after our swap either changes the word
             // before we compare (we return at once) or finds us asleep.
-            futex::wait(&self.state, CONTENDED);
+            match deadline {
+                None => futex::wait(&self.state, CONTENDED),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return false;
+                    }
+                    timed_out =
+                        futex::wait_timeout(&self.state, CONTENDED, deadline - now).timed_out();
+                }
+            }
             state = self.spin();
         }
     }
@@ -158,7 +198,7 @@ unsafe impl RawLock for RawFutexMutex {
             .compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed)
             .is_err()
         {
-            self.lock_contended();
+            self.lock_contended(None);
         }
     }
 
@@ -179,6 +219,14 @@ unsafe impl RawLock for RawFutexMutex {
             // takes the lock, so the next unlock wakes the next sleeper.
             self.wake();
         }
+    }
+}
+
+// SAFETY: a `true` is an acquisition by the same CAS or swap as in `lock` (see above).
+unsafe impl RawLockTimed for RawFutexMutex {
+    #[inline]
+    fn try_lock_until(&self, deadline: Instant) -> bool {
+        self.try_lock() || self.lock_contended(Some(deadline))
     }
 }
 

@@ -38,6 +38,11 @@
 #[cfg(all(synclab_loom, synclab_shuttle))]
 compile_error!("choose one checker: `--cfg synclab_loom` or `--cfg synclab_shuttle`, not both");
 
+#[cfg(all(feature = "lock_api", any(synclab_loom, synclab_shuttle)))]
+compile_error!(
+    "the `lock_api` feature needs const atomics (`RawMutex::INIT`), which the checkers' atomics      are not: build the checkers without it"
+);
+
 mod cell;
 pub mod futex;
 #[cfg(any(synclab_loom, synclab_shuttle))]
