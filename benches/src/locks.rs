@@ -10,8 +10,11 @@
 //!   acquires as fast as it can until a [`window`] closes (Mops/s). Unlike fixed work, a
 //!   thread that is starved does not hold the run open, so barging shows its full effect.
 //! * `locks/fairness-increment`, `locks/fairness-cs` (worst ÷ mean) and `locks/spread-*`
-//!   (max ÷ min) — the same window, judged by the per-thread acquisitions: the worst-served
-//!   thread's count over the mean, and the best over the worst.
+//!   (max ÷ min) — the same free-running run over a longer [`fairness_window`], judged by the
+//!   per-thread acquisitions: the worst-served thread's count over the mean, and the best over
+//!   the worst.
+//! * `locks/timed-trylock` — the window with `try_lock_for(20 µs)` and the ~200 ns section
+//!   (successful acquisitions per second): the timed path, waiters that give up included.
 //! * `locks/condvar-pingpong` — two threads hand a turn back and forth through a mutex and a
 //!   condvar (ns per one-way handoff): each family's wait/notify path. Compare with
 //!   `floor/handoff` (raw futex, spin).
@@ -27,8 +30,8 @@ use std::sync::{Arc, Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
 use synclab::lock::{
-    Condvar, FutexFamily, LockFamily, Mutex, MutexGuard, RawCountingMutex, RawFutexMutex, RawLock,
-    RawSpinLock, StdFamily,
+    CountingFamily, FutexFamily, LockFamily, Mutex, RawCountingMutex, RawFutexMutex, RawLock,
+    RawLockTimed, RawSpinLock, StdFamily,
 };
 
 use crate::{Contender, Measurement, Metric, Params, Role, Target, Workload, ABSOLUTE};
@@ -88,25 +91,25 @@ pub fn workloads() -> Vec<Workload> {
             id: "locks/fairness-increment",
             title: "Fairness over the window (increment): worst-served thread ÷ mean",
             metric: Metric::WorstOverMean,
-            contenders: mutex_contenders!(window_increment),
+            contenders: mutex_contenders!(fairness_increment),
         },
         Contended {
             id: "locks/fairness-cs",
             title: "Fairness over the window (~200 ns section): worst-served thread ÷ mean",
             metric: Metric::WorstOverMean,
-            contenders: mutex_contenders!(window_work),
+            contenders: mutex_contenders!(fairness_work),
         },
         Contended {
             id: "locks/spread-increment",
             title: "Spread over the window (increment): best-served thread ÷ worst-served",
             metric: Metric::MaxOverMin,
-            contenders: mutex_contenders!(window_increment),
+            contenders: mutex_contenders!(fairness_increment),
         },
         Contended {
             id: "locks/spread-cs",
             title: "Spread over the window (~200 ns section): best-served thread ÷ worst-served",
             metric: Metric::MaxOverMin,
-            contenders: mutex_contenders!(window_work),
+            contenders: mutex_contenders!(fairness_work),
         },
     ];
     let mut all = vec![Workload {
@@ -130,6 +133,16 @@ pub fn workloads() -> Vec<Workload> {
         contenders: c.contenders,
     }));
     all.push(Workload {
+        id: "locks/timed-trylock",
+        group: "locks",
+        title: "Timed try-lock under contention: try_lock_for(20 µs), ~200 ns section",
+        threads_label: "threads",
+        threads: CONTENDED_THREADS.to_vec(),
+        scales_with_threads: true,
+        metric: Metric::Mops,
+        contenders: timed_contenders(),
+    });
+    all.push(Workload {
         id: "locks/condvar-pingpong",
         group: "locks",
         title: "Mutex + condvar ping-pong between two threads (one-way handoff)",
@@ -146,7 +159,7 @@ pub fn workloads() -> Vec<Workload> {
             Contender {
                 name: "CountingMutex+Condvar",
                 role: Role::Synclab,
-                run: pingpong::<CondvarFamily<RawCountingMutex>>,
+                run: pingpong::<CountingFamily>,
             },
             Contender {
                 name: "std Mutex+Condvar",
@@ -257,6 +270,60 @@ impl CounterLock for parking_lot::Mutex<u64> {
     }
 }
 
+/// The timeout of `locks/timed-trylock`: a few critical sections long, so that waiters both
+/// succeed and time out.
+pub const TRY_LOCK_TIMEOUT: Duration = Duration::from_micros(20);
+
+/// A mutex with a timed acquisition (std's has none).
+trait TimedCounterLock: CounterLock {
+    /// Locks within `timeout` and runs `f`; `false` if the time ran out.
+    fn with_timeout(&self, timeout: Duration, f: impl FnOnce(&mut u64)) -> bool;
+}
+
+impl<R: RawLockTimed + 'static> TimedCounterLock for Mutex<u64, R> {
+    #[inline]
+    fn with_timeout(&self, timeout: Duration, f: impl FnOnce(&mut u64)) -> bool {
+        self.try_lock_for(timeout).map(|mut g| f(&mut g)).is_some()
+    }
+}
+
+impl TimedCounterLock for parking_lot::Mutex<u64> {
+    #[inline]
+    fn with_timeout(&self, timeout: Duration, f: impl FnOnce(&mut u64)) -> bool {
+        self.try_lock_for(timeout).map(|mut g| f(&mut g)).is_some()
+    }
+}
+
+/// The contenders of `locks/timed-trylock`: the locks that can time out.
+fn timed_contenders() -> Vec<Contender> {
+    fn futex(p: &Params) -> Measurement {
+        timed_window_with::<Mutex<u64, RawFutexMutex>>(p)
+    }
+    fn counting(p: &Params) -> Measurement {
+        timed_window_with::<Mutex<u64, RawCountingMutex>>(p)
+    }
+    fn parking_lot(p: &Params) -> Measurement {
+        timed_window_with::<parking_lot::Mutex<u64>>(p)
+    }
+    vec![
+        Contender {
+            name: "FutexMutex",
+            role: Role::Synclab,
+            run: futex,
+        },
+        Contender {
+            name: "CountingMutex",
+            role: Role::Synclab,
+            run: counting,
+        },
+        Contender {
+            name: "parking_lot::Mutex",
+            role: Role::Anchor,
+            run: parking_lot,
+        },
+    ]
+}
+
 /// The five mutex contenders of a workload whose body is `$run(&Params, Kind)`.
 macro_rules! mutex_contenders {
     ($run:ident) => {{
@@ -325,6 +392,14 @@ fn window_increment(p: &Params, kind: Kind) -> Measurement {
 
 fn window_work(p: &Params, kind: Kind) -> Measurement {
     dispatch!(kind, window_with(p, Section::Work))
+}
+
+fn fairness_increment(p: &Params, kind: Kind) -> Measurement {
+    dispatch!(kind, fairness_with(p, Section::Increment))
+}
+
+fn fairness_work(p: &Params, kind: Kind) -> Measurement {
+    dispatch!(kind, fairness_with(p, Section::Work))
 }
 
 /// Iterations of the critical-section loop that take about [`CS_NS`] ns, measured once per
@@ -429,10 +504,46 @@ pub fn window(p: &Params) -> Duration {
     p.pick(Duration::from_millis(20), Duration::from_millis(50))
 }
 
+/// The free-running window with timed acquisitions: every thread calls
+/// `try_lock_for(TRY_LOCK_TIMEOUT)` until the window closes, running the ~200 ns section when
+/// it gets the lock; the figure is successful acquisitions per second.
+fn timed_window_with<L: TimedCounterLock>(p: &Params) -> Measurement {
+    free_running(p, window(p), |lock: &L, iterations| {
+        lock.with_timeout(TRY_LOCK_TIMEOUT, |c| Section::Work.run(c, iterations))
+    })
+}
+
 /// Every thread acquires as often as it can until the window closes; returns each thread's
 /// count. The window opens when the last thread is at the start line and closes when the
 /// main thread (which sleeps through it) sets the flag; the elapsed time is measured by main.
 fn window_with<L: CounterLock>(p: &Params, section: Section) -> Measurement {
+    free_running(p, window(p), move |lock: &L, iterations| {
+        lock.with(|c| section.run(c, iterations));
+        true
+    })
+}
+
+/// The window of the fairness and spread workloads: longer, since who got how much over a
+/// few tens of milliseconds on a shared machine says as much about the OS scheduler as about
+/// the lock.
+pub fn fairness_window(p: &Params) -> Duration {
+    p.pick(Duration::from_millis(50), Duration::from_millis(200))
+}
+
+/// The free-running window over [`fairness_window`].
+fn fairness_with<L: CounterLock>(p: &Params, section: Section) -> Measurement {
+    free_running(p, fairness_window(p), move |lock: &L, iterations| {
+        lock.with(|c| section.run(c, iterations));
+        true
+    })
+}
+
+/// The window itself: `acquire` is one attempt, `true` if it took the lock (and counted).
+fn free_running<L: CounterLock>(
+    p: &Params,
+    open_for: Duration,
+    acquire: impl Fn(&L, u64) -> bool + Copy + Send + 'static,
+) -> Measurement {
     let threads = p.threads.max(1);
     let iterations = cs_iterations();
     let lock = Arc::new(L::new());
@@ -450,8 +561,7 @@ fn window_with<L: CounterLock>(p: &Params, section: Section) -> Measurement {
                 let mut acquired = 0u64;
                 // Relaxed: a flag that only ends the loop; nothing is published through it.
                 while !closed.load(Ordering::Relaxed) {
-                    lock.with(|c| section.run(c, iterations));
-                    acquired += 1;
+                    acquired += u64::from(acquire(&lock, iterations));
                 }
                 acquired
             })
@@ -459,7 +569,7 @@ fn window_with<L: CounterLock>(p: &Params, section: Section) -> Measurement {
         .collect();
     start_line.wait();
     let start = Instant::now();
-    std::thread::sleep(window(p));
+    std::thread::sleep(open_for);
     closed.store(true, Ordering::Relaxed);
     let elapsed = start.elapsed();
     let shares: Vec<u64> = handles
@@ -501,39 +611,6 @@ pub(crate) fn pingpong<F: LockFamily>(p: &Params) -> Measurement {
     let elapsed = start.elapsed();
     peer.join().expect("ping-pong peer panicked");
     Measurement::ops(2 * u64::from(rounds), elapsed)
-}
-
-/// Any synclab mutex with synclab's [`Condvar`] as a [`LockFamily`], for the ping-pong.
-#[derive(Debug)]
-struct CondvarFamily<R>(std::marker::PhantomData<R>);
-
-impl<R: RawLock + 'static> LockFamily for CondvarFamily<R> {
-    const NAME: &'static str = R::NAME;
-    type Mutex<T: Send> = Mutex<T, R>;
-    type Guard<'a, T: Send + 'a> = MutexGuard<'a, T, R>;
-    type Condvar = Condvar;
-
-    fn mutex<T: Send>(value: T) -> Self::Mutex<T> {
-        Mutex::new(value)
-    }
-    fn lock<T: Send>(mutex: &Self::Mutex<T>) -> Self::Guard<'_, T> {
-        mutex.lock()
-    }
-    fn try_lock<T: Send>(mutex: &Self::Mutex<T>) -> Option<Self::Guard<'_, T>> {
-        mutex.try_lock()
-    }
-    fn condvar() -> Self::Condvar {
-        Condvar::new()
-    }
-    fn wait<'a, T: Send>(condvar: &Self::Condvar, guard: Self::Guard<'a, T>) -> Self::Guard<'a, T> {
-        condvar.wait(guard)
-    }
-    fn notify_one(condvar: &Self::Condvar) {
-        condvar.notify_one();
-    }
-    fn notify_all(condvar: &Self::Condvar) {
-        condvar.notify_all();
-    }
 }
 
 /// parking_lot's `Mutex` + `Condvar` as a [`LockFamily`], for the ping-pong anchor.

@@ -12,8 +12,8 @@ use std::sync::atomic::Ordering as StdOrdering;
 use std::time::Duration;
 
 use synclab::lock::{
-    Condvar, FutexFamily, FutexMutex, LockFamily, Mutex, RawCountingMutex,
-    RawFutexMutex, RawLock, RawLockTimed, RawSpinLock,
+    Condvar, FutexFamily, FutexMutex, LockFamily, Mutex, RawCountingMutex, RawFutexMutex, RawLock,
+    RawLockTimed, RawSpinLock,
 };
 use synclab::sync::atomic::{AtomicUsize, Ordering::*};
 use synclab::sync::{thread, Arc, World, WORLD};
@@ -30,9 +30,18 @@ use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
 /// `spawned` threads plus main each take the lock `rounds` times and increment a counter that
 /// lives outside the mutex (in a [`SharedCell`]), with a plain read then write.
 fn mutual_exclusion<R: RawLock + 'static>(spawned: usize, rounds: usize) {
+    mutual_exclusion_rounds::<R>(spawned, rounds, rounds);
+}
+
+/// As [`mutual_exclusion`], with main taking the lock `main_rounds` times.
+fn mutual_exclusion_rounds<R: RawLock + 'static>(
+    spawned: usize,
+    rounds: usize,
+    main_rounds: usize,
+) {
     let lock = Arc::new(Mutex::<(), R>::new(()));
     let counter = Arc::new(SharedCell::new(0usize));
-    let bump = move |lock: &Mutex<(), R>, counter: &SharedCell<usize>| {
+    let bump = move |lock: &Mutex<(), R>, counter: &SharedCell<usize>, rounds: usize| {
         for _ in 0..rounds {
             let guard = lock.lock();
             let seen = counter.get();
@@ -43,17 +52,17 @@ fn mutual_exclusion<R: RawLock + 'static>(spawned: usize, rounds: usize) {
     let handles: Vec<_> = (0..spawned)
         .map(|_| {
             let (lock, counter) = (Arc::clone(&lock), Arc::clone(&counter));
-            thread::spawn(move || bump(&lock, &counter))
+            thread::spawn(move || bump(&lock, &counter, rounds))
         })
         .collect();
-    bump(&lock, &counter);
+    bump(&lock, &counter, main_rounds);
     for h in handles {
         h.join().unwrap();
     }
     let _guard = lock.lock();
     assert_eq!(
         counter.get(),
-        (spawned + 1) * rounds,
+        spawned * rounds + main_rounds,
         "an increment was lost"
     );
 }
@@ -105,12 +114,15 @@ fn spin_mutex_excludes_three_threads() {
 
 #[test]
 fn counting_mutex_excludes_two_threads() {
+    // Main locks twice, so that it can barge ahead of a woken waiter and then unlock while
+    // that waiter starves (FAIR mode, hand-off); the other thread locks once. Both taking it
+    // twice runs for many minutes exhaustively.
     Model::new("CountingMutex: mutual exclusion, 2 threads")
         .threads(2)
         .shuttle_iterations(10_000)
-        .ops("each: 2x (lock; counter += 1 via SharedCell; unlock)")
+        .ops("main: 2x, other: 1x (lock; counter += 1 via SharedCell; unlock)")
         .exhaustive()
-        .check(|| mutual_exclusion::<RawCountingMutex>(1, 2));
+        .check(|| mutual_exclusion_rounds::<RawCountingMutex>(1, 1, 2));
 }
 
 #[test]

@@ -1,8 +1,15 @@
-//! synclab's futex pair — [`FutexMutex`] and [`Condvar`] — as a [`LockFamily`].
+//! synclab's mutexes with the futex [`Condvar`] as a [`LockFamily`]: [`FutexFamily`]
+//! ([`FutexMutex`](super::FutexMutex)), [`CountingFamily`]
+//! ([`CountingMutex`](super::CountingMutex)), and any other raw lock through
+//! [`CondvarFamily`].
 
-use super::{Condvar, FutexMutex, LockFamily, MutexGuard, RawFutexMutex};
+use core::fmt;
+use core::marker::PhantomData;
 
-/// [`FutexMutex`] with the futex [`Condvar`].
+use super::{Condvar, LockFamily, Mutex, MutexGuard, RawCountingMutex, RawFutexMutex, RawLock};
+
+/// A synclab [`Mutex<T, R>`] with the futex [`Condvar`] (which works with every raw lock's
+/// guard), as a [`LockFamily`].
 ///
 /// No poisoning: a holder that panics unlocks during unwinding and the next holder sees the
 /// data as it was left (see the poisoning note in [the module](super)).
@@ -18,18 +25,43 @@ use super::{Condvar, FutexMutex, LockFamily, MutexGuard, RawFutexMutex};
 /// FutexFamily::notify_all(&cv); // nobody waits: no system call
 /// assert_eq!(*FutexFamily::lock(&m), 1);
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FutexFamily;
+pub struct CondvarFamily<R>(PhantomData<fn() -> R>);
 
-impl LockFamily for FutexFamily {
-    const NAME: &'static str = "futex";
+/// [`FutexMutex`](super::FutexMutex) with the futex [`Condvar`].
+pub type FutexFamily = CondvarFamily<RawFutexMutex>;
 
-    type Mutex<T: Send> = FutexMutex<T>;
-    type Guard<'a, T: Send + 'a> = MutexGuard<'a, T, RawFutexMutex>;
+/// [`CountingMutex`](super::CountingMutex) with the futex [`Condvar`].
+pub type CountingFamily = CondvarFamily<RawCountingMutex>;
+
+impl<R> Clone for CondvarFamily<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R> Copy for CondvarFamily<R> {}
+
+impl<R> Default for CondvarFamily<R> {
+    fn default() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<R: RawLock> fmt::Debug for CondvarFamily<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CondvarFamily<{}>", R::NAME)
+    }
+}
+
+impl<R: RawLock + 'static> LockFamily for CondvarFamily<R> {
+    const NAME: &'static str = R::NAME;
+
+    type Mutex<T: Send> = Mutex<T, R>;
+    type Guard<'a, T: Send + 'a> = MutexGuard<'a, T, R>;
     type Condvar = Condvar;
 
     fn mutex<T: Send>(value: T) -> Self::Mutex<T> {
-        FutexMutex::new(value)
+        Mutex::new(value)
     }
 
     #[inline]

@@ -45,7 +45,7 @@ mod std_family;
 
 pub use condvar::{Condvar, WaitTimeoutResult};
 pub use counting_mutex::{CountingMutex, RawCountingMutex};
-pub use futex_family::FutexFamily;
+pub use futex_family::{CondvarFamily, CountingFamily, FutexFamily};
 pub use futex_mutex::{FutexMutex, RawFutexMutex};
 pub use spin::{RawSpinLock, SpinMutex};
 pub use std_family::StdFamily;
