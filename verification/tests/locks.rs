@@ -114,14 +114,25 @@ fn spin_mutex_excludes_three_threads() {
 
 #[test]
 fn counting_mutex_excludes_two_threads() {
-    // Main locks twice, so that it can barge ahead of a woken waiter and then unlock while
-    // that waiter starves (FAIR mode, hand-off); the other thread locks once. Both taking it
-    // twice runs for many minutes exhaustively.
     Model::new("CountingMutex: mutual exclusion, 2 threads")
         .threads(2)
         .shuttle_iterations(10_000)
-        .ops("main: 2x, other: 1x (lock; counter += 1 via SharedCell; unlock)")
+        .ops("each: lock; counter += 1 via SharedCell; unlock")
         .exhaustive()
+        .check(|| mutual_exclusion::<RawCountingMutex>(1, 1));
+}
+
+/// Main locks twice, so that it can barge ahead of a woken waiter and then unlock while that
+/// waiter starves (FAIR mode, hand-off) — the path where a hand-off that released the lock
+/// would admit two holders. Exhaustive, this model takes 1.13 M executions and 270 s (one
+/// core); bounded, a few seconds.
+#[test]
+fn counting_mutex_excludes_two_threads_barging() {
+    Model::new("CountingMutex: mutual exclusion, 2 threads, barging and hand-off")
+        .threads(2)
+        .shuttle_iterations(10_000)
+        .ops("main: 2x, other: 1x (lock; counter += 1 via SharedCell; unlock)")
+        .preemption_bound(3)
         .check(|| mutual_exclusion_rounds::<RawCountingMutex>(1, 1, 2));
 }
 
@@ -532,7 +543,7 @@ fn condvar_wait_timeout_returns() {
         .threads(2)
         .shuttle_iterations(10_000)
         .ops("waiter: wait_timeout_while !flag; main: lock; flag=true; unlock; notify_one")
-        .exhaustive()
+        .preemption_bound(3)
         .check(|| condvar_timed_and_untimed(1, 0));
 }
 

@@ -14,7 +14,7 @@
 //! | [`StdMutex`], [`StdCondvar`] | std's | loom's | shuttle's |
 //! | [`thread`] | `std::thread` | `loom::thread` | `shuttle::thread` |
 //! | [`hint::spin_loop`] | a CPU pause | a yield to the scheduler | a yield to the scheduler |
-//! | [`hint::Backoff`] | spins, then yields, as scheduled | a bounded schedule completes at once | a bounded schedule completes at once |
+//! | [`hint::Backoff`] | spins, then yields, as scheduled | a bounded schedule has no rounds | a bounded schedule has no rounds |
 //! | [`futex`] | `atomic-wait` (futex(2) on Linux), and futex(2) directly for timed and shared waits | a futex model | a futex model |
 //! | [`time::Instant`] | std's | a frozen clock | a frozen clock |
 //!
@@ -134,12 +134,14 @@ pub mod hint {
     /// The shape is crossbeam-utils' `Backoff` (`spin` after a failed CAS, `snooze` while
     /// waiting for another thread, `is_completed` to park) and parking_lot's `SpinWait`, built
     /// on this module so that it is **checker-aware**: under loom or shuttle a bounded schedule
-    /// completes at its first `snooze`, which waits for nothing — the caller's re-read of the
-    /// word it watches is the scheduling point, so the checker explores both "it changed
-    /// during the spin" and "the spin ran out", without multiplying the state space (and
-    /// without a yield, which loom answers by running every other thread first, so that in a
-    /// two-thread model the spin would never run out). An unbounded schedule yields on every
-    /// round after its first, as it must: a loop without a yield is an infinite path there.
+    /// has no rounds — it is completed before the first `snooze` — so the caller reads the
+    /// word it watches once and moves on to sleeping. That read is a scheduling point, so the
+    /// checker still explores "it came free during the spin" and "it stayed held", without
+    /// multiplying the state space; and there is no yield, which loom answers by running
+    /// every other thread first (in a two-thread model the lock would then always come free
+    /// during the spin, and the sleeping path would never be explored). An unbounded schedule
+    /// (`SpinMutex`, which never sleeps) spins one round and then yields on every round, as it
+    /// must: a loop without a yield is an infinite path there.
     ///
     /// # Examples
     ///
@@ -152,7 +154,7 @@ pub mod hint {
     ///     backoff.snooze();
     ///     rounds += 1;
     /// }
-    /// assert_eq!(rounds, if synclab::sync::WORLD == synclab::sync::World::Plain { 5 } else { 1 });
+    /// assert_eq!(rounds, if synclab::sync::WORLD == synclab::sync::World::Plain { 5 } else { 0 });
     /// ```
     #[derive(Debug, Clone)]
     pub struct Backoff {
@@ -175,8 +177,11 @@ pub mod hint {
         pub const fn new(spins: u32, yields: u32) -> Self {
             let (spins, yields) = match WORLD {
                 World::Plain => (spins, yields),
+                // Unbounded: one spin round, then yields (a loop without one is an infinite
+                // path under a checker).
                 World::Loom | World::Shuttle if yields == Self::UNBOUNDED => (min1(spins), yields),
-                World::Loom | World::Shuttle => (min1(spins), min1(yields)),
+                // Bounded: no rounds at all (see the type's docs).
+                World::Loom | World::Shuttle => (0, 0),
             };
             Self {
                 round: 0,
@@ -226,16 +231,6 @@ pub mod hint {
         /// caller that never sleeps can snooze forever).
         #[inline]
         pub fn snooze(&mut self) {
-            if WORLD != World::Plain && self.end != u32::MAX {
-                // Under a checker a bounded schedule waits for nothing: the caller's next access
-                // to the word it watches is the scheduling point, and the checker explores both
-                // "it changed while we waited" and "the schedule ran out". (A yield here would
-                // make loom run every other thread first, so a two-thread model would never see
-                // the schedule run out.) Unbounded schedules must yield, or the loop would be an
-                // infinite path.
-                self.round = self.end;
-                return;
-            }
             if self.round < self.spins {
                 for _ in 0..self.burst(self.round) {
                     spin_loop();
