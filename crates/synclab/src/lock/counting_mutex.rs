@@ -3,27 +3,29 @@
 //! may barge in, and a waiter that has starved too long turns on direct hand-off.
 //!
 //! Sources: the waiter count in the lock word is Jens Gustedt's musl lock ("state and
-//! congestion count in one atomic int", SAC'16) and the exact `PARKED_BIT` of parking_lot's
-//! `raw_mutex.rs`; the spin-while-held with yields is WebKit's `WTF::Lock` ("Locking in
-//! WebKit", F. Pizlo, 2016) and parking_lot's `SpinWait`; the starvation mode — a waiter that
-//! waited too long makes unlockers hand the lock over instead of releasing it, and turns the
-//! mode off again when it is the last waiter or did not wait long — is Go's `sync.Mutex`
-//! (`src/sync/mutex.go`, D. Vyukov), with parking_lot's eventual fairness (a fair hand-off
-//! after about 0.5 ms, `parking_lot_core::FairTimeout`) as its time limit.
+//! congestion count in one atomic int", SAC'16) and plays the part of the exact `PARKED_BIT`
+//! of parking_lot's `raw_mutex.rs`; the spin-while-held with yields is WebKit's `WTF::Lock`
+//! ("Locking in WebKit", F. Pizlo, 2016) and parking_lot's `SpinWait`; the starvation mode — a
+//! waiter that waited too long makes unlockers hand the lock over instead of releasing it, and
+//! newcomers queue instead of barging — is Go's `sync.Mutex` (`src/sync/mutex.go`), with
+//! parking_lot's eventual-fairness interval (a fair hand-off after about 0.5 ms,
+//! `parking_lot_core::FairTimeout`) as its time limit. Unlike Go's semaphore, a futex cannot
+//! wake a chosen thread, so the hand-off names its receiver differently: the starving thread
+//! that turned the mode on (the *heir*) is the only one that may claim it.
 //!
 //! # The word
 //!
 //! | bits | name | meaning |
 //! |---|---|---|
 //! | 0 | [`LOCKED`] | held |
-//! | 1 | [`FAIR`] | a waiter is starving: unlock hands the lock over instead of releasing it, spinners stop spinning |
-//! | 2 | [`HANDOFF`] | handed over: held on behalf of the first *registered* waiter that claims it |
+//! | 1 | [`FAIR`] | a waiter starves (the heir): unlock hands the lock over instead of releasing it, spinners stop spinning |
+//! | 2 | [`HANDOFF`] | handed over: held on behalf of the heir, which claims it |
 //! | 3–31 | count × [`WAITER`] | threads registered to sleep: between their registering RMW and their deregistering RMW |
 //!
-//! Invariants: `FAIR` ⇒ `LOCKED` (every RMW that clears `LOCKED` clears `FAIR`);
-//! `HANDOFF` ⇒ `LOCKED` ∧ `FAIR` ∧ count > 0 (a registered waiter never leaves while the lock
-//! is handed over: it claims it instead). The count is bounded by the number of threads, far
-//! below 2²⁹.
+//! Invariants: `FAIR` ⇒ `LOCKED` ∧ exactly one registered heir (only the CAS that turns `FAIR`
+//! on makes an heir, and only the heir turns it off — when it claims the hand-off, or when it
+//! gives up before one); `HANDOFF` ⇒ `FAIR`. The count is bounded by the number of threads,
+//! far below 2²⁹.
 //!
 //! # States and transitions
 //!
@@ -31,47 +33,50 @@
 //! |---|---|---|---|
 //! | `0` | free | CAS → `LOCKED`: 1 RMW | — |
 //! | `LOCKED` | held, nobody registered | spin (loads), then register | CAS → `0`: 1 RMW |
-//! | `LOCKED + n·WAITER` | held, `n` registered | spin, register (CAS `+WAITER`), `futex::wait` | CAS → `n·WAITER`, then `wake_one`: 2 RMWs + 1 syscall |
+//! | `LOCKED + n·WAITER` | held, `n` registered | spin, register (CAS `+WAITER`), `futex::wait`, deregister (CAS) | failed CAS, load, CAS → `n·WAITER`, `wake_one`: 2 RMWs + 1 syscall |
 //! | `n·WAITER` | free, `n` registered (one was just woken) | barge: CAS `\| LOCKED`: 2 RMWs | — |
-//! | `LOCKED + FAIR + n·WAITER` | held, a waiter starves | register at once (no spin), sleep | CAS `\| HANDOFF` (stays held), `wake_one` |
-//! | `LOCKED + FAIR + HANDOFF + n·WAITER` | handed over | only a registered waiter: CAS `-WAITER −HANDOFF` claims it | — (the claimant now holds it) |
+//! | `LOCKED + FAIR + n·WAITER` | held, the heir starves | register at once (no spin), sleep | CAS `\| HANDOFF` (stays held), `wake_all` |
+//! | `LOCKED + FAIR + HANDOFF + n·WAITER` | handed over | the heir's deregistering CAS claims it (clearing `HANDOFF`, `FAIR`); everyone else sleeps on | — |
 //!
 //! Lock, slow path (`lock_contended`):
 //!
 //! 1. **Spin** with loads only, on the [`backoff`] schedule (spin hints, then yields), while the
 //!    lock is held — whether or not others sleep, unlike std's and parking_lot's — and not in
 //!    `FAIR` mode; barge in with a CAS whenever it reads free.
-//! 2. **Register**: CAS `+WAITER` (setting `FAIR` if this call has starved, see below); if it
-//!    reads free instead, take it.
-//! 3. **Sleep**: `futex::wait(word, seen)` while the word is held and not handed over. The
-//!    compare is of the whole word, so any change — an unlock, another registration — returns
-//!    at once; the loop re-reads and decides again.
-//! 4. **Deregister**: one CAS `-WAITER` that also takes the lock if it is free (`| LOCKED`) or
-//!    handed over (`−HANDOFF`). If a barger got there first, back to 1 — this call *lost* once.
+//! 2. **Register**: CAS `+WAITER` — and `| FAIR` if this call starves and `FAIR` is off, which
+//!    makes it the heir; if it reads free instead, take it.
+//! 3. **Sleep**: `futex::wait(word, seen)` while the word is held (for the heir: and not
+//!    handed over). The compare is of the whole word, so any change — an unlock, another
+//!    registration — returns at once; the loop re-reads, turns `FAIR` on if this call now
+//!    starves and nobody has, and decides again.
+//! 4. **Deregister**: one CAS `-WAITER` that also takes the lock if it is free (`| LOCKED`) or,
+//!    for the heir, claims the hand-off (`−HANDOFF −FAIR`). If a barger got there first, back
+//!    to 1 — this call *lost* once.
 //!
 //! A call starves once it has been registered for [`FAIR_AFTER`] (0.5 ms) or has lost
-//! [`FAIR_AFTER_LOSSES`] times (a return from the futex that found the lock held by someone
-//! else, or a deregistration beaten by a barger); it then sets `FAIR` with its next
-//! registration, or with a CAS while it sleeps. The claimant of a hand-off clears `FAIR`
-//! when it is the last waiter or did not itself starve (Go's rule), so the mode lasts only
-//! while someone is starving.
+//! [`FAIR_AFTER_LOSSES`] times (a return from the futex that found the lock held, or a
+//! deregistration beaten by a barger).
 //!
 //! Unlock: CAS `LOCKED → 0` (the fast path fails whenever anything else is set); else one
-//! CAS that either releases (clearing `LOCKED` and `FAIR`) or, in `FAIR` mode with waiters,
-//! sets `HANDOFF`; then `wake_one` if the count was non-zero.
+//! CAS that either releases (clearing `LOCKED`) and `wake_one`s if anyone is registered, or, in
+//! `FAIR` mode, sets `HANDOFF` and `wake_all`s — the heir may sleep anywhere in the futex
+//! queue, and a futex cannot wake a chosen thread; the others find the lock held and sleep
+//! again. Hand-offs are rare (one per starvation episode), so the herd is too.
 //!
 //! # Why no wakeup is lost
 //!
 //! A thread sleeps only after a futex compare that read `LOCKED` set and its own registration
 //! counted (it registered before, and deregisters only after it returns). Whatever unlock
 //! follows that compare performs an RMW on a later value in the word's modification order, so
-//! it sees the count non-zero and calls `wake_one`, and futex(2)'s compare-and-block is atomic
-//! with respect to that wake: a sleeper in the queue is woken, and a registered thread that
-//! has not compared yet compares against the changed word and returns. The woken thread either
-//! takes the lock (it is free or handed over) or finds it held again — and then the holder's
-//! unlock will see the count of every thread still asleep. A waiter that gives up
-//! (`try_lock_for`) deregisters with one CAS that takes the lock instead if it is free or
-//! handed over, so a wake-up it consumed is never swallowed.
+//! it sees the count non-zero and wakes, and futex(2)'s compare-and-block is atomic with
+//! respect to that wake: a sleeper in the queue is woken, and a registered thread that has not
+//! compared yet compares against the changed word and returns. The woken thread either takes
+//! the lock (it is free, or handed over to it) or finds it held again — and then the holder's
+//! unlock will see the count of every thread still asleep. A hand-off wakes everyone, so the
+//! heir is among them. A waiter that gives up (`try_lock_for`) deregisters with one CAS that
+//! takes the lock instead if it is free (or handed over to it), so a wake-up it consumed is
+//! never swallowed; an heir that gives up turns `FAIR` off in that CAS, so the next unlock
+//! releases instead of handing over to nobody.
 //!
 //! # Timed waits and scopes
 //!
@@ -79,11 +84,12 @@
 //! deadline: each sleep is a `wait_timeout` for the time left; a deadline that passed before
 //! registering gives up with nothing to undo; one that passes while registered leaves through
 //! step 4, whose CAS undoes the registration — or takes the lock, if it is free or was handed
-//! over meanwhile, and reports success. So a timed-out waiter leaves the count exact and never
-//! strands a hand-off (the zoo's `DesertingHandoffMutex` shows the deadlock if it did).
+//! over to it meanwhile, and reports success. So a timed-out waiter leaves the count exact and
+//! never strands a hand-off (the zoo's `DesertingHandoffMutex` shows a lock held by nobody if
+//! it did).
 //!
 //! The lock is generic over the futex scope `S` ([`Private`] by default); its only calls into
-//! the kernel are `S::wait`, `S::wait_timeout` and `S::wake_one`, so the same code runs in a
+//! the kernel are `S::wait`, `S::wait_timeout`, `S::wake_one` and `S::wake_all`, so the same code runs in a
 //! segment shared between processes with `futex::Shared`.
 //!
 //! # Orderings
@@ -99,10 +105,13 @@
 //! # Progress
 //!
 //! Blocking. Barging (a running thread takes a free lock ahead of a woken one) is what makes
-//! it fast; `FAIR` mode bounds how long a waiter can lose: once it starves, every unlock hands
-//! the lock to a registered waiter, in the futex queue's order (FIFO among equal priorities
-//! on Linux), and nobody barges. It is not strictly FIFO: a registered waiter that is awake
-//! may claim a hand-off ahead of one asleep. Measured starvation (per-thread acquisitions over
+//! it fast; `FAIR` mode bounds how long a waiter can lose: once a registered waiter starves and
+//! becomes the heir, the next unlock hands it the lock and nobody barges meanwhile. One heir at
+//! a time: a second starving waiter becomes the next heir at its next wake-up (the hand-off's
+//! `wake_all` wakes it). The first design let *any* registered waiter claim a hand-off; the
+//! waiters that claimed were the newcomers that had just registered and were still running, so
+//! the starving thread, asleep, kept losing (measured: threads with one acquisition in a
+//! 200 ms window, as with parking_lot). Measured starvation (per-thread acquisitions over
 //! a window, worst ÷ mean): see `locks/fairness-*` in `synclab compare` and `docs/designs.md`.
 
 use core::marker::PhantomData;
@@ -283,8 +292,11 @@ impl<S: Scope> RawCountingMutex<S> {
                 return false;
             }
 
-            // 2. Register (or take it, if it came free).
-            let fair = if starvation.starving() { FAIR } else { 0 };
+            // 2. Register (or take it, if it came free). A call that starves turns FAIR on
+            // with its registration, if nobody has yet: it becomes the heir, the only thread
+            // that may claim a hand-off.
+            let starving = starvation.starving();
+            let mut heir;
             loop {
                 if state & LOCKED == 0 {
                     match self.try_barge(state) {
@@ -295,7 +307,8 @@ impl<S: Scope> RawCountingMutex<S> {
                         }
                     }
                 }
-                let registered = (state + WAITER) | fair;
+                let claims_fair = starving && state & FAIR == 0;
+                let registered = (state + WAITER) | if claims_fair { FAIR } else { 0 };
                 // Relaxed: registering takes nothing; the unlock that must see the count reads
                 // it with an RMW on this word, later in its modification order.
                 match self
@@ -304,26 +317,30 @@ impl<S: Scope> RawCountingMutex<S> {
                 {
                     Ok(_) => {
                         state = registered;
+                        heir = claims_fair;
                         break;
                     }
                     Err(seen) => state = seen,
                 }
             }
 
-            // 3. Sleep while it is held and not handed over. The futex compares the whole
-            // word, atomically with respect to `unlock`'s wake: an unlock after our last read
-            // makes the compare fail, or finds us asleep and wakes us (module docs). Every
-            // return that finds it still held by someone else is a loss; once this call
-            // starves, it turns on FAIR mode (keeping LOCKED: FAIR implies LOCKED).
+            // 3. Sleep while it is held (and, for the heir, not yet handed over). The futex
+            // compares the whole word, atomically with respect to `unlock`'s wake: an unlock
+            // after our last read makes the compare fail, or finds us asleep and wakes us
+            // (module docs). Every return that finds it still held is a loss; once this call
+            // starves, it turns FAIR on (keeping LOCKED: FAIR implies LOCKED) and is the heir.
             let mut timed_out = false;
-            while state & LOCKED != 0 && state & HANDOFF == 0 {
+            while state & LOCKED != 0 && !(heir && state & HANDOFF != 0) {
                 if state & FAIR == 0 && starvation.starving() {
                     // Relaxed: a mode bit; it takes nothing and publishes nothing.
                     match self
                         .state
                         .compare_exchange(state, state | FAIR, Relaxed, Relaxed)
                     {
-                        Ok(_) => state |= FAIR,
+                        Ok(_) => {
+                            state |= FAIR;
+                            heir = true;
+                        }
                         Err(seen) => {
                             state = seen;
                             continue;
@@ -349,23 +366,19 @@ impl<S: Scope> RawCountingMutex<S> {
                 starvation.lost();
             }
 
-            // 4. Deregister, taking the lock if it is free or handed over — also when the time
-            // ran out: a waiter that gives up never leaves a hand-off unclaimed or a wake-up
-            // it consumed unused.
+            // 4. Deregister, taking the lock if it is free or (for the heir) handed over —
+            // also when the time ran out: a waiter that gives up never leaves a hand-off
+            // unclaimed or a wake-up it consumed unused. An heir that gives up before the
+            // hand-off turns FAIR off as it leaves.
             loop {
-                let (next, acquired) = if state & HANDOFF != 0 {
-                    ((state - WAITER) & !HANDOFF, true)
+                let (next, acquired) = if heir && state & HANDOFF != 0 {
+                    ((state - WAITER) & !(HANDOFF | FAIR), true)
                 } else if state & LOCKED == 0 {
                     ((state - WAITER) | LOCKED, true)
+                } else if heir {
+                    ((state - WAITER) & !FAIR, false)
                 } else {
                     (state - WAITER, false)
-                };
-                // Go's rule: the new holder ends FAIR mode if nobody is left waiting or it did
-                // not starve itself.
-                let next = if acquired && (waiters(next) == 0 || !starvation.starving()) {
-                    next & !FAIR
-                } else {
-                    next
                 };
                 // Acquire: pairs with the Release CAS in `unlock_contended` that freed the lock
                 // or handed it over.
@@ -388,18 +401,25 @@ impl<S: Scope> RawCountingMutex<S> {
         // Relaxed: the CAS below decides.
         let mut state = self.state.load(Relaxed);
         loop {
-            let hand_off = state & FAIR != 0 && waiters(state) > 0;
+            // FAIR implies a registered heir (it turns FAIR off whenever it leaves).
+            let hand_off = state & FAIR != 0;
             let next = if hand_off {
                 state | HANDOFF
             } else {
-                state & !(LOCKED | FAIR)
+                state & !LOCKED
             };
             // Release: pairs with the Acquire CAS of whoever takes the lock next — a barger,
-            // or the registered waiter that deregisters with it (or claims the hand-off).
+            // the registered waiter that deregisters with it, or the heir claiming it.
             match self.state.compare_exchange(state, next, Release, Relaxed) {
+                Ok(_) if hand_off => {
+                    // The heir may sleep anywhere in the futex queue: wake everyone; the others
+                    // find the lock held and sleep again.
+                    self.wake_all();
+                    return;
+                }
                 Ok(_) => {
                     if waiters(state) > 0 {
-                        self.wake();
+                        self.wake_one();
                     }
                     return;
                 }
@@ -408,10 +428,16 @@ impl<S: Scope> RawCountingMutex<S> {
         }
     }
 
-    /// The one place this lock reaches the kernel to wake (in its scope `S`).
+    /// Wakes one sleeper (in the lock's scope `S`).
     #[cold]
-    fn wake(&self) {
+    fn wake_one(&self) {
         S::wake_one(&self.state);
+    }
+
+    /// Wakes every sleeper, so that the heir of a hand-off wakes wherever it sleeps.
+    #[cold]
+    fn wake_all(&self) {
+        S::wake_all(&self.state);
     }
 }
 
