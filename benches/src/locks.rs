@@ -52,65 +52,58 @@ enum Section {
     Work,
 }
 
-/// One contended workload: its id and title, what runs under the lock, what it measures.
-struct Contended {
-    id: &'static str,
-    title: &'static str,
-    metric: Metric,
-    contenders: Vec<Contender>,
-}
-
 /// The locks workloads.
 pub fn workloads() -> Vec<Workload> {
-    let contended = [
-        Contended {
-            id: "locks/contended-counter",
-            title: "Contended counter, fixed work: every thread increments one locked counter",
-            metric: Metric::Mops,
-            contenders: mutex_contenders!(fixed_increment),
-        },
-        Contended {
-            id: "locks/contended-cs",
-            title: "Contended, fixed work: every thread runs a ~200 ns critical section",
-            metric: Metric::Mops,
-            contenders: mutex_contenders!(fixed_work),
-        },
-        Contended {
-            id: "locks/window-increment",
-            title: "Free-running window: threads acquire freely, increment under the lock",
-            metric: Metric::Mops,
-            contenders: mutex_contenders!(window_increment),
-        },
-        Contended {
-            id: "locks/window-cs",
-            title: "Free-running window: threads acquire freely, ~200 ns critical section",
-            metric: Metric::Mops,
-            contenders: mutex_contenders!(window_work),
-        },
-        Contended {
-            id: "locks/fairness-increment",
-            title: "Fairness over the window (increment): worst-served thread ÷ mean",
-            metric: Metric::WorstOverMean,
-            contenders: mutex_contenders!(fairness_increment),
-        },
-        Contended {
-            id: "locks/fairness-cs",
-            title: "Fairness over the window (~200 ns section): worst-served thread ÷ mean",
-            metric: Metric::WorstOverMean,
-            contenders: mutex_contenders!(fairness_work),
-        },
-        Contended {
-            id: "locks/spread-increment",
-            title: "Spread over the window (increment): best-served thread ÷ worst-served",
-            metric: Metric::MaxOverMin,
-            contenders: mutex_contenders!(fairness_increment),
-        },
-        Contended {
-            id: "locks/spread-cs",
-            title: "Spread over the window (~200 ns section): best-served thread ÷ worst-served",
-            metric: Metric::MaxOverMin,
-            contenders: mutex_contenders!(fairness_work),
-        },
+    // (id, title, metric, contenders): the window bodies serve three metrics each.
+    let contended: [(&str, &str, Metric, Vec<Contender>); 8] = [
+        (
+            "locks/contended-counter",
+            "Contended counter, fixed work: every thread increments one locked counter",
+            Metric::Mops,
+            mutex_contenders!(fixed_increment),
+        ),
+        (
+            "locks/contended-cs",
+            "Contended, fixed work: every thread runs a ~200 ns critical section",
+            Metric::Mops,
+            mutex_contenders!(fixed_work),
+        ),
+        (
+            "locks/window-increment",
+            "Free-running window: threads acquire freely, increment under the lock",
+            Metric::Mops,
+            mutex_contenders!(window_increment),
+        ),
+        (
+            "locks/window-cs",
+            "Free-running window: threads acquire freely, ~200 ns critical section",
+            Metric::Mops,
+            mutex_contenders!(window_work),
+        ),
+        (
+            "locks/fairness-increment",
+            "Fairness over the window (increment): worst-served thread ÷ mean",
+            Metric::WorstOverMean,
+            mutex_contenders!(fairness_increment),
+        ),
+        (
+            "locks/fairness-cs",
+            "Fairness over the window (~200 ns section): worst-served thread ÷ mean",
+            Metric::WorstOverMean,
+            mutex_contenders!(fairness_work),
+        ),
+        (
+            "locks/spread-increment",
+            "Spread over the window (increment): best-served thread ÷ worst-served",
+            Metric::MaxOverMin,
+            mutex_contenders!(fairness_increment),
+        ),
+        (
+            "locks/spread-cs",
+            "Spread over the window (~200 ns section): best-served thread ÷ worst-served",
+            Metric::MaxOverMin,
+            mutex_contenders!(fairness_work),
+        ),
     ];
     let mut all = vec![Workload {
         id: "locks/uncontended",
@@ -122,16 +115,20 @@ pub fn workloads() -> Vec<Workload> {
         metric: Metric::NsPerOp,
         contenders: mutex_contenders!(uncontended),
     }];
-    all.extend(contended.into_iter().map(|c| Workload {
-        id: c.id,
-        group: "locks",
-        title: c.title,
-        threads_label: "threads",
-        threads: CONTENDED_THREADS.to_vec(),
-        scales_with_threads: true,
-        metric: c.metric,
-        contenders: c.contenders,
-    }));
+    all.extend(
+        contended
+            .into_iter()
+            .map(|(id, title, metric, contenders)| Workload {
+                id,
+                group: "locks",
+                title,
+                threads_label: "threads",
+                threads: CONTENDED_THREADS.to_vec(),
+                scales_with_threads: true,
+                metric,
+                contenders,
+            }),
+    );
     all.push(Workload {
         id: "locks/timed-trylock",
         group: "locks",

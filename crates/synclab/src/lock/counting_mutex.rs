@@ -40,7 +40,7 @@
 //!
 //! Lock, slow path (`lock_contended`):
 //!
-//! 1. **Spin** with loads only, on the [`backoff`] schedule (spin hints, then yields), while the
+//! 1. **Spin** with loads only, on the `backoff` schedule (4 rounds of spin hints, then 10 yields), while the
 //!    lock is held — whether or not others sleep, unlike std's and parking_lot's — and not in
 //!    `FAIR` mode; barge in with a CAS whenever it reads free.
 //! 2. **Register**: CAS `+WAITER` — and `| FAIR` if this call starves and `FAIR` is off, which
@@ -250,13 +250,21 @@ impl<S: Scope> RawCountingMutex<S> {
         waiters(self.state.load(Relaxed))
     }
 
-    /// One CAS that takes the lock if `state` reads free. Acquire: pairs with the Release CAS
-    /// of the unlock that freed it.
+    /// Takes the lock while `state` reads free, one CAS per try (`state` is updated with what
+    /// each failed CAS saw); `false` once it reads held. Acquire: pairs with the Release CAS of
+    /// the unlock that freed it.
     #[inline]
-    fn try_barge(&self, state: u32) -> Result<(), u32> {
-        self.state
-            .compare_exchange(state, state | LOCKED, Acquire, Relaxed)
-            .map(drop)
+    fn barge(&self, state: &mut u32) -> bool {
+        while *state & LOCKED == 0 {
+            match self
+                .state
+                .compare_exchange(*state, *state | LOCKED, Acquire, Relaxed)
+            {
+                Ok(_) => return true,
+                Err(seen) => *state = seen,
+            }
+        }
+        false
     }
 
     /// The slow path: spin, register, sleep, until the lock is ours (`true`) or `deadline`
@@ -270,14 +278,8 @@ impl<S: Scope> RawCountingMutex<S> {
             // 1. Spin while it is held and nobody starves; barge in when it reads free.
             let mut backoff = backoff();
             loop {
-                if state & LOCKED == 0 {
-                    match self.try_barge(state) {
-                        Ok(()) => return true,
-                        Err(seen) => {
-                            state = seen;
-                            continue;
-                        }
-                    }
+                if self.barge(&mut state) {
+                    return true;
                 }
                 if state & FAIR != 0 || backoff.is_completed() {
                     break;
@@ -298,14 +300,8 @@ impl<S: Scope> RawCountingMutex<S> {
             let starving = starvation.starving();
             let mut heir;
             loop {
-                if state & LOCKED == 0 {
-                    match self.try_barge(state) {
-                        Ok(()) => return true,
-                        Err(seen) => {
-                            state = seen;
-                            continue;
-                        }
-                    }
+                if self.barge(&mut state) {
+                    return true;
                 }
                 let claims_fair = starving && state & FAIR == 0;
                 let registered = (state + WAITER) | if claims_fair { FAIR } else { 0 };
@@ -471,15 +467,9 @@ unsafe impl<S: Scope> RawLock for RawCountingMutex<S> {
 
     #[inline]
     fn try_lock(&self) -> bool {
-        // Relaxed: a hint; `try_barge` acquires.
+        // Relaxed: a hint; `barge` acquires.
         let mut state = self.state.load(Relaxed);
-        while state & LOCKED == 0 {
-            match self.try_barge(state) {
-                Ok(()) => return true,
-                Err(seen) => state = seen,
-            }
-        }
-        false
+        self.barge(&mut state)
     }
 
     #[inline]

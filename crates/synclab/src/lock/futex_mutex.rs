@@ -32,7 +32,7 @@
 //! # Progress
 //!
 //! Blocking, not fair: a running thread may barge ahead of a woken one. The wait before
-//! sleeping is bounded ([`SPIN_ROUNDS`] spins, then [`YIELD_ROUNDS`] yields) and only loads, so
+//! sleeping is bounded (20 spins, then 10 yields: `SPIN_ROUNDS`, `YIELD_ROUNDS`) and only loads, so
 //! it neither ping-pongs the cache line nor burns a time slice when the holder has been
 //! preempted: the yields hand the CPU to it.
 

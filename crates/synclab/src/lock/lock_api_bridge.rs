@@ -35,97 +35,62 @@ use super::{RawCountingMutex, RawFutexMutex, RawLock, RawLockTimed};
 use crate::sync::futex::Scope;
 use crate::sync::time::Instant;
 
-// SAFETY: `lock`, `try_lock` and `unlock` are `RawLock`'s, whose contract (mutual exclusion,
-// unlock happens-before the next lock) is exactly `lock_api::RawMutex`'s; `unlock`'s safety
-// precondition (held by the caller's context) is the same in both traits. `INIT` is an
-// unlocked lock, as `RawLock::new` builds.
-unsafe impl RawMutex for RawFutexMutex {
-    #[allow(clippy::declare_interior_mutable_const)] // lock_api's `INIT` is by design.
-    const INIT: Self = RawFutexMutex::const_new();
-    type GuardMarker = GuardNoSend;
+/// `lock_api::RawMutex` + `RawMutexTimed` for a synclab lock, forwarding every method.
+macro_rules! bridge {
+    ($lock:ty $(where $param:ident: $bound:path)?) => {
+        // SAFETY: `lock`, `try_lock` and `unlock` are `RawLock`'s, whose contract (mutual
+        // exclusion, unlock happens-before the next lock) is exactly `lock_api::RawMutex`'s;
+        // `unlock`'s precondition (held by the caller's context) is the same in both traits.
+        // `INIT` is an unlocked lock, as `RawLock::new` builds.
+        unsafe impl$(<$param: $bound>)? RawMutex for $lock {
+            #[allow(clippy::declare_interior_mutable_const)] // lock_api's `INIT` is by design.
+            const INIT: Self = <$lock>::const_new();
+            type GuardMarker = GuardNoSend;
 
-    #[inline]
-    fn lock(&self) {
-        RawLock::lock(self);
-    }
+            #[inline]
+            fn lock(&self) {
+                RawLock::lock(self);
+            }
 
-    #[inline]
-    fn try_lock(&self) -> bool {
-        RawLock::try_lock(self)
-    }
+            #[inline]
+            fn try_lock(&self) -> bool {
+                RawLock::try_lock(self)
+            }
 
-    #[inline]
-    unsafe fn unlock(&self) {
-        // SAFETY: the caller guarantees the lock is held by its context (lock_api's contract).
-        unsafe { RawLock::unlock(self) }
-    }
+            #[inline]
+            unsafe fn unlock(&self) {
+                // SAFETY: the caller guarantees the lock is held by its context (lock_api's
+                // contract).
+                unsafe { RawLock::unlock(self) }
+            }
 
-    #[inline]
-    fn is_locked(&self) -> bool {
-        RawFutexMutex::is_locked(self)
-    }
+            #[inline]
+            fn is_locked(&self) -> bool {
+                <$lock>::is_locked(self)
+            }
+        }
+
+        // SAFETY: a `true` is an acquisition by `RawLockTimed`, under the same contract as
+        // `lock`.
+        unsafe impl$(<$param: $bound>)? RawMutexTimed for $lock {
+            type Duration = core::time::Duration;
+            type Instant = Instant;
+
+            #[inline]
+            fn try_lock_for(&self, timeout: Self::Duration) -> bool {
+                RawLockTimed::try_lock_for(self, timeout)
+            }
+
+            #[inline]
+            fn try_lock_until(&self, deadline: Self::Instant) -> bool {
+                RawLockTimed::try_lock_until(self, deadline)
+            }
+        }
+    };
 }
 
-// SAFETY: a `true` is an acquisition by `RawLockTimed`, under the same contract as `lock`.
-unsafe impl RawMutexTimed for RawFutexMutex {
-    type Duration = core::time::Duration;
-    type Instant = Instant;
-
-    #[inline]
-    fn try_lock_for(&self, timeout: Self::Duration) -> bool {
-        RawLockTimed::try_lock_for(self, timeout)
-    }
-
-    #[inline]
-    fn try_lock_until(&self, deadline: Self::Instant) -> bool {
-        RawLockTimed::try_lock_until(self, deadline)
-    }
-}
-
-// SAFETY: as for `RawFutexMutex` above: every method forwards to `RawLock`, whose contract is
-// `lock_api::RawMutex`'s, and `INIT` is an unlocked lock.
-unsafe impl<S: Scope> RawMutex for RawCountingMutex<S> {
-    #[allow(clippy::declare_interior_mutable_const)] // lock_api's `INIT` is by design.
-    const INIT: Self = RawCountingMutex::const_new();
-    type GuardMarker = GuardNoSend;
-
-    #[inline]
-    fn lock(&self) {
-        RawLock::lock(self);
-    }
-
-    #[inline]
-    fn try_lock(&self) -> bool {
-        RawLock::try_lock(self)
-    }
-
-    #[inline]
-    unsafe fn unlock(&self) {
-        // SAFETY: the caller guarantees the lock is held by its context (lock_api's contract).
-        unsafe { RawLock::unlock(self) }
-    }
-
-    #[inline]
-    fn is_locked(&self) -> bool {
-        RawCountingMutex::is_locked(self)
-    }
-}
-
-// SAFETY: a `true` is an acquisition by `RawLockTimed`, under the same contract as `lock`.
-unsafe impl<S: Scope> RawMutexTimed for RawCountingMutex<S> {
-    type Duration = core::time::Duration;
-    type Instant = Instant;
-
-    #[inline]
-    fn try_lock_for(&self, timeout: Self::Duration) -> bool {
-        RawLockTimed::try_lock_for(self, timeout)
-    }
-
-    #[inline]
-    fn try_lock_until(&self, deadline: Self::Instant) -> bool {
-        RawLockTimed::try_lock_until(self, deadline)
-    }
-}
+bridge!(RawFutexMutex);
+bridge!(RawCountingMutex<S> where S: Scope);
 
 #[cfg(test)]
 mod tests {

@@ -266,31 +266,56 @@ fn counting_lock(state: &AtomicU32, timeout: Option<Duration>, claim_when_timed_
     }
 }
 
-/// A counting futex lock whose unlock forgets the other sleepers.
-///
-/// The word counts registered sleepers, as in [`RawCountingMutex`]. THE BUG: `unlock` swaps in
-/// `0` — clearing the count together with the locked bit — and wakes one sleeper if the count
-/// was non-zero. With two sleepers, the first unlock wakes one and erases the record of the
-/// other; the woken one's unlock then sees no sleeper, and the second sleeps forever. This is
-/// the "parked bit cleared while a waiter still sleeps" bug of any lock that keeps an exact
-/// waiter record: only the last waiter to leave may clear it.
-pub struct CountWipingMutex {
-    state: AtomicU32,
+/// A counting zoo lock: the word, `new`, `lock` (the [`counting_lock`] skeleton), `Default`
+/// and a `Debug` that reads nothing. Each entry adds only the method that carries its bug.
+macro_rules! counting_zoo_lock {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        pub struct $name {
+            state: AtomicU32,
+        }
+
+        impl $name {
+            /// A new, unlocked mutex.
+            pub fn new() -> Self {
+                Self {
+                    state: AtomicU32::new(0),
+                }
+            }
+
+            /// Takes the lock, registering and sleeping while it is held (and not handed over).
+            pub fn lock(&self) {
+                counting_lock(&self.state, None, true);
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_struct(stringify!($name)).finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+counting_zoo_lock! {
+    /// A counting futex lock whose unlock forgets the other sleepers.
+    ///
+    /// The word counts registered sleepers, as in [`RawCountingMutex`]. THE BUG: `unlock` swaps in
+    /// `0` — clearing the count together with the locked bit — and wakes one sleeper if the count
+    /// was non-zero. With two sleepers, the first unlock wakes one and erases the record of the
+    /// other; the woken one's unlock then sees no sleeper, and the second sleeps forever. This is
+    /// the "parked bit cleared while a waiter still sleeps" bug of any lock that keeps an exact
+    /// waiter record: only the last waiter to leave may clear it.
+    CountWipingMutex
 }
 
 impl CountWipingMutex {
-    /// A new, unlocked mutex.
-    pub fn new() -> Self {
-        Self {
-            state: AtomicU32::new(0),
-        }
-    }
-
-    /// Takes the lock, registering and sleeping while it is held.
-    pub fn lock(&self) {
-        counting_lock(&self.state, None, true);
-    }
-
     /// Releases the lock. THE BUG: the swap wipes every other sleeper's registration.
     pub fn unlock(&self) {
         // Release: pairs with the Acquire CASes in `counting_lock`.
@@ -300,43 +325,19 @@ impl CountWipingMutex {
     }
 }
 
-impl Default for CountWipingMutex {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl core::fmt::Debug for CountWipingMutex {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("CountWipingMutex").finish_non_exhaustive()
-    }
-}
-
-/// A hand-off lock that releases before it records the new owner.
-///
-/// Whenever a sleeper is registered, `unlock` means to hand the lock over (keep it held, mark
-/// it handed over, wake a sleeper, which claims it). THE BUG: it does so in two steps — first
-/// clear the locked bit, then set locked + handed-over. Between them the lock is free: a
-/// registered waiter that is awake (returned spuriously, or not asleep yet) takes it. The
-/// hand-off mark then goes up anyway, and the next registered waiter claims it: two holders.
-/// [`RawCountingMutex`] sets `HANDOFF` with one CAS that never clears `LOCKED`.
-pub struct LateHandoffMutex {
-    state: AtomicU32,
+counting_zoo_lock! {
+    /// A hand-off lock that releases before it records the new owner.
+    ///
+    /// Whenever a sleeper is registered, `unlock` means to hand the lock over (keep it held, mark
+    /// it handed over, wake a sleeper, which claims it). THE BUG: it does so in two steps — first
+    /// clear the locked bit, then set locked + handed-over. Between them the lock is free: a
+    /// registered waiter that is awake (returned spuriously, or not asleep yet) takes it. The
+    /// hand-off mark then goes up anyway, and the next registered waiter claims it: two holders.
+    /// [`RawCountingMutex`] sets `HANDOFF` with one CAS that never clears `LOCKED`.
+    LateHandoffMutex
 }
 
 impl LateHandoffMutex {
-    /// A new, unlocked mutex.
-    pub fn new() -> Self {
-        Self {
-            state: AtomicU32::new(0),
-        }
-    }
-
-    /// Takes the lock, registering and sleeping while it is held and not handed over.
-    pub fn lock(&self) {
-        counting_lock(&self.state, None, true);
-    }
-
     /// Releases the lock, or hands it to a registered waiter. THE BUG: released first.
     pub fn unlock(&self) {
         // Release: pairs with the Acquire CASes in `counting_lock`.
@@ -349,38 +350,19 @@ impl LateHandoffMutex {
     }
 }
 
-impl Default for LateHandoffMutex {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl core::fmt::Debug for LateHandoffMutex {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("LateHandoffMutex").finish_non_exhaustive()
-    }
-}
-
-/// A hand-off lock whose timed waiters desert a hand-off made to them.
-///
-/// `unlock` hands the lock over correctly (one CAS that keeps it held and marks it handed over,
-/// then a wake) whenever a sleeper is registered. THE BUG: a waiter whose time runs out just
-/// undoes its registration and leaves — even if the lock was handed to it meanwhile. The lock
-/// then stays held by nobody: `try_lock` fails on a lock no thread holds, until some later
-/// `lock` call happens to register and claim the stranded hand-off. [`RawCountingMutex`]'s
-/// timed-out waiter leaves through the same CAS that claims a hand-off or takes a free lock.
-pub struct DesertingHandoffMutex {
-    state: AtomicU32,
+counting_zoo_lock! {
+    /// A hand-off lock whose timed waiters desert a hand-off made to them.
+    ///
+    /// `unlock` hands the lock over correctly (one CAS that keeps it held and marks it handed over,
+    /// then a wake) whenever a sleeper is registered. THE BUG: a waiter whose time runs out just
+    /// undoes its registration and leaves — even if the lock was handed to it meanwhile. The lock
+    /// then stays held by nobody: `try_lock` fails on a lock no thread holds, until some later
+    /// `lock` call happens to register and claim the stranded hand-off. [`RawCountingMutex`]'s
+    /// timed-out waiter leaves through the same CAS that claims a hand-off or takes a free lock.
+    DesertingHandoffMutex
 }
 
 impl DesertingHandoffMutex {
-    /// A new, unlocked mutex.
-    pub fn new() -> Self {
-        Self {
-            state: AtomicU32::new(0),
-        }
-    }
-
     /// Takes the lock if it is free; never blocks.
     pub fn try_lock(&self) -> bool {
         // Acquire: pairs with the Release in `unlock`.
@@ -392,11 +374,6 @@ impl DesertingHandoffMutex {
     /// Takes the lock, or gives up after `timeout`. THE BUG: giving up ignores a hand-off.
     pub fn try_lock_for(&self, timeout: Duration) -> bool {
         counting_lock(&self.state, Some(timeout), false)
-    }
-
-    /// Takes the lock, sleeping while it is held and not handed over.
-    pub fn lock(&self) {
-        counting_lock(&self.state, None, true);
     }
 
     /// Hands the lock to a registered sleeper (one CAS, still held), or releases it.
@@ -419,18 +396,5 @@ impl DesertingHandoffMutex {
                 Err(now) => seen = now,
             }
         }
-    }
-}
-
-impl Default for DesertingHandoffMutex {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl core::fmt::Debug for DesertingHandoffMutex {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("DesertingHandoffMutex")
-            .finish_non_exhaustive()
     }
 }
