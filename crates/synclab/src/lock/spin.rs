@@ -22,6 +22,14 @@
 //!
 //! Blocking and unfair; never sleeps in the kernel. A waiter burns CPU (or at least
 //! scheduler round trips) for as long as the lock is held.
+//!
+//! **It starves threads, measured.** Threads acquiring freely for 200 ms with a ~200 ns
+//! critical section (`locks/spread-cs`, `locks/fairness-cs` in `synclab compare`, on a shared
+//! 2-core machine): the best-served thread got 270,000–420,000 times as many acquisitions as
+//! the worst at 2, 4 and 16 threads, and the worst got none to speak of (worst ÷ mean 0.00).
+//! The holder re-takes the lock from its own cache before a spinner on the other core sees it
+//! free. No bound is offered: use [`CountingMutex`](super::CountingMutex) where threads must
+//! not starve.
 
 use crate::sync::atomic::{AtomicBool, Ordering::*};
 use crate::sync::hint::Backoff;
