@@ -34,7 +34,10 @@ use synclab::lock::{
     RawLockTimed, RawSpinLock, StdFamily,
 };
 
-use crate::{Contender, Measurement, Metric, Params, Role, Target, Workload, ABSOLUTE};
+use crate::{
+    Contender, CountScope, CountedOp, Measurement, Metric, Params, Region, Role, Target, Workload,
+    ABSOLUTE,
+};
 
 /// The critical section of the `-cs` workloads, in nanoseconds (approximately: a calibrated
 /// loop of dependent multiply-adds, see [`cs_iterations`]).
@@ -218,6 +221,39 @@ pub fn targets() -> Vec<Target> {
         });
     }
     targets
+}
+
+/// The locks' instruction counts: one uncontended lock + increment + unlock. One line per
+/// lock.
+pub fn counted_ops() -> Vec<CountedOp> {
+    vec![
+        counted_lock::<Mutex<u64, RawFutexMutex>>("FutexMutex", Role::Synclab),
+        counted_lock::<Mutex<u64, RawCountingMutex>>("CountingMutex", Role::Synclab),
+        counted_lock::<Mutex<u64, RawSpinLock>>("SpinMutex", Role::Synclab),
+        counted_lock::<std::sync::Mutex<u64>>("std::sync::Mutex", Role::Anchor),
+        counted_lock::<parking_lot::Mutex<u64>>("parking_lot::Mutex", Role::Anchor),
+    ]
+}
+
+/// The [`CountedOp`] of `L`: `n` uncontended increments through [`CounterLock`].
+fn counted_lock<L: CounterLock>(contender: &'static str, role: Role) -> CountedOp {
+    fn run<L: CounterLock>(n: u64, region: Region<'_>) {
+        let lock = L::new();
+        region(&mut || {
+            for _ in 0..n {
+                black_box(&lock).with(|c| *c += 1);
+            }
+        });
+        assert_eq!(lock.get(), n);
+    }
+    CountedOp {
+        group: "locks",
+        operation: "lock + increment + unlock, uncontended",
+        contender,
+        role,
+        scope: CountScope::Region,
+        run: run::<L>,
+    }
 }
 
 /// A mutex over a `u64` counter, so one generic body runs every contender.
@@ -441,7 +477,7 @@ impl Section {
 }
 
 fn uncontended_with<L: CounterLock>(p: &Params) -> Measurement {
-    let n: u64 = p.pick(1_000_000, 20_000_000);
+    let n: u64 = p.pick(200_000, 2_000_000);
     let lock = L::new();
     let start = Instant::now();
     for _ in 0..n {
@@ -455,8 +491,8 @@ fn uncontended_with<L: CounterLock>(p: &Params) -> Measurement {
 fn fixed_with<L: CounterLock>(p: &Params, section: Section) -> Measurement {
     let threads = p.threads.max(1);
     let total: u64 = match section {
-        Section::Increment => p.pick(400_000, 4_000_000),
-        Section::Work => p.pick(40_000, 400_000),
+        Section::Increment => p.pick(100_000, 1_000_000),
+        Section::Work => p.pick(10_000, 100_000),
     };
     let each = total / threads as u64;
     let iterations = cs_iterations();
@@ -520,11 +556,12 @@ fn window_with<L: CounterLock>(p: &Params, section: Section) -> Measurement {
     })
 }
 
-/// The window of the fairness and spread workloads: longer, since who got how much over a
-/// few tens of milliseconds on a shared machine says as much about the OS scheduler as about
-/// the lock.
+/// The window of the fairness and spread workloads: twice the throughput window, since who
+/// got how much over a few tens of milliseconds on a shared machine says as much about the OS
+/// scheduler (16 threads on 2 cores get a few slices each) as about the lock; still short
+/// enough for many paired rounds.
 pub fn fairness_window(p: &Params) -> Duration {
-    p.pick(Duration::from_millis(50), Duration::from_millis(200))
+    p.pick(Duration::from_millis(40), Duration::from_millis(100))
 }
 
 /// The free-running window over [`fairness_window`].
@@ -584,7 +621,7 @@ fn free_running<L: CounterLock>(
 /// Round trips between the caller and one peer through `F`'s mutex and condvar: `turn` odd
 /// is the peer's move, even the caller's.
 pub(crate) fn pingpong<F: LockFamily>(p: &Params) -> Measurement {
-    let rounds: u32 = p.pick(2_000, 20_000);
+    let rounds: u32 = p.pick(100, 500);
     let state = Arc::new((F::mutex(0u32), F::condvar()));
     let peer = {
         let state = Arc::clone(&state);

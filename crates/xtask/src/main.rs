@@ -9,6 +9,8 @@
 //!     --write-docs                 rewrite the model table in docs/verification.md
 //! cargo xtask miri                 the unsafe-code tests and the SeqCst witnesses under Miri, many seeds
 //! cargo xtask bench [GROUP]        criterion benchmarks (all groups, or one)
+//! cargo xtask icount [ARGS]        instruction counts under callgrind (installs valgrind if
+//!                                  missing), as `synclab compare --instructions --runs 0 ARGS`
 //! cargo xtask audit [options]      the ordering-mutation audit (see `audit.rs`)
 //!     --filter PATH  --timeout SECS  --list  --resume  --write-docs
 //! ```
@@ -31,9 +33,10 @@ fn main() -> ExitCode {
         Some("verify") => verify_command(&root, &args[1..]),
         Some("miri") => miri(&root, true).map(|_| ()),
         Some("bench") => bench(&root, &args[1..]),
+        Some("icount") => icount(&root, &args[1..]),
         Some("audit") => audit::run(&root, &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--write-docs] | miri | bench [GROUP] | audit [--filter PATH] [--timeout SECS] [--list] [--resume] [--write-docs]");
+            eprintln!("usage: cargo xtask test | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--write-docs] | miri | bench [GROUP] | icount [compare options] | audit [--filter PATH] [--timeout SECS] [--list] [--resume] [--write-docs]");
             return ExitCode::from(2);
         }
     };
@@ -127,6 +130,11 @@ fn summary(stages: &[Stage]) -> Result<(), String> {
 const LOCK_API: &str = "synclab/lock_api";
 
 fn test(root: &Path, _args: &[String]) -> Result<(), String> {
+    // The instruction-count test runs valgrind; install it first when missing (or say why
+    // not: that test then skips, except under CI, where it fails).
+    if let Err(e) = ensure_valgrind() {
+        eprintln!("==> valgrind: {e}");
+    }
     let mut stages = vec![
         run(
             root,
@@ -295,6 +303,53 @@ fn miri(root: &Path, install: bool) -> Result<Stage, String> {
     )
     .env("CARGO_TARGET_DIR", root.join("target/miri"));
     Ok(run(root, &format!("miri ({seeds} seeds)"), &mut cmd))
+}
+
+/// Whether `valgrind` runs.
+fn has_valgrind() -> bool {
+    Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Installs valgrind from the Debian packages when it is missing: `apt-get install -y
+/// valgrind`, after `apt-get update` if the first attempt fails.
+fn ensure_valgrind() -> Result<(), String> {
+    if has_valgrind() {
+        return Ok(());
+    }
+    eprintln!("==> valgrind is missing: apt-get install -y valgrind");
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "valgrind"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if !install() {
+        let _ = Command::new("apt-get").arg("update").status();
+        install();
+    }
+    if has_valgrind() {
+        Ok(())
+    } else {
+        Err("could not install valgrind (needs apt-get and root): run `apt-get install -y valgrind`".into())
+    }
+}
+
+/// `cargo xtask icount [ARGS]`: valgrind installed if needed, then the instruction-count
+/// table (`synclab compare --instructions --runs 0 ARGS`, e.g. `--filter locks`,
+/// `--out DIR`).
+fn icount(root: &Path, args: &[String]) -> Result<(), String> {
+    ensure_valgrind()?;
+    let mut cmd = cargo();
+    cmd.args(["run", "--release", "-p", "synclab-cli", "--", "compare"])
+        .args(["--instructions", "--runs", "0"])
+        .args(args);
+    summary(&[run(root, "instruction counts", &mut cmd)])
 }
 
 fn bench(root: &Path, args: &[String]) -> Result<(), String> {
