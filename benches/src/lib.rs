@@ -19,6 +19,8 @@ pub mod array;
 pub mod floor;
 pub mod locks;
 pub mod pools;
+#[cfg(target_os = "linux")]
+pub mod processes;
 pub mod queues;
 
 /// How big one call of a contender is.
@@ -320,6 +322,8 @@ pub fn workloads() -> Vec<Workload> {
     all.extend(queues::workloads());
     all.extend(array::workloads());
     all.extend(pools::workloads());
+    #[cfg(target_os = "linux")]
+    all.extend(processes::workloads());
     all
 }
 
@@ -330,6 +334,8 @@ pub fn targets() -> Vec<Target> {
     all.extend(queues::targets());
     all.extend(array::targets());
     all.extend(pools::targets());
+    #[cfg(target_os = "linux")]
+    all.extend(processes::targets());
     all
 }
 

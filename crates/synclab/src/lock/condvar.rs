@@ -60,20 +60,33 @@
 //! sleeps through them (it will still wake on the next notification). That needs four billion
 //! notifies while the waiter is preempted between two instructions; std accepts the same hole.
 //!
+//! # In a segment shared by processes
+//!
+//! `CondvarIn<Shm>` sleeps on a shared futex, and — since a notifier may be killed before it
+//! notifies — for at most [`Memory::POLL`] at a time: a wait that times out returns as a
+//! spurious wakeup, the caller re-locks (taking over from a dead holder, see
+//! [`RawFutexMutexIn`](super::RawFutexMutexIn)) and re-checks its predicate. On the heap
+//! the wait is unbounded, as before.
+//!
 //! # Progress
 //!
 //! Blocking. `notify_all` wakes every sleeper at once, and they then queue on the mutex (no
 //! requeue onto the mutex's futex, unlike glibc's condvar).
 
+use core::marker::PhantomData;
 use core::time::Duration;
 
+use crate::shm::{Heap, Memory};
 use crate::sync::atomic::{AtomicU32, AtomicUsize, Ordering::*};
-use crate::sync::futex::{self, WaitOutcome};
 use crate::sync::time::Instant;
 
 use super::{MutexGuard, RawLock};
 
-/// A condition variable that works with every [`Mutex<T, R>`](super::Mutex)'s guard.
+/// The futex condition variable on the [`Heap`]; see [`CondvarIn`].
+pub type Condvar = CondvarIn<Heap>;
+
+/// A condition variable in memory `M` that works with every [`Mutex<T, R>`](super::Mutex)'s
+/// guard.
 ///
 /// # Examples
 ///
@@ -93,20 +106,23 @@ use super::{MutexGuard, RawLock};
 /// drop(guard);
 /// t.join().unwrap();
 /// ```
-pub struct Condvar {
+#[repr(C)]
+pub struct CondvarIn<M: Memory> {
     /// Bumped (wrapping) by every notification; the futex word waiters sleep on.
     seq: AtomicU32,
     /// Threads registered in `wait` and not yet back from the futex; `notify_*` skips the
     /// wake system call when it is zero.
     waiters: AtomicUsize,
+    _memory: PhantomData<M>,
 }
 
-impl Condvar {
+impl<M: Memory> CondvarIn<M> {
     /// A new condition variable with no waiters.
     pub fn new() -> Self {
         Self {
             seq: AtomicU32::new(0),
             waiters: AtomicUsize::new(0),
+            _memory: PhantomData,
         }
     }
 
@@ -148,8 +164,8 @@ impl Condvar {
         guard: MutexGuard<'a, T, R>,
         timeout: Duration,
     ) -> (MutexGuard<'a, T, R>, WaitTimeoutResult) {
-        let (guard, outcome) = self.wait_inner(guard, Some(timeout));
-        (guard, WaitTimeoutResult(outcome.timed_out()))
+        let (guard, timed_out) = self.wait_inner(guard, Some(timeout));
+        (guard, WaitTimeoutResult(timed_out))
     }
 
     /// Waits while `condition` holds, for at most `timeout` in total. Returns the guard and
@@ -197,9 +213,9 @@ impl Condvar {
                     Some(deadline - now)
                 }
             };
-            let (relocked, outcome) = self.wait_inner(guard, left);
+            let (relocked, timed_out) = self.wait_inner(guard, left);
             guard = relocked;
-            if outcome.timed_out() {
+            if timed_out {
                 let still = condition(&mut *guard);
                 return (guard, WaitTimeoutResult(still));
             }
@@ -207,30 +223,37 @@ impl Condvar {
     }
 
     /// The one wait: register, read `seq`, unlock, sleep on `seq` (for at most `timeout`),
-    /// unregister, re-lock.
+    /// unregister, re-lock. Returns whether the timeout passed.
     fn wait_inner<'a, T, R: RawLock>(
         &self,
         mut guard: MutexGuard<'a, T, R>,
         timeout: Option<Duration>,
-    ) -> (MutexGuard<'a, T, R>, WaitOutcome) {
+    ) -> (MutexGuard<'a, T, R>, bool) {
         // Relaxed (both): ordered by the mutex we hold; see the module docs. Register first,
         // so a notifier that reads `waiters` after taking the lock sees us.
         self.waiters.fetch_add(1, Relaxed);
         let seen = self.seq.load(Relaxed);
-        let outcome = MutexGuard::unlocked(&mut guard, || {
-            // Sleeps only if no notification bumped `seq` since `seen` was read. A timed-out
+        let timed_out = MutexGuard::unlocked(&mut guard, || {
+            // Sleeps only if no notification bumped `seq` since `seen` was read; in tracked
+            // memory at most POLL at a time, returning as a spurious wakeup. A timed-out
             // waiter unregisters exactly like a woken one, so the count stays exact.
-            let outcome = match timeout {
-                None => {
-                    futex::wait(&self.seq, seen);
-                    WaitOutcome::Woken
+            let timed_out = match timeout {
+                Some(timeout) if !M::TRACKED || timeout <= M::POLL => {
+                    M::wait_timeout(&self.seq, seen, timeout)
                 }
-                Some(timeout) => futex::wait_timeout(&self.seq, seen, timeout),
+                _ if M::TRACKED => {
+                    M::wait_timeout(&self.seq, seen, M::POLL);
+                    false
+                }
+                _ => {
+                    M::wait(&self.seq, seen);
+                    false
+                }
             };
             self.waiters.fetch_sub(1, Relaxed);
-            outcome
+            timed_out
         });
-        (guard, outcome)
+        (guard, timed_out)
     }
 
     /// Wakes one waiter, if any (possibly more: see the module docs on spurious wakeups).
@@ -239,7 +262,7 @@ impl Condvar {
         // registration before this read; see the module docs. Bump before reading `waiters`.
         self.seq.fetch_add(1, Relaxed);
         if self.waiters.load(Relaxed) > 0 {
-            futex::wake_one(&self.seq);
+            M::wake_one(&self.seq);
         }
     }
 
@@ -248,7 +271,7 @@ impl Condvar {
         // Relaxed (both): as in `notify_one`.
         self.seq.fetch_add(1, Relaxed);
         if self.waiters.load(Relaxed) > 0 {
-            futex::wake_all(&self.seq);
+            M::wake_all(&self.seq);
         }
     }
 }
@@ -266,13 +289,13 @@ impl WaitTimeoutResult {
     }
 }
 
-impl Default for Condvar {
+impl<M: Memory> Default for CondvarIn<M> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl core::fmt::Debug for Condvar {
+impl<M: Memory> core::fmt::Debug for CondvarIn<M> {
     /// Reads nothing: the counters change under our feet.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Condvar").finish_non_exhaustive()

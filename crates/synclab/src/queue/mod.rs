@@ -34,9 +34,9 @@ pub mod blocking;
 pub mod event_count;
 pub mod locked;
 
-pub use array_queue::ArrayQueue;
-pub use blocking::{BlockingQueue, Closed, PopError, PushError};
-pub use event_count::{EventCount, WaitKey};
+pub use array_queue::{ArrayQueue, ArrayQueueIn, QueueStep};
+pub use blocking::{BlockingQueue, BlockingQueueIn, Closed, PopError, PushError};
+pub use event_count::{EventCount, EventCountIn, WaitKey};
 pub use locked::LockedQueue;
 
 use crate::sync::{hint, thread};
