@@ -90,7 +90,8 @@
 //!
 //! The lock is generic over the futex scope `S` ([`Private`] by default); its only calls into
 //! the kernel are `S::wait`, `S::wait_timeout`, `S::wake_one` and `S::wake_all`, so the same code runs in a
-//! segment shared between processes with `futex::Shared`.
+//! segment shared between processes with `futex::Shared` — without owner-death detection, though:
+//! a holder killed while holding it leaves it held (`FutexMutexIn<Shm>` is the robust one).
 //!
 //! # Orderings
 //!
