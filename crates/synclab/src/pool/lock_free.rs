@@ -54,8 +54,8 @@
 //! without bound.
 
 use super::{
-    join_workers, run_task, search_idle, BuildError, PoolConfig, ShutdownReport, SubmitError, Task,
-    ThreadPool, TrySubmitError, WaitReport,
+    join_workers, run_task, search_idle, BuildError, PanicRecord, PoolConfig, ShutdownReport,
+    SubmitError, Task, ThreadPool, TrySubmitError, WaitReport,
 };
 use crate::queue::{ArrayQueue, CapacityError, EventCount};
 use crate::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
@@ -111,8 +111,8 @@ struct Shared {
     blocked: AtomicUsize,
     /// Blocked submitters are woken once the queue holds at most this many tasks.
     low_watermark: usize,
-    /// Tasks that panicked since the last `wait`.
-    panicked: AtomicUsize,
+    /// Payloads of tasks that panicked since the last `wait` (and of unjoined spawned ones).
+    panics: Arc<PanicRecord>,
     work: EventCount,
     space: EventCount,
     idle: EventCount,
@@ -307,9 +307,7 @@ impl Shared {
             };
             woken = false;
             self.task_taken();
-            if !run_task(task) {
-                self.panicked.fetch_add(1, Ordering::Relaxed);
-            }
+            run_task(task, &self.panics);
             self.finish_one();
         }
     }
@@ -408,7 +406,7 @@ impl ThreadPool for LockFreePool {
             searching: CachePadded::new(AtomicUsize::new(0)),
             blocked: AtomicUsize::new(0),
             low_watermark: capacity / 2,
-            panicked: AtomicUsize::new(0),
+            panics: Arc::new(PanicRecord::new()),
             work: EventCount::new(),
             space: EventCount::new(),
             idle: EventCount::new(),
@@ -463,10 +461,8 @@ impl ThreadPool for LockFreePool {
                 shared.idle.wait(key);
             }
         }
-        WaitReport {
-            // Relaxed: the counts were made before the decrements we synchronized with.
-            panicked: shared.panicked.swap(0, Ordering::Relaxed),
-        }
+        // The payloads were recorded before the decrements we synchronized with.
+        WaitReport::of(shared.panics.take())
     }
 
     fn close(&self) {
@@ -492,17 +488,19 @@ impl ThreadPool for LockFreePool {
     fn capacity(&self) -> usize {
         self.shared.queue.capacity()
     }
+
+    fn panics(&self) -> &Arc<PanicRecord> {
+        &self.shared.panics
+    }
 }
 
 impl LockFreePool {
     fn stop(&mut self) -> ShutdownReport {
         self.close();
         let workers_joined = join_workers(std::mem::take(&mut self.handles));
-        ShutdownReport {
-            // Relaxed: the joins above ordered every worker's increments before this.
-            panicked: self.shared.panicked.swap(0, Ordering::Relaxed),
-            workers_joined,
-        }
+        // The joins above ordered every worker's records before this (when detached, the
+        // payloads recorded later go to nobody's report: the pool is gone).
+        ShutdownReport::of(self.shared.panics.take(), workers_joined)
     }
 }
 
