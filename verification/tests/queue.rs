@@ -11,8 +11,8 @@ use synclab::lock::{FutexFamily, StdFamily};
 // Some of these are used only by the plain-build proptests.
 #[cfg_attr(any(synclab_loom, synclab_shuttle), allow(unused_imports))]
 use synclab::queue::{
-    ArrayQueue, BlockingQueue, CapacityError, Closed, EventCount, LockedQueue, MpmcQueue, PopError,
-    PushError,
+    bounded_with, ArrayQueue, BlockingQueue, CapacityError, Closed, EventCount, LockedQueue,
+    MpmcQueue, PopError, PushError, RecvError, SendError,
 };
 use synclab::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use synclab::sync::{thread, Arc};
@@ -1084,4 +1084,119 @@ fn blocking_is_closed_publishes_the_closers_writes() {
             }
             closer.join().unwrap();
         });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channel ends: disconnection when the last end of a side is dropped
+// ---------------------------------------------------------------------------------------------
+
+/// Two senders (main and a clone on another thread) send one item each and drop their end;
+/// the receiver, asleep on the empty channel, drains both and then sees `Disconnected`.
+fn channel_last_sender_dropped_while_receiver_sleeps<Q: MpmcQueue<u32> + 'static>() {
+    let (tx, rx) = bounded_with::<u32, Q>(2).unwrap();
+    let receiver = thread::spawn(move || {
+        let mut got: Vec<u32> = rx.iter().collect();
+        got.sort_unstable();
+        assert_eq!(got, [1, 2], "an item was lost before Disconnected");
+        assert_eq!(rx.recv(), Err(RecvError), "recv after disconnection");
+    });
+    let other = tx.clone();
+    let sender = thread::spawn(move || other.send(2).unwrap());
+    tx.send(1).unwrap();
+    drop(tx);
+    sender.join().unwrap();
+    receiver.join().unwrap();
+}
+
+#[test]
+fn channel_array_queue_last_sender_dropped_while_receiver_sleeps() {
+    Model::new("channel<ArrayQueue>: last sender dropped while the receiver sleeps")
+        .threads(3)
+        .ops("receiver: iter() until disconnected; 2 senders: send 1 item each, drop")
+        .preemption_bound(1)
+        .check(channel_last_sender_dropped_while_receiver_sleeps::<ArrayQueue<u32>>);
+}
+
+#[test]
+fn channel_locked_queue_last_sender_dropped_while_receiver_sleeps() {
+    Model::new("channel<LockedQueue<futex>>: last sender dropped while the receiver sleeps")
+        .threads(3)
+        .ops("receiver: iter() until disconnected; 2 senders: send 1 item each, drop")
+        .preemption_bound(1)
+        .check(channel_last_sender_dropped_while_receiver_sleeps::<LockedQueue<u32, FutexFamily>>);
+}
+
+/// Capacity 1: the sender's second `send` sleeps on the full channel until the receiver's
+/// thread drops the only receiver; it then gets its value back.
+fn channel_last_receiver_dropped_while_sender_sleeps<Q: MpmcQueue<u32> + 'static>() {
+    let (tx, rx) = bounded_with::<u32, Q>(1).unwrap();
+    tx.send(1).unwrap();
+    let receiver = thread::spawn(move || drop(rx));
+    assert_eq!(tx.send(2), Err(SendError(2)), "send after the receivers were gone");
+    assert!(tx.is_disconnected());
+    receiver.join().unwrap();
+}
+
+#[test]
+fn channel_array_queue_last_receiver_dropped_while_sender_sleeps() {
+    Model::new("channel<ArrayQueue>: last receiver dropped while a sender sleeps")
+        .threads(2)
+        .ops("main: send 2 into capacity 1 (2nd waits); other: drop the receiver")
+        .exhaustive()
+        .check(channel_last_receiver_dropped_while_sender_sleeps::<ArrayQueue<u32>>);
+}
+
+#[test]
+fn channel_locked_queue_last_receiver_dropped_while_sender_sleeps() {
+    Model::new("channel<LockedQueue<futex>>: last receiver dropped while a sender sleeps")
+        .threads(2)
+        .ops("main: send 2 into capacity 1 (2nd waits); other: drop the receiver")
+        .preemption_bound(3)
+        .check(channel_last_receiver_dropped_while_sender_sleeps::<LockedQueue<u32, FutexFamily>>);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ArrayQueue::force_push against concurrent pops
+// ---------------------------------------------------------------------------------------------
+
+/// Main force-pushes 1..=3 into a queue of `capacity` while a consumer pops twice (no spin):
+/// every item leaves exactly once — popped, evicted by `force_push`, or left in the queue —
+/// each stream in FIFO order, and nothing evicted is newer than something left behind.
+fn force_push_against_pops(capacity: usize) {
+    let q = Arc::new(ArrayQueue::<u32>::new(capacity).unwrap());
+    let consumer = {
+        let q = Arc::clone(&q);
+        thread::spawn(move || [q.pop(), q.pop()].into_iter().flatten().collect::<Vec<_>>())
+    };
+    let evicted: Vec<u32> = (1..=3).filter_map(|v| q.force_push(v)).collect();
+    let popped = consumer.join().unwrap();
+    let left: Vec<u32> = std::iter::from_fn(|| q.pop()).collect();
+    assert!(left.len() <= capacity, "more items left than the capacity");
+    for stream in [&evicted, &popped, &left] {
+        assert!(stream.windows(2).all(|w| w[0] < w[1]), "out of FIFO order: {stream:?}");
+    }
+    if let (Some(newest_evicted), Some(oldest_left)) = (evicted.last(), left.first()) {
+        assert!(newest_evicted < oldest_left, "evicted {evicted:?} but left {left:?}");
+    }
+    let mut all: Vec<u32> = evicted.iter().chain(&popped).chain(&left).copied().collect();
+    all.sort_unstable();
+    assert_eq!(all, [1, 2, 3], "evicted {evicted:?}, popped {popped:?}, left {left:?}");
+}
+
+#[test]
+fn array_queue_force_push_against_pops_capacity_1() {
+    Model::new("ArrayQueue: force_push against pops, capacity 1")
+        .threads(2)
+        .ops("main: force_push 1..=3; consumer: pop x2 (no spin); main: drain")
+        .preemption_bound(3)
+        .check(|| force_push_against_pops(1));
+}
+
+#[test]
+fn array_queue_force_push_against_pops_capacity_2() {
+    Model::new("ArrayQueue: force_push against pops, capacity 2")
+        .threads(2)
+        .ops("main: force_push 1..=3; consumer: pop x2 (no spin); main: drain")
+        .preemption_bound(3)
+        .check(|| force_push_against_pops(2));
 }

@@ -371,8 +371,9 @@ impl<T> TrySendError<T> {
 }
 
 /// [`Receiver::recv`] failed: every sender is gone and the channel is drained.
+///
+/// A unit marker, as std's (so not `#[non_exhaustive]`: callers compare with `Err(RecvError)`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct RecvError;
 
 /// [`Receiver::try_recv`] returned no item.
