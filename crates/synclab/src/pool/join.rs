@@ -289,7 +289,9 @@ impl<T> fmt::Debug for JoinHandle<T> {
 
 /// A [`JoinHandle`] for a task spawned in a [`Scope`](super::Scope): it cannot outlive the
 /// scope, so the task may borrow what the scope borrows.
-#[must_use = "an unjoined scoped task is joined when the scope ends; `join` it to get its result"]
+///
+/// Not `#[must_use]` (unlike [`JoinHandle`]): dropping it is the common case, since the scope
+/// waits for the task anyway.
 pub struct ScopedJoinHandle<'scope, T> {
     handle: JoinHandle<T>,
     _scope: PhantomData<&'scope ()>,

@@ -8,7 +8,7 @@
 //! | event | what the ends do | what the other side sees |
 //! |---|---|---|
 //! | last [`Sender`] dropped | closes the queue | receivers get what is queued, then [`RecvError`] / `Disconnected` |
-//! | last [`Receiver`] dropped | closes the queue, drops what is queued | `send` hands its value back in [`SendError`]; a sender asleep on a full queue wakes and does so |
+//! | last [`Receiver`] dropped | closes the queue (what is queued is dropped with the last end) | `send` hands its value back in [`SendError`]; a sender asleep on a full queue wakes and does so |
 //!
 //! [`bounded`] builds a channel over the lock-free [`ArrayQueue`] (the default queue type, so
 //! the common case names none); [`bounded_with`] takes any [`MpmcQueue`], so the lab can run
@@ -249,11 +249,11 @@ impl<T, Q: MpmcQueue<T>> Drop for Receiver<T, Q> {
     fn drop(&mut self) {
         // AcqRel: as in `Sender::drop`.
         if self.chan.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // What is still queued is dropped with the channel, when the last end goes. (Not
+            // drained here: a drain makes room, and a sender that read the closed flag just
+            // before the close could then still enqueue and return `Ok` — the close/push
+            // race of the blocking layer, which is being made linearizable.)
             self.chan.queue.close();
-            // Nobody can receive them any more: drop what is queued now rather than when the
-            // last sender goes (a send that overlapped the close may still land; its item is
-            // dropped with the channel).
-            while self.chan.queue.try_pop().is_ok() {}
         }
     }
 }
