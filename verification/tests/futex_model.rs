@@ -2,8 +2,12 @@
 //! shuttle. The passing models pin down the contract; the zoo tests show that the models
 //! explore what they must (spurious returns, lost wakes, missing orderings).
 
+use std::time::Duration;
+
 use synclab::sync::atomic::{AtomicU32, Ordering::*};
-use synclab::sync::{futex, thread, Arc};
+use synclab::sync::futex::{Private, Scope, Shared, WaitOutcome};
+use synclab::sync::time::Instant;
+use synclab::sync::{futex, thread, Arc, World, WORLD};
 use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
 
 /// Waits until `word` is non-zero, re-checking after every return of `wait`.
@@ -105,6 +109,138 @@ fn release_acquire_publication_through_futex_is_race_free() {
             futex::wake_one(&word);
             reader.join().unwrap();
         });
+}
+
+/// The timeout the timed-wait models pass: long on real threads (so a wake usually wins), and
+/// irrelevant under the models, which explore the timeout instead of measuring it.
+const TIMEOUT: Duration = Duration::from_millis(50);
+
+#[test]
+fn timed_wait_with_no_waker_times_out() {
+    Model::new("futex: timed wait that nobody wakes times out")
+        .threads(1)
+        .ops("wait_timeout(word=0, expected=0) once, no waker")
+        .exhaustive()
+        .stress_iterations(5)
+        .check(|| {
+            let word = AtomicU32::new(0);
+            let started = Instant::now();
+            // Spurious returns are allowed; a timeout must come eventually, never a hang.
+            while futex::wait_timeout(&word, 0, TIMEOUT) == WaitOutcome::Woken {}
+            if WORLD == World::Plain {
+                assert!(started.elapsed() >= TIMEOUT, "timed out early");
+            }
+        });
+}
+
+/// Executions (across a whole model run) in which the timed waiter was woken / timed out.
+/// Plain std statics: invisible to the checkers, so they count across executions.
+static WOKEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static TIMED_OUT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[test]
+fn timed_wait_is_woken_or_times_out_and_a_change_is_never_lost() {
+    WOKEN.store(0, Relaxed);
+    TIMED_OUT.store(0, Relaxed);
+    Model::new("futex: timed wait races store + wake_one")
+        .threads(2)
+        .ops("waiter: one wait_timeout, then re-check; waker: store(1) + wake_one")
+        .exhaustive()
+        .check(|| {
+            let word = Arc::new(AtomicU32::new(0));
+            let waiter = {
+                let word = Arc::clone(&word);
+                thread::spawn(move || {
+                    if word.load(Acquire) == 0 {
+                        let counter = match futex::wait_timeout(&word, 0, TIMEOUT) {
+                            WaitOutcome::Woken => &WOKEN,
+                            WaitOutcome::TimedOut => &TIMED_OUT,
+                        };
+                        counter.fetch_add(1, Relaxed);
+                    }
+                })
+            };
+            word.store(1, Release);
+            futex::wake_one(&word);
+            waiter.join().unwrap();
+            // After the join every outcome leaves the change visible: nothing was lost.
+            assert_eq!(word.load(Acquire), 1);
+        });
+    if WORLD != World::Plain {
+        // The checker must have explored both endings of the timed wait.
+        assert!(
+            WOKEN.load(Relaxed) > 0,
+            "no execution woke the timed waiter"
+        );
+        assert!(TIMED_OUT.load(Relaxed) > 0, "no execution timed out");
+    }
+}
+
+/// A waiter sleeps in scope `W` until the word is set; main sets it and wakes in scope `K`.
+fn wait_in_wake_in<W: Scope, K: Scope>() {
+    let word = Arc::new(AtomicU32::new(0));
+    let waiter = {
+        let word = Arc::clone(&word);
+        thread::spawn(move || {
+            while word.load(Acquire) == 0 {
+                W::wait(&word, 0);
+            }
+        })
+    };
+    word.store(1, Release);
+    K::wake_one(&word);
+    waiter.join().unwrap();
+}
+
+#[test]
+fn shared_wait_meets_shared_wake() {
+    Model::new("futex: shared-scope wait woken by a shared-scope wake")
+        .threads(2)
+        .ops("waiter: loop Shared::wait; waker: store(1) + Shared::wake_one")
+        .exhaustive()
+        .check(wait_in_wake_in::<Shared, Shared>);
+}
+
+zoo_test! {
+    /// A scope mismatch: the waiter sleeps in the private scope and the waker wakes the shared
+    /// one (a design that put its word in a shared segment but forgot the scope on one side).
+    /// The wake reaches nobody and the waiter sleeps forever — a lost wakeup. (On real
+    /// threads of one process the kernel keys the two differently too: see
+    /// `docs/designs.md`, "Processes".)
+    fn scope_mismatch_loses_the_wakeup() expect Expect::both(Failure::Deadlock) => {
+        Model::new("zoo: private wait, shared wake")
+            .threads(2)
+            .exhaustive()
+            .check(wait_in_wake_in::<Private, Shared>);
+    }
+}
+
+zoo_test! {
+    /// A timed-out return orders nothing: a waiter that reads the waker's data after timing
+    /// out, without an Acquire of its own, races with the write. (A woken return joins the
+    /// waker, as a real wake-up implies a barrier; the timeout is what this entry shows.)
+    /// shuttle checks no memory model: blind.
+    fn timed_out_return_orders_nothing() expect Expect::per_checker(Failure::DataRace, Failure::Blind) => {
+        Model::new("zoo: data read after a timed-out wait")
+            .threads(2)
+            .exhaustive()
+            .check(|| {
+                let word = Arc::new(AtomicU32::new(0));
+                let data = Arc::new(SharedCell::new(0u64));
+                let reader = {
+                    let (word, data) = (Arc::clone(&word), Arc::clone(&data));
+                    thread::spawn(move || {
+                        if futex::wait_timeout(&word, 0, TIMEOUT).timed_out() {
+                            // The bug: nothing orders the writer's `set` before this read.
+                            let _ = data.get();
+                        }
+                    })
+                };
+                data.set(42);
+                futex::wake_one(&word);
+                reader.join().unwrap();
+            });
+    }
 }
 
 zoo_test! {

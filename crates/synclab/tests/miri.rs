@@ -36,6 +36,42 @@ fn futex_publication() {
     assert_eq!(reader.join().unwrap(), 42);
 }
 
+/// The raw futex(2) path (timed and shared waits go through libc, not atomic-wait): a timed
+/// wait that nobody wakes times out; a shared-scope wait is woken by a shared-scope wake, and
+/// a timed private wait by atomic-wait's private wake.
+#[test]
+fn futex_timed_and_shared_waits() {
+    use std::time::Duration;
+    use synclab::sync::futex::{Scope, Shared, WaitOutcome};
+
+    let word = AtomicU32::new(0);
+    while futex::wait_timeout(&word, 0, Duration::from_millis(1)) == WaitOutcome::Woken {}
+
+    for shared in [true, false] {
+        let word = Arc::new(AtomicU32::new(0));
+        let waiter = {
+            let word = Arc::clone(&word);
+            std::thread::spawn(move || {
+                // Acquire: pairs with the Release store below.
+                while word.load(Acquire) == 0 {
+                    if shared {
+                        Shared::wait(&word, 0);
+                    } else {
+                        let _ = futex::wait_timeout(&word, 0, Duration::from_secs(3600));
+                    }
+                }
+            })
+        };
+        word.store(1, Release);
+        if shared {
+            Shared::wake_one(&word);
+        } else {
+            futex::wake_one(&word);
+        }
+        waiter.join().unwrap();
+    }
+}
+
 /// Two threads hand a counter back and forth through a family's mutex and condvar.
 fn family_handoff<F: LockFamily>() {
     let state = Arc::new((F::mutex(0u32), F::condvar()));

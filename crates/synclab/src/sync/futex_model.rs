@@ -43,13 +43,16 @@ pub(crate) fn loom_spurious_budget() -> u32 {
     LOOM_SPURIOUS_BUDGET.with(|b| b.get())
 }
 
-/// The waiters of one futex word, oldest first.
+/// The waiters of one futex word, oldest first, each tagged with its scope (`shared`).
+///
+/// A wake dequeues only waiters of its own scope: a private wake never reaches a shared wait
+/// and vice versa, as with the kernel's two kinds of futex key.
 pub(crate) struct WaitQueue<W> {
     inner: Mutex<Inner<W>>,
 }
 
 struct Inner<W> {
-    waiters: VecDeque<Arc<W>>,
+    waiters: VecDeque<(bool, Arc<W>)>,
     spurious_left: u32,
 }
 
@@ -79,24 +82,33 @@ impl<W> WaitQueue<W> {
         }
     }
 
-    pub(crate) fn push(&self, waiter: Arc<W>) {
-        self.lock().waiters.push_back(waiter);
+    /// Queues `waiter`, waiting in the shared scope if `shared`.
+    pub(crate) fn push(&self, shared: bool, waiter: Arc<W>) {
+        self.lock().waiters.push_back((shared, waiter));
     }
 
     /// Removes `waiter` if it is still queued; `false` if a wake already dequeued it.
     pub(crate) fn remove(&self, waiter: &Arc<W>) -> bool {
         let mut inner = self.lock();
         let before = inner.waiters.len();
-        inner.waiters.retain(|w| !Arc::ptr_eq(w, waiter));
+        inner.waiters.retain(|(_, w)| !Arc::ptr_eq(w, waiter));
         inner.waiters.len() != before
     }
 
-    pub(crate) fn pop_one(&self) -> Option<Arc<W>> {
-        self.lock().waiters.pop_front()
+    /// Dequeues the oldest waiter of the given scope.
+    pub(crate) fn pop_one(&self, shared: bool) -> Option<Arc<W>> {
+        let mut inner = self.lock();
+        let index = inner.waiters.iter().position(|(s, _)| *s == shared)?;
+        inner.waiters.remove(index).map(|(_, w)| w)
     }
 
-    pub(crate) fn drain(&self) -> Vec<Arc<W>> {
-        self.lock().waiters.drain(..).collect()
+    /// Dequeues every waiter of the given scope, oldest first.
+    pub(crate) fn drain(&self, shared: bool) -> Vec<Arc<W>> {
+        let mut inner = self.lock();
+        let (woken, kept): (VecDeque<_>, VecDeque<_>) =
+            inner.waiters.drain(..).partition(|(s, _)| *s == shared);
+        inner.waiters = kept;
+        woken.into_iter().map(|(_, w)| w).collect()
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -5,7 +5,7 @@ pub use loom::sync::{Arc, Condvar as StdCondvar, Mutex as StdMutex, MutexGuard a
 
 /// Atomic types and fences (`loom::sync::atomic`), with a futex-capable [`AtomicU32`].
 pub mod atomic {
-    pub use super::futex::AtomicU32;
+    pub use super::futex_backend::AtomicU32;
     pub use loom::sync::atomic::{
         fence, AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
     };
@@ -22,11 +22,16 @@ pub mod thread {
     }
 }
 
-/// The futex model under loom.
+/// Time: a frozen clock (see `model_time.rs`).
+pub mod time {
+    pub use super::super::model_time::Instant;
+}
+
+/// The futex model under loom, behind [`crate::sync::futex`].
 ///
 /// * **Atomic compare-and-block.** Each word carries a loom `Mutex<()>` that stands for the
 ///   kernel's hash-bucket lock: `wait` takes it, reads the word (Relaxed), and enqueues itself
-///   before releasing it; `wake_*` takes it to dequeue. A wake that follows a change of the word
+///   before releasing it; `wake` takes it to dequeue. A wake that follows a change of the word
 ///   therefore either finds the waiter queued or the waiter's read sees the new value.
 /// * **No ordering beyond the kernel's.** The model's read of the word is Relaxed. The bucket
 ///   lock orders a waker's wake against a waiter's compare, exactly as futex(2)'s own lock
@@ -34,7 +39,7 @@ pub mod thread {
 ///   *store* but before its *wake* returns with no happens-before edge to the waker, so a
 ///   caller that then reads the waker's data through a Relaxed load is reported as a race.
 ///   The woken path (loom's `unpark`) joins the waker's clock, as a Linux wake-up
-///   implies a full barrier; spurious returns (below) join nothing.
+///   implies a full barrier; spurious and timed-out returns join nothing.
 ///   (Why not a lock-free compare: loom's modification order is a partial order, so an RMW
 ///   "reads the newest value" only among stores ordered by happens-before — and loom#254 lets
 ///   an RMW read past a concurrent plain store. Both produced impossible lost wakeups.)
@@ -43,9 +48,17 @@ pub mod thread {
 ///   comparing — a waiter that does not re-check its condition then runs on while it is still
 ///   false. The harness checks every model with budget 0 and with budget 1, so both the
 ///   sleeping and the spurious path of every wait site are explored.
-/// * `wake_one` wakes the oldest waiter; `wake_all` every waiter.
-pub mod futex {
+/// * **Timeouts are explored.** A timed wait queues itself like any other, releases the bucket
+///   lock and takes it again: that is its timer firing, at whatever point loom schedules it. If
+///   no wake has dequeued it yet it leaves the queue and returns `TimedOut`, otherwise it was
+///   woken and returns `Woken` (after joining the waker's clock). So every timed wait may time
+///   out, at every point loom explores, unless a wake reached it first.
+/// * **Scopes.** A waiter is queued with its scope; a wake dequeues only waiters of its own.
+/// * A wake of one dequeues the oldest waiter of its scope; a wake of all, every one.
+pub(crate) mod futex_backend {
+    use super::super::futex::WaitOutcome;
     use super::super::futex_model::{loom_spurious_budget, WaitQueue};
+    use core::time::Duration;
     use loom::sync::atomic::Ordering::Relaxed;
     use std::sync::Arc;
 
@@ -99,52 +112,63 @@ pub mod futex {
         woken: std::sync::atomic::AtomicBool,
     }
 
-    /// Sleeps while `*word == expected`; may return spuriously.
-    pub fn wait(word: &AtomicU32, expected: u32) {
+    fn lock(word: &AtomicU32) -> loom::sync::MutexGuard<'_, ()> {
+        word.bucket.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn wait(
+        word: &AtomicU32,
+        expected: u32,
+        shared: bool,
+        timeout: Option<Duration>,
+    ) -> WaitOutcome {
         if word.queue.take_spurious() {
-            return; // a spurious return: no compare, no lock, no clock joined
+            return WaitOutcome::Woken; // a spurious return: no compare, no lock, no clock joined
         }
-        let bucket = word.bucket.lock().unwrap_or_else(|e| e.into_inner());
+        let bucket = lock(word);
         if word.word.load(Relaxed) != expected {
-            return;
+            return WaitOutcome::Woken;
         }
         let waiter = Arc::new(Waiter {
             thread: loom::thread::current(),
             woken: std::sync::atomic::AtomicBool::new(false),
         });
-        word.queue.push(Arc::clone(&waiter));
+        word.queue.push(shared, Arc::clone(&waiter));
         drop(bucket);
+        if timeout.is_some() {
+            // The timer may fire at any moment from here on. Taking the bucket lock again is a
+            // loom scheduling point, so loom explores every place the others can run before it
+            // fires (a `yield_now` here would be wrong: loom never schedules a yielded thread
+            // while another is runnable, so a timeout before a pending wake would go unexplored).
+            let bucket = lock(word);
+            let still_queued = word.queue.remove(&waiter);
+            drop(bucket);
+            if still_queued {
+                return WaitOutcome::TimedOut; // joins no clock
+            }
+            // A wake dequeued us first: fall through to receive its unpark.
+        }
         // A wake between the unlock and here is not lost: `unpark` leaves a token that the
         // first `park` consumes.
         while !waiter.woken.load(std::sync::atomic::Ordering::Relaxed) {
             loom::thread::park();
         }
+        WaitOutcome::Woken
     }
 
-    /// Wakes at most one thread sleeping in [`wait`] on `word`.
-    pub fn wake_one(word: &AtomicU32) {
-        let bucket = word.bucket.lock().unwrap_or_else(|e| e.into_inner());
-        let waiter = word.queue.pop_one();
-        drop(bucket);
-        if let Some(waiter) = waiter {
-            wake(&waiter);
-        }
-    }
-
-    /// Wakes every thread sleeping in [`wait`] on `word`.
-    pub fn wake_all(word: &AtomicU32) {
-        let bucket = word.bucket.lock().unwrap_or_else(|e| e.into_inner());
-        let waiters = word.queue.drain();
+    pub(crate) fn wake(word: &AtomicU32, shared: bool, all: bool) {
+        let bucket = lock(word);
+        let waiters = if all {
+            word.queue.drain(shared)
+        } else {
+            word.queue.pop_one(shared).into_iter().collect()
+        };
         drop(bucket);
         for waiter in waiters {
-            wake(&waiter);
+            waiter
+                .woken
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            waiter.thread.unpark();
         }
-    }
-
-    fn wake(waiter: &Waiter) {
-        waiter
-            .woken
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        waiter.thread.unpark();
     }
 }

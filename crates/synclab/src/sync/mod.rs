@@ -14,7 +14,8 @@
 //! | [`StdMutex`], [`StdCondvar`] | std's | loom's | shuttle's |
 //! | [`thread`] | `std::thread` | `loom::thread` | `shuttle::thread` |
 //! | [`hint::spin_loop`] | a CPU pause | a yield to the scheduler | a yield to the scheduler |
-//! | [`futex`] | `atomic-wait` (futex(2) on Linux) | a futex model | a futex model |
+//! | [`futex`] | `atomic-wait` (futex(2) on Linux), and futex(2) directly for timed and shared waits | a futex model | a futex model |
+//! | [`time::Instant`] | std's | a frozen clock | a frozen clock |
 //!
 //! # Choosing the world
 //!
@@ -37,8 +38,11 @@
 compile_error!("choose one checker: `--cfg synclab_loom` or `--cfg synclab_shuttle`, not both");
 
 mod cell;
+pub mod futex;
 #[cfg(any(synclab_loom, synclab_shuttle))]
 mod futex_model;
+#[cfg(any(synclab_loom, synclab_shuttle))]
+mod model_time;
 
 #[cfg(not(any(synclab_loom, synclab_shuttle)))]
 #[path = "real.rs"]
@@ -52,7 +56,7 @@ mod world;
 #[path = "shuttle_world.rs"]
 mod world;
 
-pub use world::{atomic, futex, thread, Arc, StdCondvar, StdMutex, StdMutexGuard};
+pub use world::{atomic, thread, time, Arc, StdCondvar, StdMutex, StdMutexGuard};
 
 #[cfg(not(synclab_loom))]
 pub use cell::UnsafeCell;

@@ -9,7 +9,7 @@ pub use shuttle::sync::{
 /// shuttle treats every atomic access as SeqCst: it finds interleaving bugs (lost wakeups,
 /// broken invariants), not missing orderings — that is loom's job.
 pub mod atomic {
-    pub use super::futex::AtomicU32;
+    pub use super::futex_backend::AtomicU32;
     pub use shuttle::sync::atomic::{
         fence, AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
     };
@@ -21,7 +21,12 @@ pub mod thread {
     pub use std::thread::panicking;
 }
 
-/// The futex model under shuttle.
+/// Time: a frozen clock (see `model_time.rs`).
+pub mod time {
+    pub use super::super::model_time::Instant;
+}
+
+/// The futex model under shuttle, behind [`crate::sync::futex`].
 ///
 /// * **Atomic compare-and-block**, as under loom: the compare is an access to the word (a
 ///   shuttle scheduling point), and enqueueing is plain code shuttle cannot interrupt.
@@ -29,9 +34,15 @@ pub mod thread {
 ///   (so a failing schedule replays exactly); on heads (1 in [`SPURIOUS_ODDS`]) it returns at
 ///   once, without comparing — a caller that does not re-check then runs on while its
 ///   condition is still false.
-/// * `wake_one` wakes the oldest waiter; `wake_all` every waiter.
-pub mod futex {
+/// * **Timeouts are explored**: a timed wait queues itself, yields (PCT lowers its priority, so
+///   the others run first, as they would while it sleeps), and then times out unless a wake
+///   dequeued it in the meantime.
+/// * **Scopes**: a wake dequeues only waiters of its own scope.
+/// * A wake of one wakes the oldest waiter of its scope; a wake of all, every one.
+pub(crate) mod futex_backend {
+    use super::super::futex::WaitOutcome;
     use super::super::futex_model::WaitQueue;
+    use core::time::Duration;
     use shuttle::rand::RngCore;
     use shuttle::sync::atomic::Ordering::Relaxed;
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -77,40 +88,48 @@ pub mod futex {
         woken: AtomicBool,
     }
 
-    /// Sleeps while `*word == expected`; may return spuriously.
-    pub fn wait(word: &AtomicU32, expected: u32) {
+    pub(crate) fn wait(
+        word: &AtomicU32,
+        expected: u32,
+        shared: bool,
+        timeout: Option<Duration>,
+    ) -> WaitOutcome {
         if shuttle::rand::thread_rng().next_u64() % SPURIOUS_ODDS == 0 {
-            return; // a spurious return
+            return WaitOutcome::Woken; // a spurious return
         }
         if word.word.load(Relaxed) != expected {
-            return;
+            return WaitOutcome::Woken;
         }
         let waiter = Arc::new(Waiter {
             thread: shuttle::thread::current(),
             woken: AtomicBool::new(false),
         });
-        word.queue.push(Arc::clone(&waiter));
+        word.queue.push(shared, Arc::clone(&waiter));
+        if timeout.is_some() {
+            // The timer fires whenever the schedule runs us again, unless a wake came first.
+            shuttle::thread::yield_now();
+            if word.queue.remove(&waiter) {
+                return WaitOutcome::TimedOut;
+            }
+        }
         while !waiter.woken.load(Ordering::Relaxed) {
             shuttle::thread::park();
         }
+        WaitOutcome::Woken
     }
 
-    fn wake(waiter: &Waiter) {
-        waiter.woken.store(true, Ordering::Relaxed);
-        waiter.thread.unpark();
-    }
-
-    /// Wakes at most one thread sleeping in [`wait`] on `word`.
-    pub fn wake_one(word: &AtomicU32) {
-        if let Some(waiter) = word.queue.pop_one() {
-            wake(&waiter);
-        }
-    }
-
-    /// Wakes every thread sleeping in [`wait`] on `word`.
-    pub fn wake_all(word: &AtomicU32) {
-        for waiter in word.queue.drain() {
-            wake(&waiter);
+    pub(crate) fn wake(word: &AtomicU32, shared: bool, all: bool) {
+        // A wake is a scheduling point, as the syscall (and the loom model's bucket lock) is: a
+        // Relaxed load of the word gives shuttle one, and orders nothing.
+        let _ = word.word.load(Relaxed);
+        let waiters = if all {
+            word.queue.drain(shared)
+        } else {
+            word.queue.pop_one(shared).into_iter().collect()
+        };
+        for waiter in waiters {
+            waiter.woken.store(true, Ordering::Relaxed);
+            waiter.thread.unpark();
         }
     }
 }
