@@ -47,6 +47,7 @@
 //! ```
 
 use core::fmt;
+use core::time::Duration;
 
 use super::{ArrayQueue, BlockingQueue, CapacityError, Closed, MpmcQueue, PopError, PushError};
 use crate::sync::atomic::{AtomicUsize, Ordering};
@@ -138,6 +139,22 @@ impl<T, Q: MpmcQueue<T>> Sender<T, Q> {
         })
     }
 
+    /// Sends `value`, waiting while the channel is full, for at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`SendTimeoutError::Timeout`] if the channel was still full when the timeout passed,
+    /// [`SendTimeoutError::Disconnected`] if every receiver is gone; the value comes back.
+    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        self.chan
+            .queue
+            .push_timeout(value, timeout)
+            .map_err(|e| match e {
+                PushError::Full(value) => SendTimeoutError::Timeout(value),
+                PushError::Closed(value) => SendTimeoutError::Disconnected(value),
+            })
+    }
+
     /// Whether every receiver is gone (then every `send` fails).
     pub fn is_disconnected(&self) -> bool {
         self.chan.queue.is_closed()
@@ -179,6 +196,30 @@ impl<T, Q: MpmcQueue<T>> Receiver<T, Q> {
         self.chan.queue.try_pop().map_err(|e| match e {
             PopError::Empty => TryRecvError::Empty,
             PopError::Closed => TryRecvError::Disconnected,
+        })
+    }
+
+    /// Receives the oldest item, waiting while the channel is empty, for at most `timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use synclab::queue::{bounded, RecvTimeoutError};
+    ///
+    /// let (tx, rx) = bounded::<u32>(1)?;
+    /// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Timeout));
+    /// drop(tx);
+    /// assert_eq!(rx.recv_timeout(Duration::from_secs(1)), Err(RecvTimeoutError::Disconnected));
+    /// # Ok::<(), synclab::queue::CapacityError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`RecvTimeoutError::Timeout`] if the channel was still empty when the timeout passed,
+    /// [`RecvTimeoutError::Disconnected`] once every sender is gone and the queue is drained.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.chan.queue.pop_timeout(timeout).map_err(|e| match e {
+            PopError::Empty => RecvTimeoutError::Timeout,
+            PopError::Closed => RecvTimeoutError::Disconnected,
         })
     }
 
@@ -370,6 +411,35 @@ impl<T> TrySendError<T> {
     }
 }
 
+/// [`Sender::send_timeout`] failed; the value is handed back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendTimeoutError<T> {
+    /// The channel was still full when the timeout passed.
+    Timeout(T),
+    /// Every receiver is gone.
+    Disconnected(T),
+}
+
+impl<T> SendTimeoutError<T> {
+    /// The value that was not sent.
+    pub fn into_inner(self) -> T {
+        match self {
+            SendTimeoutError::Timeout(value) | SendTimeoutError::Disconnected(value) => value,
+        }
+    }
+}
+
+/// [`Receiver::recv_timeout`] returned no item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecvTimeoutError {
+    /// The channel was still empty when the timeout passed.
+    Timeout,
+    /// Every sender is gone and the channel is drained.
+    Disconnected,
+}
+
 /// [`Receiver::recv`] failed: every sender is gone and the channel is drained.
 ///
 /// A unit marker, as std's (so not `#[non_exhaustive]`: callers compare with `Err(RecvError)`).
@@ -399,6 +469,40 @@ impl<T> fmt::Debug for TrySendError<T> {
         match self {
             TrySendError::Full(_) => f.write_str("Full(..)"),
             TrySendError::Disconnected(_) => f.write_str("Disconnected(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Debug for SendTimeoutError<T> {
+    /// Does not print the value (`T` need not be `Debug`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendTimeoutError::Timeout(_) => f.write_str("Timeout(..)"),
+            SendTimeoutError::Disconnected(_) => f.write_str("Disconnected(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for SendTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendTimeoutError::Timeout(_) => {
+                f.write_str("timed out sending on a full channel")
+            }
+            SendTimeoutError::Disconnected(_) => {
+                f.write_str("sending on a disconnected channel: every receiver is gone")
+            }
+        }
+    }
+}
+
+impl fmt::Display for RecvTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecvTimeoutError::Timeout => f.write_str("timed out receiving on an empty channel"),
+            RecvTimeoutError::Disconnected => {
+                f.write_str("receiving on a disconnected and empty channel: every sender is gone")
+            }
         }
     }
 }
@@ -441,3 +545,5 @@ impl<T> std::error::Error for SendError<T> {}
 impl<T> std::error::Error for TrySendError<T> {}
 impl std::error::Error for RecvError {}
 impl std::error::Error for TryRecvError {}
+impl<T> std::error::Error for SendTimeoutError<T> {}
+impl std::error::Error for RecvTimeoutError {}

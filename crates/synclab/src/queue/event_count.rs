@@ -79,8 +79,11 @@
 
 use core::fmt;
 
+use core::time::Duration;
+
 use crate::sync::atomic::{fence, AtomicU32, Ordering};
-use crate::sync::futex;
+use crate::sync::futex::{self, WaitOutcome};
+use crate::sync::time::Instant;
 
 /// One waiter (`W`, the low half of the word).
 const WAITER: u32 = 1;
@@ -194,13 +197,41 @@ impl EventCount {
     /// re-check is guaranteed to see the notifier's store (see "Why the counts are Relaxed"
     /// in the module docs).
     #[cold]
-    pub fn wait(&self, _key: WaitKey) {
+    pub fn wait(&self, key: WaitKey) {
+        let _ = self.wait_until(key, None);
+    }
+
+    /// As [`wait`](Self::wait), but gives up once `timeout` has passed: then the caller is
+    /// unregistered (as by [`cancel_wait`](Self::cancel_wait)) and [`WaitOutcome::TimedOut`]
+    /// is returned. A signal that arrives before it gives up is consumed as by `wait`
+    /// ([`WaitOutcome::Woken`]), so no notification is lost to a timeout: the caller re-checks
+    /// its condition either way, and gives up only on `TimedOut`.
+    #[cold]
+    pub fn wait_timeout(&self, key: WaitKey, timeout: Duration) -> WaitOutcome {
+        self.wait_until(key, Instant::now().checked_add(timeout))
+    }
+
+    /// The wait loop, with an optional deadline (`None`: none, or too far to represent).
+    pub(crate) fn wait_until(&self, _key: WaitKey, deadline: Option<Instant>) -> WaitOutcome {
         // Relaxed: no data comes through the word (module docs, "Why the counts are Relaxed").
         let mut word = self.word.load(Ordering::Relaxed);
         loop {
             if signals(word) == 0 {
                 // Sleeps only while the word is unchanged; may return spuriously.
-                futex::wait(&self.word, word);
+                let timed_out = match deadline {
+                    None => {
+                        futex::wait(&self.word, word);
+                        false
+                    }
+                    Some(deadline) => {
+                        let now = Instant::now();
+                        now >= deadline
+                            || futex::wait_timeout(&self.word, word, deadline - now).timed_out()
+                    }
+                };
+                if timed_out {
+                    return self.give_up();
+                }
                 // Relaxed: as above.
                 word = self.word.load(Ordering::Relaxed);
                 continue;
@@ -213,7 +244,30 @@ impl EventCount {
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return,
+                Ok(_) => return WaitOutcome::Woken,
+                Err(current) => word = current,
+            }
+        }
+    }
+
+    /// A timed wait's deadline passed: unregisters — unless a signal is there to consume, in
+    /// which case it is consumed as `wait` would and the caller re-checks (`Woken`).
+    #[cold]
+    fn give_up(&self) -> WaitOutcome {
+        // Relaxed: as in `wait`; the RMWs read the latest word, so a signal is consumed once.
+        let mut word = self.word.load(Ordering::Relaxed);
+        loop {
+            let (new, outcome) = if signals(word) > 0 {
+                (word - SIGNAL - WAITER, WaitOutcome::Woken)
+            } else {
+                // No signal: `S = 0 <= W - 1` still holds after leaving.
+                (word - WAITER, WaitOutcome::TimedOut)
+            };
+            match self
+                .word
+                .compare_exchange_weak(word, new, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return outcome,
                 Err(current) => word = current,
             }
         }

@@ -40,7 +40,8 @@ pub mod locked;
 pub use array_queue::ArrayQueue;
 pub use blocking::{BlockingQueue, Closed, PopError, PushError};
 pub use channel::{
-    bounded, bounded_with, Receiver, RecvError, SendError, Sender, TryRecvError, TrySendError,
+    bounded, bounded_with, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError,
+    Sender, TryRecvError, TrySendError,
 };
 pub use event_count::{EventCount, WaitKey};
 pub use locked::LockedQueue;
