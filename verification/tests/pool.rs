@@ -390,32 +390,38 @@ fn spawn_detached_panic_reaches_wait<P: ThreadPool + 'static>(pool: &str) {
             let report = pool.wait();
             assert_eq!(report.panicked, 1, "the detached task's panic was lost");
             assert_eq!(panic_message(&report.payloads[0]), Some(ON_PURPOSE));
-            assert_eq!(pool.shutdown().panicked, 0, "the payload was reported twice");
+            assert_eq!(
+                pool.shutdown().panicked,
+                0,
+                "the payload was reported twice"
+            );
         });
 }
 
 /// `scope` with two tasks writing cells on main's stack: when `scope` returns both writes
 /// are done and visible (loom reports the read as a race if `scope` returned early).
 fn scope_writes_visible<P: ThreadPool + 'static>(pool: &str, bound: usize) {
-    Model::new(format!("{pool}: scope borrows the stack, returns after its tasks"))
-        .threads(3)
-        .ops("main: scope { spawn x2, each writes a cell on main's stack }, read both; 2 workers")
-        .preemption_bound(bound)
-        .stress_iterations(50)
-        .check(|| {
-            let pool: P = build(2, 2);
-            let cells = [SharedCell::new(0u32), SharedCell::new(0u32)];
-            pool.scope(|s| {
-                for (i, cell) in cells.iter().enumerate() {
-                    s.spawn(move || cell.set(i as u32 + 1)).unwrap();
-                }
-            });
-            assert_eq!(
-                (cells[0].get(), cells[1].get()),
-                (1, 2),
-                "scope returned before its tasks finished"
-            );
+    Model::new(format!(
+        "{pool}: scope borrows the stack, returns after its tasks"
+    ))
+    .threads(3)
+    .ops("main: scope { spawn x2, each writes a cell on main's stack }, read both; 2 workers")
+    .preemption_bound(bound)
+    .stress_iterations(50)
+    .check(|| {
+        let pool: P = build(2, 2);
+        let cells = [SharedCell::new(0u32), SharedCell::new(0u32)];
+        pool.scope(|s| {
+            for (i, cell) in cells.iter().enumerate() {
+                s.spawn(move || cell.set(i as u32 + 1)).unwrap();
+            }
         });
+        assert_eq!(
+            (cells[0].get(), cells[1].get()),
+            (1, 2),
+            "scope returned before its tasks finished"
+        );
+    });
 }
 
 /// A scoped task panics (its handle unjoined): `scope` re-raises the payload, and only after
@@ -441,6 +447,40 @@ fn scope_reraises_after_all_finished<P: ThreadPool + 'static>(pool: &str) {
             assert_eq!(cell.get(), 1, "scope unwound before its other task finished");
             assert_eq!(pool.wait().panicked, 0, "the scope's payload was reported by wait too");
         });
+}
+
+/// `wait_timeout` (which the models may time out at any moment) on a task still running,
+/// then `join`'s `wait_timeout`, then `wait`: a timed-out wait leaves the pool consistent —
+/// the untimed `wait` still returns, after the task, with its write visible.
+fn timed_waits_then_wait<P: ThreadPool + 'static>(pool: &str) {
+    Model::new(format!(
+        "{pool}: wait_timeout and JoinHandle::wait_timeout, then wait"
+    ))
+    .threads(2)
+    .ops(
+        "main: spawn (writes a cell), pool.wait_timeout, handle.wait_timeout, wait, read; 1 worker",
+    )
+    .preemption_bound(2)
+    .stress_iterations(50)
+    .check(|| {
+        let pool: P = build(1, 1);
+        let cell = Arc::new(SharedCell::new(0u32));
+        let task_cell = Arc::clone(&cell);
+        let handle = pool.spawn(move || task_cell.set(1)).unwrap();
+        if pool.wait_timeout(std::time::Duration::from_secs(1)).is_ok() {
+            assert_eq!(
+                cell.get(),
+                1,
+                "wait_timeout returned Ok before the task finished"
+            );
+        }
+        if handle.wait_timeout(std::time::Duration::from_secs(1)) {
+            assert!(handle.is_finished());
+        }
+        assert_eq!(pool.wait().panicked, 0);
+        assert_eq!(cell.get(), 1, "wait after a timed-out wait returned early");
+        handle.join().unwrap();
+    });
 }
 
 /// Instantiates the task-result and scope scenarios for each pool.
@@ -469,6 +509,11 @@ macro_rules! tasks_suite {
             #[test]
             fn scope_reraises_after_all_finished() {
                 super::scope_reraises_after_all_finished::<P>(NAME);
+            }
+
+            #[test]
+            fn timed_waits_then_wait() {
+                super::timed_waits_then_wait::<P>(NAME);
             }
         }
     )*};

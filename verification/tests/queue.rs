@@ -12,7 +12,7 @@ use synclab::lock::{FutexFamily, StdFamily};
 #[cfg_attr(any(synclab_loom, synclab_shuttle), allow(unused_imports))]
 use synclab::queue::{
     bounded_with, ArrayQueue, BlockingQueue, CapacityError, Closed, EventCount, LockedQueue,
-    MpmcQueue, PopError, PushError, RecvError, SendError,
+    MpmcQueue, PopError, PushError, RecvError, RecvTimeoutError, SendError,
 };
 use synclab::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use synclab::sync::{thread, Arc};
@@ -1132,7 +1132,11 @@ fn channel_last_receiver_dropped_while_sender_sleeps<Q: MpmcQueue<u32> + 'static
     let (tx, rx) = bounded_with::<u32, Q>(1).unwrap();
     tx.send(1).unwrap();
     let receiver = thread::spawn(move || drop(rx));
-    assert_eq!(tx.send(2), Err(SendError(2)), "send after the receivers were gone");
+    assert_eq!(
+        tx.send(2),
+        Err(SendError(2)),
+        "send after the receivers were gone"
+    );
     assert!(tx.is_disconnected());
     receiver.join().unwrap();
 }
@@ -1173,14 +1177,29 @@ fn force_push_against_pops(capacity: usize) {
     let left: Vec<u32> = std::iter::from_fn(|| q.pop()).collect();
     assert!(left.len() <= capacity, "more items left than the capacity");
     for stream in [&evicted, &popped, &left] {
-        assert!(stream.windows(2).all(|w| w[0] < w[1]), "out of FIFO order: {stream:?}");
+        assert!(
+            stream.windows(2).all(|w| w[0] < w[1]),
+            "out of FIFO order: {stream:?}"
+        );
     }
     if let (Some(newest_evicted), Some(oldest_left)) = (evicted.last(), left.first()) {
-        assert!(newest_evicted < oldest_left, "evicted {evicted:?} but left {left:?}");
+        assert!(
+            newest_evicted < oldest_left,
+            "evicted {evicted:?} but left {left:?}"
+        );
     }
-    let mut all: Vec<u32> = evicted.iter().chain(&popped).chain(&left).copied().collect();
+    let mut all: Vec<u32> = evicted
+        .iter()
+        .chain(&popped)
+        .chain(&left)
+        .copied()
+        .collect();
     all.sort_unstable();
-    assert_eq!(all, [1, 2, 3], "evicted {evicted:?}, popped {popped:?}, left {left:?}");
+    assert_eq!(
+        all,
+        [1, 2, 3],
+        "evicted {evicted:?}, popped {popped:?}, left {left:?}"
+    );
 }
 
 #[test]
@@ -1199,4 +1218,69 @@ fn array_queue_force_push_against_pops_capacity_2() {
         .ops("main: force_push 1..=3; consumer: pop x2 (no spin); main: drain")
         .preemption_bound(3)
         .check(|| force_push_against_pops(2));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timeouts: a timed-out waiter leaves the event count consistent, and wakes no one short
+// ---------------------------------------------------------------------------------------------
+
+/// A timed pop (which the futex model may time out at any moment) and an untimed pop compete
+/// for the items main pushes: every item is popped at most once, and the untimed pop always
+/// returns — a timeout never swallows the wakeup meant for it.
+fn blocking_timed_pop_beside_untimed_pop<Q: MpmcQueue<u32> + 'static>() {
+    let q = Arc::new(Blocking::<Q>::with_capacity(2).unwrap());
+    let timed = {
+        let q = Arc::clone(&q);
+        thread::spawn(move || q.pop_timeout(std::time::Duration::from_secs(1)).ok())
+    };
+    let untimed = {
+        let q = Arc::clone(&q);
+        thread::spawn(move || q.pop().unwrap())
+    };
+    q.push(1).unwrap();
+    let timed = timed.join().unwrap();
+    q.push(2).unwrap();
+    let untimed = untimed.join().unwrap();
+    let left = q.try_pop().ok();
+    let mut all: Vec<u32> = [timed, Some(untimed), left].into_iter().flatten().collect();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        [1, 2],
+        "timed {timed:?}, untimed {untimed}, left {left:?}"
+    );
+}
+
+#[test]
+fn blocking_array_queue_timed_pop_beside_untimed_pop() {
+    Model::new("BlockingQueue<ArrayQueue>: pop_timeout beside pop, 2 pushes")
+        .threads(3)
+        .ops("A: pop_timeout (may time out); B: pop; main: push 1, join A, push 2, join B")
+        .preemption_bound(1)
+        .check(blocking_timed_pop_beside_untimed_pop::<ArrayQueue<u32>>);
+}
+
+/// `recv_timeout` against a sender that sends one item and disconnects: the item is received
+/// exactly once — by the timed receive, or by the `recv` after it timed out — and then the
+/// receiver sees `Disconnected`.
+#[test]
+fn channel_recv_timeout_then_recv() {
+    Model::new("channel<ArrayQueue>: recv_timeout, then recv, against send + disconnect")
+        .threads(2)
+        .ops("sender: send 1, drop; main: recv_timeout (may time out), recv until disconnected")
+        .preemption_bound(3)
+        .check(|| {
+            let (tx, rx) = synclab::queue::bounded::<u32>(1).unwrap();
+            let sender = thread::spawn(move || tx.send(1).unwrap());
+            let mut got = Vec::new();
+            match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+                Ok(v) => got.push(v),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(e) => panic!("recv_timeout: {e}"),
+            }
+            got.extend(rx.iter());
+            assert_eq!(got, [1], "the item was lost or duplicated by the timeout");
+            assert_eq!(rx.recv(), Err(RecvError));
+            sender.join().unwrap();
+        });
 }

@@ -47,6 +47,13 @@ impl<R: RawLock + 'static> LockFamily for RawFamily<R> {
     fn wait<'a, T: Send>(condvar: &Condvar, guard: Self::Guard<'a, T>) -> Self::Guard<'a, T> {
         condvar.wait(guard)
     }
+    fn wait_timeout<'a, T: Send>(
+        condvar: &Condvar,
+        guard: Self::Guard<'a, T>,
+        timeout: Duration,
+    ) -> (Self::Guard<'a, T>, bool) {
+        condvar.wait_timeout(guard, timeout)
+    }
     fn notify_one(condvar: &Condvar) {
         condvar.notify_one();
     }

@@ -197,7 +197,9 @@ fn msrv(root: &Path, install: bool) -> Stage {
             .unwrap_or(false)
     };
     if !has() && install {
-        eprintln!("==> installing the MSRV toolchain: rustup toolchain install {MSRV} --profile minimal");
+        eprintln!(
+            "==> installing the MSRV toolchain: rustup toolchain install {MSRV} --profile minimal"
+        );
         let _ = Command::new("rustup")
             .args(["toolchain", "install", MSRV, "--profile", "minimal"])
             .status();
@@ -286,7 +288,10 @@ fn verify(root: &Path, opts: &VerifyOptions) -> Vec<Stage> {
             Some(path) => {
                 // A crate outside the workspace: its own lock file and target directory.
                 cmd.arg("--manifest-path").arg(path);
-                cmd.env("CARGO_TARGET_DIR", root.join("target/external").join(checker));
+                cmd.env(
+                    "CARGO_TARGET_DIR",
+                    root.join("target/external").join(checker),
+                );
                 path.display().to_string()
             }
             None => {
@@ -322,7 +327,11 @@ fn verify(root: &Path, opts: &VerifyOptions) -> Vec<Stage> {
                 cmd.env("SYNCLAB_SHUTTLE_SCALE", scale);
             }
         }
-        let stage = run(root, &format!("{checker} suite (release): {what}"), &mut cmd);
+        let stage = run(
+            root,
+            &format!("{checker} suite (release): {what}"),
+            &mut cmd,
+        );
         match report::summarize(&report) {
             Ok(text) => eprintln!("{text}"),
             Err(e) => eprintln!("(no {checker} report: {e})"),

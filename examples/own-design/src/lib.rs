@@ -139,7 +139,8 @@ impl<T> Producer<T> {
         // SAFETY: `tail - head < capacity`, so the slot of `tail` is free (its previous value
         // was taken before the `head` store we acquired) and only the producer — us, by
         // `&mut self` — writes it until the store of `tail + 1` below hands it on.
-        ring.slot(tail).with_mut(|slot| unsafe { *slot = Some(value) });
+        ring.slot(tail)
+            .with_mut(|slot| unsafe { *slot = Some(value) });
         // Release: pairs with the consumer's Acquire load of `tail`: the value is visible.
         ring.tail.store(tail.wrapping_add(1), Ordering::Release);
         futex::wake_one(&ring.tail);

@@ -22,9 +22,11 @@
 
 use core::fmt;
 use core::marker::PhantomData;
+use core::time::Duration;
 
 use super::{IndexError, PublishError, SharedArray};
 use crate::lock::LockFamily;
+use crate::sync::time::Instant;
 
 /// The state behind the mutex.
 struct Slots<T> {
@@ -63,17 +65,42 @@ where
     F: LockFamily,
 {
     #[cold]
-    fn wait_slow<'a>(&'a self, index: usize, mut guard: F::Guard<'a, Slots<T>>) -> T {
+    fn wait_slow<'a>(
+        &'a self,
+        index: usize,
+        mut guard: F::Guard<'a, Slots<T>>,
+        deadline: Option<Instant>,
+    ) -> Option<T> {
         loop {
             if let Some(value) = &guard.slots[index] {
-                return value.clone();
+                return Some(value.clone());
             }
             guard.sleepers += 1;
             // Atomically unlocks and sleeps; the publisher sets the slot and reads `sleepers`
             // under the same lock, so it either sees us counted (and notifies after we are
             // asleep) or we see its value on the check above.
-            guard = F::wait(&self.published, guard);
+            let timed_out = match deadline {
+                None => {
+                    guard = F::wait(&self.published, guard);
+                    false
+                }
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        true
+                    } else {
+                        let (relocked, timed_out) =
+                            F::wait_timeout(&self.published, guard, deadline - now);
+                        guard = relocked;
+                        timed_out
+                    }
+                }
+            };
             guard.sleepers -= 1;
+            if timed_out {
+                // Still under the lock: one last look before giving up.
+                return guard.slots[index].clone();
+            }
         }
     }
 }
@@ -129,7 +156,16 @@ where
         if let Some(value) = &guard.slots[index] {
             return Ok(value.clone());
         }
-        Ok(self.wait_slow(index, guard))
+        match self.wait_slow(index, guard, None) {
+            Some(value) => Ok(value),
+            None => unreachable!("a wait without a deadline does not time out"),
+        }
+    }
+
+    fn wait_timeout(&self, index: usize, timeout: Duration) -> Result<Option<T>, IndexError> {
+        IndexError::check(index, self.len)?;
+        let guard = F::lock(&self.state);
+        Ok(self.wait_slow(index, guard, Instant::now().checked_add(timeout)))
     }
 }
 

@@ -46,10 +46,12 @@
 
 use core::fmt;
 use core::mem::MaybeUninit;
+use core::time::Duration;
 
 use super::{IndexError, PublishError, SharedArray};
 use crate::sync::atomic::{AtomicU32, Ordering::*};
 use crate::sync::hint::{spin_limit, spin_loop};
+use crate::sync::time::Instant;
 use crate::sync::{futex, thread, UnsafeCell};
 
 /// Phase: nothing published.
@@ -149,10 +151,33 @@ impl<T> LockFreeArray<T> {
         let slot = self.slot(index)?;
         // Acquire: pairs with the Release swap in `publish` (fast path: already published).
         if slot.state.load(Acquire) != READY {
-            slot.wait_until_ready();
+            slot.wait_until_ready(None);
         }
         // SAFETY: READY was seen with Acquire, here or inside `wait_until_ready`.
         Ok(unsafe { slot.value_ref() })
+    }
+
+    /// As [`wait_ref`](Self::wait_ref), for at most `timeout`: `Ok(None)` if the slot was
+    /// still empty when it passed.
+    ///
+    /// A reader that times out leaves the slot's `SLEEPERS` marker set: other readers may
+    /// sleep under the same marker, so it cannot be cleared; the publisher then makes one
+    /// `wake_all` that may find nobody.
+    pub fn wait_ref_timeout(
+        &self,
+        index: usize,
+        timeout: Duration,
+    ) -> Result<Option<&T>, IndexError> {
+        let slot = self.slot(index)?;
+        // Acquire: pairs with the Release swap in `publish` (fast path: already published).
+        if slot.state.load(Acquire) == READY
+            || slot.wait_until_ready(Instant::now().checked_add(timeout))
+        {
+            // SAFETY: READY was seen with Acquire, here or inside `wait_until_ready`.
+            Ok(Some(unsafe { slot.value_ref() }))
+        } else {
+            Ok(None)
+        }
     }
 }
 
@@ -178,16 +203,17 @@ impl<T> Slot<T> {
         self.value.with(|p| unsafe { (*p).assume_init_ref() })
     }
 
-    /// Returns once `state == READY` has been seen with an Acquire load.
+    /// Returns `true` once `state == READY` has been seen with an Acquire load, or `false`
+    /// once `deadline` (if any) has passed without it.
     #[cold]
-    fn wait_until_ready(&self) {
+    fn wait_until_ready(&self, deadline: Option<Instant>) -> bool {
         // A short spin first: a publisher that has already claimed the slot (or is about to)
         // finishes within a few hundred nanoseconds, far less than a sleep and a wake.
         for _ in 0..spin_limit(SPIN) {
             spin_loop();
             // Acquire: pairs with the Release swap in `publish`.
             if self.state.load(Acquire) == READY {
-                return;
+                return true;
             }
         }
         // Then a few yields: if the publisher is runnable but has no CPU, give it ours.
@@ -195,14 +221,14 @@ impl<T> Slot<T> {
             thread::yield_now();
             // Acquire: pairs with the Release swap in `publish`.
             if self.state.load(Acquire) == READY {
-                return;
+                return true;
             }
         }
         // Acquire: pairs with the Release swap in `publish`.
         let mut state = self.state.load(Acquire);
         loop {
             if state == READY {
-                return;
+                return true;
             }
             if state & SLEEPERS == 0 {
                 // Announce that we will sleep. Success is Relaxed: the marker publishes no
@@ -222,7 +248,18 @@ impl<T> Slot<T> {
             }
             // Sleeps only while the word is still `state` (atomically with respect to the
             // publisher's wake); may return spuriously, so we re-check.
-            futex::wait(&self.state, state);
+            match deadline {
+                None => futex::wait(&self.state, state),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline
+                        || futex::wait_timeout(&self.state, state, deadline - now).timed_out()
+                    {
+                        // One last look (Acquire: as below) before giving up.
+                        return self.state.load(Acquire) == READY;
+                    }
+                }
+            }
             // Acquire: pairs with the Release swap in `publish`.
             state = self.state.load(Acquire);
         }
@@ -265,7 +302,7 @@ where
                 // linearization (the linearizability checker found exactly that under
                 // shuttle). Waiting also means our caller may read the slot at once.
                 if phase(state) == WRITING {
-                    slot.wait_until_ready();
+                    slot.wait_until_ready(None);
                 }
                 return Err(PublishError::AlreadyPublished { index, value });
             }
@@ -300,6 +337,10 @@ where
     #[inline]
     fn wait(&self, index: usize) -> Result<T, IndexError> {
         self.wait_ref(index).cloned()
+    }
+
+    fn wait_timeout(&self, index: usize, timeout: Duration) -> Result<Option<T>, IndexError> {
+        Ok(self.wait_ref_timeout(index, timeout)?.cloned())
     }
 }
 

@@ -57,6 +57,8 @@
 //! requeue onto the mutex's futex, unlike glibc's condvar).
 
 use crate::sync::atomic::{AtomicU32, AtomicUsize, Ordering::*};
+use core::time::Duration;
+
 use crate::sync::futex;
 
 use super::{MutexGuard, RawLock};
@@ -111,6 +113,25 @@ impl Condvar {
             self.waiters.fetch_sub(1, Relaxed);
         });
         guard
+    }
+
+    /// As [`Condvar::wait`], but gives up once `timeout` has passed; returns the re-locked
+    /// guard and whether it timed out. A timed-out return orders nothing; the caller re-checks
+    /// its predicate either way.
+    pub fn wait_timeout<'a, T, R: RawLock>(
+        &self,
+        mut guard: MutexGuard<'a, T, R>,
+        timeout: Duration,
+    ) -> (MutexGuard<'a, T, R>, bool) {
+        // Relaxed (both): as in `wait`.
+        self.waiters.fetch_add(1, Relaxed);
+        let seen = self.seq.load(Relaxed);
+        let outcome = MutexGuard::unlocked(&mut guard, || {
+            let outcome = futex::wait_timeout(&self.seq, seen, timeout);
+            self.waiters.fetch_sub(1, Relaxed);
+            outcome
+        });
+        (guard, outcome.timed_out())
     }
 
     /// Waits while `condition` holds, re-checking it (under the lock) after every return of

@@ -51,6 +51,14 @@ impl LockFamily for FutexFamily {
         condvar.wait(guard)
     }
 
+    fn wait_timeout<'a, T: Send>(
+        condvar: &Self::Condvar,
+        guard: Self::Guard<'a, T>,
+        timeout: core::time::Duration,
+    ) -> (Self::Guard<'a, T>, bool) {
+        condvar.wait_timeout(guard, timeout)
+    }
+
     #[inline]
     fn notify_one(condvar: &Self::Condvar) {
         condvar.notify_one();

@@ -57,11 +57,13 @@ use std::marker::PhantomData;
 use super::MAX_SEARCHERS;
 use super::{
     join_workers, run_task, search_idle, BuildError, PanicRecord, PoolConfig, ShutdownReport,
-    SubmitError, Task, ThreadPool, TrySubmitError, WaitReport,
+    SubmitError, Task, ThreadPool, TrySubmitError, WaitReport, WaitTimeout,
 };
 use crate::lock::LockFamily;
 use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::time::Instant;
 use crate::sync::{thread, Arc};
+use core::time::Duration;
 
 /// How many threads sleep on one condvar, and how many of those were already chosen to wake.
 ///
@@ -162,6 +164,42 @@ pub struct CondvarPool<F: LockFamily> {
 }
 
 impl<F: LockFamily> CondvarPool<F> {
+    /// `wait`, giving up at `deadline` (if any).
+    fn wait_until(&self, deadline: Option<Instant>) -> Result<WaitReport, WaitTimeout> {
+        let mut state = F::lock(&self.shared.state);
+        let generation = state.idle_generation;
+        while state.pending > 0 && state.idle_generation == generation {
+            let timed_out = match deadline {
+                None => {
+                    state.waiters.begin();
+                    state = F::wait(&self.shared.idle, state);
+                    state.waiters.end();
+                    false
+                }
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        true
+                    } else {
+                        state.waiters.begin();
+                        let (guard, timed_out) =
+                            F::wait_timeout(&self.shared.idle, state, deadline - now);
+                        state = guard;
+                        // A timed-out sleeper leaves like a spurious one (see `Sleepers`).
+                        state.waiters.end();
+                        timed_out
+                    }
+                }
+            };
+            if timed_out && state.pending > 0 && state.idle_generation == generation {
+                return Err(WaitTimeout);
+            }
+        }
+        drop(state);
+        // The payloads were recorded before the decrements that the lock ordered before us.
+        Ok(WaitReport::of(self.shared.panics.take()))
+    }
+
     fn stop(&mut self) -> ShutdownReport {
         self.close();
         let workers_joined = join_workers(std::mem::take(&mut self.handles));
@@ -317,16 +355,14 @@ impl<F: LockFamily> ThreadPool for CondvarPool<F> {
     }
 
     fn wait(&self) -> WaitReport {
-        let mut state = F::lock(&self.shared.state);
-        let generation = state.idle_generation;
-        while state.pending > 0 && state.idle_generation == generation {
-            state.waiters.begin();
-            state = F::wait(&self.shared.idle, state);
-            state.waiters.end();
+        match self.wait_until(None) {
+            Ok(report) => report,
+            Err(WaitTimeout) => unreachable!("a wait without a deadline does not time out"),
         }
-        drop(state);
-        // The payloads were recorded before the decrements that the lock ordered before us.
-        WaitReport::of(self.shared.panics.take())
+    }
+
+    fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitTimeout> {
+        self.wait_until(Instant::now().checked_add(timeout))
     }
 
     fn close(&self) {

@@ -40,9 +40,11 @@
 
 use core::fmt;
 use core::marker::PhantomData;
+use core::time::Duration;
 
 use super::panics::{PanicPayload, PanicRecord};
 use crate::sync::atomic::{AtomicU32, Ordering};
+use crate::sync::time::Instant;
 use crate::sync::{futex, Arc, UnsafeCell};
 
 /// The cell holds the task's result.
@@ -118,8 +120,11 @@ impl<T> Packet<T> {
         self.state.load(Ordering::Acquire) & DONE != 0
     }
 
-    /// Blocks until `DONE`.
-    fn wait_done(&self) {
+    /// Blocks until `DONE`, or until `deadline` (if any) passes; whether `DONE` was seen.
+    ///
+    /// A timed-out joiner leaves `JOINING` set: the task then makes one futex wake nobody
+    /// needs, which costs a syscall and orders nothing.
+    fn wait_done(&self, deadline: Option<Instant>) -> bool {
         // Acquire: pairs with the Release `fetch_or(DONE)` in `complete` (here and below).
         let mut state = self.state.load(Ordering::Acquire);
         while state & DONE == 0 {
@@ -130,9 +135,21 @@ impl<T> Packet<T> {
             }
             // Sleeps only while the word still says "not done, joining"; may return
             // spuriously, hence the loop.
-            futex::wait(&self.state, state);
+            match deadline {
+                None => futex::wait(&self.state, state),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline
+                        || futex::wait_timeout(&self.state, state, deadline - now).timed_out()
+                    {
+                        // One last look: the task may have finished as we gave up.
+                        return self.is_done();
+                    }
+                }
+            }
             state = self.state.load(Ordering::Acquire);
         }
+        true
     }
 
     /// The handle's side, after `DONE` was seen with Acquire: takes the result.
@@ -260,7 +277,7 @@ impl<T> JoinHandle<T> {
     ///
     /// The task's panic payload, if it panicked.
     pub fn join(self) -> Result<T, PanicPayload> {
-        self.packet.wait_done();
+        self.packet.wait_done(None);
         match self.packet.take() {
             Some(outcome) => outcome,
             // `take` runs once per handle, after `DONE`, and only the task writes the cell.
@@ -271,6 +288,26 @@ impl<T> JoinHandle<T> {
     /// Whether the task has finished (then [`join`](Self::join) does not block).
     pub fn is_finished(&self) -> bool {
         self.packet.is_done()
+    }
+
+    /// Waits for the task to finish, for at most `timeout`; whether it has (then
+    /// [`join`](Self::join) returns at once).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use synclab::pool::{LockFreePool, ThreadPool};
+    ///
+    /// let pool = LockFreePool::with_workers(1)?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let task = pool.spawn(move || rx.recv().is_ok()).unwrap();
+    /// assert!(!task.wait_timeout(Duration::from_millis(1))); // still blocked
+    /// tx.send(()).unwrap();
+    /// assert!(task.wait_timeout(Duration::from_secs(10)));
+    /// assert_eq!(task.join().unwrap(), true);
+    /// # Ok::<(), synclab::pool::BuildError>(())
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.packet.wait_done(Instant::now().checked_add(timeout))
     }
 }
 
@@ -318,6 +355,11 @@ impl<'scope, T> ScopedJoinHandle<'scope, T> {
     /// Whether the task has finished.
     pub fn is_finished(&self) -> bool {
         self.handle.is_finished()
+    }
+
+    /// Waits for the task to finish, for at most `timeout`; whether it has.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.handle.wait_timeout(timeout)
     }
 }
 

@@ -55,11 +55,13 @@
 
 use super::{
     join_workers, run_task, search_idle, BuildError, PanicRecord, PoolConfig, ShutdownReport,
-    SubmitError, Task, ThreadPool, TrySubmitError, WaitReport,
+    SubmitError, Task, ThreadPool, TrySubmitError, WaitReport, WaitTimeout,
 };
 use crate::queue::{ArrayQueue, CapacityError, EventCount};
 use crate::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::time::Instant;
 use crate::sync::{thread, Arc};
+use core::time::Duration;
 use crossbeam_utils::CachePadded;
 
 /// One pending task in the state word.
@@ -446,23 +448,14 @@ impl ThreadPool for LockFreePool {
     }
 
     fn wait(&self) -> WaitReport {
-        let shared = &*self.shared;
-        // Acquire: pairs with the Release decrements (see "Orderings" in the module docs).
-        let start = shared.state.load(Ordering::Acquire);
-        if pending(start) != 0 {
-            loop {
-                let key = shared.idle.prepare_wait();
-                // Acquire: as above.
-                let now = shared.state.load(Ordering::Acquire);
-                if pending(now) == 0 || generation(now) != generation(start) {
-                    shared.idle.cancel_wait(key);
-                    break;
-                }
-                shared.idle.wait(key);
-            }
+        match self.wait_until(None) {
+            Ok(report) => report,
+            Err(WaitTimeout) => unreachable!("a wait without a deadline does not time out"),
         }
-        // The payloads were recorded before the decrements we synchronized with.
-        WaitReport::of(shared.panics.take())
+    }
+
+    fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitTimeout> {
+        self.wait_until(Instant::now().checked_add(timeout))
     }
 
     fn close(&self) {
@@ -495,6 +488,33 @@ impl ThreadPool for LockFreePool {
 }
 
 impl LockFreePool {
+    /// `wait`, giving up at `deadline` (if any).
+    fn wait_until(&self, deadline: Option<Instant>) -> Result<WaitReport, WaitTimeout> {
+        let shared = &*self.shared;
+        // Acquire: pairs with the Release decrements (see "Orderings" in the module docs).
+        let start = shared.state.load(Ordering::Acquire);
+        let idle_since_start = |now: u64| pending(now) == 0 || generation(now) != generation(start);
+        if pending(start) != 0 {
+            loop {
+                let key = shared.idle.prepare_wait();
+                // Acquire: as above.
+                if idle_since_start(shared.state.load(Ordering::Acquire)) {
+                    shared.idle.cancel_wait(key);
+                    break;
+                }
+                if shared.idle.wait_until(key, deadline).timed_out() {
+                    // Unregistered; one last look (Acquire: as above) before giving up.
+                    if idle_since_start(shared.state.load(Ordering::Acquire)) {
+                        break;
+                    }
+                    return Err(WaitTimeout);
+                }
+            }
+        }
+        // The payloads were recorded before the decrements we synchronized with.
+        Ok(WaitReport::of(shared.panics.take()))
+    }
+
     fn stop(&mut self) -> ShutdownReport {
         self.close();
         let workers_joined = join_workers(std::mem::take(&mut self.handles));

@@ -60,6 +60,7 @@
 //! ```
 
 use core::fmt;
+use core::time::Duration;
 
 pub mod condvar_pool;
 mod join;
@@ -256,6 +257,20 @@ impl WaitReport {
     }
 }
 
+/// [`ThreadPool::wait_timeout`] gave up: a task submitted before the call had not finished
+/// when the timeout passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WaitTimeout;
+
+impl fmt::Display for WaitTimeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("timed out waiting for the pool's tasks to finish")
+    }
+}
+
+impl std::error::Error for WaitTimeout {}
+
 /// What [`ThreadPool::shutdown`] observed.
 #[derive(Debug, Default)]
 #[non_exhaustive]
@@ -388,6 +403,28 @@ pub trait ThreadPool: Send + Sync + Sized {
     /// or running), or at once if none is. Every thread waiting at that moment returns. Calling
     /// it from inside one of the pool's own tasks would wait for that task itself: don't.
     fn wait(&self) -> WaitReport;
+
+    /// As [`wait`](ThreadPool::wait), but gives up once `timeout` has passed. The panics not
+    /// yet reported stay for the next `wait`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use synclab::pool::{LockFreePool, ThreadPool};
+    ///
+    /// let pool = LockFreePool::with_workers(1)?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// pool.execute(move || rx.recv().unwrap()).unwrap();
+    /// assert!(pool.wait_timeout(Duration::from_millis(1)).is_err()); // the task is blocked
+    /// tx.send(()).unwrap();
+    /// assert_eq!(pool.wait_timeout(Duration::from_secs(10)).unwrap().panicked, 0);
+    /// # Ok::<(), synclab::pool::BuildError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`WaitTimeout`] if some task submitted before the call was still pending when the
+    /// timeout passed.
+    fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitTimeout>;
 
     /// Stops accepting tasks: later `submit`/`try_submit` calls hand their task back, and
     /// submitters blocked on a full queue return with their task. Tasks already queued still

@@ -198,8 +198,10 @@ impl<T> ArrayQueue<T> {
     /// ```
     #[inline]
     pub fn force_push(&self, value: T) -> Option<T> {
-        self.push_or_else(value, |value, tail, slot| self.evict_oldest(value, tail, slot))
-            .err()
+        self.push_or_else(value, |value, tail, slot| {
+            self.evict_oldest(value, tail, slot)
+        })
+        .err()
     }
 
     /// The queue looked full at position `tail` (its slot still holds the oldest item, at

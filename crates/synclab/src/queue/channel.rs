@@ -486,9 +486,7 @@ impl<T> fmt::Debug for SendTimeoutError<T> {
 impl<T> fmt::Display for SendTimeoutError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SendTimeoutError::Timeout(_) => {
-                f.write_str("timed out sending on a full channel")
-            }
+            SendTimeoutError::Timeout(_) => f.write_str("timed out sending on a full channel"),
             SendTimeoutError::Disconnected(_) => {
                 f.write_str("sending on a disconnected channel: every receiver is gone")
             }
