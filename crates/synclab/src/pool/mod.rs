@@ -63,10 +63,10 @@ use core::fmt;
 use core::time::Duration;
 
 pub mod condvar_pool;
-mod join;
+pub mod join;
 pub mod lock_free;
-mod panics;
-mod scope;
+pub mod panics;
+pub mod scope;
 
 pub use condvar_pool::CondvarPool;
 pub use join::{JoinHandle, ScopedJoinHandle, TaskDropped};

@@ -1,4 +1,4 @@
-//! Scoped tasks: [`ThreadPool::scope`](super::ThreadPool::scope) — tasks that borrow from the
+//! Scoped tasks: [`ThreadPool::scope`] — tasks that borrow from the
 //! caller's stack, all finished when `scope` returns.
 //!
 //! The shape is `std::thread::scope`'s (and `rayon::scope`'s): `pool.scope(|s| { s.spawn(|| …);
@@ -9,7 +9,7 @@
 //! own that says "a scoped thread panicked"). A panic in the closure itself is re-raised too,
 //! also only after every task has finished.
 //!
-//! Written once on top of [`ThreadPool::submit`](super::ThreadPool::submit), so every pool
+//! Written once on top of [`ThreadPool::submit`], so every pool
 //! has it.
 //!
 //! # How borrowing is made sound
@@ -17,7 +17,7 @@
 //! The pools run `'static` [`Task`]s, so a scoped task's lifetime is erased when it is
 //! submitted. That is sound because the scope does not end while any erased task exists:
 //!
-//! * every scoped task owns a [`Running`] token, counted in `running` before the task is
+//! * every scoped task owns a `Running` token, counted in `running` before the task is
 //!   built and uncounted by the token's `Drop` — which runs only once the task's closure, its
 //!   captures and (if its handle is gone) its result have been dropped, since the token is
 //!   the last field of the task and is dropped last, whether the task ran or not;
