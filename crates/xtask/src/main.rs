@@ -283,7 +283,10 @@ fn verify(root: &Path, opts: &VerifyOptions) -> Vec<Stage> {
         let report = report_dir.join(format!("{checker}.jsonl"));
         let _ = std::fs::remove_file(&report);
         let mut cmd = cargo();
-        cmd.args(["test", "--release"]);
+        // `--tests`: the models live in test targets; doc tests are plain-world examples
+        // (`cargo test` runs them), and one that starts threads would use checker types
+        // outside a model.
+        cmd.args(["test", "--release", "--tests"]);
         let what = match &opts.manifest_path {
             Some(path) => {
                 // A crate outside the workspace: its own lock file and target directory.
