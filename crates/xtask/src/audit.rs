@@ -297,6 +297,8 @@ fn copy_tree(root: &Path, dst: &Path) -> Result<(), String> {
         "crates",
         "verification",
         "benches",
+        // Workspace members too (`examples/own-design`), or the scratch workspace is broken.
+        "examples",
     ] {
         let ok = Command::new("cp")
             .arg("-r")
