@@ -352,6 +352,8 @@ fn dependent_tasks<P: ThreadPool + 'static>(pool: &str, bound: usize) {
 fn spawn_join_value_and_panic<P: ThreadPool + 'static>(pool: &str) {
     quiet_on_purpose_panics();
     Model::new(format!("{pool}: spawn/join a value and a panic"))
+        // shuttle prints a "failing schedule" for every panic, caught or not: few schedules.
+        .shuttle_iterations(200)
         .threads(2)
         .ops("main: spawn (writes a cell, returns 7), spawn (panics), join both, read the cell, wait; 1 worker")
         .preemption_bound(2)
@@ -380,6 +382,8 @@ fn spawn_join_value_and_panic<P: ThreadPool + 'static>(pool: &str) {
 fn spawn_detached_panic_reaches_wait<P: ThreadPool + 'static>(pool: &str) {
     quiet_on_purpose_panics();
     Model::new(format!("{pool}: a detached task's panic reaches wait"))
+        // shuttle prints a "failing schedule" for every panic, caught or not: few schedules.
+        .shuttle_iterations(200)
         .threads(2)
         .ops("main: spawn (panics), drop the handle (races the task), wait: 1 payload; 1 worker")
         .preemption_bound(3)
@@ -429,6 +433,8 @@ fn scope_writes_visible<P: ThreadPool + 'static>(pool: &str, bound: usize) {
 fn scope_reraises_after_all_finished<P: ThreadPool + 'static>(pool: &str) {
     quiet_on_purpose_panics();
     Model::new(format!("{pool}: scope re-raises a task's panic after all finished"))
+        // shuttle prints a "failing schedule" for every panic, caught or not: few schedules.
+        .shuttle_iterations(200)
         .threads(2)
         .ops("main: scope { spawn (panics), spawn (writes a cell) } under catch_unwind, read the cell; 1 worker")
         .preemption_bound(2)

@@ -19,8 +19,12 @@
 //!
 //! * every scoped task owns a `Running` token, counted in `running` before the task is
 //!   built and uncounted by the token's `Drop` — which runs only once the task's closure, its
-//!   captures and (if its handle is gone) its result have been dropped, since the token is
-//!   the last field of the task and is dropped last, whether the task ran or not;
+//!   captures and (if its handle is gone) its result have been dropped: the task drops its
+//!   closure before its token, whether it ran or not;
+//! * no frame that runs the task holds its borrows *as an argument* past the decrement: the
+//!   closure is kept in a `MaybeUninit` (std's `MaybeDangling` trick), so Stacked Borrows
+//!   does not protect the borrowed data for the lifetime of those frames (Miri found the
+//!   protector violation before this was done);
 //! * `scope` waits for `running == 0` after the closure returns **and** after it panics
 //!   (the closure runs under `catch_unwind`), so it can neither return nor unwind past its
 //!   frame while a task could still touch a borrow;
@@ -54,6 +58,7 @@
 
 use core::fmt;
 use core::marker::PhantomData;
+use core::mem::{ManuallyDrop, MaybeUninit};
 
 use super::join::{self, ScopedJoinHandle};
 use super::panics::PanicRecord;
@@ -98,18 +103,50 @@ impl Drop for Running {
     }
 }
 
-/// A scoped task: the packaged closure, then its token. Fields drop in declaration order, so
-/// the token is uncounted only after the closure (and everything it captured) is gone.
+/// A scoped task: the packaged closure, then its token. The closure is dropped (or run) before
+/// the token, so the token is uncounted only after the closure and everything it captured are
+/// gone — on both paths: `run`, and `Drop` (a task dropped unrun), which drops the closure
+/// before the fields' own drop glue drops the token.
+///
+/// The closure sits in a `MaybeUninit` (always initialised until `run` or `Drop` takes it)
+/// for the reason std's scoped threads wrap theirs in `MaybeDangling`: a `ScopedTask` is
+/// passed by value into the frames that run it, and a reference it holds by value would be
+/// *protected* for as long as such a frame lives (Stacked Borrows retags the fields of
+/// arguments) — including the moment after the token's decrement, when the scope's owner may
+/// already use the borrowed data again. Miri reported exactly that without the wrapper. A
+/// union is not retagged, so the borrows inside are not protected by those frames.
 struct ScopedTask<G> {
-    task: G,
+    task: MaybeUninit<G>,
     running: Running,
 }
 
 impl<G: FnOnce()> ScopedTask<G> {
+    fn new(task: G, running: Running) -> Self {
+        Self {
+            task: MaybeUninit::new(task),
+            running,
+        }
+    }
+
     fn run(self) {
-        let ScopedTask { task, running } = self;
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `task` is initialised (by `new`) and read exactly once: `this` is never
+        // dropped, so neither `Drop` nor a second `run` can touch it again.
+        let task = unsafe { this.task.assume_init_read() };
+        // SAFETY: `running` is read exactly once, out of a `ManuallyDrop` that is never dropped.
+        let running = unsafe { core::ptr::read(&this.running) };
         task();
         drop(running);
+    }
+}
+
+impl<G> Drop for ScopedTask<G> {
+    /// Dropped unrun (the pool refused or discarded it): the closure goes first; the token
+    /// follows in the fields' drop glue.
+    fn drop(&mut self) {
+        // SAFETY: `task` is initialised (by `new`); `run` never lets a `ScopedTask` it took
+        // from be dropped, so this is the only drop of it.
+        unsafe { self.task.assume_init_drop() }
     }
 }
 
@@ -149,7 +186,7 @@ impl<'scope, 'env, P: ThreadPool> Scope<'scope, 'env, P> {
         self.data.running.fetch_add(1, Ordering::Relaxed);
         let running = Running(Arc::clone(&self.data));
         let (task, handle) = join::package(f, Arc::clone(&self.record));
-        let scoped = ScopedTask { task, running };
+        let scoped = ScopedTask::new(task, running);
         let boxed: Box<dyn FnOnce() + Send + 'scope> = Box::new(move || scoped.run());
         // SAFETY: only the lifetime changes (`'scope` to `'static`); the layout of the box is
         // the same. The box is not used past `'scope`: it owns the task's `Running` token,
