@@ -38,9 +38,13 @@ fn tasks(p: &Params) -> usize {
     p.pick(20_000, 200_000)
 }
 
-/// The pools workloads.
-pub fn workloads() -> Vec<Workload> {
-    let throughput = |id, title, one: [fn(&Params) -> Measurement; 6]| Workload {
+/// A tasks-per-second workload of the pools group, run at every count of [`WORKERS`].
+fn at_every_worker_count(
+    id: &'static str,
+    title: &'static str,
+    contenders: Vec<Contender>,
+) -> Workload {
+    Workload {
         id,
         group: "pools",
         title,
@@ -48,38 +52,49 @@ pub fn workloads() -> Vec<Workload> {
         threads: WORKERS.to_vec(),
         scales_with_threads: true,
         metric: Metric::Mops,
-        contenders: vec![
-            Contender {
-                name: "LockFreePool",
-                role: Role::Synclab,
-                run: one[0],
-            },
-            Contender {
-                name: "CondvarPool<FutexFamily>",
-                role: Role::Synclab,
-                run: one[1],
-            },
-            Contender {
-                name: "CondvarPool<StdFamily>",
-                role: Role::Synclab,
-                run: one[2],
-            },
-            Contender {
-                name: "rayon scope+spawn",
-                role: Role::Anchor,
-                run: one[3],
-            },
-            Contender {
-                name: "threadpool",
-                role: Role::Anchor,
-                run: one[4],
-            },
-            Contender {
-                name: "crossbeam-channel pool",
-                role: Role::Anchor,
-                run: one[5],
-            },
-        ],
+        contenders,
+    }
+}
+
+/// The pools workloads.
+pub fn workloads() -> Vec<Workload> {
+    let throughput = |id, title, one: [fn(&Params) -> Measurement; 6]| {
+        at_every_worker_count(
+            id,
+            title,
+            vec![
+                Contender {
+                    name: "LockFreePool",
+                    role: Role::Synclab,
+                    run: one[0],
+                },
+                Contender {
+                    name: "CondvarPool<FutexFamily>",
+                    role: Role::Synclab,
+                    run: one[1],
+                },
+                Contender {
+                    name: "CondvarPool<StdFamily>",
+                    role: Role::Synclab,
+                    run: one[2],
+                },
+                Contender {
+                    name: "rayon scope+spawn",
+                    role: Role::Anchor,
+                    run: one[3],
+                },
+                Contender {
+                    name: "threadpool",
+                    role: Role::Anchor,
+                    run: one[4],
+                },
+                Contender {
+                    name: "crossbeam-channel pool",
+                    role: Role::Anchor,
+                    run: one[5],
+                },
+            ],
+        )
     };
     vec![
         throughput(
@@ -106,15 +121,10 @@ pub fn workloads() -> Vec<Workload> {
                 |p| channel_tiny(p, 2),
             ],
         ),
-        Workload {
-            id: "pools/spawn-join",
-            group: "pools",
-            title: "Tiny tasks that return a value, collected by the submitter (tasks/s)",
-            threads_label: "workers",
-            threads: WORKERS.to_vec(),
-            scales_with_threads: true,
-            metric: Metric::Mops,
-            contenders: vec![
+        at_every_worker_count(
+            "pools/spawn-join",
+            "Tiny tasks that return a value, collected by the submitter (tasks/s)",
+            vec![
                 Contender {
                     name: "LockFreePool spawn+join",
                     role: Role::Synclab,
@@ -141,7 +151,7 @@ pub fn workloads() -> Vec<Workload> {
                     run: threadpool_results,
                 },
             ],
-        },
+        ),
         Workload {
             id: "pools/idle-cpu",
             group: "pools",

@@ -79,23 +79,8 @@ where
             // Atomically unlocks and sleeps; the publisher sets the slot and reads `sleepers`
             // under the same lock, so it either sees us counted (and notifies after we are
             // asleep) or we see its value on the check above.
-            let timed_out = match deadline {
-                None => {
-                    guard = F::wait(&self.published, guard);
-                    false
-                }
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        true
-                    } else {
-                        let (relocked, timed_out) =
-                            F::wait_timeout(&self.published, guard, deadline - now);
-                        guard = relocked;
-                        timed_out
-                    }
-                }
-            };
+            let (relocked, timed_out) = F::wait_until(&self.published, guard, deadline);
+            guard = relocked;
             guard.sleepers -= 1;
             if timed_out {
                 // Still under the lock: one last look before giving up.

@@ -248,17 +248,9 @@ impl<T> Slot<T> {
             }
             // Sleeps only while the word is still `state` (atomically with respect to the
             // publisher's wake); may return spuriously, so we re-check.
-            match deadline {
-                None => futex::wait(&self.state, state),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline
-                        || futex::wait_timeout(&self.state, state, deadline - now).timed_out()
-                    {
-                        // One last look (Acquire: as below) before giving up.
-                        return self.state.load(Acquire) == READY;
-                    }
-                }
+            if futex::wait_until(&self.state, state, deadline).timed_out() {
+                // One last look (Acquire: as below) before giving up.
+                return self.state.load(Acquire) == READY;
             }
             // Acquire: pairs with the Release swap in `publish`.
             state = self.state.load(Acquire);

@@ -254,6 +254,25 @@ pub trait LockFamily: Send + Sync + 'static {
         guard: Self::Guard<'a, T>,
         timeout: core::time::Duration,
     ) -> (Self::Guard<'a, T>, bool);
+    /// One step of a deadline loop: `(guard, true)` at once if `deadline` has passed, else
+    /// [`LockFamily::wait_timeout`] for the time left; with no deadline, [`LockFamily::wait`].
+    fn wait_until<'a, T: Send>(
+        condvar: &Self::Condvar,
+        guard: Self::Guard<'a, T>,
+        deadline: Option<crate::sync::time::Instant>,
+    ) -> (Self::Guard<'a, T>, bool) {
+        match deadline {
+            None => (Self::wait(condvar, guard), false),
+            Some(deadline) => {
+                let now = crate::sync::time::Instant::now();
+                if now >= deadline {
+                    (guard, true)
+                } else {
+                    Self::wait_timeout(condvar, guard, deadline - now)
+                }
+            }
+        }
+    }
     /// Wakes one waiter, if any.
     fn notify_one(condvar: &Self::Condvar);
     /// Wakes every waiter.

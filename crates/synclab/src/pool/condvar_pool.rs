@@ -169,28 +169,12 @@ impl<F: LockFamily> CondvarPool<F> {
         let mut state = F::lock(&self.shared.state);
         let generation = state.idle_generation;
         while state.pending > 0 && state.idle_generation == generation {
-            let timed_out = match deadline {
-                None => {
-                    state.waiters.begin();
-                    state = F::wait(&self.shared.idle, state);
-                    state.waiters.end();
-                    false
-                }
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        true
-                    } else {
-                        state.waiters.begin();
-                        let (guard, timed_out) =
-                            F::wait_timeout(&self.shared.idle, state, deadline - now);
-                        state = guard;
-                        // A timed-out sleeper leaves like a spurious one (see `Sleepers`).
-                        state.waiters.end();
-                        timed_out
-                    }
-                }
-            };
+            state.waiters.begin();
+            let (guard, timed_out) = F::wait_until(&self.shared.idle, state, deadline);
+            state = guard;
+            // A timed-out sleeper (or one whose deadline had passed, which never slept) leaves
+            // like a spurious one: `Sleepers` keeps its counts exact either way.
+            state.waiters.end();
             if timed_out && state.pending > 0 && state.idle_generation == generation {
                 return Err(WaitTimeout);
             }

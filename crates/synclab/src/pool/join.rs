@@ -135,17 +135,9 @@ impl<T> Packet<T> {
             }
             // Sleeps only while the word still says "not done, joining"; may return
             // spuriously, hence the loop.
-            match deadline {
-                None => futex::wait(&self.state, state),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline
-                        || futex::wait_timeout(&self.state, state, deadline - now).timed_out()
-                    {
-                        // One last look: the task may have finished as we gave up.
-                        return self.is_done();
-                    }
-                }
+            if futex::wait_until(&self.state, state, deadline).timed_out() {
+                // One last look: the task may have finished as we gave up.
+                return self.is_done();
             }
             state = self.state.load(Ordering::Acquire);
         }

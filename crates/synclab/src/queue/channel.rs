@@ -159,21 +159,6 @@ impl<T, Q: MpmcQueue<T>> Sender<T, Q> {
     pub fn is_disconnected(&self) -> bool {
         self.chan.queue.is_closed()
     }
-
-    /// The most items the channel queues.
-    pub fn capacity(&self) -> usize {
-        self.chan.queue.capacity()
-    }
-
-    /// The number of queued items at some moment during the call.
-    pub fn len(&self) -> usize {
-        self.chan.queue.len()
-    }
-
-    /// Whether the channel was empty at some moment during the call.
-    pub fn is_empty(&self) -> bool {
-        self.chan.queue.is_empty()
-    }
 }
 
 impl<T, Q: MpmcQueue<T>> Receiver<T, Q> {
@@ -238,80 +223,65 @@ impl<T, Q: MpmcQueue<T>> Receiver<T, Q> {
     pub fn is_disconnected(&self) -> bool {
         self.chan.queue.is_closed()
     }
-
-    /// The most items the channel queues.
-    pub fn capacity(&self) -> usize {
-        self.chan.queue.capacity()
-    }
-
-    /// The number of queued items at some moment during the call.
-    pub fn len(&self) -> usize {
-        self.chan.queue.len()
-    }
-
-    /// Whether the channel was empty at some moment during the call.
-    pub fn is_empty(&self) -> bool {
-        self.chan.queue.is_empty()
-    }
 }
 
-impl<T, Q: MpmcQueue<T>> Clone for Sender<T, Q> {
-    fn clone(&self) -> Self {
-        // Relaxed: a new end is made from a live one (as `Arc::clone`).
-        self.chan.senders.fetch_add(1, Ordering::Relaxed);
-        Self {
-            chan: Arc::clone(&self.chan),
+/// What both ends have alike: the queue's measures, `Clone` (one more end of that side),
+/// `Drop` (the side's last end closes the queue) and a `Debug` that reads nothing.
+macro_rules! channel_end {
+    ($end:ident, $count:ident) => {
+        impl<T, Q: MpmcQueue<T>> $end<T, Q> {
+            /// The most items the channel queues.
+            pub fn capacity(&self) -> usize {
+                self.chan.queue.capacity()
+            }
+
+            /// The number of queued items at some moment during the call.
+            pub fn len(&self) -> usize {
+                self.chan.queue.len()
+            }
+
+            /// Whether the channel was empty at some moment during the call.
+            pub fn is_empty(&self) -> bool {
+                self.chan.queue.is_empty()
+            }
         }
-    }
-}
 
-impl<T, Q: MpmcQueue<T>> Clone for Receiver<T, Q> {
-    fn clone(&self) -> Self {
-        // Relaxed: as for `Sender::clone`.
-        self.chan.receivers.fetch_add(1, Ordering::Relaxed);
-        Self {
-            chan: Arc::clone(&self.chan),
+        impl<T, Q: MpmcQueue<T>> Clone for $end<T, Q> {
+            fn clone(&self) -> Self {
+                // Relaxed: a new end is made from a live one (as `Arc::clone`).
+                self.chan.$count.fetch_add(1, Ordering::Relaxed);
+                Self {
+                    chan: Arc::clone(&self.chan),
+                }
+            }
         }
-    }
-}
 
-impl<T, Q: MpmcQueue<T>> Drop for Sender<T, Q> {
-    fn drop(&mut self) {
-        // AcqRel: Release orders this sender's sends before the last sender's decrement;
-        // Acquire makes the last sender's `close` happen after every other sender's sends
-        // (module docs, "Orderings").
-        if self.chan.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.chan.queue.close();
+        impl<T, Q: MpmcQueue<T>> Drop for $end<T, Q> {
+            fn drop(&mut self) {
+                // AcqRel: Release orders this end's operations before the side's last
+                // decrement; Acquire makes the last end's `close` happen after every other
+                // end's operations (module docs, "Orderings"). What the last receiver leaves
+                // queued is dropped with the channel, when the last end goes: it is not
+                // drained here, since a drain makes room, and a sender that read the closed
+                // flag just before the close could then still enqueue and return `Ok` (the
+                // close/push race of the blocking layer, which is being made linearizable).
+                if self.chan.$count.fetch_sub(1, Ordering::AcqRel) == 1 {
+                    self.chan.queue.close();
+                }
+            }
         }
-    }
-}
 
-impl<T, Q: MpmcQueue<T>> Drop for Receiver<T, Q> {
-    fn drop(&mut self) {
-        // AcqRel: as in `Sender::drop`.
-        if self.chan.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // What is still queued is dropped with the channel, when the last end goes. (Not
-            // drained here: a drain makes room, and a sender that read the closed flag just
-            // before the close could then still enqueue and return `Ok` — the close/push
-            // race of the blocking layer, which is being made linearizable.)
-            self.chan.queue.close();
+        impl<T, Q: MpmcQueue<T>> fmt::Debug for $end<T, Q> {
+            /// Reads nothing: the channel is under concurrent mutation.
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($end)).finish_non_exhaustive()
+            }
         }
-    }
+    };
 }
 
-impl<T, Q: MpmcQueue<T>> fmt::Debug for Sender<T, Q> {
-    /// Reads nothing: the channel is under concurrent mutation.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender").finish_non_exhaustive()
-    }
-}
-
-impl<T, Q: MpmcQueue<T>> fmt::Debug for Receiver<T, Q> {
-    /// Reads nothing: the channel is under concurrent mutation.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver").finish_non_exhaustive()
-    }
-}
+channel_end!(Sender, senders);
+channel_end!(Receiver, receivers);
 
 /// [`Receiver::iter`]: blocks for each item; ends once disconnected and drained.
 #[derive(Debug)]

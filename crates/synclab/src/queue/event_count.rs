@@ -218,18 +218,7 @@ impl EventCount {
         loop {
             if signals(word) == 0 {
                 // Sleeps only while the word is unchanged; may return spuriously.
-                let timed_out = match deadline {
-                    None => {
-                        futex::wait(&self.word, word);
-                        false
-                    }
-                    Some(deadline) => {
-                        let now = Instant::now();
-                        now >= deadline
-                            || futex::wait_timeout(&self.word, word, deadline - now).timed_out()
-                    }
-                };
-                if timed_out {
+                if futex::wait_until(&self.word, word, deadline).timed_out() {
                     return self.give_up();
                 }
                 // Relaxed: as above.
