@@ -417,7 +417,7 @@ fn scope_writes_visible<P: ThreadPool + 'static>(pool: &str, bound: usize) {
         let cells = [SharedCell::new(0u32), SharedCell::new(0u32)];
         pool.scope(|s| {
             for (i, cell) in cells.iter().enumerate() {
-                s.spawn(move || cell.set(i as u32 + 1)).unwrap();
+                s.spawn(move || cell.set(i as u32 + 1));
             }
         });
         assert_eq!(
@@ -444,14 +444,41 @@ fn scope_reraises_after_all_finished<P: ThreadPool + 'static>(pool: &str) {
             let cell = SharedCell::new(0u32);
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 pool.scope(|s| {
-                    drop(s.spawn(|| panic!("{}", ON_PURPOSE)).unwrap());
-                    drop(s.spawn(|| cell.set(1)).unwrap());
+                    s.spawn(|| panic!("{}", ON_PURPOSE));
+                    s.spawn(|| cell.set(1));
                 })
             }));
             let payload = result.expect_err("scope swallowed its task's panic");
             assert_eq!(panic_message(&payload), Some(ON_PURPOSE));
             assert_eq!(cell.get(), 1, "scope unwound before its other task finished");
             assert_eq!(pool.wait().panicked, 0, "the scope's payload was reported by wait too");
+        });
+}
+
+/// A scope opened inside the task of a 1-worker pool: the only worker is the scope's owner,
+/// so nobody else can run the scoped tasks — it runs them itself ("Helping" in
+/// `pool/scope.rs`). Without that the model deadlocks.
+fn scope_inside_the_only_workers_task<P: ThreadPool + 'static>(pool: &str) {
+    Model::new(format!("{pool}: a scope inside the only worker's task (it helps)"))
+        .threads(2)
+        .ops("main: spawn a task that opens a scope of 2 tasks writing cells on its stack, join; 1 worker")
+        .preemption_bound(2)
+        .stress_iterations(50)
+        .check(|| {
+            let pool = Arc::new(build::<P>(1, 4));
+            let inner = Arc::clone(&pool);
+            let handle = pool
+                .spawn(move || {
+                    let cells = [SharedCell::new(0u32), SharedCell::new(0u32)];
+                    inner.scope(|s| {
+                        for (i, cell) in cells.iter().enumerate() {
+                            s.spawn(move || cell.set(i as u32 + 1));
+                        }
+                    });
+                    (cells[0].get(), cells[1].get())
+                })
+                .unwrap();
+            assert_eq!(handle.join().unwrap(), (1, 2), "the nested scope returned early");
         });
 }
 
@@ -515,6 +542,11 @@ macro_rules! tasks_suite {
             #[test]
             fn scope_reraises_after_all_finished() {
                 super::scope_reraises_after_all_finished::<P>(NAME);
+            }
+
+            #[test]
+            fn scope_inside_the_only_workers_task() {
+                super::scope_inside_the_only_workers_task::<P>(NAME);
             }
 
             #[test]

@@ -253,7 +253,7 @@ fn spawn_join_and_scope() {
         let mut cells = vec![String::new(), String::new()];
         pool.scope(|s| {
             for (i, cell) in cells.iter_mut().enumerate() {
-                drop(s.spawn(move || cell.push_str(&i.to_string())).unwrap());
+                s.spawn(move || cell.push_str(&i.to_string()));
             }
         });
         assert_eq!(cells, ["0", "1"]);

@@ -72,7 +72,7 @@ pub use condvar_pool::CondvarPool;
 pub use join::{JoinHandle, ScopedJoinHandle, TaskDropped};
 pub use lock_free::{LockFreePool, IDLE_SPINS, IDLE_YIELDS, MAX_SEARCHERS};
 pub use panics::{panic_message, PanicPayload, PanicRecord};
-pub use scope::{Scope, ScopeSpawnError};
+pub use scope::Scope;
 
 /// A unit of work: any closure that can be sent to a worker.
 pub type Task = Box<dyn FnOnce() + Send + 'static>;
@@ -378,7 +378,7 @@ pub trait ThreadPool: Send + Sync + Sized {
     /// let mut halves = vec![vec![1, 2, 3], vec![4, 5, 6]];
     /// pool.scope(|s| {
     ///     for half in halves.iter_mut() {
-    ///         s.spawn(move || half.iter_mut().for_each(|x| *x *= 10)).unwrap();
+    ///         s.spawn(move || half.iter_mut().for_each(|x| *x *= 10));
     ///     }
     /// });
     /// assert_eq!(halves, [[10, 20, 30], [40, 50, 60]]); // every task has finished

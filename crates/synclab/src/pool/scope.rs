@@ -12,49 +12,64 @@
 //! Written once on top of [`ThreadPool::submit`], so every pool
 //! has it.
 //!
+//! # Helping: the scope runs its own tasks too
+//!
+//! A scoped task is not submitted to the pool directly. It goes into the scope's own queue
+//! of *jobs*, and what the pool gets is a *trampoline*: a `'static` task that takes the
+//! oldest job from that queue, if any, and runs it. When the closure has returned, the
+//! scope's owner does the same while it waits: it takes jobs from the queue and runs them
+//! itself, and sleeps only once the queue is empty and some job is still running elsewhere.
+//! Two things follow:
+//!
+//! * **A scope inside a pool task cannot deadlock the pool.** The contract for calls from
+//!   inside a pool's own task (see [the pool docs](super)) asks that a blocking call a task
+//!   makes on its own pool never waits for work only the pool's workers can do: a scope
+//!   whose owner is a worker runs the jobs nobody has started, so with every worker inside a
+//!   scope, the scopes still finish. (A job already running elsewhere finishes on its own.)
+//! * **Nothing is refused.** A trampoline the pool refuses (the pool is closed) is dropped —
+//!   it owns nothing of the scope's — and its job stays queued for another trampoline or for
+//!   the owner, so [`Scope::spawn`] cannot fail: every spawned task runs before `scope`
+//!   returns.
+//!
+//! Jobs are taken oldest first, by whoever comes: a trampoline does not run "its" job.
+//!
 //! # How borrowing is made sound
 //!
-//! The pools run `'static` [`Task`]s, so a scoped task's lifetime is erased when it is
-//! submitted. That is sound because the scope does not end while any erased task exists:
+//! The pools run `'static` [`Task`]s, and the jobs are kept in `'static` shared data, so a
+//! job's lifetime is erased when it is queued. That is sound because the scope does not end
+//! while any erased job exists:
 //!
-//! * every scoped task owns a `Running` token, counted in `running` before the task is
-//!   built and uncounted by the token's `Drop` — which runs only once the task's closure, its
-//!   captures and (if its handle is gone) its result have been dropped: the task drops its
-//!   closure before its token, whether it ran or not;
-//! * no frame that runs the task holds its borrows *as an argument* past the decrement: the
+//! * every job owns a `Running` token, counted in `running` before the job is built and
+//!   uncounted by the token's `Drop` — which runs only once the job's closure, its captures
+//!   and (if its handle is gone) its result have been dropped: the job drops its closure
+//!   before its token;
+//! * a job is in the queue, or being run, until it is dropped, so `running == 0` means the
+//!   queue is empty: the trampolines, which may outlive the scope in the pool's queue, hold
+//!   only an `Arc` of the (then empty) shared data — nothing that borrows;
+//! * `scope` waits for `running == 0` after the closure returns **and** after it panics (the
+//!   closure runs under `catch_unwind`), so it can neither return nor unwind past its frame
+//!   while a job could still touch a borrow;
+//! * no frame that runs a job holds its borrows *as an argument* past the decrement: the
 //!   closure is kept in a `MaybeUninit` (std's `MaybeDangling` trick), so Stacked Borrows
 //!   does not protect the borrowed data for the lifetime of those frames (Miri found the
-//!   protector violation before this was done);
-//! * `scope` waits for `running == 0` after the closure returns **and** after it panics
-//!   (the closure runs under `catch_unwind`), so it can neither return nor unwind past its
-//!   frame while a task could still touch a borrow;
-//! * a task the pool refuses (closed) comes back in the [`SubmitError`](super::SubmitError)
-//!   and is dropped inside [`Scope::spawn`] before it returns: the erased box never reaches
-//!   the caller, who gets a [`ScopeSpawnError`] without it;
-//! * a pool that loses a task without dropping it (a leak) makes `scope` wait forever — a
-//!   hang, never a use of a dead borrow. synclab's pools run every task they accept, also
-//!   after `close` (queued tasks still run), and the pool cannot be dropped or shut down
-//!   while the scope borrows it.
+//!   protector violation before this was done).
 //!
 //! A [`ScopedJoinHandle`] cannot outlive the scope (it borrows `'scope`); if one is leaked
 //! with `mem::forget`, its result is leaked with it, and nothing waits for it: the count is
-//! the tasks', not the handles'.
+//! the jobs', not the handles'.
 //!
 //! # Waiting, and its orderings
 //!
-//! `running` is decremented with Release after a task has finished; `scope` loads it with
+//! `running` is decremented with Release after a job has finished; `scope` loads it with
 //! Acquire. Every change is an RMW, so each decrement heads a release sequence that the later
-//! ones continue, and the load that reads 0 synchronizes with all of them: every task's
-//! writes are visible when `scope` returns. The owner sleeps on an [`EventCount`] that the
-//! last decrement notifies (its fences carry the no-lost-wakeup argument); the token holds an
-//! `Arc` of the shared data, so the notify after the final decrement touches live memory even
-//! if `scope` has returned by then.
-//!
-//! # Calling it from a task
-//!
-//! `scope` blocks its caller until the scope's tasks have run. Called from inside one of the
-//! pool's own tasks, it holds that worker; if every worker does so, no worker is left to run
-//! the scoped tasks. Don't nest scopes deeper than the pool has workers.
+//! ones continue, and the load that reads 0 synchronizes with all of them: every job's
+//! writes are visible when `scope` returns. The queue is a mutex-protected `VecDeque`; the
+//! owner sleeps on an [`EventCount`] that the last decrement notifies, and so does every
+//! spawn (a job spawned by another job while the owner sleeps must be run by someone: the
+//! owner wakes to help). The event count's fences order the owner's registration against
+//! those notifications (the owner re-checks the count and the queue after `prepare_wait`).
+//! The token holds an `Arc` of the shared data, so the notify after the final decrement
+//! touches live memory even if `scope` has returned by then.
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -65,7 +80,8 @@ use super::panics::PanicRecord;
 use super::{Task, ThreadPool};
 use crate::queue::EventCount;
 use crate::sync::atomic::{AtomicUsize, Ordering};
-use crate::sync::Arc;
+use crate::sync::{Arc, StdMutex};
+use std::collections::VecDeque;
 
 /// A scope to spawn borrowing tasks in; see [`ThreadPool::scope`] and [the module docs](self).
 ///
@@ -82,12 +98,42 @@ pub struct Scope<'scope, 'env: 'scope, P: ThreadPool> {
     env: PhantomData<&'env mut &'env ()>,
 }
 
-/// What the scope's tasks share with its owner.
+/// A queued scoped task, its lifetime erased (see "How borrowing is made sound").
+type Job = Task;
+
+/// What the scope's jobs, trampolines and owner share.
 struct ScopeData {
-    /// Scoped tasks that exist (queued, running, or not yet dropped).
+    /// Jobs that exist: queued, running, or not yet dropped.
     running: AtomicUsize,
-    /// The owner sleeps here until `running` is 0.
+    /// Jobs spawned and not yet started, oldest first.
+    jobs: StdMutex<VecDeque<Job>>,
+    /// The owner sleeps here until `running` is 0 or a job is queued.
     done: EventCount,
+}
+
+impl ScopeData {
+    /// Takes the oldest job nobody has started.
+    fn take_job(&self) -> Option<Job> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
+    }
+
+    /// What a trampoline does: runs the oldest job, if any is left.
+    fn run_one(&self) {
+        if let Some(job) = self.take_job() {
+            job();
+        }
+    }
+
+    fn has_jobs(&self) -> bool {
+        !self
+            .jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
 }
 
 /// One scoped task's place in `running`; see the module docs.
@@ -150,61 +196,44 @@ impl<G> Drop for ScopedTask<G> {
     }
 }
 
-/// [`Scope::spawn`] failed: the pool is closed. The task was dropped, not run.
-///
-/// (It cannot be handed back as [`SubmitError`](super::SubmitError) does: its lifetime was
-/// erased to submit it, and a `'static` box that borrows the caller's stack must never reach
-/// the caller.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ScopeSpawnError;
-
-impl fmt::Display for ScopeSpawnError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the pool is shut down: the scoped task was dropped, not run")
-    }
-}
-
-impl std::error::Error for ScopeSpawnError {}
-
 impl<'scope, 'env, P: ThreadPool> Scope<'scope, 'env, P> {
-    /// Submits `f` to the pool; it may borrow anything that outlives the scope. The scope
-    /// waits for it before it returns. Waits while the pool's queue is full, as
-    /// [`ThreadPool::submit`] does.
+    /// Spawns `f` on the pool; it may borrow anything that outlives the scope. The scope
+    /// waits for it (and runs it itself if no worker has started it by then) before it
+    /// returns. Waits while the pool's queue is full, as [`ThreadPool::submit`] does.
     ///
-    /// # Errors
-    ///
-    /// [`ScopeSpawnError`] if the pool is closed; `f` is dropped without running.
-    pub fn spawn<F, T>(&'scope self, f: F) -> Result<ScopedJoinHandle<'scope, T>, ScopeSpawnError>
+    /// Never fails: if the pool is closed, the task still runs — on the scope's own thread,
+    /// when the closure has returned (see "Helping" in the module docs).
+    pub fn spawn<F, T>(&'scope self, f: F) -> ScopedJoinHandle<'scope, T>
     where
         F: FnOnce() -> T + Send + 'scope,
         T: Send + 'scope,
     {
+        let data = &*self.data;
         // Relaxed: the owner reads the count only after the closure returned (program order
-        // on its own thread) or after tasks' Release decrements; an increment made by a task
-        // spawning a sibling happens before that task's own decrement.
-        self.data.running.fetch_add(1, Ordering::Relaxed);
+        // on its own thread) or after jobs' Release decrements; an increment made by a job
+        // spawning a sibling happens before that job's own decrement.
+        data.running.fetch_add(1, Ordering::Relaxed);
         let running = Running(Arc::clone(&self.data));
         let (task, handle) = join::package(f, Arc::clone(&self.record));
         let scoped = ScopedTask::new(task, running);
         let boxed: Box<dyn FnOnce() + Send + 'scope> = Box::new(move || scoped.run());
         // SAFETY: only the lifetime changes (`'scope` to `'static`); the layout of the box is
-        // the same. The box is not used past `'scope`: it owns the task's `Running` token,
-        // dropped only after the closure and its captures, and `scope` does not return or
-        // unwind before every token is dropped (module docs, "How borrowing is made sound").
-        // If the pool refuses it, it is dropped below, inside `'scope`.
-        let task: Task =
-            unsafe { core::mem::transmute::<Box<dyn FnOnce() + Send + 'scope>, Task>(boxed) };
-        match self.pool.submit(task) {
-            Ok(()) => Ok(ScopedJoinHandle::new(handle)),
-            Err(refused) => {
-                // Dropped here, inside the scope: the erased box must not escape. This
-                // completes its packet (as "dropped unrun") and uncounts its token.
-                drop(refused);
-                drop(handle);
-                Err(ScopeSpawnError)
-            }
-        }
+        // the same. The job is not used past `'scope`: it owns its `Running` token, dropped
+        // only after the closure and its captures, and `scope` does not return or unwind
+        // before every token is dropped (module docs, "How borrowing is made sound").
+        let job: Job =
+            unsafe { core::mem::transmute::<Box<dyn FnOnce() + Send + 'scope>, Job>(boxed) };
+        data.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(job);
+        // The owner may be asleep waiting for running jobs while this one (spawned by a job)
+        // needs someone to run it.
+        data.done.notify_all();
+        let trampoline = Arc::clone(&self.data);
+        // A refused trampoline is dropped (it owns only an `Arc`); the job stays queued.
+        let _ = self.pool.submit(Box::new(move || trampoline.run_one()));
+        ScopedJoinHandle::new(handle)
     }
 
     /// The pool the scope's tasks run on.
@@ -212,19 +241,27 @@ impl<'scope, 'env, P: ThreadPool> Scope<'scope, 'env, P> {
         self.pool
     }
 
-    /// Blocks until every scoped task has been dropped (run or not).
+    /// Runs queued jobs, and sleeps while others run elsewhere, until every job is gone.
     fn wait_all(&self) {
         let data = &*self.data;
         loop {
+            // Help: run what nobody has started (module docs, "Helping").
+            while let Some(job) = data.take_job() {
+                job();
+            }
             // Acquire: pairs with the Release decrements in `Running::drop`.
             if data.running.load(Ordering::Acquire) == 0 {
                 return;
             }
             let key = data.done.prepare_wait();
-            // Acquire: as above; the re-check after registering (see `EventCount`).
+            // The re-check after registering (see `EventCount`). Acquire: as above.
             if data.running.load(Ordering::Acquire) == 0 {
                 data.done.cancel_wait(key);
                 return;
+            }
+            if data.has_jobs() {
+                data.done.cancel_wait(key);
+                continue;
             }
             data.done.wait(key);
         }
@@ -248,6 +285,7 @@ where
         pool,
         data: Arc::new(ScopeData {
             running: AtomicUsize::new(0),
+            jobs: StdMutex::new(VecDeque::new()),
             done: EventCount::new(),
         }),
         record: Arc::new(PanicRecord::new()),
