@@ -250,7 +250,13 @@ fn verify_command(root: &Path, args: &[String]) -> Result<(), String> {
             "--shuttle-scale" => opts.shuttle_scale = Some(value()?),
             "--only" => opts.only = Some(value()?),
             "--package" | "-p" => opts.packages.push(value()?),
-            "--manifest-path" => opts.manifest_path = Some(PathBuf::from(value()?)),
+            "--manifest-path" => {
+                // Absolute: the checker runs from the workspace root, not from here.
+                let path = PathBuf::from(value()?);
+                opts.manifest_path = Some(std::fs::canonicalize(&path).map_err(|e| {
+                    format!("--manifest-path {}: {e}", path.display())
+                })?);
+            }
             "--write-docs" => opts.write_docs = true,
             other => return Err(format!("unknown verify option {other:?}")),
         }
