@@ -511,7 +511,11 @@ fn timed_waits_then_wait<P: ThreadPool + 'static>(pool: &str) {
             // "Finished" publishes the task's writes (also on the timed-out path, which ends
             // with one more look at the word).
             assert!(handle.is_finished());
-            assert_eq!(cell.get(), 1, "wait_timeout said finished before the task's write");
+            assert_eq!(
+                cell.get(),
+                1,
+                "wait_timeout said finished before the task's write"
+            );
         }
         assert_eq!(pool.wait().panicked, 0);
         assert_eq!(cell.get(), 1, "wait after a timed-out wait returned early");

@@ -1159,6 +1159,59 @@ fn channel_locked_queue_last_receiver_dropped_while_sender_sleeps() {
         .check(channel_last_receiver_dropped_while_sender_sleeps::<LockedQueue<u32, FutexFamily>>);
 }
 
+/// shuttle / stress: 3 senders × 10 items and 3 receivers in `iter()`, capacity 2: every item
+/// is received exactly once, each sender's items in order, and every receiver's `iter()` ends
+/// once the last sender is gone and the channel is drained.
+#[test]
+#[cfg_attr(
+    synclab_loom,
+    ignore = "6 threads: beyond loom; run under shuttle and as stress"
+)]
+fn channel_3p3c_until_disconnected() {
+    Model::new("channel<ArrayQueue>: 3 senders x 10, 3 receivers in iter() until disconnected")
+        .threads(7)
+        .ops("3 senders: send 10 each, drop; 3 receivers: iter() to the end; capacity 2")
+        .shuttle_iterations(500)
+        .stress_iterations(20)
+        .check(|| {
+            let (tx, rx) = synclab::queue::bounded::<u32>(2).unwrap();
+            let senders: Vec<_> = (0..3u32)
+                .map(|p| {
+                    let tx = tx.clone();
+                    thread::spawn(move || (0..10).for_each(|i| tx.send(p * 100 + i).unwrap()))
+                })
+                .collect();
+            drop(tx);
+            let receivers: Vec<_> = (0..3)
+                .map(|_| {
+                    let rx = rx.clone();
+                    thread::spawn(move || rx.iter().collect::<Vec<u32>>())
+                })
+                .collect();
+            drop(rx);
+            for s in senders {
+                s.join().unwrap();
+            }
+            let got: Vec<Vec<u32>> = receivers.into_iter().map(|r| r.join().unwrap()).collect();
+            let mut all: Vec<u32> = got.iter().flatten().copied().collect();
+            all.sort_unstable();
+            let want: Vec<u32> = (0..3u32)
+                .flat_map(|p| (0..10).map(move |i| p * 100 + i))
+                .collect();
+            assert_eq!(all, want, "an item was lost or received twice");
+            for received in &got {
+                for p in 0..3u32 {
+                    let mine: Vec<u32> =
+                        received.iter().copied().filter(|v| v / 100 == p).collect();
+                    assert!(
+                        mine.windows(2).all(|w| w[0] < w[1]),
+                        "sender {p}'s items reordered"
+                    );
+                }
+            }
+        });
+}
+
 // ---------------------------------------------------------------------------------------------
 // ArrayQueue::force_push against concurrent pops
 // ---------------------------------------------------------------------------------------------

@@ -253,9 +253,10 @@ fn verify_command(root: &Path, args: &[String]) -> Result<(), String> {
             "--manifest-path" => {
                 // Absolute: the checker runs from the workspace root, not from here.
                 let path = PathBuf::from(value()?);
-                opts.manifest_path = Some(std::fs::canonicalize(&path).map_err(|e| {
-                    format!("--manifest-path {}: {e}", path.display())
-                })?);
+                opts.manifest_path = Some(
+                    std::fs::canonicalize(&path)
+                        .map_err(|e| format!("--manifest-path {}: {e}", path.display()))?,
+                );
             }
             "--write-docs" => opts.write_docs = true,
             other => return Err(format!("unknown verify option {other:?}")),
