@@ -52,7 +52,8 @@ impl<R: RawLock + 'static> LockFamily for RawFamily<R> {
         guard: Self::Guard<'a, T>,
         timeout: Duration,
     ) -> (Self::Guard<'a, T>, bool) {
-        condvar.wait_timeout(guard, timeout)
+        let (guard, result) = condvar.wait_timeout(guard, timeout);
+        (guard, result.timed_out())
     }
     fn notify_one(condvar: &Condvar) {
         condvar.notify_one();

@@ -122,7 +122,7 @@ impl Condvar {
         &self,
         mut guard: MutexGuard<'a, T, R>,
         timeout: Duration,
-    ) -> (MutexGuard<'a, T, R>, bool) {
+    ) -> (MutexGuard<'a, T, R>, WaitTimeoutResult) {
         // Relaxed (both): as in `wait`.
         self.waiters.fetch_add(1, Relaxed);
         let seen = self.seq.load(Relaxed);
@@ -131,7 +131,7 @@ impl Condvar {
             self.waiters.fetch_sub(1, Relaxed);
             outcome
         });
-        (guard, outcome.timed_out())
+        (guard, WaitTimeoutResult(outcome.timed_out()))
     }
 
     /// Waits while `condition` holds, re-checking it (under the lock) after every return of
@@ -164,6 +164,19 @@ impl Condvar {
         if self.waiters.load(Relaxed) > 0 {
             futex::wake_all(&self.seq);
         }
+    }
+}
+
+/// Whether a timed condvar wait ([`Condvar::wait_timeout`]) gave up because its time ran out
+/// (as std's `WaitTimeoutResult`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitTimeoutResult(bool);
+
+impl WaitTimeoutResult {
+    /// Whether the wait timed out.
+    #[inline]
+    pub fn timed_out(&self) -> bool {
+        self.0
     }
 }
 

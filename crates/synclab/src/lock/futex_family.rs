@@ -56,7 +56,8 @@ impl LockFamily for FutexFamily {
         guard: Self::Guard<'a, T>,
         timeout: core::time::Duration,
     ) -> (Self::Guard<'a, T>, bool) {
-        condvar.wait_timeout(guard, timeout)
+        let (guard, result) = condvar.wait_timeout(guard, timeout);
+        (guard, result.timed_out())
     }
 
     #[inline]

@@ -38,7 +38,7 @@ pub mod futex_mutex;
 pub mod spin;
 mod std_family;
 
-pub use condvar::Condvar;
+pub use condvar::{Condvar, WaitTimeoutResult};
 pub use futex_family::FutexFamily;
 pub use futex_mutex::{FutexMutex, RawFutexMutex};
 pub use spin::{RawSpinLock, SpinMutex};
