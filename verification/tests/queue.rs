@@ -12,7 +12,7 @@ use synclab::lock::{FutexFamily, StdFamily};
 #[cfg_attr(any(synclab_loom, synclab_shuttle), allow(unused_imports))]
 use synclab::queue::{
     bounded_with, ArrayQueue, BlockingQueue, CapacityError, Closed, EventCount, LockedQueue,
-    MpmcQueue, PopError, PushError, RecvError, RecvTimeoutError, SendError,
+    MpmcQueue, PopError, PushError, RecvError, RecvTimeoutError, SendError, TryRecvError,
 };
 use synclab::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use synclab::sync::{thread, Arc};
@@ -1058,6 +1058,40 @@ fn blocking_fenceless_queue_drains_before_closed() {
         .ops("producer: push, close; consumer: pop until closed")
         .preemption_bound(3)
         .check(pushed_before_close_is_drained::<OneSlot>);
+}
+
+/// Over the fenceless queue: sender A sends and drops its end, main drops the other and
+/// polls with `try_recv` until `Disconnected`, and must have received A's item by then —
+/// whichever end is dropped last. (This model does *not* tell the end count's AcqRel from
+/// Relaxed: the blocking layer runs an event-count `fence(SeqCst)` after every push and in
+/// `close`, and the count's modification order puts A's fence before the closer's in the
+/// fence order, so the closer sees the push through the fence–fence rule anyway. Both
+/// weakenings were tried and pass; see "Channels" in docs/designs.md.)
+#[test]
+fn channel_fenceless_queue_disconnect_after_every_send() {
+    Model::new(
+        "channel<fenceless one-slot queue>: the last sender's disconnect follows every send",
+    )
+    .threads(2)
+    .ops("A: send 1 item, drop its end; main: drop the other end, try_recv until disconnected")
+    .preemption_bound(3)
+    .check(|| {
+        let (tx, rx) = bounded_with::<u32, OneSlot>(1).unwrap();
+        let other = tx.clone();
+        let sender = thread::spawn(move || other.send(7).unwrap());
+        drop(tx);
+        let mut got = Vec::new();
+        loop {
+            match rx.try_recv() {
+                Ok(v) => got.push(v),
+                Err(TryRecvError::Empty) => thread::yield_now(),
+                Err(TryRecvError::Disconnected) => break,
+                Err(e) => panic!("try_recv: {e}"),
+            }
+        }
+        assert_eq!(got, [7], "disconnected before a sent item was received");
+        sender.join().unwrap();
+    });
 }
 
 /// `is_closed() == true` promises that the closer's earlier writes are visible (the doc
