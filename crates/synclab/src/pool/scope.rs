@@ -249,12 +249,10 @@ impl<'scope, 'env, P: ThreadPool> Scope<'scope, 'env, P> {
             while let Some(job) = data.take_job() {
                 job();
             }
-            // Acquire: pairs with the Release decrements in `Running::drop`.
-            if data.running.load(Ordering::Acquire) == 0 {
-                return;
-            }
+            // One check, after registering (see `EventCount`): a scope ends once, so the
+            // registration it costs when everything is done already is not worth a second
+            // check site. Acquire: pairs with the Release decrements in `Running::drop`.
             let key = data.done.prepare_wait();
-            // The re-check after registering (see `EventCount`). Acquire: as above.
             if data.running.load(Ordering::Acquire) == 0 {
                 data.done.cancel_wait(key);
                 return;
