@@ -14,11 +14,13 @@
 //!   waiting: the reader announces it is about to wait, the publisher waits 50 µs, stamps the
 //!   time and publishes; the reader records `now - stamp`. This is where the seed's polling
 //!   reader shows its cost: its latency is about one penalty.
-//! * `array/throughput` — one publisher fills 1 M slots (100 k quick) as fast as it can, one
+//! * `array/throughput` — one publisher fills 300 k slots (50 k quick) as fast as it can, one
 //!   reader waits for each in order; Mops = slots / time until the reader has read the last.
 //!   The floor is a `Vec<AtomicU64>` with a Release store and an Acquire spin per slot.
 //! * `array/idle-cpu` — CPU used by readers waiting on a slot nobody publishes, in ms per
-//!   second of wall time (`getrusage`, whole process; the main thread sleeps meanwhile).
+//!   second of wall time (`getrusage`, whole process; the main thread sleeps meanwhile; see
+//!   [`crate::idle_window`]). Its floor is the same window with no reader at all: what the
+//!   measurement itself costs.
 //!
 //! `PollingArray` runs with its default penalty, [`DEFAULT_PENALTY`] = 1 ms (the seed's is
 //! 1 s), and with fewer rounds, since each of its handoffs costs about a penalty. In a
@@ -26,7 +28,7 @@
 //! a penalty; `array/wake-latency` shows the single-handoff cost, about one penalty.
 
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,7 +36,8 @@ use synclab::array::{CondvarArray, LockFreeArray, PollingArray, SharedArray, DEF
 use synclab::lock::{FutexFamily, StdFamily};
 
 use crate::{
-    floor, process_cpu_time, Contender, Measurement, Metric, Params, Role, Target, Workload,
+    floor, Contender, CountScope, CountedOp, Measurement, Metric, Params, Region, Role, Target,
+    Workload,
 };
 
 type Polling = PollingArray<u64, StdFamily>;
@@ -46,6 +49,8 @@ type LockFree = LockFreeArray<u64>;
 const LOCK_FREE: &str = "LockFreeArray";
 const SPIN_FLOOR: &str = "spin on one atomic";
 const FUTEX_FLOOR: &str = "raw futex";
+/// The idle-CPU floor: the same window with no reader at all (see [`crate::idle_window`]).
+const MEASURING_FLOOR: &str = "no reader (the measurement itself)";
 
 /// The four designs, each running `run::<Design>`.
 macro_rules! designs {
@@ -137,7 +142,7 @@ pub fn workloads() -> Vec<Workload> {
         Workload {
             id: "array/throughput",
             group: "array",
-            title: "1 M slots, one publisher, one reader in order",
+            title: "Slots published as fast as possible, one reader reading them in order",
             threads_label: "threads",
             threads: vec![2],
             scales_with_threads: false,
@@ -159,7 +164,14 @@ pub fn workloads() -> Vec<Workload> {
             threads: vec![1, 4],
             scales_with_threads: true,
             metric: Metric::CpuMsPerSec,
-            contenders: designs!(idle_cpu),
+            contenders: with(
+                vec![Contender {
+                    name: MEASURING_FLOOR,
+                    role: Role::Floor,
+                    run: idle_cpu_floor,
+                }],
+                designs!(idle_cpu),
+            ),
         },
     ]
 }
@@ -198,6 +210,42 @@ pub fn targets() -> Vec<Target> {
     ]
 }
 
+/// The arrays' instruction counts: `publish` of a fresh slot, then `try_get` of it, with
+/// nobody waiting. One line per array.
+pub fn counted_ops() -> Vec<CountedOp> {
+    vec![
+        counted_array::<LockFree>(LOCK_FREE, Role::Synclab),
+        counted_array::<CondvarFutex>("CondvarArray<futex>", Role::Synclab),
+        counted_array::<CondvarStd>("CondvarArray<std>", Role::Synclab),
+        counted_array::<Polling>("PollingArray", Role::Seed),
+    ]
+}
+
+/// The [`CountedOp`] of `A`: an array of `n` slots is built outside the counted region, then
+/// every slot is published and read back once.
+fn counted_array<A: SharedArray<u64>>(contender: &'static str, role: Role) -> CountedOp {
+    fn run<A: SharedArray<u64>>(n: u64, region: Region<'_>) {
+        let n = usize::try_from(n).expect("a counted run fits in memory");
+        let array = A::with_len(n);
+        let mut ok = true;
+        region(&mut || {
+            for i in 0..n {
+                ok &= black_box(&array).publish(i, i as u64).is_ok();
+                ok &= matches!(black_box(&array).try_get(i), Ok(Some(v)) if v == i as u64);
+            }
+        });
+        assert!(ok, "a fresh slot was refused or read back wrong");
+    }
+    CountedOp {
+        group: "array",
+        operation: "publish + try_get of a fresh slot, no waiter",
+        contender,
+        role,
+        scope: CountScope::Region,
+        run: run::<A>,
+    }
+}
+
 fn is_polling<A: SharedArray<u64>>() -> bool {
     A::NAME == <Polling as SharedArray<u64>>::NAME
 }
@@ -205,9 +253,9 @@ fn is_polling<A: SharedArray<u64>>() -> bool {
 /// Rounds for a ping-pong whose handoffs sleep (or poll, for the seed's design).
 fn sleeping_rounds<A: SharedArray<u64>>(p: &Params) -> u32 {
     if is_polling::<A>() {
-        p.pick(20, 200)
+        p.pick(10, 40)
     } else {
-        p.pick(2_000, 20_000)
+        p.pick(50, 200)
     }
 }
 
@@ -222,60 +270,86 @@ fn handoffs(rounds: u32, elapsed: Duration, work: Duration) -> Measurement {
 /// than any design's spin, so the receiver is asleep when the turn arrives.
 const ASLEEP_WORK: Duration = Duration::from_micros(50);
 
-/// `rounds` round trips through two arrays; each side works `work` after receiving before
-/// passing on. Returns one-way ns per handoff (2 per round), the work excluded.
-fn array_pingpong<A: SharedArray<u64> + 'static>(rounds: u32, work: Duration) -> Measurement {
+/// Up to `rounds` round trips through two arrays, stopping once `cap` has passed; each side
+/// works `work` after receiving before passing on. Returns one-way ns per handoff (2 per
+/// round), the work excluded.
+fn array_pingpong<A: SharedArray<u64> + 'static>(
+    rounds: u32,
+    cap: Duration,
+    work: Duration,
+) -> Measurement {
     let n = rounds as usize;
-    let there = Arc::new(A::with_len(n));
+    // One spare slot: the stop signal, when the caller stops early.
+    let there = Arc::new(A::with_len(n + 1));
     let back = Arc::new(A::with_len(n));
+    let stop = Arc::new(AtomicBool::new(false));
     let peer = {
-        let (there, back) = (Arc::clone(&there), Arc::clone(&back));
+        let (there, back, stop) = (Arc::clone(&there), Arc::clone(&back), Arc::clone(&stop));
         std::thread::spawn(move || {
             for i in 0..n {
                 let v = there.wait(i).expect("in bounds");
+                // Relaxed: set before the publish we just read, which the array orders
+                // before our read (its publish/wait are Release/Acquire or lock-based).
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
                 floor::busy(work);
                 back.publish(i, v + 1).expect("fresh slot");
             }
         })
     };
     let start = Instant::now();
+    let mut done = n;
+    let mut cap_check = floor::CapCheck::new(cap);
     for i in 0..n {
         there.publish(i, i as u64).expect("fresh slot");
         black_box(back.wait(i).expect("in bounds"));
         floor::busy(work);
+        if cap_check.reached(i as u32, start) {
+            done = i + 1;
+            break;
+        }
     }
     let elapsed = start.elapsed();
+    if done < n {
+        // Relaxed: the publish below orders it before the peer's read of that slot.
+        stop.store(true, Ordering::Relaxed);
+        there.publish(done, 0).expect("fresh slot");
+    }
     peer.join().expect("ping-pong peer panicked");
-    handoffs(rounds, elapsed, work)
+    handoffs(done as u32, elapsed, work)
 }
 
 fn array_pingpong_asleep<A: SharedArray<u64> + 'static>(p: &Params) -> Measurement {
-    array_pingpong::<A>(sleeping_rounds::<A>(p), ASLEEP_WORK)
+    array_pingpong::<A>(sleeping_rounds::<A>(p), floor::pingpong_cap(p), ASLEEP_WORK)
 }
 
 fn array_pingpong_quick<A: SharedArray<u64> + 'static>(p: &Params) -> Measurement {
     let rounds = if A::NAME == <LockFree as SharedArray<u64>>::NAME {
-        p.pick(20_000, 200_000)
+        p.pick(10_000, 100_000)
     } else {
         sleeping_rounds::<A>(p)
     };
-    array_pingpong::<A>(rounds, Duration::ZERO)
+    array_pingpong::<A>(rounds, floor::pingpong_cap(p), Duration::ZERO)
 }
 
 /// floor.rs's ping-pong on one word, run here so the floors share the array's workloads.
 fn word_pingpong(
+    p: &Params,
     rounds: u32,
     work: Duration,
     wait_turn: fn(&AtomicU32, u32),
     pass: fn(&AtomicU32, u32),
 ) -> Measurement {
-    let elapsed = floor::word_pingpong(rounds, work, wait_turn, pass);
-    handoffs(rounds, elapsed, work)
+    let (done, elapsed) =
+        floor::word_pingpong(rounds, floor::pingpong_cap(p), work, wait_turn, pass);
+    handoffs(done, elapsed, work)
 }
 
 fn spin_pingpong(p: &Params) -> Measurement {
     word_pingpong(
-        p.pick(20_000, 200_000),
+        p,
+        p.pick(10_000, 100_000),
         Duration::ZERO,
         floor::spin_wait_turn,
         floor::spin_pass,
@@ -284,7 +358,8 @@ fn spin_pingpong(p: &Params) -> Measurement {
 
 fn futex_pingpong(p: &Params) -> Measurement {
     word_pingpong(
-        p.pick(2_000, 20_000),
+        p,
+        p.pick(50, 200),
         ASLEEP_WORK,
         floor::futex_wait_turn,
         floor::futex_pass,
@@ -330,9 +405,9 @@ fn latency_rounds(
 
 fn wake_latency<A: SharedArray<u64> + 'static>(p: &Params) -> Measurement {
     let rounds = if is_polling::<A>() {
-        p.pick(20, 200)
+        p.pick(10, 40)
     } else {
-        p.pick(200, 2_000)
+        p.pick(50, 200)
     };
     let array = Arc::new(A::with_len(rounds));
     let reader_side = Arc::clone(&array);
@@ -344,7 +419,7 @@ fn wake_latency<A: SharedArray<u64> + 'static>(p: &Params) -> Measurement {
 }
 
 fn futex_wake_latency(p: &Params) -> Measurement {
-    let rounds = p.pick(200, 2_000);
+    let rounds = p.pick(50, 200);
     // One word per handoff, as the arrays have one slot per handoff; 0 = not yet.
     let words: Arc<Vec<(AtomicU32, AtomicU64)>> = Arc::new(
         (0..rounds)
@@ -368,7 +443,7 @@ fn futex_wake_latency(p: &Params) -> Measurement {
 }
 
 fn throughput<A: SharedArray<u64> + 'static>(p: &Params) -> Measurement {
-    let n: usize = p.pick(100_000, 1_000_000);
+    let n: usize = p.pick(50_000, 300_000);
     let array = Arc::new(A::with_len(n));
     let reader = {
         let array = Arc::clone(&array);
@@ -391,7 +466,7 @@ fn throughput<A: SharedArray<u64> + 'static>(p: &Params) -> Measurement {
 }
 
 fn atomic_vec_throughput(p: &Params) -> Measurement {
-    let n: usize = p.pick(100_000, 1_000_000);
+    let n: usize = p.pick(50_000, 300_000);
     // 0 = empty; a published value v is stored as v + 1.
     let slots: Arc<Vec<AtomicU64>> = Arc::new((0..n).map(|_| AtomicU64::new(0)).collect());
     let reader = {
@@ -423,8 +498,11 @@ fn atomic_vec_throughput(p: &Params) -> Measurement {
     Measurement::ops(n as u64, elapsed)
 }
 
+fn idle_cpu_floor(p: &Params) -> Measurement {
+    crate::idle_window(p, Duration::from_millis(10) + DEFAULT_PENALTY)
+}
+
 fn idle_cpu<A: SharedArray<u64> + 'static>(p: &Params) -> Measurement {
-    let window = p.pick(Duration::from_millis(200), Duration::from_secs(1));
     let array = Arc::new(A::with_len(1));
     let readers: Vec<_> = (0..p.threads.max(1))
         .map(|_| {
@@ -433,17 +511,12 @@ fn idle_cpu<A: SharedArray<u64> + 'static>(p: &Params) -> Measurement {
         })
         .collect();
     // Let the readers finish any spin and settle into their wait before measuring.
-    std::thread::sleep(Duration::from_millis(20) + DEFAULT_PENALTY);
-    let cpu_before = process_cpu_time();
-    let start = Instant::now();
-    std::thread::sleep(window);
-    let cpu = process_cpu_time().saturating_sub(cpu_before);
-    let elapsed = start.elapsed();
+    let m = crate::idle_window(p, Duration::from_millis(10) + DEFAULT_PENALTY);
     array.publish(0, 1).expect("fresh slot");
     for r in readers {
         assert_eq!(r.join().expect("idle reader panicked"), 1);
     }
-    Measurement::cpu(cpu, elapsed)
+    m
 }
 
 #[cfg(test)]

@@ -5,7 +5,13 @@
 //! counts it is run at, and its [`Contender`]s: synclab designs, anchors (std, parking_lot,
 //! crossbeam, flume, rayon, threadpool) and physical floors (a spin ping-pong, an uncontended
 //! atomic). A contender is a plain function that runs the whole scenario once and returns a
-//! [`Measurement`]; how often and in which order contenders run is the runner's business.
+//! [`Measurement`]; how often and in which order contenders run is the runner's business:
+//! `synclab compare` repeats calls to fill short *rounds*, alternates the contenders of a
+//! workload round by round, and judges every [`Target`] from the per-round ratios.
+//!
+//! A [`CountedOp`] is one single-threaded operation (a lock + unlock, a push + pop, a publish +
+//! read, a pool's submit-to-run) whose *instruction count* `synclab compare --instructions`
+//! measures under valgrind's callgrind: a cost that does not move with the machine's load.
 
 use std::time::{Duration, Instant};
 
@@ -15,12 +21,18 @@ pub mod locks;
 pub mod pools;
 pub mod queues;
 
-/// How big a run is.
+/// How big one call of a contender is.
+///
+/// `synclab compare` calls a contender many times (it fills each round with as many calls as
+/// its round length needs, and runs many rounds), so one call should be *short*: it is the
+/// unit the runner repeats, not the whole experiment. Size a new workload so that one call
+/// takes about 1–10 ms at `Quick` and 10–40 ms at `Full` on a 2-core machine; a call much
+/// longer than that makes rounds long and few, and `synclab compare` says so in its report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scale {
-    /// A smoke-sized run (tests, `--quick`).
+    /// A smoke-sized call: tests, criterion, `synclab compare --quick`.
     Quick,
-    /// The default `synclab compare` run.
+    /// One call of a full `synclab compare` run.
     Full,
 }
 
@@ -214,6 +226,57 @@ pub const BEST_ANCHOR: &str = "<best anchor>";
 /// CPU < 5 ms/s), a floor for higher-is-better ones.
 pub const ABSOLUTE: &str = "<absolute>";
 
+/// One operation whose instruction count is measured (see the crate docs).
+///
+/// `run(n, region)` sets up whatever the operation needs for `n` repetitions (a lock, a queue,
+/// an array of `n` slots, a pool with one worker), then calls `region` *once* with a closure
+/// that performs the operation `n` times, then tears down. The runner counts instructions
+/// inside `region` only ([`CountScope::Region`]) or in the whole process, every thread
+/// ([`CountScope::Process`]), for `n` and `2n`, and reports the difference divided by `n`:
+/// set-up, tear-down and start-up cancel out.
+#[derive(Debug, Clone, Copy)]
+pub struct CountedOp {
+    /// Group: `locks`, `queues`, `array`, `pools`.
+    pub group: &'static str,
+    /// What one operation is, e.g. `"lock + increment + unlock"`.
+    pub operation: &'static str,
+    /// Name in the table, as in the timed workloads.
+    pub contender: &'static str,
+    /// Who it is.
+    pub role: Role,
+    /// Where instructions are counted.
+    pub scope: CountScope,
+    /// Sets up, calls `region` once with `n` operations, tears down.
+    pub run: CountedRun,
+}
+
+/// What a [`CountedOp`] calls around its `n` operations (the runner's counting hook).
+pub type Region<'a> = &'a dyn Fn(&mut dyn FnMut());
+
+/// A [`CountedOp`]'s body: `run(n, region)`.
+pub type CountedRun = fn(n: u64, region: Region<'_>);
+
+/// Where a [`CountedOp`]'s instructions are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountScope {
+    /// Only inside `region`, on the calling thread: single-threaded operations.
+    Region,
+    /// Every instruction of every thread of the process: operations that involve a worker
+    /// thread (a pool's submit-to-run). Idle spinning of other threads is counted too, so
+    /// the operation must keep them busy or asleep (see the pools group).
+    Process,
+}
+
+/// Every counted operation, in report order.
+pub fn counted_ops() -> Vec<CountedOp> {
+    let mut all = Vec::new();
+    all.extend(locks::counted_ops());
+    all.extend(queues::counted_ops());
+    all.extend(array::counted_ops());
+    all.extend(pools::counted_ops());
+    all
+}
+
 /// Every workload, in report order.
 pub fn workloads() -> Vec<Workload> {
     let mut all = Vec::new();
@@ -248,6 +311,23 @@ pub fn process_cpu_time() -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
+/// The process's CPU time over an idle window, after sleeping `settle`: 50 ms of wall time
+/// (20 ms in a quick run), for the idle-CPU workloads. The runner repeats the call over many
+/// rounds, and `getrusage` counts CPU time to the microsecond or better, so a short window
+/// tells 0.05 ms/s from a 5 ms/s budget. The figure includes what measuring costs — the
+/// sleeping caller's wake-up and the `getrusage` calls, some tens of microseconds a window —
+/// which each idle workload shows as a floor contender that runs the window with nothing
+/// else alive.
+pub fn idle_window(p: &Params, settle: Duration) -> Measurement {
+    std::thread::sleep(settle);
+    let window = p.pick(Duration::from_millis(20), Duration::from_millis(50));
+    let cpu_before = process_cpu_time();
+    let start = Instant::now();
+    std::thread::sleep(window);
+    let cpu = process_cpu_time().saturating_sub(cpu_before);
+    Measurement::cpu(cpu, start.elapsed())
+}
+
 /// Times `f`, returning its result and the elapsed wall time.
 pub fn timed<R>(f: impl FnOnce() -> R) -> (R, Duration) {
     let start = Instant::now();
@@ -258,6 +338,27 @@ pub fn timed<R>(f: impl FnOnce() -> R) -> (R, Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every counted operation runs (at a small `n`) and calls its region exactly once, and
+    /// names are unique, so a table row is one operation.
+    #[test]
+    fn every_counted_op_runs_its_region_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for op in counted_ops() {
+            assert!(
+                seen.insert((op.group, op.contender)),
+                "{} {} listed twice",
+                op.group,
+                op.contender
+            );
+            let calls = std::cell::Cell::new(0);
+            (op.run)(100, &|f| {
+                calls.set(calls.get() + 1);
+                f();
+            });
+            assert_eq!(calls.get(), 1, "{} {}", op.group, op.contender);
+        }
+    }
 
     /// Every group's targets, checked once against every group's workloads: the workload
     /// exists and runs at the target's thread count, the contender is one of its contenders,

@@ -18,7 +18,9 @@ use std::time::Instant;
 
 use synclab::lock::{FutexFamily, FutexMutex, LockFamily, SpinMutex, StdFamily};
 
-use crate::{Contender, Measurement, Metric, Params, Role, Target, Workload};
+use crate::{
+    Contender, CountScope, CountedOp, Measurement, Metric, Params, Region, Role, Target, Workload,
+};
 
 /// The locks workloads.
 pub fn workloads() -> Vec<Workload> {
@@ -104,6 +106,38 @@ pub fn targets() -> Vec<Target> {
         }
     }
     targets
+}
+
+/// The locks' instruction counts: one uncontended lock + increment + unlock. One line per
+/// lock.
+pub fn counted_ops() -> Vec<CountedOp> {
+    vec![
+        counted_lock::<FutexMutex<u64>>("FutexMutex", Role::Synclab),
+        counted_lock::<SpinMutex<u64>>("SpinMutex", Role::Synclab),
+        counted_lock::<std::sync::Mutex<u64>>("std::sync::Mutex", Role::Anchor),
+        counted_lock::<parking_lot::Mutex<u64>>("parking_lot::Mutex", Role::Anchor),
+    ]
+}
+
+/// The [`CountedOp`] of `L`: `n` uncontended increments through [`CounterLock`].
+fn counted_lock<L: CounterLock>(contender: &'static str, role: Role) -> CountedOp {
+    fn run<L: CounterLock>(n: u64, region: Region<'_>) {
+        let lock = L::new();
+        region(&mut || {
+            for _ in 0..n {
+                black_box(&lock).increment();
+            }
+        });
+        assert_eq!(lock.get(), n);
+    }
+    CountedOp {
+        group: "locks",
+        operation: "lock + increment + unlock, uncontended",
+        contender,
+        role,
+        scope: CountScope::Region,
+        run: run::<L>,
+    }
 }
 
 /// A mutex over a `u64` counter, so one generic body runs every contender.
@@ -220,7 +254,7 @@ fn contended_counter(p: &Params, kind: Kind) -> Measurement {
 }
 
 fn uncontended_with<L: CounterLock>(p: &Params) -> Measurement {
-    let n: u64 = p.pick(1_000_000, 20_000_000);
+    let n: u64 = p.pick(200_000, 2_000_000);
     let lock = L::new();
     let start = Instant::now();
     for _ in 0..n {
@@ -233,7 +267,7 @@ fn uncontended_with<L: CounterLock>(p: &Params) -> Measurement {
 
 fn contended_with<L: CounterLock>(p: &Params) -> Measurement {
     let threads = p.threads.max(1);
-    let total: u64 = p.pick(400_000, 4_000_000);
+    let total: u64 = p.pick(100_000, 1_000_000);
     let each = total / threads as u64;
     let lock = Arc::new(L::new());
     // Everyone starts together; each thread times itself, and the run spans from the first
@@ -274,7 +308,7 @@ fn contended_with<L: CounterLock>(p: &Params) -> Measurement {
 /// Round trips between the caller and one peer through `F`'s mutex and condvar: `turn` odd
 /// is the peer's move, even the caller's.
 pub(crate) fn pingpong<F: LockFamily>(p: &Params) -> Measurement {
-    let rounds: u32 = p.pick(2_000, 20_000);
+    let rounds: u32 = p.pick(100, 500);
     let state = Arc::new((F::mutex(0u32), F::condvar()));
     let peer = {
         let state = Arc::clone(&state);

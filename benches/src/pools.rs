@@ -1,8 +1,8 @@
 //! Workloads of the pools group: the seed's thread pool, at full speed.
 //!
-//! * `pools/tiny-tasks-1-submitter`, `pools/tiny-tasks-2-submitters` — 200 000 tiny boxed
-//!   tasks (20 000 in a quick run) submitted from one (or two) threads, then `wait`; tasks per
-//!   second in millions, at 2, 4 and 8 workers. Every synclab pool beside rayon (its own
+//! * `pools/tiny-tasks-1-submitter`, `pools/tiny-tasks-2-submitters` — 50 000 tiny boxed
+//!   tasks (10 000 in a quick run) submitted from one (or two) threads, then `wait`; tasks per
+//!   second in millions (one op = one task), at 2, 4 and 8 workers. Every synclab pool beside rayon (its own
 //!   `ThreadPool`, `scope` + `spawn`), the `threadpool` crate, and a small fair pool over a
 //!   bounded crossbeam channel ([`ChannelPool`]). The bounded pools all get the same capacity
 //!   ([`synclab::pool::DEFAULT_CAPACITY`]); rayon's injector and threadpool's channel are
@@ -13,7 +13,9 @@
 //!   borrowed slots: rayon has no join handle, rayon#1252) and threadpool (results sent back
 //!   over an mpsc channel, its documented way).
 //! * `pools/idle-cpu` — CPU time an idle 4-worker pool burns per second of wall time, after it
-//!   has run a few tasks. The seed's Python pool (busy-waiting workers) is shown for its cost.
+//!   has run a few tasks ([`crate::idle_window`]). The seed's Python pool (busy-waiting
+//!   workers) is shown for its cost, and the window with no pool at all as the floor: what
+//!   the measurement itself costs.
 //!
 //! Pool construction and shutdown are outside the timed part.
 
@@ -28,14 +30,15 @@ use synclab::pool::{
 use synclab::zoo::pool::SeedPythonPool;
 
 use crate::{
-    process_cpu_time, Contender, Measurement, Metric, Params, Role, Target, Workload, BEST_ANCHOR,
+    Contender, CountScope, CountedOp, CountedRun, Measurement, Metric, Params, Region, Role,
+    Target, Workload, BEST_ANCHOR,
 };
 
 /// Worker counts the throughput workloads run at.
 const WORKERS: [usize; 3] = [2, 4, 8];
 
 fn tasks(p: &Params) -> usize {
-    p.pick(20_000, 200_000)
+    p.pick(10_000, 50_000)
 }
 
 /// A tasks-per-second workload of the pools group, run at every count of [`WORKERS`].
@@ -99,7 +102,7 @@ pub fn workloads() -> Vec<Workload> {
     vec![
         throughput(
             "pools/tiny-tasks-1-submitter",
-            "Tiny tasks from 1 submitter, then wait (tasks/s)",
+            "Tiny tasks from 1 submitter, then wait (one op = one task)",
             [
                 |p| synclab_tiny::<LockFreePool>(p, 1),
                 |p| synclab_tiny::<FutexCondvarPool>(p, 1),
@@ -111,7 +114,7 @@ pub fn workloads() -> Vec<Workload> {
         ),
         throughput(
             "pools/tiny-tasks-2-submitters",
-            "Tiny tasks from 2 submitters, then wait (tasks/s)",
+            "Tiny tasks from 2 submitters, then wait (one op = one task)",
             [
                 |p| synclab_tiny::<LockFreePool>(p, 2),
                 |p| synclab_tiny::<FutexCondvarPool>(p, 2),
@@ -207,6 +210,11 @@ pub fn workloads() -> Vec<Workload> {
                     },
                 },
                 Contender {
+                    name: "no pool (the measurement itself)",
+                    role: Role::Floor,
+                    run: |p| idle_cpu_with(p, || {}),
+                },
+                Contender {
                     name: "seed Python pool (busy-wait)",
                     role: Role::Seed,
                     run: |p| {
@@ -272,6 +280,129 @@ pub fn targets() -> Vec<Target> {
         });
     }
     all
+}
+
+/// The pools' instruction counts: what one tiny task costs from `submit` to having run, on a
+/// pool with one worker. One line per pool.
+///
+/// The submissions come from a task running *on* the worker, so nobody idles while the
+/// counted tasks are queued and run: the worker is busy submitting, then busy running them,
+/// and the caller sleeps in `wait`. (Submitting from the caller would let the worker catch up
+/// and idle-search between tasks, a schedule-dependent spin that no two runs repeat.)
+pub fn counted_ops() -> Vec<CountedOp> {
+    vec![
+        counted_pool("LockFreePool", Role::Synclab, submit_to_run::<LockFreePool>),
+        counted_pool(
+            "CondvarPool<FutexFamily>",
+            Role::Synclab,
+            submit_to_run::<FutexCondvarPool>,
+        ),
+        counted_pool(
+            "CondvarPool<StdFamily>",
+            Role::Synclab,
+            submit_to_run::<StdCondvarPool>,
+        ),
+        counted_pool("rayon scope+spawn", Role::Anchor, rayon_submit_to_run),
+        counted_pool("threadpool", Role::Anchor, threadpool_submit_to_run),
+        counted_pool(
+            "crossbeam-channel pool",
+            Role::Anchor,
+            channel_submit_to_run,
+        ),
+    ]
+}
+
+/// Every counted pool gets this capacity, whatever `n`, so the queue's set-up costs the same
+/// in the `n` and the `2n` run; `n` may not exceed it.
+const COUNTED_CAPACITY: usize = 1 << 16;
+
+fn counted_pool(contender: &'static str, role: Role, run: CountedRun) -> CountedOp {
+    CountedOp {
+        group: "pools",
+        operation: "submit + run one tiny task, one worker",
+        contender,
+        role,
+        scope: CountScope::Process,
+        run,
+    }
+}
+
+fn counted_tasks(n: u64) -> usize {
+    let n = usize::try_from(n).expect("a counted run fits in memory");
+    assert!(
+        n <= COUNTED_CAPACITY,
+        "at most {COUNTED_CAPACITY} counted tasks"
+    );
+    n
+}
+
+fn submit_to_run<P: ThreadPool + 'static>(n: u64, region: Region<'_>) {
+    let n = counted_tasks(n);
+    let config = PoolConfig::new(1).capacity(COUNTED_CAPACITY);
+    let pool = Arc::new(P::build(config).expect("valid pool configuration"));
+    region(&mut || {
+        let inner = Arc::clone(&pool);
+        pool.execute(move || {
+            for i in 0..n {
+                inner
+                    .execute(move || {
+                        black_box(i);
+                    })
+                    .expect("the pool is open");
+            }
+        })
+        .expect("the pool is open");
+        let _ = pool.wait();
+    });
+}
+
+fn rayon_submit_to_run(n: u64, region: Region<'_>) {
+    let n = counted_tasks(n);
+    let pool = rayon_pool(1);
+    region(&mut || {
+        // `install` runs the scope on the worker; its spawns go to the worker's own deque.
+        pool.install(|| {
+            rayon::scope(|s| {
+                for i in 0..n {
+                    s.spawn(move |_| {
+                        black_box(i);
+                    });
+                }
+            })
+        })
+    });
+}
+
+fn threadpool_submit_to_run(n: u64, region: Region<'_>) {
+    let n = counted_tasks(n);
+    let pool = threadpool::ThreadPool::new(1);
+    region(&mut || {
+        let inner = pool.clone();
+        pool.execute(move || {
+            for i in 0..n {
+                inner.execute(move || {
+                    black_box(i);
+                });
+            }
+        });
+        pool.join();
+    });
+}
+
+fn channel_submit_to_run(n: u64, region: Region<'_>) {
+    let n = counted_tasks(n);
+    let pool = Arc::new(ChannelPool::new(1, COUNTED_CAPACITY));
+    region(&mut || {
+        let inner = Arc::clone(&pool);
+        pool.execute(move || {
+            for i in 0..n {
+                inner.execute(move || {
+                    black_box(i);
+                });
+            }
+        });
+        pool.wait();
+    });
 }
 
 /// Splits `n` tasks over `submitters` threads (the caller is one of them), each running
@@ -453,17 +584,12 @@ fn idle_cpu<P: ThreadPool>(p: &Params, pool: P) -> Measurement {
     })
 }
 
-/// Runs `warm_up` (a few tasks and a wait), lets the workers settle, then measures the
-/// process's CPU time over a second (200 ms in a quick run) of doing nothing.
+/// Runs `warm_up` (a few tasks and a wait), lets the workers settle for 10 ms (20 ms in a
+/// full run: every pool here is through its spin and yield phases in well under a
+/// millisecond), then measures an [`crate::idle_window`].
 fn idle_cpu_with(p: &Params, warm_up: impl FnOnce()) -> Measurement {
     warm_up();
-    std::thread::sleep(Duration::from_millis(50));
-    let window = Duration::from_millis(p.pick(200, 1000));
-    let cpu_start = process_cpu_time();
-    let start = Instant::now();
-    std::thread::sleep(window);
-    let elapsed = start.elapsed();
-    Measurement::cpu(process_cpu_time().saturating_sub(cpu_start), elapsed)
+    crate::idle_window(p, Duration::from_millis(p.pick(10, 20)))
 }
 
 /// A small, fair anchor: workers `recv` boxed tasks from a bounded crossbeam channel; `wait`
@@ -558,7 +684,7 @@ mod tests {
                 let m = (c.run)(&p);
                 match w.metric {
                     Metric::CpuMsPerSec => assert!(m.cpu.is_some(), "{}: {}", w.id, c.name),
-                    _ => assert_eq!(m.ops, 20_000, "{}: {}", w.id, c.name),
+                    _ => assert_eq!(m.ops as usize, tasks(&p), "{}: {}", w.id, c.name),
                 }
             }
         }

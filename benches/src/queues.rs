@@ -11,10 +11,11 @@
 //! * `queues/blocking-1p1c` — the same at one pair, with `std::sync::mpsc::sync_channel`
 //!   (MPSC, so only here).
 //!
-//! Every bounded queue has [`CAPACITY`] slots. Items: 4M in `Scale::Full`, 200k in `Quick`.
+//! Every bounded queue has [`CAPACITY`] slots. Items per call: 500k in `Scale::Full`, 50k in
+//! `Quick`.
 //! Time runs from a barrier all threads wait on to the last join.
 
-use std::hint::spin_loop;
+use std::hint::{black_box, spin_loop};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Instant;
@@ -22,7 +23,10 @@ use std::time::Instant;
 use synclab::lock::{FutexFamily, StdFamily};
 use synclab::queue::{ArrayQueue, BlockingQueue, LockedQueue, MpmcQueue};
 
-use crate::{Contender, Measurement, Metric, Params, Role, Target, Workload, BEST_ANCHOR};
+use crate::{
+    Contender, CountScope, CountedOp, Measurement, Metric, Params, Region, Role, Target, Workload,
+    BEST_ANCHOR,
+};
 
 /// Slots in every bounded queue.
 pub const CAPACITY: usize = 1024;
@@ -173,9 +177,120 @@ pub fn targets() -> Vec<Target> {
     all
 }
 
+/// The queues' instruction counts: one `try_push` + `try_pop` on an uncontended queue (a
+/// channel's `try_send` + `try_recv`). One line per queue: name, role, how to build it, how to
+/// try a push (true = accepted), how to try a pop.
+pub fn counted_ops() -> Vec<CountedOp> {
+    type Locked<F> = LockedQueue<Item, F>;
+    type Blocking = BlockingQueue<Item, ArrayQueue<Item>>;
+    vec![
+        counted_queue!(
+            "synclab ArrayQueue",
+            Role::Synclab,
+            || ArrayQueue::<Item>::new(CAPACITY).expect("non-zero"),
+            |q, v| q.try_push(v).is_ok(),
+            |q| q.try_pop()
+        ),
+        counted_queue!(
+            "synclab LockedQueue<std>",
+            Role::Synclab,
+            || Locked::<StdFamily>::new(CAPACITY).expect("non-zero"),
+            |q, v| q.try_push(v).is_ok(),
+            |q| q.try_pop()
+        ),
+        counted_queue!(
+            "synclab LockedQueue<futex>",
+            Role::Synclab,
+            || Locked::<FutexFamily>::new(CAPACITY).expect("non-zero"),
+            |q, v| q.try_push(v).is_ok(),
+            |q| q.try_pop()
+        ),
+        counted_queue!(
+            BLOCKING_ARRAY,
+            Role::Synclab,
+            || Blocking::with_capacity(CAPACITY).expect("non-zero"),
+            |q, v| q.try_push(v).is_ok(),
+            |q| q.try_pop().ok()
+        ),
+        counted_queue!(
+            "crossbeam_queue::ArrayQueue",
+            Role::Anchor,
+            || crossbeam_queue::ArrayQueue::<Item>::new(CAPACITY),
+            |q, v| q.push(v).is_ok(),
+            |q| q.pop()
+        ),
+        counted_queue!(
+            "crossbeam_queue::SegQueue",
+            Role::Anchor,
+            crossbeam_queue::SegQueue::<Item>::new,
+            |q, v| {
+                q.push(v);
+                true
+            },
+            |q| q.pop()
+        ),
+        counted_queue!(
+            "crossbeam_channel::bounded",
+            Role::Anchor,
+            || crossbeam_channel::bounded::<Item>(CAPACITY),
+            |(tx, _), v| tx.try_send(v).is_ok(),
+            |(_, rx)| rx.try_recv().ok()
+        ),
+        counted_queue!(
+            "flume::bounded",
+            Role::Anchor,
+            || flume::bounded::<Item>(CAPACITY),
+            |(tx, _), v| tx.try_send(v).is_ok(),
+            |(_, rx)| rx.try_recv().ok()
+        ),
+    ]
+}
+
+/// A queue's [`CountedOp`] from its name, role and three closures (see [`counted_ops`]); a
+/// `fn` item per queue, so the closures need capture nothing.
+macro_rules! counted_queue {
+    ($name:expr, $role:expr, $make:expr, $push:expr, $pop:expr $(,)?) => {{
+        fn run(n: u64, region: Region<'_>) {
+            push_pop_rounds(n, region, $make, $push, $pop);
+        }
+        CountedOp {
+            group: "queues",
+            operation: "try_push + try_pop, uncontended",
+            contender: $name,
+            role: $role,
+            scope: CountScope::Region,
+            run,
+        }
+    }};
+}
+use counted_queue;
+
+/// Builds the queue, then counts `n` rounds of one push (which must be accepted) and one pop
+/// (which must return the value pushed).
+fn push_pop_rounds<Q>(
+    n: u64,
+    region: Region<'_>,
+    make: impl Fn() -> Q,
+    try_push: impl Fn(&Q, Item) -> bool,
+    try_pop: impl Fn(&Q) -> Option<Item>,
+) {
+    let queue = make();
+    let mut ok = true;
+    region(&mut || {
+        for i in 0..n {
+            ok &= try_push(black_box(&queue), i);
+            ok &= try_pop(black_box(&queue)) == Some(i);
+        }
+    });
+    assert!(
+        ok,
+        "an uncontended push was refused or a pop lost its value"
+    );
+}
+
 /// Items per run, rounded down to a multiple of `pairs`.
 fn items(p: &Params) -> u64 {
-    let total: u64 = p.pick(200_000, 4_000_000);
+    let total: u64 = p.pick(50_000, 500_000);
     let pairs = p.threads.max(1) as u64;
     total / pairs * pairs
 }

@@ -1,13 +1,20 @@
-//! `synclab demo array`: the seed's shared-array run (`seed/shared-memory-ipc.txt`, "Python
-//! Example"), with any of the four designs.
+//! `synclab demo array`: the shared-array scenario (the "Python example" of the tutorial on
+//! shared-memory IPC that synclab starts from), with any of the four designs.
 //!
 //! A producer sleeps `--write-delay-ms` before each slot and publishes it; a consumer waits for
-//! the slots in order. Every line is stamped with the time since the start, and the run ends
-//! with the measured publish→read latency of each slot. The seed's own values are 5 slots,
-//! a 0.5 s write delay and a 1 s penalty (`--len 5 --write-delay-ms 500 --penalty-ms 1000`);
-//! the defaults are shorter so the demo finishes in about two seconds.
+//! the slots in order. Every line is stamped with the time its event happened (not when it was
+//! printed), lines appear in the order the events happened, and the run ends with the measured
+//! publish→read latency of each slot. The tutorial's own values are 5 slots, a 0.5 s write
+//! delay and a 1 s penalty (`--len 5 --write-delay-ms 500 --penalty-ms 1000`); the defaults are
+//! shorter so the demo finishes in about two seconds.
+//!
+//! **Order of the lines.** The producer holds the stdout lock from just before it publishes
+//! until it has printed "Producer writes index i"; a consumer woken by that publish stamps its
+//! read at once but cannot print before the producer's line is out. So "writes index i" always
+//! comes before "consumes index i", and both stamps are the events' own times.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -23,7 +30,8 @@ const MAX_MS: u64 = 60_000;
 /// Which design the demo runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ArrayImpl {
-    /// The seed's design: one mutex; a reader that finds the slot empty sleeps a penalty.
+    /// The original program's design: one mutex; a reader that finds the slot empty sleeps a
+    /// penalty and looks again.
     Polling,
     /// std's Mutex + Condvar (`CondvarArray<StdFamily>`).
     Std,
@@ -39,14 +47,16 @@ pub struct ArrayArgs {
     /// The design to run.
     #[arg(long = "impl", value_enum, default_value = "lockfree")]
     pub implementation: ArrayImpl,
-    /// Number of slots (the seed: 5).
+    /// Number of slots (1 to 1000; the original scenario has 5).
     #[arg(long, default_value_t = 5)]
     pub len: usize,
-    /// How long the producer works before writing each slot, in ms (the seed: 500).
+    /// How long the producer works before writing each slot, in ms (at most 60000; the
+    /// original scenario waits 500).
     #[arg(long, default_value_t = 300)]
     pub write_delay_ms: u64,
-    /// How long the polling consumer sleeps after finding a slot empty, in ms (the seed: 1000).
-    /// Only `--impl polling` polls; the other designs sleep until woken.
+    /// How long the polling consumer sleeps after finding a slot empty, in ms (at most 60000;
+    /// the original scenario sleeps 1000). Only `--impl polling` polls; the other designs
+    /// sleep until woken.
     #[arg(long, default_value_t = 500)]
     pub penalty_ms: u64,
 }
@@ -164,6 +174,7 @@ where
     let start = Instant::now();
     let stamp = move |at: Instant| at.duration_since(start).as_secs_f64();
     let log = move |line: String| println!("[{:>8.3} s] {line}", stamp(Instant::now()));
+    let log_at = move |at: Instant, line: String| println!("[{:>8.3} s] {line}", stamp(at));
     let array = Arc::new(array);
 
     let producer = {
@@ -173,13 +184,15 @@ where
             .spawn(move || -> Result<(), String> {
                 for i in 0..len {
                     thread::sleep(write_delay);
+                    // Held across the publish: the woken consumer prints after this line.
+                    let mut out = std::io::stdout().lock();
+                    let at = Instant::now();
                     let value = Stamped {
                         data: i,
-                        published_at: Instant::now(),
+                        published_at: at,
                     };
-                    let at = value.published_at;
                     array.publish(i, value).map_err(|e| e.to_string())?;
-                    println!("[{:>8.3} s] Producer writes index {i}: {i}", stamp(at));
+                    let _ = writeln!(out, "[{:>8.3} s] Producer writes index {i}: {i}", stamp(at));
                 }
                 Ok(())
             })
@@ -196,7 +209,7 @@ where
                     let value = wait(&array, i, &log).map_err(|e| e.to_string())?;
                     let read_at = Instant::now();
                     let latency = read_at.duration_since(value.published_at);
-                    log(format!(
+                    log_at(read_at, format!(
                         "Consumer consumes index {i}, data: {} (waited {:.1} ms, {:.3} ms after publish)",
                         value.data,
                         read_at.duration_since(asked).as_secs_f64() * 1e3,

@@ -1,18 +1,23 @@
-//! `synclab demo pool`: the seed's thread-pool run ("Thread Pool in Python" / "in C++") with
-//! any pool design.
+//! `synclab demo pool`: the thread-pool scenario (the "thread pool in Python" and "in C++"
+//! programs of the tutorial on shared-memory IPC that synclab starts from) with any pool
+//! design.
 //!
-//! Like the seed's `main`, it submits `--jobs` tasks that each sleep `--task-ms` and print
-//! which worker ran them, then calls `wait`. It then shows what the seed could not:
+//! Like the tutorial's `main`, it submits `--jobs` tasks that each sleep `--task-ms` and print
+//! which worker ran them, then calls `wait`. It then shows what the original programs could
+//! not:
 //!
-//! * when `wait` returned against when the last task finished (the seed's C++ `Wait()` returns
-//!   while tasks still run);
-//! * the CPU time the pool used while its workers had nothing to do (the seed's Python workers
-//!   busy-wait);
-//! * what `wait` reports when a task panics (`--panic-task`; the seed's Python `join()` never
-//!   returns).
+//! * when `wait` returned against when the last task finished (the C++ program's `Wait()`
+//!   returns while tasks still run);
+//! * the CPU time the pool used while its workers had nothing to do (the Python program's
+//!   workers busy-wait);
+//! * what `wait` reports when a task panics (`--panic-task`; the Python program's `join()`
+//!   never returns).
 //!
-//! The seed ports can hang (that is their bug), so the run happens on a driver thread and the
-//! demo gives up on `wait` after `--timeout-ms`, reports the hang and exits: it never hangs.
+//! The ports of the original pools can hang (that is their bug), so the run happens on a
+//! driver thread watched by a **watchdog derived from the job**: it declares a hang only when
+//! `wait` has not returned and no task has finished for [`stall_limit`] (twice a task's
+//! length plus two seconds), however many tasks there are. A `--timeout-ms` the user gives is
+//! a deadline of their own, reported as such. Either way the demo never hangs.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -23,7 +28,18 @@ use synclab::pool::{FutexCondvarPool, LockFreePool, PoolConfig, StdCondvarPool, 
 use synclab::zoo::pool::{SeedCppPool, SeedPythonPool};
 use synclab_benches::process_cpu_time;
 
-/// Which pool runs the seed's scenario.
+/// The most workers `--threads` accepts.
+pub const MAX_WORKERS: usize = 1024;
+/// The most tasks `--jobs` accepts.
+pub const MAX_JOBS: usize = 10_000_000;
+/// The longest `--task-ms` and `--idle-ms`, in ms (one minute, as the array demo's delays).
+pub const MAX_MS: u64 = 60_000;
+/// The longest `--timeout-ms`, in ms (one hour).
+pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
+/// The largest `--capacity`.
+pub const MAX_CAPACITY: usize = 1 << 20;
+
+/// Which pool runs the scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PoolImpl {
     /// `CondvarPool` over std's `Mutex` + `Condvar`.
@@ -32,9 +48,11 @@ pub enum PoolImpl {
     Futex,
     /// `LockFreePool`: the lock-free queue and event counts.
     Lockfree,
-    /// The seed's C++ pool, ported with its bugs (zoo).
+    /// The original C++ pool, ported with its bugs: `Wait()` returns once the queue is
+    /// empty, not when tasks are done, and can miss its wake-up.
     SeedCpp,
-    /// The seed's Python pool, ported with its bugs (zoo).
+    /// The original Python pool, ported with its bugs: workers busy-wait on an empty queue,
+    /// and a panicking task makes `join()` wait forever.
     SeedPython,
 }
 
@@ -44,27 +62,30 @@ pub struct PoolArgs {
     /// The pool design.
     #[arg(long = "impl", value_enum, default_value = "lockfree")]
     pub implementation: PoolImpl,
-    /// Tasks to submit (the seed: 20).
+    /// Tasks to submit (1 to 10000000; the original programs submit 20).
     #[arg(long, default_value_t = 20)]
     pub jobs: usize,
-    /// Worker threads (the seed: 5).
+    /// Worker threads (1 to 1024; the original programs start 5).
     #[arg(long, default_value_t = 5)]
     pub threads: usize,
-    /// How long each task sleeps, in milliseconds (the seed: 3000).
+    /// How long each task sleeps, in milliseconds (at most 60000; the original tasks sleep
+    /// 3000).
     #[arg(long, default_value_t = 300)]
     pub task_ms: u64,
-    /// Queue capacity for the synclab pools and the Python port (default: --threads, the
-    /// seed's `Queue(num_threads)`; the C++ seed's queue is unbounded).
+    /// Queue capacity for the synclab pools and the Python port (1 to 1048576; default:
+    /// --threads, as the Python program's `Queue(num_threads)`; the C++ program's queue is
+    /// unbounded).
     #[arg(long)]
     pub capacity: Option<usize>,
     /// Make task number N panic, to see what `wait` does then.
     #[arg(long)]
     pub panic_task: Option<usize>,
-    /// How long the idle pool is watched for CPU use after the run, in milliseconds.
+    /// How long the idle pool is watched for CPU use after the run, in milliseconds (at most
+    /// 60000).
     #[arg(long, default_value_t = 500)]
     pub idle_ms: u64,
-    /// Give up on `wait` after this many milliseconds (default: twice the expected run time
-    /// plus 2 s).
+    /// A deadline of your own for `wait`, in milliseconds (at most 3600000). Without it, a
+    /// watchdog reports a hang when no task has finished for twice a task's length plus 2 s.
     #[arg(long)]
     pub timeout_ms: Option<u64>,
 }
@@ -126,20 +147,82 @@ impl DemoPool for SeedPythonPool {
     }
 }
 
+impl PoolArgs {
+    /// Checks every number before anything starts; the error names the option.
+    fn validate(&self) -> Result<(), String> {
+        let range = |name: &str, value: u128, lo: u128, hi: u128| {
+            if value < lo || value > hi {
+                Err(format!(
+                    "{name} must be between {lo} and {hi} (got {value})"
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        range("--threads", self.threads as u128, 1, MAX_WORKERS as u128)?;
+        range("--jobs", self.jobs as u128, 1, MAX_JOBS as u128)?;
+        range("--task-ms", self.task_ms.into(), 0, MAX_MS.into())?;
+        range("--idle-ms", self.idle_ms.into(), 0, MAX_MS.into())?;
+        if let Some(c) = self.capacity {
+            range("--capacity", c as u128, 1, MAX_CAPACITY as u128)?;
+        }
+        if let Some(t) = self.timeout_ms {
+            range("--timeout-ms", t.into(), 0, MAX_TIMEOUT_MS.into())?;
+        }
+        if let Some(n) = self.panic_task {
+            if n >= self.jobs {
+                return Err(format!(
+                    "--panic-task must name one of the {} jobs (0..{}), got {n}",
+                    self.jobs,
+                    self.jobs - 1
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How long without a finished task (and without `wait` returning) counts as a hang: twice
+/// one task's length plus two seconds, whatever the number of tasks.
+pub fn stall_limit(task: Duration) -> Duration {
+    2 * task + Duration::from_secs(2)
+}
+
 fn build(args: &PoolArgs) -> Result<Box<dyn DemoPool>, String> {
     let capacity = args.capacity.unwrap_or(args.threads);
     let config = PoolConfig::new(args.threads).capacity(capacity);
-    let err = |e: synclab::pool::BuildError| e.to_string();
-    Ok(match args.implementation {
-        PoolImpl::Std => Box::new(Synclab(StdCondvarPool::build(config).map_err(err)?)),
-        PoolImpl::Futex => Box::new(Synclab(FutexCondvarPool::build(config).map_err(err)?)),
-        PoolImpl::Lockfree => Box::new(Synclab(LockFreePool::build(config).map_err(err)?)),
-        PoolImpl::SeedCpp | PoolImpl::SeedPython if args.threads == 0 => {
-            return Err("--threads must be at least 1, got 0".into())
-        }
-        PoolImpl::SeedCpp => Box::new(SeedCppPool::new(args.threads)),
-        PoolImpl::SeedPython => Box::new(SeedPythonPool::new(args.threads)),
+    let err = |e: synclab::pool::BuildError| format!("cannot build the pool: {e}");
+    // Starting the workers can fail (the system refuses a thread): the pools' `spawn`
+    // panics then; report it as an error instead of unwinding out of main.
+    let _quiet = crate::panics::QuietPanics::install();
+    let built = crate::panics::catching(|| -> Result<Box<dyn DemoPool>, String> {
+        Ok(match args.implementation {
+            PoolImpl::Std => Box::new(Synclab(StdCondvarPool::build(config).map_err(err)?)),
+            PoolImpl::Futex => Box::new(Synclab(FutexCondvarPool::build(config).map_err(err)?)),
+            PoolImpl::Lockfree => Box::new(Synclab(LockFreePool::build(config).map_err(err)?)),
+            PoolImpl::SeedCpp => Box::new(SeedCppPool::new(args.threads)),
+            PoolImpl::SeedPython => Box::new(SeedPythonPool::new(args.threads)),
+        })
+    });
+    built.unwrap_or_else(|message| {
+        Err(format!(
+            "cannot start {} worker threads (--threads {}): {message}",
+            args.threads, args.threads
+        ))
     })
+}
+
+/// Why the main thread stopped waiting for `wait`.
+enum Outcome {
+    /// `wait` returned.
+    Waited {
+        at: Duration,
+        panicked: Option<usize>,
+    },
+    /// The user's `--timeout-ms` ran out first.
+    UserTimeout(Duration),
+    /// No task finished and `wait` did not return for [`stall_limit`].
+    Stalled(Duration),
 }
 
 /// What the driver thread reports to the main thread.
@@ -154,17 +237,8 @@ enum Event {
 
 /// Runs the demo.
 pub fn run(args: PoolArgs) -> Result<(), String> {
-    if args.jobs == 0 {
-        return Err("--jobs must be at least 1, got 0".into());
-    }
-    if let Some(n) = args.panic_task {
-        if n >= args.jobs {
-            return Err(format!(
-                "--panic-task must name one of the {} jobs (0..{}), got {n}",
-                args.jobs,
-                args.jobs - 1
-            ));
-        }
+    args.validate()?;
+    if args.panic_task.is_some() {
         // The panic is the demo's point; keep its message to one line.
         std::panic::set_hook(Box::new(|info| {
             let message = info
@@ -177,12 +251,10 @@ pub fn run(args: PoolArgs) -> Result<(), String> {
         }));
     }
     let pool = build(&args)?;
-    let rounds = args.jobs.div_ceil(args.threads.max(1)) as u64;
+    let rounds = args.jobs.div_ceil(args.threads) as u64;
     let expected = Duration::from_millis(rounds * args.task_ms);
-    let timeout = args
-        .timeout_ms
-        .map(Duration::from_millis)
-        .unwrap_or(2 * expected + Duration::from_secs(2));
+    let stall = stall_limit(Duration::from_millis(args.task_ms));
+    let user_timeout = args.timeout_ms.map(Duration::from_millis);
     println!(
         "synclab demo pool: impl={:?} jobs={} threads={} task={} ms capacity={} (expected run ≈ {} ms)",
         args.implementation,
@@ -206,50 +278,81 @@ pub fn run(args: PoolArgs) -> Result<(), String> {
     let driver = {
         let (finished_at, finished) = (Arc::clone(&finished_at), Arc::clone(&finished));
         let (jobs, task_ms, panic_task) = (args.jobs, args.task_ms, args.panic_task);
-        std::thread::spawn(move || {
-            for idx in 0..jobs {
-                let (finished_at, finished) = (Arc::clone(&finished_at), Arc::clone(&finished));
-                // The seed's cpu_waster(idx): sleep, then say who did the work.
-                let task = Box::new(move || {
-                    std::thread::sleep(Duration::from_millis(task_ms));
-                    if Some(idx) == panic_task {
-                        panic!("task {idx} panics on purpose");
+        std::thread::Builder::new()
+            .name("driver".into())
+            .spawn(move || {
+                for idx in 0..jobs {
+                    let (finished_at, finished) = (Arc::clone(&finished_at), Arc::clone(&finished));
+                    // The seed's cpu_waster(idx): sleep, then say who did the work.
+                    let task = Box::new(move || {
+                        std::thread::sleep(Duration::from_millis(task_ms));
+                        if Some(idx) == panic_task {
+                            panic!("task {idx} panics on purpose");
+                        }
+                        println!("  {:?} : doing {idx} work", std::thread::current().id());
+                        finished_at
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(start.elapsed());
+                        finished.fetch_add(1, Ordering::Release);
+                    });
+                    if let Err(e) = pool.submit(task) {
+                        let _ = events.send(Event::SubmitFailed(e));
+                        return;
                     }
-                    println!("  {:?} : doing {idx} work", std::thread::current().id());
-                    finished_at
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(start.elapsed());
-                    finished.fetch_add(1, Ordering::Release);
-                });
-                if let Err(e) = pool.submit(task) {
-                    let _ = events.send(Event::SubmitFailed(e));
-                    return;
                 }
-            }
-            let panicked = pool.wait();
-            let _ = events.send(Event::Waited {
-                at: start.elapsed(),
-                panicked,
-            });
-            // Keep the pool alive (and idle) until the main thread has measured it.
-            let _ = released.recv();
-            let _ = events.send(Event::Finished(pool.finish()));
-        })
+                let panicked = pool.wait();
+                let _ = events.send(Event::Waited {
+                    at: start.elapsed(),
+                    panicked,
+                });
+                // Keep the pool alive (and idle) until the main thread has measured it.
+                let _ = released.recv();
+                let _ = events.send(Event::Finished(pool.finish()));
+            })
+            .map_err(|e| format!("cannot start the driver thread: {e}"))?
     };
 
     let expected_finishes = args.jobs - usize::from(args.panic_task.is_some());
-    let waited = match inbox.recv_timeout(timeout) {
-        Ok(Event::Waited { at, panicked }) => Some((at, panicked)),
-        Ok(Event::SubmitFailed(e)) => return Err(format!("submit failed: {e}")),
-        Ok(Event::Finished(_)) => unreachable!("the driver reports Waited first"),
-        Err(_) => None,
+    // Wait for `wait`, watching progress: a finished task resets the stall clock.
+    let mut seen = 0;
+    let mut last_progress = Instant::now();
+    let outcome = loop {
+        let now = Instant::now();
+        let done = finished.load(Ordering::Acquire);
+        if done != seen {
+            seen = done;
+            last_progress = now;
+        }
+        if let Some(t) = user_timeout {
+            if now >= start + t {
+                break Outcome::UserTimeout(t);
+            }
+        }
+        if now >= last_progress + stall {
+            break Outcome::Stalled(now - last_progress);
+        }
+        match inbox.recv_timeout(Duration::from_millis(20)) {
+            Ok(Event::Waited { at, panicked }) => break Outcome::Waited { at, panicked },
+            Ok(Event::SubmitFailed(e)) => return Err(format!("submit failed: {e}")),
+            Ok(Event::Finished(_)) => unreachable!("the driver reports Waited first"),
+            Err(_) => {}
+        }
     };
 
-    // Let every task that can finish do so (a premature `wait` returns before they have).
-    let deadline = Instant::now() + timeout;
-    while finished.load(Ordering::Acquire) < expected_finishes && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
+    // Let every task that can finish do so (a premature `wait` returns before they have),
+    // under the same watchdog.
+    if matches!(outcome, Outcome::Waited { .. }) {
+        let mut seen = finished.load(Ordering::Acquire);
+        let mut last_progress = Instant::now();
+        while seen < expected_finishes && last_progress.elapsed() < stall {
+            std::thread::sleep(Duration::from_millis(5));
+            let done = finished.load(Ordering::Acquire);
+            if done != seen {
+                seen = done;
+                last_progress = Instant::now();
+            }
+        }
     }
     let last_finished = finished_at
         .lock()
@@ -261,18 +364,20 @@ pub fn run(args: PoolArgs) -> Result<(), String> {
     let run_wall = start.elapsed();
 
     println!();
-    match (waited, last_finished) {
-        (Some((at, panicked)), Some(last)) => {
-            let verdict = if at >= last {
+    let mut waited = false;
+    match (&outcome, last_finished) {
+        (Outcome::Waited { at, panicked }, Some(last)) => {
+            waited = true;
+            let verdict = if *at >= last {
                 format!(
                     "{:.1} ms after the last task finished: correct",
-                    (at - last).as_secs_f64() * 1e3
+                    (*at - last).as_secs_f64() * 1e3
                 )
             } else {
                 format!(
-                    "{:.1} ms BEFORE the last task finished: a premature return (the seed's C++ Wait() \
-                     waits for an empty queue, not for finished tasks)",
-                    (last - at).as_secs_f64() * 1e3
+                    "{:.1} ms BEFORE the last task finished: a premature return (the C++ program's \
+                     Wait() waits for an empty queue, not for finished tasks)",
+                    (last - *at).as_secs_f64() * 1e3
                 )
             };
             println!(
@@ -282,28 +387,46 @@ pub fn run(args: PoolArgs) -> Result<(), String> {
             );
             match panicked {
                 Some(n) => println!("wait() reported {n} panicked task(s)"),
-                None => println!("wait() reports nothing about panics (the seed's design)"),
+                None => println!("wait() reports nothing about panics (the original design)"),
             }
         }
-        (Some((at, _)), None) => println!(
-            "wait() returned at {:.1} ms, but no task finished",
-            at.as_secs_f64() * 1e3
-        ),
-        (None, _) => {
+        (Outcome::Waited { at, .. }, None) => {
+            waited = true;
+            println!(
+                "wait() returned at {:.1} ms, but no task finished",
+                at.as_secs_f64() * 1e3
+            );
+        }
+        (Outcome::UserTimeout(t), _) => {
+            let done = finished.load(Ordering::Acquire);
+            println!(
+                "wait() had not returned when the --timeout-ms {} you set ran out ({done} of {} tasks had finished; the job needs about {} ms)",
+                t.as_millis(),
+                args.jobs,
+                expected.as_millis()
+            );
+            println!("(leaving the pool behind)");
+            return Err(format!(
+                "--timeout-ms {}: wait() had not returned by your deadline",
+                t.as_millis()
+            ));
+        }
+        (Outcome::Stalled(for_how_long), _) => {
             let why = match args.implementation {
                 PoolImpl::SeedPython if args.panic_task.is_some() => {
-                    "the seed's Python pool: the panicking task ended its worker before task_done(), \
+                    "the Python program's pool: the panicking task ended its worker before task_done(), \
                      so join() waits forever"
                 }
                 PoolImpl::SeedCpp => {
-                    "the seed's C++ Wait(): its notify_one fell between Wait()'s check and its sleep \
+                    "the C++ program's Wait(): its notify_one fell between Wait()'s check and its sleep \
                      (a lost wakeup)"
                 }
                 _ => "this should not happen: please report it",
             };
             println!(
-                "wait() did NOT return within {:.1} s: a hang — {why}",
-                timeout.as_secs_f64()
+                "wait() did NOT return, and no task finished for {:.1} s (a task takes {} ms): a hang — {why}",
+                for_how_long.as_secs_f64(),
+                args.task_ms
             );
         }
     }
@@ -327,23 +450,23 @@ pub fn run(args: PoolArgs) -> Result<(), String> {
         idle_cpu.as_secs_f64() * 1e3,
         idle_cpu.as_secs_f64() * 1e3 / idle_wall.as_secs_f64(),
         if args.implementation == PoolImpl::SeedPython {
-            " — the seed's Python workers busy-wait on tasks.empty()"
+            " — the Python program's workers busy-wait on tasks.empty()"
         } else {
             ""
         }
     );
 
-    if waited.is_none() {
+    if !waited {
         // The driver is stuck in wait(): leave it; returning from main ends the process.
         println!("(leaving the hung pool behind)");
         return Ok(());
     }
     let _ = release.send(());
-    match inbox.recv_timeout(timeout) {
+    match inbox.recv_timeout(stall) {
         Ok(Event::Finished(summary)) => println!("{summary}"),
         _ => println!(
             "shutdown did not finish within {:.1} s (leaving it behind)",
-            timeout.as_secs_f64()
+            stall.as_secs_f64()
         ),
     }
     if driver.is_finished() {

@@ -3,8 +3,8 @@
 //! ```text
 //! cargo xtask test [--no-install]  fmt, clippy, cargo test, the downstream example, MSRV check,
 //!                                  loom suite, shuttle suite, Miri (installing the nightly Miri
-//!                                  component and the MSRV toolchain when missing, unless
-//!                                  --no-install or SYNCLAB_NO_INSTALL=1)
+//!                                  component, the MSRV toolchain and valgrind when missing,
+//!                                  unless --no-install or SYNCLAB_NO_INSTALL=1)
 //! cargo xtask verify [options]     only the checkers (loom, shuttle), with raisable bounds
 //!     --loom-preemptions N|none    override every loom model's preemption bound
 //!     --shuttle-scale N            multiply every shuttle model's schedule count
@@ -15,6 +15,8 @@
 //!     --write-docs                 rewrite the model table in docs/verification.md
 //! cargo xtask miri                 the unsafe-code tests and the SeqCst witnesses under Miri, many seeds
 //! cargo xtask bench [GROUP]        criterion benchmarks (all groups, or one)
+//! cargo xtask icount [ARGS]        instruction counts under callgrind (installs valgrind if
+//!                                  missing), as `synclab compare --instructions --runs 0 ARGS`
 //! cargo xtask audit [options]      the ordering-mutation audit (see `audit.rs`)
 //!     --filter PATH  --timeout SECS  --list  --resume  --write-docs
 //! ```
@@ -37,9 +39,10 @@ fn main() -> ExitCode {
         Some("verify") => verify_command(&root, &args[1..]),
         Some("miri") => miri(&root, true).map(|_| ()),
         Some("bench") => bench(&root, &args[1..]),
+        Some("icount") => icount(&root, &args[1..]),
         Some("audit") => audit::run(&root, &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test [--no-install] | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--package NAME]... [--manifest-path PATH] [--write-docs] | miri | bench [GROUP] | audit [--filter PATH] [--timeout SECS] [--list] [--resume] [--write-docs]");
+            eprintln!("usage: cargo xtask test [--no-install] | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--package NAME]... [--manifest-path PATH] [--write-docs] | miri | bench [GROUP] | icount [compare options] | audit [--filter PATH] [--timeout SECS] [--list] [--resume] [--write-docs]");
             return ExitCode::from(2);
         }
     };
@@ -145,6 +148,13 @@ fn test(root: &Path, args: &[String]) -> Result<(), String> {
         return Err(format!("unknown test option {other:?}"));
     }
     let install = may_install(args);
+    // The instruction-count test runs valgrind; install it first when missing (or say why
+    // not: that test then skips, except under CI, where it fails).
+    if install {
+        if let Err(e) = ensure_valgrind() {
+            eprintln!("==> valgrind: {e}");
+        }
+    }
     let mut stages = vec![
         run(
             root,
@@ -408,6 +418,53 @@ fn miri(root: &Path, install: bool) -> Result<Stage, String> {
     )
     .env("CARGO_TARGET_DIR", root.join("target/miri"));
     Ok(run(root, &format!("miri ({seeds} seeds)"), &mut cmd))
+}
+
+/// Whether `valgrind` runs.
+fn has_valgrind() -> bool {
+    Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Installs valgrind from the Debian packages when it is missing: `apt-get install -y
+/// valgrind`, after `apt-get update` if the first attempt fails.
+fn ensure_valgrind() -> Result<(), String> {
+    if has_valgrind() {
+        return Ok(());
+    }
+    eprintln!("==> valgrind is missing: apt-get install -y valgrind");
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "valgrind"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if !install() {
+        let _ = Command::new("apt-get").arg("update").status();
+        install();
+    }
+    if has_valgrind() {
+        Ok(())
+    } else {
+        Err("could not install valgrind (needs apt-get and root): run `apt-get install -y valgrind`".into())
+    }
+}
+
+/// `cargo xtask icount [ARGS]`: valgrind installed if needed, then the instruction-count
+/// table (`synclab compare --instructions --runs 0 ARGS`, e.g. `--filter locks`,
+/// `--out DIR`).
+fn icount(root: &Path, args: &[String]) -> Result<(), String> {
+    ensure_valgrind()?;
+    let mut cmd = cargo();
+    cmd.args(["run", "--release", "-p", "synclab-cli", "--", "compare"])
+        .args(["--instructions", "--runs", "0"])
+        .args(args);
+    summary(&[run(root, "instruction counts", &mut cmd)])
 }
 
 fn bench(root: &Path, args: &[String]) -> Result<(), String> {
