@@ -213,6 +213,13 @@ pub fn counted_ops() -> Vec<CountedOp> {
             |q| q.try_pop().ok()
         ),
         counted_queue!(
+            CHANNEL_ARRAY,
+            Role::Synclab,
+            || synclab::queue::bounded::<Item>(CAPACITY).expect("non-zero"),
+            |(tx, _), v| tx.try_send(v).is_ok(),
+            |(_, rx)| rx.try_recv().ok()
+        ),
+        counted_queue!(
             "crossbeam_queue::ArrayQueue",
             Role::Anchor,
             || crossbeam_queue::ArrayQueue::<Item>::new(CAPACITY),
