@@ -19,6 +19,8 @@ pub mod array;
 pub mod floor;
 pub mod locks;
 pub mod pools;
+#[cfg(target_os = "linux")]
+pub mod processes;
 pub mod queues;
 
 /// How big one call of a contender is.
@@ -285,6 +287,8 @@ pub fn workloads() -> Vec<Workload> {
     all.extend(queues::workloads());
     all.extend(array::workloads());
     all.extend(pools::workloads());
+    #[cfg(target_os = "linux")]
+    all.extend(processes::workloads());
     all
 }
 
@@ -295,6 +299,8 @@ pub fn targets() -> Vec<Target> {
     all.extend(queues::targets());
     all.extend(array::targets());
     all.extend(pools::targets());
+    #[cfg(target_os = "linux")]
+    all.extend(processes::targets());
     all
 }
 

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 pub mod expect;
 pub mod linearizability;
+pub mod processes;
 pub use expect::{run_expected_failure, Expect, Failure};
 
 pub use synclab::sync::World;

@@ -59,6 +59,14 @@ pub struct ArrayArgs {
     /// sleep until woken.
     #[arg(long, default_value_t = 500)]
     pub penalty_ms: u64,
+    /// Run the producer and the consumer as two processes over one shared segment
+    /// (`--impl lockfree` or `--impl futex`; Linux only).
+    #[arg(long)]
+    pub processes: bool,
+    /// With --processes: the producer is killed (SIGKILL) right after claiming this slot; the
+    /// consumer reports it and a new producer takes over from there.
+    #[arg(long, requires = "processes")]
+    pub die_at: Option<usize>,
 }
 
 impl ArrayArgs {
@@ -101,6 +109,9 @@ struct Stamped {
 /// Runs the demo.
 pub fn run(args: ArrayArgs) -> Result<(), String> {
     args.validate()?;
+    if args.processes {
+        return run_processes(&args);
+    }
     let penalty = Duration::from_millis(args.penalty_ms);
     match args.implementation {
         ArrayImpl::Polling => {
@@ -138,6 +149,25 @@ pub fn run(args: ArrayArgs) -> Result<(), String> {
             announce_then_wait,
         ),
     }
+}
+
+#[cfg(target_os = "linux")]
+fn run_processes(args: &ArrayArgs) -> Result<(), String> {
+    let condvar = match args.implementation {
+        ArrayImpl::Lockfree => false,
+        ArrayImpl::Futex => true,
+        other => {
+            return Err(format!(
+                "--processes runs --impl lockfree (LockFreeArrayIn<Shm>) or --impl futex (CondvarArrayIn<FutexFamilyIn<Shm>>); --impl {other:?} uses std's or the seed's locks, which cannot live in a shared segment"
+            ))
+        }
+    };
+    crate::demo_processes::array(args.len, args.write_delay_ms, args.die_at, condvar)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn run_processes(_: &ArrayArgs) -> Result<(), String> {
+    Err("--processes needs Linux (POSIX shared memory and /proc)".into())
 }
 
 /// The consumer's wait for a design that sleeps until woken: say so once, then wait.
@@ -253,6 +283,8 @@ mod tests {
             len,
             write_delay_ms: 1,
             penalty_ms,
+            processes: false,
+            die_at: None,
         }
     }
 

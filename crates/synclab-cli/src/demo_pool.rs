@@ -88,6 +88,14 @@ pub struct PoolArgs {
     /// watchdog reports a hang when no task has finished for twice a task's length plus 2 s.
     #[arg(long)]
     pub timeout_ms: Option<u64>,
+    /// Run the workers as processes taking jobs from a queue in a shared segment
+    /// (`BlockingQueueIn<Shm>`; Linux only); `--threads` is then the number of processes.
+    #[arg(long)]
+    pub processes: bool,
+    /// With --processes: kill (SIGKILL) worker N while it runs its first job; the parent
+    /// detects it and re-queues the job.
+    #[arg(long, requires = "processes")]
+    pub kill_worker: Option<usize>,
 }
 
 /// A pool as the demo drives it.
@@ -237,6 +245,17 @@ enum Event {
 
 /// Runs the demo.
 pub fn run(args: PoolArgs) -> Result<(), String> {
+    if args.processes {
+        #[cfg(target_os = "linux")]
+        return crate::demo_processes::pool(
+            args.jobs,
+            args.threads,
+            args.task_ms,
+            args.kill_worker,
+        );
+        #[cfg(not(target_os = "linux"))]
+        return Err("--processes needs Linux (POSIX shared memory and /proc)".into());
+    }
     args.validate()?;
     if args.panic_task.is_some() {
         // The panic is the demo's point; keep its message to one line.

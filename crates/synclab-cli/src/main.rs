@@ -6,6 +6,7 @@
 //! synclab compare [--quick] [--runs N] [--budget SECS] [--filter TEXT] [--threads 1,2,4]
 //!                 [--instructions] [--out DIR] [--write-docs [--from FILE]] [--check-docs]
 //! synclab demo array --impl polling|std|futex|lockfree [--len 5] [--write-delay-ms 500] [--penalty-ms 1000]
+//! synclab demo array --processes [--die-at N]   (Linux: producer and consumer as processes)
 //! synclab demo pool  --impl std|futex|lockfree|seed-cpp|seed-python [--jobs 20] [--threads 5] [--task-ms 300]
 //! ```
 
@@ -16,6 +17,8 @@ mod charts;
 mod compare;
 mod demo_array;
 mod demo_pool;
+#[cfg(target_os = "linux")]
+mod demo_processes;
 mod panics;
 
 /// Shared-memory synchronization, side by side: a shared array that a producer fills while a
@@ -37,6 +40,10 @@ enum Command {
     /// Run one of the two scenarios with a chosen design.
     #[command(subcommand)]
     Demo(Demo),
+    /// A process of a `--processes` demo (started by the demo itself).
+    #[cfg(target_os = "linux")]
+    #[command(name = "__child", hide = true)]
+    Child(demo_processes::ChildArgs),
     /// Internal: run one counted operation N times (what `compare --instructions` runs
     /// under valgrind).
     #[command(hide = true)]
@@ -59,11 +66,16 @@ enum Demo {
 }
 
 fn main() -> ExitCode {
+    // A `compare` run re-executes this binary as the other process of the processes group.
+    #[cfg(target_os = "linux")]
+    synclab_benches::processes::serve_if_helper();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Compare(args) => compare::run(args),
         Command::Demo(Demo::Array(args)) => demo_array::run(args),
         Command::Demo(Demo::Pool(args)) => demo_pool::run(args),
+        #[cfg(target_os = "linux")]
+        Command::Child(args) => demo_processes::run_child(args),
         Command::CountOp { op, n } => compare::icount::count_op(&op, n),
     };
     match result {

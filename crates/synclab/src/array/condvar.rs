@@ -8,8 +8,8 @@
 //!
 //! | field (under the mutex) | meaning |
 //! |---|---|
-//! | `slots[i] == None` | slot `i` not yet published |
-//! | `slots[i] == Some(v)` | published; never changes again |
+//! | `slots[i].ready == 0` | slot `i` not yet published |
+//! | `slots[i].ready == 1` | published (the value is initialised); never changes again |
 //! | `sleepers` | readers between "found my slot empty" and "woke up" — inside `wait` |
 //!
 //! `publish` notifies only when `sleepers > 0`, so a publisher with nobody waiting makes no
@@ -18,25 +18,64 @@
 //! sleep while the right reader slept on — a lost wakeup. The price is a thundering herd
 //! when many readers wait on many slots; the lock-free design has one wait word per slot.
 //!
+//! The slots live beside the mutex, not inside it (a region of the array's [`Memory`]: a
+//! `Box` on the heap, a segment's data area between processes), and are touched only while
+//! the mutex is held. Each slot is a `ready` word and the value: `publish` writes the value,
+//! *then* stores `ready` (Release, under the lock), so a publisher killed mid-publish in a
+//! shared segment leaves at worst a written value with `ready` still 0 — an empty slot, the
+//! publish never happened — and never a slot that reads published with a torn value. A reader
+//! killed inside `wait` leaves `sleepers` one too high: later publishes notify without need,
+//! harmlessly. So the state is consistent whatever point a process dies at, and the family's
+//! lock, which takes over from a dead holder, is all the recovery it needs.
+//!
 //! Progress: blocking (a mutex).
 
 use core::fmt;
-use core::marker::PhantomData;
+use core::mem::MaybeUninit;
 use core::time::Duration;
 
 use super::{IndexError, PublishError, SharedArray};
 use crate::lock::LockFamily;
+use crate::shm::{Heap, HeapMemory, Memory, Region};
+use crate::sync::atomic::{AtomicU32, Ordering::*};
 use crate::sync::time::Instant;
+use crate::sync::UnsafeCell;
 
-/// The state behind the mutex.
-struct Slots<T> {
-    /// Invariant: a slot goes from `None` to `Some` once and never changes again.
-    slots: Vec<Option<T>>,
-    /// Readers currently inside the condvar wait (incremented before, decremented after).
-    sleepers: usize,
+/// The lock, the condition variable, and (under the lock) the count of sleeping readers.
+#[repr(C)]
+struct Monitor<F: LockFamily> {
+    /// Guards every slot and holds `sleepers`: readers between "found my slot empty" and
+    /// "woke up", inside `wait`.
+    sleepers: F::Mutex<usize>,
+    /// Notified (all) by `publish` when `sleepers > 0`.
+    published: F::Condvar,
 }
 
-/// A shared array built from one mutex and one condition variable of the family `F`.
+/// One write-once slot, read and written only under the monitor's lock.
+#[repr(C)]
+struct Slot<T> {
+    /// 0 until published, then 1 for ever. Atomic only so that the order "value, then ready"
+    /// is what a publisher killed in between leaves behind (see the module docs).
+    ready: AtomicU32,
+    /// Initialised iff `ready == 1`.
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+impl<T> Slot<T> {
+    fn empty(_: usize) -> Self {
+        Self {
+            ready: AtomicU32::new(0),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        }
+    }
+}
+
+/// A shared array of one mutex and one condition variable of the family `F`, on the heap;
+/// see [`CondvarArrayIn`].
+pub type CondvarArray<T, F> = CondvarArrayIn<T, F, Heap>;
+
+/// A shared array built from one mutex and one condition variable of the family `F`, in
+/// memory `M`.
 ///
 /// ```
 /// use synclab::array::{CondvarArray, SharedArray};
@@ -51,42 +90,176 @@ struct Slots<T> {
 /// array.publish(2, 42).unwrap();
 /// assert_eq!(reader.join().unwrap(), Ok(42));
 /// ```
-pub struct CondvarArray<T: Send, F: LockFamily> {
-    state: F::Mutex<Slots<T>>,
-    /// Notified (all) by `publish` when `sleepers > 0`.
-    published: F::Condvar,
-    len: usize,
-    _family: PhantomData<F>,
+pub struct CondvarArrayIn<T: Send, F: LockFamily, M: Memory> {
+    state: M::Region<Monitor<F>, Slot<T>>,
 }
 
-impl<T, F> CondvarArray<T, F>
+// SAFETY: the array owns its `T`s; moving it moves them (`T: Send`); the family's lock and
+// condvar are `Send + Sync` by `LockFamily`'s bounds.
+unsafe impl<T: Send, F: LockFamily, M: Memory> Send for CondvarArrayIn<T, F, M> {}
+// SAFETY: every access to a slot happens under the monitor's lock, so slots are handed between
+// threads one holder at a time (`T: Send`), and readers clone through `&T` (`T: Sync`).
+unsafe impl<T: Send + Sync, F: LockFamily, M: Memory> Sync for CondvarArrayIn<T, F, M> {}
+
+impl<T: Send, F: LockFamily, M: HeapMemory> CondvarArrayIn<T, F, M> {
+    /// An array of `len` empty slots in heap memory `M`.
+    pub fn with_len_in(len: usize) -> Self {
+        Self {
+            state: M::region(
+                Monitor {
+                    sleepers: F::mutex(0),
+                    published: F::condvar(),
+                },
+                (0..len).map(Slot::empty).collect(),
+            ),
+        }
+    }
+}
+
+impl<T, F, M> CondvarArrayIn<T, F, M>
 where
     T: Clone + Send + Sync,
     F: LockFamily,
+    M: Memory,
 {
+    fn monitor(&self) -> &Monitor<F> {
+        self.state.header()
+    }
+
+    fn slots(&self) -> &[Slot<T>] {
+        self.state.elems()
+    }
+
+    /// The value of `slot` if it is published.
+    ///
+    /// # Safety
+    ///
+    /// The caller must hold the monitor's lock.
+    unsafe fn read(slot: &Slot<T>) -> Option<T> {
+        // Relaxed: under the lock, which orders the publisher's writes before us.
+        if slot.ready.load(Relaxed) == 0 {
+            return None;
+        }
+        // SAFETY: ready: initialised; the lock excludes any writer (the caller's contract).
+        Some(
+            slot.value
+                .with(|p| unsafe { (*p).assume_init_ref().clone() }),
+        )
+    }
+
+    /// Sleeps on the condvar until the slot is published, or until `deadline` (if any)
+    /// passes: then `None` (after one last look under the lock).
     #[cold]
     fn wait_slow<'a>(
         &'a self,
-        index: usize,
-        mut guard: F::Guard<'a, Slots<T>>,
+        slot: &Slot<T>,
+        mut guard: F::Guard<'a, usize>,
         deadline: Option<Instant>,
     ) -> Option<T> {
         loop {
-            if let Some(value) = &guard.slots[index] {
-                return Some(value.clone());
+            // SAFETY: we hold the lock (`guard`).
+            if let Some(value) = unsafe { Self::read(slot) } {
+                return Some(value);
             }
-            guard.sleepers += 1;
+            *guard += 1;
             // Atomically unlocks and sleeps; the publisher sets the slot and reads `sleepers`
             // under the same lock, so it either sees us counted (and notifies after we are
             // asleep) or we see its value on the check above.
-            let (relocked, timed_out) = F::wait_until(&self.published, guard, deadline);
+            let (relocked, timed_out) = F::wait_until(&self.monitor().published, guard, deadline);
             guard = relocked;
-            guard.sleepers -= 1;
+            *guard -= 1;
             if timed_out {
-                // Still under the lock: one last look before giving up.
-                return guard.slots[index].clone();
+                // SAFETY: we hold the lock (`guard`).
+                return unsafe { Self::read(slot) };
             }
         }
+    }
+
+    /// The number of slots.
+    pub fn len(&self) -> usize {
+        self.slots().len()
+    }
+
+    /// Whether the array has no slots.
+    pub fn is_empty(&self) -> bool {
+        self.slots().is_empty()
+    }
+
+    /// Fills slot `index` and wakes its readers (the algorithm behind
+    /// [`SharedArray::publish`], in any memory).
+    pub fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
+        self.publish_until::<false>(index, value)
+    }
+
+    /// Runs `publish` until the value is written and stops there for good, holding the lock
+    /// and before `ready` is stored — as a process killed there would. For death-injection
+    /// tests and models only; the value and the guard are leaked.
+    #[doc(hidden)]
+    pub fn publish_dying(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
+        self.publish_until::<true>(index, value)
+    }
+
+    fn publish_until<const DIE_AFTER_WRITE: bool>(
+        &self,
+        index: usize,
+        value: T,
+    ) -> Result<(), PublishError<T>> {
+        let value = PublishError::check_index(index, self.len(), value)?;
+        let slot = &self.slots()[index];
+        let guard = F::lock(&self.monitor().sleepers);
+        // Relaxed: under the lock.
+        if slot.ready.load(Relaxed) != 0 {
+            return Err(PublishError::AlreadyPublished { index, value });
+        }
+        // SAFETY: not ready, and we hold the lock: nobody reads or writes the value.
+        slot.value.with_mut(|p| unsafe { (*p).write(value) });
+        if DIE_AFTER_WRITE {
+            core::mem::forget(guard);
+            return Ok(());
+        }
+        // Release: the value is written before `ready` in the order a killed publisher leaves
+        // (see the module docs); readers are ordered by the lock itself.
+        slot.ready.store(1, Release);
+        let someone_sleeps = *guard > 0;
+        // Unlock before notifying, so woken readers do not block on a lock we still hold.
+        drop(guard);
+        if someone_sleeps {
+            F::notify_all(&self.monitor().published);
+        }
+        Ok(())
+    }
+
+    /// A clone of slot `index`'s value if it is published; never blocks (but for the lock).
+    pub fn try_get(&self, index: usize) -> Result<Option<T>, IndexError> {
+        IndexError::check(index, self.len())?;
+        let _guard = F::lock(&self.monitor().sleepers);
+        // SAFETY: we hold the lock.
+        Ok(unsafe { Self::read(&self.slots()[index]) })
+    }
+
+    /// Blocks until slot `index` is published and returns a clone of its value.
+    #[inline]
+    pub fn wait(&self, index: usize) -> Result<T, IndexError> {
+        IndexError::check(index, self.len())?;
+        let slot = &self.slots()[index];
+        let guard = F::lock(&self.monitor().sleepers);
+        // SAFETY: we hold the lock.
+        if let Some(value) = unsafe { Self::read(slot) } {
+            return Ok(value);
+        }
+        match self.wait_slow(slot, guard, None) {
+            Some(value) => Ok(value),
+            None => unreachable!("a wait without a deadline does not time out"),
+        }
+    }
+
+    /// As [`wait`](Self::wait), for at most `timeout`: `Ok(None)` if the slot was still empty
+    /// when it passed.
+    pub fn wait_timeout(&self, index: usize, timeout: Duration) -> Result<Option<T>, IndexError> {
+        IndexError::check(index, self.len())?;
+        let slot = &self.slots()[index];
+        let guard = F::lock(&self.monitor().sleepers);
+        Ok(self.wait_slow(slot, guard, Instant::now().checked_add(timeout)))
     }
 }
 
@@ -98,68 +271,96 @@ where
     const NAME: &'static str = "condvar";
 
     fn with_len(len: usize) -> Self {
-        Self {
-            state: F::mutex(Slots {
-                slots: (0..len).map(|_| None).collect(),
-                sleepers: 0,
-            }),
-            published: F::condvar(),
-            len,
-            _family: PhantomData,
-        }
+        Self::with_len_in(len)
     }
 
     fn len(&self) -> usize {
-        self.len
+        CondvarArrayIn::len(self)
     }
 
     fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
-        let value = PublishError::check_index(index, self.len, value)?;
-        let mut state = F::lock(&self.state);
-        if state.slots[index].is_some() {
-            return Err(PublishError::AlreadyPublished { index, value });
-        }
-        state.slots[index] = Some(value);
-        let someone_sleeps = state.sleepers > 0;
-        // Unlock before notifying, so woken readers do not block on a lock we still hold.
-        drop(state);
-        if someone_sleeps {
-            F::notify_all(&self.published);
-        }
-        Ok(())
+        CondvarArrayIn::publish(self, index, value)
     }
 
     fn try_get(&self, index: usize) -> Result<Option<T>, IndexError> {
-        IndexError::check(index, self.len)?;
-        Ok(F::lock(&self.state).slots[index].clone())
+        CondvarArrayIn::try_get(self, index)
     }
 
     #[inline]
     fn wait(&self, index: usize) -> Result<T, IndexError> {
-        IndexError::check(index, self.len)?;
-        let guard = F::lock(&self.state);
-        if let Some(value) = &guard.slots[index] {
-            return Ok(value.clone());
-        }
-        match self.wait_slow(index, guard, None) {
-            Some(value) => Ok(value),
-            None => unreachable!("a wait without a deadline does not time out"),
-        }
+        CondvarArrayIn::wait(self, index)
     }
 
     fn wait_timeout(&self, index: usize, timeout: Duration) -> Result<Option<T>, IndexError> {
-        IndexError::check(index, self.len)?;
-        let guard = F::lock(&self.state);
-        Ok(self.wait_slow(index, guard, Instant::now().checked_add(timeout)))
+        CondvarArrayIn::wait_timeout(self, index, timeout)
     }
 }
 
-impl<T: Send, F: LockFamily> fmt::Debug for CondvarArray<T, F> {
+impl<T: Send, F: LockFamily, M: Memory> Drop for CondvarArrayIn<T, F, M> {
+    fn drop(&mut self) {
+        // Values that need no drop (every value in a segment: `Plain` is `Copy`) are left
+        // alone: a segment's slots belong to every process that maps it.
+        if !core::mem::needs_drop::<T>() {
+            return;
+        }
+        for slot in self.state.elems() {
+            // Relaxed: `&mut self`: no other thread uses the array any more.
+            if slot.ready.load(Relaxed) != 0 {
+                // SAFETY: ready: initialised; `&mut self` is exclusive; dropped once.
+                slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+            }
+        }
+    }
+}
+
+impl<T: Send, F: LockFamily, M: Memory> fmt::Debug for CondvarArrayIn<T, F, M> {
     /// Shows the shape only; reads no slot (that would take the lock).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CondvarArray")
             .field("family", &F::NAME)
-            .field("len", &self.len)
+            .field("len", &self.state.elems().len())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+// SAFETY: one region sized by `region_end` for the same types. The monitor is the futex pair
+// in a segment (lock words, condvar counters, a `usize` under the lock); a slot is a word and
+// an `UnsafeCell<MaybeUninit<T>>` of plain `T`: no pointers, nothing to drop, valid for any
+// bytes a dying peer left (see the module docs for why the state stays consistent).
+unsafe impl<T: crate::shm::Plain> crate::shm::Design
+    for CondvarArrayIn<T, crate::lock::FutexFamilyIn<crate::shm::Shm>, crate::shm::Shm>
+{
+    type Params = u64;
+    const LAYOUT: &'static str = "synclab::array::CondvarArray<futex>";
+    const VERSION: u32 = 1;
+
+    fn size(offset: usize, len: &u64) -> Option<usize> {
+        crate::shm::region_end::<Monitor<crate::lock::FutexFamilyIn<crate::shm::Shm>>, Slot<T>>(
+            offset,
+            usize::try_from(*len).ok()?,
+        )
+    }
+
+    fn build(
+        cursor: &mut crate::shm::Cursor<'_>,
+        len: &u64,
+    ) -> Result<Self, crate::shm::OpenError> {
+        let len = usize::try_from(*len).map_err(|_| crate::shm::OpenError::BadParams {
+            reason: format!("{len} slots do not fit in this address space"),
+        })?;
+        // SAFETY: see the impl's SAFETY comment.
+        let state = unsafe {
+            cursor.region(
+                || Monitor {
+                    sleepers: <crate::lock::FutexFamilyIn<crate::shm::Shm> as LockFamily>::mutex(0),
+                    published: <crate::lock::FutexFamilyIn<crate::shm::Shm> as LockFamily>::condvar(
+                    ),
+                },
+                Slot::empty,
+                len,
+            )?
+        };
+        Ok(Self { state })
     }
 }

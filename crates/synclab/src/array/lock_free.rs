@@ -19,6 +19,12 @@
 //! | `WRITING` | one publisher owns the slot and is writing the value | that publisher: swap → `READY`; a reader about to sleep: CAS → `WRITING \| SLEEPERS` |
 //! | `WRITING \| SLEEPERS` | the same, readers asleep | that publisher: swap → `READY`, then `wake_all` |
 //! | `READY` | the value is written and visible; final | never (until `Drop`) |
+//! | `ABANDONED` (tracked memory only) | its publisher died while `WRITING` | a publisher: CAS → `WRITING` (the slot may be published again) |
+//!
+//! In a tracked [`Memory`] (a segment shared by processes, [`Shm`](crate::shm::Shm)) the
+//! `WRITING` word also carries the publisher's tag in bits 3..32, so that a reader can ask
+//! whether the publisher is still alive. On the [`Heap`] the tag bits stay 0 and the words are
+//! exactly the ones in the table.
 //!
 //! A publisher claims the slot with a CAS from an `EMPTY` phase, so of two racing publishers
 //! exactly one wins and the other gets its value back. The value is written only by the
@@ -33,6 +39,16 @@
 //! reader's CAS fails on `READY` (the reader returns). A wake that falls between the reader's
 //! CAS and its `wait` is not lost: `wait` only sleeps if the word still equals its argument,
 //! atomically with respect to wakes.
+//!
+//! # A publisher that dies (tracked memory)
+//!
+//! | the publisher dies… | the slot's word | what survivors see |
+//! |---|---|---|
+//! | before its claim CAS | unchanged | nothing: the publish never happened |
+//! | after the claim, before or while writing the value | `WRITING \| tag` | a reader that waits checks the tag before it sleeps and at every [`Memory::POLL`]; finding it dead, it CASes the word to `ABANDONED` (waking every sleeper) and gets [`WaitError::PublisherDied`]; so do later readers; a later `publish` may claim the slot again |
+//! | after its `swap(READY)`, before the wake | `READY` | readers already asleep wake within [`Memory::POLL`] (their sleep is bounded) and read the value |
+//!
+//! The value of an abandoned slot is never read: only `READY` makes a value readable.
 //!
 //! # Progress
 //!
@@ -49,10 +65,11 @@ use core::mem::MaybeUninit;
 use core::time::Duration;
 
 use super::{IndexError, PublishError, SharedArray};
+use crate::shm::{Heap, HeapMemory, Memory, Region};
 use crate::sync::atomic::{AtomicU32, Ordering::*};
 use crate::sync::hint::{spin_limit, spin_loop};
 use crate::sync::time::Instant;
-use crate::sync::{futex, thread, UnsafeCell};
+use crate::sync::{thread, UnsafeCell};
 
 /// Phase: nothing published.
 const EMPTY: u32 = 0;
@@ -62,8 +79,12 @@ const WRITING: u32 = 1;
 const READY: u32 = 2;
 /// The phase bits.
 const PHASE: u32 = 0b011;
+/// Phase (tracked memory only): the publisher died while `WRITING`; claimable again.
+const ABANDONED: u32 = 3;
 /// Marker bit: at least one reader sleeps (or is about to sleep) on this word.
 const SLEEPERS: u32 = 0b100;
+/// Where a tracked publisher's tag sits in a `WRITING` word.
+const TAG_SHIFT: u32 = 3;
 
 /// How many times a reader re-loads the word, with a `pause` in between, before it yields.
 ///
@@ -89,7 +110,72 @@ fn phase(state: u32) -> u32 {
     state & PHASE
 }
 
+/// Whether a publisher may claim a slot in this phase (`ABANDONED` only occurs in tracked
+/// memory, so on the heap this is the one compare it always was).
+#[inline(always)]
+fn claimable<M: Memory>(state: u32) -> bool {
+    phase(state) == EMPTY || (M::TRACKED && phase(state) == ABANDONED)
+}
+
+/// How a wait for a slot ended.
+enum Waited {
+    Ready,
+    /// Tracked memory only: the publisher died; the slot reads `ABANDONED`.
+    Abandoned,
+    /// A timed wait's deadline passed with the slot still unpublished.
+    TimedOut,
+}
+
+/// Where [`LockFreeArrayIn::publish_dying`] stops, as a process killed there would.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishStep {
+    /// After the claim CAS, before writing the value.
+    AfterClaim,
+    /// After writing the value, before the Release swap that publishes it.
+    AfterWrite,
+}
+
+const RUN_TO_END: u8 = 0;
+const STOP_AFTER_CLAIM: u8 = 1;
+const STOP_AFTER_WRITE: u8 = 2;
+
+/// Why a checked wait returned no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WaitError {
+    /// The index is out of bounds.
+    OutOfBounds(IndexError),
+    /// The slot's publisher died after claiming it and before publishing (tracked memory
+    /// only); the slot may be published again.
+    PublisherDied {
+        /// The slot.
+        index: usize,
+    },
+}
+
+impl fmt::Display for WaitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WaitError::OutOfBounds(e) => e.fmt(f),
+            WaitError::PublisherDied { index } => write!(
+                f,
+                "the publisher of slot {index} died before publishing it; the slot may be published again"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for WaitError {}
+
+impl From<IndexError> for WaitError {
+    fn from(e: IndexError) -> Self {
+        WaitError::OutOfBounds(e)
+    }
+}
+
 /// One write-once slot.
+#[repr(C)]
 struct Slot<T> {
     /// `EMPTY` / `WRITING` / `READY`, plus `SLEEPERS`; see the module docs.
     state: AtomicU32,
@@ -97,7 +183,11 @@ struct Slot<T> {
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
-/// A lock-free shared array: per-slot state words, readers sleep on a futex only when they must.
+/// A lock-free shared array on the [`Heap`]; see [`LockFreeArrayIn`].
+pub type LockFreeArray<T> = LockFreeArrayIn<T, Heap>;
+
+/// A lock-free shared array in memory `M`: per-slot state words, readers sleep on a futex
+/// only when they must.
 ///
 /// ```
 /// use synclab::array::{LockFreeArray, SharedArray};
@@ -108,24 +198,82 @@ struct Slot<T> {
 /// assert_eq!(array.wait_ref(3).unwrap(), &vec![1, 2, 3]);      // or a reference
 /// assert_eq!(array.get_ref(0).unwrap(), None);
 /// ```
-pub struct LockFreeArray<T> {
-    slots: Box<[Slot<T>]>,
+pub struct LockFreeArrayIn<T, M: Memory> {
+    slots: M::Region<(), Slot<T>>,
 }
 
 // SAFETY: the array owns its `T`s and drops them; moving it to another thread moves them, so
-// `T: Send` suffices.
-unsafe impl<T: Send> Send for LockFreeArray<T> {}
-// SAFETY: through `&LockFreeArray` a publisher moves a `T` in from its thread (`T: Send`) and
+// `T: Send` suffices. The region is the memory's (a Box, or a segment mapping kept alive).
+unsafe impl<T: Send, M: Memory> Send for LockFreeArrayIn<T, M> {}
+// SAFETY: through `&LockFreeArrayIn` a publisher moves a `T` in from its thread (`T: Send`) and
 // any number of readers get `&T` at once (`T: Sync`). Every access to a slot's value is
 // ordered by the slot's state word (see the SAFETY comments at each access).
-unsafe impl<T: Send + Sync> Sync for LockFreeArray<T> {}
+unsafe impl<T: Send + Sync, M: Memory> Sync for LockFreeArrayIn<T, M> {}
 
-impl<T> LockFreeArray<T> {
+impl<T> LockFreeArrayIn<T, Heap> {
+    /// Blocks until slot `index` is published and returns a reference to its value.
+    #[inline]
+    pub fn wait_ref(&self, index: usize) -> Result<&T, IndexError> {
+        match self.wait_ref_checked(index) {
+            Ok(v) => Ok(v),
+            Err(WaitError::OutOfBounds(e)) => Err(e),
+            // The heap is not tracked: no slot is ever abandoned.
+            Err(WaitError::PublisherDied { .. }) => unreachable!("heap slots are never abandoned"),
+        }
+    }
+
+    /// As [`wait_ref`](Self::wait_ref), for at most `timeout`: `Ok(None)` if the slot was
+    /// still empty when it passed.
+    pub fn wait_ref_timeout(
+        &self,
+        index: usize,
+        timeout: Duration,
+    ) -> Result<Option<&T>, IndexError> {
+        let slot = self.slot(index)?;
+        // Acquire: pairs with the Release swap in `publish` (fast path: already published).
+        let ready = slot.state.load(Acquire) == READY
+            || match slot.wait_until_ready::<Heap>(Instant::now().checked_add(timeout)) {
+                Waited::Ready => true,
+                Waited::TimedOut => false,
+                // The heap is not tracked: no slot is ever abandoned.
+                Waited::Abandoned => unreachable!("heap slots are never abandoned"),
+            };
+        // SAFETY: READY was seen with Acquire, here or inside `wait_until_ready`.
+        Ok(ready.then(|| unsafe { slot.value_ref() }))
+    }
+}
+
+impl<T, M: HeapMemory> LockFreeArrayIn<T, M> {
+    /// An array of `len` empty slots in heap memory `M` (the heap, or a model memory).
+    pub fn with_len_in(len: usize) -> Self {
+        Self {
+            slots: M::region((), (0..len).map(|_| Slot::new()).collect()),
+        }
+    }
+}
+
+impl<T, M: Memory> LockFreeArrayIn<T, M> {
+    #[inline(always)]
+    fn slots(&self) -> &[Slot<T>] {
+        self.slots.elems()
+    }
+
+    #[inline(always)]
     fn slot(&self, index: usize) -> Result<&Slot<T>, IndexError> {
-        self.slots.get(index).ok_or(IndexError {
+        self.slots().get(index).ok_or(IndexError {
             index,
-            len: self.slots.len(),
+            len: self.slots().len(),
         })
+    }
+
+    /// The number of slots.
+    pub fn len(&self) -> usize {
+        self.slots().len()
+    }
+
+    /// Whether the array has no slots.
+    pub fn is_empty(&self) -> bool {
+        self.slots().is_empty()
     }
 
     /// A reference to slot `index`'s value if it is published, `None` if not yet; never blocks.
@@ -145,39 +293,115 @@ impl<T> LockFreeArray<T> {
         }
     }
 
-    /// Blocks until slot `index` is published and returns a reference to its value.
+    /// Blocks until slot `index` is published and returns a reference to its value; in
+    /// tracked memory, reports a publisher that died instead of waiting for ever.
     #[inline]
-    pub fn wait_ref(&self, index: usize) -> Result<&T, IndexError> {
+    pub fn wait_ref_checked(&self, index: usize) -> Result<&T, WaitError> {
         let slot = self.slot(index)?;
         // Acquire: pairs with the Release swap in `publish` (fast path: already published).
         if slot.state.load(Acquire) != READY {
-            slot.wait_until_ready(None);
+            if let Waited::Abandoned = slot.wait_until_ready::<M>(None) {
+                return Err(WaitError::PublisherDied { index });
+            }
         }
         // SAFETY: READY was seen with Acquire, here or inside `wait_until_ready`.
         Ok(unsafe { slot.value_ref() })
     }
 
-    /// As [`wait_ref`](Self::wait_ref), for at most `timeout`: `Ok(None)` if the slot was
-    /// still empty when it passed.
-    ///
-    /// A reader that times out leaves the slot's `SLEEPERS` marker set: other readers may
-    /// sleep under the same marker, so it cannot be cleared; the publisher then makes one
-    /// `wake_all` that may find nobody.
-    pub fn wait_ref_timeout(
+    /// A clone of slot `index`'s value once it is published; in tracked memory, reports a
+    /// publisher that died instead of waiting for ever.
+    #[inline]
+    pub fn wait_checked(&self, index: usize) -> Result<T, WaitError>
+    where
+        T: Clone,
+    {
+        self.wait_ref_checked(index).cloned()
+    }
+
+    /// Fills slot `index` with `value` and wakes its readers (the algorithm behind
+    /// [`SharedArray::publish`], in any memory).
+    #[inline]
+    pub fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
+        self.publish_until::<RUN_TO_END>(index, value)
+    }
+
+    /// Runs `publish` up to `step` and stops there for good, as a process killed at that
+    /// point would: the slot stays `WRITING` (with this thread's tag in tracked memory). For
+    /// death-injection tests and models only. The value is leaked if it was written.
+    #[doc(hidden)]
+    pub fn publish_dying(
         &self,
         index: usize,
-        timeout: Duration,
-    ) -> Result<Option<&T>, IndexError> {
-        let slot = self.slot(index)?;
-        // Acquire: pairs with the Release swap in `publish` (fast path: already published).
-        if slot.state.load(Acquire) == READY
-            || slot.wait_until_ready(Instant::now().checked_add(timeout))
-        {
-            // SAFETY: READY was seen with Acquire, here or inside `wait_until_ready`.
-            Ok(Some(unsafe { slot.value_ref() }))
-        } else {
-            Ok(None)
+        value: T,
+        step: PublishStep,
+    ) -> Result<(), PublishError<T>> {
+        match step {
+            PublishStep::AfterClaim => self.publish_until::<STOP_AFTER_CLAIM>(index, value),
+            PublishStep::AfterWrite => self.publish_until::<STOP_AFTER_WRITE>(index, value),
         }
+    }
+
+    #[inline]
+    fn publish_until<const STOP: u8>(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
+        let Some(slot) = self.slots().get(index) else {
+            return Err(PublishError::OutOfBounds {
+                index,
+                len: self.slots().len(),
+                value,
+            });
+        };
+        let tag = if M::TRACKED {
+            M::tag(&slot.state as *const AtomicU32 as *const ()) << TAG_SHIFT
+        } else {
+            0
+        };
+        // Claim the slot. Relaxed throughout: the claim publishes nothing (readers ignore
+        // WRITING), and two claimants are ordered by the word's modification order alone.
+        let mut state = slot.state.load(Relaxed);
+        loop {
+            if !claimable::<M>(state) {
+                // Another publisher owns the slot. If it is still WRITING, wait until it is
+                // READY before saying so: returning at once would let a reader that starts
+                // after our "already published" still see an empty slot — a history with no
+                // linearization (the linearizability checker found exactly that under
+                // shuttle). Waiting also means our caller may read the slot at once. In
+                // tracked memory the owner may turn out dead: the slot is then ABANDONED and
+                // we try to claim it.
+                if phase(state) == WRITING {
+                    if let Waited::Abandoned = slot.wait_until_ready::<M>(None) {
+                        state = slot.state.load(Relaxed);
+                        continue;
+                    }
+                }
+                return Err(PublishError::AlreadyPublished { index, value });
+            }
+            let claimed = WRITING | (state & SLEEPERS) | tag;
+            match slot
+                .state
+                .compare_exchange(state, claimed, Relaxed, Relaxed)
+            {
+                Ok(_) => break,
+                Err(seen) => state = seen,
+            }
+        }
+        if STOP == STOP_AFTER_CLAIM {
+            return Ok(());
+        }
+        // SAFETY: our CAS moved the phase from EMPTY (or ABANDONED) to WRITING, and only the
+        // claimant writes; readers touch the value only after seeing READY, which only our
+        // swap below stores; `Drop` needs `&mut self`, excluded by our `&self`.
+        slot.value.with_mut(|p| unsafe { (*p).write(value) });
+        if STOP == STOP_AFTER_WRITE {
+            return Ok(());
+        }
+        // Release: pairs with the Acquire loads of `try_get`, `wait`, `get_ref`, `wait_ref`
+        // (and the Acquire failure of the reader's SLEEPERS CAS): the value, and everything
+        // this thread wrote before `publish`, is visible to a reader that sees READY.
+        let before = slot.state.swap(READY, Release);
+        if before & SLEEPERS != 0 {
+            wake_readers::<M>(&slot.state);
+        }
+        Ok(())
     }
 }
 
@@ -203,17 +427,18 @@ impl<T> Slot<T> {
         self.value.with(|p| unsafe { (*p).assume_init_ref() })
     }
 
-    /// Returns `true` once `state == READY` has been seen with an Acquire load, or `false`
-    /// once `deadline` (if any) has passed without it.
+    /// Returns once `state == READY` has been seen with an Acquire load — or, in tracked
+    /// memory, once the slot reads `ABANDONED` (its publisher died) — or once `deadline` (if
+    /// any) has passed (`TimedOut`).
     #[cold]
-    fn wait_until_ready(&self, deadline: Option<Instant>) -> bool {
+    fn wait_until_ready<M: Memory>(&self, deadline: Option<Instant>) -> Waited {
         // A short spin first: a publisher that has already claimed the slot (or is about to)
         // finishes within a few hundred nanoseconds, far less than a sleep and a wake.
         for _ in 0..spin_limit(SPIN) {
             spin_loop();
             // Acquire: pairs with the Release swap in `publish`.
             if self.state.load(Acquire) == READY {
-                return true;
+                return Waited::Ready;
             }
         }
         // Then a few yields: if the publisher is runnable but has no CPU, give it ours.
@@ -221,14 +446,35 @@ impl<T> Slot<T> {
             thread::yield_now();
             // Acquire: pairs with the Release swap in `publish`.
             if self.state.load(Acquire) == READY {
-                return true;
+                return Waited::Ready;
             }
         }
         // Acquire: pairs with the Release swap in `publish`.
         let mut state = self.state.load(Acquire);
         loop {
             if state == READY {
-                return true;
+                return Waited::Ready;
+            }
+            if M::TRACKED {
+                if phase(state) == ABANDONED {
+                    return Waited::Abandoned;
+                }
+                if phase(state) == WRITING && self.publisher_dead::<M>(state) {
+                    // Relaxed: the abandonment publishes nothing (the value is never read);
+                    // the CAS fails if the word moved (a live writer cannot have: it is dead).
+                    if self
+                        .state
+                        .compare_exchange(state, ABANDONED, Relaxed, Relaxed)
+                        .is_ok()
+                    {
+                        if state & SLEEPERS != 0 {
+                            wake_readers::<M>(&self.state);
+                        }
+                        return Waited::Abandoned;
+                    }
+                    state = self.state.load(Acquire);
+                    continue;
+                }
             }
             if state & SLEEPERS == 0 {
                 // Announce that we will sleep. Success is Relaxed: the marker publishes no
@@ -247,14 +493,54 @@ impl<T> Slot<T> {
                 }
             }
             // Sleeps only while the word is still `state` (atomically with respect to the
-            // publisher's wake); may return spuriously, so we re-check.
-            if futex::wait_until(&self.state, state, deadline).timed_out() {
-                // One last look (Acquire: as below) before giving up.
-                return self.state.load(Acquire) == READY;
+            // publisher's wake); may return spuriously, so we re-check. In tracked memory the
+            // sleep is bounded, so that a publisher that dies while we sleep is noticed; with
+            // a deadline, it ends there. A reader that times out leaves `SLEEPERS` set: other
+            // readers may sleep under the same marker, so it cannot be cleared, and the
+            // publisher then makes one `wake_all` that may find nobody.
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
+                // One last look (Acquire: pairs with the Release swap in `publish`).
+                return if self.state.load(Acquire) == READY {
+                    Waited::Ready
+                } else {
+                    Waited::TimedOut
+                };
+            }
+            if M::TRACKED {
+                let sleep = left.map_or(M::POLL, |left| left.min(M::POLL));
+                if M::wait_timeout(&self.state, state, sleep) {
+                    // Free after a 20 ms sleep; under a checker the yield that lets the
+                    // publisher run on (a timed wait alone would be a spin loop there).
+                    spin_loop();
+                }
+            } else {
+                match left {
+                    None => M::wait(&self.state, state),
+                    Some(left) => {
+                        if M::wait_timeout(&self.state, state, left) {
+                            // One last look (Acquire: as above) before giving up.
+                            return if self.state.load(Acquire) == READY {
+                                Waited::Ready
+                            } else {
+                                Waited::TimedOut
+                            };
+                        }
+                    }
+                }
             }
             // Acquire: pairs with the Release swap in `publish`.
             state = self.state.load(Acquire);
         }
+    }
+
+    /// Whether the publisher whose tag is in `state` (a `WRITING` word) is dead.
+    #[cold]
+    fn publisher_dead<M: Memory>(&self, state: u32) -> bool {
+        M::is_dead(
+            &self.state as *const AtomicU32 as *const (),
+            state >> TAG_SHIFT,
+        )
     }
 }
 
@@ -265,60 +551,16 @@ where
     const NAME: &'static str = "lockfree";
 
     fn with_len(len: usize) -> Self {
-        Self {
-            slots: (0..len).map(|_| Slot::new()).collect(),
-        }
+        Self::with_len_in(len)
     }
 
     fn len(&self) -> usize {
-        self.slots.len()
+        self.slots().len()
     }
 
     #[inline]
     fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
-        let Some(slot) = self.slots.get(index) else {
-            return Err(PublishError::OutOfBounds {
-                index,
-                len: self.slots.len(),
-                value,
-            });
-        };
-        // Claim the slot. Relaxed throughout: the claim publishes nothing (readers ignore
-        // WRITING), and two claimants are ordered by the word's modification order alone.
-        let mut state = slot.state.load(Relaxed);
-        loop {
-            if phase(state) != EMPTY {
-                // Another publisher owns the slot. If it is still WRITING, wait until it is
-                // READY before saying so: returning at once would let a reader that starts
-                // after our "already published" still see an empty slot — a history with no
-                // linearization (the linearizability checker found exactly that under
-                // shuttle). Waiting also means our caller may read the slot at once.
-                if phase(state) == WRITING {
-                    slot.wait_until_ready(None);
-                }
-                return Err(PublishError::AlreadyPublished { index, value });
-            }
-            let claimed = WRITING | (state & SLEEPERS);
-            match slot
-                .state
-                .compare_exchange(state, claimed, Relaxed, Relaxed)
-            {
-                Ok(_) => break,
-                Err(seen) => state = seen,
-            }
-        }
-        // SAFETY: our CAS moved the phase from EMPTY to WRITING, which happens once per slot,
-        // so we are the only writer; readers touch the value only after seeing READY, which
-        // only our swap below stores; `Drop` needs `&mut self`, excluded by our `&self`.
-        slot.value.with_mut(|p| unsafe { (*p).write(value) });
-        // Release: pairs with the Acquire loads of `try_get`, `wait`, `get_ref`, `wait_ref`
-        // (and the Acquire failure of the reader's SLEEPERS CAS): the value, and everything
-        // this thread wrote before `publish`, is visible to a reader that sees READY.
-        let before = slot.state.swap(READY, Release);
-        if before & SLEEPERS != 0 {
-            wake_readers(&slot.state);
-        }
-        Ok(())
+        LockFreeArrayIn::publish(self, index, value)
     }
 
     #[inline]
@@ -338,13 +580,18 @@ where
 
 /// Wakes every reader asleep on a slot's word (more than one may wait for the same slot).
 #[cold]
-fn wake_readers(state: &AtomicU32) {
-    futex::wake_all(state);
+fn wake_readers<M: Memory>(state: &AtomicU32) {
+    M::wake_all(state);
 }
 
-impl<T> Drop for LockFreeArray<T> {
+impl<T, M: Memory> Drop for LockFreeArrayIn<T, M> {
     fn drop(&mut self) {
-        for slot in self.slots.iter() {
+        // Values that need no drop (every value in a segment: `Plain` is `Copy`) are left
+        // alone: a segment's slots belong to every process that maps it, not to this handle.
+        if !core::mem::needs_drop::<T>() {
+            return;
+        }
+        for slot in self.slots() {
             // Relaxed: `&mut self` proves that no other thread uses the array any more, and
             // whatever handed us exclusive access (the last `Arc` drop, a join) ordered their
             // accesses before this one.
@@ -358,11 +605,37 @@ impl<T> Drop for LockFreeArray<T> {
     }
 }
 
-impl<T> fmt::Debug for LockFreeArray<T> {
+impl<T, M: Memory> fmt::Debug for LockFreeArrayIn<T, M> {
     /// Shows the length only: slot states change under our feet, and a value may be mid-write.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LockFreeArray")
-            .field("len", &self.slots.len())
+            .field("len", &self.slots().len())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+// SAFETY: `size` is the one region `build` places; a slot (a state word and an
+// `UnsafeCell<MaybeUninit<T>>` of plain `T`) is fit for shared memory: no pointers, nothing to
+// drop, valid for any bytes (the value is read only after READY).
+unsafe impl<T: crate::shm::Plain> crate::shm::Design for LockFreeArrayIn<T, crate::shm::Shm> {
+    type Params = u64;
+    const LAYOUT: &'static str = "synclab::array::LockFreeArray";
+    const VERSION: u32 = 1;
+
+    fn size(offset: usize, len: &u64) -> Option<usize> {
+        crate::shm::region_end::<(), Slot<T>>(offset, usize::try_from(*len).ok()?)
+    }
+
+    fn build(
+        cursor: &mut crate::shm::Cursor<'_>,
+        len: &u64,
+    ) -> Result<Self, crate::shm::OpenError> {
+        let len = usize::try_from(*len).map_err(|_| crate::shm::OpenError::BadParams {
+            reason: format!("{len} slots do not fit in this address space"),
+        })?;
+        // SAFETY: see the impl's SAFETY comment.
+        let slots = unsafe { cursor.region(|| (), |_| Slot::new(), len)? };
+        Ok(Self { slots })
     }
 }

@@ -72,8 +72,8 @@ mod condvar;
 mod lock_free;
 mod polling;
 
-pub use condvar::CondvarArray;
-pub use lock_free::LockFreeArray;
+pub use condvar::{CondvarArray, CondvarArrayIn};
+pub use lock_free::{LockFreeArray, LockFreeArrayIn, PublishStep, WaitError};
 pub use polling::{PollingArray, DEFAULT_PENALTY};
 
 /// A fixed-length array of write-once slots that readers can wait on.

@@ -51,19 +51,32 @@
 //! sleeps through them (it will still wake on the next notification). That needs four billion
 //! notifies while the waiter is preempted between two instructions; std accepts the same hole.
 //!
+//! # In a segment shared by processes
+//!
+//! `CondvarIn<Shm>` sleeps on a shared futex, and — since a notifier may be killed before it
+//! notifies — for at most [`Memory::POLL`] at a time: a wait that times out returns as a
+//! spurious wakeup, the caller re-locks (taking over from a dead holder, see
+//! [`RawFutexMutexIn`](super::RawFutexMutexIn)) and re-checks its predicate. On the heap
+//! the wait is unbounded, as before.
+//!
 //! # Progress
 //!
 //! Blocking. `notify_all` wakes every sleeper at once, and they then queue on the mutex (no
 //! requeue onto the mutex's futex, unlike glibc's condvar).
 
+use core::marker::PhantomData;
+
+use crate::shm::{Heap, Memory};
 use crate::sync::atomic::{AtomicU32, AtomicUsize, Ordering::*};
 use core::time::Duration;
 
-use crate::sync::futex;
-
 use super::{MutexGuard, RawLock};
 
-/// A condition variable that works with every [`Mutex<T, R>`](super::Mutex)'s guard.
+/// The futex condition variable on the [`Heap`]; see [`CondvarIn`].
+pub type Condvar = CondvarIn<Heap>;
+
+/// A condition variable in memory `M` that works with every [`Mutex<T, R>`](super::Mutex)'s
+/// guard.
 ///
 /// # Examples
 ///
@@ -83,20 +96,23 @@ use super::{MutexGuard, RawLock};
 /// drop(guard);
 /// t.join().unwrap();
 /// ```
-pub struct Condvar {
+#[repr(C)]
+pub struct CondvarIn<M: Memory> {
     /// Bumped (wrapping) by every notification; the futex word waiters sleep on.
     seq: AtomicU32,
     /// Threads registered in `wait` and not yet back from the futex; `notify_*` skips the
     /// wake system call when it is zero.
     waiters: AtomicUsize,
+    _memory: PhantomData<M>,
 }
 
-impl Condvar {
+impl<M: Memory> CondvarIn<M> {
     /// A new condition variable with no waiters.
     pub fn new() -> Self {
         Self {
             seq: AtomicU32::new(0),
             waiters: AtomicUsize::new(0),
+            _memory: PhantomData,
         }
     }
 
@@ -108,8 +124,13 @@ impl Condvar {
         self.waiters.fetch_add(1, Relaxed);
         let seen = self.seq.load(Relaxed);
         MutexGuard::unlocked(&mut guard, || {
-            // Sleeps only if no notification bumped `seq` since `seen` was read.
-            futex::wait(&self.seq, seen);
+            // Sleeps only if no notification bumped `seq` since `seen` was read; in tracked
+            // memory at most POLL, returning as a spurious wakeup.
+            if M::TRACKED {
+                M::wait_timeout(&self.seq, seen, M::POLL);
+            } else {
+                M::wait(&self.seq, seen);
+            }
             self.waiters.fetch_sub(1, Relaxed);
         });
         guard
@@ -126,12 +147,19 @@ impl Condvar {
         // Relaxed (both): as in `wait`.
         self.waiters.fetch_add(1, Relaxed);
         let seen = self.seq.load(Relaxed);
-        let outcome = MutexGuard::unlocked(&mut guard, || {
-            let outcome = futex::wait_timeout(&self.seq, seen, timeout);
+        // In tracked memory the sleep is capped at POLL, as in `wait`; a capped return that
+        // timed out is a spurious wakeup, not the caller's timeout.
+        let (sleep, capped) = if M::TRACKED && timeout > M::POLL {
+            (M::POLL, true)
+        } else {
+            (timeout, false)
+        };
+        let timed_out = MutexGuard::unlocked(&mut guard, || {
+            let timed_out = M::wait_timeout(&self.seq, seen, sleep) && !capped;
             self.waiters.fetch_sub(1, Relaxed);
-            outcome
+            timed_out
         });
-        (guard, WaitTimeoutResult(outcome.timed_out()))
+        (guard, WaitTimeoutResult(timed_out))
     }
 
     /// Waits while `condition` holds, re-checking it (under the lock) after every return of
@@ -153,7 +181,7 @@ impl Condvar {
         // registration before this read; see the module docs. Bump before reading `waiters`.
         self.seq.fetch_add(1, Relaxed);
         if self.waiters.load(Relaxed) > 0 {
-            futex::wake_one(&self.seq);
+            M::wake_one(&self.seq);
         }
     }
 
@@ -162,7 +190,7 @@ impl Condvar {
         // Relaxed (both): as in `notify_one`.
         self.seq.fetch_add(1, Relaxed);
         if self.waiters.load(Relaxed) > 0 {
-            futex::wake_all(&self.seq);
+            M::wake_all(&self.seq);
         }
     }
 }
@@ -180,13 +208,13 @@ impl WaitTimeoutResult {
     }
 }
 
-impl Default for Condvar {
+impl<M: Memory> Default for CondvarIn<M> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl core::fmt::Debug for Condvar {
+impl<M: Memory> core::fmt::Debug for CondvarIn<M> {
     /// Reads nothing: the counters change under our feet.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Condvar").finish_non_exhaustive()

@@ -1,8 +1,20 @@
-//! synclab's futex pair — [`FutexMutex`] and [`Condvar`] — as a [`LockFamily`].
+//! synclab's futex pair — [`FutexMutex`] and [`Condvar`] — as a [`LockFamily`], in any
+//! [`Memory`] (the heap, or a segment shared by processes).
 
-use super::{Condvar, FutexMutex, LockFamily, MutexGuard, RawFutexMutex};
+use core::marker::PhantomData;
 
-/// [`FutexMutex`] with the futex [`Condvar`].
+use super::{CondvarIn, FutexMutexIn, LockFamily, MutexGuard, RawFutexMutexIn};
+use crate::shm::{Heap, Memory};
+
+/// [`FutexMutex`](super::FutexMutex) with the futex [`Condvar`](super::Condvar), on the heap.
+pub type FutexFamily = FutexFamilyIn<Heap>;
+
+/// [`FutexMutexIn<T, M>`] with [`CondvarIn<M>`]: the futex pair in memory `M`.
+///
+/// In a segment ([`Shm`](crate::shm::Shm)) its `lock` takes over from a holder that died
+/// (the data as the dead holder left it; [`LockFamily::lock`] cannot say so — designs that
+/// must know use [`Mutex::lock_checked`](super::Mutex::lock_checked)), and its condvar's
+/// waits are bounded, so a waiter whose notifier died wakes and re-checks.
 ///
 /// No poisoning: a holder that panics unlocks during unwinding and the next holder sees the
 /// data as it was left (see the poisoning note in [the module](super)).
@@ -19,17 +31,17 @@ use super::{Condvar, FutexMutex, LockFamily, MutexGuard, RawFutexMutex};
 /// assert_eq!(*FutexFamily::lock(&m), 1);
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
-pub struct FutexFamily;
+pub struct FutexFamilyIn<M: Memory>(PhantomData<M>);
 
-impl LockFamily for FutexFamily {
+impl<M: Memory> LockFamily for FutexFamilyIn<M> {
     const NAME: &'static str = "futex";
 
-    type Mutex<T: Send> = FutexMutex<T>;
-    type Guard<'a, T: Send + 'a> = MutexGuard<'a, T, RawFutexMutex>;
-    type Condvar = Condvar;
+    type Mutex<T: Send> = FutexMutexIn<T, M>;
+    type Guard<'a, T: Send + 'a> = MutexGuard<'a, T, RawFutexMutexIn<M>>;
+    type Condvar = CondvarIn<M>;
 
     fn mutex<T: Send>(value: T) -> Self::Mutex<T> {
-        FutexMutex::new(value)
+        FutexMutexIn::new(value)
     }
 
     #[inline]
@@ -43,7 +55,7 @@ impl LockFamily for FutexFamily {
     }
 
     fn condvar() -> Self::Condvar {
-        Condvar::new()
+        CondvarIn::new()
     }
 
     #[inline]

@@ -38,9 +38,9 @@ pub mod futex_mutex;
 pub mod spin;
 mod std_family;
 
-pub use condvar::{Condvar, WaitTimeoutResult};
-pub use futex_family::FutexFamily;
-pub use futex_mutex::{FutexMutex, RawFutexMutex};
+pub use condvar::{Condvar, CondvarIn, WaitTimeoutResult};
+pub use futex_family::{FutexFamily, FutexFamilyIn};
+pub use futex_mutex::{FutexMutex, FutexMutexIn, RawFutexMutex, RawFutexMutexIn};
 pub use spin::{RawSpinLock, SpinMutex};
 pub use std_family::StdFamily;
 
@@ -73,6 +73,84 @@ pub unsafe trait RawLock: Send + Sync {
     /// `try_lock`, and not yet released).
     unsafe fn unlock(&self);
 }
+
+/// How a lock was acquired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acquired {
+    /// From its previous holder's unlock, with the data consistent.
+    Clean,
+    /// A holder died holding the lock (a process killed in a shared segment), and nobody has
+    /// marked the data consistent since: the data may be half-updated.
+    OwnerDied,
+}
+
+/// A [`RawLock`] that can tell its next holder that a holder died holding it (the robust
+/// mutex shape of POSIX `EOWNERDEAD` and iceoryx2's `LockAcquiredButOwnerDied`).
+///
+/// # Safety
+///
+/// As [`RawLock`]; and `lock_checked`/`try_lock_checked` acquire exactly as `lock`/`try_lock`
+/// do, reporting [`Acquired::OwnerDied`] until a holder calls `make_consistent`.
+pub unsafe trait RawRobustLock: RawLock {
+    /// Blocks until acquired; says whether a previous holder died holding it.
+    fn lock_checked(&self) -> Acquired;
+    /// Acquires if free (or held by a dead holder); never blocks.
+    fn try_lock_checked(&self) -> Option<Acquired>;
+    /// Marks the data consistent again: later holders get [`Acquired::Clean`].
+    ///
+    /// # Safety
+    ///
+    /// The caller must hold the lock.
+    unsafe fn make_consistent(&self);
+}
+
+/// The lock was acquired, but a holder died holding it: the data may be half-updated.
+///
+/// Repair it through [`guard`](OwnerDied::guard), then [`make_consistent`](Self::make_consistent);
+/// or give up with [`into_inconsistent`](Self::into_inconsistent), and the next holder is told
+/// again.
+#[must_use = "the lock is held; repair the data and call make_consistent, or give up"]
+pub struct OwnerDied<G> {
+    guard: G,
+}
+
+impl<G> OwnerDied<G> {
+    /// The guard, to inspect and repair the data.
+    pub fn guard(&mut self) -> &mut G {
+        &mut self.guard
+    }
+
+    /// Keeps the lock without marking the data consistent: the next holder is told too.
+    pub fn into_inconsistent(self) -> G {
+        self.guard
+    }
+}
+
+impl<'a, T, R: RawRobustLock> OwnerDied<MutexGuard<'a, T, R>> {
+    /// Marks the data consistent and returns the guard; later holders get a clean lock.
+    pub fn make_consistent(self) -> MutexGuard<'a, T, R> {
+        // SAFETY: the guard proves the lock is held.
+        unsafe { self.guard.mutex.raw.make_consistent() };
+        self.guard
+    }
+}
+
+impl<G> fmt::Debug for OwnerDied<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnerDied").finish_non_exhaustive()
+    }
+}
+
+impl<G> fmt::Display for OwnerDied<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the lock was acquired, but a previous holder died holding it: the data may be inconsistent"
+        )
+    }
+}
+
+impl<G> std::error::Error for OwnerDied<G> {}
 
 /// A mutual-exclusion lock over `T`, generic over its raw protocol `R`.
 pub struct Mutex<T, R: RawLock> {
@@ -111,6 +189,44 @@ impl<T, R: RawLock> Mutex<T, R> {
         self.raw.try_lock().then(|| MutexGuard {
             mutex: self,
             _not_send: PhantomData,
+        })
+    }
+
+    /// Blocks until the lock is acquired; `Err(OwnerDied)` (still holding it) if a holder
+    /// died holding it and nobody has marked the data consistent since.
+    #[inline]
+    pub fn lock_checked(&self) -> Result<MutexGuard<'_, T, R>, OwnerDied<MutexGuard<'_, T, R>>>
+    where
+        R: RawRobustLock,
+    {
+        let acquired = self.raw.lock_checked();
+        let guard = MutexGuard {
+            mutex: self,
+            _not_send: PhantomData,
+        };
+        match acquired {
+            Acquired::Clean => Ok(guard),
+            Acquired::OwnerDied => Err(OwnerDied { guard }),
+        }
+    }
+
+    /// Acquires the lock if it is free or its holder died; `None` if it is held. The result
+    /// says, as [`lock_checked`](Self::lock_checked)'s, whether a holder died.
+    #[allow(clippy::type_complexity)]
+    pub fn try_lock_checked(
+        &self,
+    ) -> Option<Result<MutexGuard<'_, T, R>, OwnerDied<MutexGuard<'_, T, R>>>>
+    where
+        R: RawRobustLock,
+    {
+        let acquired = self.raw.try_lock_checked()?;
+        let guard = MutexGuard {
+            mutex: self,
+            _not_send: PhantomData,
+        };
+        Some(match acquired {
+            Acquired::Clean => Ok(guard),
+            Acquired::OwnerDied => Err(OwnerDied { guard }),
         })
     }
 

@@ -33,6 +33,25 @@
 //! operation on a slot nobody is stalled on completes in a bounded number of its own steps
 //! once it has won its CAS.
 //!
+//! # In a segment shared by processes: a peer that dies mid-operation
+//!
+//! In a tracked [`Memory`] ([`Shm`](crate::shm::Shm)) every thread *announces* the position
+//! it is about to claim ([`Memory::announce`], the kernel robust list's `list_op_pending`)
+//! before its CAS on `tail` or `head`, so a survivor stuck behind a claimed slot can ask
+//! whether its claimant is alive ([`Memory::claimant_dead`]) — the position's claimant is the
+//! one live thread whose last announcement it is, and if none is left, the claimant died.
+//!
+//! | a thread dies… | it leaves | survivors see | and do |
+//! |---|---|---|---|
+//! | before its CAS | nothing (an announcement nobody follows) | — | — |
+//! | producer, after its `tail` CAS, before its stamp store | a slot claimed and never written (stamp `== pos`) | a consumer at that position finds the queue "not empty" but the slot unwritten | after a backoff it asks `claimant_dead`; if so it stamps the slot `pos + 1` with [`ABANDONED`] and pops past it: the push never happened (its value is never read); [`ArrayQueueIn::abandoned`] counts it |
+//! | consumer, after its `head` CAS, before its stamp store | a slot read (perhaps partly) and never freed (stamp `== pos + 1`) | the next lap's producer finds the queue "not full" but the slot not free | after a backoff it asks `claimant_dead`; if so it frees the slot (stamp `pos + one_lap`): the item died with its consumer; [`ArrayQueueIn::lost`] counts it |
+//! | after its stamp store | a finished operation | — | — |
+//!
+//! The repairs are CASes on the stamp from the exact stalled value, so a claimant that is in
+//! fact alive (it cannot be: its announcement would be live) would make them fail. On the
+//! [`Heap`] none of this is compiled: `M::TRACKED` is `false`.
+//!
 //! # Memory ordering
 //!
 //! The stamp is the publication flag of the slot's value: the producer's Release store of
@@ -67,11 +86,35 @@ use core::ops::ControlFlow;
 
 use crossbeam_utils::CachePadded;
 
+/// Where [`ArrayQueueIn::push_dying`] / [`ArrayQueueIn::pop_dying`] stop.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueStep {
+    /// Right after the winning CAS on `tail` (push) or `head` (pop), before the stamp store.
+    AfterClaim,
+}
+
+const RUN_TO_END: u8 = 0;
+const STOP_AFTER_CLAIM: u8 = 1;
+
 use super::{Backoff, CapacityError, MpmcQueue};
+use crate::shm::{Heap, HeapMemory, Memory, Region};
 use crate::sync::atomic::{fence, AtomicUsize, Ordering};
 use crate::sync::UnsafeCell;
 
+/// Tracked memory: a stamp bit marking a slot whose producer died after claiming it; the slot
+/// holds no value and consumers pop past it.
+pub const ABANDONED: usize = 1 << (usize::BITS - 1);
+
+/// An announcement's operation bit: a pop (clear: a push).
+const OP_POP: u64 = 1 << 63;
+
+/// How many rounds a tracked thread waits on a stalled slot before it asks whether the
+/// claimant is alive (each round a backoff step; the ask reads `/proc`). One under a checker.
+const STALL_ROUNDS: u32 = crate::sync::hint::spin_limit(64);
+
 /// One slot of the ring.
+#[repr(C)]
 struct Slot<T> {
     /// Whose turn the slot is; see the table in the module docs.
     stamp: AtomicUsize,
@@ -79,7 +122,23 @@ struct Slot<T> {
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
-/// Vyukov's bounded lock-free MPMC queue; see the [module docs](self).
+/// The positions, in the queue's memory.
+#[repr(C)]
+struct Ends {
+    /// The next position to pop. Invariant: `head <= tail <= head + capacity` (as positions).
+    head: CachePadded<AtomicUsize>,
+    /// The next position to push.
+    tail: CachePadded<AtomicUsize>,
+    /// Tracked memory: pushes whose producer died after claiming (see the module docs).
+    abandoned: AtomicUsize,
+    /// Tracked memory: items whose consumer died after claiming them.
+    lost: AtomicUsize,
+}
+
+/// Vyukov's bounded lock-free MPMC queue on the [`Heap`]; see [`ArrayQueueIn`].
+pub type ArrayQueue<T> = ArrayQueueIn<T, Heap>;
+
+/// Vyukov's bounded lock-free MPMC queue in memory `M`; see the [module docs](self).
 ///
 /// ```
 /// use synclab::queue::{ArrayQueue, MpmcQueue};
@@ -91,13 +150,9 @@ struct Slot<T> {
 /// assert_eq!(q.try_pop(), None);
 /// # Ok::<(), synclab::queue::CapacityError>(())
 /// ```
-pub struct ArrayQueue<T> {
-    /// The next position to pop. Invariant: `head <= tail <= head + capacity` (as positions).
-    head: CachePadded<AtomicUsize>,
-    /// The next position to push.
-    tail: CachePadded<AtomicUsize>,
-    /// The ring; `buffer.len() == capacity`.
-    buffer: Box<[Slot<T>]>,
+pub struct ArrayQueueIn<T, M: Memory> {
+    /// `head`, `tail` (the header) and the ring (the elements; `len == capacity`).
+    ring: M::Region<Ends, Slot<T>>,
     /// The smallest power of two greater than the capacity: the lap unit of a position.
     one_lap: usize,
 }
@@ -106,18 +161,11 @@ pub struct ArrayQueue<T> {
 // another) and never hands out references to them, so `T: Send` is all it needs, as for
 // `std::sync::mpsc` and crossbeam's ArrayQueue. Each slot is accessed exclusively by the one
 // thread whose CAS claimed its position, until that thread's stamp store hands it on.
-unsafe impl<T: Send> Sync for ArrayQueue<T> {}
+unsafe impl<T: Send, M: Memory> Sync for ArrayQueueIn<T, M> {}
 // SAFETY: moving the queue moves the `T`s it holds.
-unsafe impl<T: Send> Send for ArrayQueue<T> {}
+unsafe impl<T: Send, M: Memory> Send for ArrayQueueIn<T, M> {}
 
-impl<T> ArrayQueue<T> {
-    /// The largest capacity supported: positions need two bits above the index for laps, and
-    /// the ring must fit in memory.
-    pub fn max_capacity() -> usize {
-        let by_memory = isize::MAX as usize / core::mem::size_of::<Slot<T>>().max(1);
-        (usize::MAX >> 2).min(by_memory)
-    }
-
+impl<T> ArrayQueueIn<T, Heap> {
     /// A new empty queue holding at most `capacity` items.
     ///
     /// # Errors
@@ -125,6 +173,57 @@ impl<T> ArrayQueue<T> {
     /// [`CapacityError::Zero`] for 0, [`CapacityError::TooLarge`] above
     /// [`max_capacity`](Self::max_capacity).
     pub fn new(capacity: usize) -> Result<Self, CapacityError> {
+        Self::new_in(capacity)
+    }
+}
+
+impl<T, M: HeapMemory> ArrayQueueIn<T, M> {
+    /// A new empty queue in heap memory `M` (the heap, or a model memory).
+    ///
+    /// # Errors
+    ///
+    /// As [`ArrayQueue::new`].
+    pub fn new_in(capacity: usize) -> Result<Self, CapacityError> {
+        let one_lap = Self::check_capacity(capacity)?;
+        let slots = (0..capacity).map(Slot::empty).collect();
+        Ok(Self {
+            ring: M::region(Ends::new(), slots),
+            one_lap,
+        })
+    }
+}
+
+impl<T> Slot<T> {
+    /// Slot `i` starts with stamp `i`: "empty, written by the producer of position i".
+    fn empty(i: usize) -> Self {
+        Slot {
+            stamp: AtomicUsize::new(i),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        }
+    }
+}
+
+impl Ends {
+    fn new() -> Self {
+        Self {
+            head: CachePadded::new(AtomicUsize::new(0)),
+            tail: CachePadded::new(AtomicUsize::new(0)),
+            abandoned: AtomicUsize::new(0),
+            lost: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl<T, M: Memory> ArrayQueueIn<T, M> {
+    /// The largest capacity supported: positions need two bits above the index for laps (and
+    /// one more for [`ABANDONED`]), and the ring must fit in memory.
+    pub fn max_capacity() -> usize {
+        let by_memory = isize::MAX as usize / core::mem::size_of::<Slot<T>>().max(1);
+        (usize::MAX >> 3).min(by_memory)
+    }
+
+    /// `one_lap` for `capacity`, or why it cannot be.
+    fn check_capacity(capacity: usize) -> Result<usize, CapacityError> {
         if capacity == 0 {
             return Err(CapacityError::Zero);
         }
@@ -135,27 +234,39 @@ impl<T> ArrayQueue<T> {
                 max,
             });
         }
-        let one_lap = (capacity + 1).next_power_of_two();
-        // Slot `i` starts with stamp `i`: "empty, written by the producer of position i".
-        let buffer = (0..capacity)
-            .map(|i| Slot {
-                stamp: AtomicUsize::new(i),
-                value: UnsafeCell::new(MaybeUninit::uninit()),
-            })
-            .collect();
-        Ok(Self {
-            head: CachePadded::new(AtomicUsize::new(0)),
-            tail: CachePadded::new(AtomicUsize::new(0)),
-            buffer,
-            one_lap,
-        })
+        Ok((capacity + 1).next_power_of_two())
+    }
+
+    #[inline(always)]
+    fn ends(&self) -> &Ends {
+        self.ring.header()
+    }
+
+    #[inline(always)]
+    fn buffer(&self) -> &[Slot<T>] {
+        self.ring.elems()
+    }
+
+    #[inline(always)]
+    fn ctx(&self) -> *const () {
+        self.ends() as *const Ends as *const ()
+    }
+
+    /// Pushes whose producer died after claiming a slot (tracked memory; 0 on the heap).
+    pub fn abandoned(&self) -> usize {
+        self.ends().abandoned.load(Ordering::Relaxed)
+    }
+
+    /// Items whose consumer died after claiming them (tracked memory; 0 on the heap).
+    pub fn lost(&self) -> usize {
+        self.ends().lost.load(Ordering::Relaxed)
     }
 
     /// The position after `position`: the next index, or index 0 of the next lap.
     #[inline]
     fn next_position(&self, position: usize) -> usize {
         let index = position & (self.one_lap - 1);
-        if index + 1 < self.buffer.len() {
+        if index + 1 < self.buffer().len() {
             position + 1
         } else {
             (position & !(self.one_lap - 1)).wrapping_add(self.one_lap)
@@ -166,17 +277,17 @@ impl<T> ArrayQueue<T> {
     #[inline]
     fn slot(&self, position: usize) -> &Slot<T> {
         let index = position & (self.one_lap - 1);
-        debug_assert!(index < self.buffer.len());
+        debug_assert!(index < self.buffer().len());
         // SAFETY: every position stored in `head` or `tail` (and every stale copy of one) was
         // made by `next_position` from 0, which keeps the index below the capacity; the mask
         // only removes the lap bits.
-        unsafe { self.buffer.get_unchecked(index) }
+        unsafe { self.buffer().get_unchecked(index) }
     }
 
     /// Appends `value`, or hands it back if the queue is full.
     #[inline]
     pub fn push(&self, value: T) -> Result<(), T> {
-        self.push_or_else(value, |value, _, _| ControlFlow::Break(value))
+        self.push_until::<RUN_TO_END>(value, |value, _, _| ControlFlow::Break(value))
     }
 
     /// Appends `value`; if the queue is full, overwrites the oldest item and returns it.
@@ -196,9 +307,14 @@ impl<T> ArrayQueue<T> {
     /// assert_eq!((q.pop(), q.pop(), q.pop()), (Some(2), Some(3), None));
     /// # Ok::<(), synclab::queue::CapacityError>(())
     /// ```
+    ///
+    /// Not in memory whose peers' deaths are tracked (a shared segment): the eviction does not
+    /// announce its claim the way a consumer's does, so a forced pusher that died inside it
+    /// could not be recovered from. Using it there is a compile-time error.
     #[inline]
     pub fn force_push(&self, value: T) -> Option<T> {
-        self.push_or_else(value, |value, tail, slot| {
+        const { assert!(!M::TRACKED, "force_push is not supported in tracked memory") };
+        self.push_until::<RUN_TO_END>(value, |value, tail, slot| {
             self.evict_oldest(value, tail, slot)
         })
         .err()
@@ -215,6 +331,7 @@ impl<T> ArrayQueue<T> {
         let new_head = new_tail.wrapping_sub(self.one_lap);
         // SeqCst, as the CAS in `pop`: winning it makes us the consumer of position `head`.
         if self
+            .ends()
             .head
             .compare_exchange_weak(head, new_head, Ordering::SeqCst, Ordering::Relaxed)
             .is_err()
@@ -225,7 +342,7 @@ impl<T> ArrayQueue<T> {
         // slot's stamp equals `tail`, and the stamp still says "full for `head`" until our
         // store below. So a plain store claims it. SeqCst: it takes part in the total order
         // that `snapshot` reads `tail` in, as the CAS in `push` does.
-        self.tail.store(new_tail, Ordering::SeqCst);
+        self.ends().tail.store(new_tail, Ordering::SeqCst);
         // SAFETY: the stamp we Acquire-loaded said "full for `head`" (the caller checked
         // `stamp + one_lap == tail + 1`), so the slot holds the initialised value of position
         // `head`, made visible by that producer's Release store; winning the CAS on `head`
@@ -240,34 +357,66 @@ impl<T> ArrayQueue<T> {
         ControlFlow::Break(oldest)
     }
 
-    /// The push loop. When the queue is full at position `tail`, `on_full(value, tail, slot)`
-    /// decides: `Break(v)` returns `Err(v)`, `Continue(value)` retries.
+    /// Runs `push` up to `step` and stops there for good, as a process killed at that point
+    /// would (the value is leaked if it was written). For death-injection tests and models.
+    #[doc(hidden)]
+    pub fn push_dying(&self, value: T, step: QueueStep) -> Result<(), T> {
+        match step {
+            QueueStep::AfterClaim => {
+                self.push_until::<STOP_AFTER_CLAIM>(value, |value, _, _| ControlFlow::Break(value))
+            }
+        }
+    }
+
+    /// Runs `pop` up to `step` and stops there for good, as a process killed at that point
+    /// would: the item is claimed and never released. For death-injection tests and models.
+    #[doc(hidden)]
+    pub fn pop_dying(&self, step: QueueStep) -> Option<()> {
+        match step {
+            QueueStep::AfterClaim => self.pop_until::<STOP_AFTER_CLAIM>().map(|v| {
+                core::mem::forget(v);
+            }),
+        }
+    }
+
+    /// The push loop, run up to `STOP`. When the queue is full at position `tail`,
+    /// `on_full(value, tail, slot)` decides: `Break(v)` returns `Err(v)`, `Continue(value)`
+    /// retries.
     #[inline]
-    fn push_or_else(
+    fn push_until<const STOP: u8>(
         &self,
         mut value: T,
         on_full: impl Fn(T, usize, &Slot<T>) -> ControlFlow<T, T>,
     ) -> Result<(), T> {
         let mut backoff = Backoff::default();
-        let mut tail = self.tail.load(Ordering::Relaxed);
+        let mut stalled = 0;
+        let mut tail = self.ends().tail.load(Ordering::Relaxed);
         loop {
             let slot = self.slot(tail);
             // Acquire: pairs with the Release stamp store in `pop` of the previous lap, so
             // that consumer's read of the old value happens before our write.
             let stamp = slot.stamp.load(Ordering::Acquire);
             if tail == stamp {
+                if M::TRACKED {
+                    // Before the CAS: if we die after it, survivors find our claim.
+                    M::announce(self.ctx(), tail as u64);
+                }
                 // The slot is empty and position `tail` is ours if the CAS wins. SeqCst, as
                 // crossbeam: the CAS takes part in the total order that `snapshot` (`len`,
                 // `is_empty`, `is_full`) reads `tail` in — the store-buffering witnesses in
                 // `tests/sc_witness.rs` fail under Miri with AcqRel here. (The full/empty
                 // checks below need only their fences; the slot is ordered by the stamp.)
-                match self.tail.compare_exchange_weak(
+                match self.ends().tail.compare_exchange_weak(
                     tail,
                     self.next_position(tail),
                     Ordering::SeqCst,
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
+                        if STOP == STOP_AFTER_CLAIM {
+                            core::mem::forget(value);
+                            return Ok(());
+                        }
                         // SAFETY: winning the CAS for position `tail` while the stamp said
                         // "empty for `tail`" gives this thread exclusive access to the slot
                         // until the stamp store below; the slot holds no live value.
@@ -289,42 +438,145 @@ impl<T> ArrayQueue<T> {
                 // load in the single total order, pairing with the SeqCst CAS on `head` in
                 // `pop` (crossbeam's full check).
                 fence(Ordering::SeqCst);
-                let head = self.head.load(Ordering::Relaxed);
+                let head = self.ends().head.load(Ordering::Relaxed);
                 if head.wrapping_add(self.one_lap) == tail {
                     value = match on_full(value, tail, slot) {
                         ControlFlow::Break(back) => return Err(back),
                         ControlFlow::Continue(value) => value,
                     };
                 }
+                // Not full, yet the slot is not free: its consumer is between its CAS and its
+                // stamp store — or, in tracked memory, died there.
+                if M::TRACKED {
+                    stalled += 1;
+                    if stalled >= STALL_ROUNDS {
+                        stalled = 0;
+                        self.free_if_consumer_died(slot, stamp);
+                    }
+                }
                 backoff.spin();
-                tail = self.tail.load(Ordering::Relaxed);
+                tail = self.ends().tail.load(Ordering::Relaxed);
             } else {
                 // Another producer is between its CAS and its stamp store, or our `tail` is
-                // stale: wait for it to move on (see "Progress" in the module docs).
+                // stale: wait for it to move on (see "Progress" in the module docs). In
+                // tracked memory the slot may also be an abandoned one whose skipping consumer
+                // died before freeing it.
+                if M::TRACKED
+                    && stamp & ABANDONED != 0
+                    && (stamp & !ABANDONED).wrapping_add(self.one_lap) == tail + 1
+                {
+                    stalled += 1;
+                    if stalled >= STALL_ROUNDS {
+                        stalled = 0;
+                        self.free_if_consumer_died(slot, stamp);
+                    }
+                }
                 backoff.snooze();
-                tail = self.tail.load(Ordering::Relaxed);
+                tail = self.ends().tail.load(Ordering::Relaxed);
             }
+        }
+    }
+
+    /// Tracked memory: frees `slot` (stamped `stamp`, full from the previous lap) if the
+    /// consumer that claimed it died before freeing it; the item is lost with it.
+    #[cold]
+    fn free_if_consumer_died(&self, slot: &Slot<T>, stamp: usize) {
+        let position = (stamp & !ABANDONED).wrapping_sub(1);
+        // Acquire: pairs with the claimant's SeqCst CAS on `head` (and the release sequence
+        // after it), so its announcement — made before that CAS — is visible to the check.
+        let _ = self.ends().head.load(Ordering::Acquire);
+        if M::claimant_dead(self.ctx(), OP_POP | position as u64) {
+            // Relaxed: the slot carries no value any more; the next producer's Acquire stamp
+            // load orders nothing beyond what the dead consumer left.
+            if slot
+                .stamp
+                .compare_exchange(
+                    stamp,
+                    position.wrapping_add(self.one_lap),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+            {
+                self.ends().lost.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Tracked memory: marks `slot` (claimed for `position`, never written) [`ABANDONED`] if
+    /// its producer died, so consumers pop past it.
+    #[cold]
+    fn abandon_if_producer_died(&self, slot: &Slot<T>, position: usize) {
+        // Acquire: pairs with the claimant's SeqCst CAS on `tail`, so its announcement is
+        // visible to the check.
+        let _ = self.ends().tail.load(Ordering::Acquire);
+        if M::claimant_dead(self.ctx(), position as u64) {
+            // Relaxed: an abandoned slot publishes no value.
+            let _ = slot.stamp.compare_exchange(
+                position,
+                (position + 1) | ABANDONED,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
         }
     }
 
     /// Removes the item at the head, or returns `None` if the queue is empty.
     #[inline]
     pub fn pop(&self) -> Option<T> {
+        self.pop_until::<RUN_TO_END>()
+    }
+
+    #[inline]
+    fn pop_until<const STOP: u8>(&self) -> Option<T> {
         let mut backoff = Backoff::default();
-        let mut head = self.head.load(Ordering::Relaxed);
+        let mut stalled = 0;
+        let mut head = self.ends().head.load(Ordering::Relaxed);
         loop {
             let slot = self.slot(head);
             // Acquire: pairs with the Release stamp store in `push`, so the value is visible.
             let stamp = slot.stamp.load(Ordering::Acquire);
+            if M::TRACKED && stamp == (head + 1) | ABANDONED {
+                // A push whose producer died after its claim: take the position and free the
+                // slot without reading it. SeqCst: as the CAS below.
+                M::announce(self.ctx(), OP_POP | head as u64);
+                if self
+                    .ends()
+                    .head
+                    .compare_exchange(
+                        head,
+                        self.next_position(head),
+                        Ordering::SeqCst,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+                {
+                    // Release: pairs with the next lap's producer's Acquire stamp load.
+                    slot.stamp
+                        .store(head.wrapping_add(self.one_lap), Ordering::Release);
+                    self.ends().abandoned.fetch_add(1, Ordering::Relaxed);
+                }
+                head = self.ends().head.load(Ordering::Relaxed);
+                continue;
+            }
             if head + 1 == stamp {
+                if M::TRACKED {
+                    // Before the CAS: if we die after it, survivors find our claim.
+                    M::announce(self.ctx(), OP_POP | head as u64);
+                }
                 // The slot is full and position `head` is ours if the CAS wins (SeqCst: as
                 // the CAS in `push`, for the order `snapshot` reads `head` in).
-                match self.head.compare_exchange_weak(
+                match self.ends().head.compare_exchange_weak(
                     head,
                     self.next_position(head),
                     Ordering::SeqCst,
                     Ordering::Relaxed,
                 ) {
+                    Ok(_) if STOP == STOP_AFTER_CLAIM => {
+                        // SAFETY: as below: the claim gives us the initialised value. Read
+                        // and handed to the caller, who forgets it; the slot is never freed.
+                        return Some(slot.value.with(|p| unsafe { p.read().assume_init() }));
+                    }
                     Ok(_) => {
                         // SAFETY: winning the CAS for position `head` while the stamp said
                         // "full for `head`" gives this thread exclusive access to the slot
@@ -348,24 +600,33 @@ impl<T> ArrayQueue<T> {
                 // moved `tail` since. SeqCst fence: as in `push`, pairing with the SeqCst CAS
                 // on `tail` (crossbeam's empty check).
                 fence(Ordering::SeqCst);
-                let tail = self.tail.load(Ordering::Relaxed);
+                let tail = self.ends().tail.load(Ordering::Relaxed);
                 if tail == head {
                     return None;
                 }
+                // Not empty, yet the slot is unwritten: its producer is between its CAS and
+                // its stamp store — or, in tracked memory, died there.
+                if M::TRACKED {
+                    stalled += 1;
+                    if stalled >= STALL_ROUNDS {
+                        stalled = 0;
+                        self.abandon_if_producer_died(slot, head);
+                    }
+                }
                 backoff.spin();
-                head = self.head.load(Ordering::Relaxed);
+                head = self.ends().head.load(Ordering::Relaxed);
             } else {
                 // Another consumer is between its CAS and its stamp store, or a producer
                 // that claimed this position has not published yet (see "Progress").
                 backoff.snooze();
-                head = self.head.load(Ordering::Relaxed);
+                head = self.ends().head.load(Ordering::Relaxed);
             }
         }
     }
 
     /// The most items the queue holds.
     pub fn capacity(&self) -> usize {
-        self.buffer.len()
+        self.buffer().len()
     }
 
     /// A consistent `(tail, head)` pair: both held at one point of the SeqCst total order,
@@ -380,14 +641,14 @@ impl<T> ArrayQueue<T> {
         // read only has to be no newer than `head`'s point in the total order: it reads a
         // SeqCst (hence Release) CAS, so that CAS happens before our `head` load and precedes
         // it in the total order. (The ordering-mutation audit showed SeqCst here equivalent.)
-        let mut tail = self.tail.load(Ordering::Acquire);
+        let mut tail = self.ends().tail.load(Ordering::Acquire);
         loop {
             // SeqCst: the `head` and second `tail` reads take part in the total order of the
             // CASes on `head` and `tail`, so "empty", "full" and a length are answers at one
             // point of that order — also against SeqCst operations on other objects (the
             // store-buffering witnesses in `tests/miri.rs` check this).
-            let head = self.head.load(Ordering::SeqCst);
-            let again = self.tail.load(Ordering::SeqCst);
+            let head = self.ends().head.load(Ordering::SeqCst);
+            let again = self.ends().tail.load(Ordering::SeqCst);
             if again == tail {
                 return (tail, head);
             }
@@ -429,70 +690,125 @@ impl<T> ArrayQueue<T> {
     /// such a fence the answer may be stale. Relaxed: the caller's fence carries the order;
     /// nothing is read through these loads.
     pub(crate) fn looks_empty(&self) -> bool {
-        let tail = self.tail.load(Ordering::Relaxed);
-        self.head.load(Ordering::Relaxed) == tail
+        let tail = self.ends().tail.load(Ordering::Relaxed);
+        self.ends().head.load(Ordering::Relaxed) == tail
     }
 }
 
-impl<T: Send> MpmcQueue<T> for ArrayQueue<T> {
+/// The queue operations of `MpmcQueue`, the same for every memory: the inherent methods.
+macro_rules! mpmc_queue_ops {
+    () => {
+        #[inline]
+        fn try_push(&self, value: T) -> Result<(), T> {
+            self.push(value)
+        }
+
+        #[inline]
+        fn try_pop(&self) -> Option<T> {
+            self.pop()
+        }
+
+        fn capacity(&self) -> usize {
+            ArrayQueueIn::capacity(self)
+        }
+
+        fn len(&self) -> usize {
+            ArrayQueueIn::len(self)
+        }
+
+        fn is_empty(&self) -> bool {
+            ArrayQueueIn::is_empty(self)
+        }
+
+        fn is_full(&self) -> bool {
+            ArrayQueueIn::is_full(self)
+        }
+    };
+}
+
+impl<T: Send, M: HeapMemory> MpmcQueue<T> for ArrayQueueIn<T, M> {
     fn with_capacity(capacity: usize) -> Result<Self, CapacityError> {
-        Self::new(capacity)
+        Self::new_in(capacity)
     }
 
-    #[inline]
-    fn try_push(&self, value: T) -> Result<(), T> {
-        self.push(value)
-    }
-
-    #[inline]
-    fn try_pop(&self) -> Option<T> {
-        self.pop()
-    }
-
-    fn capacity(&self) -> usize {
-        ArrayQueue::capacity(self)
-    }
-
-    fn len(&self) -> usize {
-        ArrayQueue::len(self)
-    }
-
-    fn is_empty(&self) -> bool {
-        ArrayQueue::is_empty(self)
-    }
-
-    fn is_full(&self) -> bool {
-        ArrayQueue::is_full(self)
-    }
+    mpmc_queue_ops!();
 }
 
-impl<T> Drop for ArrayQueue<T> {
+impl<T, M: Memory> Drop for ArrayQueueIn<T, M> {
     fn drop(&mut self) {
+        // Values that need no drop (every value in a segment: `Plain` is `Copy`) are left
+        // alone: a segment's ring belongs to every process that maps it, not to this handle.
+        if !core::mem::needs_drop::<T>() {
+            return;
+        }
         // `&mut self`: no operation is in flight, so every slot between head and tail holds
-        // an initialised value and every other slot is empty.
-        let head = self.head.load(Ordering::Relaxed);
+        // an initialised value and every other slot is empty. (A heap queue never has a
+        // thread that died mid-operation: `push_dying`/`pop_dying` leave values leaked, and
+        // this counts only slots stamped full.)
         let len = self.len();
-        let hix = head & (self.one_lap - 1);
-        for i in 0..len {
-            let index = if hix + i < self.capacity() {
-                hix + i
-            } else {
-                hix + i - self.capacity()
-            };
-            // SAFETY: slots `hix .. hix + len` (wrapping) hold the values pushed and not yet
-            // popped; each is dropped exactly once here, and nothing reads them afterwards.
-            self.buffer[index]
-                .value
-                .with_mut(|p| unsafe { (*p).assume_init_drop() });
+        let mut position = self.ends().head.load(Ordering::Relaxed);
+        for _ in 0..len {
+            let slot = self.slot(position);
+            // Only a slot stamped full holds a value: one claimed by `push_dying` and never
+            // written does not.
+            if slot.stamp.load(Ordering::Relaxed) == position.wrapping_add(1) {
+                // SAFETY: the stamp says full for this position: the value was initialised by
+                // its producer and not yet read; each is dropped exactly once here, and nothing
+                // reads it afterwards.
+                slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+            }
+            position = self.next_position(position);
         }
     }
 }
 
-impl<T> fmt::Debug for ArrayQueue<T> {
+impl<T, M: Memory> fmt::Debug for ArrayQueueIn<T, M> {
     /// Shows the capacity only: the contents are under concurrent mutation.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ArrayQueue")
             .field("capacity", &self.capacity())
             .finish_non_exhaustive()
     }
+}
+
+#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+// SAFETY: one region, sized by `region_end` for the same types; `Ends` is atomics, a slot is
+// a stamp and an `UnsafeCell<MaybeUninit<T>>` of plain `T`: no pointers, nothing to drop,
+// valid for any bytes (a value is read only after its stamp says full).
+unsafe impl<T: crate::shm::Plain> crate::shm::Design for ArrayQueueIn<T, crate::shm::Shm> {
+    type Params = u64;
+    const LAYOUT: &'static str = "synclab::queue::ArrayQueue";
+    const VERSION: u32 = 1;
+
+    fn size(offset: usize, capacity: &u64) -> Option<usize> {
+        crate::shm::region_end::<Ends, Slot<T>>(offset, usize::try_from(*capacity).ok()?)
+    }
+
+    fn build(
+        cursor: &mut crate::shm::Cursor<'_>,
+        capacity: &u64,
+    ) -> Result<Self, crate::shm::OpenError> {
+        let capacity = usize::try_from(*capacity).unwrap_or(usize::MAX);
+        let one_lap =
+            Self::check_capacity(capacity).map_err(|e| crate::shm::OpenError::BadParams {
+                reason: e.to_string(),
+            })?;
+        // SAFETY: see the impl's SAFETY comment.
+        let ring = unsafe { cursor.region(Ends::new, Slot::empty, capacity)? };
+        Ok(Self { ring, one_lap })
+    }
+}
+
+#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+impl<T: crate::shm::Plain> MpmcQueue<T> for ArrayQueueIn<T, crate::shm::Shm> {
+    /// A queue in a segment is placed by [`Shared::create`](crate::shm::Shared::create), not
+    /// here: this reports that no capacity fits outside a segment (`max: 0`).
+    fn with_capacity(capacity: usize) -> Result<Self, CapacityError> {
+        Err(CapacityError::TooLarge {
+            requested: capacity,
+            max: 0,
+        })
+    }
+
+    mpmc_queue_ops!();
 }

@@ -1,7 +1,7 @@
 //! A blocking layer over any [`MpmcQueue`]: `push` waits while full, `pop` waits while
 //! empty, and `close` wakes every sleeper.
 //!
-//! Sleeping uses two [`EventCount`]s, `not_empty` (poppers sleep on it, pushers notify it)
+//! Sleeping uses two [`EventCount`](super::EventCount)s, `not_empty` (poppers sleep on it, pushers notify it)
 //! and `not_full` (the reverse). Each blocking operation:
 //!
 //! 1. tries the queue (the fast path: one `try_*` and, when it succeeds, a notify that costs
@@ -12,7 +12,7 @@
 //!
 //! The re-check after `prepare_wait` is what makes the wakeup impossible to lose: a push that
 //! lands before the registration is seen by the re-check, and one that lands after it sees the
-//! registration in its notify (the Dekker argument of [`EventCount`]).
+//! registration in its notify (the Dekker argument of [`EventCount`](super::EventCount)).
 //!
 //! # Closing
 //!
@@ -37,7 +37,8 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::time::Duration;
 
-use super::{CapacityError, EventCount, MpmcQueue};
+use super::{CapacityError, EventCountIn, MpmcQueue};
+use crate::shm::{Heap, HeapMemory, Memory, Region};
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::time::Instant;
 use crate::sync::{hint, thread};
@@ -111,7 +112,32 @@ impl fmt::Display for PopError {
 
 impl std::error::Error for PopError {}
 
-/// A bounded queue whose `push` and `pop` sleep instead of failing; see the
+/// A bounded queue whose `push` and `pop` sleep instead of failing, on the [`Heap`]; see
+/// [`BlockingQueueIn`].
+pub type BlockingQueue<T, Q> = BlockingQueueIn<T, Q, Heap>;
+
+/// The blocking layer's own state: the event counts and the closed flag.
+#[repr(C)]
+struct Gates<M: Memory> {
+    /// Poppers sleep here; every successful push notifies one.
+    not_empty: EventCountIn<M>,
+    /// Pushers sleep here; every successful pop notifies one.
+    not_full: EventCountIn<M>,
+    /// Set once by `close`.
+    closed: AtomicBool,
+}
+
+impl<M: Memory> Gates<M> {
+    fn new() -> Self {
+        Self {
+            not_empty: EventCountIn::new(),
+            not_full: EventCountIn::new(),
+            closed: AtomicBool::new(false),
+        }
+    }
+}
+
+/// A bounded queue in memory `M` whose `push` and `pop` sleep instead of failing; see the
 /// [module docs](self).
 ///
 /// ```
@@ -137,26 +163,20 @@ impl std::error::Error for PopError {}
 /// assert_eq!(q.push(11), Err(Closed(11)));
 /// # Ok::<(), synclab::queue::CapacityError>(())
 /// ```
-pub struct BlockingQueue<T, Q: MpmcQueue<T>> {
+pub struct BlockingQueueIn<T, Q: MpmcQueue<T>, M: Memory> {
     queue: Q,
-    /// Poppers sleep here; every successful push notifies one.
-    not_empty: EventCount,
-    /// Pushers sleep here; every successful pop notifies one.
-    not_full: EventCount,
-    /// Set once by `close`.
-    closed: AtomicBool,
+    /// The event counts and the closed flag, in `M` (beside the queue, in a segment).
+    gates: M::Region<Gates<M>, ()>,
     /// The queue owns the `T`s; `fn() -> T` keeps `Send`/`Sync` up to `Q`.
     _items: PhantomData<fn() -> T>,
 }
 
-impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
+impl<T, Q: MpmcQueue<T>, M: HeapMemory> BlockingQueueIn<T, Q, M> {
     /// Wraps `queue`.
     pub fn new(queue: Q) -> Self {
         Self {
             queue,
-            not_empty: EventCount::new(),
-            not_full: EventCount::new(),
-            closed: AtomicBool::new(false),
+            gates: M::region(Gates::new(), Box::new([])),
             _items: PhantomData,
         }
     }
@@ -168,6 +188,13 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
     /// `Q`'s [`CapacityError`] (for instance for capacity 0).
     pub fn with_capacity(capacity: usize) -> Result<Self, CapacityError> {
         Q::with_capacity(capacity).map(Self::new)
+    }
+}
+
+impl<T, Q: MpmcQueue<T>, M: Memory> BlockingQueueIn<T, Q, M> {
+    #[inline(always)]
+    fn gates(&self) -> &Gates<M> {
+        self.gates.header()
     }
 
     /// Appends `value`, sleeping while the queue is full.
@@ -221,16 +248,16 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
                 spin(round);
                 round += 1;
             } else {
-                let key = self.not_full.prepare_wait();
+                let key = self.gates().not_full.prepare_wait();
                 // The re-check after registering (see the module docs).
                 match self.try_push(value) {
                     Err(PushError::Full(v)) => value = v,
                     done => {
-                        self.not_full.cancel_wait(key);
+                        self.gates().not_full.cancel_wait(key);
                         return done;
                     }
                 }
-                if self.not_full.wait_until(key, deadline).timed_out() {
+                if self.gates().not_full.wait_until(key, deadline).timed_out() {
                     return Err(PushError::Full(value));
                 }
             }
@@ -277,16 +304,16 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
                 spin(round);
                 round += 1;
             } else {
-                let key = self.not_empty.prepare_wait();
+                let key = self.gates().not_empty.prepare_wait();
                 // The re-check after registering (see the module docs).
                 match self.try_pop() {
                     Err(PopError::Empty) => {}
                     done => {
-                        self.not_empty.cancel_wait(key);
+                        self.gates().not_empty.cancel_wait(key);
                         return done;
                     }
                 }
-                if self.not_empty.wait_until(key, deadline).timed_out() {
+                if self.gates().not_empty.wait_until(key, deadline).timed_out() {
                     return Err(PopError::Empty);
                 }
             }
@@ -307,12 +334,12 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
         // Relaxed: a pusher that sees the flag reads nothing the closer wrote; it only hands
         // its value back. (The ordering-mutation audit showed the Acquire this once had was
         // stronger than needed: no model distinguishes the two.)
-        if self.closed.load(Ordering::Relaxed) {
+        if self.gates().closed.load(Ordering::Relaxed) {
             return Err(PushError::Closed(value));
         }
         match self.queue.try_push(value) {
             Ok(()) => {
-                self.not_empty.notify_one();
+                self.gates().not_empty.notify_one();
                 Ok(())
             }
             Err(value) => Err(PushError::Full(value)),
@@ -327,7 +354,7 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
     #[inline]
     pub fn try_pop(&self) -> Result<T, PopError> {
         if let Some(value) = self.queue.try_pop() {
-            self.not_full.notify_one();
+            self.gates().not_full.notify_one();
             return Ok(value);
         }
         // Acquire: pairs with the Release swap in `close`, so every push that happened
@@ -335,12 +362,12 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
         // close are drained, never reported as closed. (`ArrayQueue`'s fenced empty check and
         // `LockedQueue`'s mutex would order this on their own; a queue without either would
         // not — the loom model `blocking_fenceless_queue_drains_before_closed` uses one.)
-        if !self.closed.load(Ordering::Acquire) {
+        if !self.gates().closed.load(Ordering::Acquire) {
             return Err(PopError::Empty);
         }
         match self.queue.try_pop() {
             Some(value) => {
-                self.not_full.notify_one();
+                self.gates().not_full.notify_one();
                 Ok(value)
             }
             None => Err(PopError::Closed),
@@ -350,11 +377,11 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
     /// Closes the queue and wakes every sleeper. Returns `true` if this call closed it.
     pub fn close(&self) -> bool {
         // Release: pairs with the Acquire loads in `try_pop` and `is_closed`.
-        let was_open = !self.closed.swap(true, Ordering::Release);
+        let was_open = !self.gates().closed.swap(true, Ordering::Release);
         // The notifies' fences order the flag store before their waiter checks: a thread that
         // registered before is woken, one that registers after re-checks and sees the flag.
-        self.not_empty.notify_all();
-        self.not_full.notify_all();
+        self.gates().not_empty.notify_all();
+        self.gates().not_full.notify_all();
         was_open
     }
 
@@ -364,7 +391,7 @@ impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
         // Acquire: pairs with the Release swap in `close`. Nothing inside the queue relies on
         // it; it is the promise to callers stated in the doc comment above, and the loom model
         // `blocking_is_closed_publishes_the_closers_writes` holds us to it.
-        self.closed.load(Ordering::Acquire)
+        self.gates().closed.load(Ordering::Acquire)
     }
 
     /// The most items the queue holds.
@@ -402,11 +429,43 @@ fn spin(round: u32) {
     }
 }
 
-impl<T, Q: MpmcQueue<T> + fmt::Debug> fmt::Debug for BlockingQueue<T, Q> {
+impl<T, Q: MpmcQueue<T> + fmt::Debug, M: Memory> fmt::Debug for BlockingQueueIn<T, Q, M> {
     /// Shows the queue's own (non-racy) `Debug` only.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BlockingQueue")
             .field("queue", &self.queue)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+// SAFETY: the gates' region (two event-count words and a flag: atomics only) sized by
+// `region_end`, then the queue's own design, sized and placed by its own `Design` impl.
+unsafe impl<T: crate::shm::Plain> crate::shm::Design
+    for BlockingQueueIn<T, super::ArrayQueueIn<T, crate::shm::Shm>, crate::shm::Shm>
+{
+    type Params = u64;
+    const LAYOUT: &'static str = "synclab::queue::BlockingQueue<ArrayQueue>";
+    const VERSION: u32 = 1;
+
+    fn size(offset: usize, capacity: &u64) -> Option<usize> {
+        let gates = crate::shm::region_end::<Gates<crate::shm::Shm>, ()>(offset, 0)?;
+        <super::ArrayQueueIn<T, crate::shm::Shm> as crate::shm::Design>::size(gates, capacity)
+    }
+
+    fn build(
+        cursor: &mut crate::shm::Cursor<'_>,
+        capacity: &u64,
+    ) -> Result<Self, crate::shm::OpenError> {
+        // SAFETY: see the impl's SAFETY comment.
+        let gates = unsafe { cursor.region(Gates::new, |_| (), 0)? };
+        let queue = <super::ArrayQueueIn<T, crate::shm::Shm> as crate::shm::Design>::build(
+            cursor, capacity,
+        )?;
+        Ok(Self {
+            queue,
+            gates,
+            _items: PhantomData,
+        })
     }
 }

@@ -72,6 +72,14 @@
 //! (debug builds assert it); more would carry into the signal count. There is no epoch, so
 //! no ABA: a sleeping waiter returns exactly when it consumes a signal.
 //!
+//! # In a segment shared by processes
+//!
+//! `EventCountIn<Shm>` sleeps on a shared futex, and — since a notifier may be killed before
+//! it notifies — for at most [`Memory::POLL`] at a time: a `wait` that times out unregisters
+//! (as `cancel_wait` does, keeping `S <= W`) and returns, and the caller re-checks its
+//! condition, which is where a structure notices a dead peer (see `ArrayQueueIn`). On the
+//! heap the wait is unbounded, as before.
+//!
 //! # Progress
 //!
 //! Blocking by design: `wait` sleeps in the kernel. `notify_*` is wait-free when no waiter
@@ -79,10 +87,12 @@
 
 use core::fmt;
 
+use core::marker::PhantomData;
 use core::time::Duration;
 
+use crate::shm::{Heap, Memory};
 use crate::sync::atomic::{fence, AtomicU32, Ordering};
-use crate::sync::futex::{self, WaitOutcome};
+use crate::sync::futex::WaitOutcome;
 use crate::sync::time::Instant;
 
 /// One waiter (`W`, the low half of the word).
@@ -110,7 +120,10 @@ fn pack(waiters: u32, signals: u32) -> u32 {
     (signals << 16) | waiters
 }
 
-/// A condition variable for lock-free code; see the [module docs](self).
+/// The event count on the [`Heap`]; see [`EventCountIn`].
+pub type EventCount = EventCountIn<Heap>;
+
+/// A condition variable for lock-free code, in memory `M`; see the [module docs](self).
 ///
 /// ```
 /// use synclab::queue::EventCount;
@@ -132,9 +145,11 @@ fn pack(waiters: u32, signals: u32) -> u32 {
 /// ec.notify_all();
 /// waiter.join().unwrap();
 /// ```
-pub struct EventCount {
+#[repr(C)]
+pub struct EventCountIn<M: Memory> {
     /// signals (high 16 bits) | waiters (low 16 bits); see the table in the module docs.
     word: AtomicU32,
+    _memory: PhantomData<M>,
 }
 
 /// Proof of a [`EventCount::prepare_wait`]; pass it to [`EventCount::wait`] (or drop the wait
@@ -143,11 +158,12 @@ pub struct EventCount {
 #[must_use = "a prepared wait must be finished with `wait` or `cancel_wait`"]
 pub struct WaitKey(());
 
-impl EventCount {
+impl<M: Memory> EventCountIn<M> {
     /// A new event count: no waiters, no signals.
     pub fn new() -> Self {
         Self {
             word: AtomicU32::new(0),
+            _memory: PhantomData,
         }
     }
 
@@ -175,6 +191,12 @@ impl EventCount {
     /// Unregisters a waiter whose condition turned out to hold after `prepare_wait`.
     #[inline]
     pub fn cancel_wait(&self, _key: WaitKey) {
+        self.unregister();
+    }
+
+    /// The body of `cancel_wait`: one waiter fewer, and no more signals than waiters.
+    #[inline]
+    fn unregister(&self) {
         let mut word = self.word.load(Ordering::Relaxed);
         loop {
             let w = waiters(word) - 1;
@@ -217,9 +239,27 @@ impl EventCount {
         let mut word = self.word.load(Ordering::Relaxed);
         loop {
             if signals(word) == 0 {
-                // Sleeps only while the word is unchanged; may return spuriously.
-                if futex::wait_until(&self.word, word, deadline).timed_out() {
+                // Sleeps only while the word is unchanged; may return spuriously. The sleep
+                // lasts until the deadline (if any) and, in tracked memory, at most POLL: a
+                // POLL-long sleep that ends is a spurious return — we unregister and return,
+                // and the caller's re-check looks for a dead peer.
+                let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                if left == Some(Duration::ZERO) {
                     return self.give_up();
+                }
+                let (sleep, capped) = match left {
+                    Some(left) if !M::TRACKED || left <= M::POLL => (Some(left), false),
+                    _ if M::TRACKED => (Some(M::POLL), true),
+                    _ => (None, false),
+                };
+                match sleep {
+                    None => M::wait(&self.word, word),
+                    Some(sleep) => {
+                        if M::wait_timeout(&self.word, word, sleep) {
+                            let outcome = self.give_up();
+                            return if capped { WaitOutcome::Woken } else { outcome };
+                        }
+                    }
                 }
                 // Relaxed: as above.
                 word = self.word.load(Ordering::Relaxed);
@@ -309,20 +349,20 @@ impl EventCount {
             }
         }
         if all {
-            futex::wake_all(&self.word);
+            M::wake_all(&self.word);
         } else {
-            futex::wake_one(&self.word);
+            M::wake_one(&self.word);
         }
     }
 }
 
-impl Default for EventCount {
+impl<M: Memory> Default for EventCountIn<M> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl fmt::Debug for EventCount {
+impl<M: Memory> fmt::Debug for EventCountIn<M> {
     /// Reads nothing: the word is under concurrent mutation.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventCount").finish_non_exhaustive()

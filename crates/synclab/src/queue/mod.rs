@@ -37,13 +37,13 @@ pub mod channel;
 pub mod event_count;
 pub mod locked;
 
-pub use array_queue::ArrayQueue;
-pub use blocking::{BlockingQueue, Closed, PopError, PushError};
+pub use array_queue::{ArrayQueue, ArrayQueueIn, QueueStep};
+pub use blocking::{BlockingQueue, BlockingQueueIn, Closed, PopError, PushError};
 pub use channel::{
     bounded, bounded_with, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError,
     Sender, TryRecvError, TrySendError,
 };
-pub use event_count::{EventCount, WaitKey};
+pub use event_count::{EventCount, EventCountIn, WaitKey};
 pub use locked::LockedQueue;
 
 use crate::sync::{hint, thread};

@@ -1,0 +1,247 @@
+//! Where a design's state lives: the heap of one process, or a segment shared by processes.
+//!
+//! A layer above [`sync`](crate::sync) and below the designs. The designs do not get copies for
+//! shared memory: each is generic over a [`Memory`], which says
+//!
+//! * where its variable-size state lives ([`Memory::Region`]: a `Box` on the [`Heap`], or a
+//!   region of a mapped segment for [`Shm`]);
+//! * which futex scope its words use ([`Memory::wait`], [`Memory::wake_one`], …: private to
+//!   one process on the heap, shared — no `FUTEX_PRIVATE_FLAG` — in a segment);
+//! * whether a peer can die in the middle of an operation ([`Memory::TRACKED`]): then lock
+//!   words and claimed slots carry the claimant's *tag* ([`Memory::tag`]), survivors ask
+//!   [`Memory::is_dead`] about a tag that does not move, and every sleep is bounded by
+//!   [`Memory::POLL`] so that a sleeper notices a death.
+//!
+//! So the code that the model checkers check (instantiated with [`Heap`] and with the
+//! verification crate's tracked model memory) is the code that runs across processes.
+//!
+//! | memory | region | futex | peers can die | tags | where |
+//! |---|---|---|---|---|---|
+//! | [`Heap`] | `Box<[E]>` beside an inline header | private | no (a thread cannot die holding a lock without unwinding) | constant | every world |
+//! | [`Shm`] | a region of a [`Segment`] | shared | yes | per-thread entry of the segment's attach table | Linux, plain build |
+//!
+//! The segment layer itself — named segments, the versioned header, the attach table, stale
+//! segments — is in [`Segment`] (Linux only: POSIX shm, `/proc` liveness; the module is
+//! compiled with `cfg(target_os = "linux")` and not under the model checkers, whose atomics
+//! cannot live in a mapping).
+
+use core::fmt;
+use core::time::Duration;
+
+use crate::sync::atomic::AtomicU32;
+use crate::sync::futex::{self, Scope};
+
+#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+mod attach;
+#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+mod segment;
+#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+mod shared;
+
+#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+pub use attach::{Liveness, ThreadId};
+#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+pub use segment::{OpenError, Segment, SegmentOptions, StaleCheck, LAYOUT_MAGIC};
+#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+pub use shared::{region_end, Cursor, Design, InSegment, Placeable, Shared, Shm, ShmRegion};
+
+/// The largest tag a tracked [`Memory`] hands out: tags fit in 29 bits, so a lock word keeps
+/// three bits of state beside its holder's tag.
+pub const TAG_MASK: u32 = (1 << 29) - 1;
+
+/// Where a design keeps its state, which futex scope its words use, and whether a peer can die
+/// in the middle of an operation. See the [module docs](self).
+///
+/// # Safety
+///
+/// Implementations promise:
+///
+/// * [`Scope`](Memory::Scope) reaches every thread — in every process — that can reach the
+///   memory (the private scope only for memory one process can map);
+/// * [`Region`]s give out the same header and elements to every handle built over the same
+///   place, for as long as any handle lives;
+/// * if [`TRACKED`](Memory::TRACKED): [`tag`](Memory::tag) returns a value in `1..=TAG_MASK`
+///   that no other live thread reaching this memory has (or a shared *untracked* tag that
+///   `is_dead` never reports, for a thread the memory cannot watch); [`is_dead`](Memory::is_dead) returns
+///   `true` only for a tag whose thread has exited (or whose attachment is gone), and once it
+///   returns `true` for a tag it does so for ever; a thread's [`announce`](Memory::announce)
+///   is what [`claimant_dead`](Memory::claimant_dead) reads (see there). If not tracked:
+///   `tag` is a constant, `is_dead` and `claimant_dead` always return `false`.
+pub unsafe trait Memory: Send + Sync + Sized + 'static {
+    /// A short name for tables and `Debug`, e.g. `"heap"`.
+    const NAME: &'static str;
+    /// Whether peers can die mid-operation (see the module docs).
+    const TRACKED: bool;
+    /// How long a tracked sleeper sleeps before it re-checks whether the thread it waits for
+    /// is alive: the bound on how late a death is noticed by a thread already asleep.
+    const POLL: Duration;
+
+    /// A header `H` and a fixed number of elements `E`, in this memory.
+    type Region<H, E>: Region<H, E>;
+
+    /// The futex scope of words in this memory: [`futex::Private`] on the heap,
+    /// [`futex::Shared`] in a segment.
+    type Scope: Scope;
+
+    /// Sleeps while `*word == expected` (in [`Memory::Scope`]); may return spuriously.
+    #[inline]
+    fn wait(word: &AtomicU32, expected: u32) {
+        Self::Scope::wait(word, expected);
+    }
+    /// [`wait`](Memory::wait), for at most `timeout`; `true` if it timed out.
+    #[inline]
+    fn wait_timeout(word: &AtomicU32, expected: u32, timeout: Duration) -> bool {
+        Self::Scope::wait_timeout(word, expected, timeout).timed_out()
+    }
+    /// Wakes at most one thread sleeping on `word` (in [`Memory::Scope`]).
+    #[inline]
+    fn wake_one(word: &AtomicU32) {
+        Self::Scope::wake_one(word);
+    }
+    /// Wakes every thread sleeping on `word` (in [`Memory::Scope`]).
+    #[inline]
+    fn wake_all(word: &AtomicU32) {
+        Self::Scope::wake_all(word);
+    }
+
+    /// The calling thread's tag for words in the memory that holds `ctx`.
+    fn tag(ctx: *const ()) -> u32;
+    /// Whether the thread that held `tag` (in the memory that holds `ctx`) is gone for good.
+    fn is_dead(ctx: *const (), tag: u32) -> bool;
+    /// Records that the calling thread is about to try operation `op` on the memory that
+    /// holds `ctx` (the kernel robust list's `list_op_pending`, for claims whose word does not
+    /// name the claimant). Overwritten by the thread's next `announce`.
+    fn announce(ctx: *const (), op: u64);
+    /// Whether no live thread reaching the memory that holds `ctx` has `op` as its last
+    /// announcement. A caller that has seen the effect of a claim of `op` (through an Acquire
+    /// read of the claimed word or a later RMW) and gets `true` knows the claimant is dead.
+    fn claimant_dead(ctx: *const (), op: u64) -> bool;
+}
+
+/// A header and `len` elements in some [`Memory`].
+pub trait Region<H, E> {
+    /// The header.
+    fn header(&self) -> &H;
+    /// The elements.
+    fn elems(&self) -> &[E];
+}
+
+/// The heap of one process: the header inline, the elements in a `Box<[E]>`, private futexes,
+/// and no peer that can die mid-operation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Heap;
+
+/// A region on the [`Heap`]: the header inline, the elements boxed.
+pub struct HeapRegion<H, E> {
+    header: H,
+    elems: Box<[E]>,
+}
+
+impl<H, E> HeapRegion<H, E> {
+    /// A region holding `header` and `elems`.
+    #[inline]
+    pub fn new(header: H, elems: Box<[E]>) -> Self {
+        Self { header, elems }
+    }
+}
+
+impl<H, E> Region<H, E> for HeapRegion<H, E> {
+    #[inline(always)]
+    fn header(&self) -> &H {
+        &self.header
+    }
+    #[inline(always)]
+    fn elems(&self) -> &[E] {
+        &self.elems
+    }
+}
+
+impl<H, E> fmt::Debug for HeapRegion<H, E> {
+    /// Shows the length only: the contents are under concurrent mutation.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HeapRegion")
+            .field("len", &self.elems.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The tag every [`Heap`] holder writes: a constant, since nobody asks who holds a heap lock.
+pub const HEAP_TAG: u32 = 1;
+
+// SAFETY: the heap is reached by the threads of one process only, so the private futex reaches
+// every thread that can reach it; `HeapRegion` owns its header and elements; untracked: `tag` is
+// a constant and nothing is ever reported dead.
+unsafe impl Memory for Heap {
+    const NAME: &'static str = "heap";
+    const TRACKED: bool = false;
+    const POLL: Duration = Duration::MAX;
+
+    type Region<H, E> = HeapRegion<H, E>;
+    type Scope = futex::Private;
+
+    #[inline(always)]
+    fn tag(_ctx: *const ()) -> u32 {
+        HEAP_TAG
+    }
+
+    #[inline(always)]
+    fn is_dead(_ctx: *const (), _tag: u32) -> bool {
+        false
+    }
+
+    #[inline(always)]
+    fn announce(_ctx: *const (), _op: u64) {}
+
+    #[inline(always)]
+    fn claimant_dead(_ctx: *const (), _op: u64) -> bool {
+        false
+    }
+}
+
+/// A [`Memory`] whose regions are plain heap allocations (the heap itself, and the
+/// verification crate's model memories, whose "processes" are threads).
+///
+/// # Safety
+///
+/// [`region`](HeapMemory::region) must return a region that owns `header` and `elems` and
+/// gives exactly them back.
+pub unsafe trait HeapMemory: Memory {
+    /// A region owning `header` and `elems`.
+    fn region<H, E>(header: H, elems: Box<[E]>) -> Self::Region<H, E>;
+}
+
+// SAFETY: `HeapRegion::new` owns what it is given.
+unsafe impl HeapMemory for Heap {
+    #[inline]
+    fn region<H, E>(header: H, elems: Box<[E]>) -> HeapRegion<H, E> {
+        HeapRegion::new(header, elems)
+    }
+}
+
+/// Plain data that may live in a segment shared by processes: `Copy`, no pointers or
+/// references, no padding, and every bit pattern a valid value.
+///
+/// A segment is mapped at a different address in every process and outlives any of them, so a
+/// pointer stored in it means nothing to a peer, and a value a dying peer left half-written
+/// must still be a valid `T` (it is read as bytes another process wrote).
+///
+/// # Safety
+///
+/// Implement it only for types with no pointers, references or handles of any kind, no
+/// padding bytes, and for which every bit pattern is a valid value (integers, arrays of them,
+/// `#[repr(C)]` structs of such fields without padding).
+pub unsafe trait Plain: Copy + Send + Sync + 'static {}
+
+macro_rules! plain {
+    ($($t:ty),*) => {
+        $(
+            // SAFETY: a primitive integer: no pointers, no padding, every bit pattern valid.
+            unsafe impl Plain for $t {}
+        )*
+    };
+}
+plain!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
+
+// SAFETY: an array of plain values has no padding between elements (size is a multiple of the
+// alignment) and every bit pattern of each element is valid.
+unsafe impl<T: Plain, const N: usize> Plain for [T; N] {}

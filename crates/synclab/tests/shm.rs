@@ -1,0 +1,257 @@
+//! Shared segments within one process: the header checks, creation races, an opener racing
+//! the initialiser, a segment removed while mapped, stale segments. (Across processes, with
+//! owners killed: `tests/shm_kill.rs`.)
+#![cfg(target_os = "linux")]
+
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use synclab::array::{LockFreeArrayIn, WaitError};
+use synclab::shm::{OpenError, Segment, SegmentOptions, Shared, Shm, StaleCheck};
+
+type Array = LockFreeArrayIn<u64, Shm>;
+type Array32 = LockFreeArrayIn<u32, Shm>;
+
+/// A name unique to this process and test.
+fn name(test: &str) -> String {
+    format!("/synclab-test-{}-{test}", std::process::id())
+}
+
+fn opts() -> SegmentOptions {
+    SegmentOptions::new().ready_timeout(Duration::from_millis(200))
+}
+
+#[test]
+fn create_open_publish_wait() {
+    let n = name("smoke");
+    let a = Shared::<Array>::create(&n, &8, &opts()).unwrap();
+    let b = Shared::<Array>::open(&n, &opts()).unwrap();
+    assert_eq!(b.len(), 8);
+    a.publish(3, 77).unwrap();
+    assert_eq!(b.wait_checked(3), Ok(77));
+    assert_eq!(b.get_ref(4).unwrap(), None);
+    assert!(matches!(b.wait_checked(8), Err(WaitError::OutOfBounds(_))));
+    // A waiter in another thread, woken through the shared futex.
+    let waiter = {
+        let n = n.clone();
+        std::thread::spawn(move || {
+            let c = Shared::<Array>::open(&n, &opts()).unwrap();
+            c.wait_checked(5)
+        })
+    };
+    std::thread::sleep(Duration::from_millis(20));
+    a.publish(5, 9).unwrap();
+    assert_eq!(waiter.join().unwrap(), Ok(9));
+}
+
+#[test]
+fn mode_is_0600_unless_asked() {
+    use std::os::unix::fs::PermissionsExt;
+    let n = name("mode");
+    let _a = Shared::<Array>::create(&n, &1, &opts()).unwrap();
+    let mode = std::fs::metadata(format!("/dev/shm{n}"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let n2 = name("mode2");
+    let _b = Shared::<Array>::create(&n2, &1, &opts().mode(0o640)).unwrap();
+    let mode = std::fs::metadata(format!("/dev/shm{n2}"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o640);
+}
+
+#[test]
+fn creator_unlinks_on_drop() {
+    let n = name("unlink");
+    let a = Shared::<Array>::create(&n, &1, &opts()).unwrap();
+    assert_eq!(Segment::inspect(&n).unwrap(), StaleCheck::InUse);
+    drop(a);
+    assert_eq!(Segment::inspect(&n).unwrap(), StaleCheck::Missing);
+    assert!(matches!(
+        Shared::<Array>::open(&n, &opts()),
+        Err(OpenError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn another_layout_or_parameter_type_is_a_typed_error() {
+    let n = name("layout");
+    let _a = Shared::<Array>::create(&n, &4, &opts()).unwrap();
+    match Shared::<Array32>::open(&n, &opts()) {
+        Err(OpenError::LayoutMismatch {
+            found, expected, ..
+        }) => assert_ne!(found, expected),
+        other => panic!("expected LayoutMismatch, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_size_that_does_not_match_the_header_is_a_typed_error() {
+    let n = name("size");
+    let _a = Shared::<Array>::create(&n, &4, &opts()).unwrap();
+    // Grow the object behind the header's back (as a foreign writer could).
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("/dev/shm{n}"))
+        .unwrap();
+    let len = f.metadata().unwrap().len();
+    f.set_len(len + 4096).unwrap();
+    match Shared::<Array>::open(&n, &opts()) {
+        Err(OpenError::SizeMismatch {
+            recorded, actual, ..
+        }) => {
+            assert_eq!((recorded, actual), (len, len + 4096))
+        }
+        other => panic!("expected SizeMismatch, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_foreign_object_is_not_a_segment() {
+    let n = name("foreign");
+    std::fs::write(format!("/dev/shm{n}"), vec![0xAB; 16384]).unwrap();
+    // Not ready (the ready word is garbage), and no process holds it.
+    match Shared::<Array>::open(&n, &opts()) {
+        Err(OpenError::NotReady { held: false, .. }) => {}
+        other => panic!("expected NotReady, got {other:?}"),
+    }
+    assert!(Segment::remove_stale(&n).unwrap());
+}
+
+#[test]
+fn bad_names_are_typed_errors() {
+    for bad in ["", "/", "noslash", "/a/b", "/nul\0"] {
+        assert!(
+            matches!(
+                Shared::<Array>::create(bad, &1, &opts()),
+                Err(OpenError::InvalidName { .. })
+            ),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn two_creators_racing_for_one_name_exactly_one_wins() {
+    for round in 0..50 {
+        let n = name(&format!("race{round}"));
+        let barrier = Arc::new(Barrier::new(2));
+        let racers: Vec<_> = (0..2)
+            .map(|_| {
+                let (n, barrier) = (n.clone(), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    Shared::<Array>::create(&n, &4, &opts())
+                })
+            })
+            .collect();
+        let results: Vec<_> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+        let won = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(won, 1, "round {round}: {results:?}");
+        assert!(results
+            .iter()
+            .any(|r| matches!(r, Err(OpenError::AlreadyExists { stale: false, .. }))));
+    }
+}
+
+#[test]
+fn an_opener_racing_the_initialiser_waits_or_gets_a_typed_error() {
+    for round in 0..50 {
+        let n = name(&format!("init{round}"));
+        let barrier = Arc::new(Barrier::new(2));
+        let opener = {
+            let (n, barrier) = (n.clone(), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                loop {
+                    match Shared::<Array>::open(&n, &opts()) {
+                        Err(OpenError::NotFound { .. }) => std::thread::yield_now(),
+                        other => return other.map(|s| s.wait_checked(0)),
+                    }
+                }
+            })
+        };
+        barrier.wait();
+        let a = Shared::<Array>::create(&n, &4, &opts()).unwrap();
+        a.publish(0, round).unwrap();
+        // Either it opened a fully initialised segment and read the value, or it reported
+        // NotReady (never garbage, never a hang).
+        match opener.join().unwrap() {
+            Ok(v) => assert_eq!(v, Ok(round)),
+            Err(OpenError::NotReady { .. }) => {}
+            Err(e) => panic!("round {round}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn a_segment_removed_while_mapped_keeps_working() {
+    let n = name("removed");
+    let a = Shared::<Array>::create(&n, &2, &opts()).unwrap();
+    let b = Shared::<Array>::open(&n, &opts()).unwrap();
+    Segment::unlink(&n).unwrap();
+    assert_eq!(Segment::inspect(&n).unwrap(), StaleCheck::Missing);
+    a.publish(1, 5).unwrap();
+    assert_eq!(b.wait_checked(1), Ok(5));
+    // The name is free again: a new segment is a different one.
+    let c = Shared::<Array>::create(&n, &2, &opts()).unwrap();
+    assert_eq!(c.get_ref(1).unwrap(), None);
+}
+
+type Counter = synclab::shm::InSegment<synclab::lock::FutexMutexIn<u64, Shm>>;
+
+#[test]
+fn attach_entries_are_freed_when_threads_exit() {
+    let n = name("entries");
+    let m = Shared::<Counter>::create(&n, &0, &opts()).unwrap();
+    // Far more threads, one after another, than the table has entries.
+    for _ in 0..300 {
+        std::thread::scope(|s| {
+            s.spawn(|| *m.lock_checked().unwrap() += 1);
+        });
+    }
+    assert_eq!(*m.lock_checked().unwrap(), 300);
+    let (alive, dead) = m.segment().attached();
+    assert!(
+        alive <= 2 && dead == 0,
+        "entries leaked: {alive} alive, {dead} dead"
+    );
+}
+
+#[test]
+fn threads_beyond_the_attach_table_still_exclude_each_other() {
+    let n = name("full");
+    let m = Shared::<Counter>::create(&n, &0, &opts()).unwrap();
+    let threads = 140; // more than the 127 entries, all attached at once
+    let barrier = Barrier::new(threads);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                *m.lock_checked().unwrap() += 1; // claims an entry (or gets the untracked tag)
+                barrier.wait(); // every thread holds its entry here
+                for _ in 0..100 {
+                    *m.lock_checked().unwrap() += 1;
+                }
+            });
+        }
+    });
+    assert_eq!(*m.lock_checked().unwrap(), 140 * 101);
+}
+
+#[test]
+fn the_futex_condvar_array_in_a_segment() {
+    type CondvarShm = synclab::array::CondvarArrayIn<u64, synclab::lock::FutexFamilyIn<Shm>, Shm>;
+    let n = name("condvar");
+    let a = Shared::<CondvarShm>::create(&n, &4, &opts()).unwrap();
+    let waiter = {
+        let n = n.clone();
+        std::thread::spawn(move || Shared::<CondvarShm>::open(&n, &opts()).unwrap().wait(3))
+    };
+    a.publish(3, 11).unwrap();
+    assert_eq!(waiter.join().unwrap(), Ok(11));
+    assert_eq!(a.try_get(0), Ok(None));
+    assert!(a.publish(3, 12).is_err());
+}
