@@ -25,7 +25,7 @@
 //! # Timeouts
 //!
 //! [`push_timeout`](BlockingQueue::push_timeout) and [`pop_timeout`](BlockingQueue::pop_timeout)
-//! run the same loop with a deadline: the sleep is [`EventCount::wait_timeout`]'s, which
+//! run the same loop with a deadline: the sleep is [`EventCountIn::wait_timeout`](super::EventCountIn::wait_timeout)'s, which
 //! unregisters the sleeper when the deadline passes (or, if a notification reached it
 //! first, consumes it and lets the loop re-check). A timed-out push hands its value back in
 //! [`PushError::Full`]; a timed-out pop reports [`PopError::Empty`].
