@@ -261,9 +261,9 @@ impl<T> JoinHandle<T> {
     /// (as [`std::thread::JoinHandle::join`] does).
     ///
     /// Joining from inside a task of the same pool waits on that worker: if every worker
-    /// waits for a task still queued behind them, nothing runs it. Don't, or use a
-    /// [`scope`](super::ThreadPool::scope), whose waiting does not occupy a worker slot by
-    /// design but does block the caller.
+    /// waits for a task still queued behind them, nothing runs it. Use a
+    /// [`scope`](super::ThreadPool::scope) there instead: its owner runs the scope's queued
+    /// tasks itself while it waits, so it cannot deadlock the pool.
     ///
     /// # Errors
     ///
