@@ -47,6 +47,14 @@ impl<R: RawLock + 'static> LockFamily for RawFamily<R> {
     fn wait<'a, T: Send>(condvar: &Condvar, guard: Self::Guard<'a, T>) -> Self::Guard<'a, T> {
         condvar.wait(guard)
     }
+    fn wait_timeout<'a, T: Send>(
+        condvar: &Condvar,
+        guard: Self::Guard<'a, T>,
+        timeout: Duration,
+    ) -> (Self::Guard<'a, T>, bool) {
+        let (guard, result) = condvar.wait_timeout(guard, timeout);
+        (guard, result.timed_out())
+    }
     fn notify_one(condvar: &Condvar) {
         condvar.notify_one();
     }

@@ -68,6 +68,7 @@ use core::marker::PhantomData;
 
 use crate::shm::{Heap, Memory};
 use crate::sync::atomic::{AtomicU32, AtomicUsize, Ordering::*};
+use core::time::Duration;
 
 use super::{MutexGuard, RawLock};
 
@@ -135,6 +136,32 @@ impl<M: Memory> CondvarIn<M> {
         guard
     }
 
+    /// As [`Condvar::wait`], but gives up once `timeout` has passed; returns the re-locked
+    /// guard and whether it timed out. A timed-out return orders nothing; the caller re-checks
+    /// its predicate either way.
+    pub fn wait_timeout<'a, T, R: RawLock>(
+        &self,
+        mut guard: MutexGuard<'a, T, R>,
+        timeout: Duration,
+    ) -> (MutexGuard<'a, T, R>, WaitTimeoutResult) {
+        // Relaxed (both): as in `wait`.
+        self.waiters.fetch_add(1, Relaxed);
+        let seen = self.seq.load(Relaxed);
+        // In tracked memory the sleep is capped at POLL, as in `wait`; a capped return that
+        // timed out is a spurious wakeup, not the caller's timeout.
+        let (sleep, capped) = if M::TRACKED && timeout > M::POLL {
+            (M::POLL, true)
+        } else {
+            (timeout, false)
+        };
+        let timed_out = MutexGuard::unlocked(&mut guard, || {
+            let timed_out = M::wait_timeout(&self.seq, seen, sleep) && !capped;
+            self.waiters.fetch_sub(1, Relaxed);
+            timed_out
+        });
+        (guard, WaitTimeoutResult(timed_out))
+    }
+
     /// Waits while `condition` holds, re-checking it (under the lock) after every return of
     /// [`Condvar::wait`].
     pub fn wait_while<'a, T, R: RawLock>(
@@ -165,6 +192,19 @@ impl<M: Memory> CondvarIn<M> {
         if self.waiters.load(Relaxed) > 0 {
             M::wake_all(&self.seq);
         }
+    }
+}
+
+/// Whether a timed condvar wait ([`Condvar::wait_timeout`]) gave up because its time ran out
+/// (as std's `WaitTimeoutResult`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitTimeoutResult(bool);
+
+impl WaitTimeoutResult {
+    /// Whether the wait timed out.
+    #[inline]
+    pub fn timed_out(&self) -> bool {
+        self.0
     }
 }
 

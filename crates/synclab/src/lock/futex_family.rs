@@ -63,6 +63,15 @@ impl<M: Memory> LockFamily for FutexFamilyIn<M> {
         condvar.wait(guard)
     }
 
+    fn wait_timeout<'a, T: Send>(
+        condvar: &Self::Condvar,
+        guard: Self::Guard<'a, T>,
+        timeout: core::time::Duration,
+    ) -> (Self::Guard<'a, T>, bool) {
+        let (guard, result) = condvar.wait_timeout(guard, timeout);
+        (guard, result.timed_out())
+    }
+
     #[inline]
     fn notify_one(condvar: &Self::Condvar) {
         condvar.notify_one();
