@@ -676,6 +676,14 @@ impl LockFamily for ParkingLotFamily {
         condvar.wait(&mut guard);
         guard
     }
+    fn wait_timeout<'a, T: Send>(
+        condvar: &Self::Condvar,
+        mut guard: Self::Guard<'a, T>,
+        timeout: std::time::Duration,
+    ) -> (Self::Guard<'a, T>, bool) {
+        let timed_out = condvar.wait_for(&mut guard, timeout).timed_out();
+        (guard, timed_out)
+    }
     fn notify_one(condvar: &Self::Condvar) {
         condvar.notify_one();
     }

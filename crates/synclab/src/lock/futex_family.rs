@@ -95,6 +95,15 @@ impl<R: RawLock + 'static, M: Memory> LockFamily for CondvarFamily<R, M> {
         condvar.wait(guard)
     }
 
+    fn wait_timeout<'a, T: Send>(
+        condvar: &Self::Condvar,
+        guard: Self::Guard<'a, T>,
+        timeout: core::time::Duration,
+    ) -> (Self::Guard<'a, T>, bool) {
+        let (guard, result) = condvar.wait_timeout(guard, timeout);
+        (guard, result.timed_out())
+    }
+
     #[inline]
     fn notify_one(condvar: &Self::Condvar) {
         condvar.notify_one();

@@ -435,6 +435,34 @@ pub trait LockFamily: Send + Sync + 'static {
     /// Atomically unlocks the guard's mutex and sleeps until notified; may return
     /// spuriously, so callers re-check (or use [`LockFamily::wait_while`]).
     fn wait<'a, T: Send>(condvar: &Self::Condvar, guard: Self::Guard<'a, T>) -> Self::Guard<'a, T>;
+    /// As [`LockFamily::wait`], for at most `timeout`; returns the guard and whether it timed
+    /// out (the caller re-checks its predicate either way). Under loom, std's pair is loom's,
+    /// whose `wait_timeout` never times out (loom does not model time); synclab's futex pair
+    /// times out whenever the futex model explores it.
+    fn wait_timeout<'a, T: Send>(
+        condvar: &Self::Condvar,
+        guard: Self::Guard<'a, T>,
+        timeout: core::time::Duration,
+    ) -> (Self::Guard<'a, T>, bool);
+    /// One step of a deadline loop: `(guard, true)` at once if `deadline` has passed, else
+    /// [`LockFamily::wait_timeout`] for the time left; with no deadline, [`LockFamily::wait`].
+    fn wait_until<'a, T: Send>(
+        condvar: &Self::Condvar,
+        guard: Self::Guard<'a, T>,
+        deadline: Option<crate::sync::time::Instant>,
+    ) -> (Self::Guard<'a, T>, bool) {
+        match deadline {
+            None => (Self::wait(condvar, guard), false),
+            Some(deadline) => {
+                let now = crate::sync::time::Instant::now();
+                if now >= deadline {
+                    (guard, true)
+                } else {
+                    Self::wait_timeout(condvar, guard, deadline - now)
+                }
+            }
+        }
+    }
     /// Wakes one waiter, if any.
     fn notify_one(condvar: &Self::Condvar);
     /// Wakes every waiter.

@@ -54,12 +54,14 @@
 //! without bound.
 
 use super::{
-    join_workers, run_task, search_idle, BuildError, PoolConfig, ShutdownReport, SubmitError, Task,
-    ThreadPool, TrySubmitError, WaitReport,
+    join_workers, run_task, search_idle, BuildError, PanicRecord, PoolConfig, ShutdownReport,
+    SubmitError, Task, ThreadPool, TrySubmitError, WaitReport, WaitTimeout,
 };
 use crate::queue::{ArrayQueue, CapacityError, EventCount};
 use crate::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::time::Instant;
 use crate::sync::{thread, Arc};
+use core::time::Duration;
 use crossbeam_utils::CachePadded;
 
 /// One pending task in the state word.
@@ -111,8 +113,8 @@ struct Shared {
     blocked: AtomicUsize,
     /// Blocked submitters are woken once the queue holds at most this many tasks.
     low_watermark: usize,
-    /// Tasks that panicked since the last `wait`.
-    panicked: AtomicUsize,
+    /// Payloads of tasks that panicked since the last `wait` (and of unjoined spawned ones).
+    panics: Arc<PanicRecord>,
     work: EventCount,
     space: EventCount,
     idle: EventCount,
@@ -307,9 +309,7 @@ impl Shared {
             };
             woken = false;
             self.task_taken();
-            if !run_task(task) {
-                self.panicked.fetch_add(1, Ordering::Relaxed);
-            }
+            run_task(task, &self.panics);
             self.finish_one();
         }
     }
@@ -408,7 +408,7 @@ impl ThreadPool for LockFreePool {
             searching: CachePadded::new(AtomicUsize::new(0)),
             blocked: AtomicUsize::new(0),
             low_watermark: capacity / 2,
-            panicked: AtomicUsize::new(0),
+            panics: Arc::new(PanicRecord::new()),
             work: EventCount::new(),
             space: EventCount::new(),
             idle: EventCount::new(),
@@ -448,25 +448,14 @@ impl ThreadPool for LockFreePool {
     }
 
     fn wait(&self) -> WaitReport {
-        let shared = &*self.shared;
-        // Acquire: pairs with the Release decrements (see "Orderings" in the module docs).
-        let start = shared.state.load(Ordering::Acquire);
-        if pending(start) != 0 {
-            loop {
-                let key = shared.idle.prepare_wait();
-                // Acquire: as above.
-                let now = shared.state.load(Ordering::Acquire);
-                if pending(now) == 0 || generation(now) != generation(start) {
-                    shared.idle.cancel_wait(key);
-                    break;
-                }
-                shared.idle.wait(key);
-            }
+        match self.wait_until(None) {
+            Ok(report) => report,
+            Err(WaitTimeout) => unreachable!("a wait without a deadline does not time out"),
         }
-        WaitReport {
-            // Relaxed: the counts were made before the decrements we synchronized with.
-            panicked: shared.panicked.swap(0, Ordering::Relaxed),
-        }
+    }
+
+    fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitTimeout> {
+        self.wait_until(Instant::now().checked_add(timeout))
     }
 
     fn close(&self) {
@@ -492,17 +481,46 @@ impl ThreadPool for LockFreePool {
     fn capacity(&self) -> usize {
         self.shared.queue.capacity()
     }
+
+    fn panics(&self) -> &Arc<PanicRecord> {
+        &self.shared.panics
+    }
 }
 
 impl LockFreePool {
+    /// `wait`, giving up at `deadline` (if any).
+    fn wait_until(&self, deadline: Option<Instant>) -> Result<WaitReport, WaitTimeout> {
+        let shared = &*self.shared;
+        // Acquire: pairs with the Release decrements (see "Orderings" in the module docs).
+        let start = shared.state.load(Ordering::Acquire);
+        let idle_since_start = |now: u64| pending(now) == 0 || generation(now) != generation(start);
+        if pending(start) != 0 {
+            loop {
+                let key = shared.idle.prepare_wait();
+                // Acquire: as above.
+                if idle_since_start(shared.state.load(Ordering::Acquire)) {
+                    shared.idle.cancel_wait(key);
+                    break;
+                }
+                if shared.idle.wait_until(key, deadline).timed_out() {
+                    // Unregistered; one last look (Acquire: as above) before giving up.
+                    if idle_since_start(shared.state.load(Ordering::Acquire)) {
+                        break;
+                    }
+                    return Err(WaitTimeout);
+                }
+            }
+        }
+        // The payloads were recorded before the decrements we synchronized with.
+        Ok(WaitReport::of(shared.panics.take()))
+    }
+
     fn stop(&mut self) -> ShutdownReport {
         self.close();
         let workers_joined = join_workers(std::mem::take(&mut self.handles));
-        ShutdownReport {
-            // Relaxed: the joins above ordered every worker's increments before this.
-            panicked: self.shared.panicked.swap(0, Ordering::Relaxed),
-            workers_joined,
-        }
+        // The joins above ordered every worker's records before this (when detached, the
+        // payloads recorded later go to nobody's report: the pool is gone).
+        ShutdownReport::of(self.shared.panics.take(), workers_joined)
     }
 }
 

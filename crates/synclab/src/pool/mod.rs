@@ -60,12 +60,19 @@
 //! ```
 
 use core::fmt;
+use core::time::Duration;
 
 pub mod condvar_pool;
+pub mod join;
 pub mod lock_free;
+pub mod panics;
+pub mod scope;
 
 pub use condvar_pool::CondvarPool;
+pub use join::{JoinHandle, ScopedJoinHandle, TaskDropped};
 pub use lock_free::{LockFreePool, IDLE_SPINS, IDLE_YIELDS, MAX_SEARCHERS};
+pub use panics::{panic_message, PanicPayload, PanicRecord};
+pub use scope::Scope;
 
 /// A unit of work: any closure that can be sent to a worker.
 pub type Task = Box<dyn FnOnce() + Send + 'static>;
@@ -228,21 +235,63 @@ impl fmt::Display for TrySubmitError {
 impl std::error::Error for TrySubmitError {}
 
 /// What [`ThreadPool::wait`] observed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Default)]
+#[non_exhaustive]
 #[must_use = "the report says whether any task panicked"]
 pub struct WaitReport {
-    /// Tasks that panicked since the previous `wait` returned. With several threads waiting
-    /// at once, each panic is reported to exactly one of them.
+    /// Tasks that panicked since the previous `wait` returned and whose payload no
+    /// [`JoinHandle`] took (`payloads.len()`). With several threads waiting at once, each
+    /// panic is reported to exactly one of them.
     pub panicked: usize,
+    /// Their panic payloads, oldest first (see [`panic_message`] for the text).
+    pub payloads: Vec<PanicPayload>,
 }
 
+impl WaitReport {
+    /// The report of `payloads`.
+    pub(crate) fn of(payloads: Vec<PanicPayload>) -> Self {
+        Self {
+            panicked: payloads.len(),
+            payloads,
+        }
+    }
+}
+
+/// [`ThreadPool::wait_timeout`] gave up: a task submitted before the call had not finished
+/// when the timeout passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WaitTimeout;
+
+impl fmt::Display for WaitTimeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("timed out waiting for the pool's tasks to finish")
+    }
+}
+
+impl std::error::Error for WaitTimeout {}
+
 /// What [`ThreadPool::shutdown`] observed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct ShutdownReport {
-    /// Tasks that panicked and were not yet reported by a `wait`.
+    /// Tasks that panicked and were not yet reported by a `wait` (`payloads.len()`).
     pub panicked: usize,
+    /// Their panic payloads, oldest first.
+    pub payloads: Vec<PanicPayload>,
     /// Workers joined.
     pub workers_joined: usize,
+}
+
+impl ShutdownReport {
+    /// The report of `payloads` and `workers_joined`.
+    pub(crate) fn of(payloads: Vec<PanicPayload>, workers_joined: usize) -> Self {
+        Self {
+            panicked: payloads.len(),
+            payloads,
+            workers_joined,
+        }
+    }
 }
 
 /// A pool of worker threads running submitted [`Task`]s from a bounded queue.
@@ -290,12 +339,92 @@ pub trait ThreadPool: Send + Sync + Sized {
         self.submit(Box::new(f))
     }
 
+    /// Submits `f` and returns a [`JoinHandle`] for its result: its value, or the payload of
+    /// its panic. Dropping the handle detaches the task; a payload no handle takes is
+    /// reported by the next [`wait`](ThreadPool::wait).
+    ///
+    /// ```
+    /// use synclab::pool::{StdCondvarPool, ThreadPool};
+    ///
+    /// let pool = StdCondvarPool::with_workers(2)?;
+    /// let handles: Vec<_> = (1..=4u64).map(|i| pool.spawn(move || i * i).unwrap()).collect();
+    /// let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    /// assert_eq!(sum, 30);
+    /// # Ok::<(), synclab::pool::BuildError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`ThreadPool::submit`]: the [`SubmitError`] holds the packaged task (running it
+    /// runs `f`, whose result is then dropped).
+    fn spawn<F, T>(&self, f: F) -> Result<JoinHandle<T>, SubmitError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (task, handle) = join::package(f, crate::sync::Arc::clone(self.panics()));
+        self.submit(Box::new(task))?;
+        Ok(handle)
+    }
+
+    /// Runs `f` with a [`Scope`] whose tasks may borrow from the caller's stack, and returns
+    /// once every task spawned in it has finished; a panic of a task not joined is re-raised
+    /// then (see [`Scope`] for the details and the soundness argument).
+    ///
+    /// ```
+    /// use synclab::pool::{LockFreePool, ThreadPool};
+    ///
+    /// let pool = LockFreePool::with_workers(2)?;
+    /// let mut halves = vec![vec![1, 2, 3], vec![4, 5, 6]];
+    /// pool.scope(|s| {
+    ///     for half in halves.iter_mut() {
+    ///         s.spawn(move || half.iter_mut().for_each(|x| *x *= 10));
+    ///     }
+    /// });
+    /// assert_eq!(halves, [[10, 20, 30], [40, 50, 60]]); // every task has finished
+    /// # Ok::<(), synclab::pool::BuildError>(())
+    /// ```
+    fn scope<'env, F, R>(&'env self, f: F) -> R
+    where
+        F: for<'scope> FnOnce(&'scope Scope<'scope, 'env, Self>) -> R,
+    {
+        scope::scope(self, f)
+    }
+
+    /// The record of panic payloads that no [`JoinHandle`] took, which
+    /// [`wait`](ThreadPool::wait) and [`shutdown`](ThreadPool::shutdown) report. Every pool
+    /// keeps one and records into it every payload its workers catch; the handles of
+    /// [`spawn`](ThreadPool::spawn) report to it when dropped unjoined.
+    fn panics(&self) -> &crate::sync::Arc<PanicRecord>;
+
     /// Returns once every task submitted before this call has finished running.
     ///
     /// Precisely: it returns at the first moment after the call when no task is pending (queued
     /// or running), or at once if none is. Every thread waiting at that moment returns. Calling
     /// it from inside one of the pool's own tasks would wait for that task itself: don't.
     fn wait(&self) -> WaitReport;
+
+    /// As [`wait`](ThreadPool::wait), but gives up once `timeout` has passed. The panics not
+    /// yet reported stay for the next `wait`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use synclab::pool::{LockFreePool, ThreadPool};
+    ///
+    /// let pool = LockFreePool::with_workers(1)?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// pool.execute(move || rx.recv().unwrap()).unwrap();
+    /// assert!(pool.wait_timeout(Duration::from_millis(1)).is_err()); // the task is blocked
+    /// tx.send(()).unwrap();
+    /// assert_eq!(pool.wait_timeout(Duration::from_secs(10)).unwrap().panicked, 0);
+    /// # Ok::<(), synclab::pool::BuildError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`WaitTimeout`] if some task submitted before the call was still pending when the
+    /// timeout passed.
+    fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitTimeout>;
 
     /// Stops accepting tasks: later `submit`/`try_submit` calls hand their task back, and
     /// submitters blocked on a full queue return with their task. Tasks already queued still
@@ -312,13 +441,16 @@ pub trait ThreadPool: Send + Sync + Sized {
     fn capacity(&self) -> usize;
 }
 
-/// Runs `task`, catching a panic. Returns whether it completed normally.
+/// Runs `task`, catching a panic; a panic's payload goes to `panics`.
 ///
 /// The task is consumed (and so dropped) inside the guard, so a panicking destructor of a
-/// captured value is caught too.
+/// captured value is caught too. The payload is kept, not dropped here, so a payload whose
+/// own destructor panics cannot unwind the worker.
 #[inline]
-pub(crate) fn run_task(task: Task) -> bool {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(task)).is_ok()
+pub(crate) fn run_task(task: Task, panics: &PanicRecord) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(task)) {
+        panics.record(payload);
+    }
 }
 
 /// Joins the pool's workers, or — when called on one of them (the pool dropped or shut down

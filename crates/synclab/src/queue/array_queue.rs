@@ -66,9 +66,23 @@
 //! answers are points of the SeqCst order — also against SeqCst operations on other objects.
 //! loom cannot check that (it treats SeqCst accesses as AcqRel); the Miri witnesses in
 //! `crates/synclab/tests/sc_witness.rs` do.
+//!
+//! # Forced pushes
+//!
+//! [`ArrayQueue::force_push`] (crossbeam's `force_push`, crossbeam#680) runs `push`'s loop;
+//! where `push` would report "full", it evicts the oldest item instead. A full queue has
+//! `head + one_lap == tail`, so the slot of position `tail` holds the item of position
+//! `head`: the pusher claims `head` with the consumers' SeqCst CAS (so at most one thread —
+//! a consumer or a forced pusher — takes that item), stores `tail + 1` into `tail` (nobody
+//! else can move it: producers claim `tail` only when the slot's stamp equals `tail`, and it
+//! still says "full for `head`"), swaps the value in place and publishes it with the usual
+//! Release stamp store of `tail + 1`. Between the CAS and the stamp store the slot is held
+//! exactly as by a producer between its CAS and its stamp store (see "Progress"). The loom
+//! model `array_queue_force_push_against_pops` checks it against concurrent pops.
 
 use core::fmt;
 use core::mem::MaybeUninit;
+use core::ops::ControlFlow;
 
 use crossbeam_utils::CachePadded;
 
@@ -273,7 +287,74 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
     /// Appends `value`, or hands it back if the queue is full.
     #[inline]
     pub fn push(&self, value: T) -> Result<(), T> {
-        self.push_until::<RUN_TO_END>(value)
+        self.push_until::<RUN_TO_END>(value, |value, _, _| ControlFlow::Break(value))
+    }
+
+    /// Appends `value`; if the queue is full, overwrites the oldest item and returns it.
+    ///
+    /// The eviction is a pop and a push in one step: the pushing thread claims the oldest
+    /// item's position with the consumers' CAS on `head`, which makes it the owner of that
+    /// slot, moves `tail` past it, swaps the value and publishes it (see "Forced pushes" in
+    /// the module docs). Linearizable as "pop the oldest, then push", atomically.
+    ///
+    /// ```
+    /// use synclab::queue::ArrayQueue;
+    ///
+    /// let q = ArrayQueue::new(2)?;
+    /// assert_eq!(q.force_push(1), None);
+    /// assert_eq!(q.force_push(2), None);
+    /// assert_eq!(q.force_push(3), Some(1)); // full: the oldest makes room
+    /// assert_eq!((q.pop(), q.pop(), q.pop()), (Some(2), Some(3), None));
+    /// # Ok::<(), synclab::queue::CapacityError>(())
+    /// ```
+    ///
+    /// Not in memory whose peers' deaths are tracked (a shared segment): the eviction does not
+    /// announce its claim the way a consumer's does, so a forced pusher that died inside it
+    /// could not be recovered from. Using it there is a compile-time error.
+    #[inline]
+    pub fn force_push(&self, value: T) -> Option<T> {
+        const { assert!(!M::TRACKED, "force_push is not supported in tracked memory") };
+        self.push_until::<RUN_TO_END>(value, |value, tail, slot| {
+            self.evict_oldest(value, tail, slot)
+        })
+        .err()
+    }
+
+    /// The queue looked full at position `tail` (its slot still holds the oldest item, at
+    /// position `tail - one_lap`, which `head` still names): claims that item as a consumer
+    /// would, and reuses its slot for `value`. `Break(oldest)` on success; `Continue(value)`
+    /// if a consumer took the oldest item first (then the push is retried from the start).
+    #[cold]
+    fn evict_oldest(&self, value: T, tail: usize, slot: &Slot<T>) -> ControlFlow<T, T> {
+        let head = tail.wrapping_sub(self.one_lap);
+        let new_tail = self.next_position(tail);
+        let new_head = new_tail.wrapping_sub(self.one_lap);
+        // SeqCst, as the CAS in `pop`: winning it makes us the consumer of position `head`.
+        if self
+            .ends()
+            .head
+            .compare_exchange_weak(head, new_head, Ordering::SeqCst, Ordering::Relaxed)
+            .is_err()
+        {
+            return ControlFlow::Continue(value);
+        }
+        // Nobody else can move `tail` now: a producer claims position `tail` only when the
+        // slot's stamp equals `tail`, and the stamp still says "full for `head`" until our
+        // store below. So a plain store claims it. SeqCst: it takes part in the total order
+        // that `snapshot` reads `tail` in, as the CAS in `push` does.
+        self.ends().tail.store(new_tail, Ordering::SeqCst);
+        // SAFETY: the stamp we Acquire-loaded said "full for `head`" (the caller checked
+        // `stamp + one_lap == tail + 1`), so the slot holds the initialised value of position
+        // `head`, made visible by that producer's Release store; winning the CAS on `head`
+        // gave us that slot exclusively, as in `pop`, and nobody can claim it as a producer
+        // until our stamp store (above). We read the old value once and write the new one.
+        let oldest = slot
+            .value
+            .with_mut(|p| unsafe { p.replace(MaybeUninit::new(value)).assume_init() });
+        // Release: pairs with the Acquire stamp load in `pop`, so the new value is visible
+        // to the consumer of position `tail`.
+        slot.stamp.store(tail + 1, Ordering::Release);
+        ControlFlow::Break(oldest)
     }
 
     /// Runs `push` up to `step` and stops there for good, as a process killed at that point
@@ -281,7 +362,9 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
     #[doc(hidden)]
     pub fn push_dying(&self, value: T, step: QueueStep) -> Result<(), T> {
         match step {
-            QueueStep::AfterClaim => self.push_until::<STOP_AFTER_CLAIM>(value),
+            QueueStep::AfterClaim => {
+                self.push_until::<STOP_AFTER_CLAIM>(value, |value, _, _| ControlFlow::Break(value))
+            }
         }
     }
 
@@ -296,8 +379,15 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
         }
     }
 
+    /// The push loop, run up to `STOP`. When the queue is full at position `tail`,
+    /// `on_full(value, tail, slot)` decides: `Break(v)` returns `Err(v)`, `Continue(value)`
+    /// retries.
     #[inline]
-    fn push_until<const STOP: u8>(&self, value: T) -> Result<(), T> {
+    fn push_until<const STOP: u8>(
+        &self,
+        mut value: T,
+        on_full: impl Fn(T, usize, &Slot<T>) -> ControlFlow<T, T>,
+    ) -> Result<(), T> {
         let mut backoff = Backoff::default();
         let mut stalled = 0;
         let mut tail = self.ends().tail.load(Ordering::Relaxed);
@@ -350,7 +440,10 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
                 fence(Ordering::SeqCst);
                 let head = self.ends().head.load(Ordering::Relaxed);
                 if head.wrapping_add(self.one_lap) == tail {
-                    return Err(value);
+                    value = match on_full(value, tail, slot) {
+                        ControlFlow::Break(back) => return Err(back),
+                        ControlFlow::Continue(value) => value,
+                    };
                 }
                 // Not full, yet the slot is not free: its consumer is between its CAS and its
                 // stamp store — or, in tracked memory, died there.
