@@ -7,6 +7,11 @@
 //!   bounded crossbeam channel ([`ChannelPool`]). The bounded pools all get the same capacity
 //!   ([`synclab::pool::DEFAULT_CAPACITY`]); rayon's injector and threadpool's channel are
 //!   unbounded.
+//! * `pools/spawn-join` — the same number of tiny tasks that each *return a value*, collected
+//!   by the submitter: synclab's `spawn` + `JoinHandle::join` on every pool, and synclab's
+//!   `scope` writing each result into a borrowed slot, beside rayon (`scope` + `spawn` into
+//!   borrowed slots: rayon has no join handle, rayon#1252) and threadpool (results sent back
+//!   over an mpsc channel, its documented way).
 //! * `pools/idle-cpu` — CPU time an idle 4-worker pool burns per second of wall time, after it
 //!   has run a few tasks ([`crate::idle_window`]). The seed's Python pool (busy-waiting
 //!   workers) is shown for its cost, and the window with no pool at all as the floor: what
@@ -36,9 +41,13 @@ fn tasks(p: &Params) -> usize {
     p.pick(10_000, 50_000)
 }
 
-/// The pools workloads.
-pub fn workloads() -> Vec<Workload> {
-    let throughput = |id, title, one: [fn(&Params) -> Measurement; 6]| Workload {
+/// A tasks-per-second workload of the pools group, run at every count of [`WORKERS`].
+fn at_every_worker_count(
+    id: &'static str,
+    title: &'static str,
+    contenders: Vec<Contender>,
+) -> Workload {
+    Workload {
         id,
         group: "pools",
         title,
@@ -46,38 +55,49 @@ pub fn workloads() -> Vec<Workload> {
         threads: WORKERS.to_vec(),
         scales_with_threads: true,
         metric: Metric::Mops,
-        contenders: vec![
-            Contender {
-                name: "LockFreePool",
-                role: Role::Synclab,
-                run: one[0],
-            },
-            Contender {
-                name: "CondvarPool<FutexFamily>",
-                role: Role::Synclab,
-                run: one[1],
-            },
-            Contender {
-                name: "CondvarPool<StdFamily>",
-                role: Role::Synclab,
-                run: one[2],
-            },
-            Contender {
-                name: "rayon scope+spawn",
-                role: Role::Anchor,
-                run: one[3],
-            },
-            Contender {
-                name: "threadpool",
-                role: Role::Anchor,
-                run: one[4],
-            },
-            Contender {
-                name: "crossbeam-channel pool",
-                role: Role::Anchor,
-                run: one[5],
-            },
-        ],
+        contenders,
+    }
+}
+
+/// The pools workloads.
+pub fn workloads() -> Vec<Workload> {
+    let throughput = |id, title, one: [fn(&Params) -> Measurement; 6]| {
+        at_every_worker_count(
+            id,
+            title,
+            vec![
+                Contender {
+                    name: "LockFreePool",
+                    role: Role::Synclab,
+                    run: one[0],
+                },
+                Contender {
+                    name: "CondvarPool<FutexFamily>",
+                    role: Role::Synclab,
+                    run: one[1],
+                },
+                Contender {
+                    name: "CondvarPool<StdFamily>",
+                    role: Role::Synclab,
+                    run: one[2],
+                },
+                Contender {
+                    name: "rayon scope+spawn",
+                    role: Role::Anchor,
+                    run: one[3],
+                },
+                Contender {
+                    name: "threadpool",
+                    role: Role::Anchor,
+                    run: one[4],
+                },
+                Contender {
+                    name: "crossbeam-channel pool",
+                    role: Role::Anchor,
+                    run: one[5],
+                },
+            ],
+        )
     };
     vec![
         throughput(
@@ -102,6 +122,37 @@ pub fn workloads() -> Vec<Workload> {
                 |p| rayon_tiny(p, 2),
                 |p| threadpool_tiny(p, 2),
                 |p| channel_tiny(p, 2),
+            ],
+        ),
+        at_every_worker_count(
+            "pools/spawn-join",
+            "Tiny tasks that return a value, collected by the submitter (tasks/s)",
+            vec![
+                Contender {
+                    name: "LockFreePool spawn+join",
+                    role: Role::Synclab,
+                    run: synclab_spawn_join::<LockFreePool>,
+                },
+                Contender {
+                    name: "CondvarPool<FutexFamily> spawn+join",
+                    role: Role::Synclab,
+                    run: synclab_spawn_join::<FutexCondvarPool>,
+                },
+                Contender {
+                    name: "LockFreePool scope+spawn",
+                    role: Role::Synclab,
+                    run: synclab_scope_slots::<LockFreePool>,
+                },
+                Contender {
+                    name: "rayon scope+spawn",
+                    role: Role::Anchor,
+                    run: rayon_scope_slots,
+                },
+                Contender {
+                    name: "threadpool + mpsc results",
+                    role: Role::Anchor,
+                    run: threadpool_results,
+                },
             ],
         ),
         Workload {
@@ -442,6 +493,78 @@ fn channel_tiny(p: &Params, submitters: usize) -> Measurement {
     });
     pool.wait();
     let elapsed = start.elapsed();
+    Measurement::ops(n as u64, elapsed)
+}
+
+/// The checksum of `spawn-join`: the sum of every task's result, `0 + 1 + … + (n - 1)`.
+fn results_sum(n: usize) -> u64 {
+    let n = n as u64;
+    n * (n - 1) / 2
+}
+
+fn synclab_spawn_join<P: ThreadPool>(p: &Params) -> Measurement {
+    let n = tasks(p);
+    let pool = P::build(PoolConfig::new(p.threads)).expect("valid pool configuration");
+    let start = Instant::now();
+    let handles: Vec<_> = (0..n as u64)
+        .map(|i| pool.spawn(move || black_box(i)).expect("the pool is open"))
+        .collect();
+    let sum: u64 = handles
+        .into_iter()
+        .map(|h| h.join().expect("no task panics"))
+        .sum();
+    let elapsed = start.elapsed();
+    assert_eq!(sum, results_sum(n), "a result was lost");
+    pool.shutdown();
+    Measurement::ops(n as u64, elapsed)
+}
+
+fn synclab_scope_slots<P: ThreadPool>(p: &Params) -> Measurement {
+    let n = tasks(p);
+    let pool = P::build(PoolConfig::new(p.threads)).expect("valid pool configuration");
+    let mut results = vec![0u64; n];
+    let start = Instant::now();
+    pool.scope(|s| {
+        for (i, slot) in results.iter_mut().enumerate() {
+            s.spawn(move || *slot = black_box(i as u64));
+        }
+    });
+    let sum: u64 = results.iter().sum();
+    let elapsed = start.elapsed();
+    assert_eq!(sum, results_sum(n), "a result was lost");
+    pool.shutdown();
+    Measurement::ops(n as u64, elapsed)
+}
+
+fn rayon_scope_slots(p: &Params) -> Measurement {
+    let n = tasks(p);
+    let pool = rayon_pool(p.threads);
+    let mut results = vec![0u64; n];
+    let start = Instant::now();
+    pool.scope(|s| {
+        for (i, slot) in results.iter_mut().enumerate() {
+            s.spawn(move |_| *slot = black_box(i as u64));
+        }
+    });
+    let sum: u64 = results.iter().sum();
+    let elapsed = start.elapsed();
+    assert_eq!(sum, results_sum(n), "a result was lost");
+    Measurement::ops(n as u64, elapsed)
+}
+
+fn threadpool_results(p: &Params) -> Measurement {
+    let n = tasks(p);
+    let pool = threadpool::ThreadPool::new(p.threads);
+    let start = Instant::now();
+    let (tx, rx) = std::sync::mpsc::channel::<u64>();
+    for i in 0..n as u64 {
+        let tx = tx.clone();
+        pool.execute(move || tx.send(black_box(i)).expect("the receiver is alive"));
+    }
+    drop(tx);
+    let sum: u64 = rx.iter().sum();
+    let elapsed = start.elapsed();
+    assert_eq!(sum, results_sum(n), "a result was lost");
     Measurement::ops(n as u64, elapsed)
 }
 

@@ -630,3 +630,62 @@ mod drops {
         }
     }
 }
+
+/// `spawn`/`join` (values with heap data, a panic's payload) and `scope` (tasks writing into a
+/// borrowed `Vec`) on both pool kinds: the packet's cell and the scope's lifetime erasure.
+#[test]
+fn spawn_join_and_scope() {
+    use synclab::pool::{panic_message, FutexCondvarPool, LockFreePool, ThreadPool};
+    fn run<P: ThreadPool>() {
+        let pool = P::with_workers(2).unwrap();
+        let words: Vec<_> = ["a", "bc"]
+            .into_iter()
+            .map(|w| pool.spawn(move || w.repeat(2)).unwrap())
+            .collect();
+        let failed = pool.spawn(|| -> String { panic!("on purpose") }).unwrap();
+        let words: Vec<String> = words.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(words, ["aa", "bcbc"]);
+        assert_eq!(
+            panic_message(&failed.join().unwrap_err()),
+            Some("on purpose")
+        );
+        let mut cells = vec![String::new(), String::new()];
+        pool.scope(|s| {
+            for (i, cell) in cells.iter_mut().enumerate() {
+                s.spawn(move || cell.push_str(&i.to_string()));
+            }
+        });
+        assert_eq!(cells, ["0", "1"]);
+        drop(pool.spawn(|| String::from("detached")).unwrap());
+        assert_eq!(pool.wait().unwrap().panicked, 0);
+    }
+    run::<LockFreePool>();
+    run::<FutexCondvarPool>();
+}
+
+/// `ArrayQueue::force_push` evicting while a consumer pops (heap values, so a double read or
+/// a lost drop shows), and a channel carrying heap values across threads to disconnection.
+#[test]
+fn force_push_and_channel() {
+    use synclab::queue::{bounded, ArrayQueue};
+    let q = Arc::new(ArrayQueue::<String>::new(1).unwrap());
+    let consumer = {
+        let q = Arc::clone(&q);
+        std::thread::spawn(move || (0..2).filter_map(|_| q.pop()).collect::<Vec<_>>())
+    };
+    let evicted: Vec<String> = (0..3)
+        .filter_map(|i| q.force_push(i.to_string()).expect("the queue is open"))
+        .collect();
+    let popped = consumer.join().unwrap();
+    let left: Vec<String> = std::iter::from_fn(|| q.pop()).collect();
+    assert_eq!(evicted.len() + popped.len() + left.len(), 3);
+
+    let (tx, rx) = bounded::<String>(1).unwrap();
+    let producer = std::thread::spawn(move || {
+        for i in 0..3 {
+            tx.send(i.to_string()).unwrap();
+        }
+    });
+    assert_eq!(rx.iter().collect::<Vec<_>>(), ["0", "1", "2"]);
+    producer.join().unwrap();
+}

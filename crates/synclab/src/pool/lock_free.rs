@@ -65,13 +65,15 @@
 use std::collections::VecDeque;
 
 use super::{
-    join_workers, on_own_worker, run_task, search_idle, BuildError, PoolConfig, ShutdownReport,
-    SubmitError, SubmitErrorKind, Task, ThreadPool, TrySubmitError, WaitError, WaitReport,
-    MAX_PENDING,
+    join_workers, on_own_worker, run_task, search_idle, BuildError, PanicRecord, PoolConfig,
+    ShutdownReport, SubmitError, SubmitErrorKind, Task, ThreadPool, TrySubmitError, WaitError,
+    WaitReport, MAX_PENDING,
 };
 use crate::queue::{ArrayQueue, EventCount};
 use crate::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::time::Instant;
 use crate::sync::{thread, Arc, StdMutex};
+use core::time::Duration;
 use crossbeam_utils::CachePadded;
 
 /// One pending task in the state word.
@@ -137,8 +139,8 @@ struct Shared {
     blocked: AtomicUsize,
     /// Blocked submitters are woken once the queue holds at most this many tasks.
     low_watermark: usize,
-    /// Tasks that panicked since the last `wait`.
-    panicked: AtomicUsize,
+    /// Payloads of tasks that panicked since the last `wait` (and of unjoined spawned ones).
+    panics: Arc<PanicRecord>,
     work: EventCount,
     space: EventCount,
     idle: EventCount,
@@ -394,9 +396,7 @@ impl Shared {
             };
             woken = false;
             self.task_taken();
-            if !run_task(task) {
-                self.panicked.fetch_add(1, Ordering::Relaxed);
-            }
+            run_task(task, &self.panics);
             self.finish_one();
         }
     }
@@ -494,7 +494,7 @@ impl ThreadPool for LockFreePool {
             searching: CachePadded::new(AtomicUsize::new(0)),
             blocked: AtomicUsize::new(0),
             low_watermark: capacity / 2,
-            panicked: AtomicUsize::new(0),
+            panics: Arc::new(PanicRecord::new()),
             work: EventCount::new(),
             space: EventCount::new(),
             idle: EventCount::new(),
@@ -543,28 +543,11 @@ impl ThreadPool for LockFreePool {
     }
 
     fn wait(&self) -> Result<WaitReport, WaitError> {
-        if on_own_worker(&self.handles) {
-            return Err(WaitError::InsideTask);
-        }
-        let shared = &*self.shared;
-        // Acquire: pairs with the Release decrements (see "Orderings" in the module docs).
-        let start = shared.state.load(Ordering::Acquire);
-        if pending(start) != 0 {
-            loop {
-                let key = shared.idle.prepare_wait();
-                // Acquire: as above.
-                let now = shared.state.load(Ordering::Acquire);
-                if pending(now) == 0 || generation(now) != generation(start) {
-                    shared.idle.cancel_wait(key);
-                    break;
-                }
-                shared.idle.wait(key);
-            }
-        }
-        Ok(WaitReport {
-            // Relaxed: the counts were made before the decrements we synchronized with.
-            panicked: shared.panicked.swap(0, Ordering::Relaxed),
-        })
+        self.wait_until(None)
+    }
+
+    fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitError> {
+        self.wait_until(Instant::now().checked_add(timeout))
     }
 
     fn close(&self) {
@@ -590,25 +573,60 @@ impl ThreadPool for LockFreePool {
     fn capacity(&self) -> usize {
         self.shared.queue.capacity()
     }
+
+    fn panics(&self) -> &Arc<PanicRecord> {
+        &self.shared.panics
+    }
 }
 
 impl LockFreePool {
+    /// `wait`, giving up at `deadline` (if any).
+    fn wait_until(&self, deadline: Option<Instant>) -> Result<WaitReport, WaitError> {
+        // A task of this pool would wait for itself (module docs of `crate::pool`).
+        if on_own_worker(&self.handles) {
+            return Err(WaitError::InsideTask);
+        }
+        let shared = &*self.shared;
+        // Acquire: pairs with the Release decrements (see "Orderings" in the module docs).
+        let start = shared.state.load(Ordering::Acquire);
+        let idle_since_start = |now: u64| pending(now) == 0 || generation(now) != generation(start);
+        if pending(start) != 0 {
+            loop {
+                let key = shared.idle.prepare_wait();
+                // Acquire: as above.
+                if idle_since_start(shared.state.load(Ordering::Acquire)) {
+                    shared.idle.cancel_wait(key);
+                    break;
+                }
+                if shared.idle.wait_until(key, deadline).timed_out() {
+                    // Unregistered; one last look (Acquire: as above) before giving up.
+                    if idle_since_start(shared.state.load(Ordering::Acquire)) {
+                        break;
+                    }
+                    return Err(WaitError::TimedOut);
+                }
+            }
+        }
+        // The payloads were recorded before the decrements we synchronized with.
+        Ok(WaitReport::of(shared.panics.take()))
+    }
+
     fn stop(&mut self) -> ShutdownReport {
         self.close();
         let workers = join_workers(std::mem::take(&mut self.handles));
-        ShutdownReport {
-            // Relaxed: the joins above ordered every worker's increments before this.
-            panicked: self.shared.panicked.swap(0, Ordering::Relaxed),
-            workers_joined: workers.joined,
-            workers_lost: workers.lost,
-        }
+        // The joins above ordered every worker's records before this (when detached, the
+        // payloads recorded later go to nobody's report: the pool is gone).
+        ShutdownReport::of(self.shared.panics.take(), workers)
     }
 }
 
 impl Drop for LockFreePool {
     fn drop(&mut self) {
         if !self.handles.is_empty() {
-            let _ = self.stop();
+            // Nobody takes this report: its payloads are dropped under a guard, since a
+            // payload's own `Drop` may panic (and this thread may already be unwinding).
+            let report = self.stop();
+            report.payloads.into_iter().for_each(super::drop_payload);
         }
     }
 }
