@@ -4,11 +4,12 @@
 //!
 //! * **Errors and configuration may grow.** Every public error enum (`BuildError`,
 //!   `CapacityError`, `TrySubmitError`, `SubmitErrorKind`, `WaitError`, `PushError`,
-//!   `PopError`, `PublishError`) and every struct with public fields (`PoolConfig`,
-//!   `WaitReport`, `ShutdownReport`, `IndexError`) is `#[non_exhaustive]`: match with a `_`
-//!   arm, build configurations through their constructors. The one exception is
-//!   [`queue::Closed<T>`]`(pub T)`, which, like std's `SendError<T>(pub T)`, exists to hand a
-//!   value back.
+//!   `PopError`, `PublishError`, the channel errors, `OpenError`) and every struct with public
+//!   fields (`PoolConfig`, `WaitReport`, `ShutdownReport`, `IndexError`, `ForcePushError`) is
+//!   `#[non_exhaustive]`: match with a `_` arm, build configurations through their
+//!   constructors. The exceptions are the plain wrappers that exist to hand a value back —
+//!   [`queue::Closed<T>`]`(pub T)` and [`queue::SendError<T>`]`(pub T)`, like std's
+//!   `SendError<T>(pub T)` — and the unit marker [`queue::RecvError`], like std's.
 //!
 //!   ```compile_fail,E0639
 //!   // Not a struct literal: `PoolConfig::new(2).capacity(8)`.

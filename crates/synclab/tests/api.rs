@@ -10,7 +10,9 @@ use synclab::pool::{
     BuildError, LockFreePool, StdCondvarPool, SubmitError, ThreadPool, TrySubmitError, WaitError,
 };
 use synclab::queue::{
-    ArrayQueue, BlockingQueue, CapacityError, Closed, LockedQueue, PopError, PushError,
+    ArrayQueue, BlockingQueue, CapacityError, Closed, ForcePushError, LockedQueue, PopError,
+    PushError, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError,
+    TrySendError,
 };
 
 fn is_error<E: Error + Send + Sync + 'static>() {}
@@ -28,6 +30,17 @@ fn every_error_type_is_send_sync_and_static() {
     is_error::<PopError>();
     is_error::<IndexError>();
     is_error::<PublishError<u32>>();
+    is_error::<ForcePushError<u32>>();
+    is_error::<SendError<u32>>();
+    is_error::<TrySendError<u32>>();
+    is_error::<SendTimeoutError<u32>>();
+    is_error::<RecvError>();
+    is_error::<TryRecvError>();
+    is_error::<RecvTimeoutError>();
+    is_error::<synclab::pool::TaskDropped>();
+    is_error::<synclab::lock::OwnerDied<u32>>();
+    #[cfg(target_os = "linux")]
+    is_error::<synclab::shm::OpenError>();
 }
 
 /// A program in the style the issue tried: every fallible call through `?`.
