@@ -429,7 +429,7 @@ fn synclab_tiny<P: ThreadPool>(p: &Params, submitters: usize) -> Measurement {
             .expect("the pool is open");
         }
     });
-    let _ = pool.wait();
+    let _report = pool.wait().expect("the benchmark thread is not a worker");
     let elapsed = start.elapsed();
     pool.shutdown();
     Measurement::ops(n as u64, elapsed)
@@ -580,7 +580,7 @@ fn run_few(mut submit: impl FnMut(Box<dyn FnOnce() + Send + 'static>)) {
 fn idle_cpu<P: ThreadPool>(p: &Params, pool: P) -> Measurement {
     idle_cpu_with(p, || {
         run_few(|f| pool.submit(f).expect("the pool is open"));
-        let _ = pool.wait();
+        let _report = pool.wait().expect("the benchmark thread is not a worker");
     })
 }
 

@@ -7,7 +7,12 @@
 //! |---|---|---|
 //! | `RUSTFLAGS="--cfg synclab_loom"` | loom explores every interleaving within the preemption bound | the model's own bound; `SYNCLAB_LOOM_PREEMPTIONS=N\|none` overrides all models; loom's `LOOM_MAX_BRANCHES` etc. are honoured |
 //! | `RUSTFLAGS="--cfg synclab_shuttle"` | shuttle runs PCT then random schedules, each from a fixed seed | the model's iterations × `SYNCLAB_SHUTTLE_SCALE` (default 1); PCT depth 3 |
-//! | plain | the closure runs on real threads, as a stress loop | the model's stress iterations × `SYNCLAB_STRESS_SCALE` |
+//! | plain | the closure runs on real threads, as a stress loop, under a watchdog | the model's stress iterations × `SYNCLAB_STRESS_SCALE`; the deadline (default [`DEFAULT_STRESS_DEADLINE`]) × `SYNCLAB_DEADLINE_SCALE` |
+//!
+//! A stress loop that hangs fails its test instead of stalling CI: the loop runs on a thread of
+//! its own, and the test panics with `HANG:` (the model, the iteration, the deadline) when it
+//! has not finished by the deadline. The hung thread is left behind; the test binary exits
+//! when its tests are done.
 //!
 //! Every run prints one line (world, model, threads, operations, bound, executions, seconds)
 //! to stderr and, when `SYNCLAB_REPORT` names a file, appends it there as JSON; `cargo xtask`
@@ -64,10 +69,20 @@ pub struct Model {
     shuttle_max_steps: Option<usize>,
     stress_iterations: usize,
     use_environment: bool,
+    #[cfg_attr(
+        any(synclab_loom, synclab_shuttle),
+        allow(dead_code, reason = "the checkers report hangs themselves")
+    )]
+    deadline: Duration,
 }
 
 /// The shuttle seed when [`Model::seed`] is not set.
 pub const DEFAULT_SEED: u64 = 0x5EED_5EED;
+
+/// How long a plain-build stress loop may run before its test fails as a hang (see the crate
+/// docs); [`Model::deadline`] sets it per model, `SYNCLAB_DEADLINE_SCALE` multiplies it (the
+/// sanitizer leg runs ~10× slower).
+pub const DEFAULT_STRESS_DEADLINE: Duration = Duration::from_secs(120);
 
 /// What one [`Model::check`] run did.
 #[derive(Debug, Clone)]
@@ -100,6 +115,7 @@ impl Model {
             shuttle_max_steps: None,
             stress_iterations: 200,
             use_environment: true,
+            deadline: DEFAULT_STRESS_DEADLINE,
         }
     }
 
@@ -186,6 +202,14 @@ impl Model {
     /// Iterations of the plain-build stress loop.
     pub fn stress_iterations(mut self, iterations: usize) -> Self {
         self.stress_iterations = iterations;
+        self
+    }
+
+    /// The plain-build stress loop fails as a hang if it has not finished all its iterations
+    /// after `deadline` (times `SYNCLAB_DEADLINE_SCALE`). Under a checker it has no effect:
+    /// loom and shuttle report a deadlock themselves.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
         self
     }
 
@@ -382,11 +406,45 @@ fn run_in_world<F>(model: &Model, body: F) -> usize
 where
     F: Fn() + Send + Sync + 'static,
 {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{mpsc, Arc};
+
     let iterations = model.scaled(model.stress_iterations, "SYNCLAB_STRESS_SCALE");
-    for _ in 0..iterations {
-        body();
+    let deadline = model.deadline * model.scaled(1, "SYNCLAB_DEADLINE_SCALE") as u32;
+    // The loop runs on its own thread so that a hang in the code under test cannot stall the
+    // test: the watchdog below gives up on it after the deadline.
+    let current = Arc::new(AtomicUsize::new(0));
+    let (done, finished) = mpsc::channel();
+    let runner = {
+        let current = Arc::clone(&current);
+        std::thread::Builder::new()
+            .name(format!("stress: {}", model.name))
+            .spawn(move || {
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    for i in 0..iterations {
+                        // Relaxed: a progress note for the hang report only.
+                        current.store(i, Ordering::Relaxed);
+                        body();
+                    }
+                }));
+                let _ = done.send(outcome);
+            })
+            .expect("the stress loop's thread starts")
+    };
+    match finished.recv_timeout(deadline) {
+        Ok(Ok(())) => {
+            let _ = runner.join();
+            iterations
+        }
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(_) => panic!(
+            "HANG: model {:?} did not finish {iterations} stress iterations within {:.0?} \
+             (iteration {} still running); its thread is left behind",
+            model.name,
+            deadline,
+            current.load(Ordering::Relaxed)
+        ),
     }
-    iterations
 }
 
 /// An [`UnsafeCell`](synclab::sync::UnsafeCell) that a model shares between threads on

@@ -310,6 +310,96 @@ impl Spec for BoundedQueueSpec {
     }
 }
 
+/// Operations on a bounded FIFO queue of `u64`s that can be closed (the blocking layer's
+/// non-blocking operations: `try_push`, `try_pop`, `close`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClosableQueueOp {
+    /// `try_push(v)`.
+    Push(u64),
+    /// `try_pop()`.
+    Pop,
+    /// `close()`.
+    Close,
+}
+
+/// Results of [`ClosableQueueOp`]s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClosableQueueRet {
+    /// `try_push` enqueued the value.
+    Pushed,
+    /// `try_push` found the queue full (and open).
+    Full,
+    /// `try_push` found the queue closed; the value came back.
+    PushClosed,
+    /// `try_pop` returned a value.
+    Popped(u64),
+    /// `try_pop` found the queue empty (and open).
+    Empty,
+    /// `try_pop` found the queue closed and empty.
+    PopClosed,
+    /// `close` returned whether this call closed the queue.
+    Closed {
+        /// `true` for the call that closed it.
+        was_open: bool,
+    },
+}
+
+/// A bounded FIFO queue of the given capacity that `close` shuts for pushes: after the close,
+/// pushes hand their value back and pops drain what is left, then report closed. Linearizing
+/// `close` with the pushes is the point: a push linearized before the close is in the queue
+/// when the close takes effect, so no pop can report "closed and empty" before taking it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClosableQueueSpec {
+    /// Capacity.
+    pub capacity: usize,
+}
+
+impl Spec for ClosableQueueSpec {
+    type State = (VecDeque<u64>, bool);
+    type Op = ClosableQueueOp;
+    type Ret = ClosableQueueRet;
+
+    fn init(&self) -> Self::State {
+        (VecDeque::new(), false)
+    }
+
+    fn step(&self, state: &Self::State, op: &ClosableQueueOp) -> (Self::State, ClosableQueueRet) {
+        let (mut items, mut closed) = state.clone();
+        let ret = match *op {
+            ClosableQueueOp::Push(_) if closed => ClosableQueueRet::PushClosed,
+            ClosableQueueOp::Push(v) if items.len() < self.capacity => {
+                items.push_back(v);
+                ClosableQueueRet::Pushed
+            }
+            ClosableQueueOp::Push(_) => ClosableQueueRet::Full,
+            ClosableQueueOp::Pop => match items.pop_front() {
+                Some(v) => ClosableQueueRet::Popped(v),
+                None if closed => ClosableQueueRet::PopClosed,
+                None => ClosableQueueRet::Empty,
+            },
+            ClosableQueueOp::Close => {
+                let was_open = !closed;
+                closed = true;
+                ClosableQueueRet::Closed { was_open }
+            }
+        };
+        ((items, closed), ret)
+    }
+
+    /// Every popped value was pushed within the sub-history, and a result that needs the
+    /// queue closed has a `close` in it.
+    fn well_formed(&self, ops: &[Operation<ClosableQueueOp, ClosableQueueRet>]) -> bool {
+        let has_close = ops.iter().any(|o| o.op == ClosableQueueOp::Close);
+        ops.iter().all(|o| match o.ret {
+            ClosableQueueRet::Popped(v) => ops
+                .iter()
+                .any(|p| p.op == ClosableQueueOp::Push(v) && p.ret == ClosableQueueRet::Pushed),
+            ClosableQueueRet::PushClosed | ClosableQueueRet::PopClosed => has_close,
+            _ => true,
+        })
+    }
+}
+
 /// Operations on a write-once array of `u64`s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ArrayOp {
@@ -446,6 +536,39 @@ mod tests {
         }
     }
 
+    /// The stranded push: a push that overlaps a close and a pop that reported
+    /// closed-and-empty, and then returns `Pushed`, has no linearization — the push must come
+    /// before the close (it was accepted), and then the pop cannot see the queue empty.
+    #[test]
+    fn a_push_stranded_by_close_is_a_violation() {
+        use ClosableQueueOp::*;
+        use ClosableQueueRet::*;
+        let spec = ClosableQueueSpec { capacity: 2 };
+        let linearizable = |history: &[Operation<ClosableQueueOp, ClosableQueueRet>]| {
+            matches!(check(&spec, history, 1_000), Verdict::Linearizable { .. })
+        };
+        // Thread 0 pushes 7 across a close by thread 1; thread 2 pops as given.
+        let history = |push, pops: &[(ClosableQueueRet, u64, u64)]| {
+            let mut ops = vec![
+                op(0, Push(7), push, 0, 5),
+                op(1, Close, Closed { was_open: true }, 1, 2),
+            ];
+            ops.extend(
+                pops.iter()
+                    .map(|&(ret, from, to)| op(2, Pop, ret, from, to)),
+            );
+            ops
+        };
+        // The push returns Pushed after a pop reported closed-and-empty: no linearization.
+        assert!(!linearizable(&history(Pushed, &[(PopClosed, 3, 4)])));
+        // The same history with the push refused, or popped, is fine.
+        assert!(linearizable(&history(PushClosed, &[(PopClosed, 3, 4)])));
+        assert!(linearizable(&history(
+            Pushed,
+            &[(Popped(7), 3, 6), (PopClosed, 7, 8)]
+        )));
+    }
+
     #[test]
     fn full_is_only_legal_when_full() {
         let spec = BoundedQueueSpec { capacity: 1 };
@@ -552,35 +675,72 @@ pub fn queue_history<Q: Send + Sync + 'static>(
     push: fn(&Q, u64) -> bool,
     pop: fn(&Q) -> Option<u64>,
 ) -> Verdict<QueueOp, QueueRet> {
-    use synclab::sync::{thread, Arc};
-    let queue = Arc::new(queue);
-    let recorder = Arc::new(Recorder::<QueueOp, QueueRet>::new());
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (queue, recorder) = (Arc::clone(&queue), Arc::clone(&recorder));
-            let mut mix = Mix::new(seed ^ ((t as u64 + 1) << 32));
-            thread::spawn(move || {
-                for k in 0..ops {
-                    if mix.below(2) == 0 {
-                        let v = (t * 1000 + k) as u64;
-                        recorder.record(t, QueueOp::Push(v), || {
-                            if push(&queue, v) {
-                                QueueRet::Pushed
-                            } else {
-                                QueueRet::Full
-                            }
-                        });
+    let history = run_history(
+        queue,
+        threads,
+        ops,
+        seed,
+        move |queue, recorder, t, k, mix| {
+            if mix.below(2) == 0 {
+                let v = (t * 1000 + k) as u64;
+                recorder.record(t, QueueOp::Push(v), || {
+                    if push(queue, v) {
+                        QueueRet::Pushed
                     } else {
-                        recorder.record(t, QueueOp::Pop, || QueueRet::Popped(pop(&queue)));
+                        QueueRet::Full
                     }
-                }
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().expect("a history thread panicked");
-    }
-    check(&BoundedQueueSpec { capacity }, &recorder.history(), 200_000)
+                });
+            } else {
+                recorder.record(t, QueueOp::Pop, || QueueRet::Popped(pop(queue)));
+            }
+        },
+    );
+    check(&BoundedQueueSpec { capacity }, &history, 200_000)
+}
+
+/// The operations [`closable_queue_history`] runs against the queue under test.
+#[derive(Debug, Clone, Copy)]
+pub struct ClosableQueueOps<Q> {
+    /// `try_push(v)`: its result.
+    pub push: fn(&Q, u64) -> ClosableQueueRet,
+    /// `try_pop()`: its result.
+    pub pop: fn(&Q) -> ClosableQueueRet,
+    /// `close()`: whether this call closed it.
+    pub close: fn(&Q) -> bool,
+}
+
+/// Runs one concurrent history against a closable queue: `threads` threads, each doing `ops`
+/// random operations — `try_push` (distinct values) and `try_pop` about equally often,
+/// `close` one time in ten — and checks it against a [`ClosableQueueSpec`] of `capacity`.
+pub fn closable_queue_history<Q: Send + Sync + 'static>(
+    queue: Q,
+    capacity: usize,
+    threads: usize,
+    ops: usize,
+    seed: u64,
+    run: ClosableQueueOps<Q>,
+) -> Verdict<ClosableQueueOp, ClosableQueueRet> {
+    let history = run_history(
+        queue,
+        threads,
+        ops,
+        seed,
+        move |queue, recorder, t, k, mix| match mix.below(10) {
+            0 => {
+                recorder.record(t, ClosableQueueOp::Close, || ClosableQueueRet::Closed {
+                    was_open: (run.close)(queue),
+                });
+            }
+            1..=5 => {
+                let v = (t * 1000 + k) as u64;
+                recorder.record(t, ClosableQueueOp::Push(v), || (run.push)(queue, v));
+            }
+            _ => {
+                recorder.record(t, ClosableQueueOp::Pop, || (run.pop)(queue));
+            }
+        },
+    );
+    check(&ClosableQueueSpec { capacity }, &history, 200_000)
 }
 
 /// Adds `verdict` to `tally`.
@@ -604,22 +764,51 @@ pub fn array_history<A: Send + Sync + 'static>(
     publish: fn(&A, usize, u64) -> ArrayRet,
     try_get: fn(&A, usize) -> ArrayRet,
 ) -> Verdict<ArrayOp, ArrayRet> {
+    let history = run_history(
+        array,
+        threads,
+        ops,
+        seed,
+        move |array, recorder, t, k, mix| {
+            let i = mix.below(len as u64 + 1) as usize;
+            if mix.below(2) == 0 {
+                let v = (t * 1000 + k) as u64;
+                recorder.record(t, ArrayOp::Publish(i, v), || publish(array, i, v));
+            } else {
+                recorder.record(t, ArrayOp::TryGet(i), || try_get(array, i));
+            }
+        },
+    );
+    check(&WriteOnceArraySpec { len }, &history, 200_000)
+}
+
+/// Runs `threads` threads (through `synclab::sync::thread`, so this also runs under shuttle)
+/// over one shared `object`, each calling `one_op(object, recorder, thread, k, mix)` for
+/// `k in 0..ops` with a generator of its own (seeded from `seed` and the thread), and returns
+/// the recorded history.
+fn run_history<T, Op, Ret, F>(
+    object: T,
+    threads: usize,
+    ops: usize,
+    seed: u64,
+    one_op: F,
+) -> Vec<Operation<Op, Ret>>
+where
+    T: Send + Sync + 'static,
+    Op: Clone + Send + 'static,
+    Ret: Clone + Send + 'static,
+    F: Fn(&T, &Recorder<Op, Ret>, usize, usize, &mut Mix) + Copy + Send + 'static,
+{
     use synclab::sync::{thread, Arc};
-    let array = Arc::new(array);
-    let recorder = Arc::new(Recorder::<ArrayOp, ArrayRet>::new());
+    let object = Arc::new(object);
+    let recorder = Arc::new(Recorder::<Op, Ret>::new());
     let handles: Vec<_> = (0..threads)
         .map(|t| {
-            let (array, recorder) = (Arc::clone(&array), Arc::clone(&recorder));
+            let (object, recorder) = (Arc::clone(&object), Arc::clone(&recorder));
             let mut mix = Mix::new(seed ^ ((t as u64 + 1) << 32));
             thread::spawn(move || {
                 for k in 0..ops {
-                    let i = mix.below(len as u64 + 1) as usize;
-                    if mix.below(2) == 0 {
-                        let v = (t * 1000 + k) as u64;
-                        recorder.record(t, ArrayOp::Publish(i, v), || publish(&array, i, v));
-                    } else {
-                        recorder.record(t, ArrayOp::TryGet(i), || try_get(&array, i));
-                    }
+                    one_op(&object, &recorder, t, k, &mut mix);
                 }
             })
         })
@@ -627,5 +816,5 @@ pub fn array_history<A: Send + Sync + 'static>(
     for h in handles {
         h.join().expect("a history thread panicked");
     }
-    check(&WriteOnceArraySpec { len }, &recorder.history(), 200_000)
+    recorder.history()
 }

@@ -10,9 +10,12 @@ use std::sync::Arc;
 
 use synclab::array::{CondvarArray, LockFreeArray, PollingArray, PublishError, SharedArray};
 use synclab::lock::{FutexFamily, StdFamily};
-use synclab::queue::{ArrayQueue, BlockingQueue, LockedQueue, MpmcQueue};
+use synclab::queue::{ArrayQueue, BlockingQueue, LockedQueue, MpmcQueue, PopError, PushError};
 use synclab::zoo::queue::TwoLaneQueue;
-use synclab_verification::linearizability::{array_history, queue_history, ArrayRet, Verdict};
+use synclab_verification::linearizability::{
+    array_history, closable_queue_history, queue_history, ArrayRet, ClosableQueueOps,
+    ClosableQueueRet, Verdict,
+};
 use synclab_verification::Model;
 
 /// Histories per implementation: stress iterations in the plain build, schedules per shuttle
@@ -119,6 +122,69 @@ fn blocking_queue_try_operations_are_linearizable() {
     );
 }
 
+/// Checks `HISTORIES` histories of `BlockingQueue<Q>`'s `try_push`, `try_pop` and `close`
+/// (issue 13, point 3: a push that overlapped `close` could return `Ok` after a pop had
+/// reported closed-and-empty).
+fn check_closable<Q: MpmcQueue<u64> + 'static>(name: &'static str) {
+    let seed = Arc::new(AtomicU64::new(0));
+    let linearizable = Arc::new(AtomicUsize::new(0));
+    let unknown = Arc::new(AtomicUsize::new(0));
+    let (s, l, u) = (seed.clone(), linearizable.clone(), unknown.clone());
+    Model::new(format!("linearizability: {name} with close"))
+        .threads(THREADS + 1)
+        .ops(format!(
+            "{THREADS} threads x {OPS} random try_push/try_pop/close (1 in 10), capacity 1-3"
+        ))
+        .shuttle_iterations(HISTORIES)
+        .stress_iterations(HISTORIES)
+        .check(move || {
+            let seed = s.fetch_add(1, Relaxed);
+            let capacity = 1 + (seed % 3) as usize;
+            let queue = BlockingQueue::<u64, Q>::with_capacity(capacity).expect("capacity >= 1");
+            let ops = ClosableQueueOps {
+                push: |q: &BlockingQueue<u64, Q>, v| match q.try_push(v) {
+                    Ok(()) => ClosableQueueRet::Pushed,
+                    Err(PushError::Full(_)) => ClosableQueueRet::Full,
+                    Err(PushError::Closed(_)) => ClosableQueueRet::PushClosed,
+                    Err(other) => panic!("a refusal the spec does not know: {other:?}"),
+                },
+                pop: |q: &BlockingQueue<u64, Q>| match q.try_pop() {
+                    Ok(v) => ClosableQueueRet::Popped(v),
+                    Err(PopError::Empty) => ClosableQueueRet::Empty,
+                    Err(PopError::Closed) => ClosableQueueRet::PopClosed,
+                    Err(other) => panic!("a refusal the spec does not know: {other:?}"),
+                },
+                close: |q: &BlockingQueue<u64, Q>| q.close(),
+            };
+            match closable_queue_history(queue, capacity, THREADS, OPS, seed, ops) {
+                Verdict::Linearizable { .. } => l.fetch_add(1, Relaxed),
+                Verdict::Violation { rendered, .. } => panic!(
+                    "{name}: history {seed} is not linearizable; minimal failing history:\n{rendered}"
+                ),
+                _ => u.fetch_add(1, Relaxed),
+            };
+        });
+    let (l, u) = (linearizable.load(Relaxed), unknown.load(Relaxed));
+    eprintln!("[linearizability] {name} with close: {l} linearizable, {u} unknown");
+    assert!(l >= HISTORIES, "{name}: only {l} histories checked");
+    assert_eq!(u, 0, "{name}: some searches ran out of budget");
+}
+
+#[test]
+fn blocking_array_queue_with_close_is_linearizable() {
+    check_closable::<ArrayQueue<u64>>("BlockingQueue<ArrayQueue>");
+}
+
+#[test]
+fn blocking_locked_queue_std_with_close_is_linearizable() {
+    check_closable::<LockedQueue<u64, StdFamily>>("BlockingQueue<LockedQueue<std>>");
+}
+
+#[test]
+fn blocking_locked_queue_futex_with_close_is_linearizable() {
+    check_closable::<LockedQueue<u64, FutexFamily>>("BlockingQueue<LockedQueue<futex>>");
+}
+
 /// The negative control: the zoo's two-lane queue can hand a producer's items out of order,
 /// and the checker must say so — with a minimal history — within its budget. In the plain
 /// build the histories come from real threads; under shuttle from its schedules.
@@ -198,6 +264,7 @@ fn check_array<A: SharedArray<u64> + 'static>(name: &'static str) {
                     Ok(()) => ArrayRet::Published,
                     Err(PublishError::AlreadyPublished { .. }) => ArrayRet::AlreadyPublished,
                     Err(PublishError::OutOfBounds { .. }) => ArrayRet::OutOfBounds,
+                    Err(other) => panic!("a refusal the spec does not know: {other:?}"),
                 },
                 |a, i| match a.try_get(i) {
                     Ok(v) => ArrayRet::Got(v),

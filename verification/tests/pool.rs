@@ -10,7 +10,7 @@
 #[cfg_attr(any(synclab_loom, synclab_shuttle), allow(unused_imports))]
 use synclab::pool::{
     panic_message, BuildError, FutexCondvarPool, LockFreePool, PoolConfig, StdCondvarPool,
-    ThreadPool, TrySubmitError,
+    ThreadPool, TrySubmitError, WaitError,
 };
 use synclab::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::*};
 use synclab::sync::{futex, thread, Arc};
@@ -20,8 +20,31 @@ use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
 /// The panic message of tasks that panic on purpose; the panic hook stays quiet about them.
 const ON_PURPOSE: &str = "synclab-test: this task panics on purpose";
 
-/// Installs (once) a panic hook that prints nothing for [`ON_PURPOSE`] panics and defers to
-/// the default hook for everything else (assertions, checker failures).
+/// A panic payload whose own `Drop` panics: `std::panic::panic_any(Bomb)` (issue 13, point 1).
+/// Whoever drops the payload that `catch_unwind` returned unwinds a second time.
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        panic!("{}", ON_PURPOSE);
+    }
+}
+
+/// A payload whose `Drop` panics with another `ChainBomb`, `n` times over: a pool must not
+/// loop (or die) dropping payloads.
+struct ChainBomb(u32);
+
+impl Drop for ChainBomb {
+    fn drop(&mut self) {
+        if self.0 > 0 {
+            std::panic::panic_any(ChainBomb(self.0 - 1));
+        }
+    }
+}
+
+/// Installs (once) a panic hook that prints nothing for [`ON_PURPOSE`] panics (and the bombs'
+/// payloads) and defers to the default hook for everything else (assertions, checker
+/// failures).
 fn quiet_on_purpose_panics() {
     static INSTALL: std::sync::Once = std::sync::Once::new();
     INSTALL.call_once(|| {
@@ -32,7 +55,8 @@ fn quiet_on_purpose_panics() {
                 .downcast_ref::<&str>()
                 .copied()
                 .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str));
-            if message != Some(ON_PURPOSE) {
+            let bomb = info.payload().is::<Bomb>() || info.payload().is::<ChainBomb>();
+            if message != Some(ON_PURPOSE) && !bomb {
                 default(info);
             }
         }));
@@ -83,7 +107,7 @@ fn two_workers_two_tasks<P: ThreadPool + 'static>(pool: &str, bound: usize) {
                 let cell = Arc::clone(cell);
                 pool.execute(move || cell.set(1)).unwrap();
             }
-            assert_eq!(pool.wait().panicked, 0);
+            assert_eq!(pool.wait().unwrap().panicked, 0);
             for cell in &cells {
                 assert_eq!(cell.get(), 1, "wait returned before a task finished");
             }
@@ -123,11 +147,12 @@ fn submit_while_full<P: ThreadPool + 'static>(pool: &str) {
             match pool.try_submit(Box::new(task(&ran))) {
                 Err(TrySubmitError::Full(back)) => drop(back),
                 Err(TrySubmitError::Closed(_)) => panic!("try_submit said closed on an open pool"),
+                Err(other) => panic!("try_submit failed in a new way: {other:?}"),
                 Ok(()) => panic!("try_submit accepted a task beyond the capacity"),
             }
             gate.open();
             pool.execute(task(&ran)).unwrap();
-            let _ = pool.wait();
+            let _report = pool.wait().expect("not called from one of the pool's workers");
             // gated + submitted + last; the handed-back task never ran
             assert_eq!(ran.load(Relaxed), 3, "a task was lost or run twice");
             drop(pool);
@@ -181,7 +206,9 @@ fn two_waiters<P: ThreadPool + 'static>(pool: &str, bound: usize) {
             let helper = {
                 let (pool, cell) = (Arc::clone(&pool), Arc::clone(&cell));
                 thread::spawn(move || {
-                    let _ = pool.wait();
+                    let _report = pool
+                        .wait()
+                        .expect("not called from one of the pool's workers");
                     assert_eq!(
                         cell.get(),
                         1,
@@ -189,7 +216,9 @@ fn two_waiters<P: ThreadPool + 'static>(pool: &str, bound: usize) {
                     );
                 })
             };
-            let _ = pool.wait();
+            let _report = pool
+                .wait()
+                .expect("not called from one of the pool's workers");
             assert_eq!(
                 cell.get(),
                 1,
@@ -216,13 +245,137 @@ fn panicking_task<P: ThreadPool + 'static>(pool: &str) {
                 pool.execute(move || ran.store(true, Relaxed)).unwrap();
             }
             assert_eq!(
-                pool.wait().panicked,
+                pool.wait().unwrap().panicked,
                 1,
                 "the panic was not reported by wait"
             );
             assert!(ran.load(Relaxed), "the worker died with the panicking task");
             let report = pool.shutdown();
             assert_eq!((report.panicked, report.workers_joined), (0, 1));
+        });
+}
+
+/// A task panics with a payload whose `Drop` panics too (`panic_any(Bomb)`), another with a
+/// chain of them: the pool catches both, counts each task once, keeps every worker, runs the
+/// task behind them, hands both payloads to `wait`'s caller, and `wait` and `shutdown`
+/// return. (Issue 13, point 1: the payload was dropped on the worker outside the guard, so
+/// the worker unwound and died; `wait` then hung.)
+fn panic_payload_panics_on_drop<P: ThreadPool + 'static>(pool: &str, workers: usize, bound: usize) {
+    quiet_on_purpose_panics();
+    Model::new(format!(
+        "{pool}: panic payloads that panic on drop, {workers} worker(s)"
+    ))
+    .threads(workers + 1)
+    .ops("main: submit panic_any(Bomb), panic_any(ChainBomb(2)), a task; wait (panicked=2), shutdown (all joined)")
+    .preemption_bound(bound)
+    .stress_iterations(200)
+    .deadline(std::time::Duration::from_secs(60))
+    .check(move || {
+        let pool: P = build(workers, 4);
+        let ran = Arc::new(AtomicBool::new(false));
+        pool.execute(|| std::panic::panic_any(Bomb)).unwrap();
+        pool.execute(|| std::panic::panic_any(ChainBomb(2))).unwrap();
+        {
+            let ran = Arc::clone(&ran);
+            pool.execute(move || ran.store(true, Relaxed)).unwrap();
+        }
+        let report = pool.wait().unwrap();
+        assert_eq!(report.panicked, 2, "each panicking task is counted once");
+        assert!(report.payloads[0].is::<Bomb>() || report.payloads[1].is::<Bomb>());
+        // The payloads come back to the caller, as `std::thread::JoinHandle::join` hands
+        // them to the joiner; these two panic when dropped, so the test leaks them.
+        report.payloads.into_iter().for_each(std::mem::forget);
+        assert!(ran.load(Relaxed), "a worker died with a panicking task");
+        let report = pool.shutdown();
+        assert_eq!(
+            (report.workers_joined, report.workers_lost),
+            (workers, 0),
+            "a worker died with a panicking task"
+        );
+    });
+}
+
+/// Every worker runs a task that submits more tasks than the queue holds, while no worker is
+/// free to drain it (the parents meet at a rendezvous first). The pool's contract: a submit
+/// from one of its own workers never waits for room — it is accepted beyond the bound — so
+/// every child runs and `wait` returns. (Issue 13, point 4: every worker slept in `submit`
+/// on a queue only workers could drain: a deadlock.)
+fn submit_from_every_worker_into_a_full_queue<P: ThreadPool + 'static>(
+    pool: &str,
+    workers: usize,
+    bound: usize,
+) {
+    Model::new(format!(
+        "{pool}: {workers} worker(s) each submit 2 tasks into a full queue (capacity 1)"
+    ))
+    .threads(workers + 1)
+    .ops("main: submit one parent per worker, wait; each parent: meet the others, submit 2 children; capacity 1")
+    .preemption_bound(bound)
+    .stress_iterations(200)
+    .deadline(std::time::Duration::from_secs(60))
+    .check(move || {
+        let pool = Arc::new(build::<P>(workers, 1));
+        let started = Arc::new(AtomicU32::new(0));
+        let children = Arc::new(AtomicUsize::new(0));
+        for _ in 0..workers {
+            let (handle, started, children) =
+                (Arc::clone(&pool), Arc::clone(&started), Arc::clone(&children));
+            pool.execute(move || {
+                // Every worker holds a parent before any child is submitted.
+                // AcqRel/Acquire: only the count matters; the futex carries the sleep.
+                let mut seen = started.fetch_add(1, AcqRel) + 1;
+                if seen == workers as u32 {
+                    futex::wake_all(&started);
+                }
+                while seen < workers as u32 {
+                    futex::wait(&started, seen);
+                    seen = started.load(Acquire);
+                }
+                for _ in 0..2 {
+                    let children = Arc::clone(&children);
+                    handle
+                        .execute(move || {
+                            children.fetch_add(1, Relaxed);
+                        })
+                        .expect("the pool is open");
+                }
+            })
+            .unwrap();
+        }
+        let _report = pool.wait().expect("not called from one of the pool's workers");
+        assert_eq!(children.load(Relaxed), 2 * workers, "a child task was lost");
+    });
+}
+
+/// A task calls `wait` on its own pool: it would wait for itself. The pool's contract: `wait`
+/// on one of the pool's own workers returns `Err(WaitError::InsideTask)` at once (issue 13,
+/// point 4: it hung).
+fn wait_inside_a_task<P: ThreadPool + 'static>(pool: &str, bound: usize) {
+    Model::new(format!("{pool}: a task calls wait on its own pool"))
+        .threads(2)
+        .ops("main: submit a task that calls wait on the pool, wait; 1 worker")
+        .preemption_bound(bound)
+        .stress_iterations(200)
+        .deadline(std::time::Duration::from_secs(60))
+        .check(|| {
+            let pool = Arc::new(build::<P>(1, 2));
+            let returned = Arc::new(AtomicBool::new(false));
+            {
+                let (handle, returned) = (Arc::clone(&pool), Arc::clone(&returned));
+                pool.execute(move || {
+                    assert_eq!(
+                        handle.wait().err(),
+                        Some(WaitError::InsideTask),
+                        "wait inside a task must refuse"
+                    );
+                    returned.store(true, Relaxed);
+                })
+                .unwrap();
+            }
+            let _report = pool
+                .wait()
+                .expect("not called from one of the pool's workers");
+            assert!(returned.load(Relaxed), "wait inside a task did not return");
         });
 }
 
@@ -257,7 +410,7 @@ fn many_tasks_two_submitters<P: ThreadPool + 'static>(pool: &str) {
                         })
                         .unwrap();
                         if wait_after.contains(&(i + 1)) {
-                            let _ = pool.wait();
+                            let _report = pool.wait().expect("not called from one of the pool's workers");
                             for j in 0..=i {
                                 let mine = s * PER_SUBMITTER + j;
                                 assert_eq!(
@@ -274,7 +427,7 @@ fn many_tasks_two_submitters<P: ThreadPool + 'static>(pool: &str) {
         for s in submitters {
             s.join().unwrap();
         }
-        let _ = pool.wait();
+        let _report = pool.wait().expect("not called from one of the pool's workers");
         for (index, count) in runs.iter().enumerate() {
             assert_eq!(count.load(Acquire), 1, "task {index} ran {} times", count.load(Acquire));
         }
@@ -289,7 +442,9 @@ fn burst_runs_in_parallel<P: ThreadPool + 'static>(pool: &str) {
     Model::new(format!("{pool}: burst of 3 rendezvous tasks on 3 workers"))
         .threads(4)
         .ops("main: submit 3 tasks that each wait until all 3 started, wait; 3 workers")
-        .shuttle_iterations(1000)
+        // 20 000: LockFreePool's lost wake-up after a fruitless search (issue 13) first showed
+        // at 20 000 schedules per scheduler on main; about a second per pool.
+        .shuttle_iterations(20_000)
         .stress_iterations(20)
         .check(|| {
             let pool: P = build(3, 3);
@@ -309,7 +464,9 @@ fn burst_runs_in_parallel<P: ThreadPool + 'static>(pool: &str) {
                 })
                 .unwrap();
             }
-            let _ = pool.wait();
+            let _report = pool
+                .wait()
+                .expect("not called from one of the pool's workers");
             assert_eq!(started.load(Acquire), N);
         });
 }
@@ -338,7 +495,9 @@ fn dependent_tasks<P: ThreadPool + 'static>(pool: &str, bound: usize) {
         pool.execute(move || first.pass()).unwrap();
         thread::yield_now();
         pool.execute(move || gate.open()).unwrap();
-        let _ = pool.wait();
+        let _report = pool
+            .wait()
+            .expect("not called from one of the pool's workers");
     });
 }
 
@@ -373,7 +532,7 @@ fn spawn_join_value_and_panic<P: ThreadPool + 'static>(pool: &str) {
             assert_eq!(cell.get(), 7, "join returned before the task's write");
             let payload = failed.join().expect_err("join of a panicked task returned Ok");
             assert_eq!(panic_message(&payload), Some(ON_PURPOSE));
-            assert_eq!(pool.wait().panicked, 0, "a joined payload was reported by wait too");
+            assert_eq!(pool.wait().unwrap().panicked, 0, "a joined payload was reported by wait too");
         });
 }
 
@@ -391,7 +550,7 @@ fn spawn_detached_panic_reaches_wait<P: ThreadPool + 'static>(pool: &str) {
         .check(|| {
             let pool: P = build(1, 1);
             drop(pool.spawn(|| panic!("{}", ON_PURPOSE)).unwrap());
-            let report = pool.wait();
+            let report = pool.wait().unwrap();
             assert_eq!(report.panicked, 1, "the detached task's panic was lost");
             assert_eq!(panic_message(&report.payloads[0]), Some(ON_PURPOSE));
             assert_eq!(
@@ -451,7 +610,7 @@ fn scope_reraises_after_all_finished<P: ThreadPool + 'static>(pool: &str) {
             let payload = result.expect_err("scope swallowed its task's panic");
             assert_eq!(panic_message(&payload), Some(ON_PURPOSE));
             assert_eq!(cell.get(), 1, "scope unwound before its other task finished");
-            assert_eq!(pool.wait().panicked, 0, "the scope's payload was reported by wait too");
+            assert_eq!(pool.wait().unwrap().panicked, 0, "the scope's payload was reported by wait too");
         });
 }
 
@@ -517,7 +676,7 @@ fn timed_waits_then_wait<P: ThreadPool + 'static>(pool: &str) {
                 "wait_timeout said finished before the task's write"
             );
         }
-        assert_eq!(pool.wait().panicked, 0);
+        assert_eq!(pool.wait().unwrap().panicked, 0);
         assert_eq!(cell.get(), 1, "wait after a timed-out wait returned early");
         handle.join().unwrap();
     });
@@ -615,6 +774,35 @@ macro_rules! pool_suite {
             }
 
             #[test]
+            fn panic_payload_panics_on_drop_one_worker() {
+                super::panic_payload_panics_on_drop::<P>(NAME, 1, 2);
+            }
+
+            #[test]
+            fn panic_payload_panics_on_drop_two_workers() {
+                super::panic_payload_panics_on_drop::<P>(NAME, 2, BOUND3);
+            }
+
+            #[test]
+            fn submit_from_the_only_worker_into_a_full_queue() {
+                super::submit_from_every_worker_into_a_full_queue::<P>(NAME, 1, 2);
+            }
+
+            #[test]
+            #[cfg_attr(
+                synclab_loom,
+                ignore = "3 threads with a rendezvous and an overflow mutex: over loom's budget at bound 1 (> 9 min); run under shuttle and as stress"
+            )]
+            fn submit_from_every_worker_into_a_full_queue() {
+                super::submit_from_every_worker_into_a_full_queue::<P>(NAME, 2, BOUND3);
+            }
+
+            #[test]
+            fn wait_inside_a_task() {
+                super::wait_inside_a_task::<P>(NAME, 2);
+            }
+
+            #[test]
             #[cfg_attr(synclab_loom, ignore = "4 threads: beyond loom; run under shuttle and as stress")]
             fn burst_runs_in_parallel() {
                 super::burst_runs_in_parallel::<P>(NAME);
@@ -678,6 +866,20 @@ macro_rules! pool_suite {
                 assert_eq!(got, vec![0, 1, 2, 3], "every queued task still ran");
             }
 
+            /// A pool dropped without `wait` or `shutdown` still holds the payloads nobody
+            /// took; it drops them under a guard, so a payload whose `Drop` panics
+            /// (`panic_any(Bomb)`) neither panics in the dropping thread nor aborts it.
+            #[test]
+            #[cfg(not(any(synclab_loom, synclab_shuttle)))]
+            fn dropped_with_an_unreported_payload_that_panics_on_drop() {
+                quiet_on_purpose_panics();
+                let pool: P = build(1, 4);
+                pool.execute(|| std::panic::panic_any(Bomb)).unwrap();
+                pool.execute(|| std::panic::panic_any(ChainBomb(3))).unwrap();
+                let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(pool)));
+                assert!(dropped.is_ok(), "dropping the pool panicked on a payload's Drop");
+            }
+
             /// Drop (not shutdown) also runs every queued task and joins the workers.
             #[test]
             #[cfg(not(any(synclab_loom, synclab_shuttle)))]
@@ -709,6 +911,33 @@ pool_suite! {
 // The zoo: the seed's pools
 // ---------------------------------------------------------------------------------------------
 
+/// The faithful seed C++ port (one worker), for the zoo models below.
+fn faithful_seed_cpp_pool() -> SeedCppPool {
+    // SAFETY: called only from zoo_test! bodies, which run only under loom or shuttle, whose
+    // threads run the pool (it spawns its workers through `synclab::sync::thread`).
+    unsafe { SeedCppPool::new(1) }
+}
+
+/// One task, then `Wait()`: must return (the lost-wakeup scenario).
+fn seed_cpp_one_task_then_wait(pool: SeedCppPool) {
+    pool.submit(|| ());
+    pool.wait();
+}
+
+/// One task, then `Wait()`: the task must have finished when it returns.
+fn seed_cpp_wait_means_finished(pool: SeedCppPool) {
+    let done = Arc::new(AtomicBool::new(false));
+    {
+        let done = Arc::clone(&done);
+        pool.submit(move || done.store(true, SeqCst));
+    }
+    pool.wait();
+    assert!(
+        done.load(SeqCst),
+        "a task was still running when wait returned"
+    );
+}
+
 zoo_test! {
     /// Seed C++ `Wait()` reads `m_Tasks` under `m_WaitMtx` while the worker pops under
     /// `m_queueMtx`. Witness without any sleeping: main learns that the task ran through a
@@ -720,7 +949,9 @@ zoo_test! {
             .threads(2)
             .exhaustive()
             .check(|| {
-                let pool = SeedCppPool::new(1);
+                // SAFETY: a zoo_test! body runs only under loom or shuttle, whose threads run
+                // the pool (it spawns its workers through `synclab::sync::thread`).
+                let pool = unsafe { SeedCppPool::new(1) };
                 let ran = Arc::new(AtomicBool::new(false));
                 {
                     let ran = Arc::clone(&ran);
@@ -743,11 +974,7 @@ zoo_test! {
         Model::new("zoo: seed C++ Wait() lost wakeup")
             .threads(2)
             .exhaustive()
-            .check(|| {
-                let pool = SeedCppPool::new(1);
-                pool.submit(|| ());
-                pool.wait();
-            });
+            .check(|| seed_cpp_one_task_then_wait(faithful_seed_cpp_pool()));
     }
 }
 
@@ -762,16 +989,33 @@ zoo_test! {
         Model::new("zoo: seed C++ Wait() returns while a task runs")
             .threads(2)
             .exhaustive()
-            .check(|| {
-                let pool = SeedCppPool::new(1);
-                let done = Arc::new(AtomicBool::new(false));
-                {
-                    let done = Arc::clone(&done);
-                    pool.submit(move || done.store(true, SeqCst));
-                }
-                pool.wait();
-                assert!(done.load(SeqCst), "a task was still running when wait returned");
-            });
+            .check(|| seed_cpp_wait_means_finished(faithful_seed_cpp_pool()));
+    }
+}
+
+zoo_test! {
+    /// The guarded port (`Wait()` reads `m_Tasks` under `m_queueMtx`: no data race) keeps the
+    /// seed's lost wakeup: the worker's `notify_one` is sent under `m_queueMtx`, not
+    /// `m_WaitMtx`, so it can fall between `Wait()`'s check and its sleep. With the race gone,
+    /// loom reaches the deadlock too.
+    fn seed_cpp_guarded_wait_lost_wakeup() expect Expect::both(Failure::Deadlock) => {
+        Model::new("zoo: seed C++ Wait() lost wakeup (read under m_queueMtx)")
+            .threads(2)
+            .exhaustive()
+            .check(|| seed_cpp_one_task_then_wait(SeedCppPool::with_guarded_read(1)));
+    }
+}
+
+zoo_test! {
+    /// The guarded port keeps the premature return: "queue empty" is true while the popped
+    /// task still runs. With the race gone, loom reaches the assertion too.
+    fn seed_cpp_guarded_wait_premature_return() expect Expect::both(
+        Failure::Assertion("a task was still running when wait returned"),
+    ) => {
+        Model::new("zoo: seed C++ Wait() returns while a task runs (read under m_queueMtx)")
+            .threads(2)
+            .exhaustive()
+            .check(|| seed_cpp_wait_means_finished(SeedCppPool::with_guarded_read(1)));
     }
 }
 
@@ -831,7 +1075,7 @@ fn task_effects_visible_after_wait<P: ThreadPool + 'static>(pool: &str) {
         let cell = Arc::new(SharedCell::new(0u32));
         let task_cell = Arc::clone(&cell);
         pool.execute(move || task_cell.set(1)).unwrap();
-        assert_eq!(pool.wait().panicked, 0);
+        assert_eq!(pool.wait().unwrap().panicked, 0);
         assert_eq!(cell.get(), 1, "wait returned before the task finished");
         assert_eq!(pool.shutdown().workers_joined, 1);
     });

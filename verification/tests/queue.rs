@@ -217,6 +217,55 @@ fn event_count_never_loses_a_wakeup() {
         });
 }
 
+/// Keys are guards bound to their event count (issue 13, point 5): the waiter first drops a
+/// key instead of cancelling it, and hands another key of `ec` to a *different* event count's
+/// `cancel_wait` — both must unregister on `ec` itself — and only then waits for the flag in
+/// the usual loop, ending with a key passed to the other event count's `wait` (which sleeps
+/// on `ec`, where the notifier looks). Under every interleaving with the notifier the waiter
+/// returns — no wakeup is lost to a key finished in the wrong place — and both event counts
+/// still take a registration afterwards. (The misuse's old failures — an underflow panic in
+/// debug builds, a hang in release — are the plain tests in `crates/synclab/tests/event_count.rs`.)
+#[test]
+fn event_count_keys_are_bound_to_their_event_count() {
+    Model::new("EventCount: keys dropped, cancelled and waited through another event count")
+        .threads(2)
+        .ops("waiter: drop a key, cancel one on another EC, then loop {check; prepare; re-check; wait via the other EC}; notifier: set flag, notify_one")
+        .preemption_bound(3)
+        .check(|| {
+            let ec = Arc::new(EventCount::new());
+            let other = Arc::new(EventCount::new());
+            let flag = Arc::new(AtomicBool::new(false));
+            let waiter = {
+                let (ec, other, flag) = (Arc::clone(&ec), Arc::clone(&other), Arc::clone(&flag));
+                thread::spawn(move || {
+                    drop(ec.prepare_wait());
+                    other.cancel_wait(ec.prepare_wait());
+                    loop {
+                        // Acquire: pairs with the Release store below.
+                        if flag.load(Acquire) {
+                            return;
+                        }
+                        let key = ec.prepare_wait();
+                        if flag.load(Acquire) {
+                            drop(key);
+                            return;
+                        }
+                        other.wait(key); // sleeps on `ec`, where its notifier looks
+                    }
+                })
+            };
+            // Release: pairs with the waiter's Acquire loads.
+            flag.store(true, Release);
+            ec.notify_one();
+            waiter.join().unwrap();
+            // Both still take a registration.
+            let key = ec.prepare_wait();
+            assert!(key.is_registered());
+            ec.cancel_wait(key);
+            assert!(other.prepare_wait().is_registered());
+        });
+}
+
 fn blocking_push_pop_across_full_and_empty<Q: MpmcQueue<u32> + 'static>() {
     let q = Arc::new(Blocking::<Q>::with_capacity(1).unwrap());
     let producer = {
@@ -722,7 +771,9 @@ zoo_test! {
             .threads(2)
             .exhaustive()
             .check(|| {
-                let q = Arc::new(zoo::BrokenArrayQueue::new(2, zoo::StampBug::RelaxedStamp));
+                // SAFETY: a zoo_test! body runs only under loom or shuttle, and the queue is
+                // shared only with a `synclab::sync::thread` — the checker's own threads.
+                let q = Arc::new(unsafe { zoo::BrokenArrayQueue::new(2, zoo::StampBug::RelaxedStamp) });
                 let producer = {
                     let q = Arc::clone(&q);
                     thread::spawn(move || q.try_push(42u32).unwrap())
@@ -752,7 +803,10 @@ zoo_test! {
             .exhaustive()
             .shuttle_iterations(2000)
             .check(|| {
-                let q = Arc::new(zoo::BrokenArrayQueue::new(2, zoo::StampBug::StampBeforeValue));
+                // SAFETY: as in `zoo_relaxed_stamp_store`: a checker runs these threads.
+                let q = Arc::new(unsafe {
+                    zoo::BrokenArrayQueue::new(2, zoo::StampBug::StampBeforeValue)
+                });
                 let producer = {
                     let q = Arc::clone(&q);
                     thread::spawn(move || q.try_push(42u32).unwrap())
@@ -974,16 +1028,19 @@ fn array_queue_store_buffering_pop_then_push() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The closed flag's Release/Acquire
+// Closing over a minimal queue: the blocking layer's drain-before-closed order
 // ---------------------------------------------------------------------------------------------
 
 /// A one-slot queue with no SeqCst fence anywhere: linearizable on its own (its state word
-/// is Release-stored and Acquire-loaded), but its "empty" answer is a plain Acquire load that
-/// may read an old state. `ArrayQueue` (a fence before "empty") and `LockedQueue` (a mutex)
-/// happen to order a pusher's item before a later "closed" on their own; over this queue only
-/// the closed flag's Release/Acquire does, so the drain-before-close model below needs it.
+/// is changed by Release RMWs and read by Acquire loads), but its "empty" answer is a plain
+/// Acquire load that may read an old state. It keeps `MpmcQueue::close`'s contract the
+/// cheapest way: the closed mark is a bit of the same word, so a push's claim (a CAS from
+/// `EMPTY` without the mark) and the close are ordered by that word's modification order,
+/// and a thread that has read the mark reads no older state afterwards (coherence). The
+/// drain-before-close model below then checks the blocking layer's side: that it asks
+/// "closed?" *before* its last look at the queue, not after.
 struct OneSlot {
-    /// `EMPTY` → (push) `WRITING` → `FULL` → (pop) `READING` → `EMPTY`.
+    /// `EMPTY` → (push) `WRITING` → `FULL` → (pop) `READING` → `EMPTY`, plus the `CLOSED` bit.
     state: AtomicUsize,
     value: SharedCell<u32>,
 }
@@ -992,6 +1049,8 @@ const EMPTY: usize = 0;
 const WRITING: usize = 1;
 const FULL: usize = 2;
 const READING: usize = 3;
+const PHASE: usize = 0b11;
+const CLOSED_BIT: usize = 0b100;
 
 impl MpmcQueue<u32> for OneSlot {
     fn with_capacity(capacity: usize) -> Result<Self, CapacityError> {
@@ -1009,7 +1068,8 @@ impl MpmcQueue<u32> for OneSlot {
     }
 
     fn try_push(&self, value: u32) -> Result<(), u32> {
-        // Acquire: pairs with the Release store of EMPTY in `try_pop` (the old value was read).
+        // Acquire: pairs with the Release RMW to EMPTY in `try_pop` (the old value was read).
+        // Fails on a closed word: EMPTY | CLOSED_BIT is not EMPTY.
         if self
             .state
             .compare_exchange(EMPTY, WRITING, Acquire, Relaxed)
@@ -1018,25 +1078,28 @@ impl MpmcQueue<u32> for OneSlot {
             return Err(value);
         }
         self.value.set(value);
-        // Release: pairs with the Acquire load in `try_pop`.
-        self.state.store(FULL, Release);
+        // Release: pairs with the Acquire load in `try_pop`. An RMW (WRITING + 1 = FULL) so
+        // that a concurrent close's bit survives.
+        self.state.fetch_add(FULL - WRITING, Release);
         Ok(())
     }
 
     fn try_pop(&self) -> Option<u32> {
-        // Acquire: pairs with the Release store of FULL in `try_push`. A plain load, so an
-        // old EMPTY can be read: "empty" here is ordered only by happens-before.
-        if self.state.load(Acquire) != FULL
+        // Acquire: pairs with the Release RMW to FULL in `try_push`. A plain load, so an old
+        // EMPTY can be read: "empty" here is ordered only by happens-before and coherence.
+        let state = self.state.load(Acquire);
+        if state & PHASE != FULL
             || self
                 .state
-                .compare_exchange(FULL, READING, Acquire, Relaxed)
+                .compare_exchange(state, READING | (state & CLOSED_BIT), Acquire, Relaxed)
                 .is_err()
         {
             return None;
         }
         let value = self.value.get();
-        // Release: pairs with the Acquire CAS in `try_push`.
-        self.state.store(EMPTY, Release);
+        // Release: pairs with the Acquire CAS in `try_push`. An RMW (READING - 3 = EMPTY) that
+        // keeps the closed bit.
+        self.state.fetch_sub(READING - EMPTY, Release);
         Some(value)
     }
 
@@ -1045,12 +1108,22 @@ impl MpmcQueue<u32> for OneSlot {
     }
 
     fn len(&self) -> usize {
-        usize::from(self.state.load(Acquire) != EMPTY)
+        usize::from(self.state.load(Acquire) & PHASE != EMPTY)
+    }
+
+    fn close(&self) -> bool {
+        // Release: pairs with the Acquire load in `is_closed`.
+        self.state.fetch_or(CLOSED_BIT, Release) & CLOSED_BIT == 0
+    }
+
+    fn is_closed(&self) -> bool {
+        // Acquire: pairs with the Release `fetch_or` in `close`.
+        self.state.load(Acquire) & CLOSED_BIT != 0
     }
 }
 
-/// Over a queue without fences, `close`'s Release swap and `try_pop`'s Acquire load are what
-/// make a popper that sees "closed" also see the item pushed before the close.
+/// Over a queue without fences, the blocking layer must look at the queue once more *after*
+/// seeing it closed: that look is what finds the item pushed before the close.
 #[test]
 fn blocking_fenceless_queue_drains_before_closed() {
     Model::new("BlockingQueue<fenceless one-slot queue>: an item pushed before close is drained")
@@ -1118,6 +1191,170 @@ fn blocking_is_closed_publishes_the_closers_writes() {
             }
             closer.join().unwrap();
         });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Close racing push (issue 13, point 3): a push that returned Ok is delivered to a consumer
+// that pops until closed-and-empty; a push that lost to close gets its value back.
+// ---------------------------------------------------------------------------------------------
+
+/// One producer pushes, another thread closes, the main thread pops until `Closed`. Whatever
+/// the interleaving: a push that returned `Ok` was popped, one that returned `Closed` got its
+/// own value back and it was not popped, and the queue is closed-and-empty at the end.
+fn close_racing_push<Q: MpmcQueue<u32> + 'static>() {
+    let q = Arc::new(Blocking::<Q>::with_capacity(2).unwrap());
+    let producer = {
+        let q = Arc::clone(&q);
+        thread::spawn(move || q.push(7))
+    };
+    let closer = {
+        let q = Arc::clone(&q);
+        thread::spawn(move || {
+            q.close();
+        })
+    };
+    let mut got = Vec::new();
+    while let Ok(v) = q.pop() {
+        got.push(v);
+    }
+    let pushed = producer.join().unwrap();
+    closer.join().unwrap();
+    match pushed {
+        Ok(()) => assert_eq!(
+            got,
+            vec![7],
+            "a push that returned Ok was stranded by close"
+        ),
+        Err(Closed(v)) => {
+            assert_eq!(v, 7, "a push that lost to close got another value back");
+            assert!(
+                got.is_empty(),
+                "a push that lost to close was also delivered"
+            );
+        }
+    }
+    assert_eq!(
+        q.try_pop(),
+        Err(PopError::Closed),
+        "an item was left behind"
+    );
+}
+
+macro_rules! close_racing_push_models {
+    ($($name:ident => $queue:ty, $what:literal, loom bound $bound:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            Model::new(concat!("BlockingQueue<", $what, ">: close racing push, pop until closed"))
+                .threads(3)
+                .ops("producer: push; closer: close; main: pop until Closed, then try_pop; capacity 2")
+                .preemption_bound($bound)
+                .shuttle_iterations(2000)
+                .stress_iterations(500)
+                .deadline(std::time::Duration::from_secs(60))
+                .check(close_racing_push::<$queue>);
+        }
+    )*};
+}
+
+close_racing_push_models! {
+    blocking_array_queue_close_racing_push => ArrayQueue<u32>, "ArrayQueue", loom bound 3;
+    blocking_locked_queue_std_close_racing_push => LockedQueue<u32, StdFamily>, "LockedQueue<std>", loom bound 2;
+    blocking_locked_queue_futex_close_racing_push => LockedQueue<u32, FutexFamily>, "LockedQueue<futex>", loom bound 1;
+}
+
+/// Three producers (24 on real threads, oversubscribing the machine as the issue's repro did)
+/// push 10 items each (blocking `push`, capacity 2) while consumer 0 closes the queue after
+/// its fourth pop; two consumers pop until `Closed`. Every value is accounted for exactly
+/// once: popped (its push returned `Ok`) or handed back (its push returned `Closed`).
+fn close_while_producing<Q: MpmcQueue<u32> + 'static>() {
+    let producers_count: u32 = if synclab::sync::WORLD == synclab::sync::World::Plain {
+        24
+    } else {
+        3
+    };
+    const PER_PRODUCER: u32 = 10;
+    let q = Arc::new(Blocking::<Q>::with_capacity(2).unwrap());
+    let producers: Vec<_> = (0..producers_count)
+        .map(|p| {
+            let q = Arc::clone(&q);
+            thread::spawn(move || {
+                let mut accepted = Vec::new();
+                for i in 0..PER_PRODUCER {
+                    match q.push(p * 100 + i) {
+                        Ok(()) => accepted.push(p * 100 + i),
+                        Err(Closed(back)) => {
+                            assert_eq!(back, p * 100 + i, "close handed back another value");
+                            return (accepted, Some(back));
+                        }
+                    }
+                }
+                (accepted, None)
+            })
+        })
+        .collect();
+    let consumers: Vec<_> = (0..2)
+        .map(|c| {
+            let q = Arc::clone(&q);
+            thread::spawn(move || {
+                let mut got = Vec::new();
+                while let Ok(v) = q.pop() {
+                    got.push(v);
+                    if c == 0 && got.len() == 4 {
+                        q.close();
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+    let mut accepted = HashSet::new();
+    for p in producers {
+        let (ok, _refused) = p.join().unwrap();
+        accepted.extend(ok);
+    }
+    q.close(); // in case every item fit before consumer 0 reached its fourth pop
+    let mut popped = HashSet::new();
+    for c in consumers {
+        for v in c.join().unwrap() {
+            assert!(popped.insert(v), "{v} was popped twice");
+        }
+    }
+    let stranded: Vec<_> = accepted.difference(&popped).collect();
+    assert!(
+        stranded.is_empty(),
+        "pushes returned Ok but the consumers stopped before popping {stranded:?}"
+    );
+    assert!(
+        popped.is_subset(&accepted),
+        "popped a value whose push was refused"
+    );
+    assert_eq!(
+        q.try_pop(),
+        Err(PopError::Closed),
+        "an item was left behind"
+    );
+}
+
+macro_rules! close_while_producing_models {
+    ($($name:ident => $queue:ty, $what:literal;)*) => {$(
+        #[test]
+        #[cfg_attr(synclab_loom, ignore = "6 threads: shuttle-sized, far past loom's bounds")]
+        fn $name() {
+            Model::new(concat!("BlockingQueue<", $what, ">: close while 3 producers push, 2 consumers pop until closed"))
+                .threads(6)
+                .ops("3 producers (24 in the stress loop) x 10 pushes; consumer 0 closes after 4 pops; 2 consumers pop until Closed; capacity 2")
+                .shuttle_iterations(1000)
+                .stress_iterations(500)
+                .deadline(std::time::Duration::from_secs(120))
+                .check(close_while_producing::<$queue>);
+        }
+    )*};
+}
+
+close_while_producing_models! {
+    blocking_array_queue_close_while_producing => ArrayQueue<u32>, "ArrayQueue";
+    blocking_locked_queue_std_close_while_producing => LockedQueue<u32, StdFamily>, "LockedQueue<std>";
+    blocking_locked_queue_futex_close_while_producing => LockedQueue<u32, FutexFamily>, "LockedQueue<futex>";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1259,7 +1496,9 @@ fn force_push_against_pops(capacity: usize) {
         let q = Arc::clone(&q);
         thread::spawn(move || [q.pop(), q.pop()].into_iter().flatten().collect::<Vec<_>>())
     };
-    let evicted: Vec<u32> = (1..=3).filter_map(|v| q.force_push(v)).collect();
+    let evicted: Vec<u32> = (1..=3)
+        .filter_map(|v| q.force_push(v).expect("the queue is open"))
+        .collect();
     let popped = consumer.join().unwrap();
     let left: Vec<u32> = std::iter::from_fn(|| q.pop()).collect();
     assert!(left.len() <= capacity, "more items left than the capacity");
@@ -1305,6 +1544,76 @@ fn array_queue_force_push_against_pops_capacity_2() {
         .ops("main: force_push 1..=3; consumer: pop x2 (no spin); main: drain")
         .preemption_bound(3)
         .check(|| force_push_against_pops(2));
+}
+
+/// A full one-slot queue holding 1; one thread force-pushes 2 while another closes it, and main
+/// pops until it has seen the queue closed and then empty. Every value is accounted for
+/// exactly once — popped, evicted, or handed back by a refused force_push — and nothing is
+/// left behind once main has seen "closed, then empty" (no push lands after that). Before,
+/// the eviction moved `tail` with a plain store, which could erase the close's mark (the
+/// queue reopened) and strand the forced value; and a refused value came back as if evicted.
+fn force_push_racing_close() {
+    let q = Arc::new(ArrayQueue::<u32>::new(1).unwrap());
+    q.push(1).unwrap();
+    let pusher = {
+        let q = Arc::clone(&q);
+        thread::spawn(move || q.force_push(2))
+    };
+    let closer = {
+        let q = Arc::clone(&q);
+        thread::spawn(move || {
+            q.close();
+        })
+    };
+    let mut popped = Vec::new();
+    loop {
+        if let Some(v) = q.pop() {
+            popped.push(v);
+        } else if q.is_closed() {
+            // Closed, then one more look: by `MpmcQueue::close`'s contract it sees every
+            // push that was not refused.
+            match q.pop() {
+                Some(v) => popped.push(v),
+                None => break,
+            }
+        } else {
+            thread::yield_now();
+        }
+    }
+    let forced = pusher.join().unwrap();
+    closer.join().unwrap();
+    assert!(q.is_closed(), "the close was lost: the queue reopened");
+    assert_eq!(
+        q.pop(),
+        None,
+        "an item was left behind after closed-and-empty"
+    );
+    let mut all = popped.clone();
+    match forced.clone() {
+        Ok(evicted) => all.extend(evicted),
+        Err(err) => {
+            assert_eq!(
+                err.value, 2,
+                "a refused force_push handed back another value"
+            );
+            all.push(err.value);
+            all.extend(err.evicted);
+        }
+    }
+    all.sort_unstable();
+    assert_eq!(all, [1, 2], "popped {popped:?}, force_push {forced:?}");
+}
+
+#[test]
+fn array_queue_force_push_racing_close() {
+    Model::new("ArrayQueue: force_push racing close, capacity 1")
+        .threads(3)
+        .ops("pusher: force_push into a full queue; closer: close; main: pop until closed, then empty")
+        .preemption_bound(3)
+        .shuttle_iterations(2000)
+        .stress_iterations(500)
+        .deadline(std::time::Duration::from_secs(60))
+        .check(force_push_racing_close);
 }
 
 // ---------------------------------------------------------------------------------------------

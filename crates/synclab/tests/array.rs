@@ -33,8 +33,8 @@ fn smoke<A: SharedArray<u64>>() {
 fn empty_array<A: SharedArray<u64>>() {
     let a: A = new(0);
     assert!(a.is_empty());
-    assert_eq!(a.try_get(0), Err(IndexError { index: 0, len: 0 }));
-    assert_eq!(a.wait(0), Err(IndexError { index: 0, len: 0 }));
+    assert_eq!(a.try_get(0), Err(IndexError::new(0, 0)));
+    assert_eq!(a.wait(0), Err(IndexError::new(0, 0)));
     assert!(matches!(
         a.publish(0, 1),
         Err(PublishError::OutOfBounds {
@@ -61,16 +61,10 @@ fn out_of_bounds<A: SharedArray<String>>() {
         "cannot publish to index 5: out of bounds for a shared array of length 2"
     );
     assert_eq!(err.into_value(), "five");
-    assert_eq!(a.try_get(2), Err(IndexError { index: 2, len: 2 }));
+    assert_eq!(a.try_get(2), Err(IndexError::new(2, 2)));
     // An out-of-bounds wait is an error, never a hang.
     let err = a.wait(usize::MAX).unwrap_err();
-    assert_eq!(
-        err,
-        IndexError {
-            index: usize::MAX,
-            len: 2
-        }
-    );
+    assert_eq!(err, IndexError::new(usize::MAX, 2));
     assert!(err.to_string().contains("out of bounds"));
 }
 
@@ -293,7 +287,7 @@ fn lock_free_references_stay_valid_while_borrowed() {
     a.publish(1, String::from("other")).unwrap(); // publishing elsewhere does not move it
     assert_eq!(r, "kept");
     assert_eq!(a.wait_ref(1).unwrap(), "other");
-    assert_eq!(a.get_ref(7), Err(IndexError { index: 7, len: 2 }));
+    assert_eq!(a.get_ref(7), Err(IndexError::new(7, 2)));
 }
 
 #[test]

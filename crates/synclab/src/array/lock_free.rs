@@ -591,17 +591,20 @@ impl<T, M: Memory> Drop for LockFreeArrayIn<T, M> {
         if !core::mem::needs_drop::<T>() {
             return;
         }
-        for slot in self.slots() {
+        let slots = self.slots();
+        // Every published value is dropped even if one's `Drop` panics, as `Vec` does.
+        crate::cleanup::drop_each(0..slots.len(), |i| {
+            let slot = &slots[i];
             // Relaxed: `&mut self` proves that no other thread uses the array any more, and
             // whatever handed us exclusive access (the last `Arc` drop, a join) ordered their
             // accesses before this one.
             if slot.state.load(Relaxed) == READY {
                 // SAFETY: READY means the value was initialised (by the claimant, before its
-                // swap); `&mut self` gives exclusive access; each slot is visited once and
-                // the array is never used again, so the value is dropped exactly once.
+                // swap); `&mut self` gives exclusive access; `drop_each` visits each slot once
+                // and the array is never used again, so the value is dropped exactly once.
                 slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
             }
-        }
+        });
     }
 }
 

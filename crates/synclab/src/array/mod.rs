@@ -154,6 +154,7 @@ pub trait SharedArray<T: Clone + Send + Sync>: Send + Sync {
 }
 
 /// An index past the end of a shared array.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexError {
     /// The index asked for.
@@ -163,6 +164,12 @@ pub struct IndexError {
 }
 
 impl IndexError {
+    /// The error for `index` in an array of `len` slots. (The struct is `#[non_exhaustive]`,
+    /// so an implementation of [`SharedArray`] outside synclab builds it here.)
+    pub fn new(index: usize, len: usize) -> Self {
+        IndexError { index, len }
+    }
+
     /// `Ok(())` if `index < len`, else the error naming both.
     #[inline]
     pub fn check(index: usize, len: usize) -> Result<(), IndexError> {
@@ -187,6 +194,7 @@ impl fmt::Display for IndexError {
 impl std::error::Error for IndexError {}
 
 /// Why [`SharedArray::publish`] refused a value; the value is handed back.
+#[non_exhaustive]
 #[derive(Clone, PartialEq, Eq)]
 pub enum PublishError<T> {
     /// The slot already holds a value (which was not touched).

@@ -17,10 +17,10 @@
 //!
 //! | bits | name | meaning |
 //! |---|---|---|
-//! | 0 | [`LOCKED`] | held |
-//! | 1 | [`FAIR`] | a waiter starves (the heir): unlock hands the lock over instead of releasing it, spinners stop spinning |
-//! | 2 | [`HANDOFF`] | handed over: held on behalf of the heir, which claims it |
-//! | 3–31 | count × [`WAITER`] | threads registered to sleep: between their registering RMW and their deregistering RMW |
+//! | 0 | `LOCKED` | held |
+//! | 1 | `FAIR` | a waiter starves (the heir): unlock hands the lock over instead of releasing it, spinners stop spinning |
+//! | 2 | `HANDOFF` | handed over: held on behalf of the heir, which claims it |
+//! | 3–31 | count × `WAITER` | threads registered to sleep: between their registering RMW and their deregistering RMW |
 //!
 //! Invariants: `FAIR` ⇒ `LOCKED` ∧ exactly one registered heir (only the CAS that turns `FAIR`
 //! on makes an heir, and only the heir turns it off — when it claims the hand-off, or when it
@@ -53,8 +53,8 @@
 //!    for the heir, claims the hand-off (`−HANDOFF −FAIR`). If a barger got there first, back
 //!    to 1 — this call *lost* once.
 //!
-//! A call starves once it has been registered for [`FAIR_AFTER`] (0.5 ms) or has lost
-//! [`FAIR_AFTER_LOSSES`] times (a return from the futex that found the lock held, or a
+//! A call starves once it has been registered for `FAIR_AFTER` (0.5 ms) or has lost
+//! `FAIR_AFTER_LOSSES` times (a return from the futex that found the lock held, or a
 //! deregistration beaten by a barger).
 //!
 //! Unlock: CAS `LOCKED → 0` (the fast path fails whenever anything else is set); else one
@@ -126,25 +126,25 @@ use crate::sync::time::Instant;
 use super::{Mutex, RawLock, RawLockTimed};
 
 /// The lock is held.
-pub const LOCKED: u32 = 1;
+pub(crate) const LOCKED: u32 = 1;
 /// A waiter is starving: unlock hands the lock over instead of releasing it.
-pub const FAIR: u32 = 2;
+pub(crate) const FAIR: u32 = 2;
 /// The lock has been handed over: held for the first registered waiter that claims it.
-pub const HANDOFF: u32 = 4;
+pub(crate) const HANDOFF: u32 = 4;
 /// One registered waiter (the count occupies the bits from here up).
-pub const WAITER: u32 = 8;
+pub(crate) const WAITER: u32 = 8;
 
 /// A `lock` call starves after this many returns from the futex that found the lock still
 /// held by someone else (woken and beaten by a barger, returned spuriously, or the word had
 /// changed). One under a model checker, so that the models reach `FAIR` mode and the
 /// hand-off with two threads.
-pub const FAIR_AFTER_LOSSES: u32 = hint::spin_limit(32);
+pub(crate) const FAIR_AFTER_LOSSES: u32 = hint::spin_limit(32);
 
 /// A `lock` call that has been registered this long starves: parking_lot's eventual-fairness
 /// interval (a fair unlock about every 0.5 ms, `parking_lot_core::FairTimeout`), and half of
 /// Go's `starvationThresholdNs`. Under a model checker the clock is frozen and this never
 /// passes; [`FAIR_AFTER_LOSSES`] is what turns `FAIR` on there.
-pub const FAIR_AFTER: Duration = Duration::from_micros(500);
+pub(crate) const FAIR_AFTER: Duration = Duration::from_micros(500);
 
 /// How many threads are registered in `state`.
 #[inline]

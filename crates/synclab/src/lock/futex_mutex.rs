@@ -10,9 +10,9 @@
 //!
 //! | `state`        | meaning                                      | entered by |
 //! |----------------|----------------------------------------------|------------|
-//! | [`UNLOCKED`]   | free                                         | `unlock` (swap) |
-//! | [`LOCKED`]     | held; nobody is (known to be) sleeping       | `lock`/`try_lock` fast path (CAS from `UNLOCKED`) |
-//! | [`CONTENDED`]  | held; some thread may be asleep in `futex::wait` | the slow path's swap, just before it sleeps |
+//! | `UNLOCKED`   | free                                         | `unlock` (swap) |
+//! | `LOCKED`     | held; nobody is (known to be) sleeping       | `lock`/`try_lock` fast path (CAS from `UNLOCKED`) |
+//! | `CONTENDED`  | held; some thread may be asleep in `futex::wait` | the slow path's swap, just before it sleeps |
 //!
 //! A thread that is about to sleep first stores `CONTENDED` and then sleeps only while the word
 //! is still `CONTENDED` (the futex compare-and-block is atomic). `unlock` swaps in `UNLOCKED`
@@ -34,8 +34,8 @@
 //! | bits | meaning |
 //! |---|---|
 //! | 0..29 | the holder's tag ([`Memory::tag`]); 0 = free |
-//! | 30 ([`INCONSISTENT`]) | a holder died holding the lock, and no holder since has called `make_consistent` |
-//! | 31 ([`WAITERS`]) | some thread may be asleep on the word: unlock must wake one |
+//! | 30 (`INCONSISTENT`) | a holder died holding the lock, and no holder since has called `make_consistent` |
+//! | 31 (`WAITERS`) | some thread may be asleep on the word: unlock must wake one |
 //!
 //! * `lock`: CAS `0 → tag` (the fast path, as on the heap). Otherwise the slow path loops
 //!   (glibc's `__lll_robust_lock_wait` shape): a free word (tag 0, possibly `INCONSISTENT`)
@@ -70,7 +70,7 @@
 //! # Progress
 //!
 //! Blocking, not fair: a running thread may barge ahead of a woken one. The wait before
-//! sleeping is bounded ([`SPIN_ROUNDS`] spins, then [`YIELD_ROUNDS`] yields) and only loads, so
+//! sleeping is bounded (`SPIN_ROUNDS` spins, then `YIELD_ROUNDS` yields) and only loads, so
 //! it neither ping-pongs the cache line nor burns a time slice when the holder has been
 //! preempted: the yields hand the CPU to it.
 
@@ -82,20 +82,20 @@ use crate::sync::time::Instant;
 use super::{Acquired, Mutex, RawLock, RawLockTimed, RawRobustLock};
 
 /// The lock is free.
-pub const UNLOCKED: u32 = 0;
+pub(crate) const UNLOCKED: u32 = 0;
 /// The lock is held and no thread is known to be sleeping on it.
-pub const LOCKED: u32 = 1;
+pub(crate) const LOCKED: u32 = 1;
 /// The lock is held and some thread may be sleeping on it: `unlock` must wake one.
-pub const CONTENDED: u32 = 2;
+pub(crate) const CONTENDED: u32 = 2;
 
 /// Tracked memory: a holder died holding the lock and nobody has made the data consistent.
-pub const INCONSISTENT: u32 = 1 << 30;
+pub(crate) const INCONSISTENT: u32 = 1 << 30;
 /// Tracked memory: some thread may be asleep on the word.
-pub const WAITERS: u32 = 1 << 31;
+pub(crate) const WAITERS: u32 = 1 << 31;
 
-/// The wait before sleeping: [`SPIN_ROUNDS`] re-reads of the word with one spin hint between
+/// The wait before sleeping: `SPIN_ROUNDS` re-reads of the word with one spin hint between
 /// them — enough to cover a short critical section running on another core — then
-/// [`YIELD_ROUNDS`] re-reads with a yield of the time slice between them. A holder that was
+/// `YIELD_ROUNDS` re-reads with a yield of the time slice between them. A holder that was
 /// preempted gets the CPU back this way, which on an oversubscribed machine is far cheaper
 /// than a futex sleep (which also costs the unlocker a wake system call); parking_lot's
 /// `SpinWait` does the same. (std spins 100 times and never yields; `docs/designs.md` says why
@@ -106,9 +106,9 @@ fn backoff() -> Backoff {
 }
 
 /// Spin rounds (one hint each) of the slow path's wait; see [`backoff`].
-pub const SPIN_ROUNDS: u32 = 20;
+pub(crate) const SPIN_ROUNDS: u32 = 20;
 /// Yield rounds of the slow path's wait, after the spins; see [`backoff`].
-pub const YIELD_ROUNDS: u32 = 10;
+pub(crate) const YIELD_ROUNDS: u32 = 10;
 
 /// The raw three-state futex lock on the [`Heap`]; use it through [`FutexMutex`].
 pub type RawFutexMutex = RawFutexMutexIn<Heap>;

@@ -9,13 +9,13 @@
 //!
 //! | `locked` | meaning |
 //! |----------|---------|
-//! | [`FREE`] (`false`) | nobody holds the lock |
-//! | [`HELD`] (`true`)  | one thread holds it; others spin, reading only |
+//! | `FREE` (`false`) | nobody holds the lock |
+//! | `HELD` (`true`)  | one thread holds it; others spin, reading only |
 //!
 //! A waiter reads the flag until it looks free (the *test*), and only then tries a CAS (the
 //! *test-and-set*), so waiting threads share the cache line instead of fighting over it. After
 //! each failed round the waiter pauses `2^step` spin hints, `step` growing to
-//! [`SPIN_STEPS`]; beyond that it yields its time slice on every round, so a waiter whose
+//! `SPIN_STEPS`; beyond that it yields its time slice on every round, so a waiter whose
 //! holder was preempted gives the CPU back instead of spinning through the holder's quantum.
 //!
 //! # Progress
@@ -37,13 +37,13 @@ use crate::sync::hint::Backoff;
 use super::{Mutex, RawLock};
 
 /// The lock is free.
-pub const FREE: bool = false;
+pub(crate) const FREE: bool = false;
 /// The lock is held.
-pub const HELD: bool = true;
+pub(crate) const HELD: bool = true;
 
 /// The last backoff round that spins: rounds `0..=SPIN_STEPS` spin `2^step` hints each (1 to
 /// 64), every later round yields ([`Backoff`] with [`Backoff::UNBOUNDED`] yields).
-pub const SPIN_STEPS: u32 = 6;
+pub(crate) const SPIN_STEPS: u32 = 6;
 
 /// The raw TTAS spin lock; use it through [`SpinMutex`].
 ///

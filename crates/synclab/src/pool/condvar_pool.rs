@@ -19,7 +19,7 @@
 //!
 //! | field | meaning |
 //! |---|---|
-//! | `queue` | accepted tasks not yet started, at most `capacity` |
+//! | `queue` | accepted tasks not yet started: at most `capacity` from submitters outside the pool; tasks submitted by the pool's own workers may go beyond it (module docs of [`crate::pool`]) |
 //! | `pending` | accepted tasks not yet *finished* (queued + running); decremented after the task returns |
 //! | `idle_generation` | bumped each time `pending` falls to 0, so a `wait` that began before returns even if new tasks arrive before it runs again |
 //! | `closed` | set once by `close`; no task is accepted afterwards |
@@ -41,14 +41,14 @@
 //! facing busy workers makes no syscall at all. A worker that finds the queue empty first
 //! *searches* once: it leaves the lock, polls `queued_hint` (a Relaxed mirror of the queue
 //! length) for a bounded number of spins and yields, and re-checks under the lock; while one
-//! worker searches (at most [`MAX_SEARCHERS`]), submitters wake nobody, and a worker that pops
+//! worker searches (at most `MAX_SEARCHERS`), submitters wake nobody, and a worker that pops
 //! while more tasks wait and nobody searches wakes a peer. Blocked submitters are woken only
 //! once the queue has drained to half its capacity (the low watermark), so a fast submitter
 //! refills it in one go instead of sleeping after every task. Measured with strace on the
 //! tiny-task workload: from about 1.5 futex calls per task to about 2 000 per 400 000 tasks.
 //!
 //! **Progress.** Blocking: every operation takes the mutex. The search is bounded
-//! ([`IDLE_SPINS`](super::IDLE_SPINS) spins and [`IDLE_YIELDS`](super::IDLE_YIELDS)
+//! (`IDLE_SPINS` spins and `IDLE_YIELDS`
 //! yields), then the worker sleeps.
 
 use std::collections::VecDeque;
@@ -56,8 +56,9 @@ use std::marker::PhantomData;
 
 use super::MAX_SEARCHERS;
 use super::{
-    join_workers, run_task, search_idle, BuildError, PanicRecord, PoolConfig, ShutdownReport,
-    SubmitError, Task, ThreadPool, TrySubmitError, WaitReport, WaitTimeout,
+    join_workers, on_own_worker, run_task, search_idle, BuildError, PanicRecord, PoolConfig,
+    ShutdownReport, SubmitError, SubmitErrorKind, Task, ThreadPool, TrySubmitError, WaitError,
+    WaitReport, MAX_PENDING,
 };
 use crate::lock::LockFamily;
 use crate::sync::atomic::{AtomicUsize, Ordering};
@@ -154,7 +155,7 @@ struct Shared<F: LockFamily> {
 ///
 /// let pool = CondvarPool::<StdFamily>::with_workers(2).unwrap();
 /// pool.execute(|| println!("hello from a worker")).unwrap();
-/// assert_eq!(pool.wait().panicked, 0);
+/// assert_eq!(pool.wait().unwrap().panicked, 0);
 /// ```
 pub struct CondvarPool<F: LockFamily> {
     shared: Arc<Shared<F>>,
@@ -165,7 +166,11 @@ pub struct CondvarPool<F: LockFamily> {
 
 impl<F: LockFamily> CondvarPool<F> {
     /// `wait`, giving up at `deadline` (if any).
-    fn wait_until(&self, deadline: Option<Instant>) -> Result<WaitReport, WaitTimeout> {
+    fn wait_until(&self, deadline: Option<Instant>) -> Result<WaitReport, WaitError> {
+        // A task of this pool would wait for itself (module docs of `crate::pool`).
+        if on_own_worker(&self.handles) {
+            return Err(WaitError::InsideTask);
+        }
         let mut state = F::lock(&self.shared.state);
         let generation = state.idle_generation;
         while state.pending > 0 && state.idle_generation == generation {
@@ -176,7 +181,7 @@ impl<F: LockFamily> CondvarPool<F> {
             // like a spurious one: `Sleepers` keeps its counts exact either way.
             state.waiters.end();
             if timed_out && state.pending > 0 && state.idle_generation == generation {
-                return Err(WaitTimeout);
+                return Err(WaitError::TimedOut);
             }
         }
         drop(state);
@@ -186,18 +191,41 @@ impl<F: LockFamily> CondvarPool<F> {
 
     fn stop(&mut self) -> ShutdownReport {
         self.close();
-        let workers_joined = join_workers(std::mem::take(&mut self.handles));
-        ShutdownReport::of(self.shared.panics.take(), workers_joined)
+        let workers = join_workers(std::mem::take(&mut self.handles));
+        ShutdownReport::of(self.shared.panics.take(), workers)
     }
 }
 
 impl<F: LockFamily> Shared<F> {
     /// Queues `task` under the lock if there is room; hands it back otherwise.
     #[inline]
-    fn push_locked(&self, mut state: F::Guard<'_, State>, task: Task) -> Result<(), Task> {
+    fn push_locked(&self, state: F::Guard<'_, State>, task: Task) -> Result<(), Task> {
         if state.queue.len() >= self.capacity {
             return Err(task);
         }
+        self.enqueue(state, task);
+        Ok(())
+    }
+
+    /// A task from one of the pool's own workers, with the queue full: queued beyond the
+    /// capacity (a worker that waited for room would wait for itself), unless the pool holds
+    /// `MAX_PENDING` tasks or the queue cannot grow.
+    #[cold]
+    fn push_beyond_capacity(
+        &self,
+        mut state: F::Guard<'_, State>,
+        task: Task,
+    ) -> Result<(), SubmitError> {
+        if state.pending >= MAX_PENDING || state.queue.try_reserve(1).is_err() {
+            return Err(SubmitError::new(SubmitErrorKind::Overflow, task));
+        }
+        self.enqueue(state, task);
+        Ok(())
+    }
+
+    /// Appends `task` (room is known to be there) and wakes a worker if one must be.
+    #[inline]
+    fn enqueue(&self, mut state: F::Guard<'_, State>, task: Task) {
         state.queue.push_back(task);
         state.pending += 1;
         self.publish_len(&state);
@@ -208,7 +236,6 @@ impl<F: LockFamily> Shared<F> {
         if wake {
             F::notify_one(&self.not_empty);
         }
-        Ok(())
     }
 
     /// Mirrors the queue length into `queued_hint` for searching workers. Called under the
@@ -283,9 +310,18 @@ impl<F: LockFamily> Shared<F> {
 impl<F: LockFamily> ThreadPool for CondvarPool<F> {
     fn build(config: PoolConfig) -> Result<Self, BuildError> {
         let (workers, capacity) = config.validate()?;
+        // The whole queue is reserved now, fallibly: a submit within the capacity never
+        // allocates (only tasks submitted by tasks beyond it do, with `try_reserve`).
+        let mut queue = VecDeque::new();
+        queue
+            .try_reserve_exact(capacity)
+            .map_err(|_| BuildError::AllocationFailed {
+                requested: capacity,
+                bytes: capacity.saturating_mul(core::mem::size_of::<Task>()),
+            })?;
         let shared = Arc::new(Shared::<F> {
             state: F::mutex(State {
-                queue: VecDeque::with_capacity(capacity.min(4096)),
+                queue,
                 pending: 0,
                 idle_generation: 0,
                 closed: false,
@@ -316,10 +352,14 @@ impl<F: LockFamily> ThreadPool for CondvarPool<F> {
         let mut state = F::lock(&shared.state);
         loop {
             if state.closed {
-                return Err(SubmitError(task));
+                return Err(SubmitError::closed(task));
             }
             if state.queue.len() < shared.capacity {
-                return shared.push_locked(state, task).map_err(SubmitError);
+                shared.enqueue(state, task);
+                return Ok(());
+            }
+            if on_own_worker(&self.handles) {
+                return shared.push_beyond_capacity(state, task);
             }
             state.submitters.begin();
             state = F::wait(&shared.not_full, state);
@@ -331,21 +371,18 @@ impl<F: LockFamily> ThreadPool for CondvarPool<F> {
     fn try_submit(&self, task: Task) -> Result<(), TrySubmitError> {
         let state = F::lock(&self.shared.state);
         if state.closed {
-            return Err(TrySubmitError::Closed(task));
+            return Err(TrySubmitError::closed(task));
         }
         self.shared
             .push_locked(state, task)
-            .map_err(TrySubmitError::Full)
+            .map_err(TrySubmitError::full)
     }
 
-    fn wait(&self) -> WaitReport {
-        match self.wait_until(None) {
-            Ok(report) => report,
-            Err(WaitTimeout) => unreachable!("a wait without a deadline does not time out"),
-        }
+    fn wait(&self) -> Result<WaitReport, WaitError> {
+        self.wait_until(None)
     }
 
-    fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitTimeout> {
+    fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitError> {
         self.wait_until(Instant::now().checked_add(timeout))
     }
 
@@ -386,7 +423,10 @@ impl<F: LockFamily> ThreadPool for CondvarPool<F> {
 impl<F: LockFamily> Drop for CondvarPool<F> {
     fn drop(&mut self) {
         if !self.handles.is_empty() {
-            let _ = self.stop();
+            // Nobody takes this report: its payloads are dropped under a guard, since a
+            // payload's own `Drop` may panic (and this thread may already be unwinding).
+            let report = self.stop();
+            report.payloads.into_iter().for_each(super::drop_payload);
         }
     }
 }

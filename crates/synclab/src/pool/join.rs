@@ -248,7 +248,7 @@ impl std::error::Error for TaskDropped {}
 /// assert_eq!(answer.join().unwrap(), 42);
 /// let payload = failed.join().unwrap_err();
 /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"no answer"));
-/// assert_eq!(pool.wait().panicked, 0); // the handle took the payload
+/// assert_eq!(pool.wait().unwrap().panicked, 0); // the handle took the payload
 /// # Ok::<(), synclab::pool::BuildError>(())
 /// ```
 #[must_use = "dropping a JoinHandle detaches the task; `join` it to get its result"]

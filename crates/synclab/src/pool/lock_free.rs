@@ -12,8 +12,8 @@
 //! | `idle` | `wait` callers | pending is 0, or the idle generation moved | the task that brings pending to 0 |
 //!
 //! **Staying out of the kernel.** A submitter pays a fence and a load per task and makes a
-//! syscall only when no worker is *searching* (see `search`: at most [`MAX_SEARCHERS`] idle
-//! workers poll the queue for [`IDLE_SPINS`] spins and [`IDLE_YIELDS`] yields before they
+//! syscall only when no worker is *searching* (see `search`: at most `MAX_SEARCHERS` idle
+//! workers poll the queue for `IDLE_SPINS` spins and `IDLE_YIELDS` yields before they
 //! sleep). A worker pays a fence and a load per pop and wakes blocked submitters only at the
 //! low watermark (half the capacity), so a submitter facing a full queue sleeps once per
 //! half-queue rather than once per task. Both rules were measured: without them the pool made
@@ -47,20 +47,32 @@
 //! "closed?" checks of submitters and sleeping workers) is Relaxed. Sleeping uses the event
 //! counts' own Dekker fences.
 //!
+//! **Tasks submitted by tasks.** A submit from one of the pool's own workers never waits for
+//! room (the contract in [`crate::pool`]): when the queue is full, the (already counted) task
+//! goes to `overflow`, a `VecDeque` under a mutex, and `overflowed` mirrors its length for the
+//! workers, which take from the overflow before the queue. Pushing there ends with the same
+//! `task_pushed` as a queue push, and every place a worker looks for work (`take`, `search`'s
+//! polls, the look of the last searcher, the look before sleeping) looks at `overflowed` too,
+//! after the same fences — so the Dekker arguments below hold with the overflow store in the
+//! place of the queue's stamp store. Only a full queue and a submitting task reach this path.
+//!
 //! **Progress.** `submit` and a worker's pop are lock-free in the queue's sense (see
 //! `ArrayQueue`: a thread stalled between its CAS and its stamp store can hold up its slot);
-//! sleeping is blocking by design. An idle worker searches at most [`IDLE_SPINS`] +
-//! [`IDLE_YIELDS`] rounds (each a few loads) and then sleeps on a futex; it never spins
+//! sleeping is blocking by design. An idle worker searches at most `IDLE_SPINS` +
+//! `IDLE_YIELDS` rounds (each a few loads) and then sleeps on a futex; it never spins
 //! without bound.
 
+use std::collections::VecDeque;
+
 use super::{
-    join_workers, run_task, search_idle, BuildError, PanicRecord, PoolConfig, ShutdownReport,
-    SubmitError, Task, ThreadPool, TrySubmitError, WaitReport, WaitTimeout,
+    join_workers, on_own_worker, run_task, search_idle, BuildError, PanicRecord, PoolConfig,
+    ShutdownReport, SubmitError, SubmitErrorKind, Task, ThreadPool, TrySubmitError, WaitError,
+    WaitReport, MAX_PENDING,
 };
-use crate::queue::{ArrayQueue, CapacityError, EventCount};
+use crate::queue::{ArrayQueue, EventCount};
 use crate::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use crate::sync::time::Instant;
-use crate::sync::{thread, Arc};
+use crate::sync::{thread, Arc, StdMutex};
 use core::time::Duration;
 use crossbeam_utils::CachePadded;
 
@@ -76,16 +88,24 @@ const GENERATION_ONE: u64 = 1 << 33;
 /// How many times an idle worker re-checks the queue before it sleeps (plain build; a single
 /// check under a checker). About a microsecond of polling: long enough to catch a submitter
 /// that is producing a burst, short enough that an idle pool costs nothing.
-pub const IDLE_SPINS: u32 = 64;
+pub(crate) const IDLE_SPINS: u32 = 64;
 
-/// After [`IDLE_SPINS`], how many times an idle worker yields the CPU and re-checks before it
+/// After `IDLE_SPINS`, how many times an idle worker yields the CPU and re-checks before it
 /// sleeps (plain build; a single time under a checker). On a loaded machine a yield lets the
 /// submitter run, which is what the idle worker is waiting for.
-pub const IDLE_YIELDS: u32 = 16;
+pub(crate) const IDLE_YIELDS: u32 = 16;
 
 /// At most this many idle workers spin at once; more would only take CPU from submitters
 /// and busy workers, since one searcher already picks up a new task at once.
-pub const MAX_SEARCHERS: usize = 1;
+pub(crate) const MAX_SEARCHERS: usize = 1;
+
+/// Locks the overflow, ignoring poison (nothing panics while holding it: `VecDeque` pushes
+/// after `try_reserve` and pops do not).
+fn lock<T>(mutex: &StdMutex<T>) -> crate::sync::StdMutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 #[inline]
 fn pending(state: u64) -> u64 {
@@ -104,9 +124,15 @@ fn generation(state: u64) -> u64 {
 
 struct Shared {
     queue: ArrayQueue<Task>,
+    /// Tasks submitted by the pool's own workers while the queue was full (they may not wait
+    /// for room: module docs of [`crate::pool`]). Workers take from here before the queue.
+    /// A mutex: this path is cold (only a full queue and a submitting task reach it).
+    overflow: StdMutex<VecDeque<Task>>,
+    /// `overflow`'s length, mirrored under its lock, for workers to check without the lock.
+    overflowed: AtomicUsize,
     /// pending | CLOSED | idle generation; see the table in the module docs.
     state: CachePadded<AtomicU64>,
-    /// Workers searching an empty queue (see `search`), at most [`MAX_SEARCHERS`]: while one
+    /// Workers searching an empty queue (see `search`), at most `MAX_SEARCHERS`: while one
     /// does, submitters wake nobody.
     searching: CachePadded<AtomicUsize>,
     /// Submitters sleeping on a full queue (see `wait_for_space`).
@@ -130,7 +156,7 @@ struct Shared {
 /// for i in 0..10 {
 ///     pool.execute(move || assert!(i < 10)).unwrap();
 /// }
-/// assert_eq!(pool.wait().panicked, 0);
+/// assert_eq!(pool.wait().unwrap().panicked, 0);
 /// ```
 pub struct LockFreePool {
     shared: Arc<Shared>,
@@ -184,6 +210,58 @@ impl Shared {
         if is_closed(now) {
             self.work.notify_all();
         }
+    }
+
+    /// A counted task from one of the pool's own workers, with the queue full: into the
+    /// overflow, unless the pool holds `MAX_PENDING` tasks or the overflow cannot grow; then
+    /// the task is handed back, counted out.
+    #[cold]
+    fn push_overflow(&self, task: Task) -> Result<(), SubmitError> {
+        // Relaxed: a bound, not a synchronization; admitting already counted this task.
+        let at_limit = pending(self.state.load(Ordering::Relaxed)) as usize > MAX_PENDING;
+        let mut overflow = lock(&self.overflow);
+        if at_limit || overflow.try_reserve(1).is_err() {
+            drop(overflow);
+            self.finish_one();
+            return Err(SubmitError::new(SubmitErrorKind::Overflow, task));
+        }
+        overflow.push_back(task);
+        // Relaxed: a hint for workers, ordered by the fence in `task_pushed` (a worker about
+        // to sleep reads it after the fence in `prepare_wait`: the Dekker pair of
+        // `task_pushed`, with this store in the place of the queue's stamp store).
+        self.overflowed.store(overflow.len(), Ordering::Relaxed);
+        drop(overflow);
+        self.task_pushed();
+        Ok(())
+    }
+
+    /// The next task: from the overflow first (tasks that running tasks submitted: finishing
+    /// work in progress is what bounds the overflow), else from the queue.
+    #[inline]
+    fn take(&self) -> Option<Task> {
+        // Relaxed: a hint (see `push_overflow`); the overflow itself is read under its lock.
+        if self.overflowed.load(Ordering::Relaxed) != 0 {
+            if let Some(task) = self.take_overflow() {
+                return Some(task);
+            }
+        }
+        self.queue.pop()
+    }
+
+    #[cold]
+    fn take_overflow(&self) -> Option<Task> {
+        let mut overflow = lock(&self.overflow);
+        let task = overflow.pop_front();
+        // Relaxed: as in `push_overflow`.
+        self.overflowed.store(overflow.len(), Ordering::Relaxed);
+        task
+    }
+
+    /// Whether a task looked available (overflow or queue) at some moment of the call.
+    #[inline]
+    fn has_work(&self) -> bool {
+        // Relaxed: as in `take`.
+        self.overflowed.load(Ordering::Relaxed) != 0 || !self.queue.is_empty()
     }
 
     /// Pushes a counted task, sleeping on `space` while the queue is full. Hands the task
@@ -288,7 +366,7 @@ impl Shared {
         // wake-up on while more is queued, so a burst of tasks spreads over the sleepers.
         let mut woken = false;
         loop {
-            let task = match self.queue.pop() {
+            let task = match self.take() {
                 Some(task) => {
                     if woken {
                         self.pass_wake_on();
@@ -298,7 +376,16 @@ impl Shared {
                 None => match self.search() {
                     Some(task) => task,
                     None => match self.sleep() {
-                        Slept::Found(task) => task,
+                        // Found on the way to sleep, after a search that saw nothing: the
+                        // submitters that pushed during that search skipped their wake-ups
+                        // (we were counted as searching), so we answer for every task they
+                        // pushed, not only this one — wake a peer if more is queued. (Without
+                        // it a burst pushed during a fruitless search ran one task at a time:
+                        // shuttle's `burst_runs_in_parallel` deadlocked, issue 13.)
+                        Slept::Found(task) => {
+                            self.pass_wake_on();
+                            task
+                        }
                         Slept::Woken => {
                             woken = true;
                             continue;
@@ -314,9 +401,9 @@ impl Shared {
         }
     }
 
-    /// Re-checks an empty queue (loads only until it sees a task) up to [`IDLE_SPINS`] times,
-    /// then up to [`IDLE_YIELDS`] times yielding the CPU in between, counted in `searching`
-    /// so that submitters need not wake anyone meanwhile. At most [`MAX_SEARCHERS`] workers
+    /// Re-checks an empty queue (loads only until it sees a task) up to `IDLE_SPINS` times,
+    /// then up to `IDLE_YIELDS` times yielding the CPU in between, counted in `searching`
+    /// so that submitters need not wake anyone meanwhile. At most `MAX_SEARCHERS` workers
     /// search at once; the others go straight to sleep.
     #[inline]
     fn search(&self) -> Option<Task> {
@@ -326,13 +413,7 @@ impl Shared {
             return None;
         }
         self.searching.fetch_add(1, Ordering::Relaxed);
-        let found = search_idle(|| {
-            if self.queue.is_empty() {
-                None
-            } else {
-                self.queue.pop()
-            }
-        });
+        let found = search_idle(|| if self.has_work() { self.take() } else { None });
         // Relaxed: on success, see above; on failure, the fence in `prepare_wait` (in
         // `sleep`) orders it before our last look.
         if self.searching.fetch_sub(1, Ordering::Relaxed) == 1 && found.is_some() {
@@ -348,17 +429,25 @@ impl Shared {
         // SeqCst fence: our decrement of `searching` comes before our (Relaxed) look at the
         // queue in the total order; pairs with the fence in `task_pushed`.
         fence(Ordering::SeqCst);
-        if !self.queue.looks_empty() {
+        // Relaxed: the fence above orders it, as the queue's look.
+        if !self.queue.looks_empty() || self.overflowed.load(Ordering::Relaxed) != 0 {
             self.work.notify_one();
         }
     }
 
-    /// A woken worker found a task: if more are queued, wake another sleeper. (Submitters
-    /// that pushed them while a worker searched woke nobody; without this a burst of long
-    /// tasks would run one at a time — the demo showed it: 1.5 s instead of 1.2 s.)
+    /// A woken worker — or one that found a task on its way to sleep — has a task: if more are
+    /// queued, wake another sleeper. (Submitters that pushed them while a worker searched
+    /// woke nobody; without this a burst of long tasks would run one at a time — the demo
+    /// showed it: 1.5 s instead of 1.2 s — and a burst of tasks that wait for each other
+    /// would deadlock.)
+    ///
+    /// Every task whose submitter skipped its wake is visible here: the submitter's load of
+    /// `searching` read the count from before our decrement, so (fence–fence, as in
+    /// `task_pushed`) its push precedes the fence in our `prepare_wait`, and our look below
+    /// comes after that fence.
     #[cold]
     fn pass_wake_on(&self) {
-        if !self.queue.is_empty() {
+        if self.has_work() {
             self.work.notify_one();
         }
     }
@@ -367,7 +456,7 @@ impl Shared {
     #[cold]
     fn sleep(&self) -> Slept {
         let key = self.work.prepare_wait();
-        if let Some(task) = self.queue.pop() {
+        if let Some(task) = self.take() {
             self.work.cancel_wait(key);
             return Slept::Found(task);
         }
@@ -396,14 +485,11 @@ enum Slept {
 impl ThreadPool for LockFreePool {
     fn build(config: PoolConfig) -> Result<Self, BuildError> {
         let (workers, capacity) = config.validate()?;
-        let queue = ArrayQueue::new(capacity).map_err(|e| match e {
-            CapacityError::Zero => BuildError::ZeroCapacity,
-            CapacityError::TooLarge { requested, max } => {
-                BuildError::CapacityTooLarge { requested, max }
-            }
-        })?;
+        let queue = ArrayQueue::new(capacity).map_err(BuildError::from)?;
         let shared = Arc::new(Shared {
             queue,
+            overflow: StdMutex::new(VecDeque::new()),
+            overflowed: AtomicUsize::new(0),
             state: CachePadded::new(AtomicU64::new(0)),
             searching: CachePadded::new(AtomicUsize::new(0)),
             blocked: AtomicUsize::new(0),
@@ -423,17 +509,26 @@ impl ThreadPool for LockFreePool {
 
     #[inline]
     fn submit(&self, task: Task) -> Result<(), SubmitError> {
-        if !self.shared.admit() {
-            return Err(SubmitError(task));
+        let shared = &*self.shared;
+        if !shared.admit() {
+            return Err(SubmitError::closed(task));
         }
-        self.shared.push_blocking(task).map_err(SubmitError)
+        match shared.queue.push(task) {
+            Ok(()) => {
+                shared.task_pushed();
+                Ok(())
+            }
+            // A task of this pool may not wait for room (it would wait for itself).
+            Err(task) if on_own_worker(&self.handles) => shared.push_overflow(task),
+            Err(task) => shared.push_blocking(task).map_err(SubmitError::closed),
+        }
     }
 
     #[inline]
     fn try_submit(&self, task: Task) -> Result<(), TrySubmitError> {
         let shared = &*self.shared;
         if !shared.admit() {
-            return Err(TrySubmitError::Closed(task));
+            return Err(TrySubmitError::closed(task));
         }
         match shared.queue.push(task) {
             Ok(()) => {
@@ -442,19 +537,16 @@ impl ThreadPool for LockFreePool {
             }
             Err(task) => {
                 shared.finish_one();
-                Err(TrySubmitError::Full(task))
+                Err(TrySubmitError::full(task))
             }
         }
     }
 
-    fn wait(&self) -> WaitReport {
-        match self.wait_until(None) {
-            Ok(report) => report,
-            Err(WaitTimeout) => unreachable!("a wait without a deadline does not time out"),
-        }
+    fn wait(&self) -> Result<WaitReport, WaitError> {
+        self.wait_until(None)
     }
 
-    fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitTimeout> {
+    fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitError> {
         self.wait_until(Instant::now().checked_add(timeout))
     }
 
@@ -489,7 +581,11 @@ impl ThreadPool for LockFreePool {
 
 impl LockFreePool {
     /// `wait`, giving up at `deadline` (if any).
-    fn wait_until(&self, deadline: Option<Instant>) -> Result<WaitReport, WaitTimeout> {
+    fn wait_until(&self, deadline: Option<Instant>) -> Result<WaitReport, WaitError> {
+        // A task of this pool would wait for itself (module docs of `crate::pool`).
+        if on_own_worker(&self.handles) {
+            return Err(WaitError::InsideTask);
+        }
         let shared = &*self.shared;
         // Acquire: pairs with the Release decrements (see "Orderings" in the module docs).
         let start = shared.state.load(Ordering::Acquire);
@@ -507,7 +603,7 @@ impl LockFreePool {
                     if idle_since_start(shared.state.load(Ordering::Acquire)) {
                         break;
                     }
-                    return Err(WaitTimeout);
+                    return Err(WaitError::TimedOut);
                 }
             }
         }
@@ -517,17 +613,20 @@ impl LockFreePool {
 
     fn stop(&mut self) -> ShutdownReport {
         self.close();
-        let workers_joined = join_workers(std::mem::take(&mut self.handles));
+        let workers = join_workers(std::mem::take(&mut self.handles));
         // The joins above ordered every worker's records before this (when detached, the
         // payloads recorded later go to nobody's report: the pool is gone).
-        ShutdownReport::of(self.shared.panics.take(), workers_joined)
+        ShutdownReport::of(self.shared.panics.take(), workers)
     }
 }
 
 impl Drop for LockFreePool {
     fn drop(&mut self) {
         if !self.handles.is_empty() {
-            let _ = self.stop();
+            // Nobody takes this report: its payloads are dropped under a guard, since a
+            // payload's own `Drop` may panic (and this thread may already be unwinding).
+            let report = self.stop();
+            report.payloads.into_iter().for_each(super::drop_payload);
         }
     }
 }

@@ -17,8 +17,8 @@
 //!
 //! * **Bounded queue.** A pool is built with a worker count (≥ 1) and a queue capacity
 //!   (≥ 1, default [`DEFAULT_CAPACITY`]; the CLI demo passes the seed's bound), like the seed's `Queue(num_threads)`.
-//!   [`ThreadPool::submit`] waits while the queue is full; [`ThreadPool::try_submit`] hands the
-//!   task back instead.
+//!   [`ThreadPool::submit`] waits while the queue is full (except on one of the pool's own
+//!   workers: see below); [`ThreadPool::try_submit`] hands the task back instead.
 //! * **`wait` means finished.** [`ThreadPool::wait`] returns only when every task submitted
 //!   before the call has *finished running*: a pending count is incremented when a task is
 //!   accepted and decremented after the task *returns* — not when it is dequeued (the seed's
@@ -26,8 +26,46 @@
 //!   many tasks panicked since the last `wait`.
 //! * **Panics are caught.** A panicking task is caught on its worker (`catch_unwind`); the
 //!   worker lives on and the panic is counted (the seed's Python pool lost the worker and hung).
+//!   The panic's payload is kept, not dropped on the worker — its own `Drop` may panic
+//!   (`panic_any(Bomb)`), which killed the worker before issue 13 — and handed to whoever
+//!   takes it ([`JoinHandle::join`], or the report of the next `wait` or `shutdown`), as
+//!   `std::thread::JoinHandle::join` hands it to the joiner. The payloads the pool drops
+//!   itself (left in a pool dropped without `shutdown`, the ones a scope does not re-raise)
+//!   are dropped under a guard, and one that panics again is leaked, so a chain of them
+//!   cannot loop. A worker that died anyway (a bug) is reported in
+//!   [`ShutdownReport::workers_lost`].
 //! * **Shutdown drains.** [`ThreadPool::close`] stops accepting; [`ThreadPool::shutdown`] and
 //!   `Drop` close, run every task already queued, and join the workers.
+//! * **Called from inside one of its own tasks.** A pool knows its workers (by thread id),
+//!   and a task running on one of them is treated as *part of the pool*, never as an outside
+//!   client that may be made to wait for the pool:
+//!   - [`ThreadPool::submit`] (and `execute`) from one of the pool's own workers **never waits
+//!     for room**: when the queue is full, the task is accepted *beyond* the capacity, into an
+//!     overflow the workers take from before the queue. A worker that waited for room would be
+//!     waiting for itself — when every worker does it, nobody drains the queue and the pool
+//!     deadlocks. The capacity bounds what threads *outside* the pool can queue (the
+//!     backpressure a producer needs); the work that tasks create is bounded by the tasks
+//!     themselves, as in rayon and Java's `ForkJoinPool`, whose workers push to their own
+//!     unbounded deques. The overflow is finite all the same: a worker's submit that finds the
+//!     pool holding [`MAX_PENDING`] tasks, or cannot allocate room for one more, gets the task
+//!     back with [`SubmitErrorKind::Overflow`] — never a panic, an abort or a hang.
+//!     [`ThreadPool::try_submit`] keeps the bound from everywhere (it never waits, so it cannot
+//!     deadlock): from a worker it still says `Full`.
+//!   - [`ThreadPool::wait`] from one of the pool's own workers returns
+//!     `Err(`[`WaitError::InsideTask`]`)` at once: the calling task is itself pending, so a wait
+//!     for every pending task would never end. Whatever is built on `wait` (`scope`, joining a
+//!     task's handle) inherits the rule: a blocking call a task makes on its own pool must not
+//!     wait for work only the pool's workers can do — it refuses, or helps by running queued
+//!     tasks itself.
+//!
+//!   Why these outcomes, and not the other two a pool library could choose. *Running the
+//!   task inline* on the submitting worker (Java's `CallerRunsPolicy`) nests one stack frame
+//!   per full-queue submit, and a task that submits from inside an inline task nests again:
+//!   a fan-out tree on a small queue could overflow the stack, which is an abort. *A typed
+//!   error for submit* would fail work that another worker is about to make room for, and
+//!   push every user of nested tasks into writing a retry-or-run-inline fallback of their own.
+//!   For `wait` no outcome but refusal is honest: there is no non-blocking answer to "have the
+//!   tasks submitted before me finished?" when the asker is one of them.
 //! * **Dropped from inside its own task.** When the last handle to a pool is dropped (or
 //!   `shutdown` is called) on one of its own workers — a task that owned the pool — the pool
 //!   closes and *detaches* its workers instead of joining them: a thread cannot join itself,
@@ -53,7 +91,7 @@
 //!     })
 //!     .unwrap();
 //! }
-//! let report = pool.wait();
+//! let report = pool.wait().expect("not called from inside a task");
 //! assert_eq!(done.load(Ordering::Relaxed), 20); // every task has finished
 //! assert_eq!(report.panicked, 0);
 //! pool.shutdown();
@@ -70,7 +108,8 @@ pub mod scope;
 
 pub use condvar_pool::CondvarPool;
 pub use join::{JoinHandle, ScopedJoinHandle, TaskDropped};
-pub use lock_free::{LockFreePool, IDLE_SPINS, IDLE_YIELDS, MAX_SEARCHERS};
+pub use lock_free::LockFreePool;
+pub(crate) use lock_free::{IDLE_SPINS, IDLE_YIELDS, MAX_SEARCHERS};
 pub use panics::{panic_message, PanicPayload, PanicRecord};
 pub use scope::Scope;
 
@@ -92,6 +131,7 @@ pub type FutexCondvarPool = CondvarPool<crate::lock::FutexFamily>;
 pub const DEFAULT_CAPACITY: usize = 1024;
 
 /// How to build a pool.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolConfig {
     /// Worker threads (≥ 1).
@@ -115,33 +155,56 @@ impl PoolConfig {
         self
     }
 
-    /// Checks the configuration: `(workers, capacity)` or the reason it is invalid.
+    /// Checks the configuration: `(workers, capacity)` or the reason it is invalid. Every
+    /// pool applies the same limits: at least 1 worker, a capacity from 1 to
+    /// [`MAX_CAPACITY`](crate::queue::MAX_CAPACITY).
     pub fn validate(&self) -> Result<(usize, usize), BuildError> {
         if self.workers == 0 {
             return Err(BuildError::ZeroWorkers);
         }
         let capacity = self.capacity.unwrap_or(DEFAULT_CAPACITY);
-        if capacity == 0 {
-            return Err(BuildError::ZeroCapacity);
-        }
+        crate::queue::CapacityError::check(capacity).map_err(BuildError::from)?;
         Ok((self.workers, capacity))
     }
 }
 
 /// Why a pool could not be built.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuildError {
     /// `workers` was 0: a pool with no worker would never run a task.
     ZeroWorkers,
     /// `capacity` was 0: no task could ever be queued.
     ZeroCapacity,
-    /// `capacity` is more than the queue can index.
+    /// `capacity` is more than [`MAX_CAPACITY`](crate::queue::MAX_CAPACITY).
     CapacityTooLarge {
         /// The capacity asked for.
         requested: usize,
         /// The largest capacity supported.
         max: usize,
     },
+    /// The queue for `capacity` tasks could not be allocated.
+    AllocationFailed {
+        /// The capacity asked for.
+        requested: usize,
+        /// The bytes the queue needs (saturated at `usize::MAX`).
+        bytes: usize,
+    },
+}
+
+impl From<crate::queue::CapacityError> for BuildError {
+    fn from(e: crate::queue::CapacityError) -> Self {
+        use crate::queue::CapacityError;
+        match e {
+            CapacityError::Zero => BuildError::ZeroCapacity,
+            CapacityError::TooLarge { requested, max } => {
+                BuildError::CapacityTooLarge { requested, max }
+            }
+            CapacityError::AllocationFailed { requested, bytes } => {
+                BuildError::AllocationFailed { requested, bytes }
+            }
+        }
+    }
 }
 
 impl fmt::Display for BuildError {
@@ -158,49 +221,132 @@ impl fmt::Display for BuildError {
                 f,
                 "a thread pool's queue holds at most {max} tasks, got capacity = {requested}"
             ),
+            BuildError::AllocationFailed { requested, bytes } => write!(
+                f,
+                "a thread pool's queue of capacity = {requested} needs {bytes} bytes, which \
+                 could not be allocated"
+            ),
         }
     }
 }
 
 impl std::error::Error for BuildError {}
 
-/// [`ThreadPool::submit`] failed: the pool is closed. The task is handed back, not run.
-pub struct SubmitError(pub Task);
+/// The most tasks a pool holds at once — queued, in the overflow of tasks submitted by its own
+/// workers (see "Called from inside one of its own tasks" in the module docs), or running. A
+/// submit from a worker that would go past it is refused with [`SubmitErrorKind::Overflow`].
+/// (Submitters outside the pool never reach it: they wait while the queue is full.)
+pub const MAX_PENDING: usize = crate::queue::MAX_CAPACITY;
 
-impl SubmitError {
-    /// The task that was not accepted.
+/// A task a pool did not accept, handed back unrun.
+///
+/// `Send + Sync` although a [`Task`] (a boxed `FnOnce() + Send`) is not `Sync`: nothing can
+/// reach the task through a shared reference — the only way to it is
+/// [`into_task`](Self::into_task), which takes `self` — so a `&RejectedTask` shared between
+/// threads shares nothing (the argument of `std::sync::Exclusive` and the `sync_wrapper`
+/// crate). That is what lets the pool's error types be `Sync`, as `?` into
+/// `Box<dyn Error + Send + Sync>` requires.
+pub struct RejectedTask(Task);
+
+// SAFETY: see the type docs — no method takes `&self` and touches the task (Debug prints a
+// placeholder), so `&RejectedTask` gives no access to the `Task`, and sending the task itself
+// is allowed (`Task: Send`). Sharing a reference therefore cannot share the non-`Sync` task.
+unsafe impl Sync for RejectedTask {}
+
+impl RejectedTask {
+    /// The task, to run elsewhere or drop.
     pub fn into_task(self) -> Task {
         self.0
     }
 }
 
-impl fmt::Debug for SubmitError {
+impl fmt::Debug for RejectedTask {
+    /// Prints a placeholder: the task is opaque (and is not touched through `&self`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SubmitError(<task>)")
+        f.write_str("<task>")
+    }
+}
+
+/// Why [`ThreadPool::submit`] did not accept a task.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubmitErrorKind {
+    /// The pool is closed.
+    Closed,
+    /// A task submitted from one of the pool's own workers found the queue full and could not
+    /// be kept beyond it: the pool already holds [`MAX_PENDING`] tasks, or memory for one more
+    /// could not be allocated.
+    Overflow,
+}
+
+/// [`ThreadPool::submit`] failed (see [`kind`](Self::kind)). The task is handed back, not run.
+#[derive(Debug)]
+pub struct SubmitError {
+    kind: SubmitErrorKind,
+    task: RejectedTask,
+}
+
+impl SubmitError {
+    pub(crate) fn new(kind: SubmitErrorKind, task: Task) -> Self {
+        Self {
+            kind,
+            task: RejectedTask(task),
+        }
+    }
+
+    pub(crate) fn closed(task: Task) -> Self {
+        Self::new(SubmitErrorKind::Closed, task)
+    }
+
+    /// Why the task was not accepted.
+    pub fn kind(&self) -> SubmitErrorKind {
+        self.kind
+    }
+
+    /// Whether the pool was closed.
+    pub fn is_closed(&self) -> bool {
+        self.kind == SubmitErrorKind::Closed
+    }
+
+    /// The task that was not accepted.
+    pub fn into_task(self) -> Task {
+        self.task.into_task()
     }
 }
 
 impl fmt::Display for SubmitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the pool is shut down: the task was handed back, not run")
+        match self.kind {
+            SubmitErrorKind::Closed => {
+                f.write_str("the pool is shut down: the task was handed back, not run")
+            }
+            SubmitErrorKind::Overflow => write!(
+                f,
+                "a task submitted from one of the pool's workers found the queue full and the \
+                 pool could not keep it beyond the queue (at most {MAX_PENDING} tasks, or out \
+                 of memory): the task was handed back, not run"
+            ),
+        }
     }
 }
 
 impl std::error::Error for SubmitError {}
 
 /// [`ThreadPool::try_submit`] failed. The task is handed back, not run.
+#[non_exhaustive]
+#[derive(Debug)]
 pub enum TrySubmitError {
     /// The queue was full (holding `capacity` tasks).
-    Full(Task),
+    Full(RejectedTask),
     /// The pool is closed.
-    Closed(Task),
+    Closed(RejectedTask),
 }
 
 impl TrySubmitError {
     /// The task that was not accepted.
     pub fn into_task(self) -> Task {
         match self {
-            TrySubmitError::Full(task) | TrySubmitError::Closed(task) => task,
+            TrySubmitError::Full(task) | TrySubmitError::Closed(task) => task.into_task(),
         }
     }
 
@@ -208,14 +354,13 @@ impl TrySubmitError {
     pub fn is_closed(&self) -> bool {
         matches!(self, TrySubmitError::Closed(_))
     }
-}
 
-impl fmt::Debug for TrySubmitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrySubmitError::Full(_) => f.write_str("Full(<task>)"),
-            TrySubmitError::Closed(_) => f.write_str("Closed(<task>)"),
-        }
+    pub(crate) fn full(task: Task) -> Self {
+        TrySubmitError::Full(RejectedTask(task))
+    }
+
+    pub(crate) fn closed(task: Task) -> Self {
+        TrySubmitError::Closed(RejectedTask(task))
     }
 }
 
@@ -233,6 +378,33 @@ impl fmt::Display for TrySubmitError {
 }
 
 impl std::error::Error for TrySubmitError {}
+
+/// Why [`ThreadPool::wait`] did not wait.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitError {
+    /// `wait` was called from inside one of the pool's own tasks. That task is itself pending,
+    /// so waiting until nothing is pending would wait for itself forever (see "Called from
+    /// inside one of its own tasks" in the module docs).
+    InsideTask,
+    /// [`ThreadPool::wait_timeout`] gave up: a task submitted before the call had not
+    /// finished when the timeout passed. The panics not yet reported stay for the next `wait`.
+    TimedOut,
+}
+
+impl fmt::Display for WaitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WaitError::InsideTask => f.write_str(
+                "wait was called from inside one of the pool's own tasks, which would wait \
+                 for itself: refused",
+            ),
+            WaitError::TimedOut => f.write_str("timed out waiting for the pool's tasks to finish"),
+        }
+    }
+}
+
+impl std::error::Error for WaitError {}
 
 /// What [`ThreadPool::wait`] observed.
 #[derive(Debug, Default)]
@@ -257,20 +429,6 @@ impl WaitReport {
     }
 }
 
-/// [`ThreadPool::wait_timeout`] gave up: a task submitted before the call had not finished
-/// when the timeout passed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct WaitTimeout;
-
-impl fmt::Display for WaitTimeout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("timed out waiting for the pool's tasks to finish")
-    }
-}
-
-impl std::error::Error for WaitTimeout {}
-
 /// What [`ThreadPool::shutdown`] observed.
 #[derive(Debug, Default)]
 #[non_exhaustive]
@@ -279,17 +437,24 @@ pub struct ShutdownReport {
     pub panicked: usize,
     /// Their panic payloads, oldest first.
     pub payloads: Vec<PanicPayload>,
-    /// Workers joined.
+    /// Workers joined (0 when the pool was shut down from inside its own task: the workers
+    /// are detached then, see the module docs).
     pub workers_joined: usize,
+    /// Workers that had died — ended by unwinding instead of returning. Always 0 unless
+    /// synclab has a bug: a task's panic is caught on the worker, and its payload is kept,
+    /// not dropped there. Reported so that such a bug shows instead of hiding behind a smaller
+    /// `workers_joined`.
+    pub workers_lost: usize,
 }
 
 impl ShutdownReport {
-    /// The report of `payloads` and `workers_joined`.
-    pub(crate) fn of(payloads: Vec<PanicPayload>, workers_joined: usize) -> Self {
+    /// The report of `payloads` and of joining the workers.
+    pub(crate) fn of(payloads: Vec<PanicPayload>, workers: Joined) -> Self {
         Self {
             panicked: payloads.len(),
             payloads,
-            workers_joined,
+            workers_joined: workers.joined,
+            workers_lost: workers.lost,
         }
     }
 }
@@ -316,11 +481,15 @@ pub trait ThreadPool: Send + Sync + Sized {
         Self::build(PoolConfig::new(workers))
     }
 
-    /// Queues `task`, waiting while the queue is full.
+    /// Queues `task`, waiting while the queue is full — unless called from one of the pool's
+    /// own workers, which never waits: the task is then accepted beyond the capacity (see
+    /// "Called from inside one of its own tasks" in the module docs).
     ///
     /// # Errors
     ///
-    /// [`SubmitError`] (with the task) if the pool was closed before the task was queued.
+    /// [`SubmitError`] (with the task): [`SubmitErrorKind::Closed`] if the pool was closed
+    /// before the task was queued; [`SubmitErrorKind::Overflow`] if a worker's submit found the
+    /// queue full and the pool could not keep the task beyond it.
     fn submit(&self, task: Task) -> Result<(), SubmitError>;
 
     /// Queues `task` if there is room now; never waits.
@@ -400,9 +569,13 @@ pub trait ThreadPool: Send + Sync + Sized {
     /// Returns once every task submitted before this call has finished running.
     ///
     /// Precisely: it returns at the first moment after the call when no task is pending (queued
-    /// or running), or at once if none is. Every thread waiting at that moment returns. Calling
-    /// it from inside one of the pool's own tasks would wait for that task itself: don't.
-    fn wait(&self) -> WaitReport;
+    /// or running), or at once if none is. Every thread waiting at that moment returns.
+    ///
+    /// # Errors
+    ///
+    /// [`WaitError::InsideTask`], at once, when called from inside one of the pool's own
+    /// tasks: that task is pending itself, so the wait could never end.
+    fn wait(&self) -> Result<WaitReport, WaitError>;
 
     /// As [`wait`](ThreadPool::wait), but gives up once `timeout` has passed. The panics not
     /// yet reported stay for the next `wait`.
@@ -422,9 +595,9 @@ pub trait ThreadPool: Send + Sync + Sized {
     ///
     /// # Errors
     ///
-    /// [`WaitTimeout`] if some task submitted before the call was still pending when the
-    /// timeout passed.
-    fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitTimeout>;
+    /// [`WaitError::TimedOut`] if some task submitted before the call was still pending when
+    /// the timeout passed; [`WaitError::InsideTask`], at once, as for `wait`.
+    fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitError>;
 
     /// Stops accepting tasks: later `submit`/`try_submit` calls hand their task back, and
     /// submitters blocked on a full queue return with their task. Tasks already queued still
@@ -444,8 +617,11 @@ pub trait ThreadPool: Send + Sync + Sized {
 /// Runs `task`, catching a panic; a panic's payload goes to `panics`.
 ///
 /// The task is consumed (and so dropped) inside the guard, so a panicking destructor of a
-/// captured value is caught too. The payload is kept, not dropped here, so a payload whose
-/// own destructor panics cannot unwind the worker.
+/// captured value is caught too. The payload is kept, not dropped here — it goes to whoever
+/// takes it (a `JoinHandle`, a `wait`, a `shutdown`), as `std::thread::JoinHandle::join`
+/// hands it to the joiner — so a payload whose own `Drop` panics (`panic_any(Bomb)`) cannot
+/// unwind the worker (before issue 13 the pool dropped it here, outside the guard, and the
+/// worker died). The payloads the pool drops itself go through [`drop_payload`].
 #[inline]
 pub(crate) fn run_task(task: Task, panics: &PanicRecord) {
     if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(task)) {
@@ -453,30 +629,58 @@ pub(crate) fn run_task(task: Task, panics: &PanicRecord) {
     }
 }
 
+/// Drops a panic payload under a guard, for the payloads the pool drops itself (those left
+/// in a pool that is dropped without `shutdown`, the ones a scope does not re-raise). If its
+/// `Drop` panics, the *second* payload is forgotten (leaked) rather than dropped: it may panic
+/// again, and a chain of payloads that each panic with another one (`ChainBomb` in the tests)
+/// would otherwise never end. std's own threads abort the process here; a pool must not.
+#[cold]
+pub(crate) fn drop_payload(payload: PanicPayload) {
+    if let Err(again) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        drop(payload);
+    })) {
+        core::mem::forget(again);
+    }
+}
+
+/// What joining the workers found: how many were joined, and how many had ended by
+/// unwinding instead of returning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Joined {
+    pub(crate) joined: usize,
+    pub(crate) lost: usize,
+}
+
 /// Joins the pool's workers, or — when called on one of them (the pool dropped or shut down
 /// from inside its own task) — detaches them all and returns 0: joining itself would fail, and
 /// joining the others would wait forever, since they exit only once nothing is pending and the
-/// calling task still is. Returns the number of workers joined.
-pub(crate) fn join_workers(handles: Vec<crate::sync::thread::JoinHandle<()>>) -> usize {
-    let me = crate::sync::thread::current().id();
-    if handles.iter().any(|h| h.thread().id() == me) {
+/// calling task still is.
+///
+/// A worker never unwinds on its own account (tasks and their payloads run under
+/// `catch_unwind`, see [`run_task`]); one that did anyway — a bug in synclab — is counted in
+/// `lost`, so that [`ShutdownReport::workers_lost`] shows it rather than hiding it.
+pub(crate) fn join_workers(handles: Vec<crate::sync::thread::JoinHandle<()>>) -> Joined {
+    if on_own_worker(&handles) {
         // Detached: each worker drains the queue and exits when it finds the pool closed and
         // idle; the shared state lives on in their `Arc`s.
         drop(handles);
-        return 0;
+        return Joined::default();
     }
-    let mut joined = 0;
+    let mut outcome = Joined::default();
     for handle in handles {
-        // A worker never panics: tasks run under `catch_unwind`.
-        if handle.join().is_ok() {
-            joined += 1;
+        match handle.join() {
+            Ok(()) => outcome.joined += 1,
+            Err(payload) => {
+                outcome.lost += 1;
+                drop_payload(payload);
+            }
         }
     }
-    joined
+    outcome
 }
 
-/// The idle search both pools run before a worker sleeps: [`IDLE_SPINS`] rounds of a spin
-/// hint, then [`IDLE_YIELDS`] rounds of yielding the CPU (one of each under a checker),
+/// The idle search both pools run before a worker sleeps: `IDLE_SPINS` rounds of a spin
+/// hint, then `IDLE_YIELDS` rounds of yielding the CPU (one of each under a checker),
 /// calling `look` after every round. Returns the first `Some` it gives, or `None`.
 #[inline]
 pub(crate) fn search_idle<R>(mut look: impl FnMut() -> Option<R>) -> Option<R> {
@@ -495,6 +699,14 @@ pub(crate) fn search_idle<R>(mut look: impl FnMut() -> Option<R>) -> Option<R> {
     None
 }
 
+/// Whether the calling thread is one of `handles`' workers: a task of this very pool.
+///
+/// O(workers), so the pools ask only on slow paths (a full queue, a `wait`).
+pub(crate) fn on_own_worker(handles: &[crate::sync::thread::JoinHandle<()>]) -> bool {
+    let me = crate::sync::thread::current().id();
+    handles.iter().any(|h| h.thread().id() == me)
+}
+
 /// Starts `workers` threads, each running `worker_loop` on the pool's shared state.
 pub(crate) fn spawn_workers<S: Send + Sync + 'static>(
     shared: &crate::sync::Arc<S>,
@@ -507,4 +719,49 @@ pub(crate) fn spawn_workers<S: Send + Sync + 'static>(
             crate::sync::thread::spawn(move || worker_loop(&shared))
         })
         .collect()
+}
+
+#[cfg(all(test, not(any(synclab_loom, synclab_shuttle))))]
+mod tests {
+    use super::*;
+
+    /// `join_workers` counts a worker that ended by unwinding as lost, not joined — even one
+    /// whose payload panics when dropped.
+    #[test]
+    fn join_workers_counts_a_worker_that_died() {
+        struct Bomb;
+        impl Drop for Bomb {
+            fn drop(&mut self) {
+                panic!("synclab-test: a payload that panics on drop");
+            }
+        }
+        let handles = vec![
+            std::thread::spawn(|| ()),
+            std::thread::spawn(|| std::panic::panic_any(Bomb)),
+            std::thread::spawn(|| panic!("synclab-test: a worker that dies")),
+        ];
+        assert_eq!(join_workers(handles), Joined { joined: 1, lost: 2 });
+    }
+
+    /// `drop_payload` survives a payload whose drop panics, and a chain of them; `run_task`
+    /// keeps the payload instead of dropping it.
+    #[test]
+    fn payloads_that_panic_on_drop_are_kept_or_dropped_under_a_guard() {
+        struct ChainBomb(u32);
+        impl Drop for ChainBomb {
+            fn drop(&mut self) {
+                if self.0 > 0 {
+                    std::panic::panic_any(ChainBomb(self.0 - 1));
+                }
+            }
+        }
+        let record = PanicRecord::new();
+        run_task(Box::new(|| std::panic::panic_any(ChainBomb(5))), &record);
+        run_task(Box::new(|| ()), &record);
+        let payloads = record.take();
+        assert_eq!(payloads.len(), 1);
+        for payload in payloads {
+            drop_payload(payload);
+        }
+    }
 }

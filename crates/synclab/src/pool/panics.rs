@@ -65,9 +65,22 @@ impl PanicRecord {
     }
 
     /// Removes and returns the oldest payload, dropping the others (for a scope, which
-    /// re-raises one panic).
+    /// re-raises one panic) — each under a guard, since a payload's own `Drop` may panic.
     pub(crate) fn take_first(&self) -> Option<PanicPayload> {
-        self.take().into_iter().next()
+        let mut payloads = self.take().into_iter();
+        let first = payloads.next();
+        payloads.for_each(super::drop_payload);
+        first
+    }
+}
+
+impl Drop for PanicRecord {
+    /// The payloads nobody took (a pool dropped without `shutdown`, its last handle perhaps
+    /// on one of its own workers) are dropped under a guard: a payload whose `Drop` panics
+    /// must not unwind the thread that drops the pool — which may already be unwinding.
+    fn drop(&mut self) {
+        let payloads = core::mem::take(self.payloads.get_mut().unwrap_or_else(|e| e.into_inner()));
+        payloads.into_iter().for_each(super::drop_payload);
     }
 }
 
@@ -91,7 +104,7 @@ impl fmt::Debug for PanicRecord {
 ///
 /// let pool = LockFreePool::with_workers(1)?;
 /// pool.execute(|| panic!("task {} failed", 7)).unwrap(); // `?` once SubmitError is Sync
-/// let report = pool.wait();
+/// let report = pool.wait().unwrap();
 /// assert_eq!(report.panicked, 1);
 /// assert_eq!(panic_message(&report.payloads[0]), Some("task 7 failed"));
 /// # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())

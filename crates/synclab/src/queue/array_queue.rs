@@ -8,9 +8,10 @@
 //! # Stamps and laps
 //!
 //! `head` and `tail` are *positions*: `index | lap`, where `index < capacity` is the slot and
-//! `lap` is a multiple of `one_lap` (the smallest power of two above `capacity`). Moving past
-//! the last slot resets the index to 0 and adds `one_lap`. Every slot carries a stamp that
-//! says whose turn the slot is:
+//! `lap` is a multiple of `one_lap` (twice `mark_bit`, the smallest power of two above
+//! `capacity`). Moving past the last slot resets the index to 0 and adds `one_lap`. The bit
+//! between the index and the lap, `mark_bit`, is set in `tail` by [`close`](ArrayQueueIn::close)
+//! (below). Every slot carries a stamp that says whose turn the slot is:
 //!
 //! | slot stamp | meaning | who acts |
 //! |---|---|---|
@@ -19,6 +20,20 @@
 //! | `+ one_lap == tail + 1` | still full from the previous lap: the queue may be full | producer: check `head` |
 //! | `== head` | not yet written in this lap: the queue may be empty | consumer: check `tail` |
 //! | anything else | another thread is between its CAS and its stamp store | retry after a backoff |
+//!
+//! # Closing
+//!
+//! [`close`](ArrayQueueIn::close) sets `mark_bit` in `tail` with one RMW — crossbeam-channel's
+//! array flavor keeps its disconnect mark the same way. A producer claims its position with a
+//! CAS on the whole of `tail`, so the claim and the close are totally ordered in `tail`'s
+//! modification order: a push whose CAS came first has its slot (and the consumers wait for
+//! its stamp, as for any claimed slot); a push that reads the mark — or whose CAS fails
+//! because the mark appeared — hands its value back. That makes `close` linearizable with
+//! `push` at no cost to either: the mark is tested on the `tail` the producer has already
+//! loaded. A consumer's empty check compares `head` with `tail` without the mark, so the
+//! queue drains normally after the close. `head` and the stamps never carry the mark (the
+//! stamps' [`ABANDONED`] bit is the top bit, far above it). In a segment the mark is shared
+//! like the rest of `tail`: a queue closed by one process is closed for all.
 //!
 //! # Progress: in what sense this is lock-free
 //!
@@ -77,8 +92,12 @@
 //! else can move it: producers claim `tail` only when the slot's stamp equals `tail`, and it
 //! still says "full for `head`"), swaps the value in place and publishes it with the usual
 //! Release stamp store of `tail + 1`. Between the CAS and the stamp store the slot is held
-//! exactly as by a producer between its CAS and its stamp store (see "Progress"). The loom
-//! model `array_queue_force_push_against_pops` checks it against concurrent pops.
+//! exactly as by a producer between its CAS and its stamp store (see "Progress"). The move of
+//! `tail` is a CAS, not a store, because [`close`](ArrayQueueIn::close) may set its mark in
+//! between (a store would erase it and reopen the queue): if it did, the forced push is a pop
+//! followed by a push that lost to the close, and both values come back in a
+//! [`ForcePushError`]. The loom models `array_queue_force_push_against_pops` and
+//! `array_queue_force_push_racing_close` check it.
 
 use core::fmt;
 use core::mem::MaybeUninit;
@@ -93,6 +112,26 @@ pub enum QueueStep {
     /// Right after the winning CAS on `tail` (push) or `head` (pop), before the stamp store.
     AfterClaim,
 }
+
+/// [`ArrayQueueIn::force_push`] found the queue [closed](ArrayQueueIn::close): its value comes
+/// back — and, if the close landed while it was evicting, the evicted item too (it had
+/// already left the queue; nothing is lost).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForcePushError<T> {
+    /// The value that was not pushed.
+    pub value: T,
+    /// The oldest item, if this call had taken it out before it found the queue closed.
+    pub evicted: Option<T>,
+}
+
+impl<T> fmt::Display for ForcePushError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the queue is closed: the value was handed back, not pushed")
+    }
+}
+
+impl<T: fmt::Debug> std::error::Error for ForcePushError<T> {}
 
 const RUN_TO_END: u8 = 0;
 const STOP_AFTER_CLAIM: u8 = 1;
@@ -153,7 +192,10 @@ pub type ArrayQueue<T> = ArrayQueueIn<T, Heap>;
 pub struct ArrayQueueIn<T, M: Memory> {
     /// `head`, `tail` (the header) and the ring (the elements; `len == capacity`).
     ring: M::Region<Ends, Slot<T>>,
-    /// The smallest power of two greater than the capacity: the lap unit of a position.
+    /// The smallest power of two greater than the capacity: set in `tail` once the queue is
+    /// closed (never in `head` or a stamp); also the mask bound of a position's index.
+    mark_bit: usize,
+    /// `2 * mark_bit`: the lap unit of a position.
     one_lap: usize,
 }
 
@@ -166,12 +208,14 @@ unsafe impl<T: Send, M: Memory> Sync for ArrayQueueIn<T, M> {}
 unsafe impl<T: Send, M: Memory> Send for ArrayQueueIn<T, M> {}
 
 impl<T> ArrayQueueIn<T, Heap> {
-    /// A new empty queue holding at most `capacity` items.
+    /// A new empty queue holding at most `capacity` items; the whole ring is allocated here,
+    /// fallibly, so that no push ever allocates.
     ///
     /// # Errors
     ///
     /// [`CapacityError::Zero`] for 0, [`CapacityError::TooLarge`] above
-    /// [`max_capacity`](Self::max_capacity).
+    /// [`max_capacity`](Self::max_capacity), [`CapacityError::AllocationFailed`] if the ring
+    /// cannot be allocated.
     pub fn new(capacity: usize) -> Result<Self, CapacityError> {
         Self::new_in(capacity)
     }
@@ -184,10 +228,16 @@ impl<T, M: HeapMemory> ArrayQueueIn<T, M> {
     ///
     /// As [`ArrayQueue::new`].
     pub fn new_in(capacity: usize) -> Result<Self, CapacityError> {
-        let one_lap = Self::check_capacity(capacity)?;
-        let slots = (0..capacity).map(Slot::empty).collect();
+        let (mark_bit, one_lap) = Self::check_capacity(capacity)?;
+        let mut slots = Vec::new();
+        slots.try_reserve_exact(capacity).map_err(|_| {
+            CapacityError::allocation_failed(capacity, core::mem::size_of::<Slot<T>>())
+        })?;
+        slots.extend((0..capacity).map(Slot::empty));
         Ok(Self {
-            ring: M::region(Ends::new(), slots),
+            // Exact: `into_boxed_slice` does not reallocate.
+            ring: M::region(Ends::new(), slots.into_boxed_slice()),
+            mark_bit,
             one_lap,
         })
     }
@@ -215,18 +265,18 @@ impl Ends {
 }
 
 impl<T, M: Memory> ArrayQueueIn<T, M> {
-    /// The largest capacity supported: positions need two bits above the index for laps (and
-    /// one more for [`ABANDONED`]), and the ring must fit in memory.
+    /// The largest capacity accepted: [`MAX_CAPACITY`](super::MAX_CAPACITY) (which also
+    /// leaves positions the mark bit, the lap bits and the stamps' [`ABANDONED`] bit), or less
+    /// if a ring of that many slots of `T` would not fit in the address space (`isize::MAX`
+    /// bytes). A capacity up to it can still fail to allocate: see [`ArrayQueue::new`].
     pub fn max_capacity() -> usize {
-        let by_memory = isize::MAX as usize / core::mem::size_of::<Slot<T>>().max(1);
-        (usize::MAX >> 3).min(by_memory)
+        let by_layout = isize::MAX as usize / core::mem::size_of::<Slot<T>>().max(1);
+        super::MAX_CAPACITY.min(by_layout)
     }
 
-    /// `one_lap` for `capacity`, or why it cannot be.
-    fn check_capacity(capacity: usize) -> Result<usize, CapacityError> {
-        if capacity == 0 {
-            return Err(CapacityError::Zero);
-        }
+    /// `(mark_bit, one_lap)` for `capacity`, or why it cannot be.
+    fn check_capacity(capacity: usize) -> Result<(usize, usize), CapacityError> {
+        CapacityError::check(capacity)?;
         let max = Self::max_capacity();
         if capacity > max {
             return Err(CapacityError::TooLarge {
@@ -234,7 +284,8 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
                 max,
             });
         }
-        Ok((capacity + 1).next_power_of_two())
+        let mark_bit = (capacity + 1).next_power_of_two();
+        Ok((mark_bit, mark_bit * 2))
     }
 
     #[inline(always)]
@@ -262,10 +313,10 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
         self.ends().lost.load(Ordering::Relaxed)
     }
 
-    /// The position after `position`: the next index, or index 0 of the next lap.
+    /// The position after `position` (unmarked): the next index, or index 0 of the next lap.
     #[inline]
     fn next_position(&self, position: usize) -> usize {
-        let index = position & (self.one_lap - 1);
+        let index = position & (self.mark_bit - 1);
         if index + 1 < self.buffer().len() {
             position + 1
         } else {
@@ -273,59 +324,83 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
         }
     }
 
-    /// The slot of `position`.
+    /// The slot of `position` (unmarked).
     #[inline]
     fn slot(&self, position: usize) -> &Slot<T> {
-        let index = position & (self.one_lap - 1);
+        let index = position & (self.mark_bit - 1);
         debug_assert!(index < self.buffer().len());
         // SAFETY: every position stored in `head` or `tail` (and every stale copy of one) was
         // made by `next_position` from 0, which keeps the index below the capacity; the mask
-        // only removes the lap bits.
+        // only removes the mark and lap bits (callers never pass a marked `tail`).
         unsafe { self.buffer().get_unchecked(index) }
     }
 
-    /// Appends `value`, or hands it back if the queue is full.
+    /// Appends `value`, or hands it back if the queue is full or [closed](Self::close).
     #[inline]
     pub fn push(&self, value: T) -> Result<(), T> {
-        self.push_until::<RUN_TO_END>(value, |value, _, _| ControlFlow::Break(value))
+        self.push_until::<RUN_TO_END>(value, |value, _, _| ControlFlow::Break(Err(value)))
     }
 
-    /// Appends `value`; if the queue is full, overwrites the oldest item and returns it.
+    /// Appends `value`; if the queue is full, overwrites the oldest item and returns it
+    /// (`Ok(Some(oldest))`; `Ok(None)` when there was room).
     ///
     /// The eviction is a pop and a push in one step: the pushing thread claims the oldest
     /// item's position with the consumers' CAS on `head`, which makes it the owner of that
     /// slot, moves `tail` past it, swaps the value and publishes it (see "Forced pushes" in
-    /// the module docs). Linearizable as "pop the oldest, then push", atomically.
+    /// the module docs). Linearizable as "pop the oldest, then push", atomically — unless a
+    /// [`close`](Self::close) lands between the two: then it is that pop followed by a push
+    /// that lost to the close, and both values come back in the error.
     ///
     /// ```
     /// use synclab::queue::ArrayQueue;
     ///
     /// let q = ArrayQueue::new(2)?;
-    /// assert_eq!(q.force_push(1), None);
-    /// assert_eq!(q.force_push(2), None);
-    /// assert_eq!(q.force_push(3), Some(1)); // full: the oldest makes room
+    /// assert_eq!(q.force_push(1), Ok(None));
+    /// assert_eq!(q.force_push(2), Ok(None));
+    /// assert_eq!(q.force_push(3), Ok(Some(1))); // full: the oldest makes room
     /// assert_eq!((q.pop(), q.pop(), q.pop()), (Some(2), Some(3), None));
+    /// q.close();
+    /// assert_eq!(q.force_push(4).unwrap_err().value, 4); // closed: the value comes back
     /// # Ok::<(), synclab::queue::CapacityError>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ForcePushError`] if the queue is closed: the value, and the evicted item if the
+    /// close came in the middle of an eviction (it had already left the queue).
     ///
     /// Not in memory whose peers' deaths are tracked (a shared segment): the eviction does not
     /// announce its claim the way a consumer's does, so a forced pusher that died inside it
     /// could not be recovered from. Using it there is a compile-time error.
     #[inline]
-    pub fn force_push(&self, value: T) -> Option<T> {
+    pub fn force_push(&self, value: T) -> Result<Option<T>, ForcePushError<T>> {
         const { assert!(!M::TRACKED, "force_push is not supported in tracked memory") };
-        self.push_until::<RUN_TO_END>(value, |value, tail, slot| {
-            self.evict_oldest(value, tail, slot)
-        })
-        .err()
+        let evicted = core::cell::Cell::new(None);
+        match self.push_until::<RUN_TO_END>(value, |value, tail, slot| {
+            self.evict_oldest(value, tail, slot, &evicted)
+        }) {
+            Ok(()) => Ok(evicted.into_inner()),
+            Err(value) => Err(ForcePushError {
+                value,
+                evicted: evicted.into_inner(),
+            }),
+        }
     }
 
     /// The queue looked full at position `tail` (its slot still holds the oldest item, at
     /// position `tail - one_lap`, which `head` still names): claims that item as a consumer
-    /// would, and reuses its slot for `value`. `Break(oldest)` on success; `Continue(value)`
-    /// if a consumer took the oldest item first (then the push is retried from the start).
+    /// would, and reuses its slot for `value`. `Break(Ok(()))` with the oldest item in
+    /// `evicted` on success; `Continue(value)` if a consumer took the oldest item first (then
+    /// the push is retried from the start); `Break(Err(value))`, the oldest item in `evicted`,
+    /// if the queue closed after the claim.
     #[cold]
-    fn evict_oldest(&self, value: T, tail: usize, slot: &Slot<T>) -> ControlFlow<T, T> {
+    fn evict_oldest(
+        &self,
+        value: T,
+        tail: usize,
+        slot: &Slot<T>,
+        evicted: &core::cell::Cell<Option<T>>,
+    ) -> ControlFlow<Result<(), T>, T> {
         let head = tail.wrapping_sub(self.one_lap);
         let new_tail = self.next_position(tail);
         let new_head = new_tail.wrapping_sub(self.one_lap);
@@ -338,11 +413,28 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
         {
             return ControlFlow::Continue(value);
         }
-        // Nobody else can move `tail` now: a producer claims position `tail` only when the
+        // No producer can move `tail` now: a producer claims position `tail` only when the
         // slot's stamp equals `tail`, and the stamp still says "full for `head`" until our
-        // store below. So a plain store claims it. SeqCst: it takes part in the total order
-        // that `snapshot` reads `tail` in, as the CAS in `push` does.
-        self.ends().tail.store(new_tail, Ordering::SeqCst);
+        // store below. But `close` can set its mark, so this is a CAS, not a store (a store
+        // would erase the mark and reopen the queue). SeqCst: it takes part in the total
+        // order that `snapshot` reads `tail` in, as the CAS in `push` does.
+        if let Err(current) =
+            self.ends()
+                .tail
+                .compare_exchange(tail, new_tail, Ordering::SeqCst, Ordering::Relaxed)
+        {
+            debug_assert_eq!(current, tail | self.mark_bit, "only close moves tail here");
+            // Closed after our claim: our pop stands, our push lost to the close. Take the
+            // item and free the slot as `pop` does, and hand both values back.
+            // SAFETY: as for the replace below: the claim gave us the slot and its
+            // initialised value of position `head`; it is read exactly once.
+            let oldest = slot.value.with(|p| unsafe { p.read().assume_init() });
+            // Release: pairs with the next lap's producer's Acquire stamp load, as in `pop`.
+            slot.stamp
+                .store(head.wrapping_add(self.one_lap), Ordering::Release);
+            evicted.set(Some(oldest));
+            return ControlFlow::Break(Err(value));
+        }
         // SAFETY: the stamp we Acquire-loaded said "full for `head`" (the caller checked
         // `stamp + one_lap == tail + 1`), so the slot holds the initialised value of position
         // `head`, made visible by that producer's Release store; winning the CAS on `head`
@@ -354,7 +446,8 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
         // Release: pairs with the Acquire stamp load in `pop`, so the new value is visible
         // to the consumer of position `tail`.
         slot.stamp.store(tail + 1, Ordering::Release);
-        ControlFlow::Break(oldest)
+        evicted.set(Some(oldest));
+        ControlFlow::Break(Ok(()))
     }
 
     /// Runs `push` up to `step` and stops there for good, as a process killed at that point
@@ -362,9 +455,9 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
     #[doc(hidden)]
     pub fn push_dying(&self, value: T, step: QueueStep) -> Result<(), T> {
         match step {
-            QueueStep::AfterClaim => {
-                self.push_until::<STOP_AFTER_CLAIM>(value, |value, _, _| ControlFlow::Break(value))
-            }
+            QueueStep::AfterClaim => self.push_until::<STOP_AFTER_CLAIM>(value, |value, _, _| {
+                ControlFlow::Break(Err(value))
+            }),
         }
     }
 
@@ -380,18 +473,21 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
     }
 
     /// The push loop, run up to `STOP`. When the queue is full at position `tail`,
-    /// `on_full(value, tail, slot)` decides: `Break(v)` returns `Err(v)`, `Continue(value)`
-    /// retries.
+    /// `on_full(value, tail, slot)` decides: `Break(result)` returns `result`,
+    /// `Continue(value)` retries.
     #[inline]
     fn push_until<const STOP: u8>(
         &self,
         mut value: T,
-        on_full: impl Fn(T, usize, &Slot<T>) -> ControlFlow<T, T>,
+        on_full: impl Fn(T, usize, &Slot<T>) -> ControlFlow<Result<(), T>, T>,
     ) -> Result<(), T> {
         let mut backoff = Backoff::default();
         let mut stalled = 0;
         let mut tail = self.ends().tail.load(Ordering::Relaxed);
         loop {
+            if tail & self.mark_bit != 0 {
+                return Err(value); // closed: see "Closing" in the module docs
+            }
             let slot = self.slot(tail);
             // Acquire: pairs with the Release stamp store in `pop` of the previous lap, so
             // that consumer's read of the old value happens before our write.
@@ -428,6 +524,7 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
                         return Ok(());
                     }
                     Err(current) => {
+                        // Another producer won, or `close` set the mark (checked above).
                         tail = current;
                         backoff.spin();
                     }
@@ -441,7 +538,7 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
                 let head = self.ends().head.load(Ordering::Relaxed);
                 if head.wrapping_add(self.one_lap) == tail {
                     value = match on_full(value, tail, slot) {
-                        ControlFlow::Break(back) => return Err(back),
+                        ControlFlow::Break(result) => return result,
                         ControlFlow::Continue(value) => value,
                     };
                 }
@@ -601,7 +698,7 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
                 // on `tail` (crossbeam's empty check).
                 fence(Ordering::SeqCst);
                 let tail = self.ends().tail.load(Ordering::Relaxed);
-                if tail == head {
+                if tail & !self.mark_bit == head {
                     return None;
                 }
                 // Not empty, yet the slot is unwritten: its producer is between its CAS and
@@ -629,8 +726,29 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
         self.buffer().len()
     }
 
-    /// A consistent `(tail, head)` pair: both held at one point of the SeqCst total order,
-    /// between the call's start and its end.
+    /// Closes the queue to pushes: every later [`push`](Self::push) hands its value back,
+    /// while [`pop`](Self::pop) drains what is left. Returns `true` if this call closed it.
+    /// Linearizable with `push` (see "Closing" in the module docs).
+    pub fn close(&self) -> bool {
+        // Release: pairs with the Acquire load in `is_closed`, so a thread that sees the queue
+        // closed sees what the closer wrote before. (The push/close order needs no ordering:
+        // it is the modification order of `tail`, where both are RMWs.)
+        self.ends().tail.fetch_or(self.mark_bit, Ordering::Release) & self.mark_bit == 0
+    }
+
+    /// Whether [`close`](Self::close) has been called. If `true`, everything the closing thread
+    /// wrote before `close` is visible to the caller, and every push that was not refused is
+    /// visible to the caller's later pops.
+    pub fn is_closed(&self) -> bool {
+        // Acquire: pairs with the Release `fetch_or` in `close`. No push writes `tail` after
+        // the mark (a producer that sees it returns), so the value read is the close's own.
+        // The caller's later pops read `tail` no older than this (read-read coherence), so
+        // they see every position claimed before the close.
+        self.ends().tail.load(Ordering::Acquire) & self.mark_bit != 0
+    }
+
+    /// A consistent `(tail, head)` pair (`tail` without the mark): both held at one point of
+    /// the SeqCst total order, between the call's start and its end.
     ///
     /// Read `tail`, `head`, `tail` again, and retry until the two reads of `tail` agree.
     /// Positions only grow (modulo wrap-around), so equal reads mean `tail` did not move
@@ -650,7 +768,7 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
             let head = self.ends().head.load(Ordering::SeqCst);
             let again = self.ends().tail.load(Ordering::SeqCst);
             if again == tail {
-                return (tail, head);
+                return (tail & !self.mark_bit, head);
             }
             tail = again;
         }
@@ -659,8 +777,8 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
     /// The number of items at some moment during the call.
     pub fn len(&self) -> usize {
         let (tail, head) = self.snapshot();
-        let hix = head & (self.one_lap - 1);
-        let tix = tail & (self.one_lap - 1);
+        let hix = head & (self.mark_bit - 1);
+        let tix = tail & (self.mark_bit - 1);
         if hix < tix {
             tix - hix
         } else if hix > tix {
@@ -690,7 +808,7 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
     /// such a fence the answer may be stale. Relaxed: the caller's fence carries the order;
     /// nothing is read through these loads.
     pub(crate) fn looks_empty(&self) -> bool {
-        let tail = self.ends().tail.load(Ordering::Relaxed);
+        let tail = self.ends().tail.load(Ordering::Relaxed) & !self.mark_bit;
         self.ends().head.load(Ordering::Relaxed) == tail
     }
 }
@@ -723,6 +841,14 @@ macro_rules! mpmc_queue_ops {
         fn is_full(&self) -> bool {
             ArrayQueueIn::is_full(self)
         }
+
+        fn close(&self) -> bool {
+            ArrayQueueIn::close(self)
+        }
+
+        fn is_closed(&self) -> bool {
+            ArrayQueueIn::is_closed(self)
+        }
     };
 }
 
@@ -747,18 +873,22 @@ impl<T, M: Memory> Drop for ArrayQueueIn<T, M> {
         // this counts only slots stamped full.)
         let len = self.len();
         let mut position = self.ends().head.load(Ordering::Relaxed);
-        for _ in 0..len {
-            let slot = self.slot(position);
+        // Every element is dropped even if one's `Drop` panics, as `Vec` does (issue 13):
+        // `drop_each` calls this for 0..len in order, also from its unwinding guard, so the
+        // position advances once per call.
+        crate::cleanup::drop_each(0..len, |_| {
+            let this = position;
+            position = self.next_position(position);
+            let slot = self.slot(this);
             // Only a slot stamped full holds a value: one claimed by `push_dying` and never
             // written does not.
-            if slot.stamp.load(Ordering::Relaxed) == position.wrapping_add(1) {
+            if slot.stamp.load(Ordering::Relaxed) == this.wrapping_add(1) {
                 // SAFETY: the stamp says full for this position: the value was initialised by
-                // its producer and not yet read; each is dropped exactly once here, and nothing
-                // reads it afterwards.
+                // its producer and not yet read; `drop_each` visits each position once, so it
+                // is dropped exactly once, and nothing reads it afterwards.
                 slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
             }
-            position = self.next_position(position);
-        }
+        });
     }
 }
 
@@ -778,7 +908,8 @@ impl<T, M: Memory> fmt::Debug for ArrayQueueIn<T, M> {
 unsafe impl<T: crate::shm::Plain> crate::shm::Design for ArrayQueueIn<T, crate::shm::Shm> {
     type Params = u64;
     const LAYOUT: &'static str = "synclab::queue::ArrayQueue";
-    const VERSION: u32 = 1;
+    /// 2: `tail` carries the closed mark, so the lap unit doubled (issue 13).
+    const VERSION: u32 = 2;
 
     fn size(offset: usize, capacity: &u64) -> Option<usize> {
         crate::shm::region_end::<Ends, Slot<T>>(offset, usize::try_from(*capacity).ok()?)
@@ -789,13 +920,17 @@ unsafe impl<T: crate::shm::Plain> crate::shm::Design for ArrayQueueIn<T, crate::
         capacity: &u64,
     ) -> Result<Self, crate::shm::OpenError> {
         let capacity = usize::try_from(*capacity).unwrap_or(usize::MAX);
-        let one_lap =
+        let (mark_bit, one_lap) =
             Self::check_capacity(capacity).map_err(|e| crate::shm::OpenError::BadParams {
                 reason: e.to_string(),
             })?;
         // SAFETY: see the impl's SAFETY comment.
         let ring = unsafe { cursor.region(Ends::new, Slot::empty, capacity)? };
-        Ok(Self { ring, one_lap })
+        Ok(Self {
+            ring,
+            mark_bit,
+            one_lap,
+        })
     }
 }
 

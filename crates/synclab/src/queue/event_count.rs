@@ -66,11 +66,32 @@
 //! The ordering-mutation audit had shown that no model tells the Acquire/Release this type
 //! once used from Relaxed; the argument above is why.
 //!
-//! # Limits
+//! # Keys: misuse is harmless
 //!
-//! At most 65 535 threads may be between `prepare_wait` and the end of their wait at once
-//! (debug builds assert it); more would carry into the signal count. There is no epoch, so
-//! no ABA: a sleeping waiter returns exactly when it consumes a signal.
+//! [`prepare_wait`](EventCount::prepare_wait) returns a [`WaitKey`] that *borrows* its event
+//! count and is a guard:
+//!
+//! * a key always finishes on the event count that made it. [`wait`](EventCount::wait) and
+//!   [`cancel_wait`](EventCount::cancel_wait) act on the key's own event count, whichever one
+//!   they are called on — passing a key to another event count's `wait` sleeps where the key
+//!   registered (where its notifier will look), and to another's `cancel_wait` unregisters it
+//!   there. (Before, a key was a bare token: cancelling it on another event count
+//!   underflowed that count's waiters — a panic in debug builds, and in release a wrapped word
+//!   whose next real waiter was never woken.)
+//! * dropping a key cancels it, so a key that is neither waited on nor cancelled (an early
+//!   return, a `?`, a panic) unregisters instead of leaking a waiter;
+//! * registering is checked arithmetic: with [`MAX_WAITERS`](EventCountIn::MAX_WAITERS) keys
+//!   registered at once (only reachable by leaking keys with `mem::forget`, or with that many
+//!   threads),
+//!   `prepare_wait` returns an *unregistered* key whose `wait` returns at once — a spurious
+//!   wakeup, which every caller already handles by re-checking — instead of carrying into the
+//!   signal count. [`WaitKey::is_registered`] tells which.
+//!
+//! A key's lifetime is the only bound on it, so a timed wait fits the same shape:
+//! `ec.wait_timeout(key, timeout)` would consume a signal and forget the key, or on timeout
+//! let the key's drop unregister it (the cancel path, which keeps `S <= W`).
+//!
+//! There is no epoch, so no ABA: a sleeping waiter returns exactly when it consumes a signal.
 //!
 //! # In a segment shared by processes
 //!
@@ -152,13 +173,53 @@ pub struct EventCountIn<M: Memory> {
     _memory: PhantomData<M>,
 }
 
-/// Proof of a [`EventCount::prepare_wait`]; pass it to [`EventCount::wait`] (or drop the wait
-/// with [`EventCount::cancel_wait`]).
-#[derive(Debug)]
-#[must_use = "a prepared wait must be finished with `wait` or `cancel_wait`"]
-pub struct WaitKey(());
+/// A registration made by [`EventCount::prepare_wait`], bound to that event count: finish it
+/// with [`EventCount::wait`] or [`EventCount::cancel_wait`] — or drop it, which cancels. See
+/// "Keys" in the module docs.
+#[must_use = "a prepared wait is finished with `wait`; dropping the key cancels it"]
+pub struct WaitKey<'a, M: Memory = Heap> {
+    /// The event count this key registered on.
+    owner: &'a EventCountIn<M>,
+    /// Whether it counted itself in `W` (false only when `MAX_WAITERS` were registered).
+    registered: bool,
+}
+
+impl<M: Memory> WaitKey<'_, M> {
+    /// Whether this key counted itself as a waiter. `false` only when [`EventCount::MAX_WAITERS`] keys
+    /// were registered already; such a key's `wait` returns at once.
+    pub fn is_registered(&self) -> bool {
+        self.registered
+    }
+
+    /// Whether the key was made by `ec`.
+    pub fn belongs_to(&self, ec: &EventCountIn<M>) -> bool {
+        core::ptr::eq(self.owner, ec)
+    }
+}
+
+impl<M: Memory> Drop for WaitKey<'_, M> {
+    /// Cancels the registration (see [`EventCount::cancel_wait`]).
+    fn drop(&mut self) {
+        if self.registered {
+            self.owner.unregister();
+        }
+    }
+}
+
+impl<M: Memory> fmt::Debug for WaitKey<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitKey")
+            .field("registered", &self.registered)
+            .finish_non_exhaustive()
+    }
+}
 
 impl<M: Memory> EventCountIn<M> {
+    /// The most keys one event count holds registered at once: the waiter half of the word.
+    /// Beyond it, [`prepare_wait`](Self::prepare_wait) returns an unregistered key (see "Keys"
+    /// in the module docs).
+    pub const MAX_WAITERS: u32 = HALF_MASK;
+
     /// A new event count: no waiters, no signals.
     pub fn new() -> Self {
         Self {
@@ -169,37 +230,60 @@ impl<M: Memory> EventCountIn<M> {
 
     /// Registers the caller as a waiter.
     ///
-    /// The caller must then re-check its condition and finish with exactly one of
-    /// [`cancel_wait`](Self::cancel_wait) (the condition holds) or [`wait`](Self::wait).
+    /// The caller must then re-check its condition and finish with
+    /// [`cancel_wait`](Self::cancel_wait) (the condition holds; dropping the key does the
+    /// same) or [`wait`](Self::wait).
     #[inline]
-    pub fn prepare_wait(&self) -> WaitKey {
-        // Relaxed RMW: the fence below orders it before the caller's re-check.
-        let previous = self.word.fetch_add(WAITER, Ordering::Relaxed);
-        debug_assert!(
-            waiters(previous) < HALF_MASK,
-            "more than {HALF_MASK} waiters on one EventCount"
-        );
+    pub fn prepare_wait(&self) -> WaitKey<'_, M> {
+        // A CAS, not a `fetch_add`, so that a full waiter half never carries into the
+        // signals. It starts from 0, the likeliest word (nobody registered), so that the
+        // common case is one RMW, as a `fetch_add` would be; a failed CAS reads the word.
+        let mut word = 0;
+        let registered = loop {
+            if waiters(word) >= Self::MAX_WAITERS {
+                break false;
+            }
+            // Relaxed: the fence below orders the registration before the caller's
+            // re-check.
+            match self.word.compare_exchange_weak(
+                word,
+                word + WAITER,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break true,
+                Err(current) => word = current,
+            }
+        };
         // SeqCst fence (the waiter's half of the Dekker pair): our store "I am about to
         // sleep" comes before the caller's load of the condition in the total order of
         // fences. Pairs with the fence in `has_unsignalled_waiters`: either the notifier's
         // load sees our registration, or our re-check sees its condition store. A fence and
         // not a SeqCst RMW: see the module docs.
         fence(Ordering::SeqCst);
-        WaitKey(())
+        WaitKey {
+            owner: self,
+            registered,
+        }
     }
 
-    /// Unregisters a waiter whose condition turned out to hold after `prepare_wait`.
+    /// Unregisters a waiter whose condition turned out to hold after `prepare_wait`. The key
+    /// is cancelled on the event count that made it (see "Keys" in the module docs);
+    /// dropping it does the same.
     #[inline]
-    pub fn cancel_wait(&self, _key: WaitKey) {
-        self.unregister();
+    pub fn cancel_wait(&self, key: WaitKey<'_, M>) {
+        drop(key);
     }
 
-    /// The body of `cancel_wait`: one waiter fewer, and no more signals than waiters.
+    /// Takes one registered waiter out of the word (a key's cancel, or a tracked wait that
+    /// timed out): one waiter fewer, and no more signals than waiters.
     #[inline]
     fn unregister(&self) {
         let mut word = self.word.load(Ordering::Relaxed);
         loop {
-            let w = waiters(word) - 1;
+            // A registered key is counted in `W`, so `W >= 1` here; saturating all the same,
+            // so that no sequence of calls can wrap the word.
+            let w = waiters(word).saturating_sub(1);
             // A signal that can no longer find a waiter is dropped, keeping `S <= W`.
             let new = pack(w, signals(word).min(w));
             // Relaxed: only the counts change; no data is published through them.
@@ -218,8 +302,11 @@ impl<M: Memory> EventCountIn<M> {
     /// condition afterwards, in a loop that goes through `prepare_wait` again: only that
     /// re-check is guaranteed to see the notifier's store (see "Why the counts are Relaxed"
     /// in the module docs).
+    ///
+    /// The wait happens on the event count that made `key` (see "Keys" in the module docs).
+    /// An unregistered key returns at once: a spurious wakeup.
     #[cold]
-    pub fn wait(&self, key: WaitKey) {
+    pub fn wait(&self, key: WaitKey<'_, M>) {
         let _ = self.wait_until(key, None);
     }
 
@@ -227,14 +314,28 @@ impl<M: Memory> EventCountIn<M> {
     /// unregistered (as by [`cancel_wait`](Self::cancel_wait)) and [`WaitOutcome::TimedOut`]
     /// is returned. A signal that arrives before it gives up is consumed as by `wait`
     /// ([`WaitOutcome::Woken`]), so no notification is lost to a timeout: the caller re-checks
-    /// its condition either way, and gives up only on `TimedOut`.
+    /// its condition either way, and gives up only on `TimedOut`. Like `wait`, it waits on
+    /// the event count that made `key`.
     #[cold]
-    pub fn wait_timeout(&self, key: WaitKey, timeout: Duration) -> WaitOutcome {
+    pub fn wait_timeout(&self, key: WaitKey<'_, M>, timeout: Duration) -> WaitOutcome {
         self.wait_until(key, Instant::now().checked_add(timeout))
     }
 
-    /// The wait loop, with an optional deadline (`None`: none, or too far to represent).
-    pub(crate) fn wait_until(&self, _key: WaitKey, deadline: Option<Instant>) -> WaitOutcome {
+    /// The wait, with an optional deadline (`None`: none, or too far to represent), on the
+    /// event count that made `key`. An unregistered key returns at once: a spurious wakeup.
+    pub(crate) fn wait_until(&self, key: WaitKey<'_, M>, deadline: Option<Instant>) -> WaitOutcome {
+        let owner = key.owner;
+        if !key.registered {
+            return WaitOutcome::Woken;
+        }
+        // Consuming a signal, or giving up, unregisters the key; its drop must not do it again.
+        core::mem::forget(key);
+        owner.sleep_registered(deadline)
+    }
+
+    /// The wait loop of a registered key: sleep until a signal can be consumed (consume it)
+    /// or the deadline passes (unregister).
+    fn sleep_registered(&self, deadline: Option<Instant>) -> WaitOutcome {
         // Relaxed: no data comes through the word (module docs, "Why the counts are Relaxed").
         let mut word = self.word.load(Ordering::Relaxed);
         loop {

@@ -13,6 +13,7 @@ use std::collections::VecDeque;
 
 use super::{CapacityError, MpmcQueue};
 use crate::lock::LockFamily;
+use crate::sync::atomic::{AtomicBool, Ordering};
 
 /// A `VecDeque` of at most `capacity` items under `F`'s mutex.
 ///
@@ -29,24 +30,32 @@ use crate::lock::LockFamily;
 pub struct LockedQueue<T: Send, F: LockFamily> {
     /// The items, oldest first. Invariant: `len() <= capacity`.
     items: F::Mutex<VecDeque<T>>,
+    /// Set once by `close`, *while holding the mutex*: a push's check of it under the mutex is
+    /// then ordered against the close by the lock (linearizable), and `is_closed` can read it
+    /// without taking the lock.
+    closed: AtomicBool,
     capacity: usize,
     _family: PhantomData<F>,
 }
 
 impl<T: Send, F: LockFamily> LockedQueue<T, F> {
-    /// A new empty queue holding at most `capacity` items.
+    /// A new empty queue holding at most `capacity` items. The ring is reserved here, in
+    /// full and fallibly, so a push never allocates (and never aborts on allocation failure).
     ///
     /// # Errors
     ///
-    /// [`CapacityError::Zero`] for 0. The ring is allocated as it grows, so any other
-    /// capacity is accepted.
+    /// [`CapacityError::Zero`] for 0, [`CapacityError::TooLarge`] above
+    /// [`MAX_CAPACITY`](super::MAX_CAPACITY), [`CapacityError::AllocationFailed`] if the ring
+    /// cannot be reserved.
     pub fn new(capacity: usize) -> Result<Self, CapacityError> {
-        if capacity == 0 {
-            return Err(CapacityError::Zero);
-        }
+        CapacityError::check(capacity)?;
+        let mut items = VecDeque::new();
+        items
+            .try_reserve_exact(capacity)
+            .map_err(|_| CapacityError::allocation_failed(capacity, core::mem::size_of::<T>()))?;
         Ok(Self {
-            // Pre-allocate up to a modest size so small queues never reallocate.
-            items: F::mutex(VecDeque::with_capacity(capacity.min(1024))),
+            items: F::mutex(items),
+            closed: AtomicBool::new(false),
             capacity,
             _family: PhantomData,
         })
@@ -61,7 +70,9 @@ impl<T: Send, F: LockFamily> MpmcQueue<T> for LockedQueue<T, F> {
     #[inline]
     fn try_push(&self, value: T) -> Result<(), T> {
         let mut items = F::lock(&self.items);
-        if items.len() == self.capacity {
+        // Relaxed: read under the mutex, and `close` writes it under the same mutex, whose
+        // unlock/lock orders the two critical sections.
+        if self.closed.load(Ordering::Relaxed) || items.len() == self.capacity {
             return Err(value);
         }
         items.push_back(value);
@@ -79,6 +90,20 @@ impl<T: Send, F: LockFamily> MpmcQueue<T> for LockedQueue<T, F> {
 
     fn len(&self) -> usize {
         F::lock(&self.items).len()
+    }
+
+    /// Under the mutex, so every push either came before (its item is there) or sees the flag.
+    fn close(&self) -> bool {
+        let _items = F::lock(&self.items);
+        // Release: pairs with the Acquire load in `is_closed`: a thread that sees the flag
+        // sees the closer's writes, and — the mutex's unlock in every accepted push having
+        // come before our lock — every accepted item, in its later pops.
+        !self.closed.swap(true, Ordering::Release)
+    }
+
+    fn is_closed(&self) -> bool {
+        // Acquire: pairs with the Release swap in `close`.
+        self.closed.load(Ordering::Acquire)
     }
 }
 

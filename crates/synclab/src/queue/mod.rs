@@ -12,6 +12,11 @@
 //! * [`bounded`] / [`bounded_with`] — a channel: [`Sender`] and [`Receiver`] ends over a
 //!   `BlockingQueue` that disconnect when the last end of a side is dropped.
 //!
+//! Every `MpmcQueue` can be [closed](MpmcQueue::close), linearizably with its pushes: the
+//! closed mark lives where the queue decides who gets a slot (in `ArrayQueue`'s `tail`, under
+//! `LockedQueue`'s mutex), so a push either lands before the close or is refused — never
+//! accepted and then stranded behind a consumer that saw "closed and empty".
+//!
 //! ```
 //! use synclab::queue::{ArrayQueue, BlockingQueue, MpmcQueue};
 //!
@@ -37,7 +42,7 @@ pub mod channel;
 pub mod event_count;
 pub mod locked;
 
-pub use array_queue::{ArrayQueue, ArrayQueueIn, QueueStep};
+pub use array_queue::{ArrayQueue, ArrayQueueIn, ForcePushError, QueueStep};
 pub use blocking::{BlockingQueue, BlockingQueueIn, Closed, PopError, PushError};
 pub use channel::{
     bounded, bounded_with, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError,
@@ -62,7 +67,8 @@ pub trait MpmcQueue<T>: Send + Sync {
     where
         Self: Sized;
 
-    /// Appends `value` at the tail, or hands it back in `Err` if the queue is full.
+    /// Appends `value` at the tail, or hands it back in `Err` if the queue is full or
+    /// [closed](Self::close) ([`is_closed`](Self::is_closed) tells which).
     fn try_push(&self, value: T) -> Result<(), T>;
 
     /// Removes the item at the head, or returns `None` if the queue is empty.
@@ -83,20 +89,80 @@ pub trait MpmcQueue<T>: Send + Sync {
     fn is_full(&self) -> bool {
         self.len() == self.capacity()
     }
+
+    /// Closes the queue to pushes; returns `true` if this call closed it. Pops still drain
+    /// what is left.
+    ///
+    /// The contract every implementation keeps — it is what makes the blocking layer's
+    /// closing linearizable ([`BlockingQueue`]):
+    ///
+    /// * `close` is linearizable with `try_push`: a push either takes effect before the close
+    ///   (its item stays for the pops) or is refused (`Err`, with its value);
+    /// * once a thread has seen [`is_closed`](Self::is_closed) return `true`, its later
+    ///   `try_pop`s see every item of a push that was not refused — so "closed, then empty"
+    ///   is empty for good.
+    fn close(&self) -> bool;
+
+    /// Whether [`close`](Self::close) has been called. If `true`, everything the closing
+    /// thread wrote before `close` is visible to the caller (a Release/Acquire pair).
+    fn is_closed(&self) -> bool;
 }
 
+/// The largest capacity of every queue and every pool in synclab: 2³¹ items.
+///
+/// One limit for all, so that a capacity that one design accepts no other rejects. It is
+/// set by the narrowest counter a capacity feeds: `LockFreePool` counts pending tasks in 32
+/// bits of its state word, and 2³¹ leaves the other half for tasks beyond the queue (running,
+/// or in the overflow of tasks submitted by tasks, which [`MAX_PENDING`](crate::pool::MAX_PENDING)
+/// caps at the same figure). A capacity within the limit is still refused, with
+/// [`CapacityError::AllocationFailed`], when its memory cannot be allocated: every bounded
+/// queue allocates its whole ring when it is built, fallibly, so a push never allocates —
+/// and so never aborts the process on allocation failure.
+pub const MAX_CAPACITY: usize = 1 << 31;
+
 /// A queue was asked for a capacity it cannot have.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CapacityError {
     /// Capacity 0: a bounded queue needs room for at least one item.
     Zero,
-    /// More slots than the stamp arithmetic can represent.
+    /// More than [`MAX_CAPACITY`] (or, for `ArrayQueue`, than its ring can be laid out in).
     TooLarge {
         /// The capacity asked for.
         requested: usize,
         /// The largest capacity supported.
         max: usize,
     },
+    /// The ring for this capacity could not be allocated.
+    AllocationFailed {
+        /// The capacity asked for.
+        requested: usize,
+        /// The bytes the ring needs (saturated at `usize::MAX`).
+        bytes: usize,
+    },
+}
+
+impl CapacityError {
+    /// The error for a ring of `requested` elements of `element` bytes that could not be
+    /// reserved.
+    pub(crate) fn allocation_failed(requested: usize, element: usize) -> Self {
+        CapacityError::AllocationFailed {
+            requested,
+            bytes: requested.saturating_mul(element),
+        }
+    }
+
+    /// Checks `requested` against 0 and [`MAX_CAPACITY`].
+    pub(crate) fn check(requested: usize) -> Result<usize, Self> {
+        match requested {
+            0 => Err(CapacityError::Zero),
+            r if r > MAX_CAPACITY => Err(CapacityError::TooLarge {
+                requested,
+                max: MAX_CAPACITY,
+            }),
+            r => Ok(r),
+        }
+    }
 }
 
 impl fmt::Display for CapacityError {
@@ -108,6 +174,10 @@ impl fmt::Display for CapacityError {
             CapacityError::TooLarge { requested, max } => {
                 write!(f, "queue capacity {requested} exceeds the maximum of {max}")
             }
+            CapacityError::AllocationFailed { requested, bytes } => write!(
+                f,
+                "a queue of capacity {requested} needs {bytes} bytes, which could not be allocated"
+            ),
         }
     }
 }

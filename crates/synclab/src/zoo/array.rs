@@ -12,7 +12,10 @@
 //! `array/idle-cpu`) and `synclab demo array --impl polling` measure.
 //!
 //! Both entries share the slot layout and states of the real design (EMPTY / WRITING / READY,
-//! plus SLEEPERS), so the difference is exactly the flaw.
+//! plus SLEEPERS), so the difference is exactly the flaw. Under [the zoo's
+//! rule](super#the-rule-safe-code-cannot-reach-undefined-behaviour) the data race makes
+//! `RelaxedPublishArray` an `unsafe`-to-build entry; the lost wakeup leaves
+//! `UnannouncedSleepArray` a safe `SharedArray`.
 
 use core::fmt;
 use core::mem::MaybeUninit;
@@ -49,8 +52,11 @@ struct Flawed<T> {
 
 // SAFETY: as for `LockFreeArray` — the array owns its values.
 unsafe impl<T: Send> Send for Flawed<T> {}
-// SAFETY: as for `LockFreeArray`, except that the flaws break the ordering argument on
-// purpose; these types exist only for the checkers to catch that.
+// SAFETY: as for `LockFreeArray` — each slot's value is written once by the publisher that
+// claimed it and read only after READY is seen — except that `Flaw::RelaxedPublish` breaks
+// the ordering half of that argument on purpose. That flaw is reachable only through the
+// `unsafe` `RelaxedPublishArray::new`, whose contract confines sharing to a model checker's
+// threads; with `Flaw::UnannouncedSleep` the Release publish keeps the argument whole.
 unsafe impl<T: Send + Sync> Sync for Flawed<T> {}
 
 impl<T: Clone> Flawed<T> {
@@ -112,8 +118,11 @@ impl<T: Clone> Flawed<T> {
         let slot = self.slot(index)?;
         // Acquire: meant to pair with the Release swap in `publish` (absent in one entry).
         if slot.state.load(Acquire) == READY {
-            // SAFETY: not sound for `RelaxedPublish` — that is the entry's point; the checker
-            // reports this read as racing with the write in `publish`.
+            // SAFETY: READY was seen with Acquire. With the Release publish (`UnannouncedSleep`)
+            // that orders this read after the write. With `RelaxedPublish` it does not — the
+            // entry's point — and the caller of the `unsafe` `RelaxedPublishArray::new`
+            // promised a checker runs the threads: loom reports this read as racing with the
+            // write in `publish` before it happens; shuttle never overlaps the two.
             Ok(Some(
                 slot.value
                     .with(|p| unsafe { (*p).assume_init_ref().clone() }),
@@ -148,7 +157,8 @@ impl<T: Clone> Flawed<T> {
                 }
             }
         }
-        // SAFETY: READY was seen with Acquire — sound only with a Release publish.
+        // SAFETY: as in `try_get`: ordered by the Release publish, or (`RelaxedPublish`) run
+        // only under a checker by the contract of `RelaxedPublishArray::new`.
         Ok(slot
             .value
             .with(|p| unsafe { (*p).assume_init_ref().clone() }))
@@ -157,40 +167,126 @@ impl<T: Clone> Flawed<T> {
 
 impl<T> Drop for Flawed<T> {
     fn drop(&mut self) {
-        for slot in self.slots.iter() {
+        // As `LockFreeArray`'s drop: every value, even if one's `Drop` panics.
+        crate::cleanup::drop_each(0..self.slots.len(), |i| {
+            let slot = &self.slots[i];
             // Relaxed: `&mut self` excludes every other thread.
             if slot.state.load(Relaxed) == READY {
-                // SAFETY: READY means initialised; `&mut self` gives exclusive access; dropped once.
+                // SAFETY: READY means initialised; `&mut self` gives exclusive access;
+                // `drop_each` visits each slot once, so it is dropped once.
                 slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
             }
-        }
+        });
     }
 }
 
-macro_rules! zoo_entry {
-    ($(#[$doc:meta])* $name:ident, $flaw:expr, $label:literal) => {
-        $(#[$doc])*
-        pub struct $name<T>(Flawed<T>);
+/// BROKEN: `LockFreeArray` whose `publish` stores READY with `Relaxed`.
+///
+/// A reader that sees READY then reads a value whose write it is not ordered after: a
+/// data race. Classic missing Release; fixed by the Release swap in `LockFreeArray`.
+///
+/// A data-race entry (see [the zoo's rule](super#the-rule-safe-code-cannot-reach-undefined-behaviour)):
+/// it is built only by the `unsafe` [`new`](Self::new), and it implements no safe trait that
+/// could build it — in particular not [`SharedArray`], whose `with_len` is safe. Neither of
+/// these compiles:
+///
+/// ```compile_fail,E0133
+/// let a = synclab::zoo::array::RelaxedPublishArray::<u64>::new(1); // `new` is unsafe
+/// ```
+///
+/// ```compile_fail,E0277
+/// use synclab::array::SharedArray;
+/// use synclab::zoo::array::RelaxedPublishArray;
+/// let a = <RelaxedPublishArray<u64> as SharedArray<u64>>::with_len(1); // not a SharedArray
+/// ```
+///
+/// With `unsafe`, under its contract (here: one thread), the same call builds:
+///
+/// ```
+/// use synclab::zoo::array::RelaxedPublishArray;
+/// // SAFETY: used from this thread only.
+/// let a = unsafe { RelaxedPublishArray::<u64>::new(1) };
+/// a.publish(0, 7).unwrap();
+/// assert_eq!(a.try_get(0), Ok(Some(7)));
+/// ```
+pub struct RelaxedPublishArray<T>(Flawed<T>);
 
-        impl<T: Clone + Send + Sync> SharedArray<T> for $name<T> {
-            const NAME: &'static str = $label;
-            fn with_len(len: usize) -> Self {
-                Self(Flawed::new(len, $flaw))
-            }
-            fn len(&self) -> usize {
-                self.0.slots.len()
-            }
-            fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
-                self.0.publish(index, value)
-            }
-            fn try_get(&self, index: usize) -> Result<Option<T>, IndexError> {
-                self.0.try_get(index)
-            }
-            fn wait(&self, index: usize) -> Result<T, IndexError> {
-                self.0.wait(index)
-            }
-        }
+impl<T: Clone + Send + Sync> RelaxedPublishArray<T> {
+    /// An array of `len` empty slots.
+    ///
+    /// # Safety
+    ///
+    /// The array's [`publish`](Self::publish) races with its readers on purpose. It may be
+    /// shared between threads only where a model checker runs them — under loom
+    /// (`--cfg synclab_loom`), which checks every access to the slot's cell and stops the
+    /// execution at the first one not ordered by happens-before ("Causality violation")
+    /// *before* it happens; or under shuttle (`--cfg synclab_shuttle`), which runs one thread at
+    /// a time on one OS thread, so two accesses never overlap — and only through those
+    /// checkers' threads (`synclab::sync::thread`). Used from a single thread it is sound in
+    /// every build. On real threads, a reader that sees READY races with the publisher's
+    /// write: undefined behaviour.
+    pub unsafe fn new(len: usize) -> Self {
+        Self(Flawed::new(len, Flaw::RelaxedPublish))
+    }
 
+    /// The number of slots.
+    pub fn len(&self) -> usize {
+        self.0.slots.len()
+    }
+
+    /// Whether the array has no slots.
+    pub fn is_empty(&self) -> bool {
+        self.0.slots.is_empty()
+    }
+
+    /// `SharedArray::publish`, with the Relaxed store.
+    pub fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
+        self.0.publish(index, value)
+    }
+
+    /// `SharedArray::try_get`: races with `publish` (see the type docs).
+    pub fn try_get(&self, index: usize) -> Result<Option<T>, IndexError> {
+        self.0.try_get(index)
+    }
+
+    /// `SharedArray::wait`: races with `publish` (see the type docs).
+    pub fn wait(&self, index: usize) -> Result<T, IndexError> {
+        self.0.wait(index)
+    }
+}
+
+/// BROKEN: `LockFreeArray` whose readers sleep without setting the SLEEPERS marker.
+///
+/// `publish` wakes only when it sees the marker, so a reader that went to sleep before
+/// the publish sleeps forever: a lost wakeup. Fixed in `LockFreeArray` by announcing
+/// with a CAS on the same word before sleeping.
+///
+/// A logic-bug entry: its publish is the real Release swap, so every read is ordered after
+/// its write whatever the schedule — a safe caller can hang, never race. It is an ordinary
+/// [`SharedArray`].
+pub struct UnannouncedSleepArray<T>(Flawed<T>);
+
+impl<T: Clone + Send + Sync> SharedArray<T> for UnannouncedSleepArray<T> {
+    const NAME: &'static str = "zoo-unannounced-sleep";
+    fn with_len(len: usize) -> Self {
+        Self(Flawed::new(len, Flaw::UnannouncedSleep))
+    }
+    fn len(&self) -> usize {
+        self.0.slots.len()
+    }
+    fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
+        self.0.publish(index, value)
+    }
+    fn try_get(&self, index: usize) -> Result<Option<T>, IndexError> {
+        self.0.try_get(index)
+    }
+    fn wait(&self, index: usize) -> Result<T, IndexError> {
+        self.0.wait(index)
+    }
+}
+
+macro_rules! debug_len {
+    ($($name:ident),*) => {$(
         impl<T> fmt::Debug for $name<T> {
             /// Shows the length only.
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -199,22 +295,7 @@ macro_rules! zoo_entry {
                     .finish_non_exhaustive()
             }
         }
-    };
+    )*};
 }
 
-zoo_entry! {
-    /// BROKEN: `LockFreeArray` whose `publish` stores READY with `Relaxed`.
-    ///
-    /// A reader that sees READY then reads a value whose write it is not ordered after: a
-    /// data race. Classic missing Release; fixed by the Release swap in `LockFreeArray`.
-    RelaxedPublishArray, Flaw::RelaxedPublish, "zoo-relaxed-publish"
-}
-
-zoo_entry! {
-    /// BROKEN: `LockFreeArray` whose readers sleep without setting the SLEEPERS marker.
-    ///
-    /// `publish` wakes only when it sees the marker, so a reader that went to sleep before
-    /// the publish sleeps forever: a lost wakeup. Fixed in `LockFreeArray` by announcing
-    /// with a CAS on the same word before sleeping.
-    UnannouncedSleepArray, Flaw::UnannouncedSleep, "zoo-unannounced-sleep"
-}
+debug_len!(RelaxedPublishArray, UnannouncedSleepArray);

@@ -19,7 +19,14 @@
 //! **Progress.** None is claimed: these are the seed's designs, kept because they are wrong.
 //!
 //! **Do not use.** The C++ port's `wait` performs a data race (undefined behaviour in Rust as
-//! in C++); it exists to be model-checked and shown by `synclab demo pool --impl seed-cpp`.
+//! in C++). Under [the zoo's rule](super#the-rule-safe-code-cannot-reach-undefined-behaviour)
+//! the faithful port is therefore built only by the `unsafe` [`SeedCppPool::new`], for the
+//! checkers. [`SeedCppPool::with_guarded_read`] is the same port with the one change that
+//! makes it sound — `Wait()` takes `m_queueMtx` for its read of `m_Tasks` — and keeps the
+//! other three bugs; it is what `synclab demo pool --impl seed-cpp` runs on real threads (the
+//! demo says so), and loom sees its lost wakeup and premature return, which the race hides in
+//! the faithful port. The Python port has no data race (CPython's `queue.Queue` locks
+//! everything): it is safe to build.
 
 use std::collections::VecDeque;
 
@@ -59,17 +66,37 @@ struct CppShared {
     cv_wait: StdCondvar,
     /// `mb_Stop` (`std::atomic<bool>`, hence SeqCst).
     stop: AtomicBool,
+    /// `false`: `Wait()` reads `m_Tasks` unguarded, as the seed does (built only by the
+    /// `unsafe` `SeedCppPool::new`); `true`: under `queue_mtx` (`with_guarded_read`).
+    guarded_read: bool,
 }
 
-// SAFETY: `tasks` holds `Send` tasks and is meant to be accessed only under `queue_mtx` — the
-// seed's `Wait()` breaks that on purpose, which is the race this entry exists to show.
+// SAFETY: `tasks` holds `Send` tasks and is accessed only under `queue_mtx` — except by the
+// seed's `Wait()` in the faithful port (`guarded_read == false`), which reads it unguarded on
+// purpose: that port is built only by the `unsafe` `SeedCppPool::new`, whose contract
+// confines it to a model checker's threads (loom reports the race before it happens; shuttle
+// never overlaps two accesses).
 unsafe impl Sync for CppShared {}
 
 impl CppShared {
     /// `m_Tasks.empty()` — the caller must hold `queue_mtx`, or the read is a data race.
     fn tasks_empty(&self) -> bool {
-        // SAFETY: sound only with `queue_mtx` held; `Wait()` calls it without (the seed's bug).
+        // SAFETY: sound with `queue_mtx` held, as every caller but `wait_predicate` does; that
+        // one calls it without only in the faithful port (see `wait_predicate`).
         self.tasks.with(|tasks| unsafe { (*tasks).is_empty() })
+    }
+
+    /// `Wait()`'s predicate, `m_Tasks.empty()`, read under `m_WaitMtx` only (the seed) or,
+    /// in the guarded port, with `m_queueMtx` held for the read.
+    fn wait_predicate(&self) -> bool {
+        if self.guarded_read {
+            let _queue = lock(&self.queue_mtx);
+            self.tasks_empty()
+        } else {
+            // The seed's unguarded read: a data race with the workers' pops. Reached only
+            // through the `unsafe` `SeedCppPool::new` (see `CppShared`'s `Sync`).
+            self.tasks_empty()
+        }
     }
 
     /// `ThreadPool::workerThread()`, line by line.
@@ -106,7 +133,8 @@ impl CppShared {
 }
 
 /// A faithful port of the seed's C++ `ThreadPool`, with its four `Wait()` bugs (see the module
-/// table). Do not use.
+/// table) — built by the `unsafe` [`new`](Self::new) — or with three of them, built safely by
+/// [`with_guarded_read`](Self::with_guarded_read). Do not use.
 pub struct SeedCppPool {
     shared: Arc<CppShared>,
     /// `m_Workers`.
@@ -114,8 +142,36 @@ pub struct SeedCppPool {
 }
 
 impl SeedCppPool {
-    /// `ThreadPool(size_t numThreads)`: starts `num_threads` workers.
-    pub fn new(num_threads: usize) -> Self {
+    /// `ThreadPool(size_t numThreads)`: starts `num_threads` workers — the faithful port, whose
+    /// `wait` reads the queue without its mutex.
+    ///
+    /// ```compile_fail,E0133
+    /// let pool = synclab::zoo::pool::SeedCppPool::new(2); // `new` is unsafe
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// [`wait`](Self::wait) races with the workers on purpose (the seed's bug). The pool — which
+    /// starts threads of its own through `synclab::sync::thread` — may be used only in a model
+    /// checker's build, from the checker's threads: under loom (`--cfg synclab_loom`), which
+    /// checks every access to the queue's cell and stops the execution at the first one not
+    /// ordered by happens-before ("Causality violation") before it happens, or under shuttle
+    /// (`--cfg synclab_shuttle`), which runs one thread at a time on one OS thread. On real
+    /// threads `wait` is undefined behaviour; use [`with_guarded_read`](Self::with_guarded_read)
+    /// there.
+    pub unsafe fn new(num_threads: usize) -> Self {
+        Self::start(num_threads, false)
+    }
+
+    /// The same port with `Wait()`'s read of `m_Tasks` made under `m_queueMtx` — the one change
+    /// that makes it sound. The other three bugs stay: the lost wakeup (the worker's
+    /// `notify_one` is still not ordered against `Wait()`'s check and sleep by `m_WaitMtx`), the
+    /// premature return (empty ≠ finished) and `notify_one` for several waiters.
+    pub fn with_guarded_read(num_threads: usize) -> Self {
+        Self::start(num_threads, true)
+    }
+
+    fn start(num_threads: usize, guarded_read: bool) -> Self {
         let shared = Arc::new(CppShared {
             tasks: UnsafeCell::new(VecDeque::new()),
             queue_mtx: StdMutex::new(()),
@@ -123,6 +179,7 @@ impl SeedCppPool {
             wait_mtx: StdMutex::new(()),
             cv_wait: StdCondvar::new(),
             stop: AtomicBool::new(false),
+            guarded_read,
         });
         let workers = (0..num_threads)
             .map(|_| {
@@ -147,14 +204,15 @@ impl SeedCppPool {
 
     /// `Wait()`: `m_CVWait.wait(lk, [this] { return m_Tasks.empty(); })` under `m_WaitMtx`.
     ///
-    /// Broken four ways: the predicate reads `m_Tasks` without `m_queueMtx` (a data race); the
+    /// Broken four ways (three in the [`with_guarded_read`](Self::with_guarded_read) port):
+    /// the predicate reads `m_Tasks` without `m_queueMtx` (a data race); the
     /// worker's `notify_one` is not ordered against this check by any shared mutex (a lost
     /// wakeup: it can fall between the check and the sleep); "queue empty" is true while the
     /// last tasks still run (a premature return); and `notify_one` wakes one of several
     /// waiters.
     pub fn wait(&self) {
         let mut lk = lock(&self.shared.wait_mtx);
-        while !self.shared.tasks_empty() {
+        while !self.shared.wait_predicate() {
             lk = wait(&self.shared.cv_wait, lk);
         }
         drop(lk);

@@ -8,6 +8,10 @@
 //! | [`pop_without_recheck`] | a waiter that sleeps right after `prepare_wait` without re-checking the queue (lost wakeup) | [`BlockingQueue`](crate::queue::BlockingQueue): re-check, then wait |
 //! | [`TwoLaneQueue`] | two inner queues used round-robin: items of one producer can be popped out of order | a single ring |
 //!
+//! Under [the zoo's rule](super#the-rule-safe-code-cannot-reach-undefined-behaviour),
+//! `BrokenArrayQueue` (a data race) is built only by an `unsafe` constructor; the others are
+//! logic bugs (a lost wakeup, a reordering) over atomics and a correct queue, and stay safe.
+//!
 //! Nothing else in the library uses this module.
 
 use core::fmt;
@@ -49,13 +53,45 @@ pub struct BrokenArrayQueue<T> {
 
 // SAFETY: as for `ArrayQueue`: values move between threads, each slot is handed over by its
 // stamp — except where the deliberate bug breaks that, which is what the checkers must see.
+// The queue is built only by the `unsafe` `new`, whose contract confines sharing to a model
+// checker's threads, where the race is reported (loom) or cannot overlap (shuttle).
 unsafe impl<T: Send> Sync for BrokenArrayQueue<T> {}
 // SAFETY: moving the queue moves its `T`s.
 unsafe impl<T: Send> Send for BrokenArrayQueue<T> {}
 
 impl<T> BrokenArrayQueue<T> {
     /// A queue of `capacity` (rounded up to a power of two, at least 2) with `bug`.
-    pub fn new(capacity: usize, bug: StampBug) -> Self {
+    ///
+    /// A data-race entry (see [the zoo's
+    /// rule](super#the-rule-safe-code-cannot-reach-undefined-behaviour)): safe code cannot
+    /// build one.
+    ///
+    /// ```compile_fail,E0133
+    /// use synclab::zoo::queue::{BrokenArrayQueue, StampBug};
+    /// let q = BrokenArrayQueue::<u32>::new(2, StampBug::RelaxedStamp); // `new` is unsafe
+    /// ```
+    ///
+    /// With `unsafe`, under its contract (here: one thread), the same call builds:
+    ///
+    /// ```
+    /// use synclab::zoo::queue::{BrokenArrayQueue, StampBug};
+    /// // SAFETY: used from this thread only.
+    /// let q = unsafe { BrokenArrayQueue::<u32>::new(2, StampBug::RelaxedStamp) };
+    /// q.try_push(1).unwrap();
+    /// assert_eq!(q.try_pop(), Some(Some(1)));
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// Either bug makes a consumer's read of a slot race with the producer's write, on
+    /// purpose. The queue may be shared between threads only where a model checker runs them —
+    /// under loom (`--cfg synclab_loom`), which checks every access to the slot's cell and
+    /// stops the execution at the first one not ordered by happens-before ("Causality
+    /// violation") before it happens; or under shuttle (`--cfg synclab_shuttle`), which runs
+    /// one thread at a time on one OS thread — and only through those checkers' threads
+    /// (`synclab::sync::thread`). Used from a single thread it is sound in every build. On
+    /// real threads the race is undefined behaviour.
+    pub unsafe fn new(capacity: usize, bug: StampBug) -> Self {
         let capacity = capacity.max(2).next_power_of_two();
         Self {
             bug,
@@ -88,8 +124,9 @@ impl<T> BrokenArrayQueue<T> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
-                        // SAFETY: (deliberately broken) the CAS claimed the slot; the write
-                        // below is not ordered before the consumer's read, which is the bug.
+                        // SAFETY: the CAS claimed the slot, so no other producer writes it. The
+                        // write is not ordered before the consumer's read (the bug); the
+                        // caller of the `unsafe` `new` promised a checker runs the threads.
                         let write = || slot.value.with_mut(|p| unsafe { *p = Some(value) });
                         match self.bug {
                             StampBug::RelaxedStamp => {
@@ -142,8 +179,10 @@ impl<T> BrokenArrayQueue<T> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
-                        // SAFETY: (deliberately broken) the CAS claimed the slot; whether the
-                        // producer's write is ordered before this read is what is checked.
+                        // SAFETY: the CAS claimed the slot, so no other consumer reads it.
+                        // Whether the producer's write is ordered before this read is what the
+                        // checker judges; the caller of the `unsafe` `new` promised one runs
+                        // the threads.
                         let value = slot.value.with_mut(|p| unsafe { (*p).take() });
                         // Release: pairs with the producer's Acquire stamp load of the next lap.
                         slot.stamp.store(pos + self.mask + 1, Ordering::Release);
@@ -344,6 +383,18 @@ impl<T: Send> MpmcQueue<T> for TwoLaneQueue<T> {
 
     fn len(&self) -> usize {
         self.lanes[0].len() + self.lanes[1].len()
+    }
+
+    /// Closes both lanes, one after the other (not atomically: this queue is not linearizable
+    /// anyway, and its zoo entries never close it).
+    fn close(&self) -> bool {
+        let first = self.lanes[0].close();
+        self.lanes[1].close() || first
+    }
+
+    /// The lane closed last.
+    fn is_closed(&self) -> bool {
+        self.lanes[1].is_closed()
     }
 }
 
