@@ -81,6 +81,8 @@ pub struct Measurement {
     pub samples_ns: Vec<u64>,
     /// Process CPU time used during the measured part, for idle-CPU workloads.
     pub cpu: Option<Duration>,
+    /// Operations per participant (thread), for fairness workloads.
+    pub shares: Vec<u64>,
 }
 
 impl Measurement {
@@ -99,7 +101,7 @@ impl Measurement {
             ops: samples_ns.len() as u64,
             elapsed,
             samples_ns,
-            cpu: None,
+            ..Self::default()
         }
     }
 
@@ -108,8 +110,18 @@ impl Measurement {
         Self {
             ops: 0,
             elapsed,
-            samples_ns: Vec::new(),
             cpu: Some(cpu),
+            ..Self::default()
+        }
+    }
+
+    /// Operations done by each participant (thread) over `elapsed`; `ops` is their sum.
+    pub fn shares(shares: Vec<u64>, elapsed: Duration) -> Self {
+        Self {
+            ops: shares.iter().sum(),
+            elapsed,
+            shares,
+            ..Self::default()
         }
     }
 }
@@ -125,6 +137,13 @@ pub enum Metric {
     NsPerOp,
     /// Milliseconds of CPU per second of wall time (lower is better).
     CpuMsPerSec,
+    /// The worst-served participant's share of the operations divided by the mean share,
+    /// from [`Measurement::shares`] (higher is better; 1 = perfectly even, 0 = someone
+    /// starved).
+    WorstOverMean,
+    /// The best-served participant's operations divided by the worst-served one's (lower is
+    /// better; a participant with none counts as one, so the ratio stays finite).
+    MaxOverMin,
 }
 
 impl Metric {
@@ -135,12 +154,14 @@ impl Metric {
             Metric::LatencyNs => "ns (median)",
             Metric::NsPerOp => "ns/op",
             Metric::CpuMsPerSec => "CPU ms/s",
+            Metric::WorstOverMean => "worst ÷ mean",
+            Metric::MaxOverMin => "max ÷ min",
         }
     }
 
     /// Whether a larger value is better.
     pub fn higher_is_better(self) -> bool {
-        matches!(self, Metric::Mops)
+        matches!(self, Metric::Mops | Metric::WorstOverMean)
     }
 
     /// The value of `m` in this metric.
@@ -151,6 +172,20 @@ impl Metric {
             Metric::LatencyNs => median_u64(&m.samples_ns),
             Metric::NsPerOp => secs * 1e9 / (m.ops.max(1) as f64),
             Metric::CpuMsPerSec => m.cpu.unwrap_or_default().as_secs_f64() * 1e3 / secs,
+            Metric::WorstOverMean => {
+                let worst = m.shares.iter().min().copied().unwrap_or(0) as f64;
+                let mean = m.ops as f64 / m.shares.len().max(1) as f64;
+                if mean > 0.0 {
+                    worst / mean
+                } else {
+                    0.0
+                }
+            }
+            Metric::MaxOverMin => {
+                let best = m.shares.iter().max().copied().unwrap_or(0) as f64;
+                let worst = m.shares.iter().min().copied().unwrap_or(0).max(1) as f64;
+                best / worst
+            }
         }
     }
 }
@@ -344,6 +379,19 @@ pub fn timed<R>(f: impl FnOnce() -> R) -> (R, Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fairness_metrics_read_the_shares() {
+        let m = Measurement::shares(vec![10, 30, 20], Duration::from_millis(1));
+        assert_eq!(m.ops, 60);
+        assert!((Metric::WorstOverMean.value(&m) - 0.5).abs() < 1e-9);
+        assert!((Metric::MaxOverMin.value(&m) - 3.0).abs() < 1e-9);
+        let starved = Measurement::shares(vec![0, 8], Duration::from_millis(1));
+        assert_eq!(Metric::WorstOverMean.value(&starved), 0.0);
+        assert_eq!(Metric::MaxOverMin.value(&starved), 8.0);
+        assert!(Metric::WorstOverMean.higher_is_better());
+        assert!(!Metric::MaxOverMin.higher_is_better());
+    }
 
     /// Every counted operation runs (at a small `n`) and calls its region exactly once, and
     /// names are unique, so a table row is one operation.

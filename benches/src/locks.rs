@@ -1,109 +1,224 @@
-//! The locks workloads: what a lock costs alone, under contention, and as a condvar handoff.
+//! The locks workloads: what a lock costs alone, under contention, how evenly it serves its
+//! threads, and as a condvar handoff.
 //!
 //! * `locks/uncontended` — one thread, lock + increment + unlock in a loop (ns per pair): the
-//!   fast path, two atomic RMWs for the futex mutex.
-//! * `locks/contended-counter` — `threads` threads increment one counter under the lock
-//!   (Mops/s, total increments over wall time): the slow path, spinning and sleeping.
+//!   fast path, two atomic RMWs for the futex mutexes.
+//! * `locks/contended-counter`, `locks/contended-cs` — fixed work: `threads` threads share a
+//!   total number of acquisitions, each doing an increment (or [`CS_NS`] ns of work) under the
+//!   lock (Mops/s, total over wall time from the first start to the last finish).
+//! * `locks/window-increment`, `locks/window-cs` — the free-running window: every thread
+//!   acquires as fast as it can until a [`window`] closes (Mops/s). Unlike fixed work, a
+//!   thread that is starved does not hold the run open, so barging shows its full effect.
+//! * `locks/fairness-increment`, `locks/fairness-cs` (worst ÷ mean) and `locks/spread-*`
+//!   (max ÷ min) — the same free-running run over a longer [`fairness_window`], judged by the
+//!   per-thread acquisitions: the worst-served thread's count over the mean, and the best over
+//!   the worst.
+//! * `locks/timed-trylock` — the window with `try_lock_for(20 µs)` and the ~200 ns section
+//!   (successful acquisitions per second): the timed path, waiters that give up included.
 //! * `locks/condvar-pingpong` — two threads hand a turn back and forth through a mutex and a
 //!   condvar (ns per one-way handoff): each family's wait/notify path. Compare with
 //!   `floor/handoff` (raw futex, spin).
 //!
-//! Contenders: synclab's `FutexMutex` and `SpinMutex`, `std::sync::Mutex` (itself a futex
-//! mutex on Linux) and `parking_lot::Mutex`; for the ping-pong, each family's mutex + condvar
-//! pair, written once over [`LockFamily`].
+//! Contenders: synclab's `FutexMutex` (std's three states), `CountingMutex` (waiter count,
+//! barging, hand-off when starving) and `SpinMutex`, `std::sync::Mutex` (itself a futex mutex
+//! on Linux) and `parking_lot::Mutex`; for the ping-pong, each mutex with its condvar, written
+//! once over [`LockFamily`].
 
 use std::hint::black_box;
-use std::sync::{Arc, Barrier};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier, OnceLock};
+use std::time::{Duration, Instant};
 
-use synclab::lock::{FutexFamily, FutexMutex, LockFamily, SpinMutex, StdFamily};
+use synclab::lock::{
+    CountingFamily, FutexFamily, LockFamily, Mutex, RawCountingMutex, RawFutexMutex, RawLock,
+    RawLockTimed, RawSpinLock, StdFamily,
+};
 
 use crate::{
     Contender, CountScope, CountedOp, Measurement, Metric, Params, Region, Role, Target, Workload,
+    ABSOLUTE,
 };
+
+/// The critical section of the `-cs` workloads, in nanoseconds (approximately: a calibrated
+/// loop of dependent multiply-adds, see [`cs_iterations`]).
+pub const CS_NS: u64 = 200;
+
+/// The thread counts of the contended workloads.
+const CONTENDED_THREADS: [usize; 3] = [2, 4, 16];
+
+/// What runs under the lock.
+#[derive(Debug, Clone, Copy)]
+enum Section {
+    /// `*counter += 1`.
+    Increment,
+    /// About [`CS_NS`] ns of arithmetic, then `*counter += 1`.
+    Work,
+}
 
 /// The locks workloads.
 pub fn workloads() -> Vec<Workload> {
-    vec![
-        Workload {
-            id: "locks/uncontended",
-            group: "locks",
-            title: "Uncontended lock + increment + unlock",
-            threads_label: "threads",
-            threads: vec![1],
-            scales_with_threads: false,
-            metric: Metric::NsPerOp,
-            contenders: mutex_contenders!(uncontended),
-        },
-        Workload {
-            id: "locks/contended-counter",
-            group: "locks",
-            title: "Contended counter: every thread increments one locked counter",
-            threads_label: "threads",
-            threads: vec![2, 4, 8],
-            scales_with_threads: true,
-            metric: Metric::Mops,
-            contenders: mutex_contenders!(contended_counter),
-        },
-        Workload {
-            id: "locks/condvar-pingpong",
-            group: "locks",
-            title: "Mutex + condvar ping-pong between two threads (one-way handoff)",
-            threads_label: "threads",
-            threads: vec![2],
-            scales_with_threads: false,
-            metric: Metric::NsPerOp,
-            contenders: vec![
-                Contender {
-                    name: "FutexMutex+Condvar",
-                    role: Role::Synclab,
-                    run: pingpong::<FutexFamily>,
-                },
-                Contender {
-                    name: "std Mutex+Condvar",
-                    role: Role::Anchor,
-                    run: pingpong::<StdFamily>,
-                },
-                Contender {
-                    name: "parking_lot Mutex+Condvar",
-                    role: Role::Anchor,
-                    run: pingpong::<ParkingLotFamily>,
-                },
-            ],
-        },
-    ]
+    // (id, title, metric, contenders): the window bodies serve three metrics each.
+    let contended: [(&str, &str, Metric, Vec<Contender>); 8] = [
+        (
+            "locks/contended-counter",
+            "Contended counter, fixed work: every thread increments one locked counter",
+            Metric::Mops,
+            mutex_contenders!(fixed_increment),
+        ),
+        (
+            "locks/contended-cs",
+            "Contended, fixed work: every thread runs a ~200 ns critical section",
+            Metric::Mops,
+            mutex_contenders!(fixed_work),
+        ),
+        (
+            "locks/window-increment",
+            "Free-running window: threads acquire freely, increment under the lock",
+            Metric::Mops,
+            mutex_contenders!(window_increment),
+        ),
+        (
+            "locks/window-cs",
+            "Free-running window: threads acquire freely, ~200 ns critical section",
+            Metric::Mops,
+            mutex_contenders!(window_work),
+        ),
+        (
+            "locks/fairness-increment",
+            "Fairness over the window (increment): worst-served thread ÷ mean",
+            Metric::WorstOverMean,
+            mutex_contenders!(fairness_increment),
+        ),
+        (
+            "locks/fairness-cs",
+            "Fairness over the window (~200 ns section): worst-served thread ÷ mean",
+            Metric::WorstOverMean,
+            mutex_contenders!(fairness_work),
+        ),
+        (
+            "locks/spread-increment",
+            "Spread over the window (increment): best-served thread ÷ worst-served",
+            Metric::MaxOverMin,
+            mutex_contenders!(fairness_increment),
+        ),
+        (
+            "locks/spread-cs",
+            "Spread over the window (~200 ns section): best-served thread ÷ worst-served",
+            Metric::MaxOverMin,
+            mutex_contenders!(fairness_work),
+        ),
+    ];
+    let mut all = vec![Workload {
+        id: "locks/uncontended",
+        group: "locks",
+        title: "Uncontended lock + increment + unlock",
+        threads_label: "threads",
+        threads: vec![1],
+        scales_with_threads: false,
+        metric: Metric::NsPerOp,
+        contenders: mutex_contenders!(uncontended),
+    }];
+    all.extend(
+        contended
+            .into_iter()
+            .map(|(id, title, metric, contenders)| Workload {
+                id,
+                group: "locks",
+                title,
+                threads_label: "threads",
+                threads: CONTENDED_THREADS.to_vec(),
+                scales_with_threads: true,
+                metric,
+                contenders,
+            }),
+    );
+    all.push(Workload {
+        id: "locks/timed-trylock",
+        group: "locks",
+        title: "Timed try-lock under contention: try_lock_for(20 µs), ~200 ns section",
+        threads_label: "threads",
+        threads: CONTENDED_THREADS.to_vec(),
+        scales_with_threads: true,
+        metric: Metric::Mops,
+        contenders: timed_contenders(),
+    });
+    all.push(Workload {
+        id: "locks/condvar-pingpong",
+        group: "locks",
+        title: "Mutex + condvar ping-pong between two threads (one-way handoff)",
+        threads_label: "threads",
+        threads: vec![2],
+        scales_with_threads: false,
+        metric: Metric::NsPerOp,
+        contenders: vec![
+            Contender {
+                name: "FutexMutex+Condvar",
+                role: Role::Synclab,
+                run: pingpong::<FutexFamily>,
+            },
+            Contender {
+                name: "CountingMutex+Condvar",
+                role: Role::Synclab,
+                run: pingpong::<CountingFamily>,
+            },
+            Contender {
+                name: "std Mutex+Condvar",
+                role: Role::Anchor,
+                run: pingpong::<StdFamily>,
+            },
+            Contender {
+                name: "parking_lot Mutex+Condvar",
+                role: Role::Anchor,
+                run: pingpong::<ParkingLotFamily>,
+            },
+        ],
+    });
+    all
 }
 
-/// The performance targets of the locks issue.
+/// The performance targets of the locks issues.
 pub fn targets() -> Vec<Target> {
-    let mut targets = vec![Target {
-        claim: "FutexMutex uncontended lock+unlock costs at most 1.05x std::sync::Mutex",
-        workload: "locks/uncontended",
-        threads: 1,
-        contender: "FutexMutex",
-        reference: "std::sync::Mutex",
-        min_advantage: 1.0 / 1.05,
-    }];
-    for threads in [2, 4] {
-        for (reference, claim) in [
+    let mut targets = Vec::new();
+    for contender in ["FutexMutex", "CountingMutex"] {
+        targets.push(Target {
+            claim: "uncontended lock+unlock costs at most 1.05x std::sync::Mutex",
+            workload: "locks/uncontended",
+            threads: 1,
+            contender,
+            reference: "std::sync::Mutex",
+            min_advantage: 1.0 / 1.05,
+        });
+    }
+    for threads in CONTENDED_THREADS {
+        for (workload, claim) in [
             (
-                "parking_lot::Mutex",
-                "FutexMutex contended counter at least as fast as parking_lot::Mutex",
+                "locks/window-increment",
+                "CountingMutex free-running window (increment) at least as fast as parking_lot",
             ),
             (
-                "std::sync::Mutex",
-                "FutexMutex contended counter at least as fast as std::sync::Mutex",
+                "locks/window-cs",
+                "CountingMutex free-running window (~200 ns section) at least as fast as parking_lot",
             ),
         ] {
             targets.push(Target {
                 claim,
-                workload: "locks/contended-counter",
+                workload,
                 threads,
-                contender: "FutexMutex",
-                reference,
+                contender: "CountingMutex",
+                reference: "parking_lot::Mutex",
                 min_advantage: 1.0,
             });
         }
+    }
+    for workload in ["locks/fairness-increment", "locks/fairness-cs"] {
+        targets.push(Target {
+            claim: "CountingMutex starves no one: the worst-served of 16 threads gets at least 1/10 of the mean",
+            workload,
+            threads: 16,
+            contender: "CountingMutex",
+            reference: ABSOLUTE,
+            min_advantage: 0.1,
+        });
     }
     targets
 }
@@ -112,8 +227,9 @@ pub fn targets() -> Vec<Target> {
 /// lock.
 pub fn counted_ops() -> Vec<CountedOp> {
     vec![
-        counted_lock::<FutexMutex<u64>>("FutexMutex", Role::Synclab),
-        counted_lock::<SpinMutex<u64>>("SpinMutex", Role::Synclab),
+        counted_lock::<Mutex<u64, RawFutexMutex>>("FutexMutex", Role::Synclab),
+        counted_lock::<Mutex<u64, RawCountingMutex>>("CountingMutex", Role::Synclab),
+        counted_lock::<Mutex<u64, RawSpinLock>>("SpinMutex", Role::Synclab),
         counted_lock::<std::sync::Mutex<u64>>("std::sync::Mutex", Role::Anchor),
         counted_lock::<parking_lot::Mutex<u64>>("parking_lot::Mutex", Role::Anchor),
     ]
@@ -125,7 +241,7 @@ fn counted_lock<L: CounterLock>(contender: &'static str, role: Role) -> CountedO
         let lock = L::new();
         region(&mut || {
             for _ in 0..n {
-                black_box(&lock).increment();
+                black_box(&lock).with(|c| *c += 1);
             }
         });
         assert_eq!(lock.get(), n);
@@ -143,31 +259,18 @@ fn counted_lock<L: CounterLock>(contender: &'static str, role: Role) -> CountedO
 /// A mutex over a `u64` counter, so one generic body runs every contender.
 trait CounterLock: Send + Sync + 'static {
     fn new() -> Self;
-    /// Locks, adds one, unlocks.
-    fn increment(&self);
+    /// Locks, runs `f` on the counter, unlocks.
+    fn with(&self, f: impl FnOnce(&mut u64));
     fn get(&self) -> u64;
 }
 
-impl CounterLock for FutexMutex<u64> {
+impl<R: RawLock + 'static> CounterLock for Mutex<u64, R> {
     fn new() -> Self {
-        FutexMutex::new(0)
+        Mutex::new(0)
     }
     #[inline]
-    fn increment(&self) {
-        *self.lock() += 1;
-    }
-    fn get(&self) -> u64 {
-        *self.lock()
-    }
-}
-
-impl CounterLock for SpinMutex<u64> {
-    fn new() -> Self {
-        SpinMutex::new(0)
-    }
-    #[inline]
-    fn increment(&self) {
-        *self.lock() += 1;
+    fn with(&self, f: impl FnOnce(&mut u64)) {
+        f(&mut self.lock());
     }
     fn get(&self) -> u64 {
         *self.lock()
@@ -179,8 +282,8 @@ impl CounterLock for std::sync::Mutex<u64> {
         std::sync::Mutex::new(0)
     }
     #[inline]
-    fn increment(&self) {
-        *self.lock().unwrap() += 1;
+    fn with(&self, f: impl FnOnce(&mut u64)) {
+        f(&mut self.lock().unwrap());
     }
     fn get(&self) -> u64 {
         *self.lock().unwrap()
@@ -192,15 +295,69 @@ impl CounterLock for parking_lot::Mutex<u64> {
         parking_lot::Mutex::new(0)
     }
     #[inline]
-    fn increment(&self) {
-        *self.lock() += 1;
+    fn with(&self, f: impl FnOnce(&mut u64)) {
+        f(&mut self.lock());
     }
     fn get(&self) -> u64 {
         *self.lock()
     }
 }
 
-/// The four mutex contenders of a workload whose body is `$run(&Params, Kind)`.
+/// The timeout of `locks/timed-trylock`: a few critical sections long, so that waiters both
+/// succeed and time out.
+pub const TRY_LOCK_TIMEOUT: Duration = Duration::from_micros(20);
+
+/// A mutex with a timed acquisition (std's has none).
+trait TimedCounterLock: CounterLock {
+    /// Locks within `timeout` and runs `f`; `false` if the time ran out.
+    fn with_timeout(&self, timeout: Duration, f: impl FnOnce(&mut u64)) -> bool;
+}
+
+impl<R: RawLockTimed + 'static> TimedCounterLock for Mutex<u64, R> {
+    #[inline]
+    fn with_timeout(&self, timeout: Duration, f: impl FnOnce(&mut u64)) -> bool {
+        self.try_lock_for(timeout).map(|mut g| f(&mut g)).is_some()
+    }
+}
+
+impl TimedCounterLock for parking_lot::Mutex<u64> {
+    #[inline]
+    fn with_timeout(&self, timeout: Duration, f: impl FnOnce(&mut u64)) -> bool {
+        self.try_lock_for(timeout).map(|mut g| f(&mut g)).is_some()
+    }
+}
+
+/// The contenders of `locks/timed-trylock`: the locks that can time out.
+fn timed_contenders() -> Vec<Contender> {
+    fn futex(p: &Params) -> Measurement {
+        timed_window_with::<Mutex<u64, RawFutexMutex>>(p)
+    }
+    fn counting(p: &Params) -> Measurement {
+        timed_window_with::<Mutex<u64, RawCountingMutex>>(p)
+    }
+    fn parking_lot(p: &Params) -> Measurement {
+        timed_window_with::<parking_lot::Mutex<u64>>(p)
+    }
+    vec![
+        Contender {
+            name: "FutexMutex",
+            role: Role::Synclab,
+            run: futex,
+        },
+        Contender {
+            name: "CountingMutex",
+            role: Role::Synclab,
+            run: counting,
+        },
+        Contender {
+            name: "parking_lot::Mutex",
+            role: Role::Anchor,
+            run: parking_lot,
+        },
+    ]
+}
+
+/// The five mutex contenders of a workload whose body is `$run(&Params, Kind)`.
 macro_rules! mutex_contenders {
     ($run:ident) => {{
         // A `fn(&Params) -> Measurement` per contender: monomorphised wrappers, no closures.
@@ -218,6 +375,7 @@ macro_rules! mutex_contenders {
         }
         vec![
             contender!("FutexMutex", Role::Synclab, Kind::Futex),
+            contender!("CountingMutex", Role::Synclab, Kind::Counting),
             contender!("SpinMutex", Role::Synclab, Kind::Spin),
             contender!("std::sync::Mutex", Role::Anchor, Kind::Std),
             contender!("parking_lot::Mutex", Role::Anchor, Kind::ParkingLot),
@@ -230,26 +388,91 @@ use mutex_contenders;
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     Futex,
+    Counting,
     Spin,
     Std,
     ParkingLot,
 }
 
-fn uncontended(p: &Params, kind: Kind) -> Measurement {
-    match kind {
-        Kind::Futex => uncontended_with::<FutexMutex<u64>>(p),
-        Kind::Spin => uncontended_with::<SpinMutex<u64>>(p),
-        Kind::Std => uncontended_with::<std::sync::Mutex<u64>>(p),
-        Kind::ParkingLot => uncontended_with::<parking_lot::Mutex<u64>>(p),
-    }
+/// Runs `body::<L>` for the lock type of `kind`.
+macro_rules! dispatch {
+    ($kind:expr, $body:ident ( $($arg:expr),* )) => {
+        match $kind {
+            Kind::Futex => $body::<Mutex<u64, RawFutexMutex>>($($arg),*),
+            Kind::Counting => $body::<Mutex<u64, RawCountingMutex>>($($arg),*),
+            Kind::Spin => $body::<Mutex<u64, RawSpinLock>>($($arg),*),
+            Kind::Std => $body::<std::sync::Mutex<u64>>($($arg),*),
+            Kind::ParkingLot => $body::<parking_lot::Mutex<u64>>($($arg),*),
+        }
+    };
 }
 
-fn contended_counter(p: &Params, kind: Kind) -> Measurement {
-    match kind {
-        Kind::Futex => contended_with::<FutexMutex<u64>>(p),
-        Kind::Spin => contended_with::<SpinMutex<u64>>(p),
-        Kind::Std => contended_with::<std::sync::Mutex<u64>>(p),
-        Kind::ParkingLot => contended_with::<parking_lot::Mutex<u64>>(p),
+fn uncontended(p: &Params, kind: Kind) -> Measurement {
+    dispatch!(kind, uncontended_with(p))
+}
+
+fn fixed_increment(p: &Params, kind: Kind) -> Measurement {
+    dispatch!(kind, fixed_with(p, Section::Increment))
+}
+
+fn fixed_work(p: &Params, kind: Kind) -> Measurement {
+    dispatch!(kind, fixed_with(p, Section::Work))
+}
+
+fn window_increment(p: &Params, kind: Kind) -> Measurement {
+    dispatch!(kind, window_with(p, Section::Increment))
+}
+
+fn window_work(p: &Params, kind: Kind) -> Measurement {
+    dispatch!(kind, window_with(p, Section::Work))
+}
+
+fn fairness_increment(p: &Params, kind: Kind) -> Measurement {
+    dispatch!(kind, fairness_with(p, Section::Increment))
+}
+
+fn fairness_work(p: &Params, kind: Kind) -> Measurement {
+    dispatch!(kind, fairness_with(p, Section::Work))
+}
+
+/// Iterations of the critical-section loop that take about [`CS_NS`] ns, measured once per
+/// process (so every contender of a run does the same work).
+pub fn cs_iterations() -> u64 {
+    static ITERATIONS: OnceLock<u64> = OnceLock::new();
+    *ITERATIONS.get_or_init(|| {
+        const PROBE: u64 = 2_000_000;
+        let mut best = Duration::MAX;
+        for _ in 0..3 {
+            let start = Instant::now();
+            black_box(spin_work(PROBE));
+            best = best.min(start.elapsed());
+        }
+        let per_iteration_ns = best.as_secs_f64() * 1e9 / PROBE as f64;
+        ((CS_NS as f64 / per_iteration_ns).round() as u64).max(1)
+    })
+}
+
+/// `iterations` dependent multiply-adds: work the compiler cannot skip or vectorise.
+#[inline]
+fn spin_work(iterations: u64) -> u64 {
+    let mut x = 1u64;
+    for _ in 0..iterations {
+        x = black_box(
+            x.wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407),
+        );
+    }
+    x
+}
+
+impl Section {
+    /// Runs the section on `counter` (under the lock).
+    #[inline]
+    fn run(self, counter: &mut u64, iterations: u64) {
+        if let Section::Work = self {
+            black_box(spin_work(iterations));
+        }
+        *counter += 1;
     }
 }
 
@@ -258,17 +481,21 @@ fn uncontended_with<L: CounterLock>(p: &Params) -> Measurement {
     let lock = L::new();
     let start = Instant::now();
     for _ in 0..n {
-        black_box(&lock).increment();
+        black_box(&lock).with(|c| *c += 1);
     }
     let elapsed = start.elapsed();
     assert_eq!(lock.get(), n);
     Measurement::ops(n, elapsed)
 }
 
-fn contended_with<L: CounterLock>(p: &Params) -> Measurement {
+fn fixed_with<L: CounterLock>(p: &Params, section: Section) -> Measurement {
     let threads = p.threads.max(1);
-    let total: u64 = p.pick(100_000, 1_000_000);
+    let total: u64 = match section {
+        Section::Increment => p.pick(100_000, 1_000_000),
+        Section::Work => p.pick(10_000, 100_000),
+    };
     let each = total / threads as u64;
+    let iterations = cs_iterations();
     let lock = Arc::new(L::new());
     // Everyone starts together; each thread times itself, and the run spans from the first
     // start to the last finish. (Timing from the main thread would be wrong on an
@@ -281,7 +508,7 @@ fn contended_with<L: CounterLock>(p: &Params) -> Measurement {
                 start_line.wait();
                 let start = Instant::now();
                 for _ in 0..each {
-                    lock.increment();
+                    lock.with(|c| section.run(c, iterations));
                 }
                 (start, Instant::now())
             })
@@ -303,6 +530,92 @@ fn contended_with<L: CounterLock>(p: &Params) -> Measurement {
         .expect("at least one thread");
     assert_eq!(lock.get(), each * threads as u64);
     Measurement::ops(each * threads as u64, last_end - first_start)
+}
+
+/// How long the free-running window stays open: short, so that many paired rounds fit.
+pub fn window(p: &Params) -> Duration {
+    p.pick(Duration::from_millis(20), Duration::from_millis(50))
+}
+
+/// The free-running window with timed acquisitions: every thread calls
+/// `try_lock_for(TRY_LOCK_TIMEOUT)` until the window closes, running the ~200 ns section when
+/// it gets the lock; the figure is successful acquisitions per second.
+fn timed_window_with<L: TimedCounterLock>(p: &Params) -> Measurement {
+    free_running(p, window(p), |lock: &L, iterations| {
+        lock.with_timeout(TRY_LOCK_TIMEOUT, |c| Section::Work.run(c, iterations))
+    })
+}
+
+/// Every thread acquires as often as it can until the window closes; returns each thread's
+/// count. The window opens when the last thread is at the start line and closes when the
+/// main thread (which sleeps through it) sets the flag; the elapsed time is measured by main.
+fn window_with<L: CounterLock>(p: &Params, section: Section) -> Measurement {
+    free_running(p, window(p), move |lock: &L, iterations| {
+        lock.with(|c| section.run(c, iterations));
+        true
+    })
+}
+
+/// The window of the fairness and spread workloads: twice the throughput window, since who
+/// got how much over a few tens of milliseconds on a shared machine says as much about the OS
+/// scheduler (16 threads on 2 cores get a few slices each) as about the lock; still short
+/// enough for many paired rounds.
+pub fn fairness_window(p: &Params) -> Duration {
+    p.pick(Duration::from_millis(40), Duration::from_millis(100))
+}
+
+/// The free-running window over [`fairness_window`].
+fn fairness_with<L: CounterLock>(p: &Params, section: Section) -> Measurement {
+    free_running(p, fairness_window(p), move |lock: &L, iterations| {
+        lock.with(|c| section.run(c, iterations));
+        true
+    })
+}
+
+/// The window itself: `acquire` is one attempt, `true` if it took the lock (and counted).
+fn free_running<L: CounterLock>(
+    p: &Params,
+    open_for: Duration,
+    acquire: impl Fn(&L, u64) -> bool + Copy + Send + 'static,
+) -> Measurement {
+    let threads = p.threads.max(1);
+    let iterations = cs_iterations();
+    let lock = Arc::new(L::new());
+    let closed = Arc::new(AtomicBool::new(false));
+    let start_line = Arc::new(Barrier::new(threads + 1));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (lock, closed, start_line) = (
+                Arc::clone(&lock),
+                Arc::clone(&closed),
+                Arc::clone(&start_line),
+            );
+            std::thread::spawn(move || {
+                start_line.wait();
+                let mut acquired = 0u64;
+                // Relaxed: a flag that only ends the loop; nothing is published through it.
+                while !closed.load(Ordering::Relaxed) {
+                    acquired += u64::from(acquire(&lock, iterations));
+                }
+                acquired
+            })
+        })
+        .collect();
+    start_line.wait();
+    let start = Instant::now();
+    std::thread::sleep(open_for);
+    closed.store(true, Ordering::Relaxed);
+    let elapsed = start.elapsed();
+    let shares: Vec<u64> = handles
+        .into_iter()
+        .map(|h| h.join().expect("a window thread panicked"))
+        .collect();
+    assert_eq!(
+        lock.get(),
+        shares.iter().sum::<u64>(),
+        "an acquisition was lost"
+    );
+    Measurement::shares(shares, elapsed)
 }
 
 /// Round trips between the caller and one peer through `F`'s mutex and condvar: `turn` odd
@@ -362,6 +675,14 @@ impl LockFamily for ParkingLotFamily {
     ) -> Self::Guard<'a, T> {
         condvar.wait(&mut guard);
         guard
+    }
+    fn wait_timeout<'a, T: Send>(
+        condvar: &Self::Condvar,
+        mut guard: Self::Guard<'a, T>,
+        timeout: std::time::Duration,
+    ) -> (Self::Guard<'a, T>, bool) {
+        let timed_out = condvar.wait_for(&mut guard, timeout).timed_out();
+        (guard, timed_out)
     }
     fn notify_one(condvar: &Self::Condvar) {
         condvar.notify_one();

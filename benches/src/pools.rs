@@ -15,6 +15,11 @@
 //!   total once; tasks per second (32 767 tasks; 511 quick).
 //! * `pools/200us-tasks` — 1 000 tasks (200 quick) that each spin for ~200 µs, from one
 //!   submitter; tasks per second (the CPUs bound it: about 10 000/s on 2 cores).
+//! * `pools/spawn-join` — the same number of tiny tasks that each *return a value*, collected
+//!   by the submitter: synclab's `spawn` + `JoinHandle::join` on every pool, and synclab's
+//!   `scope` writing each result into a borrowed slot, beside rayon (`scope` + `spawn` into
+//!   borrowed slots: rayon has no join handle, rayon#1252) and threadpool (results sent back
+//!   over an mpsc channel, its documented way).
 //! * `pools/idle-cpu` — CPU time an idle 4-worker pool burns per second of wall time, after it
 //!   has run a few tasks ([`crate::idle_window`]). The seed's Python pool (busy-waiting
 //!   workers) is shown for its cost, and the window with no pool at all as the floor: what
@@ -26,9 +31,10 @@
 //! runs one half inline and needs no heap block, is shown beside it in the divide-and-conquer
 //! workload for honesty, but is not the reference); `threadpool` by capturing a clone of its
 //! handle and calling `execute`, then `join`; the crossbeam-channel pool by capturing an
-//! `Arc` of it. A bounded pool whose workers submit into a full queue would wait for space
-//! that only the workers can make, so in the tree workloads every bounded pool (the synclab
-//! pools and the channel pool) is built with room for the whole tree.
+//! `Arc` of it. The channel pool's workers would wait for room in a full channel that only
+//! the workers can drain (the synclab pools' never wait: a worker's submit goes beyond the
+//! capacity), so in the tree workloads every bounded pool (the synclab pools and the channel
+//! pool) is built with room for the whole tree: no pool takes a slow path the others do not.
 //!
 //! Pool construction and shutdown are outside the timed part.
 
@@ -67,9 +73,13 @@ fn tasks(p: &Params) -> usize {
     p.pick(10_000, 50_000)
 }
 
-/// The pools workloads.
-pub fn workloads() -> Vec<Workload> {
-    let throughput = |id, title, one: [fn(&Params) -> Measurement; 7]| Workload {
+/// A tasks-per-second workload of the pools group, run at every count of [`WORKERS`].
+fn at_every_worker_count(
+    id: &'static str,
+    title: &'static str,
+    contenders: Vec<Contender>,
+) -> Workload {
+    Workload {
         id,
         group: "pools",
         title,
@@ -77,19 +87,30 @@ pub fn workloads() -> Vec<Workload> {
         threads: WORKERS.to_vec(),
         scales_with_threads: true,
         metric: Metric::Mops,
-        contenders: [
-            ("WorkStealingPool", Role::Synclab),
-            ("LockFreePool", Role::Synclab),
-            ("CondvarPool<FutexFamily>", Role::Synclab),
-            ("CondvarPool<StdFamily>", Role::Synclab),
-            (RAYON, Role::Anchor),
-            ("threadpool", Role::Anchor),
-            ("crossbeam-channel pool", Role::Anchor),
-        ]
-        .into_iter()
-        .zip(one)
-        .map(|((name, role), run)| Contender { name, role, run })
-        .collect(),
+        contenders,
+    }
+}
+
+/// The pools workloads.
+pub fn workloads() -> Vec<Workload> {
+    let throughput = |id, title, one: [fn(&Params) -> Measurement; 7]| {
+        at_every_worker_count(
+            id,
+            title,
+            [
+                ("WorkStealingPool", Role::Synclab),
+                ("LockFreePool", Role::Synclab),
+                ("CondvarPool<FutexFamily>", Role::Synclab),
+                ("CondvarPool<StdFamily>", Role::Synclab),
+                (RAYON, Role::Anchor),
+                ("threadpool", Role::Anchor),
+                ("crossbeam-channel pool", Role::Anchor),
+            ]
+            .into_iter()
+            .zip(one)
+            .map(|((name, role), run)| Contender { name, role, run })
+            .collect(),
+        )
     };
     let with_join = |mut w: Workload, run: fn(&Params) -> Measurement| {
         w.contenders.push(Contender {
@@ -166,6 +187,47 @@ pub fn workloads() -> Vec<Workload> {
                 rayon_busy,
                 threadpool_busy,
                 channel_busy,
+            ],
+        ),
+        at_every_worker_count(
+            "pools/spawn-join",
+            "Tiny tasks that return a value, collected by the submitter (tasks/s)",
+            vec![
+                Contender {
+                    name: "WorkStealingPool spawn+join",
+                    role: Role::Synclab,
+                    run: synclab_spawn_join::<WorkStealingPool>,
+                },
+                Contender {
+                    name: "LockFreePool spawn+join",
+                    role: Role::Synclab,
+                    run: synclab_spawn_join::<LockFreePool>,
+                },
+                Contender {
+                    name: "CondvarPool<FutexFamily> spawn+join",
+                    role: Role::Synclab,
+                    run: synclab_spawn_join::<FutexCondvarPool>,
+                },
+                Contender {
+                    name: "WorkStealingPool scope+spawn",
+                    role: Role::Synclab,
+                    run: synclab_scope_slots::<WorkStealingPool>,
+                },
+                Contender {
+                    name: "LockFreePool scope+spawn",
+                    role: Role::Synclab,
+                    run: synclab_scope_slots::<LockFreePool>,
+                },
+                Contender {
+                    name: RAYON,
+                    role: Role::Anchor,
+                    run: rayon_scope_slots,
+                },
+                Contender {
+                    name: "threadpool + mpsc results",
+                    role: Role::Anchor,
+                    run: threadpool_results,
+                },
             ],
         ),
         Workload {
@@ -351,6 +413,11 @@ pub fn targets() -> Vec<Target> {
 /// and idle-search between tasks, a schedule-dependent spin that no two runs repeat.)
 pub fn counted_ops() -> Vec<CountedOp> {
     vec![
+        counted_pool(
+            "WorkStealingPool",
+            Role::Synclab,
+            submit_to_run::<WorkStealingPool>,
+        ),
         counted_pool("LockFreePool", Role::Synclab, submit_to_run::<LockFreePool>),
         counted_pool(
             "CondvarPool<FutexFamily>",
@@ -362,7 +429,7 @@ pub fn counted_ops() -> Vec<CountedOp> {
             Role::Synclab,
             submit_to_run::<StdCondvarPool>,
         ),
-        counted_pool("rayon scope+spawn", Role::Anchor, rayon_submit_to_run),
+        counted_pool(RAYON, Role::Anchor, rayon_submit_to_run),
         counted_pool("threadpool", Role::Anchor, threadpool_submit_to_run),
         counted_pool(
             "crossbeam-channel pool",
@@ -881,6 +948,78 @@ fn channel_busy(p: &Params) -> Measurement {
     }
     pool.wait();
     Measurement::ops(n as u64, start.elapsed())
+}
+
+/// The checksum of `spawn-join`: the sum of every task's result, `0 + 1 + … + (n - 1)`.
+fn results_sum(n: usize) -> u64 {
+    let n = n as u64;
+    n * (n - 1) / 2
+}
+
+fn synclab_spawn_join<P: ThreadPool>(p: &Params) -> Measurement {
+    let n = tasks(p);
+    let pool = P::build(PoolConfig::new(p.threads)).expect("valid pool configuration");
+    let start = Instant::now();
+    let handles: Vec<_> = (0..n as u64)
+        .map(|i| pool.spawn(move || black_box(i)).expect("the pool is open"))
+        .collect();
+    let sum: u64 = handles
+        .into_iter()
+        .map(|h| h.join().expect("no task panics"))
+        .sum();
+    let elapsed = start.elapsed();
+    assert_eq!(sum, results_sum(n), "a result was lost");
+    pool.shutdown();
+    Measurement::ops(n as u64, elapsed)
+}
+
+fn synclab_scope_slots<P: ThreadPool>(p: &Params) -> Measurement {
+    let n = tasks(p);
+    let pool = P::build(PoolConfig::new(p.threads)).expect("valid pool configuration");
+    let mut results = vec![0u64; n];
+    let start = Instant::now();
+    pool.scope(|s| {
+        for (i, slot) in results.iter_mut().enumerate() {
+            s.spawn(move || *slot = black_box(i as u64));
+        }
+    });
+    let sum: u64 = results.iter().sum();
+    let elapsed = start.elapsed();
+    assert_eq!(sum, results_sum(n), "a result was lost");
+    pool.shutdown();
+    Measurement::ops(n as u64, elapsed)
+}
+
+fn rayon_scope_slots(p: &Params) -> Measurement {
+    let n = tasks(p);
+    let pool = rayon_pool(p.threads);
+    let mut results = vec![0u64; n];
+    let start = Instant::now();
+    pool.scope(|s| {
+        for (i, slot) in results.iter_mut().enumerate() {
+            s.spawn(move |_| *slot = black_box(i as u64));
+        }
+    });
+    let sum: u64 = results.iter().sum();
+    let elapsed = start.elapsed();
+    assert_eq!(sum, results_sum(n), "a result was lost");
+    Measurement::ops(n as u64, elapsed)
+}
+
+fn threadpool_results(p: &Params) -> Measurement {
+    let n = tasks(p);
+    let pool = threadpool::ThreadPool::new(p.threads);
+    let start = Instant::now();
+    let (tx, rx) = std::sync::mpsc::channel::<u64>();
+    for i in 0..n as u64 {
+        let tx = tx.clone();
+        pool.execute(move || tx.send(black_box(i)).expect("the receiver is alive"));
+    }
+    drop(tx);
+    let sum: u64 = rx.iter().sum();
+    let elapsed = start.elapsed();
+    assert_eq!(sum, results_sum(n), "a result was lost");
+    Measurement::ops(n as u64, elapsed)
 }
 
 /// Submits a few tasks through `submit`, so the workers have been through their loop once.

@@ -5,7 +5,8 @@
 //!   few times, then yields. synclab's `ArrayQueue` beside crossbeam's `ArrayQueue` and
 //!   `SegQueue` (unbounded).
 //! * `queues/blocking` — queues whose push/pop sleep: synclab's `BlockingQueue` over the
-//!   lock-free and the locked queue, beside `crossbeam_channel::bounded` and
+//!   lock-free and the locked queue, and synclab's channel ends (`queue::bounded`, a facade
+//!   over the same `BlockingQueue`), beside `crossbeam_channel::bounded` and
 //!   `flume::bounded`.
 //! * `queues/blocking-1p1c` — the same at one pair, with `std::sync::mpsc::sync_channel`
 //!   (MPSC, so only here).
@@ -38,6 +39,7 @@ type Item = u64;
 const ARRAY_SPIN: &str = "synclab ArrayQueue (spin)";
 const CB_ARRAY_SPIN: &str = "crossbeam_queue::ArrayQueue (spin)";
 const BLOCKING_ARRAY: &str = "synclab BlockingQueue<ArrayQueue>";
+const CHANNEL_ARRAY: &str = "synclab channel (bounded, ArrayQueue)";
 
 /// The queues workloads.
 pub fn workloads() -> Vec<Workload> {
@@ -100,6 +102,12 @@ fn blocking_contenders(with_std: bool) -> Vec<Contender> {
             Role::Synclab,
             blocking_synclab_locked_futex,
         ),
+        contender(CHANNEL_ARRAY, Role::Synclab, channel_synclab_array),
+        contender(
+            "synclab channel (bounded_with, LockedQueue<futex>)",
+            Role::Synclab,
+            channel_synclab_locked_futex,
+        ),
         contender(
             "crossbeam_channel::bounded",
             Role::Anchor,
@@ -148,6 +156,16 @@ pub fn targets() -> Vec<Target> {
             min_advantage: 1.0,
         });
     }
+    for threads in [1, 2, 4] {
+        all.push(Target {
+            claim: "a channel built from synclab's queue is no slower than the bare BlockingQueue by more than 5 %",
+            workload: "queues/blocking",
+            threads,
+            contender: CHANNEL_ARRAY,
+            reference: BLOCKING_ARRAY,
+            min_advantage: 0.95,
+        });
+    }
     all.push(Target {
         claim: "BlockingQueue<ArrayQueue> does not collapse when oversubscribed (8P8C on 2 cores): within 2x of the best channel",
         workload: "queues/blocking",
@@ -193,6 +211,13 @@ pub fn counted_ops() -> Vec<CountedOp> {
             || Blocking::with_capacity(CAPACITY).expect("non-zero"),
             |q, v| q.try_push(v).is_ok(),
             |q| q.try_pop().ok()
+        ),
+        counted_queue!(
+            CHANNEL_ARRAY,
+            Role::Synclab,
+            || synclab::queue::bounded::<Item>(CAPACITY).expect("non-zero"),
+            |(tx, _), v| tx.try_send(v).is_ok(),
+            |(_, rx)| rx.try_recv().ok()
         ),
         counted_queue!(
             "crossbeam_queue::ArrayQueue",
@@ -399,6 +424,25 @@ fn blocking_synclab_locked_std(p: &Params) -> Measurement {
 
 fn blocking_synclab_locked_futex(p: &Params) -> Measurement {
     blocking::<LockedQueue<Item, FutexFamily>>(p)
+}
+
+/// synclab's channel ends over queue `Q`: every producer and consumer shares the one pair of
+/// ends (as the crossbeam and flume contenders do), so the facade's cost is what is measured.
+fn channel<Q: MpmcQueue<Item> + 'static>(p: &Params) -> Measurement {
+    mpmc(
+        p,
+        synclab::queue::bounded_with::<Item, Q>(CAPACITY).expect("capacity is non-zero"),
+        |(tx, _), v| tx.send(v).expect("receiver alive"),
+        |(_, rx)| rx.recv().expect("sender alive"),
+    )
+}
+
+fn channel_synclab_array(p: &Params) -> Measurement {
+    channel::<ArrayQueue<Item>>(p)
+}
+
+fn channel_synclab_locked_futex(p: &Params) -> Measurement {
+    channel::<LockedQueue<Item, FutexFamily>>(p)
 }
 
 fn crossbeam_channel(p: &Params) -> Measurement {

@@ -176,13 +176,14 @@ pub fn run_expected_failure(test_path: &str, expect: Expect, model: impl FnOnce(
             format!(" (replay: shuttle::replay(model, \"{schedule}\"))")
         }
     );
-    crate::append_report(&format!(
-        "{{\"world\":\"{world}\",\"model\":\"{}\",\"result\":\"{}\",\"evidence\":\"{}\",\"schedule\":\"{}\",\"seconds\":{seconds:.3}}}",
-        crate::json_escape(test_name),
-        crate::json_escape(&failure.describe()),
-        crate::json_escape(&evidence),
-        crate::json_escape(schedule),
-    ));
+    crate::append_report(&serde_json::json!({
+        "world": world,
+        "model": test_name,
+        "result": failure.describe(),
+        "evidence": evidence,
+        "schedule": schedule,
+        "seconds": crate::seconds_3(seconds),
+    }));
 }
 
 /// Declares a test that runs a known-broken model in a child process and asserts how it fails.

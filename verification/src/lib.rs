@@ -32,23 +32,52 @@ pub use expect::{run_expected_failure, Expect, Failure};
 
 pub use synclab::sync::World;
 
-/// A scenario with its stated bounds.
+/// A scenario with its stated bounds, set from code with the builder methods below.
+///
+/// Every bound has a default and a builder method; the environment variables of the module
+/// docs only *scale or override* them for a whole run (`cargo xtask verify` uses them to
+/// raise every model's bounds at once), and [`Model::ignore_environment`] opts a model out.
+///
+/// ```
+/// use synclab_verification::Model;
+/// use std::time::Duration;
+///
+/// let model = Model::new("my seqlock: 1 writer, 1 reader")
+///     .threads(2)
+///     .ops("writer: 2 writes; reader: 1 read")
+///     .preemption_bound(3)          // loom
+///     .max_branches(10_000)         // loom: the longest path it may explore
+///     .max_duration(Duration::from_secs(60))
+///     .shuttle_iterations(500)      // shuttle: schedules per scheduler
+///     .pct_depth(2)
+///     .seed(7)
+///     .stress_iterations(100);      // plain build
+/// assert_eq!(model.effective_preemption_bound(), Some(3));
+/// ```
 #[derive(Debug, Clone)]
 pub struct Model {
     name: String,
     threads: usize,
     ops: String,
     preemption_bound: Option<usize>,
+    max_branches: Option<usize>,
+    max_permutations: Option<usize>,
+    max_duration: Option<Duration>,
     shuttle_iterations: usize,
     pct_depth: usize,
+    seed: u64,
     shuttle_max_steps: Option<usize>,
     stress_iterations: usize,
+    use_environment: bool,
     #[cfg_attr(
         any(synclab_loom, synclab_shuttle),
         allow(dead_code, reason = "the checkers report hangs themselves")
     )]
     deadline: Duration,
 }
+
+/// The shuttle seed when [`Model::seed`] is not set.
+pub const DEFAULT_SEED: u64 = 0x5EED_5EED;
 
 /// How long a plain-build stress loop may run before its test fails as a hang (see the crate
 /// docs); [`Model::deadline`] sets it per model, `SYNCLAB_DEADLINE_SCALE` multiplies it (the
@@ -77,12 +106,59 @@ impl Model {
             threads: 2,
             ops: String::new(),
             preemption_bound: Some(3),
+            max_branches: None,
+            max_permutations: None,
+            max_duration: None,
             shuttle_iterations: 1000,
             pct_depth: 3,
+            seed: DEFAULT_SEED,
             shuttle_max_steps: None,
             stress_iterations: 200,
+            use_environment: true,
             deadline: DEFAULT_STRESS_DEADLINE,
         }
+    }
+
+    /// loom: fail an execution that takes more than `branches` branch points (loom's
+    /// `max_branches`, default 1,000; `LOOM_MAX_BRANCHES` if set). A spin loop that never
+    /// sleeps is an unbounded path, reported as "Model exceeded maximum number of branches".
+    pub fn max_branches(mut self, branches: usize) -> Self {
+        self.max_branches = Some(branches);
+        self
+    }
+
+    /// loom: stop after exploring `permutations` executions (loom's `max_permutations`; by
+    /// default unlimited). The model then passes having explored only that many: its report
+    /// says how many it ran.
+    pub fn max_permutations(mut self, permutations: usize) -> Self {
+        self.max_permutations = Some(permutations);
+        self
+    }
+
+    /// loom: stop exploring after `duration` (loom's `max_duration`; by default unlimited).
+    pub fn max_duration(mut self, duration: Duration) -> Self {
+        self.max_duration = Some(duration);
+        self
+    }
+
+    /// shuttle: the PCT scheduler's depth (default 3): how many priority changes a schedule
+    /// may make, so the bugs it finds with high probability are those needing that many.
+    pub fn pct_depth(mut self, depth: usize) -> Self {
+        self.pct_depth = depth;
+        self
+    }
+
+    /// shuttle: the seed of both schedulers (default [`DEFAULT_SEED`]): runs are replayable.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Ignore `SYNCLAB_LOOM_PREEMPTIONS`, `SYNCLAB_SHUTTLE_SCALE` and `SYNCLAB_STRESS_SCALE`:
+    /// the bounds set in code are the bounds run.
+    pub fn ignore_environment(mut self) -> Self {
+        self.use_environment = false;
+        self
     }
 
     /// How many threads the scenario runs, the main thread included (for the report).
@@ -139,10 +215,22 @@ impl Model {
 
     /// The loom preemption bound this run will use, after environment overrides.
     pub fn effective_preemption_bound(&self) -> Option<usize> {
+        if !self.use_environment {
+            return self.preemption_bound;
+        }
         match std::env::var("SYNCLAB_LOOM_PREEMPTIONS").ok().as_deref() {
             Some("none") => None,
             Some(n) => n.parse().ok().or(self.preemption_bound),
             None => self.preemption_bound,
+        }
+    }
+
+    /// A count of this model's, times the scale in `var` unless the environment is ignored.
+    fn scaled(&self, count: usize, var: &str) -> usize {
+        if self.use_environment {
+            count * scale(var)
+        } else {
+            count
         }
     }
 
@@ -154,16 +242,16 @@ impl Model {
             },
             World::Shuttle if self.threads <= 1 => format!(
                 "random, {} schedules",
-                self.shuttle_iterations * scale("SYNCLAB_SHUTTLE_SCALE")
+                self.scaled(self.shuttle_iterations, "SYNCLAB_SHUTTLE_SCALE")
             ),
             World::Shuttle => format!(
                 "pct(depth {})+random, {} schedules each",
                 self.pct_depth,
-                self.shuttle_iterations * scale("SYNCLAB_SHUTTLE_SCALE")
+                self.scaled(self.shuttle_iterations, "SYNCLAB_SHUTTLE_SCALE")
             ),
             World::Plain => format!(
                 "{} iterations",
-                self.stress_iterations * scale("SYNCLAB_STRESS_SCALE")
+                self.scaled(self.stress_iterations, "SYNCLAB_STRESS_SCALE")
             ),
         }
     }
@@ -199,16 +287,16 @@ impl Model {
             report.executions,
             report.elapsed.as_secs_f64()
         );
-        let line = format!(
-            "{{\"world\":\"{world}\",\"model\":\"{}\",\"threads\":{},\"ops\":\"{}\",\"bound\":\"{}\",\"executions\":{},\"seconds\":{:.3},\"result\":\"pass\"}}",
-            json_escape(&self.name),
-            self.threads,
-            json_escape(&self.ops),
-            json_escape(&self.bound_text()),
-            report.executions,
-            report.elapsed.as_secs_f64()
-        );
-        append_report(&line);
+        append_report(&serde_json::json!({
+            "world": world,
+            "model": self.name,
+            "threads": self.threads,
+            "ops": self.ops,
+            "bound": self.bound_text(),
+            "executions": report.executions,
+            "seconds": seconds_3(report.elapsed.as_secs_f64()),
+            "result": "pass",
+        }));
     }
 }
 
@@ -219,8 +307,13 @@ fn scale(var: &str) -> usize {
         .unwrap_or(1)
 }
 
+/// Seconds rounded to milliseconds, for the reports.
+pub(crate) fn seconds_3(seconds: f64) -> f64 {
+    (seconds * 1000.0).round() / 1000.0
+}
+
 /// Appends one JSON line to the file named by `SYNCLAB_REPORT`, if set.
-pub(crate) fn append_report(line: &str) {
+pub(crate) fn append_report(line: &serde_json::Value) {
     if let Ok(path) = std::env::var("SYNCLAB_REPORT") {
         if let Ok(mut file) = std::fs::OpenOptions::new()
             .create(true)
@@ -231,10 +324,6 @@ pub(crate) fn append_report(line: &str) {
             let _ = writeln!(file, "{line}");
         }
     }
-}
-
-pub(crate) fn json_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 #[cfg(synclab_loom)]
@@ -256,6 +345,15 @@ where
         let body = Arc::clone(&body);
         let mut builder = loom::model::Builder::new();
         builder.preemption_bound = model.effective_preemption_bound();
+        if let Some(branches) = model.max_branches {
+            builder.max_branches = branches;
+        }
+        if let Some(permutations) = model.max_permutations {
+            builder.max_permutations = Some(permutations);
+        }
+        if let Some(duration) = model.max_duration {
+            builder.max_duration = Some(duration);
+        }
         builder.check(move || {
             counter.fetch_add(1, Ordering::Relaxed);
             body();
@@ -274,8 +372,8 @@ where
     use shuttle::{Config, Runner};
     use std::sync::Arc;
 
-    const SEED: u64 = 0x5EED_5EED;
-    let iterations = model.shuttle_iterations * scale("SYNCLAB_SHUTTLE_SCALE");
+    let seed = model.seed;
+    let iterations = model.scaled(model.shuttle_iterations, "SYNCLAB_SHUTTLE_SCALE");
     // The warning says that shuttle treats every ordering as SeqCst; docs/verification.md
     // says so once, and the zoo shows it (`Failure::Blind`).
     let config = || {
@@ -291,7 +389,7 @@ where
     // PCT needs at least two threads to have anything to prioritise (it asserts so).
     let pct = if model.threads > 1 {
         Runner::new(
-            PctScheduler::new_from_seed(SEED, model.pct_depth, iterations),
+            PctScheduler::new_from_seed(seed, model.pct_depth, iterations),
             config(),
         )
         .run(move || pct_body())
@@ -299,7 +397,7 @@ where
         0
     };
     let random =
-        Runner::new(RandomScheduler::new_from_seed(SEED, iterations), config()).run(move || body());
+        Runner::new(RandomScheduler::new_from_seed(seed, iterations), config()).run(move || body());
     pct + random
 }
 
@@ -311,8 +409,8 @@ where
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{mpsc, Arc};
 
-    let iterations = model.stress_iterations * scale("SYNCLAB_STRESS_SCALE");
-    let deadline = model.deadline * scale("SYNCLAB_DEADLINE_SCALE") as u32;
+    let iterations = model.scaled(model.stress_iterations, "SYNCLAB_STRESS_SCALE");
+    let deadline = model.deadline * model.scaled(1, "SYNCLAB_DEADLINE_SCALE") as u32;
     // The loop runs on its own thread so that a hang in the code under test cannot stall the
     // test: the watchdog below gives up on it after the deadline.
     let current = Arc::new(AtomicUsize::new(0));

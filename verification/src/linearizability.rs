@@ -544,35 +544,29 @@ mod tests {
         use ClosableQueueOp::*;
         use ClosableQueueRet::*;
         let spec = ClosableQueueSpec { capacity: 2 };
-        let stranded = vec![
-            op(0, Push(7), Pushed, 0, 5),
-            op(1, Close, Closed { was_open: true }, 1, 2),
-            op(2, Pop, PopClosed, 3, 4),
-        ];
-        assert!(matches!(
-            check(&spec, &stranded, 1_000),
-            Verdict::Violation { .. }
-        ));
+        let linearizable = |history: &[Operation<ClosableQueueOp, ClosableQueueRet>]| {
+            matches!(check(&spec, history, 1_000), Verdict::Linearizable { .. })
+        };
+        // Thread 0 pushes 7 across a close by thread 1; thread 2 pops as given.
+        let history = |push, pops: &[(ClosableQueueRet, u64, u64)]| {
+            let mut ops = vec![
+                op(0, Push(7), push, 0, 5),
+                op(1, Close, Closed { was_open: true }, 1, 2),
+            ];
+            ops.extend(
+                pops.iter()
+                    .map(|&(ret, from, to)| op(2, Pop, ret, from, to)),
+            );
+            ops
+        };
+        // The push returns Pushed after a pop reported closed-and-empty: no linearization.
+        assert!(!linearizable(&history(Pushed, &[(PopClosed, 3, 4)])));
         // The same history with the push refused, or popped, is fine.
-        let refused = vec![
-            op(0, Push(7), PushClosed, 0, 5),
-            op(1, Close, Closed { was_open: true }, 1, 2),
-            op(2, Pop, PopClosed, 3, 4),
-        ];
-        assert!(matches!(
-            check(&spec, &refused, 1_000),
-            Verdict::Linearizable { .. }
-        ));
-        let drained = vec![
-            op(0, Push(7), Pushed, 0, 5),
-            op(1, Close, Closed { was_open: true }, 1, 2),
-            op(2, Pop, Popped(7), 3, 6),
-            op(2, Pop, PopClosed, 7, 8),
-        ];
-        assert!(matches!(
-            check(&spec, &drained, 1_000),
-            Verdict::Linearizable { .. }
-        ));
+        assert!(linearizable(&history(PushClosed, &[(PopClosed, 3, 4)])));
+        assert!(linearizable(&history(
+            Pushed,
+            &[(Popped(7), 3, 6), (PopClosed, 7, 8)]
+        )));
     }
 
     #[test]
@@ -681,35 +675,27 @@ pub fn queue_history<Q: Send + Sync + 'static>(
     push: fn(&Q, u64) -> bool,
     pop: fn(&Q) -> Option<u64>,
 ) -> Verdict<QueueOp, QueueRet> {
-    use synclab::sync::{thread, Arc};
-    let queue = Arc::new(queue);
-    let recorder = Arc::new(Recorder::<QueueOp, QueueRet>::new());
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (queue, recorder) = (Arc::clone(&queue), Arc::clone(&recorder));
-            let mut mix = Mix::new(seed ^ ((t as u64 + 1) << 32));
-            thread::spawn(move || {
-                for k in 0..ops {
-                    if mix.below(2) == 0 {
-                        let v = (t * 1000 + k) as u64;
-                        recorder.record(t, QueueOp::Push(v), || {
-                            if push(&queue, v) {
-                                QueueRet::Pushed
-                            } else {
-                                QueueRet::Full
-                            }
-                        });
+    let history = run_history(
+        queue,
+        threads,
+        ops,
+        seed,
+        move |queue, recorder, t, k, mix| {
+            if mix.below(2) == 0 {
+                let v = (t * 1000 + k) as u64;
+                recorder.record(t, QueueOp::Push(v), || {
+                    if push(queue, v) {
+                        QueueRet::Pushed
                     } else {
-                        recorder.record(t, QueueOp::Pop, || QueueRet::Popped(pop(&queue)));
+                        QueueRet::Full
                     }
-                }
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().expect("a history thread panicked");
-    }
-    check(&BoundedQueueSpec { capacity }, &recorder.history(), 200_000)
+                });
+            } else {
+                recorder.record(t, QueueOp::Pop, || QueueRet::Popped(pop(queue)));
+            }
+        },
+    );
+    check(&BoundedQueueSpec { capacity }, &history, 200_000)
 }
 
 /// The operations [`closable_queue_history`] runs against the queue under test.
@@ -734,43 +720,27 @@ pub fn closable_queue_history<Q: Send + Sync + 'static>(
     seed: u64,
     run: ClosableQueueOps<Q>,
 ) -> Verdict<ClosableQueueOp, ClosableQueueRet> {
-    use synclab::sync::{thread, Arc};
-    let queue = Arc::new(queue);
-    let recorder = Arc::new(Recorder::<ClosableQueueOp, ClosableQueueRet>::new());
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (queue, recorder) = (Arc::clone(&queue), Arc::clone(&recorder));
-            let mut mix = Mix::new(seed ^ ((t as u64 + 1) << 32));
-            thread::spawn(move || {
-                for k in 0..ops {
-                    match mix.below(10) {
-                        0 => {
-                            recorder.record(t, ClosableQueueOp::Close, || {
-                                ClosableQueueRet::Closed {
-                                    was_open: (run.close)(&queue),
-                                }
-                            });
-                        }
-                        1..=5 => {
-                            let v = (t * 1000 + k) as u64;
-                            recorder.record(t, ClosableQueueOp::Push(v), || (run.push)(&queue, v));
-                        }
-                        _ => {
-                            recorder.record(t, ClosableQueueOp::Pop, || (run.pop)(&queue));
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().expect("a history thread panicked");
-    }
-    check(
-        &ClosableQueueSpec { capacity },
-        &recorder.history(),
-        200_000,
-    )
+    let history = run_history(
+        queue,
+        threads,
+        ops,
+        seed,
+        move |queue, recorder, t, k, mix| match mix.below(10) {
+            0 => {
+                recorder.record(t, ClosableQueueOp::Close, || ClosableQueueRet::Closed {
+                    was_open: (run.close)(queue),
+                });
+            }
+            1..=5 => {
+                let v = (t * 1000 + k) as u64;
+                recorder.record(t, ClosableQueueOp::Push(v), || (run.push)(queue, v));
+            }
+            _ => {
+                recorder.record(t, ClosableQueueOp::Pop, || (run.pop)(queue));
+            }
+        },
+    );
+    check(&ClosableQueueSpec { capacity }, &history, 200_000)
 }
 
 /// Adds `verdict` to `tally`.
@@ -794,22 +764,51 @@ pub fn array_history<A: Send + Sync + 'static>(
     publish: fn(&A, usize, u64) -> ArrayRet,
     try_get: fn(&A, usize) -> ArrayRet,
 ) -> Verdict<ArrayOp, ArrayRet> {
+    let history = run_history(
+        array,
+        threads,
+        ops,
+        seed,
+        move |array, recorder, t, k, mix| {
+            let i = mix.below(len as u64 + 1) as usize;
+            if mix.below(2) == 0 {
+                let v = (t * 1000 + k) as u64;
+                recorder.record(t, ArrayOp::Publish(i, v), || publish(array, i, v));
+            } else {
+                recorder.record(t, ArrayOp::TryGet(i), || try_get(array, i));
+            }
+        },
+    );
+    check(&WriteOnceArraySpec { len }, &history, 200_000)
+}
+
+/// Runs `threads` threads (through `synclab::sync::thread`, so this also runs under shuttle)
+/// over one shared `object`, each calling `one_op(object, recorder, thread, k, mix)` for
+/// `k in 0..ops` with a generator of its own (seeded from `seed` and the thread), and returns
+/// the recorded history.
+fn run_history<T, Op, Ret, F>(
+    object: T,
+    threads: usize,
+    ops: usize,
+    seed: u64,
+    one_op: F,
+) -> Vec<Operation<Op, Ret>>
+where
+    T: Send + Sync + 'static,
+    Op: Clone + Send + 'static,
+    Ret: Clone + Send + 'static,
+    F: Fn(&T, &Recorder<Op, Ret>, usize, usize, &mut Mix) + Copy + Send + 'static,
+{
     use synclab::sync::{thread, Arc};
-    let array = Arc::new(array);
-    let recorder = Arc::new(Recorder::<ArrayOp, ArrayRet>::new());
+    let object = Arc::new(object);
+    let recorder = Arc::new(Recorder::<Op, Ret>::new());
     let handles: Vec<_> = (0..threads)
         .map(|t| {
-            let (array, recorder) = (Arc::clone(&array), Arc::clone(&recorder));
+            let (object, recorder) = (Arc::clone(&object), Arc::clone(&recorder));
             let mut mix = Mix::new(seed ^ ((t as u64 + 1) << 32));
             thread::spawn(move || {
                 for k in 0..ops {
-                    let i = mix.below(len as u64 + 1) as usize;
-                    if mix.below(2) == 0 {
-                        let v = (t * 1000 + k) as u64;
-                        recorder.record(t, ArrayOp::Publish(i, v), || publish(&array, i, v));
-                    } else {
-                        recorder.record(t, ArrayOp::TryGet(i), || try_get(&array, i));
-                    }
+                    one_op(&object, &recorder, t, k, &mut mix);
                 }
             })
         })
@@ -817,7 +816,7 @@ pub fn array_history<A: Send + Sync + 'static>(
     for h in handles {
         h.join().expect("a history thread panicked");
     }
-    check(&WriteOnceArraySpec { len }, &recorder.history(), 200_000)
+    recorder.history()
 }
 
 /// Operations on a bounded work-stealing deque of `u64`s.

@@ -2,8 +2,10 @@
 //! loom (small scenarios, exhaustive), under shuttle (3 publishers + 3 readers over 8 slots),
 //! and as a plain stress loop. The zoo tests at the end show the two broken variants failing.
 
+use std::time::Duration;
 use synclab::array::{CondvarArray, LockFreeArray, PollingArray, SharedArray};
 use synclab::lock::{FutexFamily, StdFamily};
+
 use synclab::sync::{thread, Arc};
 use synclab::zoo::array::{RelaxedPublishArray, UnannouncedSleepArray};
 use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
@@ -156,6 +158,35 @@ fn three_publishers_three_readers<A: SharedArray<u64> + 'static>() {
     }
 }
 
+/// The reader waits with a timeout (which the futex models may fire at any moment), then
+/// without one: a timed-out wait leaves the slot's word consistent, so the second wait still
+/// gets the value and the payload — the publisher's wake is not lost to the timeout.
+fn timed_wait_then_wait<A: SharedArray<u64> + 'static>() {
+    let array = Arc::new(A::with_len(1));
+    let payload = Arc::new(SharedCell::new(0u64));
+    let reader = {
+        let (array, payload) = (Arc::clone(&array), Arc::clone(&payload));
+        thread::spawn(move || {
+            if let Some(value) = array.wait_timeout(0, Duration::from_secs(1)).unwrap() {
+                assert_eq!(
+                    (value, payload.get()),
+                    (7, 42),
+                    "timed wait saw a torn publish"
+                );
+            }
+            assert_eq!(
+                array.wait(0).unwrap(),
+                7,
+                "the wait after a timeout lost the value"
+            );
+            assert_eq!(payload.get(), 42);
+        })
+    };
+    payload.set(42);
+    array.publish(0, 7).unwrap();
+    reader.join().unwrap();
+}
+
 /// Applies a loom bound: `None` explores every interleaving.
 fn bounded(model: Model, bound: Option<usize>) -> Model {
     match bound {
@@ -165,7 +196,8 @@ fn bounded(model: Model, bound: Option<usize>) -> Model {
 }
 
 /// One module of models per design. The loom bounds are given per model, in the order
-/// (1 publisher + 2 readers, 2 publishers race, opposite orders, payload); `None` = exhaustive.
+/// (1 publisher + 2 readers, 2 publishers race, opposite orders, payload, timed wait);
+/// `None` = exhaustive.
 /// Each bound is the largest that keeps the model under about a minute in release.
 macro_rules! models {
     ($($(#[$attr:meta])* $module:ident => $ty:ty, $label:literal, bounds $b:expr;)*) => {$(
@@ -218,6 +250,17 @@ macro_rules! models {
 
             #[test]
             $(#[$attr])*
+            fn timed_wait_then_wait() {
+                let model = Model::new(concat!("array/", $label, ": wait_timeout, then wait"))
+                    .threads(2)
+                    .ops("main: payload=42, publish(0); reader: wait_timeout(0) (may time out), wait(0)")
+                    .shuttle_iterations(2_000)
+                    .stress_iterations(STRESS);
+                bounded(model, $b[4]).check(super::timed_wait_then_wait::<$ty>);
+            }
+
+            #[test]
+            $(#[$attr])*
             #[cfg_attr(synclab_loom, ignore = "7 threads: a shuttle (and stress) model")]
             fn three_publishers_three_readers() {
                 Model::new(concat!("array/", $label, ": 3 publishers + 3 readers, 8 slots"))
@@ -237,13 +280,15 @@ models! {
     // shuttle's PCT scheduler starves the publisher past its step limit.
     #[cfg_attr(synclab_shuttle, ignore = "polling is a busy-wait to shuttle: step limit")]
     polling => PollingArray<u64, StdFamily>, "PollingArray",
-        bounds [Some(1), Some(3), None, None];
+        bounds [Some(1), Some(3), None, None, None];
     condvar_std => CondvarArray<u64, StdFamily>, "CondvarArray<std>",
-        bounds [None, None, None, None];
+        bounds [None, None, None, None, None];
+    // The timed wait: exhaustive did not finish in 2 minutes (the condvar's futex wait, its
+    // mutex's and the timeout all branch); bound 4.
     condvar_futex => CondvarArray<u64, FutexFamily>, "CondvarArray<futex>",
-        bounds [Some(3), Some(2), Some(6), None];
+        bounds [Some(3), Some(2), Some(6), None, Some(4)];
     lock_free => LockFreeArray<u64>, "LockFreeArray",
-        bounds [Some(4), Some(4), None, None];
+        bounds [Some(4), Some(4), None, None, None];
 }
 
 /// `RelaxedPublishArray` behind the `SharedArray` trait, so that its zoo model runs the same

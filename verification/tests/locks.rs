@@ -9,13 +9,17 @@
 use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 use std::sync::atomic::Ordering as StdOrdering;
 
+use std::time::Duration;
+
 use synclab::lock::{
-    Condvar, FutexFamily, FutexMutex, LockFamily, Mutex, RawFutexMutex, RawLock, RawSpinLock,
+    Condvar, FutexFamily, FutexMutex, LockFamily, Mutex, RawCountingMutex, RawFutexMutex, RawLock,
+    RawLockTimed, RawSpinLock,
 };
 use synclab::sync::atomic::{AtomicUsize, Ordering::*};
 use synclab::sync::{thread, Arc, World, WORLD};
 use synclab::zoo::locks::{
-    wait_without_recheck, CountFirstCondvar, RelaxedUnlockMutex, TwoStateFutexMutex,
+    wait_without_recheck, CountFirstCondvar, CountWipingMutex, DesertingHandoffMutex,
+    LateHandoffMutex, RelaxedUnlockMutex, TwoStateFutexMutex,
 };
 use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
 
@@ -26,9 +30,18 @@ use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
 /// `spawned` threads plus main each take the lock `rounds` times and increment a counter that
 /// lives outside the mutex (in a [`SharedCell`]), with a plain read then write.
 fn mutual_exclusion<R: RawLock + 'static>(spawned: usize, rounds: usize) {
+    mutual_exclusion_rounds::<R>(spawned, rounds, rounds);
+}
+
+/// As [`mutual_exclusion`], with main taking the lock `main_rounds` times.
+fn mutual_exclusion_rounds<R: RawLock + 'static>(
+    spawned: usize,
+    rounds: usize,
+    main_rounds: usize,
+) {
     let lock = Arc::new(Mutex::<(), R>::new(()));
     let counter = Arc::new(SharedCell::new(0usize));
-    let bump = move |lock: &Mutex<(), R>, counter: &SharedCell<usize>| {
+    let bump = move |lock: &Mutex<(), R>, counter: &SharedCell<usize>, rounds: usize| {
         for _ in 0..rounds {
             let guard = lock.lock();
             let seen = counter.get();
@@ -39,17 +52,17 @@ fn mutual_exclusion<R: RawLock + 'static>(spawned: usize, rounds: usize) {
     let handles: Vec<_> = (0..spawned)
         .map(|_| {
             let (lock, counter) = (Arc::clone(&lock), Arc::clone(&counter));
-            thread::spawn(move || bump(&lock, &counter))
+            thread::spawn(move || bump(&lock, &counter, rounds))
         })
         .collect();
-    bump(&lock, &counter);
+    bump(&lock, &counter, main_rounds);
     for h in handles {
         h.join().unwrap();
     }
     let _guard = lock.lock();
     assert_eq!(
         counter.get(),
-        (spawned + 1) * rounds,
+        spawned * rounds + main_rounds,
         "an increment was lost"
     );
 }
@@ -97,6 +110,58 @@ fn spin_mutex_excludes_three_threads() {
         .ops("each: lock; counter += 1 via SharedCell; unlock")
         .preemption_bound(1)
         .check(|| mutual_exclusion::<RawSpinLock>(2, 1));
+}
+
+#[test]
+fn counting_mutex_excludes_two_threads() {
+    Model::new("CountingMutex: mutual exclusion, 2 threads")
+        .threads(2)
+        .shuttle_iterations(10_000)
+        .ops("each: lock; counter += 1 via SharedCell; unlock")
+        .exhaustive()
+        .check(|| mutual_exclusion::<RawCountingMutex>(1, 1));
+}
+
+/// Main locks twice, so that it can barge ahead of a woken waiter and then unlock while that
+/// waiter starves (FAIR mode, hand-off) — the path where a hand-off that released the lock
+/// would admit two holders. Exhaustive, this model takes 1.13 M executions and 270 s (one
+/// core); bounded, a few seconds.
+#[test]
+fn counting_mutex_excludes_two_threads_barging() {
+    Model::new("CountingMutex: mutual exclusion, 2 threads, barging and hand-off")
+        .threads(2)
+        .shuttle_iterations(10_000)
+        .ops("main: 2x, other: 1x (lock; counter += 1 via SharedCell; unlock)")
+        .preemption_bound(3)
+        .check(|| mutual_exclusion_rounds::<RawCountingMutex>(1, 1, 2));
+}
+
+#[test]
+fn counting_mutex_excludes_three_threads() {
+    Model::new("CountingMutex: mutual exclusion, 3 threads")
+        .threads(3)
+        .shuttle_iterations(10_000)
+        .ops("each: lock; counter += 1 via SharedCell; unlock")
+        .preemption_bound(3)
+        .check(|| mutual_exclusion::<RawCountingMutex>(2, 1));
+}
+
+/// Five threads, three rounds each — enough for waiters to starve (`FAIR` mode) and be
+/// handed the lock while others barge. Beyond loom's four-thread limit: shuttle and the
+/// stress loop only.
+#[test]
+fn counting_mutex_excludes_five_threads() {
+    if WORLD == World::Loom {
+        eprintln!(
+            "counting_mutex_excludes_five_threads: 5 threads exceed loom's limit; shuttle runs it"
+        );
+        return;
+    }
+    Model::new("CountingMutex: mutual exclusion, 5 threads")
+        .threads(5)
+        .shuttle_iterations(2_000)
+        .ops("each: 3x (lock; counter += 1 via SharedCell; unlock)")
+        .check(|| mutual_exclusion::<RawCountingMutex>(4, 3));
 }
 
 /// One thread holds the lock for a while (marking itself inside); the other tries `try_lock`
@@ -159,6 +224,130 @@ fn spin_try_lock_never_succeeds_while_held() {
         .check(try_lock_excludes::<RawSpinLock>);
 }
 
+#[test]
+fn counting_try_lock_never_succeeds_while_held() {
+    Model::new("CountingMutex: try_lock never succeeds while held")
+        .threads(2)
+        .shuttle_iterations(10_000)
+        .ops("holder: lock, write, unlock; main: 2x try_lock, write if acquired")
+        .exhaustive()
+        .check(try_lock_excludes::<RawCountingMutex>);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timed acquisition: a waiter that gives up leaves the word consistent and loses no one's
+// wake-up. Under the checkers the clock is frozen, so a timeout happens only where the futex
+// model explores one (at any moment after the waiter queued, unless a wake dequeued it first).
+// ---------------------------------------------------------------------------------------------
+
+/// A timeout long enough never to pass by itself (the models' clock is frozen anyway).
+const LONG: Duration = Duration::from_secs(3600);
+
+/// Main holds the lock; `timed` threads call `try_lock_for` (and write the counter only if it
+/// succeeded), `untimed` threads call `lock`; main writes, unlocks and joins everyone. An
+/// untimed thread that is never woken is a deadlock; at the end the lock must be free.
+fn timed_waiters<R: RawLockTimed + 'static>(timed: usize, untimed: usize) -> Arc<Mutex<(), R>> {
+    let lock = Arc::new(Mutex::<(), R>::new(()));
+    let counter = Arc::new(SharedCell::new(0usize));
+    let guard = lock.lock();
+    let mut handles = Vec::new();
+    for i in 0..timed + untimed {
+        let (lock, counter) = (Arc::clone(&lock), Arc::clone(&counter));
+        handles.push(thread::spawn(move || {
+            let guard = if i < timed {
+                lock.try_lock_for(LONG)
+            } else {
+                Some(lock.lock())
+            };
+            if let Some(guard) = guard {
+                counter.set(counter.get() + 1);
+                drop(guard);
+            }
+        }));
+    }
+    counter.set(counter.get() + 1);
+    drop(guard);
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert!(
+        lock.try_lock().is_some(),
+        "the lock is not free after everyone left"
+    );
+    lock
+}
+
+#[test]
+fn counting_timed_waiter_leaves_the_word_consistent() {
+    Model::new("CountingMutex: a timed-out waiter leaves the word consistent")
+        .threads(2)
+        .shuttle_iterations(10_000)
+        .ops("main: lock, write, unlock; other: try_lock_for (write if acquired)")
+        .exhaustive()
+        .check(|| {
+            let lock = timed_waiters::<RawCountingMutex>(1, 0);
+            assert_eq!(
+                lock.raw().registered_waiters(),
+                0,
+                "a registration was left behind"
+            );
+            assert!(!lock.raw().is_locked());
+        });
+}
+
+#[test]
+fn counting_timed_waiter_loses_no_wakeup() {
+    Model::new("CountingMutex: a timed-out waiter loses no one else's wake-up")
+        .threads(3)
+        .shuttle_iterations(10_000)
+        .ops("main: lock, write, unlock; one: try_lock_for; one: lock (write if acquired)")
+        .preemption_bound(3)
+        .check(|| {
+            let lock = timed_waiters::<RawCountingMutex>(1, 1);
+            assert_eq!(
+                lock.raw().registered_waiters(),
+                0,
+                "a registration was left behind"
+            );
+        });
+}
+
+#[test]
+fn futex_timed_waiter_leaves_the_word_consistent() {
+    Model::new("FutexMutex: a timed-out waiter leaves the word consistent")
+        .threads(2)
+        .shuttle_iterations(10_000)
+        .ops("main: lock, write, unlock; other: try_lock_for (write if acquired)")
+        .exhaustive()
+        .check(|| drop(timed_waiters::<RawFutexMutex>(1, 0)));
+}
+
+#[test]
+fn futex_timed_waiter_loses_no_wakeup() {
+    Model::new("FutexMutex: a timed-out waiter loses no one else's wake-up")
+        .threads(3)
+        .shuttle_iterations(10_000)
+        .ops("main: lock, write, unlock; one: try_lock_for; one: lock (write if acquired)")
+        .preemption_bound(3)
+        .check(|| drop(timed_waiters::<RawFutexMutex>(1, 1)));
+}
+
+/// Four waiters (two timed) at shuttle scale.
+#[test]
+fn counting_timed_waiters_five_threads() {
+    if WORLD == World::Loom {
+        eprintln!(
+            "counting_timed_waiters_five_threads: 5 threads exceed loom's limit; shuttle runs it"
+        );
+        return;
+    }
+    Model::new("CountingMutex: two timed and two untimed waiters")
+        .threads(5)
+        .shuttle_iterations(2_000)
+        .ops("main: lock, write, unlock; 2: try_lock_for; 2: lock (write if acquired)")
+        .check(|| drop(timed_waiters::<RawCountingMutex>(2, 2)));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Condition variable (through the family, so a design written over `LockFamily` is what is
 // checked)
@@ -217,7 +406,11 @@ fn futex_condvar_handoff_notify_under_lock() {
         .threads(2)
         .shuttle_iterations(10_000)
         .ops("waiter: lock; while !flag wait; notifier: lock; flag=true; notify_one; unlock")
-        .exhaustive()
+        // Exhaustive: 911,552 executions, 121 s (one core) — since the mutex's spin no longer
+        // yields under a checker, the waiter's sleep on the *mutex* while the notifier holds
+        // it is explored too (before, loom always ran the holder to its unlock first: 151,488
+        // executions). Bound 8: 62,303 executions, 4 s.
+        .preemption_bound(8)
         .check(|| handoff::<FutexFamily>(true, false));
 }
 
@@ -315,6 +508,57 @@ fn futex_condvar_producer_consumer() {
         // Exhaustive runs past 100 s; bound 5 takes ~26 s, 4 ~6 s (release, one core).
         .preemption_bound(4)
         .check(|| producer_consumer::<FutexFamily>(2));
+}
+
+/// One waiter with a timeout, one without; main sets the flag and notifies once per waiter.
+/// The untimed waiter must return (a timed-out waiter swallowed no notification), and a timed
+/// waiter that says it did not time out must see the flag.
+fn condvar_timed_and_untimed(timed_waiters: usize, untimed_waiters: usize) {
+    let state = Arc::new((FutexMutex::new(false), Condvar::new()));
+    let mut handles = Vec::new();
+    for i in 0..timed_waiters + untimed_waiters {
+        let state = Arc::clone(&state);
+        handles.push(thread::spawn(move || {
+            let (lock, cv) = &*state;
+            if i < timed_waiters {
+                let (guard, result) = cv.wait_timeout_while(lock.lock(), LONG, |f| !*f);
+                assert!(
+                    result.timed_out() || *guard,
+                    "returned untimed with the flag false"
+                );
+            } else {
+                drop(cv.wait_while(lock.lock(), |f| !*f));
+            }
+        }));
+    }
+    let (lock, cv) = &*state;
+    *lock.lock() = true;
+    for _ in 0..timed_waiters + untimed_waiters {
+        cv.notify_one();
+    }
+    for h in handles {
+        h.join().unwrap();
+    }
+}
+
+#[test]
+fn condvar_wait_timeout_returns() {
+    Model::new("Condvar: wait_timeout_while times out or sees the flag")
+        .threads(2)
+        .shuttle_iterations(10_000)
+        .ops("waiter: wait_timeout_while !flag; main: lock; flag=true; unlock; notify_one")
+        .preemption_bound(3)
+        .check(|| condvar_timed_and_untimed(1, 0));
+}
+
+#[test]
+fn condvar_timed_waiter_loses_no_wakeup() {
+    Model::new("Condvar: a timed-out waiter swallows no notification")
+        .threads(3)
+        .shuttle_iterations(10_000)
+        .ops("one: wait_timeout_while !flag; one: wait_while !flag; main: flag=true; 2x notify_one")
+        .preemption_bound(2)
+        .check(|| condvar_timed_and_untimed(1, 1));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -420,6 +664,94 @@ zoo_test! {
                 *state.0.lock() = true;
                 state.1.notify_one();
                 waiter.join().unwrap();
+            });
+    }
+}
+
+zoo_test! {
+    /// A counting lock whose unlock swaps in 0: with two sleepers, the first unlock wakes one
+    /// and wipes the other's registration; the woken one's unlock then wakes nobody — the
+    /// second sleeper never returns (deadlock). Needs a holder and two sleepers: three threads.
+    fn counting_unlock_wipes_the_count() expect Expect::both(Failure::Deadlock) => {
+        Model::new("zoo: counting futex lock whose unlock clears the waiter count")
+            .threads(3)
+            .ops("each: lock; unlock")
+            .preemption_bound(2)
+            .check(|| {
+                let lock = Arc::new(CountWipingMutex::new());
+                let others: Vec<_> = (0..2)
+                    .map(|_| {
+                        let lock = Arc::clone(&lock);
+                        thread::spawn(move || {
+                            lock.lock();
+                            lock.unlock();
+                        })
+                    })
+                    .collect();
+                lock.lock();
+                lock.unlock();
+                for t in others {
+                    t.join().unwrap();
+                }
+            });
+    }
+}
+
+zoo_test! {
+    /// A hand-off that releases the lock before it records the hand-off: a registered waiter
+    /// that is awake takes the released lock, then the hand-off mark goes up and the next
+    /// registered waiter claims it — two threads inside at once.
+    fn late_handoff_admits_two_holders() expect Expect::both(Failure::Assertion("two holders at once")) => {
+        Model::new("zoo: hand-off lock that releases before recording the new owner")
+            .threads(2)
+            .ops("each: 2x (lock; inside += 1; yield; inside -= 1; unlock)")
+            .exhaustive()
+            .check(|| {
+                let lock = Arc::new(LateHandoffMutex::new());
+                // Relaxed: the counter's own modification order is all the assertion needs.
+                let inside = Arc::new(AtomicUsize::new(0));
+                let rounds = move |lock: &LateHandoffMutex, inside: &AtomicUsize| {
+                    for _ in 0..2 {
+                        lock.lock();
+                        assert_eq!(inside.fetch_add(1, Relaxed), 0, "two holders at once");
+                        thread::yield_now();
+                        inside.fetch_sub(1, Relaxed);
+                        lock.unlock();
+                    }
+                };
+                let other = {
+                    let (lock, inside) = (Arc::clone(&lock), Arc::clone(&inside));
+                    thread::spawn(move || rounds(&lock, &inside))
+                };
+                rounds(&lock, &inside);
+                other.join().unwrap();
+            });
+    }
+}
+
+zoo_test! {
+    /// A hand-off lock whose timed-out waiter leaves without claiming a hand-off made to it
+    /// (its wait timed out, then the unlock handed the lock over before it deregistered): the
+    /// lock stays held by nobody, and `try_lock` fails after everyone has left.
+    fn timed_waiter_deserts_the_handoff() expect Expect::both(Failure::Assertion("held by nobody")) => {
+        Model::new("zoo: hand-off lock whose timed-out waiter ignores the hand-off")
+            .threads(2)
+            .ops("main: lock; unlock; other: try_lock_for; main: try_lock after joining")
+            .exhaustive()
+            .check(|| {
+                let lock = Arc::new(DesertingHandoffMutex::new());
+                lock.lock();
+                let other = {
+                    let lock = Arc::clone(&lock);
+                    thread::spawn(move || {
+                        if lock.try_lock_for(LONG) {
+                            lock.unlock();
+                        }
+                    })
+                };
+                lock.unlock();
+                other.join().unwrap();
+                assert!(lock.try_lock(), "held by nobody, yet try_lock fails");
             });
     }
 }

@@ -9,8 +9,8 @@
 // `BuildError` is used only by the plain-build tests.
 #[cfg_attr(any(synclab_loom, synclab_shuttle), allow(unused_imports))]
 use synclab::pool::{
-    BuildError, FutexCondvarPool, LockFreePool, PoolConfig, StdCondvarPool, ThreadPool,
-    TrySubmitError, WaitError, WorkStealingPool,
+    panic_message, BuildError, FutexCondvarPool, LockFreePool, PoolConfig, StdCondvarPool,
+    ThreadPool, TrySubmitError, WaitError, WorkStealingPool,
 };
 use synclab::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::*};
 use synclab::sync::{futex, thread, Arc};
@@ -257,8 +257,9 @@ fn panicking_task<P: ThreadPool + 'static>(pool: &str) {
 
 /// A task panics with a payload whose `Drop` panics too (`panic_any(Bomb)`), another with a
 /// chain of them: the pool catches both, counts each task once, keeps every worker, runs the
-/// task behind them, and `wait` and `shutdown` return. (Issue 13, point 1: the payload was
-/// dropped outside the guard, so the worker unwound and died; `wait` then hung.)
+/// task behind them, hands both payloads to `wait`'s caller, and `wait` and `shutdown`
+/// return. (Issue 13, point 1: the payload was dropped on the worker outside the guard, so
+/// the worker unwound and died; `wait` then hung.)
 fn panic_payload_panics_on_drop<P: ThreadPool + 'static>(pool: &str, workers: usize, bound: usize) {
     quiet_on_purpose_panics();
     Model::new(format!(
@@ -278,7 +279,12 @@ fn panic_payload_panics_on_drop<P: ThreadPool + 'static>(pool: &str, workers: us
             let ran = Arc::clone(&ran);
             pool.execute(move || ran.store(true, Relaxed)).unwrap();
         }
-        assert_eq!(pool.wait().unwrap().panicked, 2, "each panicking task is counted once");
+        let report = pool.wait().unwrap();
+        assert_eq!(report.panicked, 2, "each panicking task is counted once");
+        assert!(report.payloads[0].is::<Bomb>() || report.payloads[1].is::<Bomb>());
+        // The payloads come back to the caller, as `std::thread::JoinHandle::join` hands
+        // them to the joiner; these two panic when dropped, so the test leaks them.
+        report.payloads.into_iter().for_each(std::mem::forget);
         assert!(ran.load(Relaxed), "a worker died with a panicking task");
         let report = pool.shutdown();
         assert_eq!(
@@ -436,7 +442,9 @@ fn burst_runs_in_parallel<P: ThreadPool + 'static>(pool: &str) {
     Model::new(format!("{pool}: burst of 3 rendezvous tasks on 3 workers"))
         .threads(4)
         .ops("main: submit 3 tasks that each wait until all 3 started, wait; 3 workers")
-        .shuttle_iterations(1000)
+        // 20 000: LockFreePool's lost wake-up after a fruitless search (issue 13) first showed
+        // at 20 000 schedules per scheduler on main; about a second per pool.
+        .shuttle_iterations(20_000)
         .stress_iterations(20)
         .check(|| {
             let pool: P = build(3, 3);
@@ -491,6 +499,238 @@ fn dependent_tasks<P: ThreadPool + 'static>(pool: &str, bound: usize) {
             .wait()
             .expect("not called from one of the pool's workers");
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Task results and scopes (written once on the trait; checked on every pool)
+// ---------------------------------------------------------------------------------------------
+
+/// `spawn` + `join`: the value comes back with the task's writes visible (a plain cell: a
+/// missing happens-before edge from the task's `DONE` to `join` is a race), and a panic's
+/// payload comes back to `join` and not to `wait`.
+fn spawn_join_value_and_panic<P: ThreadPool + 'static>(pool: &str) {
+    quiet_on_purpose_panics();
+    Model::new(format!("{pool}: spawn/join a value and a panic"))
+        // shuttle prints a "failing schedule" for every panic, caught or not: few schedules.
+        .shuttle_iterations(200)
+        .threads(2)
+        .ops("main: spawn (writes a cell, returns 7), spawn (panics), join both, read the cell, wait; 1 worker")
+        .preemption_bound(2)
+        .stress_iterations(50)
+        .check(|| {
+            let pool: P = build(1, 2);
+            let cell = Arc::new(SharedCell::new(0u32));
+            let task_cell = Arc::clone(&cell);
+            let value = pool
+                .spawn(move || {
+                    task_cell.set(7);
+                    7u32
+                })
+                .unwrap();
+            let failed = pool.spawn(|| -> u32 { panic!("{}", ON_PURPOSE) }).unwrap();
+            assert_eq!(value.join().unwrap(), 7, "join returned the wrong value");
+            assert_eq!(cell.get(), 7, "join returned before the task's write");
+            let payload = failed.join().expect_err("join of a panicked task returned Ok");
+            assert_eq!(panic_message(&payload), Some(ON_PURPOSE));
+            assert_eq!(pool.wait().unwrap().panicked, 0, "a joined payload was reported by wait too");
+        });
+}
+
+/// A spawned task panics while (or after) its handle is dropped: whichever side comes
+/// second hands the payload to the pool, and `wait` reports it exactly once.
+fn spawn_detached_panic_reaches_wait<P: ThreadPool + 'static>(pool: &str) {
+    quiet_on_purpose_panics();
+    Model::new(format!("{pool}: a detached task's panic reaches wait"))
+        // shuttle prints a "failing schedule" for every panic, caught or not: few schedules.
+        .shuttle_iterations(200)
+        .threads(2)
+        .ops("main: spawn (panics), drop the handle (races the task), wait: 1 payload; 1 worker")
+        .preemption_bound(3)
+        .stress_iterations(50)
+        .check(|| {
+            let pool: P = build(1, 1);
+            drop(pool.spawn(|| panic!("{}", ON_PURPOSE)).unwrap());
+            let report = pool.wait().unwrap();
+            assert_eq!(report.panicked, 1, "the detached task's panic was lost");
+            assert_eq!(panic_message(&report.payloads[0]), Some(ON_PURPOSE));
+            assert_eq!(
+                pool.shutdown().panicked,
+                0,
+                "the payload was reported twice"
+            );
+        });
+}
+
+/// `scope` with two tasks writing cells on main's stack: when `scope` returns both writes
+/// are done and visible (loom reports the read as a race if `scope` returned early).
+fn scope_writes_visible<P: ThreadPool + 'static>(pool: &str, bound: usize) {
+    Model::new(format!(
+        "{pool}: scope borrows the stack, returns after its tasks"
+    ))
+    .threads(3)
+    .ops("main: scope { spawn x2, each writes a cell on main's stack }, read both; 2 workers")
+    .preemption_bound(bound)
+    .stress_iterations(50)
+    .check(|| {
+        let pool: P = build(2, 2);
+        let cells = [SharedCell::new(0u32), SharedCell::new(0u32)];
+        pool.scope(|s| {
+            for (i, cell) in cells.iter().enumerate() {
+                s.spawn(move || cell.set(i as u32 + 1));
+            }
+        });
+        assert_eq!(
+            (cells[0].get(), cells[1].get()),
+            (1, 2),
+            "scope returned before its tasks finished"
+        );
+    });
+}
+
+/// A scoped task panics (its handle unjoined): `scope` re-raises the payload, and only after
+/// the other task has finished.
+fn scope_reraises_after_all_finished<P: ThreadPool + 'static>(pool: &str) {
+    quiet_on_purpose_panics();
+    Model::new(format!("{pool}: scope re-raises a task's panic after all finished"))
+        // shuttle prints a "failing schedule" for every panic, caught or not: few schedules.
+        .shuttle_iterations(200)
+        .threads(2)
+        .ops("main: scope { spawn (panics), spawn (writes a cell) } under catch_unwind, read the cell; 1 worker")
+        .preemption_bound(2)
+        .stress_iterations(50)
+        .check(|| {
+            let pool: P = build(1, 2);
+            let cell = SharedCell::new(0u32);
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                pool.scope(|s| {
+                    s.spawn(|| panic!("{}", ON_PURPOSE));
+                    s.spawn(|| cell.set(1));
+                })
+            }));
+            let payload = result.expect_err("scope swallowed its task's panic");
+            assert_eq!(panic_message(&payload), Some(ON_PURPOSE));
+            assert_eq!(cell.get(), 1, "scope unwound before its other task finished");
+            assert_eq!(pool.wait().unwrap().panicked, 0, "the scope's payload was reported by wait too");
+        });
+}
+
+/// A scope opened inside the task of a 1-worker pool: the only worker is the scope's owner,
+/// so nobody else can run the scoped tasks — it runs them itself ("Helping" in
+/// `pool/scope.rs`). Without that the model deadlocks.
+fn scope_inside_the_only_workers_task<P: ThreadPool + 'static>(pool: &str) {
+    Model::new(format!("{pool}: a scope inside the only worker's task (it helps)"))
+        .threads(2)
+        .ops("main: spawn a task that opens a scope of 2 tasks writing cells on its stack, join; 1 worker")
+        .preemption_bound(2)
+        .stress_iterations(50)
+        .check(|| {
+            let pool = Arc::new(build::<P>(1, 4));
+            let inner = Arc::clone(&pool);
+            let handle = pool
+                .spawn(move || {
+                    let cells = [SharedCell::new(0u32), SharedCell::new(0u32)];
+                    inner.scope(|s| {
+                        for (i, cell) in cells.iter().enumerate() {
+                            s.spawn(move || cell.set(i as u32 + 1));
+                        }
+                    });
+                    (cells[0].get(), cells[1].get())
+                })
+                .unwrap();
+            assert_eq!(handle.join().unwrap(), (1, 2), "the nested scope returned early");
+        });
+}
+
+/// `wait_timeout` (which the models may time out at any moment) on a task still running,
+/// then `join`'s `wait_timeout`, then `wait`: a timed-out wait leaves the pool consistent —
+/// the untimed `wait` still returns, after the task, with its write visible.
+fn timed_waits_then_wait<P: ThreadPool + 'static>(pool: &str) {
+    Model::new(format!(
+        "{pool}: wait_timeout and JoinHandle::wait_timeout, then wait"
+    ))
+    .threads(2)
+    .ops(
+        "main: spawn (writes a cell), pool.wait_timeout, handle.wait_timeout, wait, read; 1 worker",
+    )
+    .preemption_bound(2)
+    .stress_iterations(50)
+    .check(|| {
+        let pool: P = build(1, 1);
+        let cell = Arc::new(SharedCell::new(0u32));
+        let task_cell = Arc::clone(&cell);
+        let handle = pool.spawn(move || task_cell.set(1)).unwrap();
+        if pool.wait_timeout(std::time::Duration::from_secs(1)).is_ok() {
+            assert_eq!(
+                cell.get(),
+                1,
+                "wait_timeout returned Ok before the task finished"
+            );
+        }
+        if handle.wait_timeout(std::time::Duration::from_secs(1)) {
+            // "Finished" publishes the task's writes (also on the timed-out path, which ends
+            // with one more look at the word).
+            assert!(handle.is_finished());
+            assert_eq!(
+                cell.get(),
+                1,
+                "wait_timeout said finished before the task's write"
+            );
+        }
+        assert_eq!(pool.wait().unwrap().panicked, 0);
+        assert_eq!(cell.get(), 1, "wait after a timed-out wait returned early");
+        handle.join().unwrap();
+    });
+}
+
+/// Instantiates the task-result and scope scenarios for each pool.
+macro_rules! tasks_suite {
+    ($($module:ident => $pool:ty, loom bound for 3 threads: $bound3:expr;)*) => {$(
+        mod $module {
+            use super::*;
+            type P = $pool;
+            const NAME: &str = concat!("pool/", stringify!($module));
+
+            #[test]
+            fn spawn_join_value_and_panic() {
+                super::spawn_join_value_and_panic::<P>(NAME);
+            }
+
+            #[test]
+            fn spawn_detached_panic_reaches_wait() {
+                super::spawn_detached_panic_reaches_wait::<P>(NAME);
+            }
+
+            #[test]
+            fn scope_writes_visible() {
+                super::scope_writes_visible::<P>(NAME, $bound3);
+            }
+
+            #[test]
+            fn scope_reraises_after_all_finished() {
+                super::scope_reraises_after_all_finished::<P>(NAME);
+            }
+
+            #[test]
+            fn scope_inside_the_only_workers_task() {
+                super::scope_inside_the_only_workers_task::<P>(NAME);
+            }
+
+            #[test]
+            fn timed_waits_then_wait() {
+                super::timed_waits_then_wait::<P>(NAME);
+            }
+        }
+    )*};
+}
+
+mod tasks {
+    use super::*;
+    tasks_suite! {
+        std_condvar => StdCondvarPool, loom bound for 3 threads: 2;
+        futex_condvar => FutexCondvarPool, loom bound for 3 threads: 1;
+        lock_free => LockFreePool, loom bound for 3 threads: 1;
+        work_stealing => WorkStealingPool, loom bound for 3 threads: 1;
+    }
 }
 
 /// Instantiates every scenario for each pool: adding a pool is one line.
@@ -627,6 +867,20 @@ macro_rules! pool_suite {
                 assert_eq!(got, vec![0, 1, 2, 3], "every queued task still ran");
             }
 
+            /// A pool dropped without `wait` or `shutdown` still holds the payloads nobody
+            /// took; it drops them under a guard, so a payload whose `Drop` panics
+            /// (`panic_any(Bomb)`) neither panics in the dropping thread nor aborts it.
+            #[test]
+            #[cfg(not(any(synclab_loom, synclab_shuttle)))]
+            fn dropped_with_an_unreported_payload_that_panics_on_drop() {
+                quiet_on_purpose_panics();
+                let pool: P = build(1, 4);
+                pool.execute(|| std::panic::panic_any(Bomb)).unwrap();
+                pool.execute(|| std::panic::panic_any(ChainBomb(3))).unwrap();
+                let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(pool)));
+                assert!(dropped.is_ok(), "dropping the pool panicked on a payload's Drop");
+            }
+
             /// Drop (not shutdown) also runs every queued task and joins the workers.
             #[test]
             #[cfg(not(any(synclab_loom, synclab_shuttle)))]
@@ -658,6 +912,33 @@ pool_suite! {
 // ---------------------------------------------------------------------------------------------
 // The zoo: the seed's pools
 // ---------------------------------------------------------------------------------------------
+
+/// The faithful seed C++ port (one worker), for the zoo models below.
+fn faithful_seed_cpp_pool() -> SeedCppPool {
+    // SAFETY: called only from zoo_test! bodies, which run only under loom or shuttle, whose
+    // threads run the pool (it spawns its workers through `synclab::sync::thread`).
+    unsafe { SeedCppPool::new(1) }
+}
+
+/// One task, then `Wait()`: must return (the lost-wakeup scenario).
+fn seed_cpp_one_task_then_wait(pool: SeedCppPool) {
+    pool.submit(|| ());
+    pool.wait();
+}
+
+/// One task, then `Wait()`: the task must have finished when it returns.
+fn seed_cpp_wait_means_finished(pool: SeedCppPool) {
+    let done = Arc::new(AtomicBool::new(false));
+    {
+        let done = Arc::clone(&done);
+        pool.submit(move || done.store(true, SeqCst));
+    }
+    pool.wait();
+    assert!(
+        done.load(SeqCst),
+        "a task was still running when wait returned"
+    );
+}
 
 zoo_test! {
     /// Seed C++ `Wait()` reads `m_Tasks` under `m_WaitMtx` while the worker pops under
@@ -695,13 +976,7 @@ zoo_test! {
         Model::new("zoo: seed C++ Wait() lost wakeup")
             .threads(2)
             .exhaustive()
-            .check(|| {
-                // SAFETY: a zoo_test! body runs only under loom or shuttle, whose threads run
-                // the pool (it spawns its workers through `synclab::sync::thread`).
-                let pool = unsafe { SeedCppPool::new(1) };
-                pool.submit(|| ());
-                pool.wait();
-            });
+            .check(|| seed_cpp_one_task_then_wait(faithful_seed_cpp_pool()));
     }
 }
 
@@ -716,18 +991,7 @@ zoo_test! {
         Model::new("zoo: seed C++ Wait() returns while a task runs")
             .threads(2)
             .exhaustive()
-            .check(|| {
-                // SAFETY: a zoo_test! body runs only under loom or shuttle, whose threads run
-                // the pool (it spawns its workers through `synclab::sync::thread`).
-                let pool = unsafe { SeedCppPool::new(1) };
-                let done = Arc::new(AtomicBool::new(false));
-                {
-                    let done = Arc::clone(&done);
-                    pool.submit(move || done.store(true, SeqCst));
-                }
-                pool.wait();
-                assert!(done.load(SeqCst), "a task was still running when wait returned");
-            });
+            .check(|| seed_cpp_wait_means_finished(faithful_seed_cpp_pool()));
     }
 }
 
@@ -740,11 +1004,7 @@ zoo_test! {
         Model::new("zoo: seed C++ Wait() lost wakeup (read under m_queueMtx)")
             .threads(2)
             .exhaustive()
-            .check(|| {
-                let pool = SeedCppPool::with_guarded_read(1);
-                pool.submit(|| ());
-                pool.wait();
-            });
+            .check(|| seed_cpp_one_task_then_wait(SeedCppPool::with_guarded_read(1)));
     }
 }
 
@@ -757,16 +1017,7 @@ zoo_test! {
         Model::new("zoo: seed C++ Wait() returns while a task runs (read under m_queueMtx)")
             .threads(2)
             .exhaustive()
-            .check(|| {
-                let pool = SeedCppPool::with_guarded_read(1);
-                let done = Arc::new(AtomicBool::new(false));
-                {
-                    let done = Arc::clone(&done);
-                    pool.submit(move || done.store(true, SeqCst));
-                }
-                pool.wait();
-                assert!(done.load(SeqCst), "a task was still running when wait returned");
-            });
+            .check(|| seed_cpp_wait_means_finished(SeedCppPool::with_guarded_read(1)));
     }
 }
 

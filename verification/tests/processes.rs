@@ -213,12 +213,11 @@ fn consumer_killed_after_claim_producers_reuse_its_slot() {
 zoo_test! {
     /// Tracked memory whose sleeps are unbounded (no liveness period): a survivor that went to
     /// sleep on the lock before its holder died is never woken — nobody is left to wake it.
-    /// shuttle finds the schedule (a deadlock). loom is blind to it: the survivor's bounded
-    /// spin yields before it sleeps, and loom runs a yielding thread only once no other can
-    /// run, so the holder always finishes dying first and the survivor never sleeps on a
-    /// holder that dies afterwards (asserted to pass; the same blind spot hides that case from
-    /// the positive model under loom, and shuttle covers it there too).
-    fn unpolled_sleeper_misses_owner_death() expect Expect::per_checker(Failure::Blind, Failure::Deadlock) => {
+    /// Both checkers find the schedule (a deadlock). loom was blind to it while the mutex's
+    /// bounded spin yielded under a checker (loom runs a yielding thread only once no other
+    /// can run, so the holder always finished dying first); `sync::hint::Backoff` gives a
+    /// bounded spin no rounds under a checker, and loom now reaches the survivor's sleep.
+    fn unpolled_sleeper_misses_owner_death() expect Expect::both(Failure::Deadlock) => {
         Model::new("zoo: robust mutex in a memory whose sleeps never time out")
             .threads(2)
             .ops("victim: lock; write; die; survivor: lock_checked; join; lock_checked")

@@ -11,8 +11,8 @@ use synclab::lock::{FutexFamily, StdFamily};
 // Some of these are used only by the plain-build proptests.
 #[cfg_attr(any(synclab_loom, synclab_shuttle), allow(unused_imports))]
 use synclab::queue::{
-    ArrayQueue, BlockingQueue, CapacityError, Closed, EventCount, LockedQueue, MpmcQueue, PopError,
-    PushError,
+    bounded_with, ArrayQueue, BlockingQueue, CapacityError, Closed, EventCount, LockedQueue,
+    MpmcQueue, PopError, PushError, RecvError, RecvTimeoutError, SendError, TryRecvError,
 };
 use synclab::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use synclab::sync::{thread, Arc};
@@ -1133,6 +1133,40 @@ fn blocking_fenceless_queue_drains_before_closed() {
         .check(pushed_before_close_is_drained::<OneSlot>);
 }
 
+/// Over the fenceless queue: sender A sends and drops its end, main drops the other and
+/// polls with `try_recv` until `Disconnected`, and must have received A's item by then —
+/// whichever end is dropped last. (This model does *not* tell the end count's AcqRel from
+/// Relaxed: the blocking layer runs an event-count `fence(SeqCst)` after every push and in
+/// `close`, and the count's modification order puts A's fence before the closer's in the
+/// fence order, so the closer sees the push through the fence–fence rule anyway. Both
+/// weakenings were tried and pass; see "Channels" in docs/designs.md.)
+#[test]
+fn channel_fenceless_queue_disconnect_after_every_send() {
+    Model::new(
+        "channel<fenceless one-slot queue>: the last sender's disconnect follows every send",
+    )
+    .threads(2)
+    .ops("A: send 1 item, drop its end; main: drop the other end, try_recv until disconnected")
+    .preemption_bound(3)
+    .check(|| {
+        let (tx, rx) = bounded_with::<u32, OneSlot>(1).unwrap();
+        let other = tx.clone();
+        let sender = thread::spawn(move || other.send(7).unwrap());
+        drop(tx);
+        let mut got = Vec::new();
+        loop {
+            match rx.try_recv() {
+                Ok(v) => got.push(v),
+                Err(TryRecvError::Empty) => thread::yield_now(),
+                Err(TryRecvError::Disconnected) => break,
+                Err(e) => panic!("try_recv: {e}"),
+            }
+        }
+        assert_eq!(got, [7], "disconnected before a sent item was received");
+        sender.join().unwrap();
+    });
+}
+
 /// `is_closed() == true` promises that the closer's earlier writes are visible (the doc
 /// comment of `is_closed`): the closer writes a plain cell, closes; the observer reads the
 /// cell once it sees the queue closed. With a Relaxed flag loom reports the read as a race.
@@ -1321,4 +1355,332 @@ close_while_producing_models! {
     blocking_array_queue_close_while_producing => ArrayQueue<u32>, "ArrayQueue";
     blocking_locked_queue_std_close_while_producing => LockedQueue<u32, StdFamily>, "LockedQueue<std>";
     blocking_locked_queue_futex_close_while_producing => LockedQueue<u32, FutexFamily>, "LockedQueue<futex>";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channel ends: disconnection when the last end of a side is dropped
+// ---------------------------------------------------------------------------------------------
+
+/// Two senders (main and a clone on another thread) send one item each and drop their end;
+/// the receiver, asleep on the empty channel, drains both and then sees `Disconnected`.
+fn channel_last_sender_dropped_while_receiver_sleeps<Q: MpmcQueue<u32> + 'static>() {
+    let (tx, rx) = bounded_with::<u32, Q>(2).unwrap();
+    let receiver = thread::spawn(move || {
+        let mut got: Vec<u32> = rx.iter().collect();
+        got.sort_unstable();
+        assert_eq!(got, [1, 2], "an item was lost before Disconnected");
+        assert_eq!(rx.recv(), Err(RecvError), "recv after disconnection");
+    });
+    let other = tx.clone();
+    let sender = thread::spawn(move || other.send(2).unwrap());
+    tx.send(1).unwrap();
+    drop(tx);
+    sender.join().unwrap();
+    receiver.join().unwrap();
+}
+
+#[test]
+fn channel_array_queue_last_sender_dropped_while_receiver_sleeps() {
+    Model::new("channel<ArrayQueue>: last sender dropped while the receiver sleeps")
+        .threads(3)
+        .ops("receiver: iter() until disconnected; 2 senders: send 1 item each, drop")
+        .preemption_bound(2)
+        .check(channel_last_sender_dropped_while_receiver_sleeps::<ArrayQueue<u32>>);
+}
+
+#[test]
+fn channel_locked_queue_last_sender_dropped_while_receiver_sleeps() {
+    Model::new("channel<LockedQueue<futex>>: last sender dropped while the receiver sleeps")
+        .threads(3)
+        .ops("receiver: iter() until disconnected; 2 senders: send 1 item each, drop")
+        .preemption_bound(2)
+        .check(channel_last_sender_dropped_while_receiver_sleeps::<LockedQueue<u32, FutexFamily>>);
+}
+
+/// Capacity 1: the sender's second `send` sleeps on the full channel until the receiver's
+/// thread drops the only receiver; it then gets its value back.
+fn channel_last_receiver_dropped_while_sender_sleeps<Q: MpmcQueue<u32> + 'static>() {
+    let (tx, rx) = bounded_with::<u32, Q>(1).unwrap();
+    tx.send(1).unwrap();
+    let receiver = thread::spawn(move || drop(rx));
+    assert_eq!(
+        tx.send(2),
+        Err(SendError(2)),
+        "send after the receivers were gone"
+    );
+    assert!(tx.is_disconnected());
+    receiver.join().unwrap();
+}
+
+#[test]
+fn channel_array_queue_last_receiver_dropped_while_sender_sleeps() {
+    Model::new("channel<ArrayQueue>: last receiver dropped while a sender sleeps")
+        .threads(2)
+        .ops("main: send 2 into capacity 1 (2nd waits); other: drop the receiver")
+        .exhaustive()
+        .check(channel_last_receiver_dropped_while_sender_sleeps::<ArrayQueue<u32>>);
+}
+
+#[test]
+fn channel_locked_queue_last_receiver_dropped_while_sender_sleeps() {
+    Model::new("channel<LockedQueue<futex>>: last receiver dropped while a sender sleeps")
+        .threads(2)
+        .ops("main: send 2 into capacity 1 (2nd waits); other: drop the receiver")
+        .exhaustive()
+        .check(channel_last_receiver_dropped_while_sender_sleeps::<LockedQueue<u32, FutexFamily>>);
+}
+
+/// shuttle / stress: 3 senders × 10 items and 3 receivers in `iter()`, capacity 2: every item
+/// is received exactly once, each sender's items in order, and every receiver's `iter()` ends
+/// once the last sender is gone and the channel is drained.
+#[test]
+#[cfg_attr(
+    synclab_loom,
+    ignore = "6 threads: beyond loom; run under shuttle and as stress"
+)]
+fn channel_3p3c_until_disconnected() {
+    Model::new("channel<ArrayQueue>: 3 senders x 10, 3 receivers in iter() until disconnected")
+        .threads(7)
+        .ops("3 senders: send 10 each, drop; 3 receivers: iter() to the end; capacity 2")
+        .shuttle_iterations(500)
+        .stress_iterations(20)
+        .check(|| {
+            let (tx, rx) = synclab::queue::bounded::<u32>(2).unwrap();
+            let senders: Vec<_> = (0..3u32)
+                .map(|p| {
+                    let tx = tx.clone();
+                    thread::spawn(move || (0..10).for_each(|i| tx.send(p * 100 + i).unwrap()))
+                })
+                .collect();
+            drop(tx);
+            let receivers: Vec<_> = (0..3)
+                .map(|_| {
+                    let rx = rx.clone();
+                    thread::spawn(move || rx.iter().collect::<Vec<u32>>())
+                })
+                .collect();
+            drop(rx);
+            for s in senders {
+                s.join().unwrap();
+            }
+            let got: Vec<Vec<u32>> = receivers.into_iter().map(|r| r.join().unwrap()).collect();
+            let mut all: Vec<u32> = got.iter().flatten().copied().collect();
+            all.sort_unstable();
+            let want: Vec<u32> = (0..3u32)
+                .flat_map(|p| (0..10).map(move |i| p * 100 + i))
+                .collect();
+            assert_eq!(all, want, "an item was lost or received twice");
+            for received in &got {
+                for p in 0..3u32 {
+                    let mine: Vec<u32> =
+                        received.iter().copied().filter(|v| v / 100 == p).collect();
+                    assert!(
+                        mine.windows(2).all(|w| w[0] < w[1]),
+                        "sender {p}'s items reordered"
+                    );
+                }
+            }
+        });
+}
+
+// ---------------------------------------------------------------------------------------------
+// ArrayQueue::force_push against concurrent pops
+// ---------------------------------------------------------------------------------------------
+
+/// Main force-pushes 1..=3 into a queue of `capacity` while a consumer pops twice (no spin):
+/// every item leaves exactly once — popped, evicted by `force_push`, or left in the queue —
+/// each stream in FIFO order, and nothing evicted is newer than something left behind.
+fn force_push_against_pops(capacity: usize) {
+    let q = Arc::new(ArrayQueue::<u32>::new(capacity).unwrap());
+    let consumer = {
+        let q = Arc::clone(&q);
+        thread::spawn(move || [q.pop(), q.pop()].into_iter().flatten().collect::<Vec<_>>())
+    };
+    let evicted: Vec<u32> = (1..=3)
+        .filter_map(|v| q.force_push(v).expect("the queue is open"))
+        .collect();
+    let popped = consumer.join().unwrap();
+    let left: Vec<u32> = std::iter::from_fn(|| q.pop()).collect();
+    assert!(left.len() <= capacity, "more items left than the capacity");
+    for stream in [&evicted, &popped, &left] {
+        assert!(
+            stream.windows(2).all(|w| w[0] < w[1]),
+            "out of FIFO order: {stream:?}"
+        );
+    }
+    if let (Some(newest_evicted), Some(oldest_left)) = (evicted.last(), left.first()) {
+        assert!(
+            newest_evicted < oldest_left,
+            "evicted {evicted:?} but left {left:?}"
+        );
+    }
+    let mut all: Vec<u32> = evicted
+        .iter()
+        .chain(&popped)
+        .chain(&left)
+        .copied()
+        .collect();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        [1, 2, 3],
+        "evicted {evicted:?}, popped {popped:?}, left {left:?}"
+    );
+}
+
+#[test]
+fn array_queue_force_push_against_pops_capacity_1() {
+    Model::new("ArrayQueue: force_push against pops, capacity 1")
+        .threads(2)
+        .ops("main: force_push 1..=3; consumer: pop x2 (no spin); main: drain")
+        .preemption_bound(3)
+        .check(|| force_push_against_pops(1));
+}
+
+#[test]
+fn array_queue_force_push_against_pops_capacity_2() {
+    Model::new("ArrayQueue: force_push against pops, capacity 2")
+        .threads(2)
+        .ops("main: force_push 1..=3; consumer: pop x2 (no spin); main: drain")
+        .preemption_bound(3)
+        .check(|| force_push_against_pops(2));
+}
+
+/// A full one-slot queue holding 1; one thread force-pushes 2 while another closes it, and main
+/// pops until it has seen the queue closed and then empty. Every value is accounted for
+/// exactly once — popped, evicted, or handed back by a refused force_push — and nothing is
+/// left behind once main has seen "closed, then empty" (no push lands after that). Before,
+/// the eviction moved `tail` with a plain store, which could erase the close's mark (the
+/// queue reopened) and strand the forced value; and a refused value came back as if evicted.
+fn force_push_racing_close() {
+    let q = Arc::new(ArrayQueue::<u32>::new(1).unwrap());
+    q.push(1).unwrap();
+    let pusher = {
+        let q = Arc::clone(&q);
+        thread::spawn(move || q.force_push(2))
+    };
+    let closer = {
+        let q = Arc::clone(&q);
+        thread::spawn(move || {
+            q.close();
+        })
+    };
+    let mut popped = Vec::new();
+    loop {
+        if let Some(v) = q.pop() {
+            popped.push(v);
+        } else if q.is_closed() {
+            // Closed, then one more look: by `MpmcQueue::close`'s contract it sees every
+            // push that was not refused.
+            match q.pop() {
+                Some(v) => popped.push(v),
+                None => break,
+            }
+        } else {
+            thread::yield_now();
+        }
+    }
+    let forced = pusher.join().unwrap();
+    closer.join().unwrap();
+    assert!(q.is_closed(), "the close was lost: the queue reopened");
+    assert_eq!(
+        q.pop(),
+        None,
+        "an item was left behind after closed-and-empty"
+    );
+    let mut all = popped.clone();
+    match forced.clone() {
+        Ok(evicted) => all.extend(evicted),
+        Err(err) => {
+            assert_eq!(
+                err.value, 2,
+                "a refused force_push handed back another value"
+            );
+            all.push(err.value);
+            all.extend(err.evicted);
+        }
+    }
+    all.sort_unstable();
+    assert_eq!(all, [1, 2], "popped {popped:?}, force_push {forced:?}");
+}
+
+#[test]
+fn array_queue_force_push_racing_close() {
+    Model::new("ArrayQueue: force_push racing close, capacity 1")
+        .threads(3)
+        .ops("pusher: force_push into a full queue; closer: close; main: pop until closed, then empty")
+        .preemption_bound(3)
+        .shuttle_iterations(2000)
+        .stress_iterations(500)
+        .deadline(std::time::Duration::from_secs(60))
+        .check(force_push_racing_close);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timeouts: a timed-out waiter leaves the event count consistent, and wakes no one short
+// ---------------------------------------------------------------------------------------------
+
+/// A timed pop (which the futex model may time out at any moment) and an untimed pop compete
+/// for the items main pushes: every item is popped at most once, and the untimed pop always
+/// returns — a timeout never swallows the wakeup meant for it.
+fn blocking_timed_pop_beside_untimed_pop<Q: MpmcQueue<u32> + 'static>() {
+    let q = Arc::new(Blocking::<Q>::with_capacity(2).unwrap());
+    let timed = {
+        let q = Arc::clone(&q);
+        thread::spawn(move || q.pop_timeout(std::time::Duration::from_secs(1)).ok())
+    };
+    let untimed = {
+        let q = Arc::clone(&q);
+        thread::spawn(move || q.pop().unwrap())
+    };
+    q.push(1).unwrap();
+    let timed = timed.join().unwrap();
+    q.push(2).unwrap();
+    let untimed = untimed.join().unwrap();
+    let left = q.try_pop().ok();
+    let mut all: Vec<u32> = [timed, Some(untimed), left].into_iter().flatten().collect();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        [1, 2],
+        "timed {timed:?}, untimed {untimed}, left {left:?}"
+    );
+}
+
+#[test]
+fn blocking_array_queue_timed_pop_beside_untimed_pop() {
+    Model::new("BlockingQueue<ArrayQueue>: pop_timeout beside pop, 2 pushes")
+        .threads(3)
+        .ops("A: pop_timeout (may time out); B: pop; main: push 1, join A, push 2, join B")
+        // Bound 2 exceeds loom's branch limit: two threads spin-wait on a slot whose
+        // producer or consumer is preempted between its CAS and its stamp store (the
+        // ArrayQueue progress caveat, see `array_queue_2p1c_capacity_1`).
+        .preemption_bound(1)
+        .check(blocking_timed_pop_beside_untimed_pop::<ArrayQueue<u32>>);
+}
+
+/// `recv_timeout` against a sender that sends one item and disconnects: the item is received
+/// exactly once — by the timed receive, or by the `recv` after it timed out — and then the
+/// receiver sees `Disconnected`.
+#[test]
+fn channel_recv_timeout_then_recv() {
+    Model::new("channel<ArrayQueue>: recv_timeout, then recv, against send + disconnect")
+        .threads(2)
+        .ops("sender: send 1, drop; main: recv_timeout (may time out), recv until disconnected")
+        // Exhaustive: 177,402 executions, 60 s here; bound 3 keeps it under a second.
+        .preemption_bound(3)
+        .check(|| {
+            let (tx, rx) = synclab::queue::bounded::<u32>(1).unwrap();
+            let sender = thread::spawn(move || tx.send(1).unwrap());
+            let mut got = Vec::new();
+            match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+                Ok(v) => got.push(v),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(e) => panic!("recv_timeout: {e}"),
+            }
+            got.extend(rx.iter());
+            assert_eq!(got, [1], "the item was lost or duplicated by the timeout");
+            assert_eq!(rx.recv(), Err(RecvError));
+            sender.join().unwrap();
+        });
 }

@@ -8,9 +8,12 @@ use std::error::Error;
 use synclab::array::{IndexError, PublishError};
 use synclab::pool::{
     BuildError, LockFreePool, StdCondvarPool, SubmitError, ThreadPool, TrySubmitError, WaitError,
+    WorkStealingPool,
 };
 use synclab::queue::{
-    ArrayQueue, BlockingQueue, CapacityError, Closed, LockedQueue, PopError, PushError,
+    ArrayQueue, BlockingQueue, CapacityError, Closed, ForcePushError, LockedQueue, PopError,
+    PushError, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError,
+    TrySendError,
 };
 
 fn is_error<E: Error + Send + Sync + 'static>() {}
@@ -28,6 +31,17 @@ fn every_error_type_is_send_sync_and_static() {
     is_error::<PopError>();
     is_error::<IndexError>();
     is_error::<PublishError<u32>>();
+    is_error::<ForcePushError<u32>>();
+    is_error::<SendError<u32>>();
+    is_error::<TrySendError<u32>>();
+    is_error::<SendTimeoutError<u32>>();
+    is_error::<RecvError>();
+    is_error::<TryRecvError>();
+    is_error::<RecvTimeoutError>();
+    is_error::<synclab::pool::TaskDropped>();
+    is_error::<synclab::lock::OwnerDied<u32>>();
+    #[cfg(target_os = "linux")]
+    is_error::<synclab::shm::OpenError>();
 }
 
 /// A program in the style the issue tried: every fallible call through `?`.
@@ -40,6 +54,9 @@ fn uses_question_mark() -> Result<u64, Box<dyn Error + Send + Sync>> {
     let lock_free = LockFreePool::with_workers(1)?;
     lock_free.execute(|| ())?;
     let _ = lock_free.wait()?;
+    let work_stealing = WorkStealingPool::with_workers(1)?;
+    work_stealing.execute(|| ())?;
+    let _ = work_stealing.wait_timeout(std::time::Duration::from_secs(60))?;
     let q = BlockingQueue::<u64, ArrayQueue<u64>>::with_capacity(4)?;
     q.push(5)?;
     q.try_push(6)?;

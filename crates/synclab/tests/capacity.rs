@@ -4,36 +4,25 @@
 //! the process ("memory allocation of … bytes failed"), so each construction that could abort
 //! runs in a child process, and the parent asserts that the child exited normally.
 
-use std::process::Command;
-
 use synclab::pool::{
     BuildError, FutexCondvarPool, LockFreePool, PoolConfig, StdCondvarPool, ThreadPool,
+    WorkStealingPool,
 };
 use synclab::queue::{ArrayQueue, BlockingQueue, CapacityError, LockedQueue, MpmcQueue};
+
+#[path = "shared/child.rs"]
+mod child;
 
 const CHILD: &str = "SYNCLAB_CAPACITY_CHILD";
 
 /// Runs `body` in a child process (this test binary, filtered to `name`): an abort there fails
 /// this test with the child's output instead of killing the whole binary.
 fn in_child(name: &str, body: impl FnOnce()) {
-    if std::env::var(CHILD).as_deref() == Ok(name) {
+    if std::env::var_os(CHILD).is_some() {
         body();
         return;
     }
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD, name)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        text.contains("running 1 test"),
-        "the child did not run {name}:\n{text}"
-    );
+    let (output, text) = child::run(name, CHILD);
     assert!(
         output.status.success(),
         "{name}: the child process died ({}):\n{text}",
@@ -121,5 +110,6 @@ fn every_pool_applies_the_same_limit() {
         check::<StdCondvarPool>("StdCondvarPool");
         check::<FutexCondvarPool>("FutexCondvarPool");
         check::<LockFreePool>("LockFreePool");
+        check::<WorkStealingPool>("WorkStealingPool");
     });
 }

@@ -3,15 +3,17 @@
 //!
 //! * `std_family` — std's `Mutex` + `Condvar` through [`StdFamily`];
 //! * `futex_family` — [`FutexFamily`] (`FutexMutex` + the futex `Condvar`);
-//! * `futex_mutex`, `spin_mutex` — the generic `Mutex<T, R>` over each raw lock, paired with the
-//!   futex `Condvar` (which works with any raw lock) through the test-local [`RawFamily`].
+//! * `futex_mutex`, `counting_mutex`, `spin_mutex` — the generic `Mutex<T, R>` over each raw
+//!   lock, paired with the futex `Condvar` (which works with any raw lock) through
+//!   [`CondvarFamily`];
+//! * the timed API (`try_lock_for`, `try_lock_until`, `Condvar::wait_timeout(_while)`) for
+//!   every lock that can sleep.
 //!
 //! Plain threads only; the same properties are model-checked in
 //! `verification/tests/locks.rs`.
 // Real threads only: under a checker the library's atomics need the checker's runtime.
 #![cfg(not(any(synclab_loom, synclab_shuttle)))]
 
-use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,41 +21,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use synclab::lock::{
-    Condvar, FutexFamily, LockFamily, Mutex, MutexGuard, RawFutexMutex, RawLock, RawSpinLock,
-    StdFamily,
+    Condvar, CondvarFamily, FutexFamily, LockFamily, Mutex, MutexGuard, RawCountingMutex,
+    RawFutexMutex, RawLock, RawLockTimed, RawSpinLock, StdFamily,
 };
-
-/// `Mutex<T, R>` with synclab's `Condvar`, as a family, so a raw lock runs the same suite.
-struct RawFamily<R>(PhantomData<R>);
-
-impl<R: RawLock + 'static> LockFamily for RawFamily<R> {
-    const NAME: &'static str = R::NAME;
-    type Mutex<T: Send> = Mutex<T, R>;
-    type Guard<'a, T: Send + 'a> = MutexGuard<'a, T, R>;
-    type Condvar = Condvar;
-
-    fn mutex<T: Send>(value: T) -> Self::Mutex<T> {
-        Mutex::new(value)
-    }
-    fn lock<T: Send>(mutex: &Self::Mutex<T>) -> Self::Guard<'_, T> {
-        mutex.lock()
-    }
-    fn try_lock<T: Send>(mutex: &Self::Mutex<T>) -> Option<Self::Guard<'_, T>> {
-        mutex.try_lock()
-    }
-    fn condvar() -> Condvar {
-        Condvar::new()
-    }
-    fn wait<'a, T: Send>(condvar: &Condvar, guard: Self::Guard<'a, T>) -> Self::Guard<'a, T> {
-        condvar.wait(guard)
-    }
-    fn notify_one(condvar: &Condvar) {
-        condvar.notify_one();
-    }
-    fn notify_all(condvar: &Condvar) {
-        condvar.notify_all();
-    }
-}
 
 /// How long a blocking property may take before the test calls it a hang.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -233,8 +203,9 @@ macro_rules! conformance {
 conformance! {
     std_family => StdFamily;
     futex_family => FutexFamily;
-    futex_mutex => RawFamily<RawFutexMutex>;
-    spin_mutex => RawFamily<RawSpinLock>;
+    futex_mutex => CondvarFamily<RawFutexMutex>;
+    counting_mutex => CondvarFamily<RawCountingMutex>;
+    spin_mutex => CondvarFamily<RawSpinLock>;
 }
 
 /// The parts of the generic `Mutex<T, R>` API that families do not expose.
@@ -284,6 +255,104 @@ fn futex_mutex_api() {
 }
 
 #[test]
+fn counting_mutex_api() {
+    mutex_api::<RawCountingMutex>();
+}
+
+#[test]
 fn spin_mutex_api() {
     mutex_api::<RawSpinLock>();
+}
+
+/// The timed API of a lock that can sleep: it times out while the lock is held (and not
+/// before the timeout), succeeds once the holder lets go mid-wait, and a zero timeout is a
+/// `try_lock`.
+fn timed_api<R: RawLockTimed + 'static>() {
+    let m = Arc::new(Mutex::<u32, R>::new(0));
+    let held = m.lock();
+    let start = Instant::now();
+    assert!(m.try_lock_for(Duration::from_millis(20)).is_none());
+    assert!(
+        start.elapsed() >= Duration::from_millis(20),
+        "gave up early"
+    );
+    assert!(m.try_lock_for(Duration::ZERO).is_none());
+    assert!(m.try_lock_until(Instant::now()).is_none());
+    let waiter = {
+        let m = Arc::clone(&m);
+        thread::spawn(move || m.try_lock_for(PATIENCE).map(|mut g| *g += 1).is_some())
+    };
+    thread::sleep(Duration::from_millis(10));
+    drop(held);
+    assert!(
+        waiter.join().unwrap(),
+        "the waiter timed out although the lock came free"
+    );
+    assert_eq!(*m.try_lock_for(Duration::ZERO).expect("free"), 1);
+    // Many timed waiters giving up while others hold the lock: nothing is lost or stuck.
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let m = Arc::clone(&m);
+            thread::spawn(move || {
+                for _ in 0..200 {
+                    if i % 2 == 0 {
+                        *m.lock() += 1;
+                    } else if let Some(mut g) = m.try_lock_for(Duration::from_micros(5)) {
+                        *g += 1;
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert!(*m.try_lock_for(PATIENCE).expect("free at the end") > 4 * 200);
+}
+
+#[test]
+fn futex_mutex_timed() {
+    timed_api::<RawFutexMutex>();
+}
+
+#[test]
+fn counting_mutex_timed() {
+    timed_api::<RawCountingMutex>();
+}
+
+/// `Condvar::wait_timeout` times out when nobody notifies, `wait_timeout_while` returns as
+/// soon as the condition is false and reports a timeout only with the condition still true.
+fn condvar_timed<R: RawLock + 'static>() {
+    let state = Arc::new((Mutex::<bool, R>::new(false), Condvar::new()));
+    let (lock, cv) = &*state;
+    let start = Instant::now();
+    let (guard, result) = cv.wait_timeout(lock.lock(), Duration::from_millis(10));
+    assert!(result.timed_out() || start.elapsed() < Duration::from_millis(10));
+    drop(guard);
+    let (guard, result) = cv.wait_timeout_while(lock.lock(), Duration::from_millis(10), |f| !*f);
+    assert!(result.timed_out() && !*guard);
+    assert!(start.elapsed() >= Duration::from_millis(10));
+    drop(guard);
+    let notifier = {
+        let state = Arc::clone(&state);
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(5));
+            *state.0.lock() = true;
+            state.1.notify_all();
+        })
+    };
+    let (guard, result) = cv.wait_timeout_while(lock.lock(), PATIENCE, |f| !*f);
+    assert!(*guard && !result.timed_out());
+    drop(guard);
+    notifier.join().unwrap();
+}
+
+#[test]
+fn condvar_timed_with_futex_mutex() {
+    condvar_timed::<RawFutexMutex>();
+}
+
+#[test]
+fn condvar_timed_with_counting_mutex() {
+    condvar_timed::<RawCountingMutex>();
 }

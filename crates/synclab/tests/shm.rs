@@ -188,6 +188,35 @@ fn an_opener_racing_the_initialiser_waits_or_gets_a_typed_error() {
 }
 
 #[test]
+fn remove_stale_never_takes_a_segment_its_creator_is_building() {
+    // Before creation went through a temporary name and link(2), a remover running between the
+    // creator's O_EXCL open and its flock saw an unlocked object and unlinked it.
+    for round in 0..1000 {
+        let n = name(&format!("building{round}"));
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let remover = {
+            let (n, done) = (n.clone(), Arc::clone(&done));
+            std::thread::spawn(move || {
+                let mut removed = 0;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    removed += usize::from(Segment::remove_stale(&n).unwrap());
+                }
+                removed
+            })
+        };
+        let segment = Shared::<Array>::create(&n, &2, &opts()).unwrap();
+        assert_eq!(Segment::inspect(&n).unwrap(), StaleCheck::InUse);
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(
+            remover.join().unwrap(),
+            0,
+            "round {round}: a live segment was removed"
+        );
+        drop(segment);
+    }
+}
+
+#[test]
 fn a_segment_removed_while_mapped_keeps_working() {
     let n = name("removed");
     let a = Shared::<Array>::create(&n, &2, &opts()).unwrap();
@@ -210,7 +239,9 @@ fn attach_entries_are_freed_when_threads_exit() {
     // Far more threads, one after another, than the table has entries.
     for _ in 0..300 {
         std::thread::scope(|s| {
-            s.spawn(|| *m.lock_checked().unwrap() += 1);
+            // An explicit join waits for the OS thread to exit, thread-local destructors (which
+            // free the entry) included; the scope's implicit wait ends when the closure returns.
+            s.spawn(|| *m.lock_checked().unwrap() += 1).join().unwrap();
         });
     }
     assert_eq!(*m.lock_checked().unwrap(), 300);

@@ -5,7 +5,8 @@
 //! contract says so, and that is why this runs only in the sanitizer build (`cargo xtask tsan`
 //! sets `SYNCLAB_UNDER_TSAN=1`), where the race detector is the point. Elsewhere it does nothing.
 
-use std::process::Command;
+#[path = "shared/child.rs"]
+mod child;
 
 const CHILD: &str = "SYNCLAB_TSAN_CONTROL_CHILD";
 
@@ -21,20 +22,7 @@ fn tsan_reports_the_zoo_relaxed_publish_race() {
         race();
         return;
     }
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "tsan_reports_the_zoo_relaxed_publish_race",
-            "--exact",
-            "--nocapture",
-        ])
-        .env(CHILD, "1")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (_, text) = child::run("tsan_reports_the_zoo_relaxed_publish_race", CHILD);
     assert!(
         text.contains("WARNING: ThreadSanitizer: data race") && text.contains("zoo/array.rs"),
         "ThreadSanitizer did not report the zoo's Relaxed-publish race (is the build \

@@ -306,6 +306,8 @@ fn copy_tree(root: &Path, dst: &Path) -> Result<(), String> {
         "crates",
         "verification",
         "benches",
+        // Workspace members too (`examples/own-design`), or the scratch workspace is broken.
+        "examples",
     ] {
         let ok = Command::new("cp")
             .arg("-r")
@@ -416,7 +418,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             .unwrap_or(&m.site.file)
             .to_path_buf();
         let target = tree.join(&rel_file);
-        let original = std::fs::read_to_string(&m.site.file).map_err(|e| e.to_string())?;
+        // From the scratch copy (restored after every mutant), not the working tree: the sites'
+        // offsets are those of the snapshot, and the working tree may be edited meanwhile.
+        let original = std::fs::read_to_string(&target).map_err(|e| e.to_string())?;
         std::fs::write(&target, apply(&original, m)).map_err(|e| e.to_string())?;
         let start = Instant::now();
         let mut tests_run = tests.join(", ");

@@ -1,11 +1,17 @@
 //! Project automation. Run through the cargo alias: `cargo xtask <command>`.
 //!
 //! ```text
-//! cargo xtask test                 fmt, clippy, cargo test, loom suite, shuttle suite, Miri
+//! cargo xtask test [--no-install]  fmt, clippy, cargo test, the downstream example, MSRV check,
+//!                                  loom suite, shuttle suite, Miri (installing the nightly Miri
+//!                                  component, the MSRV toolchain and valgrind when missing,
+//!                                  unless --no-install or SYNCLAB_NO_INSTALL=1)
 //! cargo xtask verify [options]     only the checkers (loom, shuttle), with raisable bounds
 //!     --loom-preemptions N|none    override every loom model's preemption bound
 //!     --shuttle-scale N            multiply every shuttle model's schedule count
 //!     --only loom|shuttle          run one checker
+//!     --package NAME               check this workspace package's tests (repeatable; default:
+//!                                  synclab-verification and the own-design example)
+//!     --manifest-path PATH         check the tests of a crate outside the workspace
 //!     --write-docs                 rewrite the model table in docs/verification.md
 //! cargo xtask miri                 the unsafe-code tests and the SeqCst witnesses under Miri, many seeds
 //! cargo xtask tsan                 the stress tests under ThreadSanitizer (nightly, -Zbuild-std)
@@ -38,7 +44,7 @@ fn main() -> ExitCode {
         Some("icount") => icount(&root, &args[1..]),
         Some("audit") => audit::run(&root, &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--write-docs] | miri | tsan | bench [GROUP] | icount [compare options] | audit [--filter PATH] [--timeout SECS] [--list] [--resume] [--write-docs]");
+            eprintln!("usage: cargo xtask test [--no-install] | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--package NAME]... [--manifest-path PATH] [--write-docs] | miri | tsan | bench [GROUP] | icount [compare options] | audit [--filter PATH] [--timeout SECS] [--list] [--resume] [--write-docs]");
             return ExitCode::from(2);
         }
     };
@@ -127,11 +133,33 @@ fn summary(stages: &[Stage]) -> Result<(), String> {
     }
 }
 
-fn test(root: &Path, _args: &[String]) -> Result<(), String> {
+/// The optional `lock_api` bridge of synclab's locks: linted and tested with the workspace (it
+/// cannot be built under the checkers, whose atomics are not const).
+const LOCK_API: &str = "synclab/lock_api";
+
+/// The toolchain the library promises to build with (`rust-version` in Cargo.toml).
+const MSRV: &str = "1.85";
+
+/// The example program written from the docs alone, outside the workspace.
+const DOWNSTREAM: &str = "examples/downstream/Cargo.toml";
+
+/// Whether `cargo xtask test` may install what a fresh machine lacks (Miri, the MSRV
+/// toolchain): yes unless `--no-install` or `SYNCLAB_NO_INSTALL` says otherwise.
+fn may_install(args: &[String]) -> bool {
+    !args.iter().any(|a| a == "--no-install") && std::env::var_os("SYNCLAB_NO_INSTALL").is_none()
+}
+
+fn test(root: &Path, args: &[String]) -> Result<(), String> {
+    if let Some(other) = args.iter().find(|a| *a != "--no-install") {
+        return Err(format!("unknown test option {other:?}"));
+    }
+    let install = may_install(args);
     // The instruction-count test runs valgrind; install it first when missing (or say why
     // not: that test then skips, except under CI, where it fails).
-    if let Err(e) = ensure_valgrind() {
-        eprintln!("==> valgrind: {e}");
+    if install {
+        if let Err(e) = ensure_valgrind() {
+            eprintln!("==> valgrind: {e}");
+        }
     }
     let mut stages = vec![
         run(
@@ -146,6 +174,8 @@ fn test(root: &Path, _args: &[String]) -> Result<(), String> {
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                "--features",
+                LOCK_API,
                 "--",
                 "-D",
                 "warnings",
@@ -153,12 +183,20 @@ fn test(root: &Path, _args: &[String]) -> Result<(), String> {
         ),
         run(
             root,
-            "cargo test --workspace",
-            cargo().args(["test", "--workspace"]),
+            "cargo test --workspace (with the lock_api bridge)",
+            cargo().args(["test", "--workspace", "--features", LOCK_API]),
+        ),
+        run(
+            root,
+            "downstream example (outside the workspace)",
+            cargo()
+                .args(["run", "--quiet", "--manifest-path", DOWNSTREAM])
+                .env("CARGO_TARGET_DIR", root.join("target/downstream")),
         ),
     ];
+    stages.push(msrv(root, install));
     stages.extend(verify(root, &VerifyOptions::default()));
-    stages.push(miri(root, false).unwrap_or_else(|e| Stage {
+    stages.push(miri(root, install).unwrap_or_else(|e| Stage {
         name: "miri".into(),
         outcome: Outcome::Skipped(e),
         elapsed: Duration::ZERO,
@@ -180,13 +218,55 @@ fn test(root: &Path, _args: &[String]) -> Result<(), String> {
     summary(&stages)
 }
 
+/// `cargo +MSRV check` of the library, installing the toolchain (minimal profile) if missing.
+fn msrv(root: &Path, install: bool) -> Stage {
+    let name = format!("MSRV {MSRV}: cargo check -p synclab");
+    let has = || {
+        Command::new("cargo")
+            .args([&format!("+{MSRV}"), "--version"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    if !has() && install {
+        eprintln!(
+            "==> installing the MSRV toolchain: rustup toolchain install {MSRV} --profile minimal"
+        );
+        let _ = Command::new("rustup")
+            .args(["toolchain", "install", MSRV, "--profile", "minimal"])
+            .status();
+    }
+    if !has() {
+        let why = format!("toolchain {MSRV} is not installed (`rustup toolchain install {MSRV} --profile minimal`)");
+        eprintln!("==> {name}: SKIPPED — {why}");
+        return Stage {
+            name,
+            outcome: Outcome::Skipped(why),
+            elapsed: Duration::ZERO,
+        };
+    }
+    // Not `cargo()`: the `CARGO` of the running toolchain would ignore the `+MSRV`.
+    let mut cmd = Command::new("cargo");
+    cmd.args([&format!("+{MSRV}"), "check", "--quiet", "-p", "synclab"])
+        .env("CARGO_TARGET_DIR", root.join("target/msrv"))
+        .env_remove("RUSTUP_TOOLCHAIN");
+    run(root, &name, &mut cmd)
+}
+
 #[derive(Default)]
 struct VerifyOptions {
     loom_preemptions: Option<String>,
     shuttle_scale: Option<String>,
     only: Option<String>,
+    /// Workspace packages whose tests are checked (default: [`DEFAULT_PACKAGES`]).
+    packages: Vec<String>,
+    /// A crate outside the workspace to check instead.
+    manifest_path: Option<PathBuf>,
     write_docs: bool,
 }
+
+/// The packages `verify` checks by default: synclab's models and the own-design example.
+const DEFAULT_PACKAGES: [&str; 2] = ["synclab-verification", "own-design"];
 
 fn verify_command(root: &Path, args: &[String]) -> Result<(), String> {
     let mut opts = VerifyOptions::default();
@@ -201,6 +281,15 @@ fn verify_command(root: &Path, args: &[String]) -> Result<(), String> {
             "--loom-preemptions" => opts.loom_preemptions = Some(value()?),
             "--shuttle-scale" => opts.shuttle_scale = Some(value()?),
             "--only" => opts.only = Some(value()?),
+            "--package" | "-p" => opts.packages.push(value()?),
+            "--manifest-path" => {
+                // Absolute: the checker runs from the workspace root, not from here.
+                let path = PathBuf::from(value()?);
+                opts.manifest_path = Some(
+                    std::fs::canonicalize(&path)
+                        .map_err(|e| format!("--manifest-path {}: {e}", path.display()))?,
+                );
+            }
             "--write-docs" => opts.write_docs = true,
             other => return Err(format!("unknown verify option {other:?}")),
         }
@@ -208,6 +297,14 @@ fn verify_command(root: &Path, args: &[String]) -> Result<(), String> {
     if let Some(only) = &opts.only {
         if only != "loom" && only != "shuttle" {
             return Err(format!("--only takes loom or shuttle, not {only:?}"));
+        }
+    }
+    if opts.manifest_path.is_some() && !opts.packages.is_empty() {
+        return Err("give --package or --manifest-path, not both".into());
+    }
+    if let Some(path) = &opts.manifest_path {
+        if !path.is_file() {
+            return Err(format!("--manifest-path {}: no such file", path.display()));
         }
     }
     let stages = verify(root, &opts);
@@ -225,9 +322,34 @@ fn verify(root: &Path, opts: &VerifyOptions) -> Vec<Stage> {
         let report = report_dir.join(format!("{checker}.jsonl"));
         let _ = std::fs::remove_file(&report);
         let mut cmd = cargo();
-        cmd.args(["test", "--release", "-p", "synclab-verification"])
-            .env("RUSTFLAGS", format!("--cfg synclab_{checker}"))
-            .env("CARGO_TARGET_DIR", root.join("target").join(checker))
+        // `--tests`: the models live in test targets; doc tests are plain-world examples
+        // (`cargo test` runs them), and one that starts threads would use checker types
+        // outside a model.
+        cmd.args(["test", "--release", "--tests"]);
+        let what = match &opts.manifest_path {
+            Some(path) => {
+                // A crate outside the workspace: its own lock file and target directory.
+                cmd.arg("--manifest-path").arg(path);
+                cmd.env(
+                    "CARGO_TARGET_DIR",
+                    root.join("target/external").join(checker),
+                );
+                path.display().to_string()
+            }
+            None => {
+                let packages: Vec<&str> = if opts.packages.is_empty() {
+                    DEFAULT_PACKAGES.to_vec()
+                } else {
+                    opts.packages.iter().map(String::as_str).collect()
+                };
+                for package in &packages {
+                    cmd.args(["-p", package]);
+                }
+                cmd.env("CARGO_TARGET_DIR", root.join("target").join(checker));
+                packages.join(", ")
+            }
+        };
+        cmd.env("RUSTFLAGS", format!("--cfg synclab_{checker}"))
             .env("SYNCLAB_REPORT", &report);
         match checker {
             "loom" => {
@@ -247,7 +369,11 @@ fn verify(root: &Path, opts: &VerifyOptions) -> Vec<Stage> {
                 cmd.env("SYNCLAB_SHUTTLE_SCALE", scale);
             }
         }
-        let stage = run(root, &format!("{checker} suite (release)"), &mut cmd);
+        let stage = run(
+            root,
+            &format!("{checker} suite (release): {what}"),
+            &mut cmd,
+        );
         match report::summarize(&report) {
             Ok(text) => eprintln!("{text}"),
             Err(e) => eprintln!("(no {checker} report: {e})"),
@@ -263,7 +389,8 @@ fn verify(root: &Path, opts: &VerifyOptions) -> Vec<Stage> {
     stages
 }
 
-/// Runs the Miri suite. With `install`, installs the nightly component if it is missing.
+/// Runs the Miri suite. With `install`, installs the nightly component if it is missing
+/// (`cargo xtask test` does unless told not to; `cargo xtask miri` always does).
 fn miri(root: &Path, install: bool) -> Result<Stage, String> {
     let has_miri = |_: ()| {
         Command::new("cargo")
@@ -273,7 +400,7 @@ fn miri(root: &Path, install: bool) -> Result<Stage, String> {
             .unwrap_or(false)
     };
     if !has_miri(()) {
-        if install || std::env::var("SYNCLAB_INSTALL_MIRI").is_ok() {
+        if install {
             eprintln!(
                 "==> installing miri: rustup component add miri rust-src --toolchain nightly"
             );
@@ -289,47 +416,37 @@ fn miri(root: &Path, install: bool) -> Result<Stage, String> {
                 .status();
         }
         if !has_miri(()) {
-            let why = "nightly Miri is not installed; `cargo xtask miri` installs it".to_string();
+            let why = "nightly Miri is not installed and could not be installed (`rustup component add miri rust-src --toolchain nightly`)".to_string();
             eprintln!("==> miri: SKIPPED — {why}");
             return Err(why);
         }
     }
     let seeds = std::env::var("SYNCLAB_MIRI_SEEDS").unwrap_or_else(|_| "16".into());
     let flags = format!("-Zmiri-many-seeds=0..{seeds} -Zmiri-strict-provenance");
-    let mut cmd = Command::new("cargo");
-    cmd.args([
-        "+nightly",
-        "miri",
-        "test",
-        "-p",
-        "synclab",
-        "--test",
-        "miri",
-        "--test",
-        "sc_witness",
-    ])
-    .env("MIRIFLAGS", &flags)
-    .env("CARGO_TARGET_DIR", root.join("target/miri"));
+    // `cargo +nightly miri test -p synclab <args>` with `miriflags`, in its own target dir.
+    let miri_test = |args: &[&str], miriflags: String| {
+        let mut cmd = Command::new("cargo");
+        cmd.args(["+nightly", "miri", "test", "-p", "synclab"])
+            .args(args)
+            .env("MIRIFLAGS", miriflags)
+            .env("CARGO_TARGET_DIR", root.join("target/miri"));
+        cmd
+    };
+    let mut cmd = miri_test(&["--test", "miri", "--test", "sc_witness"], flags.clone());
     let mut stage = run(root, &format!("miri ({seeds} seeds)"), &mut cmd);
     // The seed's Python pool keeps daemon threads that are never joined (its design), which
     // Miri's leak check reports at exit: its program runs in a pass of its own with the leak
     // check off (the race detector and weak memory stay on).
-    let mut daemons = Command::new("cargo");
-    daemons
-        .args([
-            "+nightly",
-            "miri",
-            "test",
-            "-p",
-            "synclab",
+    let mut daemons = miri_test(
+        &[
             "--test",
             "miri",
             "zoo::seed_python_pool",
             "--",
             "--include-ignored",
-        ])
-        .env("MIRIFLAGS", format!("{flags} -Zmiri-ignore-leaks"))
-        .env("CARGO_TARGET_DIR", root.join("target/miri"));
+        ],
+        format!("{flags} -Zmiri-ignore-leaks"),
+    );
     let daemons = run(root, "miri: seed Python pool (leaks allowed)", &mut daemons);
     // The `compile_fail` doc tests name the error each expects (the zoo's E0133: the
     // constructor is unsafe; E0277: not a `SharedArray`; the crate docs' E0639 / E0004:

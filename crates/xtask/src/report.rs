@@ -1,54 +1,18 @@
 //! Turns the harness's JSON-lines reports into a summary and the model table of
 //! `docs/verification.md`.
 //!
-//! Each line is a flat JSON object written by `synclab_verification` (no nesting, string and
-//! number values only), so a tiny reader suffices and xtask stays dependency-free.
+//! Each line is a flat JSON object written by `synclab_verification` with serde_json; it is
+//! read back with serde_json. A line that is not a JSON object is skipped (a report is
+//! appended to by several test binaries; a torn line must not stop the summary).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-type Row = BTreeMap<String, String>;
+type Row = serde_json::Map<String, serde_json::Value>;
 
 fn parse_line(line: &str) -> Option<Row> {
-    let body = line.trim().strip_prefix('{')?.strip_suffix('}')?;
-    let mut row = Row::new();
-    let mut chars = body.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
-            chars.next();
-        }
-        if chars.peek().is_none() {
-            break;
-        }
-        let key = read_string(&mut chars)?;
-        while chars.peek().is_some_and(|c| *c == ':' || c.is_whitespace()) {
-            chars.next();
-        }
-        let value = if chars.peek() == Some(&'"') {
-            read_string(&mut chars)?
-        } else {
-            let mut v = String::new();
-            while chars.peek().is_some_and(|c| *c != ',') {
-                v.push(chars.next()?);
-            }
-            v.trim().to_string()
-        };
-        row.insert(key, value);
-    }
-    Some(row)
-}
-
-fn read_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Option<String> {
-    if chars.next()? != '"' {
-        return None;
-    }
-    let mut s = String::new();
-    loop {
-        match chars.next()? {
-            '\\' => s.push(chars.next()?),
-            '"' => return Some(s),
-            c => s.push(c),
-        }
+    match serde_json::from_str(line.trim()) {
+        Ok(serde_json::Value::Object(row)) => Some(row),
+        _ => None,
     }
 }
 
@@ -57,8 +21,13 @@ fn read(path: &Path) -> Result<Vec<Row>, String> {
     Ok(text.lines().filter_map(parse_line).collect())
 }
 
-fn get<'a>(row: &'a Row, key: &str) -> &'a str {
-    row.get(key).map(String::as_str).unwrap_or("")
+/// A field as text: a string's contents, a number as written, `""` if absent.
+fn get(row: &Row, key: &str) -> String {
+    match row.get(key) {
+        Some(serde_json::Value::String(text)) => text.clone(),
+        Some(serde_json::Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
 }
 
 /// A one-screen summary of a report file.
@@ -94,7 +63,7 @@ pub fn write_docs(root: &Path, report_dir: &Path) -> Result<PathBuf, String> {
         let Ok(mut rows) = read(&report_dir.join(format!("{checker}.jsonl"))) else {
             continue;
         };
-        rows.sort_by(|a, b| get(a, "model").cmp(get(b, "model")));
+        rows.sort_by_key(|r| get(r, "model"));
         for r in &rows {
             if get(r, "result") == "pass" {
                 table.push_str(&format!(

@@ -32,11 +32,13 @@
 
 use core::fmt;
 use core::mem::MaybeUninit;
+use core::time::Duration;
 
 use super::{IndexError, PublishError, SharedArray};
 use crate::lock::LockFamily;
 use crate::shm::{Heap, HeapMemory, Memory, Region};
 use crate::sync::atomic::{AtomicU32, Ordering::*};
+use crate::sync::time::Instant;
 use crate::sync::UnsafeCell;
 
 /// The lock, the condition variable, and (under the lock) the count of sleeping readers.
@@ -145,19 +147,31 @@ where
         )
     }
 
+    /// Sleeps on the condvar until the slot is published, or until `deadline` (if any)
+    /// passes: then `None` (after one last look under the lock).
     #[cold]
-    fn wait_slow<'a>(&'a self, slot: &Slot<T>, mut guard: F::Guard<'a, usize>) -> T {
+    fn wait_slow<'a>(
+        &'a self,
+        slot: &Slot<T>,
+        mut guard: F::Guard<'a, usize>,
+        deadline: Option<Instant>,
+    ) -> Option<T> {
         loop {
             // SAFETY: we hold the lock (`guard`).
             if let Some(value) = unsafe { Self::read(slot) } {
-                return value;
+                return Some(value);
             }
             *guard += 1;
             // Atomically unlocks and sleeps; the publisher sets the slot and reads `sleepers`
             // under the same lock, so it either sees us counted (and notifies after we are
             // asleep) or we see its value on the check above.
-            guard = F::wait(&self.monitor().published, guard);
+            let (relocked, timed_out) = F::wait_until(&self.monitor().published, guard, deadline);
+            guard = relocked;
             *guard -= 1;
+            if timed_out {
+                // SAFETY: we hold the lock (`guard`).
+                return unsafe { Self::read(slot) };
+            }
         }
     }
 
@@ -233,7 +247,19 @@ where
         if let Some(value) = unsafe { Self::read(slot) } {
             return Ok(value);
         }
-        Ok(self.wait_slow(slot, guard))
+        match self.wait_slow(slot, guard, None) {
+            Some(value) => Ok(value),
+            None => unreachable!("a wait without a deadline does not time out"),
+        }
+    }
+
+    /// As [`wait`](Self::wait), for at most `timeout`: `Ok(None)` if the slot was still empty
+    /// when it passed.
+    pub fn wait_timeout(&self, index: usize, timeout: Duration) -> Result<Option<T>, IndexError> {
+        IndexError::check(index, self.len())?;
+        let slot = &self.slots()[index];
+        let guard = F::lock(&self.monitor().sleepers);
+        Ok(self.wait_slow(slot, guard, Instant::now().checked_add(timeout)))
     }
 }
 
@@ -263,6 +289,10 @@ where
     #[inline]
     fn wait(&self, index: usize) -> Result<T, IndexError> {
         CondvarArrayIn::wait(self, index)
+    }
+
+    fn wait_timeout(&self, index: usize, timeout: Duration) -> Result<Option<T>, IndexError> {
+        CondvarArrayIn::wait_timeout(self, index, timeout)
     }
 }
 

@@ -62,11 +62,13 @@
 
 use core::fmt;
 use core::mem::MaybeUninit;
+use core::time::Duration;
 
 use super::{IndexError, PublishError, SharedArray};
 use crate::shm::{Heap, HeapMemory, Memory, Region};
 use crate::sync::atomic::{AtomicU32, Ordering::*};
 use crate::sync::hint::{spin_limit, spin_loop};
+use crate::sync::time::Instant;
 use crate::sync::{thread, UnsafeCell};
 
 /// Phase: nothing published.
@@ -120,6 +122,8 @@ enum Waited {
     Ready,
     /// Tracked memory only: the publisher died; the slot reads `ABANDONED`.
     Abandoned,
+    /// A timed wait's deadline passed with the slot still unpublished.
+    TimedOut,
 }
 
 /// Where [`LockFreeArrayIn::publish_dying`] stops, as a process killed there would.
@@ -217,6 +221,26 @@ impl<T> LockFreeArrayIn<T, Heap> {
             Err(WaitError::PublisherDied { .. }) => unreachable!("heap slots are never abandoned"),
         }
     }
+
+    /// As [`wait_ref`](Self::wait_ref), for at most `timeout`: `Ok(None)` if the slot was
+    /// still empty when it passed.
+    pub fn wait_ref_timeout(
+        &self,
+        index: usize,
+        timeout: Duration,
+    ) -> Result<Option<&T>, IndexError> {
+        let slot = self.slot(index)?;
+        // Acquire: pairs with the Release swap in `publish` (fast path: already published).
+        let ready = slot.state.load(Acquire) == READY
+            || match slot.wait_until_ready::<Heap>(Instant::now().checked_add(timeout)) {
+                Waited::Ready => true,
+                Waited::TimedOut => false,
+                // The heap is not tracked: no slot is ever abandoned.
+                Waited::Abandoned => unreachable!("heap slots are never abandoned"),
+            };
+        // SAFETY: READY was seen with Acquire, here or inside `wait_until_ready`.
+        Ok(ready.then(|| unsafe { slot.value_ref() }))
+    }
 }
 
 impl<T, M: HeapMemory> LockFreeArrayIn<T, M> {
@@ -276,7 +300,7 @@ impl<T, M: Memory> LockFreeArrayIn<T, M> {
         let slot = self.slot(index)?;
         // Acquire: pairs with the Release swap in `publish` (fast path: already published).
         if slot.state.load(Acquire) != READY {
-            if let Waited::Abandoned = slot.wait_until_ready::<M>() {
+            if let Waited::Abandoned = slot.wait_until_ready::<M>(None) {
                 return Err(WaitError::PublisherDied { index });
             }
         }
@@ -344,7 +368,7 @@ impl<T, M: Memory> LockFreeArrayIn<T, M> {
                 // tracked memory the owner may turn out dead: the slot is then ABANDONED and
                 // we try to claim it.
                 if phase(state) == WRITING {
-                    if let Waited::Abandoned = slot.wait_until_ready::<M>() {
+                    if let Waited::Abandoned = slot.wait_until_ready::<M>(None) {
                         state = slot.state.load(Relaxed);
                         continue;
                     }
@@ -404,9 +428,10 @@ impl<T> Slot<T> {
     }
 
     /// Returns once `state == READY` has been seen with an Acquire load — or, in tracked
-    /// memory, once the slot reads `ABANDONED` (its publisher died).
+    /// memory, once the slot reads `ABANDONED` (its publisher died) — or once `deadline` (if
+    /// any) has passed (`TimedOut`).
     #[cold]
-    fn wait_until_ready<M: Memory>(&self) -> Waited {
+    fn wait_until_ready<M: Memory>(&self, deadline: Option<Instant>) -> Waited {
         // A short spin first: a publisher that has already claimed the slot (or is about to)
         // finishes within a few hundred nanoseconds, far less than a sleep and a wake.
         for _ in 0..spin_limit(SPIN) {
@@ -469,15 +494,40 @@ impl<T> Slot<T> {
             }
             // Sleeps only while the word is still `state` (atomically with respect to the
             // publisher's wake); may return spuriously, so we re-check. In tracked memory the
-            // sleep is bounded, so that a publisher that dies while we sleep is noticed.
+            // sleep is bounded, so that a publisher that dies while we sleep is noticed; with
+            // a deadline, it ends there. A reader that times out leaves `SLEEPERS` set: other
+            // readers may sleep under the same marker, so it cannot be cleared, and the
+            // publisher then makes one `wake_all` that may find nobody.
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
+                // One last look (Acquire: pairs with the Release swap in `publish`).
+                return if self.state.load(Acquire) == READY {
+                    Waited::Ready
+                } else {
+                    Waited::TimedOut
+                };
+            }
             if M::TRACKED {
-                if M::wait_timeout(&self.state, state, M::POLL) {
+                let sleep = left.map_or(M::POLL, |left| left.min(M::POLL));
+                if M::wait_timeout(&self.state, state, sleep) {
                     // Free after a 20 ms sleep; under a checker the yield that lets the
                     // publisher run on (a timed wait alone would be a spin loop there).
                     spin_loop();
                 }
             } else {
-                M::wait(&self.state, state);
+                match left {
+                    None => M::wait(&self.state, state),
+                    Some(left) => {
+                        if M::wait_timeout(&self.state, state, left) {
+                            // One last look (Acquire: as above) before giving up.
+                            return if self.state.load(Acquire) == READY {
+                                Waited::Ready
+                            } else {
+                                Waited::TimedOut
+                            };
+                        }
+                    }
+                }
             }
             // Acquire: pairs with the Release swap in `publish`.
             state = self.state.load(Acquire);
@@ -521,6 +571,10 @@ where
     #[inline]
     fn wait(&self, index: usize) -> Result<T, IndexError> {
         self.wait_ref(index).cloned()
+    }
+
+    fn wait_timeout(&self, index: usize, timeout: Duration) -> Result<Option<T>, IndexError> {
+        Ok(self.wait_ref_timeout(index, timeout)?.cloned())
     }
 }
 

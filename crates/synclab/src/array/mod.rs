@@ -64,6 +64,9 @@
 //! [`FutexFamily`]: crate::lock::FutexFamily
 
 use core::fmt;
+use core::time::Duration;
+
+use crate::sync::time::Instant;
 
 mod condvar;
 mod lock_free;
@@ -109,6 +112,45 @@ pub trait SharedArray<T: Clone + Send + Sync>: Send + Sync {
     /// Blocks until slot `index` is published and returns a clone of its value; returns at
     /// once if it already is. Out of bounds is an error, never a hang.
     fn wait(&self, index: usize) -> Result<T, IndexError>;
+
+    /// As [`wait`](SharedArray::wait), for at most `timeout`: `Ok(None)` if the slot was
+    /// still empty when the timeout passed.
+    ///
+    /// Every design in this module overrides this with its own timed sleep (a futex wait, a
+    /// condvar wait, the seed's penalty sleep). The provided method — for an implementation
+    /// that has none — polls [`try_get`](SharedArray::try_get) with sleeps that double from
+    /// 1 µs to 1 ms: correct, not fast.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use synclab::array::{LockFreeArray, SharedArray};
+    ///
+    /// let array = LockFreeArray::with_len(1);
+    /// assert_eq!(array.wait_timeout(0, Duration::from_millis(1)), Ok(None));
+    /// array.publish(0, 'x').unwrap();
+    /// assert_eq!(array.wait_timeout(0, Duration::from_millis(1)), Ok(Some('x')));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`IndexError`] if `index >= len` (at once, never after the timeout).
+    fn wait_timeout(&self, index: usize, timeout: Duration) -> Result<Option<T>, IndexError> {
+        let deadline = Instant::now().checked_add(timeout);
+        let mut nap = Duration::from_micros(1);
+        loop {
+            if let Some(value) = self.try_get(index)? {
+                return Ok(Some(value));
+            }
+            let now = Instant::now();
+            let nap_now = match deadline {
+                Some(deadline) if now >= deadline => return Ok(None),
+                Some(deadline) => nap.min(deadline - now),
+                None => nap,
+            };
+            crate::sync::thread::sleep(nap_now);
+            nap = (nap * 2).min(Duration::from_millis(1));
+        }
+    }
 }
 
 /// An index past the end of a shared array.

@@ -28,6 +28,7 @@ use std::time::Duration;
 use super::{IndexError, PublishError, SharedArray};
 use crate::lock::{LockFamily, StdFamily};
 use crate::sync::thread;
+use crate::sync::time::Instant;
 
 /// The penalty [`PollingArray::with_len`] uses: 1 ms (the seed uses 1 s and 2 s).
 pub const DEFAULT_PENALTY: Duration = Duration::from_millis(1);
@@ -82,12 +83,39 @@ impl<T: Send, F: LockFamily> PollingArray<T, F> {
         T: Clone,
     {
         IndexError::check(index, self.len)?;
+        match self.poll(index, None, &mut on_empty) {
+            Some(value) => Ok(value),
+            None => unreachable!("a wait without a deadline does not time out"),
+        }
+    }
+
+    /// The seed's loop: look, and sleep a penalty (at most until `deadline`, if any) while
+    /// the slot is empty. `None` once the deadline has passed with the slot still empty.
+    fn poll(
+        &self,
+        index: usize,
+        deadline: Option<Instant>,
+        on_empty: &mut impl FnMut(usize, Duration),
+    ) -> Option<T>
+    where
+        T: Clone,
+    {
         loop {
             if let Some(value) = self.look(index) {
-                return Ok(value);
+                return Some(value);
             }
-            on_empty(index, self.penalty);
-            thread::sleep(self.penalty);
+            let nap = match deadline {
+                None => self.penalty,
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return None;
+                    }
+                    self.penalty.min(deadline - now)
+                }
+            };
+            on_empty(index, nap);
+            thread::sleep(nap);
         }
     }
 
@@ -135,6 +163,11 @@ where
 
     fn wait(&self, index: usize) -> Result<T, IndexError> {
         self.wait_observed(index, |_, _| {})
+    }
+
+    fn wait_timeout(&self, index: usize, timeout: Duration) -> Result<Option<T>, IndexError> {
+        IndexError::check(index, self.len)?;
+        Ok(self.poll(index, Instant::now().checked_add(timeout), &mut |_, _| {}))
     }
 }
 

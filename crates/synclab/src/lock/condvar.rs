@@ -35,6 +35,15 @@
 //! No ordering on `seq` or `waiters` is needed for the *data*: the waiter re-locks the mutex
 //! before looking at the predicate, and the mutex orders that.
 //!
+//! # Timed waits
+//!
+//! [`Condvar::wait_timeout`] sleeps with `futex::wait_timeout`; a waiter that times out
+//! unregisters exactly like a woken one, so `waiters` stays exact. A notification it did not
+//! consume is not lost: `notify_one` wakes a thread still *in* the futex queue, and a waiter
+//! that timed out has already left it (futex(2) and both models: a wait either is dequeued by
+//! a wake and reports woken, or times out and is no longer there to be woken).
+//! [`Condvar::wait_timeout_while`] keeps one deadline across spurious returns.
+//!
 //! # Spurious wakeups
 //!
 //! `wait` may return although nobody notified *this* waiter, so callers re-check their
@@ -65,9 +74,11 @@
 //! requeue onto the mutex's futex, unlike glibc's condvar).
 
 use core::marker::PhantomData;
+use core::time::Duration;
 
 use crate::shm::{Heap, Memory};
 use crate::sync::atomic::{AtomicU32, AtomicUsize, Ordering::*};
+use crate::sync::time::Instant;
 
 use super::{MutexGuard, RawLock};
 
@@ -117,22 +128,8 @@ impl<M: Memory> CondvarIn<M> {
 
     /// Unlocks the guard's mutex, sleeps until notified, and re-locks; may return spuriously
     /// (see the module docs), so callers re-check their predicate.
-    pub fn wait<'a, T, R: RawLock>(&self, mut guard: MutexGuard<'a, T, R>) -> MutexGuard<'a, T, R> {
-        // Relaxed (both): ordered by the mutex we hold; see the module docs. Register first,
-        // so a notifier that reads `waiters` after taking the lock sees us.
-        self.waiters.fetch_add(1, Relaxed);
-        let seen = self.seq.load(Relaxed);
-        MutexGuard::unlocked(&mut guard, || {
-            // Sleeps only if no notification bumped `seq` since `seen` was read; in tracked
-            // memory at most POLL, returning as a spurious wakeup.
-            if M::TRACKED {
-                M::wait_timeout(&self.seq, seen, M::POLL);
-            } else {
-                M::wait(&self.seq, seen);
-            }
-            self.waiters.fetch_sub(1, Relaxed);
-        });
-        guard
+    pub fn wait<'a, T, R: RawLock>(&self, guard: MutexGuard<'a, T, R>) -> MutexGuard<'a, T, R> {
+        self.wait_inner(guard, None).0
     }
 
     /// Waits while `condition` holds, re-checking it (under the lock) after every return of
@@ -146,6 +143,117 @@ impl<M: Memory> CondvarIn<M> {
             guard = self.wait(guard);
         }
         guard
+    }
+
+    /// As [`Condvar::wait`], but gives up after `timeout`; the result says whether it timed
+    /// out. It may also return early, spuriously, like `wait`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use synclab::lock::{Condvar, FutexMutex};
+    ///
+    /// let m = FutexMutex::new(());
+    /// let cv = Condvar::new();
+    /// let (_guard, result) = cv.wait_timeout(m.lock(), Duration::from_millis(1));
+    /// assert!(result.timed_out()); // nobody notified
+    /// ```
+    pub fn wait_timeout<'a, T, R: RawLock>(
+        &self,
+        guard: MutexGuard<'a, T, R>,
+        timeout: Duration,
+    ) -> (MutexGuard<'a, T, R>, WaitTimeoutResult) {
+        let (guard, timed_out) = self.wait_inner(guard, Some(timeout));
+        (guard, WaitTimeoutResult(timed_out))
+    }
+
+    /// Waits while `condition` holds, for at most `timeout` in total. Returns the guard and
+    /// whether it timed out — that is, the condition still held when the time ran out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use synclab::lock::{Condvar, CountingMutex};
+    ///
+    /// let pair = Arc::new((CountingMutex::new(false), Condvar::new()));
+    /// let peer = Arc::clone(&pair);
+    /// let t = std::thread::spawn(move || {
+    ///     *peer.0.lock() = true;
+    ///     peer.1.notify_all();
+    /// });
+    /// let (lock, ready) = &*pair;
+    /// let (guard, result) =
+    ///     ready.wait_timeout_while(lock.lock(), Duration::from_secs(60), |ready| !*ready);
+    /// assert!(*guard && !result.timed_out());
+    /// drop(guard);
+    /// t.join().unwrap();
+    /// ```
+    pub fn wait_timeout_while<'a, T, R: RawLock>(
+        &self,
+        mut guard: MutexGuard<'a, T, R>,
+        timeout: Duration,
+        mut condition: impl FnMut(&mut T) -> bool,
+    ) -> (MutexGuard<'a, T, R>, WaitTimeoutResult) {
+        // A timeout too large for the clock is no timeout.
+        let deadline = Instant::now().checked_add(timeout);
+        loop {
+            if !condition(&mut *guard) {
+                return (guard, WaitTimeoutResult(false));
+            }
+            let left = match deadline {
+                None => None,
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return (guard, WaitTimeoutResult(true));
+                    }
+                    Some(deadline - now)
+                }
+            };
+            let (relocked, timed_out) = self.wait_inner(guard, left);
+            guard = relocked;
+            if timed_out {
+                let still = condition(&mut *guard);
+                return (guard, WaitTimeoutResult(still));
+            }
+        }
+    }
+
+    /// The one wait: register, read `seq`, unlock, sleep on `seq` (for at most `timeout`),
+    /// unregister, re-lock. Returns whether the timeout passed.
+    fn wait_inner<'a, T, R: RawLock>(
+        &self,
+        mut guard: MutexGuard<'a, T, R>,
+        timeout: Option<Duration>,
+    ) -> (MutexGuard<'a, T, R>, bool) {
+        // Relaxed (both): ordered by the mutex we hold; see the module docs. Register first,
+        // so a notifier that reads `waiters` after taking the lock sees us.
+        self.waiters.fetch_add(1, Relaxed);
+        let seen = self.seq.load(Relaxed);
+        let timed_out = MutexGuard::unlocked(&mut guard, || {
+            // Sleeps only if no notification bumped `seq` since `seen` was read; in tracked
+            // memory at most POLL at a time, returning as a spurious wakeup. A timed-out
+            // waiter unregisters exactly like a woken one, so the count stays exact.
+            let timed_out = match timeout {
+                Some(timeout) if !M::TRACKED || timeout <= M::POLL => {
+                    M::wait_timeout(&self.seq, seen, timeout)
+                }
+                _ if M::TRACKED => {
+                    M::wait_timeout(&self.seq, seen, M::POLL);
+                    false
+                }
+                _ => {
+                    M::wait(&self.seq, seen);
+                    false
+                }
+            };
+            self.waiters.fetch_sub(1, Relaxed);
+            timed_out
+        });
+        (guard, timed_out)
     }
 
     /// Wakes one waiter, if any (possibly more: see the module docs on spurious wakeups).
@@ -165,6 +273,19 @@ impl<M: Memory> CondvarIn<M> {
         if self.waiters.load(Relaxed) > 0 {
             M::wake_all(&self.seq);
         }
+    }
+}
+
+/// Whether a timed condvar wait ([`Condvar::wait_timeout`], [`Condvar::wait_timeout_while`])
+/// gave up because its time ran out (as std's `WaitTimeoutResult`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitTimeoutResult(bool);
+
+impl WaitTimeoutResult {
+    /// Whether the wait timed out (for `wait_timeout_while`: with the condition still true).
+    #[inline]
+    pub fn timed_out(&self) -> bool {
+        self.0
     }
 }
 

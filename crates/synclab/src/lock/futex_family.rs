@@ -1,20 +1,23 @@
-//! synclab's futex pair — [`FutexMutex`] and [`Condvar`] — as a [`LockFamily`], in any
-//! [`Memory`] (the heap, or a segment shared by processes).
+//! synclab's mutexes with the futex condvar as a [`LockFamily`], in any [`Memory`] (the heap,
+//! or a segment shared by processes): [`FutexFamily`] / [`FutexFamilyIn`]
+//! ([`FutexMutex`](super::FutexMutex)), [`CountingFamily`]
+//! ([`CountingMutex`](super::CountingMutex)), and any other raw lock through
+//! [`CondvarFamily`].
 
+use core::fmt;
 use core::marker::PhantomData;
 
-use super::{CondvarIn, FutexMutexIn, LockFamily, MutexGuard, RawFutexMutexIn};
+use super::{CondvarIn, LockFamily, Mutex, MutexGuard, RawCountingMutex, RawFutexMutexIn, RawLock};
 use crate::shm::{Heap, Memory};
 
-/// [`FutexMutex`](super::FutexMutex) with the futex [`Condvar`](super::Condvar), on the heap.
-pub type FutexFamily = FutexFamilyIn<Heap>;
-
-/// [`FutexMutexIn<T, M>`] with [`CondvarIn<M>`]: the futex pair in memory `M`.
+/// A synclab [`Mutex<T, R>`] with the futex [`CondvarIn<M>`] (which works with every raw
+/// lock's guard), as a [`LockFamily`].
 ///
-/// In a segment ([`Shm`](crate::shm::Shm)) its `lock` takes over from a holder that died
-/// (the data as the dead holder left it; [`LockFamily::lock`] cannot say so — designs that
-/// must know use [`Mutex::lock_checked`](super::Mutex::lock_checked)), and its condvar's
-/// waits are bounded, so a waiter whose notifier died wakes and re-checks.
+/// In a segment ([`Shm`](crate::shm::Shm)), with `R = RawFutexMutexIn<Shm>`, its `lock` takes
+/// over from a holder that died (the data as the dead holder left it; [`LockFamily::lock`]
+/// cannot say so — designs that must know use
+/// [`Mutex::lock_checked`](super::Mutex::lock_checked)), and its condvar's waits are bounded,
+/// so a waiter whose notifier died wakes and re-checks.
 ///
 /// No poisoning: a holder that panics unlocks during unwinding and the next holder sees the
 /// data as it was left (see the poisoning note in [the module](super)).
@@ -30,18 +33,47 @@ pub type FutexFamily = FutexFamilyIn<Heap>;
 /// FutexFamily::notify_all(&cv); // nobody waits: no system call
 /// assert_eq!(*FutexFamily::lock(&m), 1);
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FutexFamilyIn<M: Memory>(PhantomData<M>);
+pub struct CondvarFamily<R, M = Heap>(PhantomData<fn() -> (R, M)>);
 
-impl<M: Memory> LockFamily for FutexFamilyIn<M> {
-    const NAME: &'static str = "futex";
+/// [`FutexMutex`](super::FutexMutex) with the futex [`Condvar`](super::Condvar), on the heap.
+pub type FutexFamily = FutexFamilyIn<Heap>;
 
-    type Mutex<T: Send> = FutexMutexIn<T, M>;
-    type Guard<'a, T: Send + 'a> = MutexGuard<'a, T, RawFutexMutexIn<M>>;
+/// [`FutexMutexIn<T, M>`](super::FutexMutexIn) with [`CondvarIn<M>`]: the futex pair in
+/// memory `M`.
+pub type FutexFamilyIn<M> = CondvarFamily<RawFutexMutexIn<M>, M>;
+
+/// [`CountingMutex`](super::CountingMutex) with the futex [`Condvar`](super::Condvar).
+pub type CountingFamily = CondvarFamily<RawCountingMutex>;
+
+impl<R, M> Clone for CondvarFamily<R, M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R, M> Copy for CondvarFamily<R, M> {}
+
+impl<R, M> Default for CondvarFamily<R, M> {
+    fn default() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<R: RawLock, M: Memory> fmt::Debug for CondvarFamily<R, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CondvarFamily<{}, {}>", R::NAME, M::NAME)
+    }
+}
+
+impl<R: RawLock + 'static, M: Memory> LockFamily for CondvarFamily<R, M> {
+    const NAME: &'static str = R::NAME;
+
+    type Mutex<T: Send> = Mutex<T, R>;
+    type Guard<'a, T: Send + 'a> = MutexGuard<'a, T, R>;
     type Condvar = CondvarIn<M>;
 
     fn mutex<T: Send>(value: T) -> Self::Mutex<T> {
-        FutexMutexIn::new(value)
+        Mutex::new(value)
     }
 
     #[inline]
@@ -61,6 +93,15 @@ impl<M: Memory> LockFamily for FutexFamilyIn<M> {
     #[inline]
     fn wait<'a, T: Send>(condvar: &Self::Condvar, guard: Self::Guard<'a, T>) -> Self::Guard<'a, T> {
         condvar.wait(guard)
+    }
+
+    fn wait_timeout<'a, T: Send>(
+        condvar: &Self::Condvar,
+        guard: Self::Guard<'a, T>,
+        timeout: core::time::Duration,
+    ) -> (Self::Guard<'a, T>, bool) {
+        let (guard, result) = condvar.wait_timeout(guard, timeout);
+        (guard, result.timed_out())
     }
 
     #[inline]

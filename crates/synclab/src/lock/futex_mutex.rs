@@ -34,8 +34,8 @@
 //! | bits | meaning |
 //! |---|---|
 //! | 0..29 | the holder's tag ([`Memory::tag`]); 0 = free |
-//! | 30 ([`INCONSISTENT`]) | a holder died holding the lock, and no holder since has called `make_consistent` |
-//! | 31 ([`WAITERS`]) | some thread may be asleep on the word: unlock must wake one |
+//! | 30 (`INCONSISTENT`) | a holder died holding the lock, and no holder since has called `make_consistent` |
+//! | 31 (`WAITERS`) | some thread may be asleep on the word: unlock must wake one |
 //!
 //! * `lock`: CAS `0 → tag` (the fast path, as on the heap). Otherwise the slow path loops
 //!   (glibc's `__lll_robust_lock_wait` shape): a free word (tag 0, possibly `INCONSISTENT`)
@@ -62,18 +62,24 @@
 //! On the [`Heap`] nothing of this runs: `M::TRACKED` is a constant `false`, the tracked
 //! branches are compiled out, and the word holds exactly the three states above.
 //!
+//! `try_lock_for` / `try_lock_until` ([`RawLockTimed`], heap only) run the same slow path with
+//! a deadline: each sleep is a `wait_timeout` for the time left, and the waiter gives up only
+//! right after an attempt to take the lock failed. Leaving the word `CONTENDED` behind is
+//! consistent — it only ever over-approximates "someone sleeps" (one spare wake, at most).
+//!
 //! # Progress
 //!
 //! Blocking, not fair: a running thread may barge ahead of a woken one. The wait before
-//! sleeping is bounded (`SPIN_LIMIT` spins, then `YIELD_LIMIT` yields) and only loads, so
+//! sleeping is bounded (`SPIN_ROUNDS` spins, then `YIELD_ROUNDS` yields) and only loads, so
 //! it neither ping-pongs the cache line nor burns a time slice when the holder has been
 //! preempted: the yields hand the CPU to it.
 
 use crate::shm::{Heap, Memory, TAG_MASK};
 use crate::sync::atomic::{AtomicU32, Ordering::*};
-use crate::sync::{hint, thread};
+use crate::sync::hint::{self, Backoff};
+use crate::sync::time::Instant;
 
-use super::{Acquired, Mutex, RawLock, RawRobustLock};
+use super::{Acquired, Mutex, RawLock, RawLockTimed, RawRobustLock};
 
 /// The lock is free.
 pub(crate) const UNLOCKED: u32 = 0;
@@ -83,22 +89,26 @@ pub(crate) const LOCKED: u32 = 1;
 pub(crate) const CONTENDED: u32 = 2;
 
 /// Tracked memory: a holder died holding the lock and nobody has made the data consistent.
-pub const INCONSISTENT: u32 = 1 << 30;
+pub(crate) const INCONSISTENT: u32 = 1 << 30;
 /// Tracked memory: some thread may be asleep on the word.
-pub const WAITERS: u32 = 1 << 31;
+pub(crate) const WAITERS: u32 = 1 << 31;
 
-/// How many times the slow path re-reads the word, with a spin hint between reads, before it
-/// starts yielding: enough to cover a short critical section running on another core. (std
-/// spins 100 times and never yields; see [`YIELD_LIMIT`] and `docs/designs.md` for why
-/// synclab spins less and yields.) One under a model checker (see `sync::hint::spin_limit`).
-pub(crate) const SPIN_LIMIT: u32 = hint::spin_limit(20);
+/// The wait before sleeping: `SPIN_ROUNDS` re-reads of the word with one spin hint between
+/// them — enough to cover a short critical section running on another core — then
+/// `YIELD_ROUNDS` re-reads with a yield of the time slice between them. A holder that was
+/// preempted gets the CPU back this way, which on an oversubscribed machine is far cheaper
+/// than a futex sleep (which also costs the unlocker a wake system call); parking_lot's
+/// `SpinWait` does the same. (std spins 100 times and never yields; `docs/designs.md` says why
+/// synclab spins less and yields.) Under a model checker the schedule has no rounds
+/// ([`Backoff`]).
+fn backoff() -> Backoff {
+    Backoff::new(SPIN_ROUNDS, YIELD_ROUNDS).with_max_shift(0)
+}
 
-/// How many times the slow path then yields its time slice, re-reading the word after each
-/// yield, before it marks the lock contended and sleeps. A holder that was preempted gets the
-/// CPU back this way, which on an oversubscribed machine is far cheaper than a futex sleep
-/// (which also costs the unlocker a wake system call); parking_lot's `SpinWait` does the same.
-/// One under a model checker.
-pub(crate) const YIELD_LIMIT: u32 = hint::spin_limit(10);
+/// Spin rounds (one hint each) of the slow path's wait; see [`backoff`].
+pub(crate) const SPIN_ROUNDS: u32 = 20;
+/// Yield rounds of the slow path's wait, after the spins; see [`backoff`].
+pub(crate) const YIELD_ROUNDS: u32 = 10;
 
 /// The raw three-state futex lock on the [`Heap`]; use it through [`FutexMutex`].
 pub type RawFutexMutex = RawFutexMutexIn<Heap>;
@@ -130,6 +140,27 @@ pub type FutexMutex<T> = Mutex<T, RawFutexMutex>;
 pub type FutexMutexIn<T, M> = Mutex<T, RawFutexMutexIn<M>>;
 
 impl<M: Memory> RawFutexMutexIn<M> {
+    /// An unlocked lock, in const context (the `lock_api` bridge's `INIT`; plain build only).
+    #[cfg(feature = "lock_api")]
+    pub(crate) const fn const_new() -> Self {
+        Self {
+            state: AtomicU32::new(UNLOCKED),
+            _memory: core::marker::PhantomData,
+        }
+    }
+
+    /// Whether the lock is held right now (a snapshot: it may change at once). For tests and
+    /// diagnostics.
+    pub fn is_locked(&self) -> bool {
+        // Relaxed: a snapshot that orders nothing.
+        let state = self.state.load(Relaxed);
+        if M::TRACKED {
+            state & TAG_MASK != 0
+        } else {
+            state != UNLOCKED
+        }
+    }
+
     #[inline(always)]
     fn ctx(&self) -> *const () {
         &self.state as *const AtomicU32 as *const ()
@@ -145,11 +176,10 @@ impl<M: Memory> RawFutexMutexIn<M> {
         }
     }
 
-    /// Waits (loads only) while the lock is held without sleepers: at most [`SPIN_LIMIT`]
-    /// spin hints, then at most [`YIELD_LIMIT`] yields; returns the last state seen.
+    /// Waits (loads only) while the lock is held without sleepers, on the [`backoff`]
+    /// schedule; returns the last state seen.
     fn spin(&self) -> u32 {
-        let mut spins = SPIN_LIMIT;
-        let mut yields = YIELD_LIMIT;
+        let mut backoff = backoff();
         loop {
             // Relaxed: only a hint for what to try next; the CAS or swap that follows acquires.
             let state = self.state.load(Relaxed);
@@ -160,23 +190,17 @@ impl<M: Memory> RawFutexMutexIn<M> {
             } else {
                 state == LOCKED
             };
-            if !held_without_sleepers {
+            if !held_without_sleepers || backoff.is_completed() {
                 return state;
             }
-            if spins > 0 {
-                spins -= 1;
-                hint::spin_loop();
-            } else if yields > 0 {
-                yields -= 1;
-                thread::yield_now();
-            } else {
-                return state;
-            }
+            backoff.snooze();
         }
     }
 
+    /// The heap slow path: spin, then sleep marked `CONTENDED`, until the lock is ours
+    /// (`true`) or `deadline` has passed (`false`).
     #[cold]
-    fn lock_contended(&self) {
+    fn lock_contended(&self, deadline: Option<Instant>) -> bool {
         let mut state = self.spin();
 
         // Free now: try to take it without announcing contention.
@@ -186,23 +210,39 @@ impl<M: Memory> RawFutexMutexIn<M> {
                 .state
                 .compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed)
             {
-                Ok(_) => return,
+                Ok(_) => return true,
                 Err(seen) => state = seen,
             }
         }
 
+        let mut timed_out = false;
         loop {
             // Announce that we may sleep. If the swap found the lock free, we now hold it (as
             // CONTENDED, since we cannot know whether others sleep). Skip the write when it is
             // already CONTENDED, to leave the cache line shared.
             // Acquire: pairs with the Release swap in `unlock` that set UNLOCKED.
             if state != CONTENDED && self.state.swap(CONTENDED, Acquire) == UNLOCKED {
-                return;
+                return true;
+            }
+            // Giving up only after that attempt: a wake-up we consumed is never swallowed —
+            // either we took the lock, or it is held and marked CONTENDED, so its holder's
+            // unlock wakes the next sleeper.
+            if timed_out {
+                return false;
             }
             // Sleep while the word is still CONTENDED. The compare-and-block is atomic with
             // respect to `unlock`'s wake, so an unlock after our swap either changes the word
             // before we compare (we return at once) or finds us asleep.
-            M::wait(&self.state, CONTENDED);
+            match deadline {
+                None => M::wait(&self.state, CONTENDED),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return false;
+                    }
+                    timed_out = M::wait_timeout(&self.state, CONTENDED, deadline - now);
+                }
+            }
             state = self.spin();
         }
     }
@@ -290,7 +330,7 @@ impl<M: Memory> RawFutexMutexIn<M> {
         if M::TRACKED {
             self.lock_tracked(locked)
         } else {
-            self.lock_contended();
+            self.lock_contended(None);
             Acquired::Clean
         }
     }
@@ -407,6 +447,15 @@ unsafe impl<M: Memory> RawRobustLock for RawFutexMutexIn<M> {
             // Relaxed: the bit is ordered for the next holder by our unlock's Release swap.
             self.state.fetch_and(!INCONSISTENT, Relaxed);
         }
+    }
+}
+
+// SAFETY: a `true` is an acquisition by the same CAS or swap as in `lock` (see above). Heap
+// only: the tracked path's bounded sleeps already poll, and it has no deadline of its own.
+unsafe impl RawLockTimed for RawFutexMutex {
+    #[inline]
+    fn try_lock_until(&self, deadline: Instant) -> bool {
+        self.try_lock() || self.lock_contended(Some(deadline))
     }
 }
 

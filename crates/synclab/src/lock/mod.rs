@@ -8,6 +8,7 @@
 //! | lock | raw protocol | how it waits |
 //! |---|---|---|
 //! | [`FutexMutex`] | [`RawFutexMutex`]: unlocked / locked / contended on one futex word | bounded load-only spin, then `futex::wait`; unlock wakes only if contended |
+//! | [`CountingMutex`] | [`RawCountingMutex`]: a locked bit, a starvation bit, a hand-off bit and a count of sleepers in one futex word | spins (loads) while held, then registers and sleeps; unlock wakes only if someone is registered; barging, with hand-off once a waiter starves |
 //! | [`SpinMutex`] | [`RawSpinLock`]: test-and-test-and-set | exponential backoff, then yielding; never sleeps |
 //!
 //! [`Condvar`] (a futex sequence counter) works with the guard of every `Mutex<T, R>`.
@@ -30,16 +31,21 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 
+use crate::sync::time::Instant;
 use crate::sync::UnsafeCell;
 
 pub mod condvar;
+pub mod counting_mutex;
 mod futex_family;
 pub mod futex_mutex;
+#[cfg(feature = "lock_api")]
+pub mod lock_api_bridge;
 pub mod spin;
 mod std_family;
 
-pub use condvar::{Condvar, CondvarIn};
-pub use futex_family::{FutexFamily, FutexFamilyIn};
+pub use condvar::{Condvar, CondvarIn, WaitTimeoutResult};
+pub use counting_mutex::{CountingMutex, RawCountingMutex};
+pub use futex_family::{CondvarFamily, CountingFamily, FutexFamily, FutexFamilyIn};
 pub use futex_mutex::{FutexMutex, FutexMutexIn, RawFutexMutex, RawFutexMutexIn};
 pub use spin::{RawSpinLock, SpinMutex};
 pub use std_family::StdFamily;
@@ -72,6 +78,37 @@ pub unsafe trait RawLock: Send + Sync {
     /// The lock must be held by the caller's context (acquired by `lock` or a successful
     /// `try_lock`, and not yet released).
     unsafe fn unlock(&self);
+}
+
+/// A [`RawLock`] that can give up waiting: the timed half of the protocol, for locks that sleep.
+///
+/// A timed acquisition that gives up must leave the lock as if it had never tried (its waiter
+/// registration undone), and must not swallow a wake-up meant for another waiter: if it was
+/// woken, or handed the lock, it takes the lock and reports success, however late.
+///
+/// Deadlines are [`crate::sync::time::Instant`]s: std's in the plain build, a frozen clock
+/// under the model checkers (where a future deadline never passes by itself and timeouts are
+/// explored by the futex model instead).
+///
+/// # Safety
+///
+/// As for [`RawLock`]: a `true` from `try_lock_for` or `try_lock_until` is an acquisition,
+/// exclusive and ordered after the previous unlock.
+pub unsafe trait RawLockTimed: RawLock {
+    /// Blocks until the lock is acquired (`true`) or `deadline` has passed (`false`).
+    fn try_lock_until(&self, deadline: Instant) -> bool;
+
+    /// Blocks until the lock is acquired (`true`) or `timeout` has passed (`false`). A timeout
+    /// too large to add to the clock waits without limit.
+    fn try_lock_for(&self, timeout: core::time::Duration) -> bool {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.try_lock_until(deadline),
+            None => {
+                self.lock();
+                true
+            }
+        }
+    }
 }
 
 /// How a lock was acquired.
@@ -187,6 +224,43 @@ impl<T, R: RawLock> Mutex<T, R> {
     #[inline]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T, R>> {
         self.raw.try_lock().then(|| MutexGuard {
+            mutex: self,
+            _not_send: PhantomData,
+        })
+    }
+
+    /// Blocks until the lock is acquired or `timeout` has passed; `None` on timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use synclab::lock::CountingMutex;
+    ///
+    /// let m = CountingMutex::new(1);
+    /// let held = m.lock();
+    /// assert!(m.try_lock_for(Duration::from_millis(1)).is_none());
+    /// drop(held);
+    /// assert_eq!(m.try_lock_for(Duration::from_millis(1)).map(|g| *g), Some(1));
+    /// ```
+    #[inline]
+    pub fn try_lock_for(&self, timeout: core::time::Duration) -> Option<MutexGuard<'_, T, R>>
+    where
+        R: RawLockTimed,
+    {
+        self.raw.try_lock_for(timeout).then(|| MutexGuard {
+            mutex: self,
+            _not_send: PhantomData,
+        })
+    }
+
+    /// Blocks until the lock is acquired or `deadline` has passed; `None` on timeout.
+    #[inline]
+    pub fn try_lock_until(&self, deadline: Instant) -> Option<MutexGuard<'_, T, R>>
+    where
+        R: RawLockTimed,
+    {
+        self.raw.try_lock_until(deadline).then(|| MutexGuard {
             mutex: self,
             _not_send: PhantomData,
         })
@@ -361,6 +435,34 @@ pub trait LockFamily: Send + Sync + 'static {
     /// Atomically unlocks the guard's mutex and sleeps until notified; may return
     /// spuriously, so callers re-check (or use [`LockFamily::wait_while`]).
     fn wait<'a, T: Send>(condvar: &Self::Condvar, guard: Self::Guard<'a, T>) -> Self::Guard<'a, T>;
+    /// As [`LockFamily::wait`], for at most `timeout`; returns the guard and whether it timed
+    /// out (the caller re-checks its predicate either way). Under loom, std's pair is loom's,
+    /// whose `wait_timeout` never times out (loom does not model time); synclab's futex pair
+    /// times out whenever the futex model explores it.
+    fn wait_timeout<'a, T: Send>(
+        condvar: &Self::Condvar,
+        guard: Self::Guard<'a, T>,
+        timeout: core::time::Duration,
+    ) -> (Self::Guard<'a, T>, bool);
+    /// One step of a deadline loop: `(guard, true)` at once if `deadline` has passed, else
+    /// [`LockFamily::wait_timeout`] for the time left; with no deadline, [`LockFamily::wait`].
+    fn wait_until<'a, T: Send>(
+        condvar: &Self::Condvar,
+        guard: Self::Guard<'a, T>,
+        deadline: Option<crate::sync::time::Instant>,
+    ) -> (Self::Guard<'a, T>, bool) {
+        match deadline {
+            None => (Self::wait(condvar, guard), false),
+            Some(deadline) => {
+                let now = crate::sync::time::Instant::now();
+                if now >= deadline {
+                    (guard, true)
+                } else {
+                    Self::wait_timeout(condvar, guard, deadline - now)
+                }
+            }
+        }
+    }
     /// Wakes one waiter, if any.
     fn notify_one(condvar: &Self::Condvar);
     /// Wakes every waiter.

@@ -48,6 +48,17 @@ impl LockFamily for StdFamily {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn wait_timeout<'a, T: Send>(
+        condvar: &Self::Condvar,
+        guard: Self::Guard<'a, T>,
+        timeout: core::time::Duration,
+    ) -> (Self::Guard<'a, T>, bool) {
+        let (guard, result) = condvar
+            .wait_timeout(guard, timeout)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        (guard, result.timed_out())
+    }
+
     #[inline]
     fn notify_one(condvar: &Self::Condvar) {
         condvar.notify_one();

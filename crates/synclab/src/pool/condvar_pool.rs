@@ -25,7 +25,9 @@
 //! | `closed` | set once by `close`; no task is accepted afterwards |
 //! | `workers`, `submitters`, `waiters` | `Sleepers`: how many sleep on each condvar and how many were chosen to wake |
 //! | `searching` | workers polling for a task without the lock (see below) |
-//! | `panicked` | tasks that panicked since the last `wait` |
+//!
+//! Panic payloads go to the pool's [`PanicRecord`] (its own mutex), recorded before the
+//! task's `pending` decrement, so a `wait` that sees the decrement finds the payload.
 //!
 //! **Why every wakeup is delivered.** Each sleeper checks its predicate and enters the condvar
 //! wait under the mutex; each notifier changes the state under the same mutex and reads the
@@ -54,13 +56,15 @@ use std::marker::PhantomData;
 
 use super::MAX_SEARCHERS;
 use super::{
-    join_workers, on_own_worker, run_task, search_idle, BuildError, PoolConfig, ShutdownReport,
-    SubmitError, SubmitErrorKind, Task, ThreadPool, TrySubmitError, WaitError, WaitReport,
-    MAX_PENDING,
+    join_workers, on_own_worker, run_task, search_idle, BuildError, PanicRecord, PoolConfig,
+    ShutdownReport, SubmitError, SubmitErrorKind, Task, ThreadPool, TrySubmitError, WaitError,
+    WaitReport, MAX_PENDING,
 };
 use crate::lock::LockFamily;
 use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::time::Instant;
 use crate::sync::{thread, Arc};
+use core::time::Duration;
 
 /// How many threads sleep on one condvar, and how many of those were already chosen to wake.
 ///
@@ -121,7 +125,6 @@ struct State {
     pending: usize,
     idle_generation: u64,
     closed: bool,
-    panicked: usize,
     /// Workers spinning without the lock for a task to appear (at most `MAX_SEARCHERS`).
     searching: usize,
     workers: Sleepers,
@@ -139,6 +142,8 @@ struct Shared<F: LockFamily> {
     low_watermark: usize,
     /// The queue length, mirrored under the lock for searching workers to poll without it.
     queued_hint: AtomicUsize,
+    /// Payloads of tasks that panicked since the last `wait` (and of unjoined spawned ones).
+    panics: Arc<PanicRecord>,
 }
 
 /// A thread pool whose queue and bookkeeping sit under one mutex of the lock family `F`, with
@@ -160,15 +165,34 @@ pub struct CondvarPool<F: LockFamily> {
 }
 
 impl<F: LockFamily> CondvarPool<F> {
+    /// `wait`, giving up at `deadline` (if any).
+    fn wait_until(&self, deadline: Option<Instant>) -> Result<WaitReport, WaitError> {
+        // A task of this pool would wait for itself (module docs of `crate::pool`).
+        if on_own_worker(&self.handles) {
+            return Err(WaitError::InsideTask);
+        }
+        let mut state = F::lock(&self.shared.state);
+        let generation = state.idle_generation;
+        while state.pending > 0 && state.idle_generation == generation {
+            state.waiters.begin();
+            let (guard, timed_out) = F::wait_until(&self.shared.idle, state, deadline);
+            state = guard;
+            // A timed-out sleeper (or one whose deadline had passed, which never slept) leaves
+            // like a spurious one: `Sleepers` keeps its counts exact either way.
+            state.waiters.end();
+            if timed_out && state.pending > 0 && state.idle_generation == generation {
+                return Err(WaitError::TimedOut);
+            }
+        }
+        drop(state);
+        // The payloads were recorded before the decrements that the lock ordered before us.
+        Ok(WaitReport::of(self.shared.panics.take()))
+    }
+
     fn stop(&mut self) -> ShutdownReport {
         self.close();
         let workers = join_workers(std::mem::take(&mut self.handles));
-        let panicked = std::mem::take(&mut F::lock(&self.shared.state).panicked);
-        ShutdownReport {
-            panicked,
-            workers_joined: workers.joined,
-            workers_lost: workers.lost,
-        }
+        ShutdownReport::of(self.shared.panics.take(), workers)
     }
 }
 
@@ -244,11 +268,8 @@ impl<F: LockFamily> Shared<F> {
                 if wake_peer {
                     F::notify_one(&self.not_empty);
                 }
-                let completed = run_task(task);
+                run_task(task, &self.panics);
                 state = F::lock(&self.state);
-                if !completed {
-                    state.panicked += 1;
-                }
                 // Decremented only now, after the task returned: `wait` means finished.
                 state.pending -= 1;
                 if state.pending == 0 {
@@ -304,7 +325,6 @@ impl<F: LockFamily> ThreadPool for CondvarPool<F> {
                 pending: 0,
                 idle_generation: 0,
                 closed: false,
-                panicked: 0,
                 searching: 0,
                 workers: Sleepers::default(),
                 submitters: Sleepers::default(),
@@ -316,6 +336,7 @@ impl<F: LockFamily> ThreadPool for CondvarPool<F> {
             capacity,
             low_watermark: capacity / 2,
             queued_hint: AtomicUsize::new(0),
+            panics: Arc::new(PanicRecord::new()),
         });
         let handles = super::spawn_workers(&shared, vec![(); workers], Shared::<F>::worker_loop);
         Ok(Self {
@@ -358,19 +379,11 @@ impl<F: LockFamily> ThreadPool for CondvarPool<F> {
     }
 
     fn wait(&self) -> Result<WaitReport, WaitError> {
-        if on_own_worker(&self.handles) {
-            return Err(WaitError::InsideTask);
-        }
-        let mut state = F::lock(&self.shared.state);
-        let generation = state.idle_generation;
-        while state.pending > 0 && state.idle_generation == generation {
-            state.waiters.begin();
-            state = F::wait(&self.shared.idle, state);
-            state.waiters.end();
-        }
-        Ok(WaitReport {
-            panicked: std::mem::take(&mut state.panicked),
-        })
+        self.wait_until(None)
+    }
+
+    fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitError> {
+        self.wait_until(Instant::now().checked_add(timeout))
     }
 
     fn close(&self) {
@@ -401,12 +414,19 @@ impl<F: LockFamily> ThreadPool for CondvarPool<F> {
     fn capacity(&self) -> usize {
         self.shared.capacity
     }
+
+    fn panics(&self) -> &Arc<PanicRecord> {
+        &self.shared.panics
+    }
 }
 
 impl<F: LockFamily> Drop for CondvarPool<F> {
     fn drop(&mut self) {
         if !self.handles.is_empty() {
-            let _ = self.stop();
+            // Nobody takes this report: its payloads are dropped under a guard, since a
+            // payload's own `Drop` may panic (and this thread may already be unwinding).
+            let report = self.stop();
+            report.payloads.into_iter().for_each(super::drop_payload);
         }
     }
 }

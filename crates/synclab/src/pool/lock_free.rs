@@ -41,10 +41,12 @@
 use super::injector::Injector;
 use super::state::{PoolState, Slept};
 use super::{
-    join_workers, on_own_worker, run_task, BuildError, PoolConfig, ShutdownReport, SubmitError,
-    Task, ThreadPool, TrySubmitError, WaitError, WaitReport,
+    join_workers, on_own_worker, run_task, BuildError, PanicRecord, PoolConfig, ShutdownReport,
+    SubmitError, Task, ThreadPool, TrySubmitError, WaitError, WaitReport,
 };
+use crate::sync::time::Instant;
 use crate::sync::{thread, Arc};
+use core::time::Duration;
 
 struct Shared {
     queue: Injector<Task>,
@@ -95,7 +97,11 @@ impl Shared {
                     || !self.queue.looks_empty(),
                 ) {
                     Some(task) => task,
-                    None => match state.sleep(|| self.queue.pop()) {
+                    None => match state.sleep(
+                        || self.queue.pop(),
+                        // Relaxed loads: after the fence in `prepare_wait`.
+                        || !self.queue.looks_empty(),
+                    ) {
                         Slept::Found(task) => task,
                         Slept::Woken => {
                             woken = true;
@@ -106,7 +112,8 @@ impl Shared {
                 },
             };
             woken = false;
-            state.task_done(run_task(task));
+            run_task(task, state.panics());
+            state.finish_one();
         }
     }
 }
@@ -132,17 +139,19 @@ impl ThreadPool for LockFreePool {
         if !shared.state.admit() {
             return Err(SubmitError::closed(task));
         }
-        if on_own_worker(&self.handles) {
-            // A task of this pool may not wait for room (it would wait for itself).
-            return shared
+        match shared.queue.try_push(&shared.state, task) {
+            Ok(()) => Ok(()),
+            // A task of this pool may not wait for room (it would wait for itself). Asked only
+            // on this slow path: `on_own_worker` is O(workers).
+            Err(task) if on_own_worker(&self.handles) => shared
                 .queue
-                .push_from_worker(&shared.state, task)
-                .map_err(|(task, kind)| SubmitError::new(kind, task));
+                .push_overflow(&shared.state, task)
+                .map_err(|(task, kind)| SubmitError::new(kind, task)),
+            Err(task) => shared
+                .queue
+                .push_blocking(&shared.state, task)
+                .map_err(SubmitError::closed),
         }
-        shared
-            .queue
-            .push_blocking(&shared.state, task)
-            .map_err(SubmitError::closed)
     }
 
     #[inline]
@@ -158,10 +167,11 @@ impl ThreadPool for LockFreePool {
     }
 
     fn wait(&self) -> Result<WaitReport, WaitError> {
-        if on_own_worker(&self.handles) {
-            return Err(WaitError::InsideTask);
-        }
-        self.shared.state.wait()
+        self.wait_until(None)
+    }
+
+    fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitError> {
+        self.wait_until(Instant::now().checked_add(timeout))
     }
 
     fn close(&self) {
@@ -181,25 +191,38 @@ impl ThreadPool for LockFreePool {
     fn capacity(&self) -> usize {
         self.shared.queue.capacity()
     }
+
+    fn panics(&self) -> &Arc<PanicRecord> {
+        self.shared.state.panics()
+    }
 }
 
 impl LockFreePool {
+    /// `wait`, giving up at `deadline` (if any).
+    fn wait_until(&self, deadline: Option<Instant>) -> Result<WaitReport, WaitError> {
+        // A task of this pool would wait for itself (module docs of `crate::pool`).
+        if on_own_worker(&self.handles) {
+            return Err(WaitError::InsideTask);
+        }
+        self.shared.state.wait_until(deadline)
+    }
+
     fn stop(&mut self) -> ShutdownReport {
         self.close();
         let workers = join_workers(std::mem::take(&mut self.handles));
-        ShutdownReport {
-            // The joins above ordered every worker's counts before this.
-            panicked: self.shared.state.take_panicked(),
-            workers_joined: workers.joined,
-            workers_lost: workers.lost,
-        }
+        // The joins above ordered every worker's records before this (when detached, the
+        // payloads recorded later go to nobody's report: the pool is gone).
+        ShutdownReport::of(self.shared.state.take_payloads(), workers)
     }
 }
 
 impl Drop for LockFreePool {
     fn drop(&mut self) {
         if !self.handles.is_empty() {
-            let _ = self.stop();
+            // Nobody takes this report: its payloads are dropped under a guard, since a
+            // payload's own `Drop` may panic (and this thread may already be unwinding).
+            let report = self.stop();
+            report.payloads.into_iter().for_each(super::drop_payload);
         }
     }
 }

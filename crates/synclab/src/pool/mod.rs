@@ -9,6 +9,7 @@
 //! |---|---|---|---|---|
 //! | [`CondvarPool<F>`] | `VecDeque` under the family's mutex | condvar "not empty" | condvar "idle" | blocking |
 //! | [`LockFreePool`] | lock-free bounded array queue | an event count (futex) | an event count (futex) | blocking only to sleep; submit/pop lock-free in the queue's sense |
+//! | [`WorkStealingPool`] | a Chase–Lev deque per worker (+ a LIFO slot) and a bounded injector (the array queue) | an event count (futex) | an event count (futex) | blocking only to sleep; a worker's push wait-free, steal lock-free |
 //!
 //! [`CondvarPool<F>`] is instantiated with each lock family: [`StdCondvarPool`] (std's
 //! `Mutex` + `Condvar`) and [`FutexCondvarPool`] (synclab's futex mutex and condvar).
@@ -26,10 +27,14 @@
 //!   many tasks panicked since the last `wait`.
 //! * **Panics are caught.** A panicking task is caught on its worker (`catch_unwind`); the
 //!   worker lives on and the panic is counted (the seed's Python pool lost the worker and hung).
-//!   The panic's payload is dropped under a guard too, since its own `Drop` may panic
-//!   (`panic_any(Bomb)`); a payload that panics again while being dropped is leaked, not
-//!   dropped, so a chain of them cannot keep a worker busy. A worker that died anyway (a bug)
-//!   is reported in [`ShutdownReport::workers_lost`].
+//!   The panic's payload is kept, not dropped on the worker — its own `Drop` may panic
+//!   (`panic_any(Bomb)`), which killed the worker before issue 13 — and handed to whoever
+//!   takes it ([`JoinHandle::join`], or the report of the next `wait` or `shutdown`), as
+//!   `std::thread::JoinHandle::join` hands it to the joiner. The payloads the pool drops
+//!   itself (left in a pool dropped without `shutdown`, the ones a scope does not re-raise)
+//!   are dropped under a guard, and one that panics again is leaked, so a chain of them
+//!   cannot loop. A worker that died anyway (a bug) is reported in
+//!   [`ShutdownReport::workers_lost`].
 //! * **Shutdown drains.** [`ThreadPool::close`] stops accepting; [`ThreadPool::shutdown`] and
 //!   `Drop` close, run every task already queued, and join the workers.
 //! * **Called from inside one of its own tasks.** A pool knows its workers (by thread id),
@@ -94,15 +99,22 @@
 //! ```
 
 use core::fmt;
+use core::time::Duration;
 
 pub mod condvar_pool;
 mod injector;
+pub mod join;
 pub mod lock_free;
+pub mod panics;
+pub mod scope;
 mod state;
 pub mod work_stealing;
 
 pub use condvar_pool::CondvarPool;
+pub use join::{JoinHandle, ScopedJoinHandle, TaskDropped};
 pub use lock_free::LockFreePool;
+pub use panics::{panic_message, PanicPayload, PanicRecord};
+pub use scope::Scope;
 pub(crate) use state::{IDLE_SPINS, IDLE_YIELDS, MAX_SEARCHERS};
 pub use work_stealing::WorkStealingPool;
 
@@ -380,6 +392,9 @@ pub enum WaitError {
     /// so waiting until nothing is pending would wait for itself forever (see "Called from
     /// inside one of its own tasks" in the module docs).
     InsideTask,
+    /// [`ThreadPool::wait_timeout`] gave up: a task submitted before the call had not
+    /// finished when the timeout passed. The panics not yet reported stay for the next `wait`.
+    TimedOut,
 }
 
 impl fmt::Display for WaitError {
@@ -389,6 +404,7 @@ impl fmt::Display for WaitError {
                 "wait was called from inside one of the pool's own tasks, which would wait \
                  for itself: refused",
             ),
+            WaitError::TimedOut => f.write_str("timed out waiting for the pool's tasks to finish"),
         }
     }
 }
@@ -396,29 +412,56 @@ impl fmt::Display for WaitError {
 impl std::error::Error for WaitError {}
 
 /// What [`ThreadPool::wait`] observed.
+#[derive(Debug, Default)]
 #[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[must_use = "the report says whether any task panicked"]
 pub struct WaitReport {
-    /// Tasks that panicked since the previous `wait` returned. With several threads waiting
-    /// at once, each panic is reported to exactly one of them.
+    /// Tasks that panicked since the previous `wait` returned and whose payload no
+    /// [`JoinHandle`] took (`payloads.len()`). With several threads waiting at once, each
+    /// panic is reported to exactly one of them.
     pub panicked: usize,
+    /// Their panic payloads, oldest first (see [`panic_message`] for the text).
+    pub payloads: Vec<PanicPayload>,
+}
+
+impl WaitReport {
+    /// The report of `payloads`.
+    pub(crate) fn of(payloads: Vec<PanicPayload>) -> Self {
+        Self {
+            panicked: payloads.len(),
+            payloads,
+        }
+    }
 }
 
 /// What [`ThreadPool::shutdown`] observed.
+#[derive(Debug, Default)]
 #[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ShutdownReport {
-    /// Tasks that panicked and were not yet reported by a `wait`.
+    /// Tasks that panicked and were not yet reported by a `wait` (`payloads.len()`).
     pub panicked: usize,
+    /// Their panic payloads, oldest first.
+    pub payloads: Vec<PanicPayload>,
     /// Workers joined (0 when the pool was shut down from inside its own task: the workers
     /// are detached then, see the module docs).
     pub workers_joined: usize,
     /// Workers that had died — ended by unwinding instead of returning. Always 0 unless
-    /// synclab has a bug: a task's panic, and a panic in dropping its payload, are caught on
-    /// the worker. Reported so that such a bug shows instead of hiding behind a smaller
+    /// synclab has a bug: a task's panic is caught on the worker, and its payload is kept,
+    /// not dropped there. Reported so that such a bug shows instead of hiding behind a smaller
     /// `workers_joined`.
     pub workers_lost: usize,
+}
+
+impl ShutdownReport {
+    /// The report of `payloads` and of joining the workers.
+    pub(crate) fn of(payloads: Vec<PanicPayload>, workers: Joined) -> Self {
+        Self {
+            panicked: payloads.len(),
+            payloads,
+            workers_joined: workers.joined,
+            workers_lost: workers.lost,
+        }
+    }
 }
 
 /// A pool of worker threads running submitted [`Task`]s from a bounded queue.
@@ -470,6 +513,64 @@ pub trait ThreadPool: Send + Sync + Sized {
         self.submit(Box::new(f))
     }
 
+    /// Submits `f` and returns a [`JoinHandle`] for its result: its value, or the payload of
+    /// its panic. Dropping the handle detaches the task; a payload no handle takes is
+    /// reported by the next [`wait`](ThreadPool::wait).
+    ///
+    /// ```
+    /// use synclab::pool::{StdCondvarPool, ThreadPool};
+    ///
+    /// let pool = StdCondvarPool::with_workers(2)?;
+    /// let handles: Vec<_> = (1..=4u64).map(|i| pool.spawn(move || i * i).unwrap()).collect();
+    /// let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    /// assert_eq!(sum, 30);
+    /// # Ok::<(), synclab::pool::BuildError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`ThreadPool::submit`]: the [`SubmitError`] holds the packaged task (running it
+    /// runs `f`, whose result is then dropped).
+    fn spawn<F, T>(&self, f: F) -> Result<JoinHandle<T>, SubmitError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (task, handle) = join::package(f, crate::sync::Arc::clone(self.panics()));
+        self.submit(Box::new(task))?;
+        Ok(handle)
+    }
+
+    /// Runs `f` with a [`Scope`] whose tasks may borrow from the caller's stack, and returns
+    /// once every task spawned in it has finished; a panic of a task not joined is re-raised
+    /// then (see [`Scope`] for the details and the soundness argument).
+    ///
+    /// ```
+    /// use synclab::pool::{LockFreePool, ThreadPool};
+    ///
+    /// let pool = LockFreePool::with_workers(2)?;
+    /// let mut halves = vec![vec![1, 2, 3], vec![4, 5, 6]];
+    /// pool.scope(|s| {
+    ///     for half in halves.iter_mut() {
+    ///         s.spawn(move || half.iter_mut().for_each(|x| *x *= 10));
+    ///     }
+    /// });
+    /// assert_eq!(halves, [[10, 20, 30], [40, 50, 60]]); // every task has finished
+    /// # Ok::<(), synclab::pool::BuildError>(())
+    /// ```
+    fn scope<'env, F, R>(&'env self, f: F) -> R
+    where
+        F: for<'scope> FnOnce(&'scope Scope<'scope, 'env, Self>) -> R,
+    {
+        scope::scope(self, f)
+    }
+
+    /// The record of panic payloads that no [`JoinHandle`] took, which
+    /// [`wait`](ThreadPool::wait) and [`shutdown`](ThreadPool::shutdown) report. Every pool
+    /// keeps one and records into it every payload its workers catch; the handles of
+    /// [`spawn`](ThreadPool::spawn) report to it when dropped unjoined.
+    fn panics(&self) -> &crate::sync::Arc<PanicRecord>;
+
     /// Returns once every task submitted before this call has finished running.
     ///
     /// Precisely: it returns at the first moment after the call when no task is pending (queued
@@ -480,6 +581,28 @@ pub trait ThreadPool: Send + Sync + Sized {
     /// [`WaitError::InsideTask`], at once, when called from inside one of the pool's own
     /// tasks: that task is pending itself, so the wait could never end.
     fn wait(&self) -> Result<WaitReport, WaitError>;
+
+    /// As [`wait`](ThreadPool::wait), but gives up once `timeout` has passed. The panics not
+    /// yet reported stay for the next `wait`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use synclab::pool::{LockFreePool, ThreadPool};
+    ///
+    /// let pool = LockFreePool::with_workers(1)?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// pool.execute(move || rx.recv().unwrap()).unwrap();
+    /// assert!(pool.wait_timeout(Duration::from_millis(1)).is_err()); // the task is blocked
+    /// tx.send(()).unwrap();
+    /// assert_eq!(pool.wait_timeout(Duration::from_secs(10)).unwrap().panicked, 0);
+    /// # Ok::<(), synclab::pool::BuildError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`WaitError::TimedOut`] if some task submitted before the call was still pending when
+    /// the timeout passed; [`WaitError::InsideTask`], at once, as for `wait`.
+    fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitError>;
 
     /// Stops accepting tasks: later `submit`/`try_submit` calls hand their task back, and
     /// submitters blocked on a full queue return with their task. Tasks already queued still
@@ -496,30 +619,28 @@ pub trait ThreadPool: Send + Sync + Sized {
     fn capacity(&self) -> usize;
 }
 
-/// Runs `task`, catching a panic. Returns whether it completed normally.
+/// Runs `task`, catching a panic; a panic's payload goes to `panics`.
 ///
 /// The task is consumed (and so dropped) inside the guard, so a panicking destructor of a
-/// captured value is caught too. So is the payload: a panic payload is an arbitrary value,
-/// and its own `Drop` may panic (`std::panic::panic_any(Bomb)` where `Bomb::drop` panics).
-/// Dropping it outside a guard would unwind the worker and kill it, leaving its task counted
-/// as pending forever (issue 13). [`drop_payload`] drops it under a guard instead.
+/// captured value is caught too. The payload is kept, not dropped here — it goes to whoever
+/// takes it (a `JoinHandle`, a `wait`, a `shutdown`), as `std::thread::JoinHandle::join`
+/// hands it to the joiner — so a payload whose own `Drop` panics (`panic_any(Bomb)`) cannot
+/// unwind the worker (before issue 13 the pool dropped it here, outside the guard, and the
+/// worker died). The payloads the pool drops itself go through [`drop_payload`].
 #[inline]
-pub(crate) fn run_task(task: impl FnOnce()) -> bool {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(task)) {
-        Ok(()) => true,
-        Err(payload) => {
-            drop_payload(payload);
-            false
-        }
+pub(crate) fn run_task(task: impl FnOnce(), panics: &PanicRecord) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(task)) {
+        panics.record(payload);
     }
 }
 
-/// Drops a panic payload under a guard. If its `Drop` panics, the *second* payload is
-/// forgotten (leaked) rather than dropped: it may panic again, and a chain of payloads that
-/// each panic with another one (`ChainBomb` in the tests) would otherwise keep the worker
-/// busy forever. std's own threads abort the process here; a pool must not.
+/// Drops a panic payload under a guard, for the payloads the pool drops itself (those left
+/// in a pool that is dropped without `shutdown`, the ones a scope does not re-raise). If its
+/// `Drop` panics, the *second* payload is forgotten (leaked) rather than dropped: it may panic
+/// again, and a chain of payloads that each panic with another one (`ChainBomb` in the tests)
+/// would otherwise never end. std's own threads abort the process here; a pool must not.
 #[cold]
-pub(crate) fn drop_payload(payload: Box<dyn core::any::Any + Send>) {
+pub(crate) fn drop_payload(payload: PanicPayload) {
     if let Err(again) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         drop(payload);
     })) {
@@ -629,9 +750,10 @@ mod tests {
         assert_eq!(join_workers(handles), Joined { joined: 1, lost: 2 });
     }
 
-    /// `run_task` survives a payload whose drop panics, and a chain of them.
+    /// `drop_payload` survives a payload whose drop panics, and a chain of them; `run_task`
+    /// keeps the payload instead of dropping it.
     #[test]
-    fn run_task_survives_payloads_that_panic_on_drop() {
+    fn payloads_that_panic_on_drop_are_kept_or_dropped_under_a_guard() {
         struct ChainBomb(u32);
         impl Drop for ChainBomb {
             fn drop(&mut self) {
@@ -640,7 +762,13 @@ mod tests {
                 }
             }
         }
-        assert!(!run_task(Box::new(|| std::panic::panic_any(ChainBomb(5)))));
-        assert!(run_task(Box::new(|| ())));
+        let record = PanicRecord::new();
+        run_task(Box::new(|| std::panic::panic_any(ChainBomb(5))), &record);
+        run_task(Box::new(|| ()), &record);
+        let payloads = record.take();
+        assert_eq!(payloads.len(), 1);
+        for payload in payloads {
+            drop_payload(payload);
+        }
     }
 }

@@ -64,12 +64,14 @@ use core::ptr::{self, NonNull};
 use super::injector::Injector;
 use super::state::{PoolState, Slept};
 use super::{
-    join_workers, run_task, BuildError, PoolConfig, ShutdownReport, SubmitError, SubmitErrorKind,
-    Task, ThreadPool, TrySubmitError, WaitError, WaitReport,
+    join_workers, run_task, BuildError, PanicRecord, PoolConfig, ShutdownReport, SubmitError,
+    SubmitErrorKind, Task, ThreadPool, TrySubmitError, WaitError, WaitReport,
 };
 use crate::queue::deque::{self, OwnedPointer, Owner, Steal, Stealer};
 use crate::sync::atomic::{AtomicPtr, Ordering};
+use crate::sync::time::Instant;
 use crate::sync::{thread, Arc};
+use core::time::Duration;
 use crossbeam_utils::CachePadded;
 
 /// Slots of each worker's deque. Depth-first execution keeps a divide-and-conquer tree's
@@ -452,7 +454,11 @@ impl Shared {
                             || self.work_visible(),
                         ) {
                             Some(job) => job,
-                            None => match state.sleep(|| self.find_global(&local)) {
+                            None => match state.sleep(
+                                || self.find_global(&local),
+                                // Relaxed loads: after the fence in `prepare_wait`.
+                                || self.work_visible(),
+                            ) {
                                 Slept::Found(job) => job,
                                 Slept::Woken => {
                                     woken = true;
@@ -465,7 +471,7 @@ impl Shared {
                 }
             };
             woken = false;
-            state.count_panic(run_task(|| job.run()));
+            run_task(|| job.run(), state.panics());
             // The task's unit joins the credit; it is counted out when we run dry.
             local.credit.set(local.credit.get() + 1);
         }
@@ -550,15 +556,21 @@ impl WorkStealingPool {
         })
     }
 
+    /// `wait`, giving up at `deadline` (if any).
+    fn wait_until(&self, deadline: Option<Instant>) -> Result<WaitReport, WaitError> {
+        // From one of our own tasks, a wait for every pending task would wait for itself.
+        if self.shared.with_local(|local| local.is_some()) {
+            return Err(WaitError::InsideTask);
+        }
+        self.shared.state.wait_until(deadline)
+    }
+
     fn stop(&mut self) -> ShutdownReport {
         self.close();
         let workers = join_workers(std::mem::take(&mut self.handles));
-        ShutdownReport {
-            // The joins above ordered every worker's counts before this.
-            panicked: self.shared.state.take_panicked(),
-            workers_joined: workers.joined,
-            workers_lost: workers.lost,
-        }
+        // The joins above ordered every worker's records before this (when detached, the
+        // payloads recorded later go to nobody's report: the pool is gone).
+        ShutdownReport::of(self.shared.state.take_payloads(), workers)
     }
 }
 
@@ -650,11 +662,11 @@ impl ThreadPool for WorkStealingPool {
     }
 
     fn wait(&self) -> Result<WaitReport, WaitError> {
-        // From one of our own tasks, a wait for every pending task would wait for itself.
-        if self.shared.with_local(|local| local.is_some()) {
-            return Err(WaitError::InsideTask);
-        }
-        self.shared.state.wait()
+        self.wait_until(None)
+    }
+
+    fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitError> {
+        self.wait_until(Instant::now().checked_add(timeout))
     }
 
     fn close(&self) {
@@ -674,12 +686,19 @@ impl ThreadPool for WorkStealingPool {
     fn capacity(&self) -> usize {
         self.shared.injector.capacity()
     }
+
+    fn panics(&self) -> &Arc<PanicRecord> {
+        self.shared.state.panics()
+    }
 }
 
 impl Drop for WorkStealingPool {
     fn drop(&mut self) {
         if !self.handles.is_empty() {
-            let _ = self.stop();
+            // Nobody takes this report: its payloads are dropped under a guard, since a
+            // payload's own `Drop` may panic (and this thread may already be unwinding).
+            let report = self.stop();
+            report.payloads.into_iter().for_each(super::drop_payload);
         }
     }
 }

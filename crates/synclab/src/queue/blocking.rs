@@ -36,14 +36,24 @@
 //! shared word per push, and loom's exhaustive push/pop model ran for more than 9 minutes
 //! instead of 104 s. The mark in `tail` costs no atomic operation at all.)
 //!
+//! # Timeouts
+//!
+//! [`push_timeout`](BlockingQueue::push_timeout) and [`pop_timeout`](BlockingQueue::pop_timeout)
+//! run the same loop with a deadline: the sleep is [`EventCountIn::wait_timeout`](super::EventCountIn::wait_timeout)'s, which
+//! unregisters the sleeper when the deadline passes (or, if a notification reached it
+//! first, consumes it and lets the loop re-check). A timed-out push hands its value back in
+//! [`PushError::Full`]; a timed-out pop reports [`PopError::Empty`].
+//!
 //! Progress: blocking by design; the underlying queue's progress guarantee holds for the
 //! non-blocking `try_push`/`try_pop`.
 
 use core::fmt;
 use core::marker::PhantomData;
+use core::time::Duration;
 
 use super::{CapacityError, EventCountIn, MpmcQueue};
 use crate::shm::{Heap, HeapMemory, Memory, Region};
+use crate::sync::time::Instant;
 use crate::sync::{hint, thread};
 
 /// Rounds of backoff before a blocked operation sleeps: the first [`SPIN_ONLY_ROUNDS`] are
@@ -213,12 +223,42 @@ impl<T, Q: MpmcQueue<T>, M: Memory> BlockingQueueIn<T, Q, M> {
         match self.try_push(value) {
             Ok(()) => Ok(()),
             Err(PushError::Closed(value)) => Err(Closed(value)),
-            Err(PushError::Full(value)) => self.push_slow(value),
+            // Without a deadline `push_slow` never reports `Full`.
+            Err(PushError::Full(value)) => self
+                .push_slow(value, None)
+                .map_err(|e| Closed(e.into_inner())),
         }
     }
 
+    /// Appends `value`, sleeping while the queue is full, for at most `timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use synclab::queue::{ArrayQueue, BlockingQueue, PushError};
+    ///
+    /// let q = BlockingQueue::<u32, ArrayQueue<u32>>::with_capacity(1)?;
+    /// q.push(1).unwrap();
+    /// assert_eq!(q.push_timeout(2, Duration::from_millis(1)), Err(PushError::Full(2)));
+    /// # Ok::<(), synclab::queue::CapacityError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`PushError::Full`] with the value if the queue was still full when the timeout
+    /// passed; [`PushError::Closed`] with the value if it is (or becomes) closed.
+    pub fn push_timeout(&self, value: T, timeout: Duration) -> Result<(), PushError<T>> {
+        match self.try_push(value) {
+            Err(PushError::Full(value)) => {
+                self.push_slow(value, Instant::now().checked_add(timeout))
+            }
+            done => done,
+        }
+    }
+
+    /// The blocking push: backoff, then register, re-check and sleep, until it pushes, the
+    /// queue closes, or `deadline` (if any) passes — then `Full`, with the value.
     #[cold]
-    fn push_slow(&self, mut value: T) -> Result<(), Closed<T>> {
+    fn push_slow(&self, mut value: T, deadline: Option<Instant>) -> Result<(), PushError<T>> {
         let mut round = 0;
         loop {
             if round < hint::spin_limit(SPIN_ROUNDS) {
@@ -228,22 +268,19 @@ impl<T, Q: MpmcQueue<T>, M: Memory> BlockingQueueIn<T, Q, M> {
                 let key = self.gates().not_full.prepare_wait();
                 // The re-check after registering (see the module docs).
                 match self.try_push(value) {
-                    Ok(()) => {
-                        self.gates().not_full.cancel_wait(key);
-                        return Ok(());
-                    }
-                    Err(PushError::Closed(value)) => {
-                        self.gates().not_full.cancel_wait(key);
-                        return Err(Closed(value));
-                    }
                     Err(PushError::Full(v)) => value = v,
+                    done => {
+                        self.gates().not_full.cancel_wait(key);
+                        return done;
+                    }
                 }
-                self.gates().not_full.wait(key);
+                if self.gates().not_full.wait_until(key, deadline).timed_out() {
+                    return Err(PushError::Full(value));
+                }
             }
             match self.try_push(value) {
-                Ok(()) => return Ok(()),
-                Err(PushError::Closed(value)) => return Err(Closed(value)),
                 Err(PushError::Full(v)) => value = v,
+                done => return done,
             }
         }
     }
@@ -257,12 +294,27 @@ impl<T, Q: MpmcQueue<T>, M: Memory> BlockingQueueIn<T, Q, M> {
         match self.try_pop() {
             Ok(value) => Ok(value),
             Err(PopError::Closed) => Err(Closed(())),
-            Err(PopError::Empty) => self.pop_slow(),
+            // Without a deadline `pop_slow` never reports `Empty`.
+            Err(PopError::Empty) => self.pop_slow(None).map_err(|_| Closed(())),
         }
     }
 
+    /// Removes the oldest item, sleeping while the queue is empty, for at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`PopError::Empty`] if the queue was still empty when the timeout passed;
+    /// [`PopError::Closed`] once it is closed and empty.
+    pub fn pop_timeout(&self, timeout: Duration) -> Result<T, PopError> {
+        match self.try_pop() {
+            Err(PopError::Empty) => self.pop_slow(Instant::now().checked_add(timeout)),
+            done => done,
+        }
+    }
+
+    /// The blocking pop: as `push_slow`, `Empty` once `deadline` (if any) passes.
     #[cold]
-    fn pop_slow(&self) -> Result<T, Closed> {
+    fn pop_slow(&self, deadline: Option<Instant>) -> Result<T, PopError> {
         let mut round = 0;
         loop {
             if round < hint::spin_limit(SPIN_ROUNDS) {
@@ -272,22 +324,19 @@ impl<T, Q: MpmcQueue<T>, M: Memory> BlockingQueueIn<T, Q, M> {
                 let key = self.gates().not_empty.prepare_wait();
                 // The re-check after registering (see the module docs).
                 match self.try_pop() {
-                    Ok(value) => {
-                        self.gates().not_empty.cancel_wait(key);
-                        return Ok(value);
-                    }
-                    Err(PopError::Closed) => {
-                        self.gates().not_empty.cancel_wait(key);
-                        return Err(Closed(()));
-                    }
                     Err(PopError::Empty) => {}
+                    done => {
+                        self.gates().not_empty.cancel_wait(key);
+                        return done;
+                    }
                 }
-                self.gates().not_empty.wait(key);
+                if self.gates().not_empty.wait_until(key, deadline).timed_out() {
+                    return Err(PopError::Empty);
+                }
             }
             match self.try_pop() {
-                Ok(value) => return Ok(value),
-                Err(PopError::Closed) => return Err(Closed(())),
                 Err(PopError::Empty) => {}
+                done => return done,
             }
         }
     }

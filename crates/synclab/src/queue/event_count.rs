@@ -109,9 +109,12 @@
 use core::fmt;
 
 use core::marker::PhantomData;
+use core::time::Duration;
 
 use crate::shm::{Heap, Memory};
 use crate::sync::atomic::{fence, AtomicU32, Ordering};
+use crate::sync::futex::WaitOutcome;
+use crate::sync::time::Instant;
 
 /// One waiter (`W`, the low half of the word).
 const WAITER: u32 = 1;
@@ -304,32 +307,60 @@ impl<M: Memory> EventCountIn<M> {
     /// An unregistered key returns at once: a spurious wakeup.
     #[cold]
     pub fn wait(&self, key: WaitKey<'_, M>) {
-        let owner = key.owner;
-        if !key.registered {
-            return;
-        }
-        // Consuming a signal unregisters the key; its drop must not do it again.
-        core::mem::forget(key);
-        owner.wait_registered();
+        let _ = self.wait_until(key, None);
     }
 
-    /// `wait` for a registered key: sleep until a signal can be consumed, consume it.
-    fn wait_registered(&self) {
+    /// As [`wait`](Self::wait), but gives up once `timeout` has passed: then the caller is
+    /// unregistered (as by [`cancel_wait`](Self::cancel_wait)) and [`WaitOutcome::TimedOut`]
+    /// is returned. A signal that arrives before it gives up is consumed as by `wait`
+    /// ([`WaitOutcome::Woken`]), so no notification is lost to a timeout: the caller re-checks
+    /// its condition either way, and gives up only on `TimedOut`. Like `wait`, it waits on
+    /// the event count that made `key`.
+    #[cold]
+    pub fn wait_timeout(&self, key: WaitKey<'_, M>, timeout: Duration) -> WaitOutcome {
+        self.wait_until(key, Instant::now().checked_add(timeout))
+    }
+
+    /// The wait, with an optional deadline (`None`: none, or too far to represent), on the
+    /// event count that made `key`. An unregistered key returns at once: a spurious wakeup.
+    pub(crate) fn wait_until(&self, key: WaitKey<'_, M>, deadline: Option<Instant>) -> WaitOutcome {
+        let owner = key.owner;
+        if !key.registered {
+            return WaitOutcome::Woken;
+        }
+        // Consuming a signal, or giving up, unregisters the key; its drop must not do it again.
+        core::mem::forget(key);
+        owner.sleep_registered(deadline)
+    }
+
+    /// The wait loop of a registered key: sleep until a signal can be consumed (consume it)
+    /// or the deadline passes (unregister).
+    fn sleep_registered(&self, deadline: Option<Instant>) -> WaitOutcome {
         // Relaxed: no data comes through the word (module docs, "Why the counts are Relaxed").
         let mut word = self.word.load(Ordering::Relaxed);
         loop {
             if signals(word) == 0 {
-                // Sleeps only while the word is unchanged; may return spuriously. In tracked
-                // memory at most POLL: then we unregister (the key was forgotten by `wait`,
-                // so this is its one unregistration) and return, and the caller's re-check
-                // looks for a dead peer.
-                if M::TRACKED {
-                    if M::wait_timeout(&self.word, word, M::POLL) {
-                        self.unregister();
-                        return;
+                // Sleeps only while the word is unchanged; may return spuriously. The sleep
+                // lasts until the deadline (if any) and, in tracked memory, at most POLL: a
+                // POLL-long sleep that ends is a spurious return — we unregister and return,
+                // and the caller's re-check looks for a dead peer.
+                let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                if left == Some(Duration::ZERO) {
+                    return self.give_up();
+                }
+                let (sleep, capped) = match left {
+                    Some(left) if !M::TRACKED || left <= M::POLL => (Some(left), false),
+                    _ if M::TRACKED => (Some(M::POLL), true),
+                    _ => (None, false),
+                };
+                match sleep {
+                    None => M::wait(&self.word, word),
+                    Some(sleep) => {
+                        if M::wait_timeout(&self.word, word, sleep) {
+                            let outcome = self.give_up();
+                            return if capped { WaitOutcome::Woken } else { outcome };
+                        }
                     }
-                } else {
-                    M::wait(&self.word, word);
                 }
                 // Relaxed: as above.
                 word = self.word.load(Ordering::Relaxed);
@@ -343,7 +374,30 @@ impl<M: Memory> EventCountIn<M> {
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return,
+                Ok(_) => return WaitOutcome::Woken,
+                Err(current) => word = current,
+            }
+        }
+    }
+
+    /// A timed wait's deadline passed: unregisters — unless a signal is there to consume, in
+    /// which case it is consumed as `wait` would and the caller re-checks (`Woken`).
+    #[cold]
+    fn give_up(&self) -> WaitOutcome {
+        // Relaxed: as in `wait`; the RMWs read the latest word, so a signal is consumed once.
+        let mut word = self.word.load(Ordering::Relaxed);
+        loop {
+            let (new, outcome) = if signals(word) > 0 {
+                (word - SIGNAL - WAITER, WaitOutcome::Woken)
+            } else {
+                // No signal: `S = 0 <= W - 1` still holds after leaving.
+                (word - WAITER, WaitOutcome::TimedOut)
+            };
+            match self
+                .word
+                .compare_exchange_weak(word, new, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return outcome,
                 Err(current) => word = current,
             }
         }

@@ -11,6 +11,8 @@
 //! * [`EventCount`] — a condition variable for lock-free code, on one futex word.
 //! * [`BlockingQueue`] — over any `MpmcQueue`: `push` waits while full, `pop` waits while
 //!   empty, [`close`](BlockingQueue::close) wakes every sleeper.
+//! * [`bounded`] / [`bounded_with`] — a channel: [`Sender`] and [`Receiver`] ends over a
+//!   `BlockingQueue` that disconnect when the last end of a side is dropped.
 //!
 //! Every `MpmcQueue` can be [closed](MpmcQueue::close), linearizably with its pushes: the
 //! closed mark lives where the queue decides who gets a slot (in `ArrayQueue`'s `tail`, under
@@ -38,12 +40,17 @@ use core::fmt;
 
 pub mod array_queue;
 pub mod blocking;
+pub mod channel;
 pub mod deque;
 pub mod event_count;
 pub mod locked;
 
-pub use array_queue::{ArrayQueue, ArrayQueueIn, QueueStep};
+pub use array_queue::{ArrayQueue, ArrayQueueIn, ForcePushError, QueueStep};
 pub use blocking::{BlockingQueue, BlockingQueueIn, Closed, PopError, PushError};
+pub use channel::{
+    bounded, bounded_with, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError,
+    Sender, TryRecvError, TrySendError,
+};
 pub use event_count::{EventCount, EventCountIn, WaitKey};
 pub use locked::LockedQueue;
 

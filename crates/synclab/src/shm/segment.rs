@@ -30,8 +30,13 @@
 //!
 //! # Lifetime
 //!
-//! The creator opens with `O_CREAT | O_EXCL` (two creators racing for one name: exactly one
-//! wins, the other gets [`OpenError::AlreadyExists`]) and mode 0600 unless asked; it unlinks
+//! The creator builds the object under a private temporary name (`O_CREAT | O_EXCL`, mode 0600
+//! unless asked), takes its lock, sizes it and writes the header, and only then gives it its
+//! name with `link(2)` in `/dev/shm`, which is atomic and refuses a name that exists (two
+//! creators racing for one name: exactly one wins, the other gets
+//! [`OpenError::AlreadyExists`]); so no one can ever find the name unlocked while its creator
+//! lives. (A creator killed between the link and removing the temporary name leaves a
+//! second name, `/.synclab-new-<pid>-<n>`, that nobody holds: `remove_stale` removes it.) It unlinks
 //! the name when its [`Segment`] drops (mappings of other processes stay valid; the memory
 //! goes when the last one unmaps). Every process that maps a segment holds a shared `flock`
 //! on it for as long as it does; the kernel drops the lock when the process dies. A segment
@@ -369,6 +374,36 @@ fn c_name(name: &str) -> Result<CString, OpenError> {
     }
 }
 
+/// Where glibc's (and musl's) `shm_open` keeps its objects: a tmpfs directory, so an object
+/// can be given a second name with `link(2)`.
+const SHM_DIR: &str = "/dev/shm";
+
+/// The file path of shm object `name` (`/x` → `/dev/shm/x`).
+fn shm_path(name: &str) -> Result<CString, OpenError> {
+    CString::new(format!("{SHM_DIR}{name}")).map_err(|_| OpenError::InvalidName {
+        name: name.to_string(),
+    })
+}
+
+/// A name no other creator uses: this process, a per-process counter.
+fn temp_name() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!(
+        "/.synclab-new-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Relaxed)
+    )
+}
+
+/// Unlinks a shm name on drop.
+struct Unlinker(CString);
+impl Drop for Unlinker {
+    fn drop(&mut self) {
+        // SAFETY: the name is a valid NUL-terminated string; failing is harmless.
+        unsafe { libc::shm_unlink(self.0.as_ptr()) };
+    }
+}
+
 fn io_err(op: &'static str, name: &str) -> OpenError {
     OpenError::Io {
         op,
@@ -456,7 +491,7 @@ impl Segment {
         params: &[u8],
         options: &SegmentOptions,
     ) -> Result<Segment, OpenError> {
-        let c = c_name(name)?;
+        c_name(name)?; // validates the name
         if params.len() > PARAMS_MAX {
             return Err(OpenError::BadParams {
                 reason: format!("{} bytes of parameters, at most {PARAMS_MAX}", params.len()),
@@ -468,36 +503,29 @@ impl Segment {
             .ok_or_else(|| OpenError::BadParams {
                 reason: format!("{data_len} bytes of data cannot be mapped"),
             })?;
-        // SAFETY: c is a valid NUL-terminated name.
+        // The object is built under a private temporary name and appears under `name` only
+        // once it is locked, sized and headed: `link(2)` publishes it atomically and refuses
+        // a name that exists (two creators racing: exactly one wins). Creating it under `name`
+        // directly left a window between `O_EXCL` and our `flock` in which a racing creator's
+        // staleness check — or `remove_stale` — saw an unlocked object and took a live
+        // creator's segment for a crashed one's.
+        let temp = temp_name();
+        let c_temp = c_name(&temp)?;
+        // SAFETY: c_temp is a valid NUL-terminated name.
         let fd = unsafe {
             libc::shm_open(
-                c.as_ptr(),
+                c_temp.as_ptr(),
                 libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
                 options.mode as libc::mode_t,
             )
         };
         if fd < 0 {
-            let e = io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EEXIST) {
-                let stale = matches!(Segment::inspect(name), Ok(StaleCheck::Stale { .. }));
-                return Err(OpenError::AlreadyExists {
-                    name: name.to_string(),
-                    stale,
-                });
-            }
-            return Err(OpenError::Io {
-                op: "shm_open",
-                name: name.to_string(),
-                source: e,
-            });
+            return Err(io_err("shm_open", &temp));
         }
         let fd = Fd(fd);
-        let fail = |op| {
-            let e = io_err(op, name);
-            // SAFETY: c is valid; we created the object and give it up.
-            unsafe { libc::shm_unlink(c.as_ptr()) };
-            e
-        };
+        // The temporary name goes when this function returns, whatever happens.
+        let _temp_guard = Unlinker(c_temp);
+        let fail = |op| io_err(op, name);
         // Hold it before anyone can look: a remover must see it in use.
         flock(fd.0, libc::LOCK_SH).map_err(|_| fail("flock"))?;
         // The mode given to shm_open is masked by the umask; set exactly what was asked.
@@ -509,10 +537,7 @@ impl Segment {
         if unsafe { libc::ftruncate(fd.0, len as libc::off_t) } != 0 {
             return Err(fail("ftruncate"));
         }
-        let base = map(fd.0, len, name).inspect_err(|_| {
-            // SAFETY: as above.
-            unsafe { libc::shm_unlink(c.as_ptr()) };
-        })?;
+        let base = map(fd.0, len, name)?;
         let mapping = Arc::new(Mapping {
             base,
             len,
@@ -534,6 +559,26 @@ impl Segment {
             let mut word = [0u8; 8];
             word[..chunk.len()].copy_from_slice(chunk);
             h.params[i].store(u64::from_le_bytes(word), Relaxed);
+        }
+        // Publish: the object is locked, sized and headed (not yet ready) before anyone can
+        // open it by name.
+        let (from, to) = (shm_path(&temp)?, shm_path(name)?);
+        // SAFETY: both are valid NUL-terminated paths.
+        if unsafe { libc::link(from.as_ptr(), to.as_ptr()) } != 0 {
+            let e = io::Error::last_os_error();
+            drop(mapping);
+            if e.raw_os_error() == Some(libc::EEXIST) {
+                let stale = matches!(Segment::inspect(name), Ok(StaleCheck::Stale { .. }));
+                return Err(OpenError::AlreadyExists {
+                    name: name.to_string(),
+                    stale,
+                });
+            }
+            return Err(OpenError::Io {
+                op: "link",
+                name: name.to_string(),
+                source: e,
+            });
         }
         attach::register(&mapping);
         Ok(Segment {

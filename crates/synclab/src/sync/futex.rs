@@ -140,6 +140,32 @@ pub fn wait_timeout(word: &AtomicU32, expected: u32, timeout: Duration) -> WaitO
     Private::wait_timeout(word, expected, timeout)
 }
 
+/// One step of a deadline loop ([`Private`] scope): [`WaitOutcome::TimedOut`] at once if
+/// `deadline` has passed, else [`wait_timeout`] for the time left; with no deadline, [`wait`].
+/// May return spuriously (`Woken`), so callers re-check their condition in a loop, and give up
+/// on `TimedOut`.
+#[inline]
+pub fn wait_until(
+    word: &AtomicU32,
+    expected: u32,
+    deadline: Option<super::time::Instant>,
+) -> WaitOutcome {
+    match deadline {
+        None => {
+            wait(word, expected);
+            WaitOutcome::Woken
+        }
+        Some(deadline) => {
+            let now = super::time::Instant::now();
+            if now >= deadline {
+                WaitOutcome::TimedOut
+            } else {
+                wait_timeout(word, expected, deadline - now)
+            }
+        }
+    }
+}
+
 /// Wakes at most one thread sleeping in [`wait`] on `word` ([`Private`] scope).
 #[inline]
 pub fn wake_one(word: &AtomicU32) {

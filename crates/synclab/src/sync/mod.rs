@@ -14,6 +14,7 @@
 //! | [`StdMutex`], [`StdCondvar`] | std's | loom's | shuttle's |
 //! | [`thread`] (with `thread_local!`) | `std::thread` | `loom::thread` | `shuttle::thread` |
 //! | [`hint::spin_loop`] | a CPU pause | a yield to the scheduler | a yield to the scheduler |
+//! | [`hint::Backoff`] | spins, then yields, as scheduled | a bounded schedule has no rounds | a bounded schedule has no rounds |
 //! | [`futex`] | `atomic-wait` (futex(2) on Linux), and futex(2) directly for timed and shared waits | a futex model | a futex model |
 //! | [`time::Instant`] | std's | a frozen clock | a frozen clock |
 //!
@@ -36,6 +37,11 @@
 
 #[cfg(all(synclab_loom, synclab_shuttle))]
 compile_error!("choose one checker: `--cfg synclab_loom` or `--cfg synclab_shuttle`, not both");
+
+#[cfg(all(feature = "lock_api", any(synclab_loom, synclab_shuttle)))]
+compile_error!(
+    "the `lock_api` feature needs const atomics (`RawMutex::INIT`), which the checkers' atomics      are not: build the checkers without it"
+);
 
 mod cell;
 pub mod futex;
@@ -110,6 +116,152 @@ pub mod hint {
         match WORLD {
             World::Plain => plain,
             World::Loom | World::Shuttle => 1,
+        }
+    }
+
+    /// A bounded wait schedule: `spins` rounds of busy-waiting, each a burst of spin hints
+    /// that doubles from one up to `2^max_shift`, then `yields` rounds that give the CPU away,
+    /// then [`Backoff::is_completed`] — time to sleep in the kernel instead.
+    ///
+    /// One type for every spinning site, so their schedules are stated (and tuned) as data:
+    ///
+    /// | site | spins | burst cap | yields | after |
+    /// |---|---|---|---|---|
+    /// | `FutexMutex` | 20 | 1 hint | 10 | sleeps on the futex |
+    /// | `CountingMutex` | 4 | 8 hints | 10 | registers as a waiter and sleeps |
+    /// | `SpinMutex` | 7 | 64 hints | forever ([`Backoff::UNBOUNDED`]) | never sleeps |
+    ///
+    /// The shape is crossbeam-utils' `Backoff` (`spin` after a failed CAS, `snooze` while
+    /// waiting for another thread, `is_completed` to park) and parking_lot's `SpinWait`, built
+    /// on this module so that it is **checker-aware**: under loom or shuttle a bounded schedule
+    /// has no rounds — it is completed before the first `snooze` — so the caller reads the
+    /// word it watches once and moves on to sleeping. That read is a scheduling point, so the
+    /// checker still explores "it came free during the spin" and "it stayed held", without
+    /// multiplying the state space; and there is no yield, which loom answers by running
+    /// every other thread first (in a two-thread model the lock would then always come free
+    /// during the spin, and the sleeping path would never be explored). An unbounded schedule
+    /// (`SpinMutex`, which never sleeps) spins one round and then yields on every round, as it
+    /// must: a loop without a yield is an infinite path there.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use synclab::sync::hint::Backoff;
+    ///
+    /// let mut backoff = Backoff::new(3, 2);
+    /// let mut rounds = 0;
+    /// while !backoff.is_completed() {
+    ///     backoff.snooze();
+    ///     rounds += 1;
+    /// }
+    /// assert_eq!(rounds, if synclab::sync::WORLD == synclab::sync::World::Plain { 5 } else { 0 });
+    /// ```
+    #[derive(Debug, Clone)]
+    pub struct Backoff {
+        round: u32,
+        spins: u32,
+        /// `spins + yields`, saturating: the round at which the schedule is completed.
+        end: u32,
+        max_shift: u32,
+    }
+
+    impl Backoff {
+        /// A `yields` count meaning "never completed: yield on every round after the spins".
+        pub const UNBOUNDED: u32 = u32::MAX;
+
+        /// The default cap of a spin burst: `2^6` = 64 hints (crossbeam's `SPIN_LIMIT`).
+        pub const MAX_SHIFT: u32 = 6;
+
+        /// `spins` busy-wait rounds (bursts of 1, 2, 4, … hints up to `2^MAX_SHIFT`), then
+        /// `yields` rounds that yield the CPU. Under a checker: see the type's docs.
+        pub const fn new(spins: u32, yields: u32) -> Self {
+            let (spins, yields) = match WORLD {
+                World::Plain => (spins, yields),
+                // Unbounded: one spin round, then yields (a loop without one is an infinite
+                // path under a checker).
+                World::Loom | World::Shuttle if yields == Self::UNBOUNDED => (min1(spins), yields),
+                // Bounded: no rounds at all (see the type's docs).
+                World::Loom | World::Shuttle => (0, 0),
+            };
+            Self {
+                round: 0,
+                spins,
+                end: spins.saturating_add(yields),
+                max_shift: Self::MAX_SHIFT,
+            }
+        }
+
+        /// The same schedule with spin bursts capped at `2^shift` hints (0: one hint a round,
+        /// a linear spin).
+        pub const fn with_max_shift(mut self, shift: u32) -> Self {
+            self.max_shift = if shift < Self::MAX_SHIFT {
+                shift
+            } else {
+                Self::MAX_SHIFT
+            };
+            self
+        }
+
+        /// Hints in the burst of spin round `round`: `2^min(round, max_shift)`, one under a
+        /// checker.
+        fn burst(&self, round: u32) -> u32 {
+            spin_limit(
+                1 << if round < self.max_shift {
+                    round
+                } else {
+                    self.max_shift
+                },
+            )
+        }
+
+        /// Backs off after a failed compare-and-swap against a thread that made progress: a
+        /// growing burst of spin hints, never a yield.
+        #[inline]
+        pub fn spin(&mut self) {
+            for _ in 0..self.burst(self.round) {
+                spin_loop();
+            }
+            if self.round < self.spins {
+                self.round += 1;
+            }
+        }
+
+        /// One round of waiting for another thread: a spin burst during the first `spins`
+        /// rounds, a yield of the CPU after them (also once the schedule is completed, so a
+        /// caller that never sleeps can snooze forever).
+        #[inline]
+        pub fn snooze(&mut self) {
+            if self.round < self.spins {
+                for _ in 0..self.burst(self.round) {
+                    spin_loop();
+                }
+            } else {
+                super::thread::yield_now();
+            }
+            if self.round < self.end {
+                self.round += 1;
+            }
+        }
+
+        /// Whether every round of the schedule has been used: the caller should sleep now.
+        /// Never true for a schedule with [`Backoff::UNBOUNDED`] yields.
+        #[inline]
+        pub fn is_completed(&self) -> bool {
+            self.round >= self.end && self.end != u32::MAX
+        }
+
+        /// Starts the schedule over (after a wake-up, say).
+        #[inline]
+        pub fn reset(&mut self) {
+            self.round = 0;
+        }
+    }
+
+    const fn min1(n: u32) -> u32 {
+        if n < 1 {
+            n
+        } else {
+            1
         }
     }
 }

@@ -7,12 +7,19 @@
 //! | [`TwoStateFutexMutex`] | only two states: the word never records that someone sleeps, so `unlock` never wakes | lost wakeup: a thread asleep in `lock` sleeps forever | the `CONTENDED` state of [`RawFutexMutex`] |
 //! | [`wait_without_recheck`] | `if` instead of `while` around [`Condvar::wait`] | assertion: a spurious return runs on with the predicate false | [`Condvar::wait_while`] |
 //! | [`CountFirstCondvar`] | `notify` reads the waiter count *before* bumping the sequence (and waiters register after unlocking) | lost wakeup: a waiter registers and sleeps between the read and the bump | [`Condvar`]: bump first, register under the lock |
+//! | [`CountWipingMutex`] | a counting futex lock whose `unlock` swaps in 0, wiping the count of the *other* sleepers along with the locked bit | lost wakeup: the second sleeper is never woken | [`RawCountingMutex`]: unlock clears only `LOCKED` (and `FAIR`) |
+//! | [`DesertingHandoffMutex`] | a hand-off lock whose timed-out waiter leaves without claiming a hand-off made to it | the lock stays held by nobody: `try_lock` fails on a lock no thread holds | [`RawCountingMutex`]: a timed-out waiter leaves through the CAS that claims a hand-off |
+//! | [`LateHandoffMutex`] | a hand-off lock whose `unlock` first releases the lock and only then records the hand-off | two holders: a waiter takes the released lock, then another claims the hand-off | [`RawCountingMutex`]: the hand-off is one CAS that keeps `LOCKED` set |
 //!
 //! These types are deliberately wrong. They are not [`RawLock`]s (whose
 //! safety contract they break) and nothing in the library uses them; the verification crate
 //! runs each as an expected failure (`verification/tests/locks.rs`, `docs/zoo.md`).
 
+#[cfg(doc)]
+use crate::lock::RawCountingMutex;
 use crate::lock::{Condvar, FutexMutex, MutexGuard, RawFutexMutex, RawLock};
+use core::time::Duration;
+
 use crate::sync::atomic::{AtomicU32, AtomicUsize, Ordering::*};
 use crate::sync::futex;
 
@@ -190,5 +197,204 @@ impl Default for CountFirstCondvar {
 impl core::fmt::Debug for CountFirstCondvar {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("CountFirstCondvar").finish_non_exhaustive()
+    }
+}
+
+/// The locked bit of the counting zoo locks (as [`crate::lock::counting_mutex::LOCKED`]).
+const HELD: u32 = 1;
+/// The hand-off bit of [`LateHandoffMutex`] (as [`crate::lock::counting_mutex::HANDOFF`]).
+const HANDED: u32 = 4;
+/// One registered sleeper (as [`crate::lock::counting_mutex::WAITER`]).
+const SLEEPER: u32 = 8;
+
+/// The shared skeleton of the counting zoo locks: register, sleep while held (and not handed
+/// over) for at most `timeout`, then deregister with one CAS that takes the lock if it is free
+/// or claims a hand-off — the slow path of [`RawCountingMutex`] without spinning or
+/// starvation. `claim_when_timed_out: false` is [`DesertingHandoffMutex`]'s bug. Returns
+/// whether the lock was taken.
+fn counting_lock(state: &AtomicU32, timeout: Option<Duration>, claim_when_timed_out: bool) -> bool {
+    loop {
+        let seen = state.load(Relaxed);
+        if seen & HELD == 0 {
+            // Acquire: pairs with the Release in the zoo unlocks.
+            if state
+                .compare_exchange(seen, seen | HELD, Acquire, Relaxed)
+                .is_ok()
+            {
+                return true;
+            }
+            continue;
+        }
+        if state
+            .compare_exchange(seen, seen + SLEEPER, Relaxed, Relaxed)
+            .is_err()
+        {
+            continue;
+        }
+        let mut seen = seen + SLEEPER;
+        let mut timed_out = false;
+        while seen & HELD != 0 && seen & HANDED == 0 {
+            match timeout {
+                None => futex::wait(state, seen),
+                Some(timeout) => timed_out = futex::wait_timeout(state, seen, timeout).timed_out(),
+            }
+            seen = state.load(Relaxed);
+            if timed_out {
+                break;
+            }
+        }
+        loop {
+            // A wiped count reads zero here; saturate rather than wrap (the bug is the wipe).
+            let left = seen.saturating_sub(SLEEPER);
+            let (next, acquired) = if timed_out && !claim_when_timed_out {
+                (left, false)
+            } else if seen & HANDED != 0 {
+                (left & !HANDED, true)
+            } else if seen & HELD == 0 {
+                (left | HELD, true)
+            } else {
+                (left, false)
+            };
+            // Acquire: pairs with the Release in the zoo unlocks.
+            match state.compare_exchange(seen, next, Acquire, Relaxed) {
+                Ok(_) if acquired => return true,
+                Ok(_) if timed_out => return false,
+                Ok(_) => break,
+                Err(now) => seen = now,
+            }
+        }
+    }
+}
+
+/// A counting zoo lock: the word, `new`, `lock` (the [`counting_lock`] skeleton), `Default`
+/// and a `Debug` that reads nothing. Each entry adds only the method that carries its bug.
+macro_rules! counting_zoo_lock {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        pub struct $name {
+            state: AtomicU32,
+        }
+
+        impl $name {
+            /// A new, unlocked mutex.
+            pub fn new() -> Self {
+                Self {
+                    state: AtomicU32::new(0),
+                }
+            }
+
+            /// Takes the lock, registering and sleeping while it is held (and not handed over).
+            pub fn lock(&self) {
+                counting_lock(&self.state, None, true);
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_struct(stringify!($name)).finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+counting_zoo_lock! {
+    /// A counting futex lock whose unlock forgets the other sleepers.
+    ///
+    /// The word counts registered sleepers, as in [`RawCountingMutex`]. THE BUG: `unlock` swaps in
+    /// `0` — clearing the count together with the locked bit — and wakes one sleeper if the count
+    /// was non-zero. With two sleepers, the first unlock wakes one and erases the record of the
+    /// other; the woken one's unlock then sees no sleeper, and the second sleeps forever. This is
+    /// the "parked bit cleared while a waiter still sleeps" bug of any lock that keeps an exact
+    /// waiter record: only the last waiter to leave may clear it.
+    CountWipingMutex
+}
+
+impl CountWipingMutex {
+    /// Releases the lock. THE BUG: the swap wipes every other sleeper's registration.
+    pub fn unlock(&self) {
+        // Release: pairs with the Acquire CASes in `counting_lock`.
+        if self.state.swap(0, Release) >= SLEEPER {
+            futex::wake_one(&self.state);
+        }
+    }
+}
+
+counting_zoo_lock! {
+    /// A hand-off lock that releases before it records the new owner.
+    ///
+    /// Whenever a sleeper is registered, `unlock` means to hand the lock over (keep it held, mark
+    /// it handed over, wake a sleeper, which claims it). THE BUG: it does so in two steps — first
+    /// clear the locked bit, then set locked + handed-over. Between them the lock is free: a
+    /// registered waiter that is awake (returned spuriously, or not asleep yet) takes it. The
+    /// hand-off mark then goes up anyway, and the next registered waiter claims it: two holders.
+    /// [`RawCountingMutex`] sets `HANDOFF` with one CAS that never clears `LOCKED`.
+    LateHandoffMutex
+}
+
+impl LateHandoffMutex {
+    /// Releases the lock, or hands it to a registered waiter. THE BUG: released first.
+    pub fn unlock(&self) {
+        // Release: pairs with the Acquire CASes in `counting_lock`.
+        let before = self.state.fetch_and(!HELD, Release);
+        if before >= SLEEPER {
+            // Release: as above, for the claimant of the hand-off.
+            self.state.fetch_or(HELD | HANDED, Release);
+            futex::wake_one(&self.state);
+        }
+    }
+}
+
+counting_zoo_lock! {
+    /// A hand-off lock whose timed waiters desert a hand-off made to them.
+    ///
+    /// `unlock` hands the lock over correctly (one CAS that keeps it held and marks it handed over,
+    /// then a wake) whenever a sleeper is registered. THE BUG: a waiter whose time runs out just
+    /// undoes its registration and leaves — even if the lock was handed to it meanwhile. The lock
+    /// then stays held by nobody: `try_lock` fails on a lock no thread holds, until some later
+    /// `lock` call happens to register and claim the stranded hand-off. [`RawCountingMutex`]'s
+    /// timed-out waiter leaves through the same CAS that claims a hand-off or takes a free lock.
+    DesertingHandoffMutex
+}
+
+impl DesertingHandoffMutex {
+    /// Takes the lock if it is free; never blocks.
+    pub fn try_lock(&self) -> bool {
+        // Acquire: pairs with the Release in `unlock`.
+        self.state
+            .compare_exchange(0, HELD, Acquire, Relaxed)
+            .is_ok()
+    }
+
+    /// Takes the lock, or gives up after `timeout`. THE BUG: giving up ignores a hand-off.
+    pub fn try_lock_for(&self, timeout: Duration) -> bool {
+        counting_lock(&self.state, Some(timeout), false)
+    }
+
+    /// Hands the lock to a registered sleeper (one CAS, still held), or releases it.
+    pub fn unlock(&self) {
+        let mut seen = self.state.load(Relaxed);
+        loop {
+            let next = if seen >= SLEEPER {
+                seen | HANDED
+            } else {
+                seen & !HELD
+            };
+            // Release: pairs with the Acquire CASes in `counting_lock` and `try_lock`.
+            match self.state.compare_exchange(seen, next, Release, Relaxed) {
+                Ok(_) => {
+                    if seen >= SLEEPER {
+                        futex::wake_one(&self.state);
+                    }
+                    return;
+                }
+                Err(now) => seen = now,
+            }
+        }
     }
 }

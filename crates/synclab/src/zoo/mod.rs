@@ -39,6 +39,7 @@
 //! | [`locks::TwoStateFutexMutex`] | lost wakeup | logic | Miri program `zoo::two_state_futex_mutex` |
 //! | [`locks::wait_without_recheck`] | spurious return taken as a notification | logic | Miri program `zoo::wait_without_recheck` |
 //! | [`locks::CountFirstCondvar`] | lost wakeup | logic | Miri program `zoo::count_first_condvar` |
+//! | [`locks::CountWipingMutex`], [`locks::LateHandoffMutex`], [`locks::DesertingHandoffMutex`] | a wiped waiter count, a hand-off released early (two holders of a lock that owns no data), a deserted hand-off | logic | Miri program `zoo::counting_zoo_locks` |
 //! | [`queue::BrokenArrayQueue`] | Relaxed stamp / stamp before value | data race | cannot build it (`compile_fail` doc test: `new` is unsafe) |
 //! | [`queue::FencelessEventCount`] | lost wakeup under weak memory | logic | Miri program `zoo::fenceless_event_count` |
 //! | [`queue::pop_without_recheck`] | lost wakeup | logic | Miri program `zoo::pop_without_recheck` |

@@ -339,7 +339,7 @@ impl PyShared {
                 let func = self.tasks.get();
                 // func(*args, **kwargs) — an exception propagates out of run() and ends the
                 // thread (Python prints the traceback); task_done() below is skipped.
-                if !crate::pool::run_task(func) {
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(func)).is_err() {
                     return;
                 }
                 // self.tasks.task_done()

@@ -1,0 +1,305 @@
+//! Scoped tasks: [`ThreadPool::scope`] — tasks that borrow from the
+//! caller's stack, all finished when `scope` returns.
+//!
+//! The shape is `std::thread::scope`'s (and `rayon::scope`'s): `pool.scope(|s| { s.spawn(|| …);
+//! … })` runs the closure, then waits until every task spawned in the scope has finished, and
+//! only then returns (or unwinds). Tasks may borrow anything that outlives the `scope` call.
+//! A panic in a task whose [`ScopedJoinHandle`] was not joined is re-raised by `scope` after
+//! every task has finished (the first such payload, as rayon does; std raises a panic of its
+//! own that says "a scoped thread panicked"). A panic in the closure itself is re-raised too,
+//! also only after every task has finished.
+//!
+//! Written once on top of [`ThreadPool::submit`], so every pool
+//! has it.
+//!
+//! # Helping: the scope runs its own tasks too
+//!
+//! A scoped task is not submitted to the pool directly. It goes into the scope's own queue
+//! of *jobs*, and what the pool gets is a *trampoline*: a `'static` task that takes the
+//! oldest job from that queue, if any, and runs it. When the closure has returned, the
+//! scope's owner does the same while it waits: it takes jobs from the queue and runs them
+//! itself, and sleeps only once the queue is empty and some job is still running elsewhere.
+//! Two things follow:
+//!
+//! * **A scope inside a pool task cannot deadlock the pool.** The contract for calls from
+//!   inside a pool's own task (see [the pool docs](super)) asks that a blocking call a task
+//!   makes on its own pool never waits for work only the pool's workers can do: a scope
+//!   whose owner is a worker runs the jobs nobody has started, so with every worker inside a
+//!   scope, the scopes still finish. (A job already running elsewhere finishes on its own.)
+//! * **Nothing is refused.** A trampoline the pool refuses (the pool is closed) is dropped —
+//!   it owns nothing of the scope's — and its job stays queued for another trampoline or for
+//!   the owner, so [`Scope::spawn`] cannot fail: every spawned task runs before `scope`
+//!   returns.
+//!
+//! Jobs are taken oldest first, by whoever comes: a trampoline does not run "its" job.
+//!
+//! # How borrowing is made sound
+//!
+//! The pools run `'static` [`Task`]s, and the jobs are kept in `'static` shared data, so a
+//! job's lifetime is erased when it is queued. That is sound because the scope does not end
+//! while any erased job exists:
+//!
+//! * every job owns a `Running` token, counted in `running` before the job is built and
+//!   uncounted by the token's `Drop` — which runs only once the job's closure, its captures
+//!   and (if its handle is gone) its result have been dropped: the job drops its closure
+//!   before its token;
+//! * a job is in the queue, or being run, until it is dropped, so `running == 0` means the
+//!   queue is empty: the trampolines, which may outlive the scope in the pool's queue, hold
+//!   only an `Arc` of the (then empty) shared data — nothing that borrows;
+//! * `scope` waits for `running == 0` after the closure returns **and** after it panics (the
+//!   closure runs under `catch_unwind`), so it can neither return nor unwind past its frame
+//!   while a job could still touch a borrow;
+//! * no frame that runs a job holds its borrows *as an argument* past the decrement: the
+//!   closure is kept in a `MaybeUninit` (std's `MaybeDangling` trick), so Stacked Borrows
+//!   does not protect the borrowed data for the lifetime of those frames (Miri found the
+//!   protector violation before this was done).
+//!
+//! A [`ScopedJoinHandle`] cannot outlive the scope (it borrows `'scope`); if one is leaked
+//! with `mem::forget`, its result is leaked with it, and nothing waits for it: the count is
+//! the jobs', not the handles'.
+//!
+//! # Waiting, and its orderings
+//!
+//! `running` is decremented with Release after a job has finished; `scope` loads it with
+//! Acquire. Every change is an RMW, so each decrement heads a release sequence that the later
+//! ones continue, and the load that reads 0 synchronizes with all of them: every job's
+//! writes are visible when `scope` returns. The queue is a mutex-protected `VecDeque`; the
+//! owner sleeps on an [`EventCount`] that the last decrement notifies, and so does every
+//! spawn (a job spawned by another job while the owner sleeps must be run by someone: the
+//! owner wakes to help). The event count's fences order the owner's registration against
+//! those notifications (the owner re-checks the count and the queue after `prepare_wait`).
+//! The token holds an `Arc` of the shared data, so the notify after the final decrement
+//! touches live memory even if `scope` has returned by then.
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::mem::{ManuallyDrop, MaybeUninit};
+
+use super::join::{self, ScopedJoinHandle};
+use super::panics::PanicRecord;
+use super::{Task, ThreadPool};
+use crate::queue::EventCount;
+use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::{Arc, StdMutex};
+use std::collections::VecDeque;
+
+/// A scope to spawn borrowing tasks in; see [`ThreadPool::scope`] and [the module docs](self).
+///
+/// `'scope` is the lifetime of the scope itself (tasks may not outlive it), `'env` that of
+/// what they may borrow (anything that outlives the `scope` call), as in
+/// [`std::thread::Scope`].
+pub struct Scope<'scope, 'env: 'scope, P: ThreadPool> {
+    pool: &'env P,
+    data: Arc<ScopeData>,
+    /// Payloads of tasks whose handle was not joined; the first is re-raised.
+    record: Arc<PanicRecord>,
+    /// Invariant in `'scope` and `'env`, as std's `Scope` is.
+    scope: PhantomData<&'scope mut &'scope ()>,
+    env: PhantomData<&'env mut &'env ()>,
+}
+
+/// A queued scoped task, its lifetime erased (see "How borrowing is made sound").
+type Job = Task;
+
+/// What the scope's jobs, trampolines and owner share.
+struct ScopeData {
+    /// Jobs that exist: queued, running, or not yet dropped.
+    running: AtomicUsize,
+    /// Jobs spawned and not yet started, oldest first.
+    jobs: StdMutex<VecDeque<Job>>,
+    /// The owner sleeps here until `running` is 0 or a job is queued.
+    done: EventCount,
+}
+
+impl ScopeData {
+    /// Takes the oldest job nobody has started.
+    fn take_job(&self) -> Option<Job> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
+    }
+
+    /// What a trampoline does: runs the oldest job, if any is left.
+    fn run_one(&self) {
+        if let Some(job) = self.take_job() {
+            job();
+        }
+    }
+
+    fn has_jobs(&self) -> bool {
+        !self
+            .jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+}
+
+/// One scoped task's place in `running`; see the module docs.
+struct Running(Arc<ScopeData>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Release: the task's writes (and the drops of its captures) happen before the
+        // owner's Acquire load that reads 0 (module docs, "Waiting").
+        if self.0.running.fetch_sub(1, Ordering::Release) == 1 {
+            self.0.done.notify_all();
+        }
+    }
+}
+
+/// A scoped task: the packaged closure, then its token. The closure is dropped (or run) before
+/// the token, so the token is uncounted only after the closure and everything it captured are
+/// gone — on both paths: `run`, and `Drop` (a task dropped unrun), which drops the closure
+/// before the fields' own drop glue drops the token.
+///
+/// The closure sits in a `MaybeUninit` (always initialised until `run` or `Drop` takes it)
+/// for the reason std's scoped threads wrap theirs in `MaybeDangling`: a `ScopedTask` is
+/// passed by value into the frames that run it, and a reference it holds by value would be
+/// *protected* for as long as such a frame lives (Stacked Borrows retags the fields of
+/// arguments) — including the moment after the token's decrement, when the scope's owner may
+/// already use the borrowed data again. Miri reported exactly that without the wrapper. A
+/// union is not retagged, so the borrows inside are not protected by those frames.
+struct ScopedTask<G> {
+    task: MaybeUninit<G>,
+    running: Running,
+}
+
+impl<G: FnOnce()> ScopedTask<G> {
+    fn new(task: G, running: Running) -> Self {
+        Self {
+            task: MaybeUninit::new(task),
+            running,
+        }
+    }
+
+    fn run(self) {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `task` is initialised (by `new`) and read exactly once: `this` is never
+        // dropped, so neither `Drop` nor a second `run` can touch it again.
+        let task = unsafe { this.task.assume_init_read() };
+        // SAFETY: `running` is read exactly once, out of a `ManuallyDrop` that is never dropped.
+        let running = unsafe { core::ptr::read(&this.running) };
+        task();
+        drop(running);
+    }
+}
+
+impl<G> Drop for ScopedTask<G> {
+    /// Dropped unrun (the pool refused or discarded it): the closure goes first; the token
+    /// follows in the fields' drop glue.
+    fn drop(&mut self) {
+        // SAFETY: `task` is initialised (by `new`); `run` never lets a `ScopedTask` it took
+        // from be dropped, so this is the only drop of it.
+        unsafe { self.task.assume_init_drop() }
+    }
+}
+
+impl<'scope, 'env, P: ThreadPool> Scope<'scope, 'env, P> {
+    /// Spawns `f` on the pool; it may borrow anything that outlives the scope. The scope
+    /// waits for it (and runs it itself if no worker has started it by then) before it
+    /// returns. Waits while the pool's queue is full, as [`ThreadPool::submit`] does.
+    ///
+    /// Never fails: if the pool is closed, the task still runs — on the scope's own thread,
+    /// when the closure has returned (see "Helping" in the module docs).
+    pub fn spawn<F, T>(&'scope self, f: F) -> ScopedJoinHandle<'scope, T>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        let data = &*self.data;
+        // Relaxed: the owner reads the count only after the closure returned (program order
+        // on its own thread) or after jobs' Release decrements; an increment made by a job
+        // spawning a sibling happens before that job's own decrement.
+        data.running.fetch_add(1, Ordering::Relaxed);
+        let running = Running(Arc::clone(&self.data));
+        let (task, handle) = join::package(f, Arc::clone(&self.record));
+        let scoped = ScopedTask::new(task, running);
+        let boxed: Box<dyn FnOnce() + Send + 'scope> = Box::new(move || scoped.run());
+        // SAFETY: only the lifetime changes (`'scope` to `'static`); the layout of the box is
+        // the same. The job is not used past `'scope`: it owns its `Running` token, dropped
+        // only after the closure and its captures, and `scope` does not return or unwind
+        // before every token is dropped (module docs, "How borrowing is made sound").
+        let job: Job =
+            unsafe { core::mem::transmute::<Box<dyn FnOnce() + Send + 'scope>, Job>(boxed) };
+        data.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(job);
+        // The owner may be asleep waiting for running jobs while this one (spawned by a job)
+        // needs someone to run it.
+        data.done.notify_all();
+        let trampoline = Arc::clone(&self.data);
+        // A refused trampoline is dropped (it owns only an `Arc`); the job stays queued.
+        let _ = self.pool.submit(Box::new(move || trampoline.run_one()));
+        ScopedJoinHandle::new(handle)
+    }
+
+    /// The pool the scope's tasks run on.
+    pub fn pool(&self) -> &'env P {
+        self.pool
+    }
+
+    /// Runs queued jobs, and sleeps while others run elsewhere, until every job is gone.
+    fn wait_all(&self) {
+        let data = &*self.data;
+        loop {
+            // Help: run what nobody has started (module docs, "Helping").
+            while let Some(job) = data.take_job() {
+                job();
+            }
+            // One check, after registering (see `EventCount`): a scope ends once, so the
+            // registration it costs when everything is done already is not worth a second
+            // check site. Acquire: pairs with the Release decrements in `Running::drop`.
+            let key = data.done.prepare_wait();
+            if data.running.load(Ordering::Acquire) == 0 {
+                data.done.cancel_wait(key);
+                return;
+            }
+            if data.has_jobs() {
+                data.done.cancel_wait(key);
+                continue;
+            }
+            data.done.wait(key);
+        }
+    }
+}
+
+impl<P: ThreadPool> fmt::Debug for Scope<'_, '_, P> {
+    /// Reads nothing: the counts are under concurrent mutation.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scope").finish_non_exhaustive()
+    }
+}
+
+/// Runs `f` with a new scope on `pool`, waits for every scoped task, re-raises a panic.
+pub(crate) fn scope<'env, P, F, R>(pool: &'env P, f: F) -> R
+where
+    P: ThreadPool,
+    F: for<'scope> FnOnce(&'scope Scope<'scope, 'env, P>) -> R,
+{
+    let scope = Scope {
+        pool,
+        data: Arc::new(ScopeData {
+            running: AtomicUsize::new(0),
+            jobs: StdMutex::new(VecDeque::new()),
+            done: EventCount::new(),
+        }),
+        record: Arc::new(PanicRecord::new()),
+        scope: PhantomData,
+        env: PhantomData,
+    };
+    // The closure may panic; the scope must still wait for its tasks before unwinding.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&scope)));
+    scope.wait_all();
+    match result {
+        Err(payload) => std::panic::resume_unwind(payload),
+        Ok(value) => {
+            if let Some(payload) = scope.record.take_first() {
+                std::panic::resume_unwind(payload);
+            }
+            value
+        }
+    }
+}
