@@ -45,16 +45,47 @@
 //! | `push` | store slot | Relaxed | published by the fence below |
 //! | `push` | `fence` | Release | with the Relaxed store of `bottom` after it, pairs with a thief's Acquire load of `bottom`: the slot (and what its pointer points to) is visible to a thief that sees the new `bottom` |
 //! | `pop` | store `bottom - 1`, then `fence`, then load `top` | Relaxed, **SeqCst**, Relaxed | the Dekker pair with `steal`'s load `top`, `fence(SeqCst)`, load `bottom`: of the two fences one is first in the total order, and the other side then sees its store — the owner sees the thief's claim or the thief sees the shrunk `bottom`, so both never take the same item |
-//! | `pop` | CAS `top` (last item) | SeqCst | as the paper; races the thieves' CAS for the last item |
-//! | `steal` | load `top` | Acquire | pairs with the Release of an earlier thief's CAS |
+//! | `pop` | CAS `top` (last item) | Relaxed (paper: SeqCst) | races the thieves' CAS for the last item: its atomicity decides, and it publishes nothing (below) |
+//! | `steal` | load `top` | Relaxed (paper: Acquire) | completed by the fence after it: an acquire fence, so an earlier thief's releasing CAS that wrote this `top` synchronizes with it |
 //! | `steal` | `fence` | SeqCst | the thief's half of the Dekker pair above |
 //! | `steal` | load `bottom` | Acquire | pairs with `push`'s Release fence: the slot is written |
 //! | `steal` | load slot | Relaxed | ordered by the Acquire load of `bottom` |
-//! | `steal` | CAS `top` | SeqCst (Release part: see `push`) | claims the item; failing, another thief or the owner took it |
+//! | `steal` | CAS `top` | SeqCst (Release part: see `push`, and below) | claims the item; failing, another thief or the owner took it |
 //!
 //! loom models SeqCst *fences* but treats SeqCst *accesses* as AcqRel, so the Dekker orders
 //! are fences here, as in the paper; `docs/verification.md` says which orderings the models
 //! can and cannot tell from weaker ones.
+//!
+//! **Two sites are weaker than the paper's, each argued equivalent** (the ordering-mutation
+//! audit found that no checker tells them apart, and the argument shows none could):
+//!
+//! * `steal`'s load of `top`: Relaxed, not Acquire. The `fence(SeqCst)` that follows it is an
+//!   acquire fence, and a Relaxed load followed by an acquire fence synchronizes with the
+//!   releasing write it read ([atomics.fences] p4) — the edge the Acquire load gave, with no
+//!   operation between the two that could use it earlier.
+//! * `pop`'s CAS on the last item: Relaxed, not SeqCst. It needs no Acquire: the owner reads
+//!   only its own slot writes, and its next `push`'s Acquire load of `top` still synchronizes
+//!   with every thief's CAS before it (every write of `top` is a read-modify-write, so a
+//!   Relaxed one continues the thieves' release sequences). It needs no Release: a thief that
+//!   reads the `top` it writes must be ordered after the owner's `bottom` decrement, and it is
+//!   — the owner's fence happens before the CAS, the CAS is coherence-ordered before the
+//!   thief's read of it, which happens before the thief's fence, so the owner's fence precedes
+//!   the thief's in the SeqCst order ([atomics.order] p4.4) and the thief's `bottom` load sees
+//!   the decrement or later. And its place in the SeqCst order is observed by nobody: who gets
+//!   the last item is decided by atomicity alone (two CASes from the same `top` cannot both
+//!   succeed). (Kang's proof of crossbeam's variant uses Release/Acquire here, in the promising
+//!   semantics, which lacks C++20's coherence-ordered fence rule used above.)
+//!
+//! **Why `steal`'s CAS stays SeqCst.** A thief's CAS must be Release *or* SeqCst. Three
+//! threads: thief 1 takes position `t` (its CAS writes `t + 1`); the owner pops position
+//! `t + 1` without a CAS after reading the older `top == t`; thief 2 reads `top == t + 1` and
+//! an older `bottom`, and takes `t + 1` too. Ruling it out needs the owner's fence before thief
+//! 2's in the SeqCst order, and that needs thief 1's CAS ordered before thief 2's fence: by
+//! Release (its value, read before thief 2's acquire fence, synchronizes with it) or by SeqCst
+//! (the CAS is then in the order itself, before the fence). Either alone suffices; the paper's
+//! SeqCst is kept. Its one extra effect — the CAS's own place in the SeqCst order — shows only
+//! to a caller who mixes other SeqCst accesses with a steal, and there only as a `Retry` where
+//! an `Empty` was possible (a steal that lost to a completed one, which `Retry` allows).
 //!
 //! One addition to the paper: `pop` first compares `bottom` with a Relaxed read of `top` and
 //! returns `None` at once if the deque is empty. A stale `top` is smaller than the real one,
@@ -288,14 +319,20 @@ impl<T: OwnedPointer> Owner<T> {
             // the fence argument above rules out a thief claiming it.
             return Some(unsafe { T::from_raw(ptr) });
         }
-        // The last item: race the thieves for it. SeqCst as in the paper (Relaxed on failure:
-        // we then take nothing).
+        // The last item: race the thieves for it. Relaxed (the paper has SeqCst; "Orderings" in
+        // the module docs argues the difference away): who wins is settled by the CAS's
+        // atomicity alone — `top` only grows, so of the CASes from this `top` exactly one
+        // succeeds — and nothing is published through it (we wrote the slot ourselves). A
+        // thief that reads the `top` we write is still ordered after our `bottom` decrement:
+        // our fence above happens before this CAS, its read of our value happens before its
+        // fence, so our fence is first in the SeqCst order and its `bottom` load sees the
+        // decrement or later. Relaxed on failure too: we then take nothing.
         let won = inner
             .top
             .compare_exchange(
                 top,
                 top.wrapping_add(1),
-                Ordering::SeqCst,
+                Ordering::Relaxed,
                 Ordering::Relaxed,
             )
             .is_ok();
@@ -337,11 +374,14 @@ impl<T: OwnedPointer> Stealer<T> {
     #[inline]
     pub fn steal(&self) -> Steal<T> {
         let inner = &*self.inner;
-        // Acquire: pairs with the Release part of the CAS that wrote this `top` (an earlier
-        // thief's, or the owner's on a last item).
-        let top = inner.top.load(Ordering::Acquire);
+        // Relaxed: the fence right below is also an acquire fence, so if this reads the `top`
+        // of an earlier thief's (releasing) CAS, that CAS synchronizes with the fence — the
+        // edge an Acquire load would give, with nothing in between (the paper writes acquire;
+        // the two are equivalent here).
+        let top = inner.top.load(Ordering::Relaxed);
         // SeqCst fence (the thief's half of the Dekker pair with `pop`): our load of `top` comes
-        // before our load of `bottom` in the total order; see `Owner::pop`.
+        // before our load of `bottom` in the total order; see `Owner::pop`. As an acquire
+        // fence it also completes the load above (see there).
         fence(Ordering::SeqCst);
         // Acquire: pairs with the Release fence in `push`: the slot at `top` is written.
         let bottom = inner.bottom.load(Ordering::Acquire);
@@ -352,8 +392,12 @@ impl<T: OwnedPointer> Stealer<T> {
         // moves past this position the owner may overwrite the slot (the zoo keeps a steal
         // that reads after its CAS, and the checkers catch it taking an item twice).
         let ptr = inner.slot(top).load(Ordering::Relaxed);
-        // SeqCst as in the paper; its Release part orders our slot read before the owner's
-        // overwrite (see `push`). Relaxed on failure: we take nothing.
+        // SeqCst as in the paper. Its Release part orders our slot read before the owner's
+        // overwrite (see `push`), and makes a later thief that reads our `top` ordered after
+        // us at its fence — which the owner's `pop` needs: with this CAS Relaxed, an owner
+        // reading a `top` older than ours and a thief reading ours could take the same item
+        // (Release or SeqCst each rules it out; see the module docs). Relaxed on failure: we
+        // take nothing.
         match inner.top.compare_exchange(
             top,
             top.wrapping_add(1),
