@@ -684,24 +684,29 @@ pub(crate) fn join_workers(handles: Vec<crate::sync::thread::JoinHandle<()>>) ->
     outcome
 }
 
-/// The idle search both pools run before a worker sleeps: `IDLE_SPINS` rounds of a spin
-/// hint, then `IDLE_YIELDS` rounds of yielding the CPU (one of each under a checker),
-/// calling `look` after every round. Returns the first `Some` it gives, or `None`.
+/// The idle search every pool runs before a worker sleeps, on the one spin schedule,
+/// [`Backoff`](crate::sync::hint::Backoff): `IDLE_SPINS` rounds of one spin hint, then
+/// `IDLE_YIELDS` rounds of yielding the CPU, calling `look` after every round. Returns the
+/// first `Some` it gives, or `None`.
+///
+/// Under a checker a bounded schedule has no rounds, and the one `snooze` made before the
+/// first look is a yield: the search is one yield and one look. The yield is a free switch
+/// point the pool models rely on — a submitter can run while a worker is counted as
+/// searching without spending the preemption bound, which is how `dependent_tasks` reaches
+/// the searcher hand-off race at bound 1 — and the single look keeps the state space small
+/// (before `Backoff`, the search made two rounds there).
 #[inline]
 pub(crate) fn search_idle<R>(mut look: impl FnMut() -> Option<R>) -> Option<R> {
-    let spins = crate::sync::hint::spin_limit(IDLE_SPINS);
-    let rounds = spins + crate::sync::hint::spin_limit(IDLE_YIELDS);
-    for round in 0..rounds {
-        if round < spins {
-            crate::sync::hint::spin_loop();
-        } else {
-            crate::sync::thread::yield_now();
-        }
+    let mut backoff = crate::sync::hint::Backoff::new(IDLE_SPINS, IDLE_YIELDS).with_max_shift(0);
+    loop {
+        backoff.snooze();
         if let Some(found) = look() {
             return Some(found);
         }
+        if backoff.is_completed() {
+            return None;
+        }
     }
-    None
 }
 
 /// Whether the calling thread is one of `handles`' workers: a task of this very pool.

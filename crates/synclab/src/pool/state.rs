@@ -45,13 +45,13 @@ use crate::sync::time::Instant;
 use crate::sync::Arc;
 use crossbeam_utils::CachePadded;
 
-/// How many times an idle worker re-checks for work before it sleeps (plain build; a single
-/// check under a checker). About a microsecond of polling: long enough to catch a submitter
+/// How many times an idle worker re-checks for work before it sleeps (plain build; under a
+/// checker the whole search is one yield and one check: `search_idle`). About a microsecond of polling: long enough to catch a submitter
 /// that is producing a burst, short enough that an idle pool costs nothing.
 pub(crate) const IDLE_SPINS: u32 = 64;
 
 /// After `IDLE_SPINS`, how many times an idle worker yields the CPU and re-checks before it
-/// sleeps (plain build; a single time under a checker). On a loaded machine a yield lets the
+/// sleeps (plain build). On a loaded machine a yield lets the
 /// submitter run, which is what the idle worker is waiting for.
 pub(crate) const IDLE_YIELDS: u32 = 16;
 

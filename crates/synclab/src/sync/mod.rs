@@ -130,6 +130,7 @@ pub mod hint {
     /// | `FutexMutex` | 20 | 1 hint | 10 | sleeps on the futex |
     /// | `CountingMutex` | 4 | 8 hints | 10 | registers as a waiter and sleeps |
     /// | `SpinMutex` | 7 | 64 hints | forever ([`Backoff::UNBOUNDED`]) | never sleeps |
+    /// | the pools' idle search (`pool::search_idle`) | 64 | 1 hint | 16 | sleeps on the pool's event count or condvar |
     ///
     /// The shape is crossbeam-utils' `Backoff` (`spin` after a failed CAS, `snooze` while
     /// waiting for another thread, `is_completed` to park) and parking_lot's `SpinWait`, built
