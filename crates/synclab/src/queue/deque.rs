@@ -50,13 +50,13 @@
 //! | `steal` | `fence` | SeqCst | the thief's half of the Dekker pair above |
 //! | `steal` | load `bottom` | Acquire | pairs with `push`'s Release fence: the slot is written |
 //! | `steal` | load slot | Relaxed | ordered by the Acquire load of `bottom` |
-//! | `steal` | CAS `top` | SeqCst (Release part: see `push`, and below) | claims the item; failing, another thief or the owner took it |
+//! | `steal` | CAS `top` | Release (paper: SeqCst) | claims the item (failing, another thief or the owner took it); pairs with `push`'s Acquire load of `top`, and with a later thief's acquire fence (below) |
 //!
 //! loom models SeqCst *fences* but treats SeqCst *accesses* as AcqRel, so the Dekker orders
 //! are fences here, as in the paper; `docs/verification.md` says which orderings the models
 //! can and cannot tell from weaker ones.
 //!
-//! **Two sites are weaker than the paper's, each argued equivalent** (the ordering-mutation
+//! **Three sites are weaker than the paper's, each argued equivalent** (the ordering-mutation
 //! audit found that no checker tells them apart, and the argument shows none could):
 //!
 //! * `steal`'s load of `top`: Relaxed, not Acquire. The `fence(SeqCst)` that follows it is an
@@ -76,16 +76,23 @@
 //!   succeed). (Kang's proof of crossbeam's variant uses Release/Acquire here, in the promising
 //!   semantics, which lacks C++20's coherence-ordered fence rule used above.)
 //!
-//! **Why `steal`'s CAS stays SeqCst.** A thief's CAS must be Release *or* SeqCst. Three
-//! threads: thief 1 takes position `t` (its CAS writes `t + 1`); the owner pops position
-//! `t + 1` without a CAS after reading the older `top == t`; thief 2 reads `top == t + 1` and
-//! an older `bottom`, and takes `t + 1` too. Ruling it out needs the owner's fence before thief
-//! 2's in the SeqCst order, and that needs thief 1's CAS ordered before thief 2's fence: by
-//! Release (its value, read before thief 2's acquire fence, synchronizes with it) or by SeqCst
-//! (the CAS is then in the order itself, before the fence). Either alone suffices; the paper's
-//! SeqCst is kept. Its one extra effect — the CAS's own place in the SeqCst order — shows only
-//! to a caller who mixes other SeqCst accesses with a steal, and there only as a `Retry` where
-//! an `Empty` was possible (a steal that lost to a completed one, which `Retry` allows).
+//! * `steal`'s CAS: Release, not SeqCst. It needs Release (or SeqCst), for two reasons. (a) Its
+//!   slot read must happen before the owner overwrites that slot a lap later: the owner's
+//!   Acquire load of `top` reads this CAS's value or a later one (every write of `top` is a
+//!   read-modify-write, so the release sequence continues) and synchronizes with it. (b) Three
+//!   threads: thief 1 takes position `t` (its CAS writes `t + 1`); the owner pops position
+//!   `t + 1` without a CAS after reading the older `top == t`; thief 2 reads `top == t + 1`
+//!   and an older `bottom`, and takes `t + 1` too. Ruling it out needs the owner's fence
+//!   before thief 2's in the SeqCst order. The owner's read of `t` is coherence-ordered before
+//!   thief 1's CAS; with the CAS Release, its value read before thief 2's acquire fence makes
+//!   the CAS happen before that fence, so [atomics.order] p4.4 puts the owner's fence first.
+//!   (SeqCst would do it through p4.3 and p4.2 instead; either alone suffices.) It needs no
+//!   Acquire: the thief reads nothing that another thief's CAS published — the slot and the
+//!   value it points to were published by `push` and acquired through `bottom`. What SeqCst
+//!   adds beyond AcqRel — the CAS's own place in the SeqCst order — shows only to a caller
+//!   who mixes other SeqCst accesses with a steal, and there only as a `Retry` where an
+//!   `Empty` was possible (a steal that lost to a completed one, which `Retry` allows); the
+//!   deque promises no such order.
 //!
 //! One addition to the paper: `pop` first compares `bottom` with a Relaxed read of `top` and
 //! returns `None` at once if the deque is empty. A stale `top` is smaller than the real one,
@@ -392,16 +399,18 @@ impl<T: OwnedPointer> Stealer<T> {
         // moves past this position the owner may overwrite the slot (the zoo keeps a steal
         // that reads after its CAS, and the checkers catch it taking an item twice).
         let ptr = inner.slot(top).load(Ordering::Relaxed);
-        // SeqCst as in the paper. Its Release part orders our slot read before the owner's
-        // overwrite (see `push`), and makes a later thief that reads our `top` ordered after
-        // us at its fence — which the owner's `pop` needs: with this CAS Relaxed, an owner
-        // reading a `top` older than ours and a thief reading ours could take the same item
-        // (Release or SeqCst each rules it out; see the module docs). Relaxed on failure: we
-        // take nothing.
+        // Release (the paper has SeqCst; "Orderings" in the module docs argues the difference
+        // away). Pairs with the Acquire load of `top` in `push`: our slot read happens before
+        // the owner overwrites the slot a lap later. And it orders us before a later thief
+        // that reads our `top`, at that thief's (acquire) fence — which the owner's `pop`
+        // needs: with this CAS Relaxed, an owner reading a `top` older than ours and a thief
+        // reading ours could take the same item. No Acquire part: we read nothing another
+        // thief published (the slot was published by `push`, acquired through `bottom`).
+        // Relaxed on failure: we take nothing.
         match inner.top.compare_exchange(
             top,
             top.wrapping_add(1),
-            Ordering::SeqCst,
+            Ordering::Release,
             Ordering::Relaxed,
         ) {
             // SAFETY: the CAS claimed position `top`, whose slot held `ptr` when we read it
