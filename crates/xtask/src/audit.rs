@@ -636,7 +636,9 @@ fn collect(root: &Path, filter: Option<&str>) -> (Vec<Mutant>, usize) {
             .unwrap_or(f)
             .to_string_lossy()
             .to_string();
-        !rel.starts_with("zoo") && !rel.starts_with("sync") && filter.is_none_or(|p| rel.contains(p))
+        !rel.starts_with("zoo")
+            && !rel.starts_with("sync")
+            && filter.is_none_or(|p| rel.contains(p))
     });
     files.sort();
     let all = files

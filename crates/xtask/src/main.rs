@@ -383,7 +383,9 @@ fn verify(root: &Path, opts: &VerifyOptions) -> Vec<Stage> {
     if opts.write_docs {
         // The published tables describe synclab's own full suite, and only a passing one.
         if opts.only.is_some() || opts.manifest_path.is_some() || !opts.packages.is_empty() {
-            eprintln!("--write-docs needs both checkers over the default packages: docs left alone");
+            eprintln!(
+                "--write-docs needs both checkers over the default packages: docs left alone"
+            );
         } else if stages.iter().any(|s| s.outcome != Outcome::Passed) {
             eprintln!("a checker failed: docs left alone");
         } else {

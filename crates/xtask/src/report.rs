@@ -135,7 +135,8 @@ pub fn write_docs(root: &Path, report_dir: &Path) -> Result<PathBuf, String> {
     let mut tallies = Vec::new();
     for checker in ["loom", "shuttle"] {
         let path = report_dir.join(format!("{checker}.jsonl"));
-        let mut rows = read(&path).map_err(|e| format!("no {checker} report ({e}): run both checkers"))?;
+        let mut rows =
+            read(&path).map_err(|e| format!("no {checker} report ({e}): run both checkers"))?;
         tallies.push((checker, tally(&rows)));
         rows.sort_by_key(|r| get(r, "model"));
         for r in &rows {
