@@ -166,35 +166,17 @@ impl ThreadPool for LockFreePool {
         })
     }
 
-    fn wait(&self) -> Result<WaitReport, WaitError> {
-        self.wait_until(None)
-    }
-
-    fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitError> {
-        self.wait_until(Instant::now().checked_add(timeout))
-    }
-
     fn close(&self) {
         if self.shared.state.close() {
             self.shared.queue.close();
         }
     }
 
-    fn shutdown(mut self) -> ShutdownReport {
-        self.stop()
-    }
-
-    fn workers(&self) -> usize {
-        self.workers
-    }
-
     fn capacity(&self) -> usize {
         self.shared.queue.capacity()
     }
 
-    fn panics(&self) -> &Arc<PanicRecord> {
-        self.shared.state.panics()
-    }
+    state_pool_common!(trait_methods);
 }
 
 impl LockFreePool {
@@ -206,26 +188,9 @@ impl LockFreePool {
         }
         self.shared.state.wait_until(deadline)
     }
-
-    fn stop(&mut self) -> ShutdownReport {
-        self.close();
-        let workers = join_workers(std::mem::take(&mut self.handles));
-        // The joins above ordered every worker's records before this (when detached, the
-        // payloads recorded later go to nobody's report: the pool is gone).
-        ShutdownReport::of(self.shared.state.take_payloads(), workers)
-    }
 }
 
-impl Drop for LockFreePool {
-    fn drop(&mut self) {
-        if !self.handles.is_empty() {
-            // Nobody takes this report: its payloads are dropped under a guard, since a
-            // payload's own `Drop` may panic (and this thread may already be unwinding).
-            let report = self.stop();
-            report.payloads.into_iter().for_each(super::drop_payload);
-        }
-    }
-}
+state_pool_common!(stop_and_drop LockFreePool);
 
 impl core::fmt::Debug for LockFreePool {
     /// Shows the configuration only: the state is under concurrent mutation.

@@ -101,6 +101,58 @@
 use core::fmt;
 use core::time::Duration;
 
+/// What the pools on `PoolState` (`LockFreePool`, `WorkStealingPool`) share word for word, in
+/// one place: the `ThreadPool` methods that only delegate (`common_trait_methods`), and `stop`
+/// plus the `Drop` that runs it (`common_stop_and_drop`). A pool using them has the fields
+/// `shared` (with a `state: PoolState`), `handles` and `workers`, and a `wait_until` of its own
+/// (how a pool recognises a call from one of its tasks differs).
+macro_rules! state_pool_common {
+    (trait_methods) => {
+        fn wait(&self) -> Result<WaitReport, WaitError> {
+            self.wait_until(None)
+        }
+
+        fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitError> {
+            self.wait_until(Instant::now().checked_add(timeout))
+        }
+
+        fn shutdown(mut self) -> ShutdownReport {
+            self.stop()
+        }
+
+        fn workers(&self) -> usize {
+            self.workers
+        }
+
+        fn panics(&self) -> &Arc<PanicRecord> {
+            self.shared.state.panics()
+        }
+    };
+    (stop_and_drop $pool:ty) => {
+        impl $pool {
+            fn stop(&mut self) -> ShutdownReport {
+                self.close();
+                let workers = join_workers(std::mem::take(&mut self.handles));
+                // The joins above ordered every worker's records before this (when detached,
+                // the payloads recorded later go to nobody's report: the pool is gone).
+                ShutdownReport::of(self.shared.state.take_payloads(), workers)
+            }
+        }
+
+        impl Drop for $pool {
+            fn drop(&mut self) {
+                if !self.handles.is_empty() {
+                    // Nobody takes this report: its payloads are dropped under a guard, since
+                    // a payload's own `Drop` may panic (and this thread may already be
+                    // unwinding).
+                    let report = self.stop();
+                    report.payloads.into_iter().for_each(super::drop_payload);
+                }
+            }
+        }
+    };
+}
+
 pub mod condvar_pool;
 mod injector;
 pub mod join;

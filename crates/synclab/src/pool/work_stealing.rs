@@ -564,14 +564,6 @@ impl WorkStealingPool {
         }
         self.shared.state.wait_until(deadline)
     }
-
-    fn stop(&mut self) -> ShutdownReport {
-        self.close();
-        let workers = join_workers(std::mem::take(&mut self.handles));
-        // The joins above ordered every worker's records before this (when detached, the
-        // payloads recorded later go to nobody's report: the pool is gone).
-        ShutdownReport::of(self.shared.state.take_payloads(), workers)
-    }
 }
 
 /// Why a job was handed back.
@@ -661,47 +653,20 @@ impl ThreadPool for WorkStealingPool {
             })
     }
 
-    fn wait(&self) -> Result<WaitReport, WaitError> {
-        self.wait_until(None)
-    }
-
-    fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitError> {
-        self.wait_until(Instant::now().checked_add(timeout))
-    }
-
     fn close(&self) {
         if self.shared.state.close() {
             self.shared.injector.close();
         }
     }
 
-    fn shutdown(mut self) -> ShutdownReport {
-        self.stop()
-    }
-
-    fn workers(&self) -> usize {
-        self.workers
-    }
-
     fn capacity(&self) -> usize {
         self.shared.injector.capacity()
     }
 
-    fn panics(&self) -> &Arc<PanicRecord> {
-        self.shared.state.panics()
-    }
+    state_pool_common!(trait_methods);
 }
 
-impl Drop for WorkStealingPool {
-    fn drop(&mut self) {
-        if !self.handles.is_empty() {
-            // Nobody takes this report: its payloads are dropped under a guard, since a
-            // payload's own `Drop` may panic (and this thread may already be unwinding).
-            let report = self.stop();
-            report.payloads.into_iter().for_each(super::drop_payload);
-        }
-    }
-}
+state_pool_common!(stop_and_drop WorkStealingPool);
 
 impl Drop for Shared {
     fn drop(&mut self) {

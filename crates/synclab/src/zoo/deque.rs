@@ -62,6 +62,14 @@ impl BrokenDeque {
         bottom.wrapping_sub(top) as isize
     }
 
+    /// The CAS on `top` that claims position `top` (the owner's for the last item, a thief's
+    /// always), with the real deque's `success` ordering; Relaxed on failure (nothing taken).
+    fn claim(&self, top: usize, success: Ordering) -> bool {
+        self.top
+            .compare_exchange(top, top.wrapping_add(1), success, Ordering::Relaxed)
+            .is_ok()
+    }
+
     /// Owner: pushes `value` at the bottom, or hands it back if full (as the real `push`).
     pub fn push(&self, value: usize) -> Result<(), usize> {
         let bottom = self.bottom.load(Ordering::Relaxed);
@@ -100,16 +108,8 @@ impl BrokenDeque {
         if len > 0 {
             return Some(value);
         }
-        // SeqCst: as the real deque.
-        let won = self
-            .top
-            .compare_exchange(
-                top,
-                top.wrapping_add(1),
-                Ordering::SeqCst,
-                Ordering::Relaxed,
-            )
-            .is_ok();
+        // Relaxed: as the real deque.
+        let won = self.claim(top, Ordering::Relaxed);
         self.bottom.store(bottom, Ordering::Relaxed);
         won.then_some(value)
     }
@@ -117,8 +117,8 @@ impl BrokenDeque {
     /// Thief: tries once to take the oldest item (as the real `steal`, but reading the slot
     /// after the CAS with [`DequeBug::StealReadsAfterCas`]).
     pub fn steal(&self) -> ZooSteal {
-        // Acquire: as the real deque.
-        let top = self.top.load(Ordering::Acquire);
+        // Relaxed: as the real deque (the fence below acquires).
+        let top = self.top.load(Ordering::Relaxed);
         // SeqCst: as the real deque.
         fence(Ordering::SeqCst);
         // Acquire: as the real deque.
@@ -128,17 +128,8 @@ impl BrokenDeque {
         }
         let slot = &self.slots[top & self.mask];
         let before = slot.load(Ordering::Relaxed);
-        // SeqCst: as the real deque.
-        if self
-            .top
-            .compare_exchange(
-                top,
-                top.wrapping_add(1),
-                Ordering::SeqCst,
-                Ordering::Relaxed,
-            )
-            .is_err()
-        {
+        // Release: as the real deque.
+        if !self.claim(top, Ordering::Release) {
             return ZooSteal::Retry;
         }
         match self.bug {
