@@ -85,7 +85,7 @@ impl Shared {
                     }
                     task
                 }
-                None => match state.search(
+                None => match state.search_then_sleep(
                     || {
                         if self.queue.is_empty() {
                             None
@@ -93,22 +93,16 @@ impl Shared {
                             self.queue.pop()
                         }
                     },
-                    // Relaxed loads: `search` runs its fence first.
+                    || self.queue.pop(),
+                    // Relaxed loads: after `search`'s fence, or `prepare_wait`'s.
                     || !self.queue.looks_empty(),
                 ) {
-                    Some(task) => task,
-                    None => match state.sleep(
-                        || self.queue.pop(),
-                        // Relaxed loads: after the fence in `prepare_wait`.
-                        || !self.queue.looks_empty(),
-                    ) {
-                        Slept::Found(task) => task,
-                        Slept::Woken => {
-                            woken = true;
-                            continue;
-                        }
-                        Slept::Exit => return,
-                    },
+                    Slept::Found(task) => task,
+                    Slept::Woken => {
+                        woken = true;
+                        continue;
+                    }
+                    Slept::Exit => return,
                 },
             };
             woken = false;

@@ -365,4 +365,21 @@ impl PoolState {
         self.work.wait(key);
         Slept::Woken
     }
+
+    /// An idle worker's way to sleep, as both lock-free pools take it: [`search`](Self::search)
+    /// with `look`, and if that finds nothing, [`sleep`](Self::sleep) with `last_look`; `more`
+    /// (Relaxed loads, ordered by the fence each of the two runs first) is what both ask when
+    /// they find work.
+    #[inline]
+    pub(crate) fn search_then_sleep<T>(
+        &self,
+        look: impl FnMut() -> Option<T>,
+        last_look: impl FnOnce() -> Option<T>,
+        more: impl Fn() -> bool,
+    ) -> Slept<T> {
+        match self.search(look, &more) {
+            Some(found) => Slept::Found(found),
+            None => self.sleep(last_look, more),
+        }
+    }
 }

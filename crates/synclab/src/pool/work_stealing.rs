@@ -448,24 +448,18 @@ impl Shared {
                             }
                             job
                         }
-                        None => match state.search(
+                        None => match state.search_then_sleep(
                             || self.find_global(&local),
-                            // Relaxed loads: `search` runs its fence first.
+                            || self.find_global(&local),
+                            // Relaxed loads: after `search`'s fence, or `prepare_wait`'s.
                             || self.work_visible(),
                         ) {
-                            Some(job) => job,
-                            None => match state.sleep(
-                                || self.find_global(&local),
-                                // Relaxed loads: after the fence in `prepare_wait`.
-                                || self.work_visible(),
-                            ) {
-                                Slept::Found(job) => job,
-                                Slept::Woken => {
-                                    woken = true;
-                                    continue;
-                                }
-                                Slept::Exit => return,
-                            },
+                            Slept::Found(job) => job,
+                            Slept::Woken => {
+                                woken = true;
+                                continue;
+                            }
+                            Slept::Exit => return,
                         },
                     }
                 }
