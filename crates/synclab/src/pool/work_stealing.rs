@@ -76,7 +76,16 @@ use crossbeam_utils::CachePadded;
 
 /// Slots of each worker's deque. Depth-first execution keeps a divide-and-conquer tree's
 /// deque at about depth × (fan-out − 1) tasks; more goes to the injector or its overflow.
-pub const DEQUE_CAPACITY: usize = 256;
+///
+/// Under a model checker it is 4: a model has a few tasks, and every slot is an atomic the
+/// checker tracks in every execution — loom's fences visit every atomic object — so 256 per
+/// worker made each execution several times slower and explored nothing more (every pool
+/// model counted the same executions with either capacity). A model with more nested tasks
+/// than 4 can reach the full-deque path.
+pub const DEQUE_CAPACITY: usize = match crate::sync::WORLD {
+    crate::sync::World::Plain => 256,
+    crate::sync::World::Loom | crate::sync::World::Shuttle => 4,
+};
 
 /// A thief takes at most this many tasks from one victim at a time: one to run, the rest into
 /// its own deque (where other thieves can take them in turn).
