@@ -1240,6 +1240,51 @@ fn nested_dependent<P: ThreadPool + 'static>(pool: &str, bound: usize) {
     });
 }
 
+/// A worker that is awake — it has just run a task of its own — steals tasks another worker's
+/// task submitted, with no sleep and no wake-up between: the publication through the LIFO slot
+/// is then all that orders the parent's writes before the children's reads. Main submits X
+/// (yields once) and A; A writes cell 0, submits B0 (into its worker's LIFO slot), writes cell
+/// 1, submits B1 (B1 swaps B0 out of the slot and B0 goes to the deque); each Bi reads cell i.
+/// With the slot's Release swap (B1 replacing B0) or the thief's Acquire swap weakened to
+/// Relaxed, the thief that ran X takes B1 straight from the slot and reads its cell unordered
+/// (loom, bound 1: causality violation); in the other models the thief reached the slot only
+/// after a futex wake-up or a SeqCst fence that ordered the write anyway. The Release *store*
+/// into an empty slot (B0) it does not catch: the thief would have to take B0 between that
+/// store and the SeqCst fence in `published` right after it, which loom did not reach at bound
+/// 1; at bound 2 this model exceeds loom's branch limit.
+fn busy_worker_steals_from_the_lifo_slot<P: ThreadPool + 'static>(pool: &str, bound: usize) {
+    Model::new(format!(
+        "{pool}: an awake worker steals the tasks another task submitted"
+    ))
+    .threads(3)
+    .ops("main: submit X (yields), A, wait; A: write cell 0, submit B0, write cell 1, submit B1; Bi reads cell i; 2 workers")
+    .preemption_bound(bound)
+    .stress_iterations(50)
+    .check(|| {
+        let pool = Arc::new(build::<P>(2, 2));
+        let cells: Arc<[SharedCell<u32>; 2]> = Arc::new([SharedCell::new(0), SharedCell::new(0)]);
+        pool.execute(thread::yield_now).unwrap();
+        let (p, c) = (Arc::clone(&pool), Arc::clone(&cells));
+        pool.execute(move || {
+            for i in 0..2 {
+                c[i].set(1);
+                let c = Arc::clone(&c);
+                p.execute(move || {
+                    assert_eq!(c[i].get(), 1, "a stolen task missed its parent's write");
+                })
+                .unwrap();
+            }
+        })
+        .unwrap();
+        assert_eq!(pool.wait().unwrap().panicked, 0);
+    });
+}
+
+#[test]
+fn work_stealing_busy_worker_steals_from_the_lifo_slot() {
+    busy_worker_steals_from_the_lifo_slot::<WorkStealingPool>("pool/work_stealing", 1);
+}
+
 #[test]
 fn work_stealing_nested_submission() {
     nested_submission::<WorkStealingPool>("pool/work_stealing", 1);
