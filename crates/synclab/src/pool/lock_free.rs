@@ -185,13 +185,3 @@ impl LockFreePool {
 }
 
 state_pool_common!(stop_and_drop LockFreePool);
-
-impl core::fmt::Debug for LockFreePool {
-    /// Shows the configuration only: the state is under concurrent mutation.
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("LockFreePool")
-            .field("workers", &self.workers)
-            .field("capacity", &self.shared.queue.capacity())
-            .finish_non_exhaustive()
-    }
-}

@@ -102,8 +102,8 @@ use core::fmt;
 use core::time::Duration;
 
 /// What the pools on `PoolState` (`LockFreePool`, `WorkStealingPool`) share word for word, in
-/// one place: the `ThreadPool` methods that only delegate (`common_trait_methods`), and `stop`
-/// plus the `Drop` that runs it (`common_stop_and_drop`). A pool using them has the fields
+/// one place: the `ThreadPool` methods that only delegate (`trait_methods`), and `stop` plus
+/// the `Drop` that runs it and `Debug` (`stop_and_drop`). A pool using them has the fields
 /// `shared` (with a `state: PoolState`), `handles` and `workers`, and a `wait_until` of its own
 /// (how a pool recognises a call from one of its tasks differs).
 macro_rules! state_pool_common {
@@ -148,6 +148,16 @@ macro_rules! state_pool_common {
                     let report = self.stop();
                     report.payloads.into_iter().for_each(super::drop_payload);
                 }
+            }
+        }
+
+        impl core::fmt::Debug for $pool {
+            /// Shows the configuration only: the state is under concurrent mutation.
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_struct(stringify!($pool))
+                    .field("workers", &self.workers)
+                    .field("capacity", &ThreadPool::capacity(self))
+                    .finish_non_exhaustive()
             }
         }
     };

@@ -688,13 +688,3 @@ impl Drop for Shared {
 // the worker starts (it holds a `*const Shared` only to compare addresses, and an `Owner`
 // whose owner thread is the worker).
 unsafe impl Send for Local {}
-
-impl core::fmt::Debug for WorkStealingPool {
-    /// Shows the configuration only: the state is under concurrent mutation.
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("WorkStealingPool")
-            .field("workers", &self.workers)
-            .field("capacity", &self.shared.injector.capacity())
-            .finish_non_exhaustive()
-    }
-}
