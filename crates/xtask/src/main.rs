@@ -12,7 +12,10 @@
 //!     --package NAME               check this workspace package's tests (repeatable; default:
 //!                                  synclab-verification and the own-design example)
 //!     --manifest-path PATH         check the tests of a crate outside the workspace
-//!     --write-docs                 rewrite the model table in docs/verification.md
+//!     --write-docs                 rewrite the model table in docs/verification.md and the
+//!                                  README's summary (only after a passing full run)
+//!     --docs-from DIR              do that from the reports an earlier run left in DIR
+//!                                  (e.g. a clean clone's target/verification), without running
 //! cargo xtask miri                 the unsafe-code tests and the SeqCst witnesses under Miri, many seeds
 //! cargo xtask tsan                 the stress tests under ThreadSanitizer (nightly, -Zbuild-std)
 //! cargo xtask bench [GROUP]        criterion benchmarks (all groups, or one)
@@ -44,7 +47,7 @@ fn main() -> ExitCode {
         Some("icount") => icount(&root, &args[1..]),
         Some("audit") => audit::run(&root, &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test [--no-install] | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--package NAME]... [--manifest-path PATH] [--write-docs] | miri | tsan | bench [GROUP] | icount [compare options] | audit [--filter PATH] [--timeout SECS] [--list] [--resume] [--write-docs]");
+            eprintln!("usage: cargo xtask test [--no-install] | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--package NAME]... [--manifest-path PATH] [--write-docs] [--docs-from DIR] | miri | tsan | bench [GROUP] | icount [compare options] | audit [--filter PATH] [--timeout SECS] [--list] [--resume] [--write-docs]");
             return ExitCode::from(2);
         }
     };
@@ -263,6 +266,8 @@ struct VerifyOptions {
     /// A crate outside the workspace to check instead.
     manifest_path: Option<PathBuf>,
     write_docs: bool,
+    /// Write the docs from the reports of an earlier run in this folder, without running.
+    docs_from: Option<PathBuf>,
 }
 
 /// The packages `verify` checks by default: synclab's models and the own-design example.
@@ -291,6 +296,7 @@ fn verify_command(root: &Path, args: &[String]) -> Result<(), String> {
                 );
             }
             "--write-docs" => opts.write_docs = true,
+            "--docs-from" => opts.docs_from = Some(PathBuf::from(value()?)),
             other => return Err(format!("unknown verify option {other:?}")),
         }
     }
@@ -307,6 +313,17 @@ fn verify_command(root: &Path, args: &[String]) -> Result<(), String> {
             return Err(format!("--manifest-path {}: no such file", path.display()));
         }
     }
+    if let Some(dir) = &opts.docs_from {
+        // The reports of a run made elsewhere (a clean clone's `cargo xtask test`, say): the
+        // stamp it wrote names its commit.
+        let path = report::write_docs(root, dir)?;
+        eprintln!(
+            "wrote the model table into {} and the summary into README.md from {}",
+            path.display(),
+            dir.display()
+        );
+        return Ok(());
+    }
     let stages = verify(root, &opts);
     summary(&stages)
 }
@@ -314,6 +331,8 @@ fn verify_command(root: &Path, args: &[String]) -> Result<(), String> {
 fn verify(root: &Path, opts: &VerifyOptions) -> Vec<Stage> {
     let report_dir = root.join("target/verification");
     let _ = std::fs::create_dir_all(&report_dir);
+    // Which commit these reports come from, for the docs written from them (now or later).
+    let _ = std::fs::write(report_dir.join("stamp.txt"), report::stamp(root));
     let mut stages = Vec::new();
     for checker in ["loom", "shuttle"] {
         if opts.only.as_deref().is_some_and(|o| o != checker) {

@@ -167,7 +167,11 @@ pub fn write_docs(root: &Path, report_dir: &Path) -> Result<PathBuf, String> {
             }
         }
     }
-    let stamp = stamp(root);
+    // The run's own stamp (written when it started); a report folder without one is from
+    // this tree.
+    let stamp = std::fs::read_to_string(report_dir.join("stamp.txt"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| stamp(root));
     let (loom, shuttle) = (&tallies[0].1, &tallies[1].1);
     let totals = format!(
         "From `cargo xtask verify` on {stamp}: **{} loom models** ({} executions, {:.0} s) and \
