@@ -1,4 +1,5 @@
-//! Runs one pools contender repeatedly (for profiling): `pool_one <contender> <workers> [reps]`.
+//! Runs one pools contender repeatedly (for profiling):
+//! `pool_one <contender> <workers> [reps] [workload id, default pools/tiny-tasks-1-submitter]`.
 #![allow(missing_docs)]
 use synclab_benches::{pools, Params, Scale};
 fn main() {
@@ -8,7 +9,11 @@ fn main() {
     let reps: usize = args.get(3).and_then(|r| r.parse().ok()).unwrap_or(5);
     let w = pools::workloads()
         .into_iter()
-        .find(|w| w.id == "pools/tiny-tasks-1-submitter")
+        .find(|w| {
+            w.id == args
+                .get(4)
+                .map_or("pools/tiny-tasks-1-submitter", String::as_str)
+        })
         .unwrap();
     let c = w
         .contenders

@@ -818,3 +818,118 @@ where
     }
     recorder.history()
 }
+
+/// Operations on a bounded work-stealing deque of `u64`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DequeOp {
+    /// The owner's `push(v)`.
+    Push(u64),
+    /// The owner's `pop()` (the newest item).
+    Pop,
+    /// A thief's `steal()` (the oldest item), retried until it is not `Retry`.
+    Steal,
+}
+
+/// Results of [`DequeOp`]s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DequeRet {
+    /// `push` succeeded.
+    Pushed,
+    /// `push` found the deque full.
+    Full,
+    /// What `pop` or `steal` took (`None`: empty).
+    Took(Option<u64>),
+}
+
+/// A bounded deque of the given capacity: the owner's end is LIFO, the thieves' end FIFO.
+#[derive(Debug, Clone, Copy)]
+pub struct DequeSpec {
+    /// Capacity.
+    pub capacity: usize,
+}
+
+impl Spec for DequeSpec {
+    type State = VecDeque<u64>;
+    type Op = DequeOp;
+    type Ret = DequeRet;
+
+    fn init(&self) -> Self::State {
+        VecDeque::new()
+    }
+
+    fn step(&self, state: &Self::State, op: &DequeOp) -> (Self::State, DequeRet) {
+        let mut s = state.clone();
+        let ret = match *op {
+            DequeOp::Push(v) if s.len() < self.capacity => {
+                s.push_back(v);
+                DequeRet::Pushed
+            }
+            DequeOp::Push(_) => DequeRet::Full,
+            DequeOp::Pop => DequeRet::Took(s.pop_back()),
+            DequeOp::Steal => DequeRet::Took(s.pop_front()),
+        };
+        (s, ret)
+    }
+
+    /// Every value taken was pushed within the sub-history.
+    fn well_formed(&self, ops: &[Operation<DequeOp, DequeRet>]) -> bool {
+        ops.iter().all(|o| match o.ret {
+            DequeRet::Took(Some(v)) => ops
+                .iter()
+                .any(|p| p.op == DequeOp::Push(v) && p.ret == DequeRet::Pushed),
+            _ => true,
+        })
+    }
+}
+
+/// Runs one concurrent history against `synclab::queue::deque` of `capacity`: thread 0 owns
+/// the deque and does `ops` random pushes (distinct values) and pops, threads `1..=thieves`
+/// each do `ops` steals (each retried until it is not `Retry`); checked against a
+/// [`DequeSpec`]. Threads come from `synclab::sync::thread`, so this also runs under shuttle.
+pub fn deque_history(
+    capacity: usize,
+    thieves: usize,
+    ops: usize,
+    seed: u64,
+) -> Verdict<DequeOp, DequeRet> {
+    use synclab::queue::deque::{self, Steal};
+    use synclab::sync::{thread, Arc};
+    let (owner, stealer) = deque::new::<Box<u64>>(capacity).expect("capacity >= 1");
+    let capacity = owner.capacity();
+    let recorder = Arc::new(Recorder::<DequeOp, DequeRet>::new());
+    let mut handles = Vec::new();
+    for t in 1..=thieves {
+        let (stealer, recorder) = (stealer.clone(), Arc::clone(&recorder));
+        handles.push(thread::spawn(move || {
+            for _ in 0..ops {
+                recorder.record(t, DequeOp::Steal, || loop {
+                    match stealer.steal() {
+                        Steal::Success(v) => break DequeRet::Took(Some(*v)),
+                        Steal::Empty => break DequeRet::Took(None),
+                        Steal::Retry => thread::yield_now(),
+                    }
+                });
+            }
+        }));
+    }
+    let owner_recorder = Arc::clone(&recorder);
+    handles.push(thread::spawn(move || {
+        let mut mix = Mix::new(seed);
+        for k in 0..ops {
+            // Two pushes for every pop, so the thieves find something.
+            if mix.below(3) != 0 {
+                let v = k as u64;
+                owner_recorder.record(0, DequeOp::Push(v), || match owner.push(Box::new(v)) {
+                    Ok(()) => DequeRet::Pushed,
+                    Err(_) => DequeRet::Full,
+                });
+            } else {
+                owner_recorder.record(0, DequeOp::Pop, || DequeRet::Took(owner.pop().map(|b| *b)));
+            }
+        }
+    }));
+    for h in handles {
+        h.join().expect("a history thread panicked");
+    }
+    check(&DequeSpec { capacity }, &recorder.history(), 200_000)
+}

@@ -13,8 +13,8 @@ use synclab::lock::{FutexFamily, StdFamily};
 use synclab::queue::{ArrayQueue, BlockingQueue, LockedQueue, MpmcQueue, PopError, PushError};
 use synclab::zoo::queue::TwoLaneQueue;
 use synclab_verification::linearizability::{
-    array_history, closable_queue_history, queue_history, ArrayRet, ClosableQueueOps,
-    ClosableQueueRet, Verdict,
+    array_history, closable_queue_history, deque_history, queue_history, ArrayRet,
+    ClosableQueueOps, ClosableQueueRet, Verdict,
 };
 use synclab_verification::Model;
 
@@ -304,4 +304,37 @@ fn condvar_array_futex_is_linearizable() {
 #[test]
 fn polling_array_is_linearizable() {
     check_array::<PollingArray<u64>>("PollingArray (the seed's)");
+}
+
+/// The Chase–Lev deque: an owner (random push/pop) and two thieves, against a sequential
+/// deque whose owner end is LIFO and thief end FIFO, capacity 1, 2 or 4.
+#[test]
+fn deque_is_linearizable() {
+    const THIEVES: usize = 2;
+    let seed = Arc::new(AtomicU64::new(0));
+    let linearizable = Arc::new(AtomicUsize::new(0));
+    let (s, l) = (seed.clone(), linearizable.clone());
+    Model::new("linearizability: Deque (Chase-Lev)")
+        .threads(THIEVES + 2)
+        .ops(format!(
+            "owner: {OPS} random push/pop; {THIEVES} thieves x {OPS} steals; capacity 1, 2 or 4"
+        ))
+        .shuttle_iterations(HISTORIES)
+        .stress_iterations(HISTORIES)
+        .check(move || {
+            let seed = s.fetch_add(1, Relaxed);
+            let capacity = 1 << (seed % 3);
+            match deque_history(capacity, THIEVES, OPS, seed) {
+                Verdict::Linearizable { .. } => {
+                    l.fetch_add(1, Relaxed);
+                }
+                Verdict::Violation { rendered, .. } => panic!(
+                    "Deque: history {seed} is not linearizable; minimal failing history:\n{rendered}"
+                ),
+                other => panic!("Deque: history {seed}: {other:?}"),
+            }
+        });
+    let l = linearizable.load(Relaxed);
+    eprintln!("[linearizability] Deque: {l} linearizable");
+    assert!(l >= HISTORIES, "Deque: only {l} histories checked");
 }

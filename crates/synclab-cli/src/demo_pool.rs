@@ -24,7 +24,9 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use synclab::pool::{FutexCondvarPool, LockFreePool, PoolConfig, StdCondvarPool, ThreadPool};
+use synclab::pool::{
+    FutexCondvarPool, LockFreePool, PoolConfig, StdCondvarPool, ThreadPool, WorkStealingPool,
+};
 use synclab::zoo::pool::{SeedCppPool, SeedPythonPool};
 use synclab_benches::process_cpu_time;
 
@@ -48,6 +50,8 @@ pub enum PoolImpl {
     Futex,
     /// `LockFreePool`: the lock-free queue and event counts.
     Lockfree,
+    /// `WorkStealingPool`: a Chase–Lev deque per worker, an injector, stealing.
+    WorkStealing,
     /// The original C++ pool, ported with its bugs: `Wait()` returns once the queue is
     /// empty, not when tasks are done, and can miss its wake-up. Its `Wait()` reads the queue
     /// under the queue's mutex here: the original's unguarded read is a data race, undefined
@@ -220,6 +224,9 @@ fn build(args: &PoolArgs) -> Result<Box<dyn DemoPool>, String> {
             PoolImpl::Std => Box::new(Synclab(StdCondvarPool::build(config).map_err(err)?)),
             PoolImpl::Futex => Box::new(Synclab(FutexCondvarPool::build(config).map_err(err)?)),
             PoolImpl::Lockfree => Box::new(Synclab(LockFreePool::build(config).map_err(err)?)),
+            PoolImpl::WorkStealing => {
+                Box::new(Synclab(WorkStealingPool::build(config).map_err(err)?))
+            }
             // Not `SeedCppPool::new`: its unguarded read is undefined behaviour on real
             // threads (the zoo's rule); the guarded port keeps the other three bugs.
             PoolImpl::SeedCpp => Box::new(SeedCppPool::with_guarded_read(args.threads)),

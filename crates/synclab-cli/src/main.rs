@@ -7,7 +7,7 @@
 //!                 [--instructions] [--out DIR] [--write-docs [--from FILE]] [--check-docs]
 //! synclab demo array --impl polling|std|futex|lockfree [--len 5] [--write-delay-ms 500] [--penalty-ms 1000]
 //! synclab demo array --processes [--die-at N]   (Linux: producer and consumer as processes)
-//! synclab demo pool  --impl std|futex|lockfree|seed-cpp|seed-python [--jobs 20] [--threads 5] [--task-ms 300]
+//! synclab demo pool  --impl std|futex|lockfree|work-stealing|seed-cpp|seed-python [--jobs 20] [--threads 5] [--task-ms 300]
 //! ```
 
 use clap::{Parser, Subcommand};

@@ -8,6 +8,7 @@ use std::error::Error;
 use synclab::array::{IndexError, PublishError};
 use synclab::pool::{
     BuildError, LockFreePool, StdCondvarPool, SubmitError, ThreadPool, TrySubmitError, WaitError,
+    WorkStealingPool,
 };
 use synclab::queue::{
     ArrayQueue, BlockingQueue, CapacityError, Closed, ForcePushError, LockedQueue, PopError,
@@ -53,6 +54,9 @@ fn uses_question_mark() -> Result<u64, Box<dyn Error + Send + Sync>> {
     let lock_free = LockFreePool::with_workers(1)?;
     lock_free.execute(|| ())?;
     let _ = lock_free.wait()?;
+    let work_stealing = WorkStealingPool::with_workers(1)?;
+    work_stealing.execute(|| ())?;
+    let _ = work_stealing.wait_timeout(std::time::Duration::from_secs(60))?;
     let q = BlockingQueue::<u64, ArrayQueue<u64>>::with_capacity(4)?;
     q.push(5)?;
     q.try_push(6)?;

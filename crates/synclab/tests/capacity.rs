@@ -6,6 +6,7 @@
 
 use synclab::pool::{
     BuildError, FutexCondvarPool, LockFreePool, PoolConfig, StdCondvarPool, ThreadPool,
+    WorkStealingPool,
 };
 use synclab::queue::{ArrayQueue, BlockingQueue, CapacityError, LockedQueue, MpmcQueue};
 
@@ -109,5 +110,6 @@ fn every_pool_applies_the_same_limit() {
         check::<StdCondvarPool>("StdCondvarPool");
         check::<FutexCondvarPool>("FutexCondvarPool");
         check::<LockFreePool>("LockFreePool");
+        check::<WorkStealingPool>("WorkStealingPool");
     });
 }

@@ -259,11 +259,20 @@ fn apply(src: &str, m: &Mutant) -> String {
     }
 }
 
-/// The verification test files that cover a source file: by its top-level module.
+/// The verification test files that cover a source file: the one named after the file itself
+/// when there is one (`verification/tests/deque.rs` for `queue/deque.rs`, which no other
+/// queue model uses), else those named after its top-level module.
 fn covering_tests(root: &Path, file: &Path) -> Vec<String> {
     let rel = file
         .strip_prefix(root.join("crates/synclab/src"))
         .unwrap_or(file);
+    if rel.components().count() > 1 {
+        if let Some(stem) = rel.file_stem().and_then(|s| s.to_str()) {
+            if root.join(format!("verification/tests/{stem}.rs")).is_file() {
+                return vec![stem.to_string()];
+            }
+        }
+    }
     let area = rel
         .components()
         .next()

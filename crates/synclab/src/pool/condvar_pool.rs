@@ -246,7 +246,7 @@ impl<F: LockFamily> Shared<F> {
         self.queued_hint.store(state.queue.len(), Ordering::Relaxed);
     }
 
-    fn worker_loop(&self) {
+    fn worker_loop(&self, _: ()) {
         let mut state = F::lock(&self.state);
         // Whether this worker has searched since it last ran a task: it searches once, then
         // sleeps.
@@ -338,7 +338,7 @@ impl<F: LockFamily> ThreadPool for CondvarPool<F> {
             queued_hint: AtomicUsize::new(0),
             panics: Arc::new(PanicRecord::new()),
         });
-        let handles = super::spawn_workers(&shared, workers, Shared::<F>::worker_loop);
+        let handles = super::spawn_workers(&shared, vec![(); workers], Shared::<F>::worker_loop);
         Ok(Self {
             shared,
             handles,

@@ -9,6 +9,7 @@
 //! |---|---|---|---|---|
 //! | [`CondvarPool<F>`] | `VecDeque` under the family's mutex | condvar "not empty" | condvar "idle" | blocking |
 //! | [`LockFreePool`] | lock-free bounded array queue | an event count (futex) | an event count (futex) | blocking only to sleep; submit/pop lock-free in the queue's sense |
+//! | [`WorkStealingPool`] | a Chase–Lev deque per worker (+ a LIFO slot) and a bounded injector (the array queue) | an event count (futex) | an event count (futex) | blocking only to sleep; a worker's push wait-free, steal lock-free |
 //!
 //! [`CondvarPool<F>`] is instantiated with each lock family: [`StdCondvarPool`] (std's
 //! `Mutex` + `Condvar`) and [`FutexCondvarPool`] (synclab's futex mutex and condvar).
@@ -100,18 +101,84 @@
 use core::fmt;
 use core::time::Duration;
 
+/// What the pools on `PoolState` (`LockFreePool`, `WorkStealingPool`) share word for word, in
+/// one place: the `ThreadPool` methods that only delegate (`trait_methods`), and `stop` plus
+/// the `Drop` that runs it and `Debug` (`stop_and_drop`). A pool using them has the fields
+/// `shared` (with a `state: PoolState`), `handles` and `workers`, and a `wait_until` of its own
+/// (how a pool recognises a call from one of its tasks differs).
+macro_rules! state_pool_common {
+    (trait_methods) => {
+        fn wait(&self) -> Result<WaitReport, WaitError> {
+            self.wait_until(None)
+        }
+
+        fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitError> {
+            self.wait_until(Instant::now().checked_add(timeout))
+        }
+
+        fn shutdown(mut self) -> ShutdownReport {
+            self.stop()
+        }
+
+        fn workers(&self) -> usize {
+            self.workers
+        }
+
+        fn panics(&self) -> &Arc<PanicRecord> {
+            self.shared.state.panics()
+        }
+    };
+    (stop_and_drop $pool:ty) => {
+        impl $pool {
+            fn stop(&mut self) -> ShutdownReport {
+                self.close();
+                let workers = join_workers(std::mem::take(&mut self.handles));
+                // The joins above ordered every worker's records before this (when detached,
+                // the payloads recorded later go to nobody's report: the pool is gone).
+                ShutdownReport::of(self.shared.state.take_payloads(), workers)
+            }
+        }
+
+        impl Drop for $pool {
+            fn drop(&mut self) {
+                if !self.handles.is_empty() {
+                    // Nobody takes this report: its payloads are dropped under a guard, since
+                    // a payload's own `Drop` may panic (and this thread may already be
+                    // unwinding).
+                    let report = self.stop();
+                    report.payloads.into_iter().for_each(super::drop_payload);
+                }
+            }
+        }
+
+        impl core::fmt::Debug for $pool {
+            /// Shows the configuration only: the state is under concurrent mutation.
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_struct(stringify!($pool))
+                    .field("workers", &self.workers)
+                    .field("capacity", &ThreadPool::capacity(self))
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
 pub mod condvar_pool;
+mod injector;
 pub mod join;
 pub mod lock_free;
 pub mod panics;
 pub mod scope;
+mod state;
+pub mod work_stealing;
 
 pub use condvar_pool::CondvarPool;
 pub use join::{JoinHandle, ScopedJoinHandle, TaskDropped};
 pub use lock_free::LockFreePool;
-pub(crate) use lock_free::{IDLE_SPINS, IDLE_YIELDS, MAX_SEARCHERS};
 pub use panics::{panic_message, PanicPayload, PanicRecord};
 pub use scope::Scope;
+pub(crate) use state::{IDLE_SPINS, IDLE_YIELDS, MAX_SEARCHERS};
+pub use work_stealing::WorkStealingPool;
 
 /// A unit of work: any closure that can be sent to a worker.
 pub type Task = Box<dyn FnOnce() + Send + 'static>;
@@ -623,7 +690,7 @@ pub trait ThreadPool: Send + Sync + Sized {
 /// unwind the worker (before issue 13 the pool dropped it here, outside the guard, and the
 /// worker died). The payloads the pool drops itself go through [`drop_payload`].
 #[inline]
-pub(crate) fn run_task(task: Task, panics: &PanicRecord) {
+pub(crate) fn run_task(task: impl FnOnce(), panics: &PanicRecord) {
     if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(task)) {
         panics.record(payload);
     }
@@ -679,24 +746,29 @@ pub(crate) fn join_workers(handles: Vec<crate::sync::thread::JoinHandle<()>>) ->
     outcome
 }
 
-/// The idle search both pools run before a worker sleeps: `IDLE_SPINS` rounds of a spin
-/// hint, then `IDLE_YIELDS` rounds of yielding the CPU (one of each under a checker),
-/// calling `look` after every round. Returns the first `Some` it gives, or `None`.
+/// The idle search every pool runs before a worker sleeps, on the one spin schedule,
+/// [`Backoff`](crate::sync::hint::Backoff): `IDLE_SPINS` rounds of one spin hint, then
+/// `IDLE_YIELDS` rounds of yielding the CPU, calling `look` after every round. Returns the
+/// first `Some` it gives, or `None`.
+///
+/// Under a checker a bounded schedule has no rounds, and the one `snooze` made before the
+/// first look is a yield: the search is one yield and one look. The yield is a free switch
+/// point the pool models rely on — a submitter can run while a worker is counted as
+/// searching without spending the preemption bound, which is how `dependent_tasks` reaches
+/// the searcher hand-off race at bound 1 — and the single look keeps the state space small
+/// (before `Backoff`, the search made two rounds there).
 #[inline]
 pub(crate) fn search_idle<R>(mut look: impl FnMut() -> Option<R>) -> Option<R> {
-    let spins = crate::sync::hint::spin_limit(IDLE_SPINS);
-    let rounds = spins + crate::sync::hint::spin_limit(IDLE_YIELDS);
-    for round in 0..rounds {
-        if round < spins {
-            crate::sync::hint::spin_loop();
-        } else {
-            crate::sync::thread::yield_now();
-        }
+    let mut backoff = crate::sync::hint::Backoff::new(IDLE_SPINS, IDLE_YIELDS).with_max_shift(0);
+    loop {
+        backoff.snooze();
         if let Some(found) = look() {
             return Some(found);
         }
+        if backoff.is_completed() {
+            return None;
+        }
     }
-    None
 }
 
 /// Whether the calling thread is one of `handles`' workers: a task of this very pool.
@@ -707,16 +779,18 @@ pub(crate) fn on_own_worker(handles: &[crate::sync::thread::JoinHandle<()>]) -> 
     handles.iter().any(|h| h.thread().id() == me)
 }
 
-/// Starts `workers` threads, each running `worker_loop` on the pool's shared state.
-pub(crate) fn spawn_workers<S: Send + Sync + 'static>(
+/// Starts one thread per item of `locals`, each running `worker_loop` on the pool's shared
+/// state and its own item (a worker's private state, such as its end of a deque).
+pub(crate) fn spawn_workers<S: Send + Sync + 'static, L: Send + 'static>(
     shared: &crate::sync::Arc<S>,
-    workers: usize,
-    worker_loop: fn(&S),
+    locals: Vec<L>,
+    worker_loop: fn(&S, L),
 ) -> Vec<crate::sync::thread::JoinHandle<()>> {
-    (0..workers)
-        .map(|_| {
+    locals
+        .into_iter()
+        .map(|local| {
             let shared = crate::sync::Arc::clone(shared);
-            crate::sync::thread::spawn(move || worker_loop(&shared))
+            crate::sync::thread::spawn(move || worker_loop(&shared, local))
         })
         .collect()
 }

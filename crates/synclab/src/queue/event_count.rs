@@ -411,6 +411,18 @@ impl<M: Memory> EventCountIn<M> {
         }
     }
 
+    /// [`notify_one`](Self::notify_one) for a caller that has *just* run a `fence(SeqCst)`
+    /// after making its condition true (with no store in between that a waiter must see):
+    /// that fence is the notifier's half of the Dekker pair, so this one skips its own.
+    #[inline]
+    pub(crate) fn notify_one_after_fence(&self) {
+        // Relaxed: the caller's fence orders it after the condition store (module docs).
+        let word = self.word.load(Ordering::Relaxed);
+        if waiters(word) > signals(word) {
+            self.notify_slow(false);
+        }
+    }
+
     /// Wakes every registered waiter. Call after making the condition true.
     #[inline]
     pub fn notify_all(&self) {

@@ -6,6 +6,8 @@
 //! * [`ArrayQueue`] — Vyukov's bounded queue with per-slot sequence stamps (lock-free in the
 //!   sense its module doc states).
 //! * [`LockedQueue`] — a `VecDeque` under a [`LockFamily`](crate::lock::LockFamily)'s mutex.
+//! * [`deque`] — the bounded Chase–Lev work-stealing deque (owner pushes and pops at the
+//!   bottom, thieves steal at the top).
 //! * [`EventCount`] — a condition variable for lock-free code, on one futex word.
 //! * [`BlockingQueue`] — over any `MpmcQueue`: `push` waits while full, `pop` waits while
 //!   empty, [`close`](BlockingQueue::close) wakes every sleeper.
@@ -39,6 +41,7 @@ use core::fmt;
 pub mod array_queue;
 pub mod blocking;
 pub mod channel;
+pub mod deque;
 pub mod event_count;
 pub mod locked;
 

@@ -14,6 +14,8 @@ pub mod atomic {
 /// Threads (`loom::thread`). Time is not modelled: `sleep` is a yield.
 pub mod thread {
     pub use loom::thread::{current, park, spawn, yield_now, JoinHandle, Thread};
+    /// Thread-local storage; under a checker, local to the checker's model thread.
+    pub use loom::thread_local;
     pub use std::thread::panicking;
 
     /// loom does not model time: sleeping is a yield to the scheduler.

@@ -12,7 +12,7 @@
 //! | [`Arc`] | std's | loom's (leak-checked) | shuttle's |
 //! | [`UnsafeCell`] | a shim with loom's `with`/`with_mut` | loom's (race-checked) | the shim |
 //! | [`StdMutex`], [`StdCondvar`] | std's | loom's | shuttle's |
-//! | [`thread`] | `std::thread` | `loom::thread` | `shuttle::thread` |
+//! | [`thread`] (with `thread_local!`) | `std::thread` | `loom::thread` | `shuttle::thread` |
 //! | [`hint::spin_loop`] | a CPU pause | a yield to the scheduler | a yield to the scheduler |
 //! | [`hint::Backoff`] | spins, then yields, as scheduled | a bounded schedule has no rounds | a bounded schedule has no rounds |
 //! | [`futex`] | `atomic-wait` (futex(2) on Linux), and futex(2) directly for timed and shared waits | a futex model | a futex model |
@@ -130,6 +130,7 @@ pub mod hint {
     /// | `FutexMutex` | 20 | 1 hint | 10 | sleeps on the futex |
     /// | `CountingMutex` | 4 | 8 hints | 10 | registers as a waiter and sleeps |
     /// | `SpinMutex` | 7 | 64 hints | forever ([`Backoff::UNBOUNDED`]) | never sleeps |
+    /// | the pools' idle search (`pool::search_idle`) | 64 | 1 hint | 16 | sleeps on the pool's event count or condvar |
     ///
     /// The shape is crossbeam-utils' `Backoff` (`spin` after a failed CAS, `snooze` while
     /// waiting for another thread, `is_completed` to park) and parking_lot's `SpinWait`, built

@@ -13,6 +13,8 @@ pub mod atomic {
 /// Threads (`std::thread`).
 pub mod thread {
     pub use std::thread::{current, panicking, park, sleep, spawn, yield_now, JoinHandle, Thread};
+    /// Thread-local storage; under a checker, local to the checker's model thread.
+    pub use std::thread_local;
 }
 
 /// Time (`std::time`).

@@ -18,6 +18,8 @@ pub mod atomic {
 /// Threads (`shuttle::thread`). Time is not modelled: `sleep` is a yield.
 pub mod thread {
     pub use shuttle::thread::{current, park, sleep, spawn, yield_now, JoinHandle, Thread};
+    /// Thread-local storage; under a checker, local to the checker's model thread.
+    pub use shuttle::thread_local;
     pub use std::thread::panicking;
 }
 

@@ -65,6 +65,7 @@
 //! [`pool::SeedCppPool::with_guarded_read`] and says so.
 
 pub mod array;
+pub mod deque;
 pub mod locks;
 pub mod pool;
 pub mod queue;
