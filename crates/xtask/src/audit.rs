@@ -337,6 +337,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let mut write_docs = false;
     let mut list_only = false;
     let mut resume = false;
+    // Run nothing: only print (and with --write-docs, publish) the table of recorded results.
+    let mut no_run = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -351,6 +353,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             "--write-docs" => write_docs = true,
             "--list" => list_only = true,
             "--resume" => resume = true,
+            "--no-run" => no_run = true,
             other => return Err(format!("unknown audit option {other:?}")),
         }
     }
@@ -373,7 +376,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let mut known = load_results(&results_path);
     let todo: Vec<&Mutant> = all
         .iter()
-        .filter(|m| !(resume && known.contains_key(&key(root, m))))
+        .filter(|m| !no_run && !(resume && known.contains_key(&key(root, m))))
         .collect();
     eprintln!(
         "audit: {} to run{}",
@@ -581,11 +584,13 @@ fn render(root: &Path, rows: &[Row]) -> String {
         .iter()
         .filter(|r| r.verdict.starts_with("killed"))
         .count();
+    let not_run = rows.iter().filter(|r| r.verdict == "not run").count();
     let mut out = format!(
-        "Kill rate: **{killed} of {} mutants killed ({:.0} %)**; {} invalid, uncovered or not-run mutants excluded.\n\n| site | code | mutation | verdict | models | seconds |\n|---|---|---|---|---|---|\n",
+        "Kill rate: **{killed} of {} mutants killed ({:.0} %)**, over the mutants with a result; {not_run} of the {} current mutants have no result for their site as it is now (not run since it changed) and {} are invalid or uncovered.\n\n| site | code | mutation | verdict | models | seconds |\n|---|---|---|---|---|---|\n",
         valid.len(),
         if valid.is_empty() { 0.0 } else { killed as f64 * 100.0 / valid.len() as f64 },
-        rows.len() - valid.len()
+        rows.len(),
+        rows.len() - valid.len() - not_run
     );
     for r in rows {
         out.push_str(&format!(
