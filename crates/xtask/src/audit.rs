@@ -376,7 +376,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let mut known = load_results(&results_path);
     let todo: Vec<&Mutant> = all
         .iter()
-        .filter(|m| !no_run && !(resume && known.contains_key(&key(root, m))))
+        .filter(|m| !(no_run || (resume && known.contains_key(&key(root, m)))))
         .collect();
     eprintln!(
         "audit: {} to run{}",
