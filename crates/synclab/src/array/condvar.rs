@@ -323,7 +323,7 @@ impl<T: Send, F: LockFamily, M: Memory> fmt::Debug for CondvarArrayIn<T, F, M> {
     }
 }
 
-#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+#[cfg(all(target_os = "linux", synclab_plain))]
 // SAFETY: one region sized by `region_end` for the same types. The monitor is the futex pair
 // in a segment (lock words, condvar counters, a `usize` under the lock); a slot is a word and
 // an `UnsafeCell<MaybeUninit<T>>` of plain `T`: no pointers, nothing to drop, valid for any

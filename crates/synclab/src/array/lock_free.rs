@@ -364,7 +364,7 @@ impl<T, M: Memory> LockFreeArrayIn<T, M> {
                 // READY before saying so: returning at once would let a reader that starts
                 // after our "already published" still see an empty slot — a history with no
                 // linearization (the linearizability checker found exactly that under
-                // shuttle). Waiting also means our caller may read the slot at once. In
+                // the randomized checker). Waiting also means our caller may read the slot at once. In
                 // tracked memory the owner may turn out dead: the slot is then ABANDONED and
                 // we try to claim it.
                 if phase(state) == WRITING {
@@ -617,7 +617,7 @@ impl<T, M: Memory> fmt::Debug for LockFreeArrayIn<T, M> {
     }
 }
 
-#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+#[cfg(all(target_os = "linux", synclab_plain))]
 // SAFETY: `size` is the one region `build` places; a slot (a state word and an
 // `UnsafeCell<MaybeUninit<T>>` of plain `T`) is fit for shared memory: no pointers, nothing to
 // drop, valid for any bytes (the value is read only after READY).

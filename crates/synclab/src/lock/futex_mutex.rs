@@ -466,7 +466,7 @@ impl<M: Memory> core::fmt::Debug for RawFutexMutexIn<M> {
     }
 }
 
-#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+#[cfg(all(target_os = "linux", synclab_plain))]
 // SAFETY: the mutex is a lock word and an `UnsafeCell` of plain `T`: no pointers, nothing to
 // drop, valid for any bytes a dying holder left.
 unsafe impl<T: crate::shm::Plain> crate::shm::Placeable
@@ -481,7 +481,7 @@ unsafe impl<T: crate::shm::Plain> crate::shm::Placeable
     }
 }
 
-#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+#[cfg(all(target_os = "linux", synclab_plain))]
 // SAFETY: two counters, no pointers, nothing to drop.
 unsafe impl crate::shm::Placeable for super::CondvarIn<crate::shm::Shm> {
     type Params = u8;

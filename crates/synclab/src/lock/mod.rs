@@ -436,8 +436,8 @@ pub trait LockFamily: Send + Sync + 'static {
     /// spuriously, so callers re-check (or use [`LockFamily::wait_while`]).
     fn wait<'a, T: Send>(condvar: &Self::Condvar, guard: Self::Guard<'a, T>) -> Self::Guard<'a, T>;
     /// As [`LockFamily::wait`], for at most `timeout`; returns the guard and whether it timed
-    /// out (the caller re-checks its predicate either way). Under loom, std's pair is loom's,
-    /// whose `wait_timeout` never times out (loom does not model time); synclab's futex pair
+    /// out (the caller re-checks its predicate either way). Under the exhaustive checker, std's pair is the checker's,
+    /// whose `wait_timeout` never times out (that checker does not model time); synclab's futex pair
     /// times out whenever the futex model explores it.
     fn wait_timeout<'a, T: Send>(
         condvar: &Self::Condvar,

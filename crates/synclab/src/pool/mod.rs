@@ -795,7 +795,7 @@ pub(crate) fn spawn_workers<S: Send + Sync + 'static, L: Send + 'static>(
         .collect()
 }
 
-#[cfg(all(test, not(any(synclab_loom, synclab_shuttle))))]
+#[cfg(all(test, synclab_plain))]
 mod tests {
     use super::*;
 

@@ -336,7 +336,7 @@ impl PoolState {
     /// every task published during that search — their publishers skipped the wake-up while
     /// it was counted as searching — not only the one it found: if `more` sees more work, it
     /// wakes a peer. (Without it a burst pushed during a fruitless search ran one task at a
-    /// time, and a burst of tasks that wait for each other deadlocked: shuttle's
+    /// time, and a burst of tasks that wait for each other deadlocked: the randomized checker's
     /// `burst_runs_in_parallel`, issue 13.) Every such task is visible to `more`: the
     /// publisher's load of `searching` read the count from before our decrement, so
     /// (fence–fence, as in [`published`](Self::published)) its publication precedes the fence

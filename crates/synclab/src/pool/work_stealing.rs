@@ -16,7 +16,7 @@
 //! task at a time, so that a task from outside is always either in the injector or running:
 //! the injector's capacity is the pool's bound for outside submitters, as in the other pools
 //! (a batch moved from the injector into a deque let `try_submit` accept a task beyond the
-//! capacity — shuttle found it in the conformance model). A worker's task that is stolen
+//! capacity — the randomized checker found it in the conformance model). A worker's task that is stolen
 //! is the oldest, which in a divide-and-conquer tree is the biggest piece of work left.
 //!
 //! **The LIFO slot** is one `AtomicPtr` per worker. The owner puts a new task in with a Release
@@ -78,13 +78,14 @@ use crossbeam_utils::CachePadded;
 /// deque at about depth × (fan-out − 1) tasks; more goes to the injector or its overflow.
 ///
 /// Under a model checker it is 4: a model has a few tasks, and every slot is an atomic the
-/// checker tracks in every execution — loom's fences visit every atomic object — so 256 per
+/// checker tracks in every execution — the exhaustive checker's fences visit every atomic object — so 256 per
 /// worker made each execution several times slower and explored nothing more (every pool
 /// model counted the same executions with either capacity). A model with more nested tasks
 /// than 4 can reach the full-deque path.
 pub const DEQUE_CAPACITY: usize = match crate::sync::WORLD {
     crate::sync::World::Plain => 256,
-    crate::sync::World::Loom | crate::sync::World::Shuttle => 4,
+    // Under either model checker.
+    _ => 4,
 };
 
 /// A thief takes at most this many tasks from one victim at a time: one to run, the rest into
@@ -210,7 +211,7 @@ struct Local {
 
 crate::sync::thread::thread_local! {
     /// The `Local` of the pool worker running on this thread, or null.
-    #[allow(clippy::missing_const_for_thread_local, reason = "loom's and shuttle's thread_local! have no const form")]
+    #[allow(clippy::missing_const_for_thread_local, reason = "the checkers' thread_local! have no const form")]
     static CURRENT: Cell<*const Local> = Cell::new(ptr::null());
 }
 

@@ -79,7 +79,7 @@
 //! CASes on `head` and `tail` are SeqCst, and so are the reads in [`ArrayQueue::len`],
 //! [`is_empty`](ArrayQueue::is_empty) and [`is_full`](ArrayQueue::is_full), so that those
 //! answers are points of the SeqCst order — also against SeqCst operations on other objects.
-//! loom cannot check that (it treats SeqCst accesses as AcqRel); the Miri witnesses in
+//! The exhaustive checker cannot check that (it treats SeqCst accesses as AcqRel); the Miri witnesses in
 //! `crates/synclab/tests/sc_witness.rs` do.
 //!
 //! # Forced pushes
@@ -96,7 +96,7 @@
 //! `tail` is a CAS, not a store, because [`close`](ArrayQueueIn::close) may set its mark in
 //! between (a store would erase it and reopen the queue): if it did, the forced push is a pop
 //! followed by a push that lost to the close, and both values come back in a
-//! [`ForcePushError`]. The loom models `array_queue_force_push_against_pops` and
+//! [`ForcePushError`]. The exhaustive models `array_queue_force_push_against_pops` and
 //! `array_queue_force_push_racing_close` check it.
 
 use core::fmt;
@@ -901,7 +901,7 @@ impl<T, M: Memory> fmt::Debug for ArrayQueueIn<T, M> {
     }
 }
 
-#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+#[cfg(all(target_os = "linux", synclab_plain))]
 // SAFETY: one region, sized by `region_end` for the same types; `Ends` is atomics, a slot is
 // a stamp and an `UnsafeCell<MaybeUninit<T>>` of plain `T`: no pointers, nothing to drop,
 // valid for any bytes (a value is read only after its stamp says full).
@@ -934,7 +934,7 @@ unsafe impl<T: crate::shm::Plain> crate::shm::Design for ArrayQueueIn<T, crate::
     }
 }
 
-#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+#[cfg(all(target_os = "linux", synclab_plain))]
 impl<T: crate::shm::Plain> MpmcQueue<T> for ArrayQueueIn<T, crate::shm::Shm> {
     /// A queue in a segment is placed by [`Shared::create`](crate::shm::Shared::create), not
     /// here: this reports that no capacity fits outside a segment (`max: 0`).

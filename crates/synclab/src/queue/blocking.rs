@@ -33,7 +33,7 @@
 //! queue closed*, a second look still finds nothing — every push that was accepted before the
 //! close is visible to that second look (the second half of `MpmcQueue::close`'s contract).
 //! (A first attempt kept the flag here beside a count of pushes in flight: two more RMWs on a
-//! shared word per push, and loom's exhaustive push/pop model ran for more than 9 minutes
+//! shared word per push, and the exhaustive push/pop model ran for more than 9 minutes
 //! instead of 104 s. The mark in `tail` costs no atomic operation at all.)
 //!
 //! # Timeouts
@@ -373,7 +373,7 @@ impl<T, Q: MpmcQueue<T>, M: Memory> BlockingQueueIn<T, Q, M> {
         }
         // Closed, then empty: by `MpmcQueue::close`'s contract the second look below sees
         // every push accepted before the close, so `Closed` is never reported while such an
-        // item is still queued (see "Closing" in the module docs; the loom models
+        // item is still queued (see "Closing" in the module docs; the exhaustive models
         // `blocking_*_close_racing_push` and, over a queue with no fence of its own,
         // `blocking_fenceless_queue_drains_before_closed`).
         if !self.queue.is_closed() {
@@ -400,7 +400,7 @@ impl<T, Q: MpmcQueue<T>, M: Memory> BlockingQueueIn<T, Q, M> {
 
     /// Whether [`close`](Self::close) has been called. If it returns `true`, everything the
     /// closing thread wrote before `close` is visible to the caller (the inner queue's
-    /// Release/Acquire; the loom model `blocking_is_closed_publishes_the_closers_writes` holds
+    /// Release/Acquire; the exhaustive model `blocking_is_closed_publishes_the_closers_writes` holds
     /// us to it).
     pub fn is_closed(&self) -> bool {
         self.queue.is_closed()
@@ -450,7 +450,7 @@ impl<T, Q: MpmcQueue<T> + fmt::Debug, M: Memory> fmt::Debug for BlockingQueueIn<
     }
 }
 
-#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+#[cfg(all(target_os = "linux", synclab_plain))]
 // SAFETY: the gates' region (two event-count words: atomics only) sized by `region_end`, then
 // the queue's own design, sized and placed by its own `Design` impl.
 unsafe impl<T: crate::shm::Plain> crate::shm::Design

@@ -52,7 +52,7 @@
 //! | `steal` | load slot | Relaxed | ordered by the Acquire load of `bottom` |
 //! | `steal` | CAS `top` | Release (paper: SeqCst) | claims the item (failing, another thief or the owner took it); pairs with `push`'s Acquire load of `top`, and with a later thief's acquire fence (below) |
 //!
-//! loom models SeqCst *fences* but treats SeqCst *accesses* as AcqRel, so the Dekker orders
+//! The exhaustive checker models SeqCst *fences* but treats SeqCst *accesses* as AcqRel, so the Dekker orders
 //! are fences here, as in the paper; `docs/verification.md` says which orderings the models
 //! can and cannot tell from weaker ones.
 //!

@@ -31,18 +31,18 @@ use core::time::Duration;
 use crate::sync::atomic::AtomicU32;
 use crate::sync::futex::{self, Scope};
 
-#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+#[cfg(all(target_os = "linux", synclab_plain))]
 mod attach;
-#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+#[cfg(all(target_os = "linux", synclab_plain))]
 mod segment;
-#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+#[cfg(all(target_os = "linux", synclab_plain))]
 mod shared;
 
-#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+#[cfg(all(target_os = "linux", synclab_plain))]
 pub use attach::{Liveness, ThreadId};
-#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+#[cfg(all(target_os = "linux", synclab_plain))]
 pub use segment::{OpenError, Segment, SegmentOptions, StaleCheck, LAYOUT_MAGIC};
-#[cfg(all(target_os = "linux", not(any(synclab_loom, synclab_shuttle))))]
+#[cfg(all(target_os = "linux", synclab_plain))]
 pub use shared::{region_end, Cursor, Design, InSegment, Placeable, Shared, Shm, ShmRegion};
 
 /// The largest tag a tracked [`Memory`] hands out: tags fit in 29 bits, so a lock word keeps

@@ -121,8 +121,8 @@ impl<T: Clone> Flawed<T> {
             // SAFETY: READY was seen with Acquire. With the Release publish (`UnannouncedSleep`)
             // that orders this read after the write. With `RelaxedPublish` it does not — the
             // entry's point — and the caller of the `unsafe` `RelaxedPublishArray::new`
-            // promised a checker runs the threads: loom reports this read as racing with the
-            // write in `publish` before it happens; shuttle never overlaps the two.
+            // promised a checker runs the threads: the exhaustive checker reports this read as racing with the
+            // write in `publish` before it happens; the randomized checker never overlaps the two.
             Ok(Some(
                 slot.value
                     .with(|p| unsafe { (*p).assume_init_ref().clone() }),
@@ -217,10 +217,10 @@ impl<T: Clone + Send + Sync> RelaxedPublishArray<T> {
     /// # Safety
     ///
     /// The array's [`publish`](Self::publish) races with its readers on purpose. It may be
-    /// shared between threads only where a model checker runs them — under loom
+    /// shared between threads only where a model checker runs them — under the exhaustive checker
     /// (`--cfg synclab_loom`), which checks every access to the slot's cell and stops the
     /// execution at the first one not ordered by happens-before ("Causality violation")
-    /// *before* it happens; or under shuttle (`--cfg synclab_shuttle`), which runs one thread at
+    /// *before* it happens; or under the randomized checker (`--cfg synclab_shuttle`), which runs one thread at
     /// a time on one OS thread, so two accesses never overlap — and only through those
     /// checkers' threads (`synclab::sync::thread`). Used from a single thread it is sound in
     /// every build. On real threads, a reader that sees READY races with the publisher's

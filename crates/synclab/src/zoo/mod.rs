@@ -23,13 +23,13 @@
 //!    could construct it (no `SharedArray::with_len`, no `MpmcQueue::with_capacity`, no
 //!    `Default`). The `# Safety` section says the same thing for each: *the entry may be shared
 //!    between threads only where a model checker runs them, and only through the checker's
-//!    threads (`synclab::sync::thread`)* — under loom, which checks every access to the racing
+//!    threads (`synclab::sync::thread`)* — under the exhaustive checker, which checks every access to the racing
 //!    cell and stops the execution at the first access not ordered by happens-before
-//!    ("Causality violation") before it is made; or under shuttle, which runs one thread at a
+//!    ("Causality violation") before it is made; or under the randomized checker, which runs one thread at a
 //!    time on one OS thread, so two accesses never overlap. From a single thread it is sound
 //!    in every build. A `compile_fail` doc test on each such constructor shows that safe code
 //!    cannot build one. A checker model calls it in an `unsafe` block whose `// SAFETY:` line
-//!    says which checker runs it (`zoo_test!` runs its body only under loom or shuttle).
+//!    says which checker runs it (`zoo_test!` runs its body only under a model checker).
 //!
 //! | entry | bug | kind | safe code |
 //! |---|---|---|---|

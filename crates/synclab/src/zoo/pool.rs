@@ -24,7 +24,7 @@
 //! checkers. [`SeedCppPool::with_guarded_read`] is the same port with the one change that
 //! makes it sound — `Wait()` takes `m_queueMtx` for its read of `m_Tasks` — and keeps the
 //! other three bugs; it is what `synclab demo pool --impl seed-cpp` runs on real threads (the
-//! demo says so), and loom sees its lost wakeup and premature return, which the race hides in
+//! demo says so), and the exhaustive checker sees its lost wakeup and premature return, which the race hides in
 //! the faithful port. The Python port has no data race (CPython's `queue.Queue` locks
 //! everything): it is safe to build.
 
@@ -74,7 +74,7 @@ struct CppShared {
 // SAFETY: `tasks` holds `Send` tasks and is accessed only under `queue_mtx` — except by the
 // seed's `Wait()` in the faithful port (`guarded_read == false`), which reads it unguarded on
 // purpose: that port is built only by the `unsafe` `SeedCppPool::new`, whose contract
-// confines it to a model checker's threads (loom reports the race before it happens; shuttle
+// confines it to a model checker's threads (the exhaustive checker reports the race before it happens; the randomized checker
 // never overlaps two accesses).
 unsafe impl Sync for CppShared {}
 
@@ -153,9 +153,9 @@ impl SeedCppPool {
     ///
     /// [`wait`](Self::wait) races with the workers on purpose (the seed's bug). The pool — which
     /// starts threads of its own through `synclab::sync::thread` — may be used only in a model
-    /// checker's build, from the checker's threads: under loom (`--cfg synclab_loom`), which
+    /// checker's build, from the checker's threads: under the exhaustive checker (`--cfg synclab_loom`), which
     /// checks every access to the queue's cell and stops the execution at the first one not
-    /// ordered by happens-before ("Causality violation") before it happens, or under shuttle
+    /// ordered by happens-before ("Causality violation") before it happens, or under the randomized checker
     /// (`--cfg synclab_shuttle`), which runs one thread at a time on one OS thread. On real
     /// threads `wait` is undefined behaviour; use [`with_guarded_read`](Self::with_guarded_read)
     /// there.

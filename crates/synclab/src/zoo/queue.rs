@@ -54,7 +54,7 @@ pub struct BrokenArrayQueue<T> {
 // SAFETY: as for `ArrayQueue`: values move between threads, each slot is handed over by its
 // stamp — except where the deliberate bug breaks that, which is what the checkers must see.
 // The queue is built only by the `unsafe` `new`, whose contract confines sharing to a model
-// checker's threads, where the race is reported (loom) or cannot overlap (shuttle).
+// checker's threads, where the race is reported (the exhaustive checker) or cannot overlap (the randomized checker).
 unsafe impl<T: Send> Sync for BrokenArrayQueue<T> {}
 // SAFETY: moving the queue moves its `T`s.
 unsafe impl<T: Send> Send for BrokenArrayQueue<T> {}
@@ -85,9 +85,9 @@ impl<T> BrokenArrayQueue<T> {
     ///
     /// Either bug makes a consumer's read of a slot race with the producer's write, on
     /// purpose. The queue may be shared between threads only where a model checker runs them —
-    /// under loom (`--cfg synclab_loom`), which checks every access to the slot's cell and
+    /// under the exhaustive checker (`--cfg synclab_loom`), which checks every access to the slot's cell and
     /// stops the execution at the first one not ordered by happens-before ("Causality
-    /// violation") before it happens; or under shuttle (`--cfg synclab_shuttle`), which runs
+    /// violation") before it happens; or under the randomized checker (`--cfg synclab_shuttle`), which runs
     /// one thread at a time on one OS thread — and only through those checkers' threads
     /// (`synclab::sync::thread`). Used from a single thread it is sound in every build. On
     /// real threads the race is undefined behaviour.
