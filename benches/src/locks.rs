@@ -534,7 +534,7 @@ fn fixed_with<L: CounterLock>(p: &Params, section: Section) -> Measurement {
 
 /// How long the free-running window stays open: short, so that many paired rounds fit.
 pub fn window(p: &Params) -> Duration {
-    p.pick(Duration::from_millis(20), Duration::from_millis(50))
+    p.pick(Duration::from_millis(10), Duration::from_millis(50))
 }
 
 /// The free-running window with timed acquisitions: every thread calls
@@ -561,7 +561,7 @@ fn window_with<L: CounterLock>(p: &Params, section: Section) -> Measurement {
 /// scheduler (16 threads on 2 cores get a few slices each) as about the lock; still short
 /// enough for many paired rounds.
 pub fn fairness_window(p: &Params) -> Duration {
-    p.pick(Duration::from_millis(40), Duration::from_millis(100))
+    p.pick(Duration::from_millis(20), Duration::from_millis(100))
 }
 
 /// The free-running window over [`fairness_window`].
