@@ -263,6 +263,23 @@ fn apply(src: &str, m: &Mutant) -> String {
 /// when there is one (`verification/tests/deque.rs` for `queue/deque.rs`, which no other
 /// queue model uses), else those named after its top-level module.
 fn covering_tests(root: &Path, file: &Path) -> Vec<String> {
+    let mut tests = covering_by_name(root, file);
+    // A design generic over `Memory` also runs in a modelled shared segment, whose paths
+    // (owner tags, take-over from a dead holder) only the processes models reach.
+    let generic_over_memory =
+        std::fs::read_to_string(file).is_ok_and(|text| text.contains("M: Memory"));
+    if generic_over_memory
+        && root.join("verification/tests/processes.rs").is_file()
+        && !tests.iter().any(|t| t == "processes")
+    {
+        tests.push("processes".to_string());
+    }
+    tests
+}
+
+/// The verification test files named after `file` (`queue/deque.rs` → `deque`), or else those
+/// of its area (`lock/…` → `locks`).
+fn covering_by_name(root: &Path, file: &Path) -> Vec<String> {
     let rel = file
         .strip_prefix(root.join("crates/synclab/src"))
         .unwrap_or(file);
