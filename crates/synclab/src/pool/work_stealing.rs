@@ -84,8 +84,7 @@ use crossbeam_utils::CachePadded;
 /// than 4 can reach the full-deque path.
 pub const DEQUE_CAPACITY: usize = match crate::sync::WORLD {
     crate::sync::World::Plain => 256,
-    // Under either model checker.
-    _ => 4,
+    _ => 4, // under either model checker
 };
 
 /// A thief takes at most this many tasks from one victim at a time: one to run, the rest into
