@@ -11,6 +11,19 @@ use synclab::sync::atomic::AtomicU32;
 use synclab::sync::{futex, UnsafeCell};
 
 /// A value published through a futex word with Release/Acquire, read after `wait`.
+/// Whether this run is `cargo xtask tsan`'s. ThreadSanitizer does not model fences, and the
+/// Chase–Lev deque publishes each item with `fence(Release)` + a Relaxed store of `bottom`
+/// (the paper's, [`synclab::queue::deque`]), so TSan reports the item's first read by a thief
+/// as a race: a false positive. The deque's and the work-stealing pool's tests skip that run;
+/// loom (fences exhaustively) and Miri (this file, weak memory) check them instead.
+fn under_tsan_fence_blind(what: &str) -> bool {
+    let tsan = std::env::var_os("SYNCLAB_UNDER_TSAN").is_some();
+    if tsan {
+        eprintln!("[tsan] {what}: skipped (fence-based publication: TSan is blind to fences)");
+    }
+    tsan
+}
+
 #[test]
 fn futex_publication() {
     struct Slot(UnsafeCell<u64>);
@@ -230,7 +243,9 @@ fn pools_run_wait_shutdown() {
     }
     run::<LockFreePool>();
     run::<FutexCondvarPool>();
-    run::<synclab::pool::WorkStealingPool>();
+    if !under_tsan_fence_blind("WorkStealingPool") {
+        run::<synclab::pool::WorkStealingPool>();
+    }
 }
 
 /// The Chase–Lev deque across laps of a 2-slot ring: the owner pushes 5 boxed items (popping
@@ -240,6 +255,9 @@ fn pools_run_wait_shutdown() {
 /// attempts, not spinning thieves: the audit's Miri leg runs this file with 32 seeds.)
 #[test]
 fn deque_owner_and_two_thieves() {
+    if under_tsan_fence_blind("deque_owner_and_two_thieves") {
+        return;
+    }
     use synclab::queue::deque::{self, Steal};
     let (owner, stealer) = deque::new::<Box<u32>>(2).unwrap();
     let thieves: Vec<_> = (0..2)
@@ -291,6 +309,9 @@ fn deque_drops_leftovers() {
 /// thin task blocks under Miri; `wait` sees every task's effect.
 #[test]
 fn work_stealing_nested_tasks() {
+    if under_tsan_fence_blind("work_stealing_nested_tasks") {
+        return;
+    }
     use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
     use synclab::pool::{ThreadPool, WorkStealingPool};
     fn split(pool: Arc<WorkStealingPool>, leaves: Arc<AtomicU32>, depth: u32) {
@@ -825,7 +846,9 @@ fn spawn_join_and_scope() {
     }
     run::<LockFreePool>();
     run::<FutexCondvarPool>();
-    run::<synclab::pool::WorkStealingPool>();
+    if !under_tsan_fence_blind("WorkStealingPool") {
+        run::<synclab::pool::WorkStealingPool>();
+    }
 }
 
 /// `ArrayQueue::force_push` evicting while a consumer pops (heap values, so a double read or
