@@ -60,6 +60,10 @@ const WORKERS: [usize; 3] = [2, 4, 8];
 /// rayon's contender name: its spawn-based API, the reference of WorkStealingPool's targets.
 const RAYON: &str = "rayon scope+spawn";
 
+/// WorkStealingPool's contender in the tiny-task workloads: each submitter opens a scope and
+/// spawns in it, the same shape as rayon's cell (see the module docs).
+const STEALING_SCOPE: &str = "WorkStealingPool scope+spawn";
+
 /// Children per task in `pools/fan-out-tree`.
 pub const FAN_OUT: usize = 4;
 /// Levels below the root in `pools/fan-out-tree` (6 in a quick run).
@@ -93,24 +97,28 @@ fn at_every_worker_count(
 
 /// The pools workloads.
 pub fn workloads() -> Vec<Workload> {
+    let throughput_as =
+        |id, title, stealing: &'static str, one: [fn(&Params) -> Measurement; 7]| {
+            at_every_worker_count(
+                id,
+                title,
+                [
+                    (stealing, Role::Synclab),
+                    ("LockFreePool", Role::Synclab),
+                    ("CondvarPool<FutexFamily>", Role::Synclab),
+                    ("CondvarPool<StdFamily>", Role::Synclab),
+                    (RAYON, Role::Anchor),
+                    ("threadpool", Role::Anchor),
+                    ("crossbeam-channel pool", Role::Anchor),
+                ]
+                .into_iter()
+                .zip(one)
+                .map(|((name, role), run)| Contender { name, role, run })
+                .collect(),
+            )
+        };
     let throughput = |id, title, one: [fn(&Params) -> Measurement; 7]| {
-        at_every_worker_count(
-            id,
-            title,
-            [
-                ("WorkStealingPool", Role::Synclab),
-                ("LockFreePool", Role::Synclab),
-                ("CondvarPool<FutexFamily>", Role::Synclab),
-                ("CondvarPool<StdFamily>", Role::Synclab),
-                (RAYON, Role::Anchor),
-                ("threadpool", Role::Anchor),
-                ("crossbeam-channel pool", Role::Anchor),
-            ]
-            .into_iter()
-            .zip(one)
-            .map(|((name, role), run)| Contender { name, role, run })
-            .collect(),
-        )
+        throughput_as(id, title, "WorkStealingPool", one)
     };
     let with_join = |mut w: Workload, run: fn(&Params) -> Measurement| {
         w.contenders.push(Contender {
@@ -120,32 +128,49 @@ pub fn workloads() -> Vec<Workload> {
         });
         w
     };
+    // WorkStealingPool's own submit-then-wait shape, beside its scope+spawn contender.
+    let with_execute = |mut w: Workload, run: fn(&Params) -> Measurement| {
+        w.contenders.push(Contender {
+            name: "WorkStealingPool execute+wait",
+            role: Role::Synclab,
+            run,
+        });
+        w
+    };
     vec![
-        throughput(
-            "pools/tiny-tasks-1-submitter",
-            "Tiny tasks from 1 submitter, then wait (one op = one task)",
-            [
-                |p| synclab_tiny::<WorkStealingPool>(p, 1),
-                |p| synclab_tiny::<LockFreePool>(p, 1),
-                |p| synclab_tiny::<FutexCondvarPool>(p, 1),
-                |p| synclab_tiny::<StdCondvarPool>(p, 1),
-                |p| rayon_tiny(p, 1),
-                |p| threadpool_tiny(p, 1),
-                |p| channel_tiny(p, 1),
-            ],
+        with_execute(
+            throughput_as(
+                "pools/tiny-tasks-1-submitter",
+                "Tiny tasks from 1 submitter, then wait (one op = one task)",
+                STEALING_SCOPE,
+                [
+                    |p| synclab_scope_tiny::<WorkStealingPool>(p, 1),
+                    |p| synclab_tiny::<LockFreePool>(p, 1),
+                    |p| synclab_tiny::<FutexCondvarPool>(p, 1),
+                    |p| synclab_tiny::<StdCondvarPool>(p, 1),
+                    |p| rayon_tiny(p, 1),
+                    |p| threadpool_tiny(p, 1),
+                    |p| channel_tiny(p, 1),
+                ],
+            ),
+            |p| synclab_tiny::<WorkStealingPool>(p, 1),
         ),
-        throughput(
-            "pools/tiny-tasks-2-submitters",
-            "Tiny tasks from 2 submitters, then wait (one op = one task)",
-            [
-                |p| synclab_tiny::<WorkStealingPool>(p, 2),
-                |p| synclab_tiny::<LockFreePool>(p, 2),
-                |p| synclab_tiny::<FutexCondvarPool>(p, 2),
-                |p| synclab_tiny::<StdCondvarPool>(p, 2),
-                |p| rayon_tiny(p, 2),
-                |p| threadpool_tiny(p, 2),
-                |p| channel_tiny(p, 2),
-            ],
+        with_execute(
+            throughput_as(
+                "pools/tiny-tasks-2-submitters",
+                "Tiny tasks from 2 submitters, then wait (one op = one task)",
+                STEALING_SCOPE,
+                [
+                    |p| synclab_scope_tiny::<WorkStealingPool>(p, 2),
+                    |p| synclab_tiny::<LockFreePool>(p, 2),
+                    |p| synclab_tiny::<FutexCondvarPool>(p, 2),
+                    |p| synclab_tiny::<StdCondvarPool>(p, 2),
+                    |p| rayon_tiny(p, 2),
+                    |p| threadpool_tiny(p, 2),
+                    |p| channel_tiny(p, 2),
+                ],
+            ),
+            |p| synclab_tiny::<WorkStealingPool>(p, 2),
         ),
         throughput(
             "pools/fan-out-tree",
@@ -342,16 +367,6 @@ pub fn targets() -> Vec<Target> {
     }
     for (workload, min_advantage, claim) in [
         (
-            "pools/tiny-tasks-1-submitter",
-            1.2,
-            "WorkStealingPool runs tiny tasks ≥ 1.2× as fast as rayon (1 submitter)",
-        ),
-        (
-            "pools/tiny-tasks-2-submitters",
-            1.2,
-            "WorkStealingPool runs tiny tasks ≥ 1.2× as fast as rayon (2 submitters)",
-        ),
-        (
             "pools/fan-out-tree",
             1.2,
             "WorkStealingPool runs a fan-out tree ≥ 1.2× as fast as rayon",
@@ -375,6 +390,27 @@ pub fn targets() -> Vec<Target> {
                 contender: "WorkStealingPool",
                 reference: RAYON,
                 min_advantage,
+            });
+        }
+    }
+    for (workload, claim) in [
+        (
+            "pools/tiny-tasks-1-submitter",
+            "WorkStealingPool runs tiny tasks ≥ 1.2× as fast as rayon (1 submitter)",
+        ),
+        (
+            "pools/tiny-tasks-2-submitters",
+            "WorkStealingPool runs tiny tasks ≥ 1.2× as fast as rayon (2 submitters)",
+        ),
+    ] {
+        for threads in WORKERS {
+            all.push(Target {
+                claim,
+                workload,
+                threads,
+                contender: STEALING_SCOPE,
+                reference: RAYON,
+                min_advantage: 1.2,
             });
         }
     }
@@ -557,6 +593,27 @@ fn synclab_tiny<P: ThreadPool>(p: &Params, submitters: usize) -> Measurement {
         }
     });
     let _report = pool.wait().expect("the benchmark thread is not a worker");
+    let elapsed = start.elapsed();
+    pool.shutdown();
+    Measurement::ops(n as u64, elapsed)
+}
+
+/// As `rayon_tiny`: each submitter opens its own scope and spawns in it; the scope returns
+/// when its tasks are done. On a pool that installs the scope on a worker
+/// ([`ThreadPool::install`]), the spawns are that worker's local pushes, as in rayon.
+fn synclab_scope_tiny<P: ThreadPool>(p: &Params, submitters: usize) -> Measurement {
+    let n = tasks(p);
+    let pool = P::build(PoolConfig::new(p.threads)).expect("valid pool configuration");
+    let start = Instant::now();
+    submit_from(submitters, n, |count| {
+        pool.scope(|s| {
+            for i in 0..count {
+                s.spawn(move || {
+                    black_box(i);
+                });
+            }
+        })
+    });
     let elapsed = start.elapsed();
     pool.shutdown();
     Measurement::ops(n as u64, elapsed)

@@ -182,15 +182,34 @@ where
     let handle = JoinHandle {
         packet: Arc::clone(&packet),
     };
-    let completion = Completion {
-        packet: Some(packet),
+    let packaged = Packaged {
+        f,
+        completion: Completion {
+            packet: Some(packet),
+        },
     };
-    let task = move || {
+    // A method call on `packaged` captures it whole (never its fields apart), so the drop
+    // order below holds for the closure too.
+    (move || packaged.run(), handle)
+}
+
+/// `package`'s task: the closure, then its claim on the packet. Struct fields drop in
+/// declaration order, so a task dropped unrun drops `f` (and everything it borrows) *before*
+/// its `Completion` sets `DONE`: whoever waits for `DONE` — a `join`, or
+/// [`install`](super::ThreadPool::install), which erases `f`'s lifetime — never sees it
+/// while `f` still exists.
+struct Packaged<F, T> {
+    f: F,
+    completion: Completion<T>,
+}
+
+impl<F: FnOnce() -> T, T> Packaged<F, T> {
+    fn run(self) {
+        let Packaged { f, completion } = self;
         // `f` is consumed (and its captures dropped) inside the guard.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
         completion.complete(outcome);
-    };
-    (task, handle)
+    }
 }
 
 /// The task's claim on its packet. If the task is dropped without running (a pool refused

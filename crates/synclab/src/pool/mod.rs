@@ -165,6 +165,7 @@ macro_rules! state_pool_common {
 
 pub mod condvar_pool;
 mod injector;
+pub mod install;
 pub mod join;
 pub mod lock_free;
 pub mod panics;
@@ -173,6 +174,7 @@ mod state;
 pub mod work_stealing;
 
 pub use condvar_pool::CondvarPool;
+pub use install::InstallError;
 pub use join::{JoinHandle, ScopedJoinHandle, TaskDropped};
 pub use lock_free::LockFreePool;
 pub use panics::{panic_message, PanicPayload, PanicRecord};
@@ -620,11 +622,90 @@ pub trait ThreadPool: Send + Sync + Sized {
     /// assert_eq!(halves, [[10, 20, 30], [40, 50, 60]]); // every task has finished
     /// # Ok::<(), synclab::pool::BuildError>(())
     /// ```
+    ///
+    /// The closure runs where [`install`](ThreadPool::install) runs it: on one of the
+    /// pool's workers for a pool that overrides `install` ([`WorkStealingPool`]: its spawns
+    /// are then pushes onto that worker's own deque, and the worker runs the pool's tasks
+    /// while it waits), on the caller otherwise. Hence `Send` on the closure and its result,
+    /// as in `rayon::ThreadPool::scope`.
     fn scope<'env, F, R>(&'env self, f: F) -> R
     where
-        F: for<'scope> FnOnce(&'scope Scope<'scope, 'env, Self>) -> R,
+        F: for<'scope> FnOnce(&'scope Scope<'scope, 'env, Self>) -> R + Send,
+        R: Send,
     {
         scope::scope(self, f)
+    }
+
+    /// Runs `f` on one of the pool's workers and blocks until it has returned, with its
+    /// value; a panic of `f` is resumed on the caller. `f` may borrow from the caller's stack.
+    /// Called from one of the pool's own workers, `f` runs inline.
+    ///
+    /// The default runs `f` inline on the caller: for a pool with one shared queue, nothing is
+    /// gained by moving the caller's work onto a worker. [`WorkStealingPool`] overrides it
+    /// (see [`install`](install) for the hand-off and its soundness argument), as rayon's
+    /// `ThreadPool::install` does.
+    ///
+    /// ```
+    /// use synclab::pool::{ThreadPool, WorkStealingPool};
+    ///
+    /// let pool = WorkStealingPool::with_workers(2)?;
+    /// let mut total = 0;
+    /// let here = std::thread::current().id();
+    /// let ran_on = pool.install(|| {
+    ///     total += 42; // borrows the caller's stack
+    ///     std::thread::current().id()
+    /// });
+    /// assert_ne!(ran_on.unwrap(), here); // it ran on a worker
+    /// assert_eq!(total, 42);
+    /// # Ok::<(), synclab::pool::BuildError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`InstallError::Closed`] if the pool is closed (`f` was dropped unrun). The default
+    /// never fails.
+    fn install<F, R>(&self, f: F) -> Result<R, InstallError>
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        Ok(f())
+    }
+
+    /// Submits `f`, which may borrow: the lifetime-erased form of
+    /// [`submit`](ThreadPool::submit) that [`Scope::spawn`] uses for its direct spawns. The
+    /// default boxes `f`, erases the box's lifetime and submits it; a pool that stores
+    /// closures in task blocks of its own ([`WorkStealingPool`]) overrides it to skip the box.
+    ///
+    /// # Safety
+    ///
+    /// Everything `f` borrows must stay valid until `f` has been run or dropped — the caller
+    /// waits for that before the borrowed data goes away (a scope waits for its tasks' tokens).
+    /// A refused `f` comes back in the error as a `'static` [`Task`]: the same holds for it.
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](ThreadPool::submit).
+    #[doc(hidden)]
+    unsafe fn submit_borrowed<'a, F: FnOnce() + Send + 'a>(&self, f: F) -> Result<(), SubmitError> {
+        let boxed: Box<dyn FnOnce() + Send + 'a> = Box::new(f);
+        // SAFETY: only the lifetime changes; the box's layout is the same. The caller keeps
+        // everything `f` borrows valid until it has run or been dropped (this fn's contract).
+        let task: Task =
+            unsafe { core::mem::transmute::<Box<dyn FnOnce() + Send + 'a>, Task>(boxed) };
+        self.submit(task)
+    }
+
+    /// If the calling thread is one of the pool's workers, runs the pool's queued tasks while
+    /// `busy()` holds, until it finds none to run, and returns `true`; otherwise returns
+    /// `false` at once, running nothing (the default). `busy` is checked before each task, so
+    /// `help_while(&|| false)` only asks whether this thread can help.
+    ///
+    /// [`scope`](ThreadPool::scope) uses it: an owner that can help sends its spawns to the
+    /// pool directly and runs the pool's tasks while it waits (see [`Scope`]).
+    fn help_while(&self, busy: &dyn Fn() -> bool) -> bool {
+        let _ = busy;
+        false
     }
 
     /// The record of panic payloads that no [`JoinHandle`] took, which

@@ -93,6 +93,10 @@ pub struct Scope<'scope, 'env: 'scope, P: ThreadPool> {
     data: Arc<ScopeData>,
     /// Payloads of tasks whose handle was not joined; the first is re-raised.
     record: Arc<PanicRecord>,
+    /// Whether the scope's owner is one of the pool's workers that helps the pool while it
+    /// waits ([`ThreadPool::help_while`]): then a spawn goes to the pool directly, with no
+    /// trampoline (see "Direct spawns" in the module docs).
+    direct: bool,
     /// Invariant in `'scope` and `'env`, as std's `Scope` is.
     scope: PhantomData<&'scope mut &'scope ()>,
     env: PhantomData<&'env mut &'env ()>,
@@ -161,20 +165,23 @@ impl Drop for Running {
 /// arguments) — including the moment after the token's decrement, when the scope's owner may
 /// already use the borrowed data again. Miri reported exactly that without the wrapper. A
 /// union is not retagged, so the borrows inside are not protected by those frames.
-struct ScopedTask<G> {
+///
+/// Generic over the token `K` dropped after the closure: a scope's `Running`, or `()` for
+/// [`install`](super::install), which needs only the wrapper.
+pub(crate) struct ScopedTask<G, K> {
     task: MaybeUninit<G>,
-    running: Running,
+    running: K,
 }
 
-impl<G: FnOnce()> ScopedTask<G> {
-    fn new(task: G, running: Running) -> Self {
+impl<G: FnOnce(), K> ScopedTask<G, K> {
+    pub(crate) fn new(task: G, running: K) -> Self {
         Self {
             task: MaybeUninit::new(task),
             running,
         }
     }
 
-    fn run(self) {
+    pub(crate) fn run(self) {
         let this = ManuallyDrop::new(self);
         // SAFETY: `task` is initialised (by `new`) and read exactly once: `this` is never
         // dropped, so neither `Drop` nor a second `run` can touch it again.
@@ -186,7 +193,7 @@ impl<G: FnOnce()> ScopedTask<G> {
     }
 }
 
-impl<G> Drop for ScopedTask<G> {
+impl<G, K> Drop for ScopedTask<G, K> {
     /// Dropped unrun (the pool refused or discarded it): the closure goes first; the token
     /// follows in the fields' drop glue.
     fn drop(&mut self) {
@@ -216,13 +223,24 @@ impl<'scope, 'env, P: ThreadPool> Scope<'scope, 'env, P> {
         let running = Running(Arc::clone(&self.data));
         let (task, handle) = join::package(f, Arc::clone(&self.record));
         let scoped = ScopedTask::new(task, running);
-        let boxed: Box<dyn FnOnce() + Send + 'scope> = Box::new(move || scoped.run());
-        // SAFETY: only the lifetime changes (`'scope` to `'static`); the layout of the box is
-        // the same. The job is not used past `'scope`: it owns its `Running` token, dropped
-        // only after the closure and its captures, and `scope` does not return or unwind
-        // before every token is dropped (module docs, "How borrowing is made sound").
-        let job: Job =
-            unsafe { core::mem::transmute::<Box<dyn FnOnce() + Send + 'scope>, Job>(boxed) };
+        let job: Job = if self.direct {
+            // The owner helps the pool while it waits, so the pool may run the job itself: no
+            // trampoline, no scope queue, and no box of our own (the pool stores the closure
+            // in its task block). A refused job (closed pool, or no room beyond the queue)
+            // comes back, erased, and takes the queued path, which never refuses.
+            // SAFETY: the job is not used past `'scope`: it owns its `Running` token, dropped
+            // only after the closure and its captures, and `scope` does not return or unwind
+            // before every token is dropped (module docs, "How borrowing is made sound").
+            match unsafe { self.pool.submit_borrowed(move || scoped.run()) } {
+                Ok(()) => return ScopedJoinHandle::new(handle),
+                Err(refused) => refused.into_task(),
+            }
+        } else {
+            let boxed: Box<dyn FnOnce() + Send + 'scope> = Box::new(move || scoped.run());
+            // SAFETY: only the lifetime changes (`'scope` to `'static`); the layout of the box
+            // is the same. The job is not used past `'scope`, as above.
+            unsafe { core::mem::transmute::<Box<dyn FnOnce() + Send + 'scope>, Job>(boxed) }
+        };
         data.jobs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -249,6 +267,13 @@ impl<'scope, 'env, P: ThreadPool> Scope<'scope, 'env, P> {
             while let Some(job) = data.take_job() {
                 job();
             }
+            if self.direct {
+                // Run the pool's tasks (our direct jobs among them) while ours are unfinished;
+                // it returns when it finds nothing to run, and we sleep below.
+                // Relaxed: only a hint; the Acquire load below decides.
+                self.pool
+                    .help_while(&|| data.running.load(Ordering::Relaxed) != 0);
+            }
             // One check, after registering (see `EventCount`): a scope ends once, so the
             // registration it costs when everything is done already is not worth a second
             // check site. Acquire: pairs with the Release decrements in `Running::drop`.
@@ -273,8 +298,30 @@ impl<P: ThreadPool> fmt::Debug for Scope<'_, '_, P> {
     }
 }
 
-/// Runs `f` with a new scope on `pool`, waits for every scoped task, re-raises a panic.
+/// Runs `f` with a new scope on `pool` — on one of its workers if the pool
+/// [`install`](ThreadPool::install)s there, else on the caller — waits for every scoped task,
+/// re-raises a panic.
 pub(crate) fn scope<'env, P, F, R>(pool: &'env P, f: F) -> R
+where
+    P: ThreadPool,
+    F: for<'scope> FnOnce(&'scope Scope<'scope, 'env, P>) -> R + Send,
+    R: Send,
+{
+    let mut body = Some(f);
+    let slot = &mut body;
+    match pool.install(move || run_scope(pool, slot.take().expect("the body runs once"))) {
+        Ok(value) => value,
+        // The pool is closed and dropped the closure unrun: the body is still here, and a
+        // scope never fails, so it runs on the caller (its tasks then take the queued path).
+        Err(_) => run_scope(
+            pool,
+            body.take().expect("a refused install did not run the body"),
+        ),
+    }
+}
+
+/// The scope itself, on whichever thread `scope` chose.
+fn run_scope<'env, P, F, R>(pool: &'env P, f: F) -> R
 where
     P: ThreadPool,
     F: for<'scope> FnOnce(&'scope Scope<'scope, 'env, P>) -> R,
@@ -287,6 +334,9 @@ where
             done: EventCount::new(),
         }),
         record: Arc::new(PanicRecord::new()),
+        // A probe: `help_while` with a condition that is false at once runs nothing and says
+        // whether this thread can help.
+        direct: pool.help_while(&|| false),
         scope: PhantomData,
         env: PhantomData,
     };

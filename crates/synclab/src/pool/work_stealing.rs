@@ -64,8 +64,8 @@ use core::ptr::{self, NonNull};
 use super::injector::Injector;
 use super::state::{PoolState, Slept};
 use super::{
-    join_workers, run_task, BuildError, PanicRecord, PoolConfig, ShutdownReport, SubmitError,
-    SubmitErrorKind, Task, ThreadPool, TrySubmitError, WaitError, WaitReport,
+    join_workers, run_task, BuildError, InstallError, PanicRecord, PoolConfig, ShutdownReport,
+    SubmitError, SubmitErrorKind, Task, ThreadPool, TrySubmitError, WaitError, WaitReport,
 };
 use crate::queue::deque::{self, OwnedPointer, Owner, Steal, Stealer};
 use crate::sync::atomic::{AtomicPtr, Ordering};
@@ -127,6 +127,17 @@ unsafe impl Send for Job {}
 
 impl Job {
     fn new<F: FnOnce() + Send + 'static>(f: F) -> Self {
+        // SAFETY: `F: 'static` borrows nothing that could go away.
+        unsafe { Self::new_borrowed(f) }
+    }
+
+    /// A job of a closure that may borrow.
+    ///
+    /// # Safety
+    ///
+    /// Everything `f` borrows stays valid until the job has been run or dropped (the contract
+    /// of [`ThreadPool::submit_borrowed`]).
+    unsafe fn new_borrowed<'a, F: FnOnce() + Send + 'a>(f: F) -> Self {
         /// # Safety
         ///
         /// `header` points to a `Block<F>` made by `Job::new::<F>` and not yet consumed.
@@ -480,6 +491,29 @@ impl Shared {
         }
     }
 
+    /// Runs this worker's tasks (its own, then from elsewhere) while `busy()` holds, until it
+    /// finds none: [`ThreadPool::help_while`] on a worker, which a scope's owner calls while it
+    /// waits. The same steps as `worker_loop`, without the search and the sleep: the caller
+    /// sleeps on its own condition instead.
+    fn help(&self, local: &Local, busy: &dyn Fn() -> bool) {
+        while busy() {
+            let job = match self.find_local(local) {
+                Some(job) => job,
+                None => {
+                    // As in `worker_loop`: the credit goes back before we look elsewhere, and
+                    // before the caller sleeps.
+                    self.return_credit(local);
+                    match self.find_global(local) {
+                        Some(job) => job,
+                        None => return,
+                    }
+                }
+            };
+            run_task(|| job.run(), self.state.panics());
+            local.credit.set(local.credit.get() + 1);
+        }
+    }
+
     /// Runs `f` with this thread's `Local` if it is one of *this* pool's workers.
     #[inline]
     fn with_local<R>(&self, f: impl FnOnce(Option<&Local>) -> R) -> R {
@@ -647,6 +681,16 @@ impl ThreadPool for WorkStealingPool {
             .map_err(|(job, why)| submit_error(job, why))
     }
 
+    /// The closure goes into the task block directly: one allocation, as `execute`'s.
+    #[inline]
+    unsafe fn submit_borrowed<'a, F: FnOnce() + Send + 'a>(&self, f: F) -> Result<(), SubmitError> {
+        // SAFETY: the caller keeps what `f` borrows valid until it has run or been dropped
+        // (the trait method's contract), which is `new_borrowed`'s.
+        let job = unsafe { Job::new_borrowed(f) };
+        self.queue(job, true)
+            .map_err(|(job, why)| submit_error(job, why))
+    }
+
     #[inline]
     fn try_submit(&self, task: Task) -> Result<(), TrySubmitError> {
         self.queue(Job::new(task), false)
@@ -654,6 +698,31 @@ impl ThreadPool for WorkStealingPool {
                 Refused::Closed => TrySubmitError::closed(into_task(job)),
                 Refused::Full | Refused::Overflow => TrySubmitError::full(into_task(job)),
             })
+    }
+
+    /// On one of this pool's workers, `f` runs inline; from outside, it is queued like any
+    /// task (through the injector) and the caller blocks until it has run (see
+    /// [`install`](super::install)).
+    fn install<F, R>(&self, f: F) -> Result<R, InstallError>
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        if self.shared.with_local(|local| local.is_some()) {
+            return Ok(f());
+        }
+        super::install::install_on(self, f)
+    }
+
+    fn help_while(&self, busy: &dyn Fn() -> bool) -> bool {
+        let shared = &*self.shared;
+        shared.with_local(|local| match local {
+            Some(local) => {
+                shared.help(local, busy);
+                true
+            }
+            None => false,
+        })
     }
 
     fn close(&self) {

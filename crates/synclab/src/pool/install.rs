@@ -1,0 +1,99 @@
+//! [`ThreadPool::install`] for pools that override it: run a borrowing closure on one of the
+//! pool's workers and block the caller until it has returned (rayon's `install`, its
+//! registry's `in_worker_cold`).
+//!
+//! **Why.** A pool whose workers push the tasks they submit onto their own deque
+//! ([`WorkStealingPool`](super::WorkStealingPool)) serves a caller outside the pool through
+//! its shared injector: every submit is a push on the shared queue and a wake-up check. A
+//! [`scope`](super::ThreadPool::scope) whose body runs *on* a worker instead spawns with local
+//! pushes, and the worker runs the scope's tasks itself while it waits for them — what
+//! rayon's `ThreadPool::scope` does (`install` → `in_worker` → `in_worker_cold`: the outside
+//! caller injects a job and blocks on a latch). The outside caller sleeps meanwhile, so the
+//! machine runs one thread per worker, not one more.
+//!
+//! **The hand-off** is [`join`](super::join)'s packet, unchanged: the closure is packaged
+//! with [`join::package`](super::join) (its value or its panic payload goes into the packet,
+//! then `DONE` is set with Release), the package is submitted as an ordinary task (so it is
+//! counted, drained at shutdown, and runs on whichever worker takes it), and the caller
+//! blocks in [`JoinHandle::join`](super::JoinHandle::join) — `DONE`/`JOINING` in one word,
+//! every change an RMW, the caller re-checking after every futex return (the packet's module
+//! docs give the no-lost-wakeup argument). A panic of the closure comes back as the packet's
+//! payload and is resumed on the caller.
+//!
+//! **Errors.** A pool that refuses the package (it is closed) hands it back at once; it is
+//! dropped on the caller, unrun, and `install` says [`InstallError::Closed`]. A package that a
+//! pool accepted and then dropped unrun (no synclab pool does: shutdown drains) completes its
+//! packet with [`TaskDropped`], which is reported the same way. Never a hang: an accepted task
+//! runs before the pool's workers exit.
+//!
+//! **Lifetime erasure.** Pools run `'static` tasks, and the closure borrows the caller's
+//! stack, so the package's lifetime is erased. That is sound because the caller does not
+//! return (or unwind) before the package is gone:
+//!
+//! * `join` returns only after `DONE`, which the package sets after the closure has been
+//!   consumed and its captures dropped — inside `catch_unwind`, so a panic too, and a package
+//!   dropped unrun drops the closure before its `Completion` sets `DONE` (field order,
+//!   `join::Packaged`); after `DONE` the worker touches only the packet, which is shared
+//!   through an `Arc`;
+//! * a refused package comes back synchronously and is dropped before `install` returns;
+//! * the package is held in [`ScopedTask`]'s `MaybeUninit` wrapper (std's `MaybeDangling`),
+//!   so no frame on the worker holds the borrows as a protected argument after `DONE`, when
+//!   the caller may use the borrowed data again (the reason given in [`scope`](super::scope)).
+//!
+//! **Called from a worker of the same pool**, the closure runs inline (the pool decides, in its
+//! override): blocking a worker on a task queued behind it could deadlock the pool.
+
+use core::fmt;
+
+use super::join::{self, TaskDropped};
+use super::scope::ScopedTask;
+use super::{Task, ThreadPool};
+use crate::sync::Arc;
+
+/// Why [`ThreadPool::install`] did not run its closure. The closure was dropped unrun.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstallError {
+    /// The pool is closed: it refused the closure (or, having accepted it, dropped it unrun).
+    Closed,
+}
+
+impl fmt::Display for InstallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InstallError::Closed => {
+                f.write_str("the pool is shut down: the closure was dropped, not run")
+            }
+        }
+    }
+}
+
+impl std::error::Error for InstallError {}
+
+/// Runs `f` as a task of `pool` and blocks until it has returned; resumes its panic. The
+/// caller must not be one of `pool`'s workers (the override checks; see the module docs).
+pub(crate) fn install_on<P, F, R>(pool: &P, f: F) -> Result<R, InstallError>
+where
+    P: ThreadPool,
+    F: FnOnce() -> R + Send,
+    R: Send,
+{
+    // The payload goes to the handle (we join it), never to the record.
+    let (task, handle) = join::package(f, Arc::clone(pool.panics()));
+    let wrapped = ScopedTask::new(task, ());
+    let boxed: Box<dyn FnOnce() + Send + '_> = Box::new(move || wrapped.run());
+    // SAFETY: only the lifetime changes; the box's layout is the same. The task is not used
+    // past this call: `join` below returns only after the package set `DONE`, after its
+    // closure was consumed or dropped, and a refused task is dropped here before we return
+    // (module docs, "Lifetime erasure").
+    let task: Task = unsafe { core::mem::transmute::<Box<dyn FnOnce() + Send + '_>, Task>(boxed) };
+    if let Err(refused) = pool.submit(task) {
+        drop(refused);
+        return Err(InstallError::Closed);
+    }
+    match handle.join() {
+        Ok(value) => Ok(value),
+        Err(payload) if payload.is::<TaskDropped>() => Err(InstallError::Closed),
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
+}
