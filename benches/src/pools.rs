@@ -6,7 +6,17 @@
 //!   `ThreadPool`, `scope` + `spawn`), the `threadpool` crate, and a small fair pool over a
 //!   bounded crossbeam channel ([`ChannelPool`]). The bounded pools all get the same capacity
 //!   ([`synclab::pool::DEFAULT_CAPACITY`]); rayon's injector and threadpool's channel are
-//!   unbounded.
+//!   unbounded. **WorkStealingPool runs here the way rayon does** ("WorkStealingPool
+//!   scope+execute", the contender of its targets): rayon's `ThreadPool::scope` runs its body
+//!   *on a pool worker* (`install` → the registry's `in_worker_cold`: the outside caller
+//!   injects a job and blocks on a latch), so each of its `spawn`s is a push onto that
+//!   worker's own deque, the machine runs one thread per worker while the caller sleeps, and
+//!   the worker runs tasks itself while it waits for the scope. Timing WorkStealingPool's
+//!   `execute` from an outside thread instead measured a different job — every task through
+//!   the shared injector plus a wake check, and one more runnable thread than cores at 2
+//!   workers. So each submitter opens a scope ([`ThreadPool::install`] puts its body on a
+//!   worker) and spawns with `Scope::execute`, the handle-less spawn that `rayon::Scope::spawn`
+//!   is. The outside-submitter shape stays beside it ("WorkStealingPool execute+wait").
 //! * `pools/fan-out-tree` — one task submitted from outside spawns [`FAN_OUT`] children, each of
 //!   which spawns [`FAN_OUT`] more, [`TREE_DEPTH`] levels down (349 525 tasks; 5 461 in a
 //!   quick run); tasks per second.
@@ -61,8 +71,9 @@ const WORKERS: [usize; 3] = [2, 4, 8];
 const RAYON: &str = "rayon scope+spawn";
 
 /// WorkStealingPool's contender in the tiny-task workloads: each submitter opens a scope and
-/// spawns in it, the same shape as rayon's cell (see the module docs).
-const STEALING_SCOPE: &str = "WorkStealingPool scope+spawn";
+/// spawns handle-less tasks in it (`Scope::execute`, which is what `rayon::Scope::spawn` is),
+/// the same shape as rayon's cell (see the module docs).
+const STEALING_SCOPE: &str = "WorkStealingPool scope+execute";
 
 /// Children per task in `pools/fan-out-tree`.
 pub const FAN_OUT: usize = 4;
@@ -598,8 +609,8 @@ fn synclab_tiny<P: ThreadPool>(p: &Params, submitters: usize) -> Measurement {
     Measurement::ops(n as u64, elapsed)
 }
 
-/// As `rayon_tiny`: each submitter opens its own scope and spawns in it; the scope returns
-/// when its tasks are done. On a pool that installs the scope on a worker
+/// As `rayon_tiny`: each submitter opens its own scope and spawns handle-less tasks in it
+/// (`Scope::execute`, rayon's `Scope::spawn`); the scope returns when its tasks are done. On a pool that installs the scope on a worker
 /// ([`ThreadPool::install`]), the spawns are that worker's local pushes, as in rayon.
 fn synclab_scope_tiny<P: ThreadPool>(p: &Params, submitters: usize) -> Measurement {
     let n = tasks(p);
@@ -608,7 +619,7 @@ fn synclab_scope_tiny<P: ThreadPool>(p: &Params, submitters: usize) -> Measureme
     submit_from(submitters, n, |count| {
         pool.scope(|s| {
             for i in 0..count {
-                s.spawn(move || {
+                s.execute(move || {
                     black_box(i);
                 });
             }

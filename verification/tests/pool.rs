@@ -1316,3 +1316,86 @@ fn work_stealing_nested_dependent() {
 fn lock_free_nested_submission() {
     nested_submission::<LockFreePool>("pool/lock_free", 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// `install`: the caller's hand-off to a worker (WorkStealingPool overrides it)
+// ---------------------------------------------------------------------------------------------
+
+/// `install` from outside: the closure (which writes a cell on main's stack) runs on the
+/// worker, and `install` returns only after it has — its value back, its write visible (loom
+/// reports the read as a race if the caller came back early) — and the blocked caller is
+/// always woken (a lost wakeup is a deadlock here).
+#[test]
+fn work_stealing_install_hands_back() {
+    Model::new("pool/work_stealing: install runs the closure on a worker, caller returns after it")
+        .threads(2)
+        .ops("main: install (writes a cell on main's stack, returns 7), read the cell, shutdown; 1 worker")
+        // Exhaustive took 58 s (938 592 executions): over the per-model budget.
+        .preemption_bound(6)
+        .stress_iterations(50)
+        .check(|| {
+            let pool: WorkStealingPool = build(1, 1);
+            let cell = SharedCell::new(0u32);
+            let caller = thread::current().id();
+            let (value, ran_on) = pool
+                .install(|| {
+                    cell.set(1);
+                    (7u32, thread::current().id())
+                })
+                .expect("the pool is open");
+            assert_eq!(value, 7);
+            assert_ne!(ran_on, caller, "install ran the closure on the caller");
+            assert_eq!(cell.get(), 1, "install returned before the closure had run");
+            assert_eq!(pool.shutdown().workers_joined, 1);
+        });
+}
+
+/// `install` racing `close`: either the closure ran (and its write is visible) or `install`
+/// says `Closed` and the closure never ran — never a hang, never a lost closure. A panic of
+/// the closure comes back to the caller.
+#[test]
+fn work_stealing_install_racing_close() {
+    quiet_on_purpose_panics();
+    Model::new("pool/work_stealing: install racing close; a panicking install")
+        .threads(3)
+        .shuttle_iterations(200)
+        .ops("main: install (writes a cell) while a second thread closes, then install (panics) or Closed; 1 worker")
+        .preemption_bound(1)
+        .stress_iterations(50)
+        .check(|| {
+            let pool = Arc::new(build::<WorkStealingPool>(1, 1));
+            let closer = {
+                let pool = Arc::clone(&pool);
+                thread::spawn(move || pool.close())
+            };
+            let cell = SharedCell::new(0u32);
+            match pool.install(|| cell.set(1)) {
+                Ok(()) => assert_eq!(cell.get(), 1, "install returned before the closure ran"),
+                Err(_) => assert_eq!(cell.get(), 0, "a refused install ran its closure"),
+            }
+            closer.join().unwrap();
+            let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                pool.install(|| -> () { panic!("{}", ON_PURPOSE) })
+            }));
+            // The pool is closed now: `Closed`, never the closure's panic.
+            assert!(matches!(panicked, Ok(Err(_))), "install on a closed pool ran its closure");
+        });
+}
+
+zoo_test! {
+    /// The install hand-off with `if` instead of `while` around the caller's futex wait
+    /// (`zoo::pool::install_waiting_once`): the checkers explore a spurious futex return, and
+    /// the caller comes back before the worker has run the closure.
+    fn install_waiting_once_returns_early() expect Expect::both(
+        Failure::Assertion("install returned before the closure had run"),
+    ) => {
+        Model::new("zoo: install's caller waits once (if, not while)")
+            .threads(2)
+            .preemption_bound(1)
+            .check(|| {
+                let pool: WorkStealingPool = build(1, 1);
+                let value = synclab::zoo::pool::install_waiting_once(&pool, || 7u32);
+                assert!(value == Some(7), "install returned before the closure had run");
+            });
+    }
+}

@@ -341,6 +341,44 @@ fn work_stealing_nested_tasks() {
     assert_eq!(pool.shutdown().workers_joined, 2);
 }
 
+/// `install` and a scope installed on a worker: the lifetime-erased hand-off (the closure
+/// borrows the caller's stack, runs on a worker, and the caller writes the borrowed data again
+/// as soon as it returns), a panic carried back, and direct spawns from the installed scope.
+#[test]
+fn work_stealing_install_and_scope() {
+    if under_tsan_fence_blind("work_stealing_install_and_scope") {
+        return;
+    }
+    use synclab::pool::{InstallError, ThreadPool, WorkStealingPool};
+    let pool = WorkStealingPool::with_workers(2).unwrap();
+    let mut total = 0u32;
+    assert_eq!(
+        pool.install(|| {
+            total += 1;
+            total * 10
+        }),
+        Ok(10)
+    );
+    total += 1; // the worker's frame must not hold the borrow any more
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pool.install(|| panic!("synclab-test: install panics on purpose"))
+    }))
+    .expect_err("install swallowed the panic");
+    drop(payload);
+    let mut cells = [0u32; 3];
+    pool.scope(|s| {
+        for (i, cell) in cells.iter_mut().enumerate() {
+            s.spawn(move || *cell = i as u32 + 1);
+        }
+    });
+    cells[0] += 10;
+    assert_eq!((total, cells), (2, [11, 2, 3]));
+    pool.close();
+    assert_eq!(pool.install(|| 1), Err(InstallError::Closed));
+    assert_eq!(pool.scope(|s| s.spawn(|| 5).join().unwrap()), 5); // runs on the caller
+    assert_eq!(pool.shutdown().workers_joined, 2);
+}
+
 /// The zoo under Miri: for every entry whose bug is a *logic* bug, a program with no `unsafe`
 /// that uses it across threads — Miri's data-race detector and weak-memory emulation find
 /// nothing, because there is nothing to find (see the rule in `synclab::zoo`). Each program
@@ -637,6 +675,17 @@ mod zoo {
     /// exit; `cargo xtask miri` runs this program in a pass of its own with
     /// `-Zmiri-ignore-leaks` (the race detector and weak memory stay on).
     #[test]
+    fn install_waiting_once() {
+        use synclab::pool::{ThreadPool, WorkStealingPool};
+        let pool = WorkStealingPool::with_workers(1).unwrap();
+        // May come back `None` on a spurious return (the bug: a wrong answer, not UB).
+        let value = zoo::pool::install_waiting_once(&pool, || 7u32);
+        assert!(matches!(value, None | Some(7)));
+        let _ = pool.wait();
+        assert_eq!(pool.shutdown().workers_joined, 1);
+    }
+
+    #[test]
     #[cfg_attr(
         miri,
         ignore = "daemon threads are never joined: `cargo xtask miri` runs it with -Zmiri-ignore-leaks"
@@ -680,6 +729,7 @@ mod zoo {
             "TwoLaneQueue",
             "SeedCppPool",
             "SeedPythonPool",
+            "install_waiting_once",
             "StampBug",
             "DequeBug",
             "ZooSteal",

@@ -222,7 +222,52 @@ impl<'scope, 'env, P: ThreadPool> Scope<'scope, 'env, P> {
         data.running.fetch_add(1, Ordering::Relaxed);
         let running = Running(Arc::clone(&self.data));
         let (task, handle) = join::package(f, Arc::clone(&self.record));
-        let scoped = ScopedTask::new(task, running);
+        self.queue(ScopedTask::new(task, running));
+        ScopedJoinHandle::new(handle)
+    }
+
+    /// Spawns `f` without a handle — the shape of `rayon::Scope::spawn`, as
+    /// [`ThreadPool::execute`] is [`ThreadPool::spawn`] without one: the scope waits for it
+    /// like any scoped task, and if it panics, the scope re-raises the payload (the first one)
+    /// after every task has finished. Cheaper than [`spawn`](Self::spawn): no result packet to
+    /// allocate and hand over.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use synclab::pool::{ThreadPool, WorkStealingPool};
+    ///
+    /// let pool = WorkStealingPool::with_workers(2)?;
+    /// let sum = AtomicU32::new(0);
+    /// pool.scope(|s| {
+    ///     for i in 1..=4 {
+    ///         let sum = &sum;
+    ///         s.execute(move || { sum.fetch_add(i, Ordering::Relaxed); });
+    ///     }
+    /// });
+    /// assert_eq!(sum.into_inner(), 10);
+    /// # Ok::<(), synclab::pool::BuildError>(())
+    /// ```
+    pub fn execute<F>(&'scope self, f: F)
+    where
+        F: FnOnce() + Send + 'scope,
+    {
+        // Relaxed: as in `spawn`.
+        self.data.running.fetch_add(1, Ordering::Relaxed);
+        let running = Running(Arc::clone(&self.data));
+        // The record outlives every job: it lives in the scope, which waits for them all.
+        let record: &'scope PanicRecord = &self.record;
+        let task = move || {
+            if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                record.record(payload);
+            }
+        };
+        self.queue(ScopedTask::new(task, running));
+    }
+
+    /// Queues a scoped job: straight into the pool when the owner helps it, else into the
+    /// scope's queue with a trampoline for the pool.
+    fn queue<G: FnOnce() + Send + 'scope>(&'scope self, scoped: ScopedTask<G, Running>) {
+        let data = &*self.data;
         let job: Job = if self.direct {
             // The owner helps the pool while it waits, so the pool may run the job itself: no
             // trampoline, no scope queue, and no box of our own (the pool stores the closure
@@ -232,7 +277,7 @@ impl<'scope, 'env, P: ThreadPool> Scope<'scope, 'env, P> {
             // only after the closure and its captures, and `scope` does not return or unwind
             // before every token is dropped (module docs, "How borrowing is made sound").
             match unsafe { self.pool.submit_borrowed(move || scoped.run()) } {
-                Ok(()) => return ScopedJoinHandle::new(handle),
+                Ok(()) => return,
                 Err(refused) => refused.into_task(),
             }
         } else {
@@ -251,7 +296,6 @@ impl<'scope, 'env, P: ThreadPool> Scope<'scope, 'env, P> {
         let trampoline = Arc::clone(&self.data);
         // A refused trampoline is dropped (it owns only an `Arc`); the job stays queued.
         let _ = self.pool.submit(Box::new(move || trampoline.run_one()));
-        ScopedJoinHandle::new(handle)
     }
 
     /// The pool the scope's tasks run on.

@@ -47,6 +47,7 @@
 //! | [`pool::SeedCppPool::new`] | the seed's `Wait()`: unguarded read + 3 logic bugs | data race | cannot build it (`compile_fail` doc test: `new` is unsafe) |
 //! | [`pool::SeedCppPool::with_guarded_read`] | the same port with the read under `m_queueMtx`: lost wakeup, premature return, `notify_one` | logic | Miri program `zoo::seed_cpp_pool_guarded_read` |
 //! | [`pool::SeedPythonPool`] | busy-wait, a panic hangs `join()` | logic | Miri program `zoo::seed_python_pool` |
+//! | [`pool::install_waiting_once`] | `if` around the install hand-off's futex wait: a spurious return taken as "the closure ran" | logic | Miri program `zoo::install_waiting_once` |
 //!
 //! The Miri suite's `zoo_coverage` test fails when a public item of the zoo appears in neither
 //! column, so a new entry cannot be added without its program or its `compile_fail` test.

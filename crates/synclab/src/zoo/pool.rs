@@ -15,6 +15,7 @@
 //! | [`SeedCppPool::wait`] | `notify_one` wakes one of several waiters | deadlock with two waiters |
 //! | [`SeedPythonPool`] workers | poll `tasks.empty()` in a loop without sleeping | livelock: branch / step limit |
 //! | [`SeedPythonPool::wait`] | a task that raises kills its worker before `task_done()` | `join()` never returns: deadlock / step limit |
+//! | [`install_waiting_once`] | the install hand-off's caller waits with `if`, not `while` | a spurious futex return: the caller comes back before the closure ran (`None`) |
 //!
 //! **Progress.** None is claimed: these are the seed's designs, kept because they are wrong.
 //!
@@ -410,4 +411,43 @@ impl core::fmt::Debug for SeedPythonPool {
             .field("num_threads", &self.num_threads)
             .finish_non_exhaustive()
     }
+}
+
+/// [`ThreadPool::install`](crate::pool::ThreadPool::install)'s hand-off with its caller's
+/// wait written with `if` instead of `while`: THE BUG is that one futex return is taken as
+/// "the closure has run". A futex wait may return spuriously (and a checker explores that
+/// return), so the caller can come back while the closure has not run yet, and find no
+/// result: `None` here, where the real hand-off (the packet's `wait_done` loop in
+/// `pool/join.rs`) waits again until `DONE`.
+///
+/// Source: the classic `if`-around-a-wait mistake, in the hand-off rayon's `in_worker_cold`
+/// performs through a latch (its `LockLatch` re-checks under a mutex; synclab's packet
+/// re-checks its word). A logic bug — the closure is `'static` and its result travels
+/// through a mutex — so the API is safe: a wrong `None`, never undefined behaviour.
+pub fn install_waiting_once<P, F, R>(pool: &P, f: F) -> Option<R>
+where
+    P: crate::pool::ThreadPool,
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    use crate::sync::atomic::{AtomicU32, Ordering};
+    /// The result is in the cell.
+    const DONE: u32 = 1;
+    let latch = Arc::new((AtomicU32::new(0), StdMutex::new(None)));
+    let setter = Arc::clone(&latch);
+    pool.execute(move || {
+        let value = f();
+        *setter.1.lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
+        // Release: pairs with the caller's Acquire load.
+        setter.0.store(DONE, Ordering::Release);
+        crate::sync::futex::wake_one(&setter.0);
+    })
+    .ok()?;
+    // Acquire: pairs with the setter's Release store.
+    if latch.0.load(Ordering::Acquire) != DONE {
+        // THE BUG: `if`, not `while` — a spurious return falls through.
+        crate::sync::futex::wait(&latch.0, 0);
+    }
+    let value = latch.1.lock().unwrap_or_else(|e| e.into_inner()).take();
+    value
 }
