@@ -1332,6 +1332,7 @@ fn work_stealing_install_hands_back() {
         .ops("main: install (writes a cell on main's stack, returns 7), read the cell, shutdown; 1 worker")
         // Exhaustive took 58 s (938 592 executions): over the per-model budget.
         .preemption_bound(6)
+        .shuttle_iterations(10_000)
         .stress_iterations(50)
         .check(|| {
             let pool: WorkStealingPool = build(1, 1);
@@ -1379,6 +1380,24 @@ fn work_stealing_install_racing_close() {
             }));
             // The pool is closed now: `Closed`, never the closure's panic.
             assert!(matches!(panicked, Ok(Err(_))), "install on a closed pool ran its closure");
+        });
+}
+
+/// A scope opened from outside a 1-worker `WorkStealingPool` runs its body on the only worker,
+/// and the body joins a task it spawned: the task sits in that worker's own LIFO slot, so the
+/// join must run it (it helps) — a join that only slept would deadlock.
+#[test]
+fn work_stealing_join_inside_an_installed_scope() {
+    Model::new("pool/work_stealing: join inside a scope installed on the only worker")
+        .threads(2)
+        .ops("main: scope { spawn (returns 5), join it in the body }, then read; 1 worker")
+        .preemption_bound(3)
+        .stress_iterations(50)
+        .check(|| {
+            let pool: WorkStealingPool = build(1, 1);
+            let value = pool.scope(|s| s.spawn(|| 5u32).join().expect("no panic"));
+            assert_eq!(value, 5);
+            assert_eq!(pool.shutdown().workers_joined, 1);
         });
 }
 

@@ -375,8 +375,16 @@ fn work_stealing_install_and_scope() {
     assert_eq!((total, cells), (2, [11, 2, 3]));
     pool.close();
     assert_eq!(pool.install(|| 1), Err(InstallError::Closed));
-    assert_eq!(pool.scope(|s| s.spawn(|| 5).join().unwrap()), 5); // runs on the caller
+    // A closed pool: the body and its task run on the caller (the task once the body has
+    // returned: joining it inside the body would wait for the owner itself).
+    let mut late = 0;
+    pool.scope(|s| s.execute(|| late = 5));
+    assert_eq!(late, 5);
     assert_eq!(pool.shutdown().workers_joined, 2);
+    // One worker, which runs the scope's body: a join in the body finds the task in that
+    // worker's own LIFO slot and runs it itself.
+    let single = WorkStealingPool::with_workers(1).unwrap();
+    assert_eq!(single.scope(|s| s.spawn(|| 5).join().unwrap()), 5);
 }
 
 /// The zoo under Miri: for every entry whose bug is a *logic* bug, a program with no `unsafe`

@@ -342,13 +342,29 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// waits for the task anyway.
 pub struct ScopedJoinHandle<'scope, T> {
     handle: JoinHandle<T>,
+    /// The scope's pool, when the scope spawns directly into it (see "Direct spawns" in
+    /// [`scope`](super::scope)): `join` on one of its workers then runs the pool's tasks
+    /// while it waits, since the task may sit in that very worker's deque.
+    pool: Option<&'scope dyn Help>,
     _scope: PhantomData<&'scope ()>,
 }
 
+/// [`ThreadPool::help_while`](super::ThreadPool::help_while), object-safe, for a handle to call.
+pub(crate) trait Help: Sync {
+    fn help_while(&self, busy: &dyn Fn() -> bool) -> bool;
+}
+
+impl<P: super::ThreadPool> Help for P {
+    fn help_while(&self, busy: &dyn Fn() -> bool) -> bool {
+        super::ThreadPool::help_while(self, busy)
+    }
+}
+
 impl<'scope, T> ScopedJoinHandle<'scope, T> {
-    pub(crate) fn new(handle: JoinHandle<T>) -> Self {
+    pub(crate) fn new(handle: JoinHandle<T>, pool: Option<&'scope dyn Help>) -> Self {
         Self {
             handle,
+            pool,
             _scope: PhantomData,
         }
     }
@@ -356,10 +372,18 @@ impl<'scope, T> ScopedJoinHandle<'scope, T> {
     /// Waits for the task to finish and returns its value, or its panic payload. A payload
     /// taken here is not re-raised by the scope.
     ///
+    /// Called on one of the pool's workers in a scope that spawns directly (a
+    /// [`WorkStealingPool`](super::WorkStealingPool) scope), it runs the pool's tasks while it
+    /// waits — the task may be queued in this very worker's deque — and sleeps only once it
+    /// finds none (the task is then running, or queued on another worker, which runs it).
+    ///
     /// # Errors
     ///
     /// The task's panic payload, if it panicked.
     pub fn join(self) -> Result<T, PanicPayload> {
+        if let Some(pool) = self.pool {
+            pool.help_while(&|| !self.handle.is_finished());
+        }
         self.handle.join()
     }
 

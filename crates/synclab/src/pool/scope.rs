@@ -9,8 +9,8 @@
 //! own that says "a scoped thread panicked"). A panic in the closure itself is re-raised too,
 //! also only after every task has finished.
 //!
-//! Written once on top of [`ThreadPool::submit`], so every pool
-//! has it.
+//! Written once on top of [`ThreadPool::submit`] (and the trait's `install`, `help_while`
+//! and `submit_borrowed` hooks, whose defaults keep it there), so every pool has it.
 //!
 //! # Helping: the scope runs its own tasks too
 //!
@@ -32,6 +32,23 @@
 //!   returns.
 //!
 //! Jobs are taken oldest first, by whoever comes: a trampoline does not run "its" job.
+//!
+//! # Direct spawns: a scope on a worker
+//!
+//! [`ThreadPool::scope`] runs the closure through [`ThreadPool::install`]: on one of the
+//! pool's workers for a pool that overrides it ([`WorkStealingPool`](super::WorkStealingPool),
+//! as rayon's `ThreadPool::scope` does), on the caller otherwise (the default, and when a
+//! closed pool refuses the install). When the owner's thread can help the pool —
+//! [`ThreadPool::help_while`] says so, probed once when the scope opens — a spawn skips the
+//! scope's queue and the trampoline: the job goes to the pool itself through
+//! [`ThreadPool::submit_borrowed`] (on a worker, a push onto that worker's own LIFO slot and
+//! deque), and the owner, once the closure has returned, runs the *pool's* tasks (its own
+//! jobs among them) with `help_while` until its jobs are done or it finds nothing to run,
+//! and only then sleeps as below. Nothing is stranded by that sleep: a job spawned directly
+//! is in some worker's deque, the injector or running, and the worker that holds it looks at
+//! its own deque before it sleeps. A direct spawn the pool refuses comes back and takes the
+//! queued path, so `spawn` still cannot fail. The soundness argument below is the same for
+//! both paths: a direct job owns its `Running` token exactly as a queued one does.
 //!
 //! # How borrowing is made sound
 //!
@@ -223,7 +240,8 @@ impl<'scope, 'env, P: ThreadPool> Scope<'scope, 'env, P> {
         let running = Running(Arc::clone(&self.data));
         let (task, handle) = join::package(f, Arc::clone(&self.record));
         self.queue(ScopedTask::new(task, running));
-        ScopedJoinHandle::new(handle)
+        let pool: &'scope dyn join::Help = self.pool;
+        ScopedJoinHandle::new(handle, self.direct.then_some(pool))
     }
 
     /// Spawns `f` without a handle — the shape of `rayon::Scope::spawn`, as
