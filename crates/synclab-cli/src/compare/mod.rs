@@ -38,7 +38,7 @@ pub const MAX_RUNS: usize = 10;
 /// The most passes `--passes` accepts.
 pub const MAX_PASSES: usize = 8;
 /// Passes over the suite in one full run (see `runner`'s module docs, "Passes").
-const FULL_PASSES: usize = 2;
+const FULL_PASSES: usize = 3;
 
 /// Seconds a full run is planned to take: `--runs 2` stays well under 12 minutes.
 const FULL_BUDGET: f64 = 300.0;
@@ -65,7 +65,7 @@ pub struct CompareArgs {
     #[arg(long)]
     pub budget: Option<f64>,
     /// Passes over the suite within one run: each cell's rounds are split over them, so they
-    /// sample the whole run (default 2, 1 with --quick).
+    /// sample the whole run (default 3, 1 with --quick).
     #[arg(long)]
     pub passes: Option<usize>,
     /// Run the whole suite this many times back to back, and compare the verdicts

@@ -37,7 +37,7 @@
 //!    its median: two runs' intervals then cover each other's slow and fast stretches, and a
 //!    cell whose ratio drifts during the run is *undecided* instead of decided one way in one
 //!    run and the other way in the next (`locks/window-cs` at 2 threads did exactly that with
-//!    one pass: 1.23× in one run, 0.87× in the next, each with a narrow interval).
+//!    one pass: met in one run, missed in the next, each with a narrow interval).
 //! 7. **Failures.** A contender call that panics (a thread that could not be spawned, a
 //!    broken invariant) is caught: the cell keeps what it had, the failure is recorded with
 //!    its message, and the run goes on; `synclab compare` exits non-zero at the end.
