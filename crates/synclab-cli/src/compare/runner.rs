@@ -96,7 +96,7 @@ impl Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(cells as u64);
             if let Ok(style) = ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} cells {msg}",
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} cell passes {msg}",
             ) {
                 bar.set_style(style);
             }
@@ -114,13 +114,26 @@ impl Progress {
         }
     }
 
-    fn done(&self, index: usize, total: usize, cell: &CellResult, planned: &CellPlan<'_>) {
+    /// Slot `index` of `total` (one pass of one cell) is measured.
+    fn done(
+        &self,
+        index: usize,
+        total: usize,
+        cell: &CellResult,
+        planned: &CellPlan<'_>,
+        (pass, passes): (usize, usize),
+    ) {
         match &self.bar {
             Some(bar) => bar.inc(1),
             None => eprintln!(
-                "{}[{:>3}/{total}] {} @ {}: {} contenders × {} rounds in {:.1} s (budget {:.1} s){}{}",
+                "{}[{:>3}/{total}]{} {} @ {}: {} contenders × {} rounds in {:.1} s (budget {:.1} s){}{}",
                 self.label,
                 index + 1,
+                if passes > 1 {
+                    format!(" pass {}/{passes}", pass + 1)
+                } else {
+                    String::new()
+                },
                 cell.workload,
                 super::report::count_label(cell.threads, planned.workload.threads_label),
                 planned.workload.contenders.len(),
@@ -173,7 +186,8 @@ pub fn run_suite(
             })
         })
         .collect();
-    let progress = Progress::new(cells.len(), label);
+    let passes = plan.passes.max(1);
+    let progress = Progress::new(cells.len() * passes, label);
     // Calibration: one call of every contender of every cell, so the budget can be split
     // knowing what each cell's rounds cost (failures surface again in the cell's warm-up).
     progress.note(&format!(
@@ -214,7 +228,6 @@ pub fn run_suite(
             }
         ));
     }
-    let passes = plan.passes.max(1);
     // Every (pass, cell) is one slot, in the order they run; the budget is split over slots.
     let slots: Vec<(usize, usize)> = (0..passes)
         .flat_map(|pass| (0..cells.len()).map(move |i| (pass, i)))
@@ -256,21 +269,15 @@ pub fn run_suite(
             measured.result.seconds += first_seconds;
         }
         previous_quiet = !measured.result.noise.noisy;
+        progress.done(k, slots.len(), &measured.result, cell, (pass, passes));
         let whole = match merged[i].take() {
             None => measured,
             Some(before) => before.merge(measured, plan.noise_threshold),
         };
-        if pass + 1 == passes {
-            progress.done(i, cells.len(), &whole.result, cell);
-        }
         merged[i] = Some(whole);
     }
     progress.finish();
-    let results = merged
-        .into_iter()
-        .flatten()
-        .map(Measured::finish)
-        .collect();
+    let results = merged.into_iter().flatten().map(Measured::finish).collect();
     Run {
         index,
         started: started_at,
@@ -517,10 +524,7 @@ fn run_cell(
     }
     let which = usize::from(!cell.carries_target);
     let share = |total: usize| pass_share(total, part.pass, part.passes).max(1);
-    let (min, max) = (
-        share(plan.min_rounds[which]),
-        share(plan.max_rounds[which]),
-    );
+    let (min, max) = (share(plan.min_rounds[which]), share(plan.max_rounds[which]));
     // Not planned from the warm-up (one slow call would cut the cell short): rounds go on
     // until the next one would overrun the budget at the pace so far, up to the maximum.
     let rounds = plan.fixed_rounds.map_or(max, share);
@@ -667,9 +671,8 @@ mod tests {
     fn pass_shares_add_up_to_the_total() {
         for total in 0..40 {
             for passes in 1..=8 {
-                let shares: Vec<usize> = (0..passes)
-                    .map(|p| pass_share(total, p, passes))
-                    .collect();
+                let shares: Vec<usize> =
+                    (0..passes).map(|p| pass_share(total, p, passes)).collect();
                 assert_eq!(shares.iter().sum::<usize>(), total, "{total} over {passes}");
                 let (lo, hi) = (shares.iter().min().unwrap(), shares.iter().max().unwrap());
                 assert!(hi - lo <= 1, "{total} over {passes}: {shares:?}");
@@ -679,8 +682,8 @@ mod tests {
 
     #[test]
     fn a_later_pass_appends_its_rounds_and_weighs_its_noise() {
-        let part = |values: Vec<Option<f64>>, seconds: f64, share: f64, samples: Vec<u64>| {
-            Measured {
+        let part =
+            |values: Vec<Option<f64>>, seconds: f64, share: f64, samples: Vec<u64>| Measured {
                 result: CellResult {
                     workload: "w".into(),
                     threads: 2,
@@ -703,8 +706,7 @@ mod tests {
                     warnings: vec!["w1".into()],
                 },
                 samples: vec![samples],
-            }
-        };
+            };
         let first = part(vec![Some(1.0), Some(2.0)], 1.0, 0.0, vec![5, 1]);
         let second = part(vec![Some(3.0), None, Some(4.0)], 3.0, 0.2, vec![3]);
         let whole = first.merge(second, 0.1).finish();
