@@ -32,13 +32,15 @@
 //!
 //! * `join` returns only after `DONE`, which the package sets after the closure has been
 //!   consumed and its captures dropped — inside `catch_unwind`, so a panic too, and a package
-//!   dropped unrun drops the closure before its `Completion` sets `DONE` (field order,
-//!   `join::Packaged`); after `DONE` the worker touches only the packet, which is shared
+//!   dropped unrun drops the closure before its `Completion` sets `DONE` (`join::Packaged`'s
+//!   `Drop`, before the fields' drop glue); after `DONE` the worker touches only the packet, which is shared
 //!   through an `Arc`;
 //! * a refused package comes back synchronously and is dropped before `install` returns;
-//! * the package is held in [`ScopedTask`]'s `MaybeUninit` wrapper (std's `MaybeDangling`),
-//!   so no frame on the worker holds the borrows as a protected argument after `DONE`, when
-//!   the caller may use the borrowed data again (the reason given in [`scope`](super::scope)).
+//! * the closure is held in `MaybeUninit` wrappers (std's `MaybeDangling`) — the package's
+//!   own (`join::Packaged`) and [`ScopedTask`]'s — so no frame on the worker holds the borrows
+//!   as a protected argument after `DONE`, when the caller may use the borrowed data again
+//!   (the reason given in [`scope`](super::scope); Miri reported the package's frame before
+//!   `Packaged` had its wrapper).
 //!
 //! **Called from a worker of the same pool**, the closure runs inline (the pool decides, in its
 //! override): blocking a worker on a task queued behind it could deadlock the pool.

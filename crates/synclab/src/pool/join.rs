@@ -40,6 +40,7 @@
 
 use core::fmt;
 use core::marker::PhantomData;
+use core::mem::{ManuallyDrop, MaybeUninit};
 use core::time::Duration;
 
 use super::panics::{PanicPayload, PanicRecord};
@@ -183,32 +184,54 @@ where
         packet: Arc::clone(&packet),
     };
     let packaged = Packaged {
-        f,
+        f: MaybeUninit::new(f),
         completion: Completion {
             packet: Some(packet),
         },
     };
-    // A method call on `packaged` captures it whole (never its fields apart), so the drop
-    // order below holds for the closure too.
+    // A method call on `packaged` captures it whole (never its fields apart).
     (move || packaged.run(), handle)
 }
 
-/// `package`'s task: the closure, then its claim on the packet. Struct fields drop in
-/// declaration order, so a task dropped unrun drops `f` (and everything it borrows) *before*
-/// its `Completion` sets `DONE`: whoever waits for `DONE` — a `join`, or
-/// [`install`](super::ThreadPool::install), which erases `f`'s lifetime — never sees it
-/// while `f` still exists.
+/// `package`'s task: the closure, then its claim on the packet.
+///
+/// * A task dropped unrun drops `f` (and everything it borrows) *before* its `Completion`
+///   sets `DONE` (`Drop` drops `f`; the fields' drop glue then drops the completion): whoever
+///   waits for `DONE` — a `join`, or [`install`](super::ThreadPool::install), which erases
+///   `f`'s lifetime — never sees it while `f` still exists.
+/// * `f` sits in a `MaybeUninit` (std's `MaybeDangling` trick, as in the scope's
+///   `ScopedTask`): a `Packaged` is passed by value into the frames that run it, and a
+///   reference held by value there would be *protected* (Stacked Borrows retags the fields of
+///   arguments) until the frame returns — which is after `DONE`, when `install`'s caller may
+///   already use the borrowed data again. Miri reported exactly that before the wrapper. `f`
+///   is read out into a local before it runs, so only the frame that calls it (and returns
+///   before `DONE`) holds it as an argument.
 struct Packaged<F, T> {
-    f: F,
+    /// Always initialised until `run` or `Drop` takes it.
+    f: MaybeUninit<F>,
     completion: Completion<T>,
 }
 
 impl<F: FnOnce() -> T, T> Packaged<F, T> {
     fn run(self) {
-        let Packaged { f, completion } = self;
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `f` is initialised (by `package`) and read exactly once: `this` is never
+        // dropped, so neither `Drop` nor a second `run` touches it again.
+        let f = unsafe { this.f.assume_init_read() };
+        // SAFETY: `completion` is read exactly once, out of a `ManuallyDrop` never dropped.
+        let completion = unsafe { core::ptr::read(&this.completion) };
         // `f` is consumed (and its captures dropped) inside the guard.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
         completion.complete(outcome);
+    }
+}
+
+impl<F, T> Drop for Packaged<F, T> {
+    /// Dropped unrun: the closure goes first; the completion follows in the drop glue.
+    fn drop(&mut self) {
+        // SAFETY: `f` is initialised (by `package`); `run` never lets a `Packaged` it took
+        // from be dropped, so this is the only drop of it.
+        unsafe { self.f.assume_init_drop() }
     }
 }
 
