@@ -357,7 +357,10 @@ impl<T, M: Memory> LockFreeArrayIn<T, M> {
         };
         // Claim the slot. Relaxed throughout: the claim publishes nothing (readers ignore
         // WRITING), and two claimants are ordered by the word's modification order alone.
-        let mut state = slot.state.load(Relaxed);
+        // The first CAS expects a fresh slot instead of loading the word first: a load would
+        // fetch the line shared and the CAS then fetch it again for writing, while a reader
+        // spinning on the word may take it away in between.
+        let mut state = EMPTY;
         loop {
             if !claimable::<M>(state) {
                 // Another publisher owns the slot. If it is still WRITING, wait until it is
