@@ -76,6 +76,30 @@ fn creator_unlinks_on_drop() {
     ));
 }
 
+/// A segment whose header records the array's previous layout version (1: slots packed
+/// rather than one per cache line) is refused with a typed error, never read with the new
+/// slot size. The old header is made by rewriting the version field of a fresh segment.
+#[test]
+fn a_lock_free_array_segment_of_layout_version_1_is_refused() {
+    use std::os::unix::fs::FileExt;
+    let n = name("version");
+    let _a = Shared::<Array>::create(&n, &4, &opts()).unwrap();
+    // The header's `layout_version` field: a little-endian u64 at offset 24 (segment.rs).
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("/dev/shm{n}"))
+        .unwrap();
+    file.write_all_at(&1u64.to_le_bytes(), 24).unwrap();
+    match Shared::<Array>::open(&n, &opts()) {
+        Err(OpenError::VersionMismatch {
+            found: 1,
+            expected: 2,
+            ..
+        }) => {}
+        other => panic!("expected VersionMismatch {{ found: 1, expected: 2 }}, got {other:?}"),
+    }
+}
+
 #[test]
 fn another_layout_or_parameter_type_is_a_typed_error() {
     let n = name("layout");
