@@ -69,6 +69,8 @@ fn durations_and_counts_are_capped() {
     assert_clear_error(&["compare", "--reps", "1000000"], "--reps");
     assert_clear_error(&["compare", "--rounds", "0"], "--rounds");
     assert_clear_error(&["compare", "--budget", "1e12"], "--budget");
+    assert_clear_error(&["compare", "--passes", "0"], "--passes");
+    assert_clear_error(&["compare", "--passes", "9"], "--passes");
     assert_clear_error(
         &["demo", "array", "--write-delay-ms", "99999999"],
         "--write-delay-ms",

@@ -35,6 +35,10 @@ pub const MAX_ROUNDS: usize = 10_000;
 pub const MAX_BUDGET_SECONDS: f64 = 86_400.0;
 /// The most suite runs `--runs` accepts.
 pub const MAX_RUNS: usize = 10;
+/// The most passes `--passes` accepts.
+pub const MAX_PASSES: usize = 8;
+/// Passes over the suite in one full run (see `runner`'s module docs, "Passes").
+const FULL_PASSES: usize = 3;
 
 /// Seconds a full run is planned to take: `--runs 2` stays well under 12 minutes.
 const FULL_BUDGET: f64 = 300.0;
@@ -60,6 +64,10 @@ pub struct CompareArgs {
     /// Seconds each run of the suite is planned to take (default 300, 45 with --quick).
     #[arg(long)]
     pub budget: Option<f64>,
+    /// Passes over the suite within one run: each cell's rounds are split over them, so they
+    /// sample the whole run (default 3, 1 with --quick).
+    #[arg(long)]
+    pub passes: Option<usize>,
     /// Run the whole suite this many times back to back, and compare the verdicts
     /// (0 = no timing run, with --instructions).
     #[arg(long, default_value_t = 1)]
@@ -117,6 +125,13 @@ impl CompareArgs {
                 ));
             }
         }
+        if let Some(p) = self.passes {
+            if p == 0 || p > MAX_PASSES {
+                return Err(format!(
+                    "--passes must be between 1 and {MAX_PASSES} (got {p})"
+                ));
+            }
+        }
         if self.runs > MAX_RUNS {
             return Err(format!(
                 "--runs must be at most {MAX_RUNS} (got {})",
@@ -151,6 +166,7 @@ impl CompareArgs {
             target_weight: 3.0,
             noise_threshold: 0.10,
             remeasure_allowance: 0.10,
+            passes: self.passes.unwrap_or(if quick { 1 } else { FULL_PASSES }),
         }
     }
 }
@@ -282,6 +298,7 @@ pub fn run(args: CompareArgs) -> Result<(), String> {
             confidence: stats::CONFIDENCE,
             filter: args.filter.clone(),
             threads: args.threads.clone(),
+            passes: plan.passes,
         },
         workloads: workloads.iter().map(workload_info).collect(),
         runs: Vec::new(),
@@ -408,6 +425,20 @@ mod tests {
                     ..args()
                 },
                 "--budget",
+            ),
+            (
+                CompareArgs {
+                    passes: Some(0),
+                    ..args()
+                },
+                "--passes",
+            ),
+            (
+                CompareArgs {
+                    passes: Some(MAX_PASSES + 1),
+                    ..args()
+                },
+                "--passes",
             ),
             (CompareArgs { runs: 11, ..args() }, "--runs"),
             (CompareArgs { runs: 0, ..args() }, "--runs"),

@@ -473,8 +473,16 @@ fn settings_line(file: &ResultsFile) -> String {
             s.min_rounds[0], s.max_rounds[0], s.min_rounds[1], s.max_rounds[1]
         ),
     };
+    let passes = if s.passes > 1 {
+        format!(
+            "; every cell's rounds split over {} passes over the suite (each with its own warm-up call)",
+            s.passes
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "{} sizes; budget {:.0} s per run (a cell with a target weighs {}× another); each contender's part of a round ~{:.0} ms; {rounds}; warm-up call per contender discarded; foreign-load threshold {:.0} % of the machine; {:.0} % intervals from order statistics{}{}.",
+        "{} sizes; budget {:.0} s per run (a cell with a target weighs {}× another); each contender's part of a round ~{:.0} ms; {rounds}{passes}; warm-up call per contender discarded; foreign-load threshold {:.0} % of the machine; {:.0} % intervals from order statistics{}{}.",
         if s.quick { "quick" } else { "full" },
         s.budget_seconds,
         s.target_weight,

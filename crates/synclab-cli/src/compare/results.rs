@@ -84,6 +84,13 @@ pub struct Settings {
     pub filter: Vec<String>,
     /// `--threads`, if given.
     pub threads: Option<Vec<usize>>,
+    /// Passes over the suite in each run (results written before passes existed made one).
+    #[serde(default = "one_pass")]
+    pub passes: usize,
+}
+
+fn one_pass() -> usize {
+    1
 }
 
 /// A workload as it was run.

@@ -28,7 +28,17 @@
 //!    [`Plan::noise_threshold`] is measured again once if the cell before it was quiet (a
 //!    burst) and the run's re-measurement allowance lasts, and is marked noisy if the kept
 //!    attempt is above the threshold.
-//! 6. **Failures.** A contender call that panics (a thread that could not be spawned, a
+//! 6. **Passes.** A run goes over the suite [`Plan::passes`] times, and every cell gets a
+//!    `1/passes` share of its rounds in each pass (each pass starts with its own warm-up call
+//!    and continues the cell's Williams rows where the last pass stopped). A cell's rounds are
+//!    then spread over the whole run instead of a few seconds of it, so a state of the machine
+//!    that lasts a few seconds or minutes (a neighbour's burst, a frequency step, where the
+//!    scheduler happened to put the threads) reaches its interval as spread instead of moving
+//!    its median: two runs' intervals then cover each other's slow and fast stretches, and a
+//!    cell whose ratio drifts during the run is *undecided* instead of decided one way in one
+//!    run and the other way in the next (`locks/window-cs` at 2 threads did exactly that with
+//!    one pass: met in one run, missed in the next, each with a narrow interval).
+//! 7. **Failures.** A contender call that panics (a thread that could not be spawned, a
 //!    broken invariant) is caught: the cell keeps what it had, the failure is recorded with
 //!    its message, and the run goes on; `synclab compare` exits non-zero at the end.
 
@@ -63,6 +73,9 @@ pub struct Plan {
     pub noise_threshold: f64,
     /// Share of the budget that re-measuring noisy cells may take.
     pub remeasure_allowance: f64,
+    /// Passes over the suite; every cell gets a share of its rounds in each (see the module
+    /// docs).
+    pub passes: usize,
 }
 
 /// A cell to measure.
@@ -83,7 +96,7 @@ impl Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(cells as u64);
             if let Ok(style) = ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} cells {msg}",
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} cell passes {msg}",
             ) {
                 bar.set_style(style);
             }
@@ -101,13 +114,26 @@ impl Progress {
         }
     }
 
-    fn done(&self, index: usize, total: usize, cell: &CellResult, planned: &CellPlan<'_>) {
+    /// Slot `index` of `total` (one pass of one cell) is measured.
+    fn done(
+        &self,
+        index: usize,
+        total: usize,
+        cell: &CellResult,
+        planned: &CellPlan<'_>,
+        (pass, passes): (usize, usize),
+    ) {
         match &self.bar {
             Some(bar) => bar.inc(1),
             None => eprintln!(
-                "{}[{:>3}/{total}] {} @ {}: {} contenders × {} rounds in {:.1} s (budget {:.1} s){}{}",
+                "{}[{:>3}/{total}]{} {} @ {}: {} contenders × {} rounds in {:.1} s (budget {:.1} s){}{}",
                 self.label,
                 index + 1,
+                if passes > 1 {
+                    format!(" pass {}/{passes}", pass + 1)
+                } else {
+                    String::new()
+                },
                 cell.workload,
                 super::report::count_label(cell.threads, planned.workload.threads_label),
                 planned.workload.contenders.len(),
@@ -160,7 +186,8 @@ pub fn run_suite(
             })
         })
         .collect();
-    let progress = Progress::new(cells.len(), label);
+    let passes = plan.passes.max(1);
+    let progress = Progress::new(cells.len() * passes, label);
     // Calibration: one call of every contender of every cell, so the budget can be split
     // knowing what each cell's rounds cost (failures surface again in the cell's warm-up).
     progress.note(&format!(
@@ -201,36 +228,56 @@ pub fn run_suite(
             }
         ));
     }
-    let mut results = Vec::with_capacity(cells.len());
+    // Every (pass, cell) is one slot, in the order they run; the budget is split over slots.
+    let slots: Vec<(usize, usize)> = (0..passes)
+        .flat_map(|pass| (0..cells.len()).map(move |i| (pass, i)))
+        .collect();
+    let slot_costs: Vec<CellCost> = slots
+        .iter()
+        .map(|&(_, i)| costs[i].per_pass(passes))
+        .collect();
+    let mut merged: Vec<Option<Measured>> = (0..cells.len()).map(|_| None).collect();
     let mut failures = Vec::new();
     let mut remeasured = Duration::ZERO;
     let allowance = plan.budget.mul_f64(plan.remeasure_allowance);
     let mut previous_quiet = false;
-    for (i, cell) in cells.iter().enumerate() {
+    for (k, &(pass, i)) in slots.iter().enumerate() {
+        let cell = &cells[i];
         progress.start(cell);
         let budget = Duration::from_secs_f64(cell_budget(
-            &costs[i..],
+            &slot_costs[k..],
             plan.budget.saturating_sub(started.elapsed()).as_secs_f64(),
         ));
-        let mut result = run_cell(cell, plan, budget, &mut failures);
+        let part = PassPlan {
+            pass,
+            passes,
+            first_round: merged[i].as_ref().map_or(0, |m| m.result.rounds),
+            budget,
+        };
+        let mut measured = run_cell(cell, plan, &part, &mut failures);
         // A burst of foreign load is worth waiting out once; a machine that stays busy is
         // not (the second attempt would be as noisy): re-measure only after a quiet cell.
-        if result.noise.noisy
+        if measured.result.noise.noisy
             && previous_quiet
-            && remeasured + Duration::from_secs_f64(result.seconds) <= allowance
+            && remeasured + Duration::from_secs_f64(measured.result.seconds) <= allowance
         {
-            let first = result.noise.foreign_share;
-            let first_seconds = result.seconds;
-            remeasured += Duration::from_secs_f64(result.seconds);
-            result = run_cell(cell, plan, budget, &mut failures);
-            result.noise.first_attempt_share = first;
-            result.seconds += first_seconds;
+            let first = measured.result.noise.foreign_share;
+            let first_seconds = measured.result.seconds;
+            remeasured += Duration::from_secs_f64(measured.result.seconds);
+            measured = run_cell(cell, plan, &part, &mut failures);
+            measured.result.noise.first_attempt_share = first;
+            measured.result.seconds += first_seconds;
         }
-        previous_quiet = !result.noise.noisy;
-        progress.done(i, cells.len(), &result, cell);
-        results.push(result);
+        previous_quiet = !measured.result.noise.noisy;
+        progress.done(k, slots.len(), &measured.result, cell, (pass, passes));
+        let whole = match merged[i].take() {
+            None => measured,
+            Some(before) => before.merge(measured, plan.noise_threshold),
+        };
+        merged[i] = Some(whole);
     }
     progress.finish();
+    let results = merged.into_iter().flatten().map(Measured::finish).collect();
     Run {
         index,
         started: started_at,
@@ -238,6 +285,64 @@ pub fn run_suite(
         cells: results,
         targets: Vec::new(),
         failures,
+    }
+}
+
+/// Which part of a cell's rounds one pass measures.
+struct PassPlan {
+    /// This pass (from 0).
+    pass: usize,
+    /// Passes in the run.
+    passes: usize,
+    /// Rounds the cell measured in earlier passes: this pass's Williams rows start there.
+    first_round: usize,
+    /// This pass's budget for the cell.
+    budget: Duration,
+}
+
+/// A cell measured in one or more passes, its latency samples not yet reduced to quantiles.
+struct Measured {
+    result: CellResult,
+    samples: Vec<Vec<u64>>,
+}
+
+impl Measured {
+    /// This cell's rounds followed by `later`'s (a later pass of the same cell).
+    fn merge(mut self, later: Measured, noise_threshold: f64) -> Measured {
+        let (a, b) = (&mut self.result, later.result);
+        let (sa, sb) = (a.seconds, b.seconds);
+        // The cell's foreign load is the seconds-weighted mean over its passes, judged by the
+        // same threshold as one pass's.
+        a.noise.foreign_share = match (a.noise.foreign_share, b.noise.foreign_share) {
+            (Some(x), Some(y)) if sa + sb > 0.0 => Some((x * sa + y * sb) / (sa + sb)),
+            (x, y) => x.or(y),
+        };
+        a.noise.first_attempt_share = a.noise.first_attempt_share.or(b.noise.first_attempt_share);
+        a.noise.noisy = a.noise.foreign_share.is_some_and(|s| s > noise_threshold);
+        a.rounds += b.rounds;
+        a.seconds += sb;
+        a.budget_seconds += b.budget_seconds;
+        for (sa, sb) in a.series.iter_mut().zip(b.series) {
+            sa.calls_per_round = sa.calls_per_round.max(sb.calls_per_round);
+            sa.warmup_call_ms = sa.warmup_call_ms.max(sb.warmup_call_ms);
+            sa.values.extend(sb.values);
+        }
+        for w in b.warnings {
+            if !a.warnings.contains(&w) {
+                a.warnings.push(w);
+            }
+        }
+        for (mine, theirs) in self.samples.iter_mut().zip(later.samples) {
+            mine.extend(theirs);
+        }
+        self
+    }
+
+    fn finish(mut self) -> CellResult {
+        for (series, samples) in self.result.series.iter_mut().zip(&mut self.samples) {
+            series.latency_quantiles_ns = latency_quantiles(samples);
+        }
+        self.result
     }
 }
 
@@ -250,6 +355,8 @@ struct CellCost {
     max: f64,
     /// Its budget weight.
     weight: f64,
+    /// One warm-up call of every contender.
+    warm_up: f64,
 }
 
 impl CellCost {
@@ -274,6 +381,24 @@ impl CellCost {
             } else {
                 1.0
             },
+            warm_up,
+        }
+    }
+}
+
+impl CellCost {
+    /// One pass's share of the cell when the run makes `passes` passes: its own warm-up
+    /// call, and a `1/passes` share of the rounds (rounded up).
+    fn per_pass(self, passes: usize) -> Self {
+        if passes <= 1 {
+            return self;
+        }
+        let warm_up = self.warm_up;
+        let rounds = |total: f64| warm_up + (total - warm_up) / passes as f64;
+        CellCost {
+            min: rounds(self.min),
+            max: rounds(self.max),
+            ..self
         }
     }
 }
@@ -346,12 +471,18 @@ pub fn round_order(n: usize, r: usize) -> Vec<usize> {
     order
 }
 
+/// Pass `pass`'s share of `total` rounds over `passes` passes (the shares add up to `total`).
+fn pass_share(total: usize, pass: usize, passes: usize) -> usize {
+    total * (pass + 1) / passes - total * pass / passes
+}
+
 fn run_cell(
     cell: &CellPlan<'_>,
     plan: &Plan,
-    budget: Duration,
+    part: &PassPlan,
     failures: &mut Vec<Failure>,
-) -> CellResult {
+) -> Measured {
+    let budget = part.budget;
     let w = cell.workload;
     let params = Params {
         threads: cell.threads,
@@ -392,10 +523,11 @@ fn run_cell(
         }
     }
     let which = usize::from(!cell.carries_target);
-    let (min, max) = (plan.min_rounds[which], plan.max_rounds[which]);
+    let share = |total: usize| pass_share(total, part.pass, part.passes).max(1);
+    let (min, max) = (share(plan.min_rounds[which]), share(plan.max_rounds[which]));
     // Not planned from the warm-up (one slow call would cut the cell short): rounds go on
     // until the next one would overrun the budget at the pace so far, up to the maximum.
-    let rounds = plan.fixed_rounds.unwrap_or(max);
+    let rounds = plan.fixed_rounds.map_or(max, share);
 
     let mut values: Vec<Vec<Option<f64>>> = vec![Vec::with_capacity(rounds); n];
     let mut samples: Vec<Vec<u64>> = vec![Vec::new(); n];
@@ -403,7 +535,7 @@ fn run_cell(
     let rounds_started = Instant::now();
     let mut done = 0;
     for r in 0..rounds {
-        for ci in round_order(n, r) {
+        for ci in round_order(n, part.first_round + r) {
             if failed[ci] {
                 values[ci].push(None);
                 continue;
@@ -458,7 +590,7 @@ fn run_cell(
     if failed.iter().any(|f| *f) {
         warnings.push("a contender failed; see the failures".into());
     }
-    CellResult {
+    let result = CellResult {
         workload: w.id.to_string(),
         threads: cell.threads,
         carries_target: cell.carries_target,
@@ -479,11 +611,12 @@ fn run_cell(
                 calls_per_round: calls[ci],
                 warmup_call_ms: call_time[ci].as_secs_f64() * 1e3,
                 values: std::mem::take(&mut values[ci]),
-                latency_quantiles_ns: latency_quantiles(&mut samples[ci]),
+                latency_quantiles_ns: None,
             })
             .collect(),
         warnings,
-    }
+    };
+    Measured { result, samples }
 }
 
 #[cfg(test)]
@@ -532,6 +665,63 @@ mod tests {
                 "n={n}: rows repeat"
             );
         }
+    }
+
+    #[test]
+    fn pass_shares_add_up_to_the_total() {
+        for total in 0..40 {
+            for passes in 1..=8 {
+                let shares: Vec<usize> =
+                    (0..passes).map(|p| pass_share(total, p, passes)).collect();
+                assert_eq!(shares.iter().sum::<usize>(), total, "{total} over {passes}");
+                let (lo, hi) = (shares.iter().min().unwrap(), shares.iter().max().unwrap());
+                assert!(hi - lo <= 1, "{total} over {passes}: {shares:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_later_pass_appends_its_rounds_and_weighs_its_noise() {
+        let part =
+            |values: Vec<Option<f64>>, seconds: f64, share: f64, samples: Vec<u64>| Measured {
+                result: CellResult {
+                    workload: "w".into(),
+                    threads: 2,
+                    carries_target: true,
+                    rounds: values.len(),
+                    seconds,
+                    budget_seconds: seconds,
+                    noise: Noise {
+                        foreign_share: Some(share),
+                        first_attempt_share: None,
+                        noisy: share > 0.1,
+                    },
+                    series: vec![Series {
+                        contender: "c".into(),
+                        calls_per_round: 1,
+                        warmup_call_ms: 1.0,
+                        values,
+                        latency_quantiles_ns: None,
+                    }],
+                    warnings: vec!["w1".into()],
+                },
+                samples: vec![samples],
+            };
+        let first = part(vec![Some(1.0), Some(2.0)], 1.0, 0.0, vec![5, 1]);
+        let second = part(vec![Some(3.0), None, Some(4.0)], 3.0, 0.2, vec![3]);
+        let whole = first.merge(second, 0.1).finish();
+        assert_eq!(whole.rounds, 5);
+        assert_eq!(
+            whole.series[0].values,
+            vec![Some(1.0), Some(2.0), Some(3.0), None, Some(4.0)]
+        );
+        assert!((whole.seconds - 4.0).abs() < 1e-12);
+        // (0 × 1 s + 0.2 × 3 s) / 4 s = 0.15, above the threshold.
+        assert!((whole.noise.foreign_share.unwrap() - 0.15).abs() < 1e-12);
+        assert!(whole.noise.noisy);
+        assert_eq!(whole.warnings, vec!["w1".to_string()]);
+        let q = whole.series[0].latency_quantiles_ns.as_ref().unwrap();
+        assert_eq!((q[0], q[100]), (1.0, 5.0));
     }
 
     #[test]
