@@ -368,7 +368,9 @@ impl<T, M: Memory> LockFreeArrayIn<T, M> {
         // WRITING), and two claimants are ordered by the word's modification order alone.
         // The first CAS expects a fresh slot instead of loading the word first: a load would
         // fetch the line shared and the CAS then fetch it again for writing, while a reader
-        // spinning on the word may take it away in between.
+        // spinning on the word may take it away in between. (A word that is not plain EMPTY —
+        // readers asleep, or published — costs one failed CAS, and the loop goes on from the
+        // word it returned.)
         let mut state = EMPTY;
         loop {
             if !claimable::<M>(state) {
