@@ -17,6 +17,15 @@ fn name(test: &str) -> String {
     format!("/synclab-test-{}-{test}", std::process::id())
 }
 
+/// The segment's object under /dev/shm, opened for writing behind the header's back (as a
+/// foreign writer could).
+fn object(n: &str) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("/dev/shm{n}"))
+        .unwrap()
+}
+
 fn opts() -> SegmentOptions {
     SegmentOptions::new().ready_timeout(Duration::from_millis(200))
 }
@@ -76,6 +85,26 @@ fn creator_unlinks_on_drop() {
     ));
 }
 
+/// A segment whose header records the array's previous layout version (1: slots packed
+/// rather than one per cache line) is refused with a typed error, never read with the new
+/// slot size. The old header is made by rewriting the version field of a fresh segment.
+#[test]
+fn a_lock_free_array_segment_of_layout_version_1_is_refused() {
+    use std::os::unix::fs::FileExt;
+    let n = name("version");
+    let _a = Shared::<Array>::create(&n, &4, &opts()).unwrap();
+    // The header's `layout_version` field: a little-endian u64 at offset 24 (segment.rs).
+    object(&n).write_all_at(&1u64.to_le_bytes(), 24).unwrap();
+    match Shared::<Array>::open(&n, &opts()) {
+        Err(OpenError::VersionMismatch {
+            found: 1,
+            expected: 2,
+            ..
+        }) => {}
+        other => panic!("expected VersionMismatch {{ found: 1, expected: 2 }}, got {other:?}"),
+    }
+}
+
 #[test]
 fn another_layout_or_parameter_type_is_a_typed_error() {
     let n = name("layout");
@@ -92,11 +121,8 @@ fn another_layout_or_parameter_type_is_a_typed_error() {
 fn a_size_that_does_not_match_the_header_is_a_typed_error() {
     let n = name("size");
     let _a = Shared::<Array>::create(&n, &4, &opts()).unwrap();
-    // Grow the object behind the header's back (as a foreign writer could).
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(format!("/dev/shm{n}"))
-        .unwrap();
+    // Grow the object behind the header's back.
+    let f = object(&n);
     let len = f.metadata().unwrap().len();
     f.set_len(len + 4096).unwrap();
     match Shared::<Array>::open(&n, &opts()) {
