@@ -915,6 +915,26 @@ fn spawn_join_and_scope() {
     }
 }
 
+/// A scope on a closed pool whose closure joins its tasks: the joining handle runs the
+/// scope's queued jobs itself (their erased borrows of a local `Vec` and `String`s).
+#[test]
+fn scope_join_inside_the_closure_on_a_closed_pool() {
+    use synclab::pool::{LockFreePool, ThreadPool};
+    let pool = LockFreePool::with_workers(1).unwrap();
+    pool.close();
+    let words = vec![String::from("a"), String::from("bc")];
+    let joined = pool.scope(|s| {
+        let handles: Vec<_> = words.iter().map(|w| s.spawn(move || w.repeat(2))).collect();
+        handles
+            .into_iter()
+            .rev()
+            .map(|h| h.join().unwrap())
+            .collect::<Vec<String>>()
+    });
+    assert_eq!(joined, ["bcbc", "aa"]);
+    pool.shutdown();
+}
+
 /// `ArrayQueue::force_push` evicting while a consumer pops (heap values, so a double read or
 /// a lost drop shows), and a channel carrying heap values across threads to disconnection.
 #[test]

@@ -365,10 +365,10 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// waits for the task anyway.
 pub struct ScopedJoinHandle<'scope, T> {
     handle: JoinHandle<T>,
-    /// The scope's pool, when the scope spawns directly into it (see "Direct spawns" in
-    /// [`scope`](super::scope)): `join` on one of its workers then runs the pool's tasks
-    /// while it waits, since the task may sit in that very worker's deque.
-    pool: Option<&'scope dyn Help>,
+    /// The scope: `join` runs its queued jobs (and, when the scope spawns directly into the
+    /// pool — see "Direct spawns" in [`scope`](super::scope) — the pool's tasks) while it
+    /// waits, since the task may be one of them with nobody else to run it.
+    helper: &'scope dyn Help,
     _scope: PhantomData<&'scope ()>,
 }
 
@@ -384,10 +384,10 @@ impl<P: super::ThreadPool> Help for P {
 }
 
 impl<'scope, T> ScopedJoinHandle<'scope, T> {
-    pub(crate) fn new(handle: JoinHandle<T>, pool: Option<&'scope dyn Help>) -> Self {
+    pub(crate) fn new(handle: JoinHandle<T>, helper: &'scope dyn Help) -> Self {
         Self {
             handle,
-            pool,
+            helper,
             _scope: PhantomData,
         }
     }
@@ -395,18 +395,19 @@ impl<'scope, T> ScopedJoinHandle<'scope, T> {
     /// Waits for the task to finish and returns its value, or its panic payload. A payload
     /// taken here is not re-raised by the scope.
     ///
-    /// Called on one of the pool's workers in a scope that spawns directly (a
-    /// [`WorkStealingPool`](super::WorkStealingPool) scope), it runs the pool's tasks while it
-    /// waits — the task may be queued in this very worker's deque — and sleeps only once it
-    /// finds none (the task is then running, or queued on another worker, which runs it).
+    /// While it waits it runs the scope's tasks that nobody has started (the task itself may
+    /// be one of them: on a closed pool nobody else would run it before the scope's closure
+    /// returns, and joining from inside the closure would never end), and, on one of the
+    /// pool's workers in a scope that spawns directly (a
+    /// [`WorkStealingPool`](super::WorkStealingPool) scope), the pool's tasks — the task may
+    /// be queued in this very worker's deque. It sleeps only once it finds nothing to run
+    /// (the task is then running elsewhere, or queued on another worker, which runs it).
     ///
     /// # Errors
     ///
     /// The task's panic payload, if it panicked.
     pub fn join(self) -> Result<T, PanicPayload> {
-        if let Some(pool) = self.pool {
-            pool.help_while(&|| !self.handle.is_finished());
-        }
+        self.helper.help_while(&|| !self.handle.is_finished());
         self.handle.join()
     }
 

@@ -240,8 +240,7 @@ impl<'scope, 'env, P: ThreadPool> Scope<'scope, 'env, P> {
         let running = Running(Arc::clone(&self.data));
         let (task, handle) = join::package(f, Arc::clone(&self.record));
         self.queue(ScopedTask::new(task, running));
-        let pool: &'scope dyn join::Help = self.pool;
-        ScopedJoinHandle::new(handle, self.direct.then_some(pool))
+        ScopedJoinHandle::new(handle, self)
     }
 
     /// Spawns `f` without a handle — the shape of `rayon::Scope::spawn`, as
@@ -349,6 +348,29 @@ impl<'scope, 'env, P: ThreadPool> Scope<'scope, 'env, P> {
                 continue;
             }
             data.done.wait(key);
+        }
+    }
+}
+
+/// What a [`ScopedJoinHandle::join`] does while its task is unfinished: in a scope that spawns
+/// directly, run the pool's tasks; then run the scope's own queued jobs, oldest first — the
+/// task may be one of them, with nobody else to run it (a closed pool refuses every
+/// trampoline, and a body that joins before it returns would otherwise wait for a job that
+/// only the owner's final wait would run). It returns when the task is finished or there is
+/// nothing left to run here: the task is then running somewhere, and the handle sleeps.
+impl<P: ThreadPool> join::Help for Scope<'_, '_, P> {
+    fn help_while(&self, busy: &dyn Fn() -> bool) -> bool {
+        loop {
+            if self.direct {
+                self.pool.help_while(busy);
+            }
+            if !busy() {
+                return true;
+            }
+            match self.data.take_job() {
+                Some(job) => job(),
+                None => return true,
+            }
         }
     }
 }
