@@ -40,8 +40,10 @@ pub const MAX_PASSES: usize = 8;
 /// Passes over the suite in one full run (see `runner`'s module docs, "Passes").
 const FULL_PASSES: usize = 3;
 
-/// Seconds a full run is planned to take: `--runs 2` stays well under 12 minutes.
-const FULL_BUDGET: f64 = 300.0;
+/// Seconds a full run is planned to take: a run stays well under 12 minutes, and the targets'
+/// cells get enough rounds that at most a quarter of the verdicts are undecided here (with
+/// 300 s, one run of two left 16 of 53 undecided).
+const FULL_BUDGET: f64 = 480.0;
 /// Seconds a `--quick` run is planned to take.
 const QUICK_BUDGET: f64 = 45.0;
 
@@ -61,7 +63,7 @@ pub struct CompareArgs {
     /// A fixed number of rounds for every cell, instead of what the budget buys.
     #[arg(long, visible_alias = "reps")]
     pub rounds: Option<usize>,
-    /// Seconds each run of the suite is planned to take (default 300, 45 with --quick).
+    /// Seconds each run of the suite is planned to take (default 480, 45 with --quick).
     #[arg(long)]
     pub budget: Option<f64>,
     /// Passes over the suite within one run: each cell's rounds are split over them, so they
