@@ -922,7 +922,7 @@ fn scope_join_inside_the_closure_on_a_closed_pool() {
     use synclab::pool::{LockFreePool, ThreadPool};
     let pool = LockFreePool::with_workers(1).unwrap();
     pool.close();
-    let words = vec![String::from("a"), String::from("bc")];
+    let words = [String::from("a"), String::from("bc")];
     let joined = pool.scope(|s| {
         let handles: Vec<_> = words.iter().map(|w| s.spawn(move || w.repeat(2))).collect();
         handles
