@@ -49,7 +49,7 @@ use core::fmt;
 
 use super::join::{self, TaskDropped};
 use super::scope::ScopedTask;
-use super::{Task, ThreadPool};
+use super::ThreadPool;
 use crate::sync::Arc;
 
 /// Why [`ThreadPool::install`] did not run its closure. The closure was dropped unrun.
@@ -83,13 +83,11 @@ where
     // The payload goes to the handle (we join it), never to the record.
     let (task, handle) = join::package(f, Arc::clone(pool.panics()));
     let wrapped = ScopedTask::new(task, ());
-    let boxed: Box<dyn FnOnce() + Send + '_> = Box::new(move || wrapped.run());
-    // SAFETY: only the lifetime changes; the box's layout is the same. The task is not used
-    // past this call: `join` below returns only after the package set `DONE`, after its
-    // closure was consumed or dropped, and a refused task is dropped here before we return
-    // (module docs, "Lifetime erasure").
-    let task: Task = unsafe { core::mem::transmute::<Box<dyn FnOnce() + Send + '_>, Task>(boxed) };
-    if let Err(refused) = pool.submit(task) {
+    // SAFETY: the task is not used past this call: `join` below returns only after the
+    // package set `DONE`, after its closure was consumed or dropped, and a refused task is
+    // dropped here before we return (module docs, "Lifetime erasure"). Through
+    // `submit_borrowed`, a pool that stores closures in blocks of its own skips the box.
+    if let Err(refused) = unsafe { pool.submit_borrowed(move || wrapped.run()) } {
         drop(refused);
         return Err(InstallError::Closed);
     }

@@ -528,6 +528,19 @@ impl ShutdownReport {
     }
 }
 
+/// A borrowing closure as a `'static` [`Task`]: only its lifetime changes. The one place the
+/// pools' borrowing paths ([`ThreadPool::submit_borrowed`], a scope's queued jobs,
+/// [`install`]) erase a lifetime.
+///
+/// # Safety
+///
+/// Everything the closure borrows must stay valid until it has been run or dropped.
+pub(crate) unsafe fn erase_lifetime<'a>(task: Box<dyn FnOnce() + Send + 'a>) -> Task {
+    // SAFETY: the box's layout does not depend on the lifetime; the caller keeps the borrows
+    // valid for as long as the task exists (this fn's contract).
+    unsafe { core::mem::transmute::<Box<dyn FnOnce() + Send + 'a>, Task>(task) }
+}
+
 /// A pool of worker threads running submitted [`Task`]s from a bounded queue.
 ///
 /// See [the module docs](self) for the contract. Every implementation is `Send + Sync`, so
@@ -688,12 +701,9 @@ pub trait ThreadPool: Send + Sync + Sized {
     /// As [`submit`](ThreadPool::submit).
     #[doc(hidden)]
     unsafe fn submit_borrowed<'a, F: FnOnce() + Send + 'a>(&self, f: F) -> Result<(), SubmitError> {
-        let boxed: Box<dyn FnOnce() + Send + 'a> = Box::new(f);
-        // SAFETY: only the lifetime changes; the box's layout is the same. The caller keeps
-        // everything `f` borrows valid until it has run or been dropped (this fn's contract).
-        let task: Task =
-            unsafe { core::mem::transmute::<Box<dyn FnOnce() + Send + 'a>, Task>(boxed) };
-        self.submit(task)
+        // SAFETY: the caller keeps everything `f` borrows valid until it has run or been
+        // dropped (this fn's contract), which is `erase_lifetime`'s.
+        self.submit(unsafe { erase_lifetime(Box::new(f)) })
     }
 
     /// If the calling thread is one of the pool's workers, runs the pool's queued tasks while

@@ -298,10 +298,8 @@ impl<'scope, 'env, P: ThreadPool> Scope<'scope, 'env, P> {
                 Err(refused) => refused.into_task(),
             }
         } else {
-            let boxed: Box<dyn FnOnce() + Send + 'scope> = Box::new(move || scoped.run());
-            // SAFETY: only the lifetime changes (`'scope` to `'static`); the layout of the box
-            // is the same. The job is not used past `'scope`, as above.
-            unsafe { core::mem::transmute::<Box<dyn FnOnce() + Send + 'scope>, Job>(boxed) }
+            // SAFETY: the job is not used past `'scope`, as above.
+            unsafe { super::erase_lifetime(Box::new(move || scoped.run())) }
         };
         data.jobs
             .lock()
