@@ -44,8 +44,8 @@ use crate::{
 pub const CS_NS: u64 = 200;
 
 /// Iterations of the critical-section loop: about [`CS_NS`] ns on the 2-vCPU x86-64 VM the
-/// published results come from (a best-of-three timing there gave 212–213 iterations per
-/// 200 ns; see [`cs_iterations_for`]).
+/// published results come from (the best of three timings of 2 000 000 iterations there gave
+/// 212–213 iterations per 200 ns).
 ///
 /// A fixed count, not one calibrated by each process at start-up: the section's length
 /// decides how long a waiter spins before it parks, and so which lock wins; a calibration
@@ -445,26 +445,6 @@ fn fairness_work(p: &Params, kind: Kind) -> Measurement {
     dispatch!(kind, fairness_with(p, Section::Work))
 }
 
-/// The critical section's iteration count: [`CS_ITERATIONS`], the same in every run.
-pub fn cs_iterations() -> u64 {
-    CS_ITERATIONS
-}
-
-/// Iterations of the critical-section loop that take about `ns` nanoseconds on this machine
-/// now (best of three timings): how [`CS_ITERATIONS`] was chosen, and a way to see what the
-/// fixed count takes elsewhere.
-pub fn cs_iterations_for(ns: u64) -> u64 {
-    const PROBE: u64 = 2_000_000;
-    let mut best = Duration::MAX;
-    for _ in 0..3 {
-        let start = Instant::now();
-        black_box(spin_work(PROBE));
-        best = best.min(start.elapsed());
-    }
-    let per_iteration_ns = best.as_secs_f64() * 1e9 / PROBE as f64;
-    ((ns as f64 / per_iteration_ns).round() as u64).max(1)
-}
-
 /// `iterations` dependent multiply-adds: work the compiler cannot skip or vectorise.
 #[inline]
 fn spin_work(iterations: u64) -> u64 {
@@ -508,7 +488,7 @@ fn fixed_with<L: CounterLock>(p: &Params, section: Section) -> Measurement {
         Section::Work => p.pick(10_000, 100_000),
     };
     let each = total / threads as u64;
-    let iterations = cs_iterations();
+    let iterations = CS_ITERATIONS;
     let lock = Arc::new(L::new());
     // Everyone starts together; each thread times itself, and the run spans from the first
     // start to the last finish. (Timing from the main thread would be wrong on an
@@ -592,7 +572,7 @@ fn free_running<L: CounterLock>(
     acquire: impl Fn(&L, u64) -> bool + Copy + Send + 'static,
 ) -> Measurement {
     let threads = p.threads.max(1);
-    let iterations = cs_iterations();
+    let iterations = CS_ITERATIONS;
     let lock = Arc::new(L::new());
     let closed = Arc::new(AtomicBool::new(false));
     let start_line = Arc::new(Barrier::new(threads + 1));
