@@ -7,7 +7,12 @@
 //!   segment. synclab: two `LockFreeArrayIn<Shm>` slots per round. Anchors: a pipe pair and a
 //!   unix stream socket, each side blocked in `read`.
 //! * `processes/roundtrip-spinning` — the same with no work: the receiver is spinning or about
-//!   to. Floor: both processes spinning on one shared cache line.
+//!   to. Floor: both processes spinning on one shared cache line. A second floor, "spin on a
+//!   fresh line per handoff", is the least a write-once design can do: each handoff is one
+//!   plain store into a line of its own (the next one in a segment of padded words), which
+//!   the peer spins on — no state machine, no value, no claim, no sleepers. What separates
+//!   the two floors is the hardware's price for moving to a new line per handoff; what
+//!   separates the array from the second is the array's protocol.
 //! * `processes/queue-64b` — this process pushes 64-byte messages, the helper pops them
 //!   (Mops = messages / time until the helper has popped the last). synclab:
 //!   `BlockingQueueIn<[u64; 8], ArrayQueueIn<Shm>, Shm>` of [`QUEUE_CAPACITY`] slots. Anchors:
@@ -38,7 +43,11 @@ use std::time::{Duration, Instant};
 
 use synclab::array::LockFreeArrayIn;
 use synclab::queue::{ArrayQueueIn, BlockingQueueIn};
-use synclab::shm::{InSegment, Placeable, SegmentOptions, Shared, Shm};
+use synclab::shm::Region as _;
+use synclab::shm::{
+    region_end, Cursor, Design, InSegment, OpenError, Placeable, SegmentOptions, Shared, Shm,
+    ShmRegion,
+};
 use synclab::sync::futex::{Scope, Shared as SharedScope};
 
 use crate::{floor, Contender, Measurement, Metric, Params, Role, Target, Workload};
@@ -70,6 +79,45 @@ unsafe impl Placeable for Word {
 
 type ShmWord = InSegment<Word>;
 
+/// One word alone on its cache line.
+#[derive(Debug)]
+#[repr(C, align(64))]
+struct Line(AtomicU32);
+
+/// Words on lines of their own, one per handoff, all 0 at first: the fresh-line floor.
+#[derive(Debug)]
+pub struct FreshLines {
+    lines: ShmRegion<(), Line>,
+}
+
+// SAFETY: `size` and `build` place the same one region (no header, `len` lines) for the same
+// length, in the creator and in every opener; a `Line` is one atomic word (no pointers,
+// nothing to drop, valid for any bytes).
+unsafe impl Design for FreshLines {
+    type Params = u64;
+    const LAYOUT: &'static str = "synclab_benches::processes::FreshLines";
+    const VERSION: u32 = 1;
+
+    fn size(offset: usize, len: &u64) -> Option<usize> {
+        region_end::<(), Line>(offset, usize::try_from(*len).ok()?)
+    }
+
+    fn build(cursor: &mut Cursor<'_>, len: &u64) -> Result<Self, OpenError> {
+        let len = usize::try_from(*len).map_err(|_| OpenError::BadParams {
+            reason: format!("{len} lines do not fit in this address space"),
+        })?;
+        // SAFETY: see the impl's SAFETY comment.
+        let lines = unsafe { cursor.region(|| (), |_| Line(AtomicU32::new(0)), len)? };
+        Ok(Self { lines })
+    }
+}
+
+impl FreshLines {
+    fn line(&self, handoff: usize) -> &AtomicU32 {
+        &self.lines.elems()[handoff].0
+    }
+}
+
 /// How one side of a word ping-pong waits for its turn and passes it on.
 type Turns = (fn(&AtomicU32, u32), fn(&AtomicU32, u32));
 
@@ -77,6 +125,7 @@ const ARRAY: &str = "LockFreeArrayIn<Shm>";
 const QUEUE: &str = "BlockingQueueIn<ArrayQueue, Shm>";
 const FUTEX_FLOOR: &str = "raw shared futex";
 const SPIN_FLOOR: &str = "spin on one shared line";
+const FRESH_FLOOR: &str = "spin on a fresh line per handoff";
 const PIPE: &str = "pipe";
 const SOCKET: &str = "unix socket";
 #[cfg(feature = "iceoryx2")]
@@ -113,6 +162,7 @@ pub fn workloads() -> Vec<Workload> {
             Metric::NsPerOp,
             vec![
                 c(SPIN_FLOOR, Role::Floor, spin_quick),
+                c(FRESH_FLOOR, Role::Floor, fresh_quick),
                 c(ARRAY, Role::Synclab, array_quick),
                 c(PIPE, Role::Anchor, pipe_quick),
                 c(SOCKET, Role::Anchor, socket_quick),
@@ -215,6 +265,16 @@ fn helper(spec: &str) -> Result<(), String> {
                 wait(&w.0, 2 * i + 1);
                 floor::busy(work);
                 pass(&w.0, 2 * i + 2);
+            }
+        }
+        "fresh" => {
+            let seg = next("segment")?;
+            let rounds: usize = next("rounds")?.parse().map_err(|_| "rounds")?;
+            let l = Shared::<FreshLines>::open(&seg, &opts).map_err(|e| e.to_string())?;
+            ready();
+            for i in 0..rounds {
+                floor::spin_wait_turn(l.line(2 * i), 1);
+                floor::spin_pass(l.line(2 * i + 1), 1);
             }
         }
         "array" => {
@@ -417,6 +477,23 @@ fn word_pingpong(role: &str, rounds: u32, work: Duration) -> Measurement {
     handoffs(rounds, elapsed, work)
 }
 
+/// The fresh-line floor: handoff `j` stores 1 into line `j`, which its receiver spins on.
+fn fresh_pingpong(rounds: u32) -> Measurement {
+    let name = segment_name("fresh");
+    let l = Shared::<FreshLines>::create(&name, &(2 * u64::from(rounds)), &SegmentOptions::new())
+        .expect("segment");
+    let mut helper = spawn_helper(format!("fresh {name} {rounds}"), Stdio::null());
+    await_ready(&mut BufReader::new(helper.stdout()));
+    let start = Instant::now();
+    for i in 0..rounds as usize {
+        floor::spin_pass(l.line(2 * i), 1);
+        floor::spin_wait_turn(l.line(2 * i + 1), 1);
+    }
+    let elapsed = start.elapsed();
+    helper.finish();
+    handoffs(rounds, elapsed, Duration::ZERO)
+}
+
 fn array_pingpong(rounds: u32, work: Duration) -> Measurement {
     let name = segment_name("array");
     let a = Shared::<ShmArray>::create(&name, &(2 * u64::from(rounds)), &SegmentOptions::new())
@@ -499,6 +576,9 @@ fn socket_asleep(p: &Params) -> Measurement {
 }
 fn spin_quick(p: &Params) -> Measurement {
     word_pingpong("spin", quick_rounds(p), Duration::ZERO)
+}
+fn fresh_quick(p: &Params) -> Measurement {
+    fresh_pingpong(quick_rounds(p))
 }
 fn array_quick(p: &Params) -> Measurement {
     array_pingpong(quick_rounds(p), Duration::ZERO)
