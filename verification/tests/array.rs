@@ -162,12 +162,32 @@ fn three_publishers_three_readers<A: SharedArray<u64> + 'static>() {
 /// without one: a timed-out wait leaves the slot's word consistent, so the second wait still
 /// gets the value and the payload — the publisher's wake is not lost to the timeout.
 fn timed_wait_then_wait<A: SharedArray<u64> + 'static>() {
+    wait_for_then_wait::<A>(Duration::from_secs(1), false);
+}
+
+/// The same with a publisher that yields before it publishes. Under loom a yielding thread is
+/// not run again while another can run, and a reader's bounded spin yields, so in the model
+/// above the publisher always finishes before the reader looks again: the reader's paths past
+/// its spin (announce, sleep, a timeout fired by the futex model, the last look after it)
+/// never race the publish. Yielding first lets them.
+fn timed_wait_late_publish<A: SharedArray<u64> + 'static>() {
+    wait_for_then_wait::<A>(Duration::from_secs(1), true);
+}
+
+/// A zero timeout and a late publisher: under the checkers' frozen clock a zero deadline has
+/// passed at once, so the wait takes its "deadline passed, one last look" path, which must
+/// still synchronize with the publish it may see there.
+fn zero_timeout_late_publish<A: SharedArray<u64> + 'static>() {
+    wait_for_then_wait::<A>(Duration::ZERO, true);
+}
+
+fn wait_for_then_wait<A: SharedArray<u64> + 'static>(timeout: Duration, late: bool) {
     let array = Arc::new(A::with_len(1));
     let payload = Arc::new(SharedCell::new(0u64));
     let reader = {
         let (array, payload) = (Arc::clone(&array), Arc::clone(&payload));
         thread::spawn(move || {
-            if let Some(value) = array.wait_timeout(0, Duration::from_secs(1)).unwrap() {
+            if let Some(value) = array.wait_timeout(0, timeout).unwrap() {
                 assert_eq!(
                     (value, payload.get()),
                     (7, 42),
@@ -183,6 +203,10 @@ fn timed_wait_then_wait<A: SharedArray<u64> + 'static>() {
         })
     };
     payload.set(42);
+    if late {
+        thread::yield_now();
+        thread::yield_now();
+    }
     array.publish(0, 7).unwrap();
     reader.join().unwrap();
 }
@@ -196,7 +220,8 @@ fn bounded(model: Model, bound: Option<usize>) -> Model {
 }
 
 /// One module of models per design. The loom bounds are given per model, in the order
-/// (1 publisher + 2 readers, 2 publishers race, opposite orders, payload, timed wait);
+/// (1 publisher + 2 readers, 2 publishers race, opposite orders, payload, timed wait (also
+/// with a late publisher), zero timeout with a late publisher);
 /// `None` = exhaustive.
 /// Each bound is the largest that keeps the model under about a minute in release.
 macro_rules! models {
@@ -261,6 +286,28 @@ macro_rules! models {
 
             #[test]
             $(#[$attr])*
+            fn timed_wait_late_publish() {
+                let model = Model::new(concat!("array/", $label, ": wait_timeout, then wait; the publisher yields first"))
+                    .threads(2)
+                    .ops("main: payload=42, yield twice, publish(0); reader: wait_timeout(0) (may time out), wait(0)")
+                    .shuttle_iterations(2_000)
+                    .stress_iterations(STRESS);
+                bounded(model, $b[4]).check(super::timed_wait_late_publish::<$ty>);
+            }
+
+            #[test]
+            $(#[$attr])*
+            fn zero_timeout_late_publish() {
+                let model = Model::new(concat!("array/", $label, ": wait_timeout(0 s), then wait; the publisher yields first"))
+                    .threads(2)
+                    .ops("main: payload=42, yield twice, publish(0); reader: wait_timeout(0, 0 s) (its deadline has passed), wait(0)")
+                    .shuttle_iterations(2_000)
+                    .stress_iterations(STRESS);
+                bounded(model, $b[5]).check(super::zero_timeout_late_publish::<$ty>);
+            }
+
+            #[test]
+            $(#[$attr])*
             #[cfg_attr(synclab_loom, ignore = "7 threads: a shuttle (and stress) model")]
             fn three_publishers_three_readers() {
                 Model::new(concat!("array/", $label, ": 3 publishers + 3 readers, 8 slots"))
@@ -280,15 +327,15 @@ models! {
     // shuttle's PCT scheduler starves the publisher past its step limit.
     #[cfg_attr(synclab_shuttle, ignore = "polling is a busy-wait to shuttle: step limit")]
     polling => PollingArray<u64, StdFamily>, "PollingArray",
-        bounds [Some(1), Some(3), None, None, None];
+        bounds [Some(1), Some(3), None, None, None, None];
     condvar_std => CondvarArray<u64, StdFamily>, "CondvarArray<std>",
-        bounds [None, None, None, None, None];
+        bounds [None, None, None, None, None, None];
     // The timed wait: exhaustive did not finish in 2 minutes (the condvar's futex wait, its
     // mutex's and the timeout all branch); bound 4.
     condvar_futex => CondvarArray<u64, FutexFamily>, "CondvarArray<futex>",
-        bounds [Some(3), Some(2), Some(6), None, Some(4)];
+        bounds [Some(3), Some(2), Some(6), None, Some(4), None];
     lock_free => LockFreeArray<u64>, "LockFreeArray",
-        bounds [Some(4), Some(4), None, None, None];
+        bounds [Some(4), Some(4), None, None, None, None];
 }
 
 /// `RelaxedPublishArray` behind the `SharedArray` trait, so that its zoo model runs the same
