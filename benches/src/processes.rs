@@ -41,7 +41,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use synclab::array::LockFreeArrayIn;
+use synclab::array::{Lanes, LockFreeArrayIn};
 use synclab::queue::{ArrayQueueIn, BlockingQueueIn};
 use synclab::shm::Region as _;
 use synclab::shm::{
@@ -61,6 +61,7 @@ const ASLEEP_WORK: Duration = Duration::from_micros(50);
 type Message = [u64; 8];
 type ShmQueue = BlockingQueueIn<Message, ArrayQueueIn<Message, Shm>, Shm>;
 type ShmArray = LockFreeArrayIn<u64, Shm>;
+type ShmLanes = LockFreeArrayIn<u64, Shm, Lanes>;
 
 /// One futex word alone in a segment: the floors.
 #[derive(Debug)]
@@ -122,6 +123,7 @@ impl FreshLines {
 type Turns = (fn(&AtomicU32, u32), fn(&AtomicU32, u32));
 
 const ARRAY: &str = "LockFreeArrayIn<Shm>";
+const LANES: &str = "LockFreeArrayIn<Shm, Lanes>";
 const QUEUE: &str = "BlockingQueueIn<ArrayQueue, Shm>";
 const FUTEX_FLOOR: &str = "raw shared futex";
 const SPIN_FLOOR: &str = "spin on one shared line";
@@ -151,6 +153,7 @@ pub fn workloads() -> Vec<Workload> {
             Metric::NsPerOp,
             vec![
                 c(FUTEX_FLOOR, Role::Floor, futex_asleep),
+                c(LANES, Role::Synclab, lanes_asleep),
                 c(ARRAY, Role::Synclab, array_asleep),
                 c(PIPE, Role::Anchor, pipe_asleep),
                 c(SOCKET, Role::Anchor, socket_asleep),
@@ -163,6 +166,7 @@ pub fn workloads() -> Vec<Workload> {
             vec![
                 c(SPIN_FLOOR, Role::Floor, spin_quick),
                 c(FRESH_FLOOR, Role::Floor, fresh_quick),
+                c(LANES, Role::Synclab, lanes_quick),
                 c(ARRAY, Role::Synclab, array_quick),
                 c(PIPE, Role::Anchor, pipe_quick),
                 c(SOCKET, Role::Anchor, socket_quick),
@@ -192,7 +196,7 @@ pub fn targets() -> Vec<Target> {
             claim: "Cross-process round trip, reader asleep ≤ 1.1× the raw shared-futex floor",
             workload: "processes/roundtrip-asleep",
             threads: 2,
-            contender: ARRAY,
+            contender: LANES,
             reference: FUTEX_FLOOR,
             min_advantage: 1.0 / 1.1,
         },
@@ -200,7 +204,7 @@ pub fn targets() -> Vec<Target> {
             claim: "Cross-process round trip, reader spinning ≤ 1.5× the shared spin floor",
             workload: "processes/roundtrip-spinning",
             threads: 2,
-            contender: ARRAY,
+            contender: LANES,
             reference: SPIN_FLOOR,
             min_advantage: 1.0 / 1.5,
         },
@@ -277,16 +281,25 @@ fn helper(spec: &str) -> Result<(), String> {
                 floor::spin_pass(l.line(2 * i + 1), 1);
             }
         }
-        "array" => {
+        "array" | "lanes" => {
             let seg = next("segment")?;
             let rounds: usize = next("rounds")?.parse().map_err(|_| "rounds")?;
             let work = Duration::from_nanos(next("work")?.parse().map_err(|_| "work")?);
-            let a = Shared::<ShmArray>::open(&seg, &opts).map_err(|e| e.to_string())?;
-            ready();
-            for i in 0..rounds {
-                let v = a.wait_checked(2 * i).map_err(|e| e.to_string())?;
-                floor::busy(work);
-                a.publish(2 * i + 1, v + 1).map_err(|e| e.to_string())?;
+            let e = |e: &dyn std::fmt::Display| e.to_string();
+            if role == "array" {
+                let a = Shared::<ShmArray>::open(&seg, &opts).map_err(|x| e(&x))?;
+                ready();
+                answer_slots(rounds, work, |i| a.wait_checked(i), |i, v| a.publish(i, v))?;
+            } else {
+                let a = Shared::<ShmLanes>::open(&seg, &opts).map_err(|x| e(&x))?;
+                let lane = a.lane(1).map_err(|x| e(&x))?;
+                ready();
+                answer_slots(
+                    rounds,
+                    work,
+                    |i| a.wait_checked(i),
+                    |i, v| lane.publish(i, v),
+                )?;
             }
         }
         "stream" => {
@@ -494,24 +507,75 @@ fn fresh_pingpong(rounds: u32) -> Measurement {
     handoffs(rounds, elapsed, Duration::ZERO)
 }
 
-fn array_pingpong(rounds: u32, work: Duration) -> Measurement {
-    let name = segment_name("array");
-    let a = Shared::<ShmArray>::create(&name, &(2 * u64::from(rounds)), &SegmentOptions::new())
-        .expect("segment");
+/// The helper's side of a slot ping-pong: waits for slot `2i`, publishes `2i + 1`.
+fn answer_slots<E1: std::fmt::Display, E2: std::fmt::Display>(
+    rounds: usize,
+    work: Duration,
+    wait: impl Fn(usize) -> Result<u64, E1>,
+    publish: impl Fn(usize, u64) -> Result<(), E2>,
+) -> Result<(), String> {
+    for i in 0..rounds {
+        let v = wait(2 * i).map_err(|e| e.to_string())?;
+        floor::busy(work);
+        publish(2 * i + 1, v + 1).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The parent's side of a slot ping-pong with helper `role`: publishes slot `2i`, waits for
+/// `2i + 1`.
+fn slot_pingpong(
+    role: &str,
+    name: &str,
+    rounds: u32,
+    work: Duration,
+    publish: impl Fn(usize, u64),
+    wait: impl Fn(usize) -> u64,
+) -> Measurement {
     let mut helper = spawn_helper(
-        format!("array {name} {rounds} {}", work.as_nanos()),
+        format!("{role} {name} {rounds} {}", work.as_nanos()),
         Stdio::null(),
     );
     await_ready(&mut BufReader::new(helper.stdout()));
     let start = Instant::now();
     for i in 0..rounds as usize {
-        a.publish(2 * i, i as u64).expect("fresh slot");
-        std::hint::black_box(a.wait_checked(2 * i + 1).expect("the helper publishes"));
+        publish(2 * i, i as u64);
+        std::hint::black_box(wait(2 * i + 1));
         floor::busy(work);
     }
     let elapsed = start.elapsed();
     helper.finish();
     handoffs(rounds, elapsed, work)
+}
+
+fn array_pingpong(rounds: u32, work: Duration) -> Measurement {
+    let name = segment_name("array");
+    let a = Shared::<ShmArray>::create(&name, &(2 * u64::from(rounds)), &SegmentOptions::new())
+        .expect("segment");
+    slot_pingpong(
+        "array",
+        &name,
+        rounds,
+        work,
+        |i, v| a.publish(i, v).expect("fresh slot"),
+        |i| a.wait_checked(i).expect("the helper publishes"),
+    )
+}
+
+/// The same over a laned array: the parent holds lane 0 (even slots), the helper lane 1.
+fn lanes_pingpong(rounds: u32, work: Duration) -> Measurement {
+    let name = segment_name("lanes");
+    let params = [2 * u64::from(rounds), 2];
+    let a = Shared::<ShmLanes>::create(&name, &params, &SegmentOptions::new()).expect("segment");
+    let lane = a.lane(0).expect("a new array's lanes are free");
+    slot_pingpong(
+        "lanes",
+        &name,
+        rounds,
+        work,
+        |i, v| lane.publish(i, v).expect("fresh slot of lane 0"),
+        |i| a.wait_checked(i).expect("the helper publishes"),
+    )
 }
 
 fn pipe_pingpong(rounds: u32, work: Duration) -> Measurement {
@@ -568,6 +632,9 @@ fn futex_asleep(p: &Params) -> Measurement {
 fn array_asleep(p: &Params) -> Measurement {
     array_pingpong(asleep_rounds(p), ASLEEP_WORK)
 }
+fn lanes_asleep(p: &Params) -> Measurement {
+    lanes_pingpong(asleep_rounds(p), ASLEEP_WORK)
+}
 fn pipe_asleep(p: &Params) -> Measurement {
     pipe_pingpong(asleep_rounds(p), ASLEEP_WORK)
 }
@@ -582,6 +649,9 @@ fn fresh_quick(p: &Params) -> Measurement {
 }
 fn array_quick(p: &Params) -> Measurement {
     array_pingpong(quick_rounds(p), Duration::ZERO)
+}
+fn lanes_quick(p: &Params) -> Measurement {
+    lanes_pingpong(quick_rounds(p), Duration::ZERO)
 }
 /// Pipes and sockets always sleep in `read`: fewer rounds.
 fn pipe_quick(p: &Params) -> Measurement {

@@ -302,3 +302,172 @@ fn debug_shows_shape_only() {
     let p: Polling<u8> = PollingArray::with_len(1);
     assert!(format!("{p:?}").starts_with("PollingArray { family: \"std\", len: 1"));
 }
+
+/// Laned arrays: who may publish which slot, and what the handles and errors say.
+mod lanes {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Barrier};
+    use std::thread;
+
+    use synclab::array::{LaneError, Lanes, LockFreeArrayIn, PublishError, MAX_LANES};
+    use synclab::shm::Heap;
+
+    type Laned<T> = LockFreeArrayIn<T, Heap, Lanes>;
+
+    #[test]
+    fn lane_counts_are_powers_of_two_up_to_the_maximum() {
+        for lanes in [1, 2, 4, 8, MAX_LANES] {
+            let a = Laned::<u64>::with_lanes_in(8, lanes).unwrap();
+            assert_eq!(a.lanes(), lanes);
+        }
+        for lanes in [0, 3, 6, MAX_LANES + 1, 2 * MAX_LANES, usize::MAX] {
+            assert_eq!(
+                Laned::<u64>::with_lanes_in(8, lanes).err(),
+                Some(LaneError::LaneCount { lanes })
+            );
+        }
+        let a = Laned::<u64>::with_lanes_in(8, 4).unwrap();
+        assert_eq!(
+            a.lane(4).err(),
+            Some(LaneError::NoSuchLane { lane: 4, lanes: 4 })
+        );
+        assert_eq!(
+            a.lane(usize::MAX).err(),
+            Some(LaneError::NoSuchLane {
+                lane: usize::MAX,
+                lanes: 4
+            })
+        );
+        assert!(LaneError::LaneCount { lanes: 3 }
+            .to_string()
+            .contains("power of two"));
+    }
+
+    #[test]
+    fn a_lane_publishes_its_own_slots_only() {
+        let a = Laned::<String>::with_lanes_in(6, 2).unwrap();
+        let even = a.lane(0).unwrap();
+        assert_eq!(even.lane(), 0);
+        even.publish(0, "zero".into()).unwrap();
+        even.publish(4, "four".into()).unwrap();
+        match even.publish(3, "three".into()) {
+            Err(
+                e @ PublishError::NotInLane {
+                    index: 3,
+                    lane: 0,
+                    owner: 1,
+                    ..
+                },
+            ) => {
+                assert!(e.to_string().contains("lane 1"));
+                assert_eq!(e.into_value(), "three");
+            }
+            other => panic!("expected NotInLane, got {other:?}"),
+        }
+        match even.publish(0, "again".into()) {
+            Err(PublishError::AlreadyPublished { index: 0, value }) => assert_eq!(value, "again"),
+            other => panic!("expected AlreadyPublished, got {other:?}"),
+        }
+        match even.publish(6, "past".into()) {
+            Err(PublishError::OutOfBounds {
+                index: 6,
+                len: 6,
+                value,
+            }) => assert_eq!(value, "past"),
+            other => panic!("expected OutOfBounds, got {other:?}"),
+        }
+        assert_eq!(a.get_ref(0).unwrap().map(String::as_str), Some("zero"));
+        assert_eq!(a.get_ref(1).unwrap(), None);
+        assert_eq!(a.wait_checked(4).unwrap(), "four");
+    }
+
+    #[test]
+    fn one_holder_per_lane_until_it_lets_go() {
+        let a = Laned::<u64>::with_lanes_in(4, 2).unwrap();
+        let first = a.lane(1).unwrap();
+        assert_eq!(a.lane(1).err(), Some(LaneError::Taken { lane: 1 }));
+        let other = a.lane(0).unwrap(); // another lane is free
+        first.publish(1, 11).unwrap();
+        drop(first);
+        let second = a.lane(1).unwrap();
+        // The first holder's publish is seen by the second: not published twice.
+        assert!(matches!(
+            second.publish(1, 12),
+            Err(PublishError::AlreadyPublished { index: 1, .. })
+        ));
+        second.publish(3, 13).unwrap();
+        other.publish(2, 10).unwrap();
+        assert_eq!(a.wait_checked(1), Ok(11));
+        assert_eq!(a.wait_checked(3), Ok(13));
+    }
+
+    #[test]
+    fn racing_takers_get_one_lane_each_time() {
+        let a = Arc::new(Laned::<u64>::with_lanes_in(1, 1).unwrap());
+        let wins = Arc::new(AtomicUsize::new(0));
+        for _ in 0..50 {
+            let barrier = Arc::new(Barrier::new(3));
+            let holders = Arc::new(AtomicUsize::new(0));
+            let takers: Vec<_> = (0..3)
+                .map(|_| {
+                    let (a, barrier, holders, wins) =
+                        (a.clone(), barrier.clone(), holders.clone(), wins.clone());
+                    thread::spawn(move || {
+                        barrier.wait();
+                        if let Ok(lane) = a.lane(0) {
+                            assert_eq!(holders.fetch_add(1, Ordering::SeqCst), 0, "two holders");
+                            wins.fetch_add(1, Ordering::SeqCst);
+                            holders.fetch_sub(1, Ordering::SeqCst);
+                            drop(lane);
+                        }
+                    })
+                })
+                .collect();
+            for t in takers {
+                t.join().unwrap();
+            }
+        }
+        assert!(
+            wins.load(Ordering::SeqCst) >= 50,
+            "each round someone takes the lane"
+        );
+    }
+
+    #[test]
+    fn two_lanes_ping_pong_between_threads() {
+        const ROUNDS: usize = 2_000;
+        let a = Arc::new(Laned::<u64>::with_lanes_in(2 * ROUNDS, 2).unwrap());
+        let peer = {
+            let a = a.clone();
+            thread::spawn(move || {
+                let odd = a.lane(1).unwrap();
+                for i in 0..ROUNDS {
+                    let v = a.wait_checked(2 * i).unwrap();
+                    odd.publish(2 * i + 1, v + 1).unwrap();
+                }
+            })
+        };
+        let even = a.lane(0).unwrap();
+        for i in 0..ROUNDS {
+            even.publish(2 * i, 10 * i as u64).unwrap();
+            assert_eq!(a.wait_checked(2 * i + 1), Ok(10 * i as u64 + 1));
+        }
+        peer.join().unwrap();
+    }
+
+    #[test]
+    fn published_values_are_dropped_once() {
+        let a = Laned::<Arc<()>>::with_lanes_in(4, 2).unwrap();
+        let token = Arc::new(());
+        {
+            let lane = a.lane(0).unwrap();
+            lane.publish(0, token.clone()).unwrap();
+            lane.publish(2, token.clone()).unwrap();
+            let refused = lane.publish(2, token.clone()).unwrap_err();
+            drop(refused);
+        }
+        assert_eq!(Arc::strong_count(&token), 3);
+        drop(a);
+        assert_eq!(Arc::strong_count(&token), 1);
+    }
+}

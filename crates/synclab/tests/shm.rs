@@ -312,3 +312,61 @@ fn the_futex_condvar_array_in_a_segment() {
     assert_eq!(a.try_get(0), Ok(None));
     assert!(a.publish(3, 12).is_err());
 }
+
+type Laned = LockFreeArrayIn<u64, Shm, synclab::array::Lanes>;
+
+#[test]
+fn a_laned_array_in_a_segment() {
+    use synclab::array::{LaneError, PublishError};
+    let n = name("lanes");
+    let a = Shared::<Laned>::create(&n, &[8, 2], &opts()).unwrap();
+    let b = Shared::<Laned>::open(&n, &opts()).unwrap();
+    assert_eq!((b.len(), b.lanes()), (8, 2));
+    let even = a.lane(0).unwrap();
+    // One owner word for every mapping: the lane is taken through the other one too.
+    assert_eq!(b.lane(0).err(), Some(LaneError::Taken { lane: 0 }));
+    even.publish(2, 20).unwrap();
+    assert_eq!(b.wait_checked(2), Ok(20));
+    assert!(matches!(
+        even.publish(3, 30),
+        Err(PublishError::NotInLane {
+            index: 3,
+            lane: 0,
+            owner: 1,
+            ..
+        })
+    ));
+    // Another thread, through its own mapping, holds the odd lane; its publish wakes us.
+    let odd = {
+        let n = n.clone();
+        std::thread::spawn(move || {
+            let c = Shared::<Laned>::open(&n, &opts()).unwrap();
+            let lane = c.lane(1).unwrap();
+            let v = c.wait_checked(4).unwrap();
+            lane.publish(5, v + 1).unwrap();
+        })
+    };
+    even.publish(4, 40).unwrap();
+    assert_eq!(a.wait_checked(5), Ok(41));
+    odd.join().unwrap();
+    // The thread's lane was released when its handle dropped.
+    drop(b.lane(1).unwrap());
+}
+
+#[test]
+fn a_laned_segment_is_not_an_unlaned_one_and_lane_counts_are_checked() {
+    let n = name("lanes-layout");
+    let _a = Shared::<Laned>::create(&n, &[4, 2], &opts()).unwrap();
+    match Shared::<Array>::open(&n, &opts()) {
+        Err(OpenError::LayoutMismatch {
+            found, expected, ..
+        }) => assert_ne!(found, expected),
+        other => panic!("expected LayoutMismatch, got {other:?}"),
+    }
+    for lanes in [0, 3, 17] {
+        match Shared::<Laned>::create(&name(&format!("lanes-{lanes}")), &[4, lanes], &opts()) {
+            Err(OpenError::BadParams { reason }) => assert!(reason.contains("power of two")),
+            other => panic!("expected BadParams for {lanes} lanes, got {other:?}"),
+        }
+    }
+}

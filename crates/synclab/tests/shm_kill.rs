@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 #[cfg(target_os = "linux")]
 use synclab::{
-    array::{CondvarArrayIn, LockFreeArrayIn, PublishStep, WaitError},
+    array::{CondvarArrayIn, Lanes, LockFreeArrayIn, PublishError, PublishStep, WaitError},
     lock::{FutexFamilyIn, FutexMutexIn},
     queue::{ArrayQueueIn, BlockingQueueIn, QueueStep},
     shm::{InSegment, SegmentOptions, Shared, Shm},
@@ -24,6 +24,8 @@ use synclab::{
 type ShmMutex = InSegment<FutexMutexIn<[u64; 2], Shm>>;
 #[cfg(target_os = "linux")]
 type ShmArray = LockFreeArrayIn<u64, Shm>;
+/// A laned array in a segment: slot `i` belongs to lane `i mod 2`.
+type ShmLanes = LockFreeArrayIn<u64, Shm, Lanes>;
 #[cfg(target_os = "linux")]
 type ShmCondvarArray = CondvarArrayIn<u64, FutexFamilyIn<Shm>, Shm>;
 /// A 64-byte message.
@@ -55,7 +57,7 @@ fn main() -> ExitCode {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(200);
-    let scenarios: [(&str, Scenario); 7] = [
+    let scenarios: [(&str, Scenario); 8] = [
         (
             "lock holder killed; the next lock reports OwnerDied",
             lock_holder_killed,
@@ -71,6 +73,10 @@ fn main() -> ExitCode {
         (
             "publisher killed after writing, before publishing; the reader gets PublisherDied",
             |i| publisher_killed(i, PublishStep::AfterWrite),
+        ),
+        (
+            "lane holder killed after writing, before publishing; the reader gets PublisherDied and takes the lane over",
+            lane_holder_killed,
         ),
         (
             "producer killed after claiming a queue slot; consumers pop past it",
@@ -161,6 +167,16 @@ fn child(spec: &str) -> ! {
                 PublishStep::AfterWrite
             };
             a.publish_dying(0, 42, step).expect("fresh slot");
+            say("claimed");
+            Box::new(a)
+        }
+        "lane" => {
+            let a = Shared::<ShmLanes>::open(name, &options()).expect("open laned segment");
+            let lane = a.lane(0).expect("lane 0 is free");
+            lane.publish(0, 41).expect("fresh slot");
+            lane.publish_dying(2, 42).expect("fresh slot");
+            // Held until the SIGKILL: the owner word keeps naming this thread.
+            core::mem::forget(lane);
             say("claimed");
             Box::new(a)
         }
@@ -396,6 +412,50 @@ fn publisher_killed(i: usize, step: PublishStep) -> Result<Duration, String> {
     drop(a);
     match (first, republished, after) {
         (Err(WaitError::PublisherDied { index: 0 }), Ok(()), Ok(7)) => Ok(detect),
+        other => Err(format!("unexpected: {other:?}")),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn lane_holder_killed(i: usize) -> Result<Duration, String> {
+    let name = segment_name("lane", i);
+    let a = Shared::<ShmLanes>::create(&name, &[4, 2], &options()).map_err(|e| e.to_string())?;
+    let mut child = spawn_child("lane", &name)?;
+    if await_line(&mut child)? != "claimed" {
+        return Err("child did not take its lane".into());
+    }
+    kill(child)?;
+    let killed = Instant::now();
+    let reader = Shared::<ShmLanes>::open(&name, &options()).map_err(|e| e.to_string())?;
+    let outcome = within(move || {
+        let first = reader.wait_checked(2);
+        let detect = killed.elapsed();
+        // The dead holder's lane is taken over; its published slot stays, its unpublished
+        // one may be published now.
+        let (already, republished) = match reader.lane(0) {
+            Ok(lane) => (
+                matches!(
+                    lane.publish(0, 1),
+                    Err(PublishError::AlreadyPublished { index: 0, .. })
+                ),
+                lane.publish(2, 7).map_err(|e| e.to_string()),
+            ),
+            Err(e) => (false, Err(e.to_string())),
+        };
+        (
+            first,
+            detect,
+            already,
+            republished,
+            reader.wait_checked(0),
+            reader.wait_checked(2),
+        )
+    })?;
+    drop(a);
+    match outcome {
+        (Err(WaitError::PublisherDied { index: 2 }), detect, true, Ok(()), Ok(41), Ok(7)) => {
+            Ok(detect)
+        }
         other => Err(format!("unexpected: {other:?}")),
     }
 }

@@ -50,6 +50,29 @@
 //!
 //! The value of an abandoned slot is never read: only `READY` makes a value readable.
 //!
+//! # Lanes: publishers known in advance
+//!
+//! The claim is what lets any thread publish any slot. When each slot's publisher is known in
+//! advance — the seed's one producer, or a round trip whose two directions are published by
+//! the two sides — an array of type `LockFreeArrayIn<T, M, Lanes>` drops it: slot `i` belongs
+//! to lane `i mod lanes` (a power of two, at most [`MAX_LANES`]), and only the holder of that
+//! lane's [`Lane`] handle publishes it. A lane is taken with a CAS on its owner word, which
+//! holds the holder's tag; the handle is neither `Send` nor `Sync`, so one thread publishes
+//! each lane at a time, and a publish is a load (already published?), the value, and the
+//! Release swap — the same swap, sleepers bit and wake as above, with no `WRITING` phase.
+//! Without the claim the slots need no line of their own (a claim CAS on a line the peer
+//! spins on is what padding was for), so they are packed: a round trip's two handoffs,
+//! slots `2i` and `2i + 1` of two lanes, share a line, as the one-line spin floor does.
+//!
+//! | the lane's holder dies… | its slot's word | what survivors see |
+//! |---|---|---|
+//! | before or while writing a value | `EMPTY` (or `EMPTY \| SLEEPERS`) | a tracked reader whose bounded sleep ran out asks whether the lane's holder lives; finding it dead, it gets [`WaitError::PublisherDied`]; [`lane`](LockFreeArrayIn::lane) lets a survivor take the lane over and publish the slot |
+//! | after its swap | `READY` | as above: readers already asleep wake within [`Memory::POLL`] |
+//!
+//! A reader asks only after a bounded sleep ran out (a `/proc` read is tens of µs, too much
+//! for every sleep of a fast round trip), so a death is reported within [`Memory::POLL`] of
+//! the reader's first sleep, or of the death.
+//!
 //! # Progress
 //!
 //! `try_get` is wait-free, and so is a `publish` that wins its slot (a bounded CAS retry: the
@@ -61,8 +84,11 @@
 //! kernel and uses no CPU.
 
 use core::fmt;
+use core::marker::PhantomData;
+
 use core::mem::MaybeUninit;
 use core::time::Duration;
+use publishers::Sealed as _;
 
 use super::{IndexError, PublishError, SharedArray};
 use crate::shm::{Heap, HeapMemory, Memory, Region};
@@ -174,8 +200,18 @@ impl From<IndexError> for WaitError {
     }
 }
 
-/// One write-once slot, alone on its cache line (64 bytes on the x86-64 and aarch64 machines
-/// this is measured on).
+/// One write-once slot: a state word and a value.
+#[repr(C)]
+pub struct Slot<T> {
+    /// `EMPTY` / `WRITING` / `READY`, plus `SLEEPERS`; see the module docs.
+    state: AtomicU32,
+    /// Initialised iff `state == READY` (or while `WRITING`, by the claimant only; or while a
+    /// lane's holder fills it).
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+/// A slot of an [`AnyPublisher`] array, alone on its cache line (64 bytes on the x86-64 and
+/// aarch64 machines this is measured on).
 ///
 /// Unpadded, four `u64` slots share a line, so in a ping-pong over slots `2i` / `2i + 1` the
 /// reader spinning on one slot keeps pulling the line that the other side is claiming and
@@ -185,11 +221,108 @@ impl From<IndexError> for WaitError {
 /// takes a whole line (64 bytes for a `u64` instead of 16); a value larger than 60 bytes
 /// spans further lines, rounded up to a multiple of 64.
 #[repr(C, align(64))]
-struct Slot<T> {
-    /// `EMPTY` / `WRITING` / `READY`, plus `SLEEPERS`; see the module docs.
-    state: AtomicU32,
-    /// Initialised iff `state == READY` (or while `WRITING`, by the claimant only).
-    value: UnsafeCell<MaybeUninit<T>>,
+pub struct Padded<T>(Slot<T>);
+
+/// The most lanes a [`Lanes`] array has.
+pub const MAX_LANES: usize = 16;
+
+/// The owner words of a [`Lanes`] array's lanes, on lines of their own (so that the slots
+/// after them start on a line).
+#[repr(C, align(64))]
+pub struct LaneTable {
+    /// The number of lanes, a power of two: slot `i` belongs to lane `i & (lanes - 1)`.
+    lanes: u32,
+    /// Per lane: the holder's tag, or `FREE_LANE`.
+    owners: [AtomicU32; MAX_LANES],
+}
+
+// The three are public only as the sealed trait's types (unreachable from outside the crate).
+impl<T> fmt::Debug for Slot<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Slot").finish_non_exhaustive()
+    }
+}
+impl<T> fmt::Debug for Padded<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+impl fmt::Debug for LaneTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LaneTable")
+            .field("lanes", &self.lanes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An owner word with no holder (tags are never 0).
+const FREE_LANE: u32 = 0;
+
+/// Who may publish the slots of a [`LockFreeArrayIn`] (its third type parameter):
+/// [`AnyPublisher`] or [`Lanes`]. Sealed.
+pub trait Publishers: publishers::Sealed {}
+
+/// Any thread (or process) may publish any slot; of two racing publishers exactly one wins,
+/// by a claim CAS on the slot's word. Each slot has a cache line of its own. The default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnyPublisher;
+
+/// Slot `i` belongs to lane `i mod lanes`, and only the holder of that lane's [`Lane`]
+/// publishes it: no claim, and the slots are packed. See the module docs ("Lanes").
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lanes;
+
+impl Publishers for AnyPublisher {}
+impl Publishers for Lanes {}
+
+mod publishers {
+    use super::{AtomicU32, LaneTable, Padded, Slot};
+
+    pub trait Sealed: Sized + Send + Sync + 'static {
+        /// What the region holds besides the slots.
+        type Header: Send + Sync;
+        /// How a slot sits in the region.
+        type Cell<T>;
+        fn slot<T>(cell: &Self::Cell<T>) -> &Slot<T>;
+        fn cell<T>() -> Self::Cell<T>;
+        /// The owner word of the lane that slot `index` belongs to, if slots have owners.
+        fn owner(header: &Self::Header, index: usize) -> Option<&AtomicU32>;
+    }
+
+    impl Sealed for super::AnyPublisher {
+        type Header = ();
+        type Cell<T> = Padded<T>;
+        #[inline(always)]
+        fn slot<T>(cell: &Padded<T>) -> &Slot<T> {
+            &cell.0
+        }
+        fn cell<T>() -> Padded<T> {
+            Padded(Slot::new())
+        }
+        #[inline(always)]
+        fn owner(_: &(), _: usize) -> Option<&AtomicU32> {
+            None
+        }
+    }
+
+    impl Sealed for super::Lanes {
+        type Header = LaneTable;
+        type Cell<T> = Slot<T>;
+        #[inline(always)]
+        fn slot<T>(cell: &Slot<T>) -> &Slot<T> {
+            cell
+        }
+        fn cell<T>() -> Slot<T> {
+            Slot::new()
+        }
+        #[inline(always)]
+        fn owner(header: &LaneTable, index: usize) -> Option<&AtomicU32> {
+            // `get`: a mask from a corrupted segment finds no owner rather than panicking.
+            header
+                .owners
+                .get(index & (header.lanes.wrapping_sub(1) as usize))
+        }
+    }
 }
 
 /// A lock-free shared array on the [`Heap`]; see [`LockFreeArrayIn`].
@@ -207,19 +340,20 @@ pub type LockFreeArray<T> = LockFreeArrayIn<T, Heap>;
 /// assert_eq!(array.wait_ref(3).unwrap(), &vec![1, 2, 3]);      // or a reference
 /// assert_eq!(array.get_ref(0).unwrap(), None);
 /// ```
-pub struct LockFreeArrayIn<T, M: Memory> {
-    slots: M::Region<(), Slot<T>>,
+pub struct LockFreeArrayIn<T, M: Memory, P: Publishers = AnyPublisher> {
+    slots: M::Region<P::Header, P::Cell<T>>,
 }
 
 // SAFETY: the array owns its `T`s and drops them; moving it to another thread moves them, so
 // `T: Send` suffices. The region is the memory's (a Box, or a segment mapping kept alive).
-unsafe impl<T: Send, M: Memory> Send for LockFreeArrayIn<T, M> {}
+unsafe impl<T: Send, M: Memory, P: Publishers> Send for LockFreeArrayIn<T, M, P> {}
 // SAFETY: through `&LockFreeArrayIn` a publisher moves a `T` in from its thread (`T: Send`) and
 // any number of readers get `&T` at once (`T: Sync`). Every access to a slot's value is
-// ordered by the slot's state word (see the SAFETY comments at each access).
-unsafe impl<T: Send + Sync, M: Memory> Sync for LockFreeArrayIn<T, M> {}
+// ordered by the slot's state word, and in a `Lanes` array by the lane's owner word too (see
+// the SAFETY comments at each access).
+unsafe impl<T: Send + Sync, M: Memory, P: Publishers> Sync for LockFreeArrayIn<T, M, P> {}
 
-impl<T> LockFreeArrayIn<T, Heap> {
+impl<T, P: Publishers> LockFreeArrayIn<T, Heap, P> {
     /// Blocks until slot `index` is published and returns a reference to its value.
     #[inline]
     pub fn wait_ref(&self, index: usize) -> Result<&T, IndexError> {
@@ -241,7 +375,9 @@ impl<T> LockFreeArrayIn<T, Heap> {
         let slot = self.slot(index)?;
         // Acquire: pairs with the Release swap in `publish` (fast path: already published).
         let ready = slot.state.load(Acquire) == READY
-            || match slot.wait_until_ready::<Heap>(Instant::now().checked_add(timeout)) {
+            || match slot
+                .wait_until_ready::<Heap>(Instant::now().checked_add(timeout), self.owner(index))
+            {
                 Waited::Ready => true,
                 Waited::TimedOut => false,
                 // The heap is not tracked: no slot is ever abandoned.
@@ -256,33 +392,79 @@ impl<T, M: HeapMemory> LockFreeArrayIn<T, M> {
     /// An array of `len` empty slots in heap memory `M` (the heap, or a model memory).
     pub fn with_len_in(len: usize) -> Self {
         Self {
-            slots: M::region((), (0..len).map(|_| Slot::new()).collect()),
+            slots: M::region((), (0..len).map(|_| AnyPublisher::cell()).collect()),
         }
     }
 }
 
-impl<T, M: Memory> LockFreeArrayIn<T, M> {
+impl<T, M: HeapMemory> LockFreeArrayIn<T, M, Lanes> {
+    /// An array of `len` empty slots in heap memory `M`, in `lanes` lanes (slot `i` in lane
+    /// `i mod lanes`), none of them taken yet.
+    ///
+    /// ```
+    /// use synclab::array::{Lanes, LockFreeArrayIn};
+    /// use synclab::shm::Heap;
+    ///
+    /// let array = LockFreeArrayIn::<u64, Heap, Lanes>::with_lanes_in(4, 2).unwrap();
+    /// let odd = array.lane(1).unwrap();
+    /// odd.publish(3, 30).unwrap();
+    /// assert!(odd.publish(2, 20).is_err());                  // slot 2 is lane 0's
+    /// assert!(array.lane(1).is_err());                       // taken
+    /// assert_eq!(array.wait_checked(3), Ok(30));
+    /// ```
+    pub fn with_lanes_in(len: usize, lanes: usize) -> Result<Self, LaneError> {
+        Ok(Self {
+            slots: M::region(
+                LaneTable::new(lanes)?,
+                (0..len).map(|_| Lanes::cell()).collect(),
+            ),
+        })
+    }
+}
+
+impl LaneTable {
+    fn new(lanes: usize) -> Result<Self, LaneError> {
+        if lanes == 0 || lanes > MAX_LANES || !lanes.is_power_of_two() {
+            return Err(LaneError::LaneCount { lanes });
+        }
+        Ok(Self {
+            lanes: lanes as u32,
+            owners: core::array::from_fn(|_| AtomicU32::new(FREE_LANE)),
+        })
+    }
+}
+
+impl<T, M: Memory, P: Publishers> LockFreeArrayIn<T, M, P> {
     #[inline(always)]
-    fn slots(&self) -> &[Slot<T>] {
+    fn cells(&self) -> &[P::Cell<T>] {
         self.slots.elems()
     }
 
     #[inline(always)]
     fn slot(&self, index: usize) -> Result<&Slot<T>, IndexError> {
-        self.slots().get(index).ok_or(IndexError {
-            index,
-            len: self.slots().len(),
-        })
+        match self.cells().get(index) {
+            Some(cell) => Ok(P::slot(cell)),
+            None => Err(IndexError {
+                index,
+                len: self.cells().len(),
+            }),
+        }
+    }
+
+    /// The owner word of slot `index`'s lane (`Lanes` arrays only).
+    #[inline(always)]
+    fn owner(&self, index: usize) -> Option<&AtomicU32> {
+        P::owner(self.slots.header(), index)
     }
 
     /// The number of slots.
     pub fn len(&self) -> usize {
-        self.slots().len()
+        self.cells().len()
     }
 
     /// Whether the array has no slots.
     pub fn is_empty(&self) -> bool {
-        self.slots().is_empty()
+        self.cells().is_empty()
     }
 
     /// A reference to slot `index`'s value if it is published, `None` if not yet; never blocks.
@@ -309,7 +491,7 @@ impl<T, M: Memory> LockFreeArrayIn<T, M> {
         let slot = self.slot(index)?;
         // Acquire: pairs with the Release swap in `publish` (fast path: already published).
         if slot.state.load(Acquire) != READY {
-            if let Waited::Abandoned = slot.wait_until_ready::<M>(None) {
+            if let Waited::Abandoned = slot.wait_until_ready::<M>(None, self.owner(index)) {
                 return Err(WaitError::PublisherDied { index });
             }
         }
@@ -326,7 +508,9 @@ impl<T, M: Memory> LockFreeArrayIn<T, M> {
     {
         self.wait_ref_checked(index).cloned()
     }
+}
 
+impl<T, M: Memory> LockFreeArrayIn<T, M> {
     /// Fills slot `index` with `value` and wakes its readers (the algorithm behind
     /// [`SharedArray::publish`], in any memory).
     #[inline]
@@ -352,10 +536,10 @@ impl<T, M: Memory> LockFreeArrayIn<T, M> {
 
     #[inline]
     fn publish_until<const STOP: u8>(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
-        let Some(slot) = self.slots().get(index) else {
+        let Some(slot) = self.cells().get(index).map(AnyPublisher::slot) else {
             return Err(PublishError::OutOfBounds {
                 index,
-                len: self.slots().len(),
+                len: self.cells().len(),
                 value,
             });
         };
@@ -382,7 +566,7 @@ impl<T, M: Memory> LockFreeArrayIn<T, M> {
                 // tracked memory the owner may turn out dead: the slot is then ABANDONED and
                 // we try to claim it.
                 if phase(state) == WRITING {
-                    if let Waited::Abandoned = slot.wait_until_ready::<M>(None) {
+                    if let Waited::Abandoned = slot.wait_until_ready::<M>(None, None) {
                         state = slot.state.load(Relaxed);
                         continue;
                     }
@@ -403,19 +587,201 @@ impl<T, M: Memory> LockFreeArrayIn<T, M> {
         }
         // SAFETY: our CAS moved the phase from EMPTY (or ABANDONED) to WRITING, and only the
         // claimant writes; readers touch the value only after seeing READY, which only our
-        // swap below stores; `Drop` needs `&mut self`, excluded by our `&self`.
-        slot.value.with_mut(|p| unsafe { (*p).write(value) });
-        if STOP == STOP_AFTER_WRITE {
-            return Ok(());
-        }
-        // Release: pairs with the Acquire loads of `try_get`, `wait`, `get_ref`, `wait_ref`
-        // (and the Acquire failure of the reader's SLEEPERS CAS): the value, and everything
-        // this thread wrote before `publish`, is visible to a reader that sees READY.
-        let before = slot.state.swap(READY, Release);
-        if before & SLEEPERS != 0 {
-            wake_readers::<M>(&slot.state);
-        }
+        // swap in `fill` stores; `Drop` needs `&mut self`, excluded by our `&self`.
+        unsafe { slot.fill::<M, STOP>(value) };
         Ok(())
+    }
+}
+
+impl<T, M: Memory> LockFreeArrayIn<T, M, Lanes> {
+    /// The number of lanes.
+    pub fn lanes(&self) -> usize {
+        self.slots.header().lanes as usize
+    }
+
+    /// Takes lane `lane` for the calling thread: the right to publish the slots `i` with
+    /// `i mod lanes == lane`, until the handle is dropped.
+    ///
+    /// A lane has one holder at a time: [`LaneError::Taken`] while another thread holds it
+    /// (or this one does). In tracked memory a lane whose holder died is taken over — the
+    /// survivor may then publish the slots the dead holder did not.
+    pub fn lane(&self, lane: usize) -> Result<Lane<'_, T, M>, LaneError> {
+        let lanes = self.lanes();
+        let Some(owner) = self
+            .slots
+            .header()
+            .owners
+            .get(lane)
+            .filter(|_| lane < lanes)
+        else {
+            return Err(LaneError::NoSuchLane { lane, lanes });
+        };
+        let ctx = owner as *const AtomicU32 as *const ();
+        let tag = M::tag(ctx);
+        // Relaxed: the tag only names whom to ask about; the handover itself is the CAS below.
+        let mut seen = owner.load(Relaxed);
+        loop {
+            // A holder that is gone for good (tracked memory only) is taken over; `is_dead`
+            // orders its writes before ours (a real survivor learns of a death from the
+            // kernel, after the dead process's stores; the models' kernel gives the same edge).
+            let free = seen == FREE_LANE || (M::TRACKED && M::is_dead(ctx, seen));
+            if !free {
+                return Err(LaneError::Taken { lane });
+            }
+            // Acquire: pairs with the Release CAS in `Lane::drop`, so the previous holder's
+            // publishes (its values, its READY words) happen before ours.
+            match owner.compare_exchange(seen, tag, Acquire, Relaxed) {
+                Ok(_) => {
+                    return Ok(Lane {
+                        array: self,
+                        owner,
+                        lane,
+                        mask: lanes - 1,
+                        tag,
+                        _thread: PhantomData,
+                    })
+                }
+                Err(now) => seen = now,
+            }
+        }
+    }
+}
+
+/// Why [`LockFreeArrayIn::lane`] or [`LockFreeArrayIn::with_lanes_in`] refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LaneError {
+    /// A lane count that is 0, not a power of two, or above [`MAX_LANES`].
+    LaneCount {
+        /// The count asked for.
+        lanes: usize,
+    },
+    /// `lane >= lanes`.
+    NoSuchLane {
+        /// The lane asked for.
+        lane: usize,
+        /// The array's number of lanes.
+        lanes: usize,
+    },
+    /// Another live thread holds the lane (or the calling thread does, through another handle).
+    Taken {
+        /// The lane asked for.
+        lane: usize,
+    },
+}
+
+impl fmt::Display for LaneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LaneError::LaneCount { lanes } => write!(
+                f,
+                "{lanes} lanes: a laned array has a power of two of lanes, from 1 to {MAX_LANES}"
+            ),
+            LaneError::NoSuchLane { lane, lanes } => {
+                write!(f, "no lane {lane}: the array has {lanes} lanes")
+            }
+            LaneError::Taken { lane } => write!(f, "lane {lane} is held by a live thread"),
+        }
+    }
+}
+
+impl std::error::Error for LaneError {}
+
+/// The right to publish one lane's slots of a [`Lanes`] array, held by the thread that took it
+/// until dropped.
+///
+/// Neither `Send` nor `Sync`: the lane's owner word names the thread that took it (its tag,
+/// in tracked memory), and that thread's death is what lets a survivor take the lane over —
+/// so the handle may not outlive it elsewhere.
+///
+/// ```compile_fail
+/// use synclab::array::{Lanes, LockFreeArrayIn};
+/// use synclab::shm::Heap;
+///
+/// fn send<S: Send>(_: S) {}
+/// let array = LockFreeArrayIn::<u64, Heap, Lanes>::with_lanes_in(2, 1).unwrap();
+/// send(array.lane(0).unwrap());
+/// ```
+pub struct Lane<'a, T, M: Memory> {
+    array: &'a LockFreeArrayIn<T, M, Lanes>,
+    owner: &'a AtomicU32,
+    lane: usize,
+    mask: usize,
+    tag: u32,
+    _thread: PhantomData<*const ()>,
+}
+
+impl<T, M: Memory> Lane<'_, T, M> {
+    /// This lane's number.
+    pub fn lane(&self) -> usize {
+        self.lane
+    }
+
+    /// Fills slot `index` (one of this lane's) with `value` and wakes its readers: a load, the
+    /// value and a Release swap; no claim.
+    #[inline]
+    pub fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
+        self.publish_until::<RUN_TO_END>(index, value)
+    }
+
+    /// Writes the value of slot `index` and stops there for good, as a process killed before
+    /// its swap would: the slot stays unpublished and the lane stays held by this thread. For
+    /// death-injection tests and models only. The value is leaked.
+    #[doc(hidden)]
+    pub fn publish_dying(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
+        self.publish_until::<STOP_AFTER_WRITE>(index, value)
+    }
+
+    #[inline]
+    fn publish_until<const STOP: u8>(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
+        let cells = self.array.cells();
+        let Some(slot) = cells.get(index).map(Lanes::slot) else {
+            return Err(PublishError::OutOfBounds {
+                index,
+                len: cells.len(),
+                value,
+            });
+        };
+        if index & self.mask != self.lane {
+            return Err(PublishError::NotInLane {
+                index,
+                lane: self.lane,
+                owner: index & self.mask,
+                value,
+            });
+        }
+        // Relaxed: only this lane's holders store READY into its slots, and an earlier
+        // holder's swap happens before our load (the handover in `lane`), so READY, if it was
+        // stored, is what we read.
+        if slot.state.load(Relaxed) == READY {
+            return Err(PublishError::AlreadyPublished { index, value });
+        }
+        // SAFETY: this thread holds the slot's lane (the handle is neither Send nor Sync, and
+        // `lane` hands it to one thread at a time), so no other thread writes the value; an
+        // earlier holder's write happens before ours (the handover in `lane`); the slot is not
+        // READY, so no reader reads it; `Drop` needs `&mut`, excluded by our borrow.
+        unsafe { slot.fill::<M, STOP>(value) };
+        Ok(())
+    }
+}
+
+impl<T, M: Memory> Drop for Lane<'_, T, M> {
+    fn drop(&mut self) {
+        // Release: pairs with the Acquire CAS in `lane`: our publishes happen before the next
+        // holder's. A CAS, not a store: if we were taken over (only if judged dead, which a
+        // live thread is not), the word is not ours to clear.
+        let _ = self
+            .owner
+            .compare_exchange(self.tag, FREE_LANE, Release, Relaxed);
+    }
+}
+
+impl<T, M: Memory> fmt::Debug for Lane<'_, T, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lane")
+            .field("lane", &self.lane)
+            .field("lanes", &(self.mask + 1))
+            .finish_non_exhaustive()
     }
 }
 
@@ -424,6 +790,30 @@ impl<T> Slot<T> {
         Self {
             state: AtomicU32::new(EMPTY),
             value: UnsafeCell::new(MaybeUninit::uninit()),
+        }
+    }
+
+    /// Writes `value` and publishes it (unless `STOP` stops first): the Release swap to
+    /// READY, and a wake if readers sleep.
+    ///
+    /// # Safety
+    ///
+    /// The caller must be the slot's only writer (its claimant, or its lane's holder), the
+    /// slot must not be READY, and earlier writes of the value must happen before this one.
+    #[inline(always)]
+    unsafe fn fill<M: Memory, const STOP: u8>(&self, value: T) {
+        // SAFETY: the caller's contract: nobody else writes the value, nobody reads it before
+        // READY, which only the swap below stores.
+        self.value.with_mut(|p| unsafe { (*p).write(value) });
+        if STOP == STOP_AFTER_WRITE {
+            return;
+        }
+        // Release: pairs with the Acquire loads of `try_get`, `wait`, `get_ref`, `wait_ref`
+        // (and the Acquire failure of the reader's SLEEPERS CAS): the value, and everything
+        // this thread wrote before `publish`, is visible to a reader that sees READY.
+        let before = self.state.swap(READY, Release);
+        if before & SLEEPERS != 0 {
+            wake_readers::<M>(&self.state);
         }
     }
 
@@ -442,10 +832,15 @@ impl<T> Slot<T> {
     }
 
     /// Returns once `state == READY` has been seen with an Acquire load — or, in tracked
-    /// memory, once the slot reads `ABANDONED` (its publisher died) — or once `deadline` (if
-    /// any) has passed (`TimedOut`).
+    /// memory, once the slot reads `ABANDONED` (its publisher died), or its lane's holder
+    /// (`owner`, in a `Lanes` array) is found dead after a bounded sleep ran out — or once
+    /// `deadline` (if any) has passed (`TimedOut`).
     #[cold]
-    fn wait_until_ready<M: Memory>(&self, deadline: Option<Instant>) -> Waited {
+    fn wait_until_ready<M: Memory>(
+        &self,
+        deadline: Option<Instant>,
+        owner: Option<&AtomicU32>,
+    ) -> Waited {
         // A short spin first: a publisher that has already claimed the slot (or is about to)
         // finishes within a few hundred nanoseconds, far less than a sleep and a wake.
         for _ in 0..spin_limit(SPIN) {
@@ -465,12 +860,18 @@ impl<T> Slot<T> {
         }
         // Acquire: pairs with the Release swap in `publish`.
         let mut state = self.state.load(Acquire);
+        // Whether a bounded sleep ran out: only then is a lane's holder asked whether it lives.
+        let mut slept_out = false;
         loop {
             if state == READY {
                 return Waited::Ready;
             }
             if M::TRACKED {
                 if phase(state) == ABANDONED {
+                    return Waited::Abandoned;
+                }
+                if slept_out && phase(state) == EMPTY && owner.is_some_and(holder_dead::<M>) {
+                    // The slot stays EMPTY: a survivor may take the lane over and publish it.
                     return Waited::Abandoned;
                 }
                 if phase(state) == WRITING && self.publisher_dead::<M>(state) {
@@ -524,6 +925,7 @@ impl<T> Slot<T> {
             if M::TRACKED {
                 let sleep = left.map_or(M::POLL, |left| left.min(M::POLL));
                 if M::wait_timeout(&self.state, state, sleep) {
+                    slept_out = true;
                     // Free after a 20 ms sleep; under a checker the yield that lets the
                     // publisher run on (a timed wait alone would be a spin loop there).
                     spin_loop();
@@ -569,7 +971,7 @@ where
     }
 
     fn len(&self) -> usize {
-        self.slots().len()
+        self.cells().len()
     }
 
     #[inline]
@@ -592,29 +994,37 @@ where
     }
 }
 
+/// Whether the holder named by a lane's owner word is gone for good (tracked memory).
+#[cold]
+fn holder_dead<M: Memory>(owner: &AtomicU32) -> bool {
+    // Relaxed: the tag only names whom to ask; nothing is read on the holder's behalf.
+    let tag = owner.load(Relaxed);
+    tag != FREE_LANE && M::is_dead(owner as *const AtomicU32 as *const (), tag)
+}
+
 /// Wakes every reader asleep on a slot's word (more than one may wait for the same slot).
 #[cold]
 fn wake_readers<M: Memory>(state: &AtomicU32) {
     M::wake_all(state);
 }
 
-impl<T, M: Memory> Drop for LockFreeArrayIn<T, M> {
+impl<T, M: Memory, P: Publishers> Drop for LockFreeArrayIn<T, M, P> {
     fn drop(&mut self) {
         // Values that need no drop (every value in a segment: `Plain` is `Copy`) are left
         // alone: a segment's slots belong to every process that maps it, not to this handle.
         if !core::mem::needs_drop::<T>() {
             return;
         }
-        let slots = self.slots();
+        let cells = self.cells();
         // Every published value is dropped even if one's `Drop` panics, as `Vec` does.
-        crate::cleanup::drop_each(0..slots.len(), |i| {
-            let slot = &slots[i];
+        crate::cleanup::drop_each(0..cells.len(), |i| {
+            let slot = P::slot(&cells[i]);
             // Relaxed: `&mut self` proves that no other thread uses the array any more, and
             // whatever handed us exclusive access (the last `Arc` drop, a join) ordered their
             // accesses before this one.
             if slot.state.load(Relaxed) == READY {
-                // SAFETY: READY means the value was initialised (by the claimant, before its
-                // swap); `&mut self` gives exclusive access; `drop_each` visits each slot once
+                // SAFETY: READY means the value was initialised (by the claimant or the lane's
+                // holder, before its swap); `&mut self` gives exclusive access; `drop_each` visits each slot once
                 // and the array is never used again, so the value is dropped exactly once.
                 slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
             }
@@ -622,11 +1032,11 @@ impl<T, M: Memory> Drop for LockFreeArrayIn<T, M> {
     }
 }
 
-impl<T, M: Memory> fmt::Debug for LockFreeArrayIn<T, M> {
+impl<T, M: Memory, P: Publishers> fmt::Debug for LockFreeArrayIn<T, M, P> {
     /// Shows the length only: slot states change under our feet, and a value may be mid-write.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LockFreeArray")
-            .field("len", &self.slots().len())
+            .field("len", &self.cells().len())
             .finish_non_exhaustive()
     }
 }
@@ -642,18 +1052,66 @@ unsafe impl<T: crate::shm::Plain> crate::shm::Design for LockFreeArrayIn<T, crat
     const VERSION: u32 = 2;
 
     fn size(offset: usize, len: &u64) -> Option<usize> {
-        crate::shm::region_end::<(), Slot<T>>(offset, usize::try_from(*len).ok()?)
+        crate::shm::region_end::<(), Padded<T>>(offset, usize::try_from(*len).ok()?)
     }
 
     fn build(
         cursor: &mut crate::shm::Cursor<'_>,
         len: &u64,
     ) -> Result<Self, crate::shm::OpenError> {
-        let len = usize::try_from(*len).map_err(|_| crate::shm::OpenError::BadParams {
-            reason: format!("{len} slots do not fit in this address space"),
-        })?;
+        let len = slot_count(*len)?;
         // SAFETY: see the impl's SAFETY comment.
-        let slots = unsafe { cursor.region(|| (), |_| Slot::new(), len)? };
+        let slots = unsafe { cursor.region(|| (), |_| AnyPublisher::cell(), len)? };
+        Ok(Self { slots })
+    }
+}
+
+#[cfg(all(target_os = "linux", synclab_plain))]
+fn slot_count(len: u64) -> Result<usize, crate::shm::OpenError> {
+    usize::try_from(len).map_err(|_| crate::shm::OpenError::BadParams {
+        reason: format!("{len} slots do not fit in this address space"),
+    })
+}
+
+#[cfg(all(target_os = "linux", synclab_plain))]
+// SAFETY: `size` is the one region `build` places (the lane table, then packed slots); the
+// lane table is a count and atomic words, a slot as above: no pointers, nothing to drop, valid
+// for any bytes (a lane count a peer corrupted finds no owner word rather than a wrong one).
+unsafe impl<T: crate::shm::Plain> crate::shm::Design
+    for LockFreeArrayIn<T, crate::shm::Shm, Lanes>
+{
+    /// `[slots, lanes]`.
+    type Params = [u64; 2];
+    const LAYOUT: &'static str = "synclab::array::LockFreeArray<Lanes>";
+    const VERSION: u32 = 1;
+
+    fn size(offset: usize, params: &[u64; 2]) -> Option<usize> {
+        crate::shm::region_end::<LaneTable, Slot<T>>(offset, usize::try_from(params[0]).ok()?)
+    }
+
+    fn build(
+        cursor: &mut crate::shm::Cursor<'_>,
+        params: &[u64; 2],
+    ) -> Result<Self, crate::shm::OpenError> {
+        let len = slot_count(params[0])?;
+        let table = usize::try_from(params[1])
+            .ok()
+            .and_then(|lanes| LaneTable::new(lanes).ok())
+            .ok_or_else(|| crate::shm::OpenError::BadParams {
+                reason: format!(
+                    "{} lanes: a laned array has a power of two of lanes, from 1 to {MAX_LANES}",
+                    params[1]
+                ),
+            })?;
+        let mut table = Some(table);
+        // SAFETY: see the impl's SAFETY comment.
+        let slots = unsafe {
+            cursor.region(
+                || table.take().expect("the header is built once"),
+                |_| Lanes::cell(),
+                len,
+            )?
+        };
         Ok(Self { slots })
     }
 }

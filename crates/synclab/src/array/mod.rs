@@ -73,7 +73,10 @@ mod lock_free;
 mod polling;
 
 pub use condvar::{CondvarArray, CondvarArrayIn};
-pub use lock_free::{LockFreeArray, LockFreeArrayIn, PublishStep, WaitError};
+pub use lock_free::{
+    AnyPublisher, Lane, LaneError, Lanes, LockFreeArray, LockFreeArrayIn, PublishStep, Publishers,
+    WaitError, MAX_LANES,
+};
 pub use polling::{PollingArray, DEFAULT_PENALTY};
 
 /// A fixed-length array of write-once slots that readers can wait on.
@@ -213,6 +216,18 @@ pub enum PublishError<T> {
         /// The value that was refused.
         value: T,
     },
+    /// The slot belongs to another lane of a laned [`LockFreeArrayIn`] than the [`Lane`]
+    /// that was asked to publish it.
+    NotInLane {
+        /// The slot.
+        index: usize,
+        /// The lane that was asked.
+        lane: usize,
+        /// The lane the slot belongs to.
+        owner: usize,
+        /// The value that was refused.
+        value: T,
+    },
 }
 
 impl<T> PublishError<T> {
@@ -230,7 +245,8 @@ impl<T> PublishError<T> {
     pub fn into_value(self) -> T {
         match self {
             PublishError::AlreadyPublished { value, .. }
-            | PublishError::OutOfBounds { value, .. } => value,
+            | PublishError::OutOfBounds { value, .. }
+            | PublishError::NotInLane { value, .. } => value,
         }
     }
 
@@ -238,7 +254,8 @@ impl<T> PublishError<T> {
     pub fn index(&self) -> usize {
         match self {
             PublishError::AlreadyPublished { index, .. }
-            | PublishError::OutOfBounds { index, .. } => *index,
+            | PublishError::OutOfBounds { index, .. }
+            | PublishError::NotInLane { index, .. } => *index,
         }
     }
 }
@@ -256,6 +273,14 @@ impl<T> fmt::Debug for PublishError<T> {
                 .field("index", index)
                 .field("len", len)
                 .finish_non_exhaustive(),
+            PublishError::NotInLane {
+                index, lane, owner, ..
+            } => f
+                .debug_struct("NotInLane")
+                .field("index", index)
+                .field("lane", lane)
+                .field("owner", owner)
+                .finish_non_exhaustive(),
         }
     }
 }
@@ -270,6 +295,12 @@ impl<T> fmt::Display for PublishError<T> {
             PublishError::OutOfBounds { index, len, .. } => write!(
                 f,
                 "cannot publish to index {index}: out of bounds for a shared array of length {len}"
+            ),
+            PublishError::NotInLane {
+                index, lane, owner, ..
+            } => write!(
+                f,
+                "slot {index} belongs to lane {owner}, not to lane {lane} that was asked to publish it"
             ),
         }
     }
