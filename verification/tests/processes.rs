@@ -7,7 +7,7 @@
 //! the sleeper miss the death (a deadlock).
 
 use std::time::Duration;
-use synclab::array::{LockFreeArrayIn, PublishStep, WaitError};
+use synclab::array::{Lanes, LockFreeArrayIn, PublishError, PublishStep, WaitError};
 use synclab::lock::{Mutex, RawFutexMutexIn};
 use synclab::queue::{ArrayQueueIn, QueueStep};
 
@@ -124,6 +124,52 @@ fn publisher_killed_after_write_reader_gets_publisher_died() {
         .ops("victim: claim; write; die; reader: wait_checked(0) → PublisherDied; publish; wait")
         .exhaustive()
         .check(|| publisher_death(PublishStep::AfterWrite));
+}
+
+/// The victim (process 1) takes lane 0, publishes slot 0, writes slot 1's value and dies
+/// before publishing it, holding the lane. The reader (process 2) gets slot 0's value, then
+/// `PublisherDied` for slot 1 (its bounded sleep runs out and the lane's holder is dead), takes
+/// the lane over, finds slot 0 still published, and publishes slot 1 itself.
+fn lane_holder_death() {
+    let kernel = Kernel::new();
+    let a = Arc::new(LockFreeArrayIn::<u32, ModelShm, Lanes>::with_lanes_in(2, 1).unwrap());
+    let victim = {
+        let (a, kernel) = (Arc::clone(&a), Arc::clone(&kernel));
+        thread::spawn(move || {
+            as_process(&kernel, 1, || {
+                let lane = a.lane(0).unwrap();
+                lane.publish(0, 4).unwrap();
+                lane.publish_dying(1, 5).unwrap();
+                core::mem::forget(lane); // held until the process dies
+            });
+            runs_on_a_while();
+            kernel.exit(1);
+        })
+    };
+    as_process(&kernel, 2, || {
+        assert_eq!(a.wait_checked(0), Ok(4));
+        assert_eq!(
+            a.wait_checked(1),
+            Err(WaitError::PublisherDied { index: 1 })
+        );
+        let lane = a.lane(0).expect("a dead holder's lane is taken over");
+        assert!(matches!(
+            lane.publish(0, 9),
+            Err(PublishError::AlreadyPublished { index: 0, .. })
+        ));
+        lane.publish(1, 7).unwrap();
+        assert_eq!(a.wait_checked(1), Ok(7));
+    });
+    victim.join().unwrap();
+}
+
+#[test]
+fn lane_holder_killed_after_write_reader_gets_publisher_died() {
+    Model::new("LockFreeArrayIn<ModelShm, Lanes>: lane holder dies after writing, before its swap")
+        .threads(2)
+        .ops("victim: lane(0); publish(0); write 1; die; reader: wait 0; wait 1 → PublisherDied; take over; publish 1")
+        .exhaustive()
+        .check(lane_holder_death);
 }
 
 /// The victim (process 1) pushes 1 whole, then claims a slot for 2 and dies before writing

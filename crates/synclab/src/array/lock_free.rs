@@ -871,6 +871,14 @@ impl<T> Slot<T> {
                     return Waited::Abandoned;
                 }
                 if slept_out && phase(state) == EMPTY && owner.is_some_and(holder_dead::<M>) {
+                    // `state` was read before the holder was found dead, and the holder may
+                    // have published this slot in between: look again. Acquire: pairs with the
+                    // Release swap in `fill`; the liveness check ordered the dead holder's
+                    // last swap before this load, so a publish it made is seen. (shuttle found
+                    // the stale read: a reader told PublisherDied for a published slot.)
+                    if self.state.load(Acquire) == READY {
+                        return Waited::Ready;
+                    }
                     // The slot stays EMPTY: a survivor may take the lane over and publish it.
                     return Waited::Abandoned;
                 }

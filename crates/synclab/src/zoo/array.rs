@@ -1,9 +1,10 @@
-//! Zoo entries for the shared array: two broken variants of
+//! Zoo entries for the shared array: three broken variants of
 //! [`LockFreeArray`](crate::array::LockFreeArray), each one line away from the real thing.
 //!
 //! | entry | the bug | how it fails | fixed in |
 //! |---|---|---|---|
 //! | [`RelaxedPublishArray`] | `publish` stores READY with `Relaxed` instead of `Release` | a reader that sees READY reads the value with no happens-before edge to its write: a data race (a checker of the C11 model reports it; one that runs every atomic as SeqCst cannot see it) | `LockFreeArray::publish` (Release swap) |
+//! | [`ClaimlessPublishArray`] | `publish` skips the claim (a load, the value, the swap: a [`Lane`](crate::array::Lane)'s publish) with no lane to make it the slot's only publisher | two publishers both find the slot empty and both write its value: a data race, and both are told they won | `LockFreeArray::publish` (the claim CAS), or `LockFreeArrayIn<_, _, Lanes>` (one holder per lane) |
 //! | [`UnannouncedSleepArray`] | a reader sleeps on the word without setting the SLEEPERS marker | the publisher sees no marker and skips the wake: the reader sleeps forever (lost wakeup → deadlock) | `Slot::wait_until_ready` (CAS the marker in first) |
 //!
 //! The seed's own design, [`PollingArray`](crate::array::PollingArray), is *not* here: it is
@@ -11,10 +12,10 @@
 //! every penalty while it waits — that the benchmarks (`array/wake-latency`,
 //! `array/idle-cpu`) and `synclab demo array --impl polling` measure.
 //!
-//! Both entries share the slot layout and states of the real design (EMPTY / WRITING / READY,
+//! The entries share the slot layout and states of the real design (EMPTY / WRITING / READY,
 //! plus SLEEPERS), so the difference is exactly the flaw. Under [the zoo's
-//! rule](super#the-rule-safe-code-cannot-reach-undefined-behaviour) the data race makes
-//! `RelaxedPublishArray` an `unsafe`-to-build entry; the lost wakeup leaves
+//! rule](super#the-rule-safe-code-cannot-reach-undefined-behaviour) the data races make
+//! `RelaxedPublishArray` and `ClaimlessPublishArray` `unsafe`-to-build entries; the lost wakeup leaves
 //! `UnannouncedSleepArray` a safe `SharedArray`.
 
 use core::fmt;
@@ -37,6 +38,8 @@ enum Flaw {
     RelaxedPublish,
     /// `wait` sleeps without announcing itself with SLEEPERS.
     UnannouncedSleep,
+    /// `publish` writes the value without claiming the slot first.
+    Claimless,
 }
 
 struct Slot<T> {
@@ -54,9 +57,10 @@ struct Flawed<T> {
 unsafe impl<T: Send> Send for Flawed<T> {}
 // SAFETY: as for `LockFreeArray` — each slot's value is written once by the publisher that
 // claimed it and read only after READY is seen — except that `Flaw::RelaxedPublish` breaks
-// the ordering half of that argument on purpose. That flaw is reachable only through the
-// `unsafe` `RelaxedPublishArray::new`, whose contract confines sharing to a model checker's
-// threads; with `Flaw::UnannouncedSleep` the Release publish keeps the argument whole.
+// the ordering half of that argument on purpose, and `Flaw::Claimless` the "only writer"
+// half. Those flaws are reachable only through the `unsafe` `RelaxedPublishArray::new` and
+// `ClaimlessPublishArray::new`, whose contracts confine sharing to a model checker's threads;
+// with `Flaw::UnannouncedSleep` the claim and the Release publish keep the argument whole.
 unsafe impl<T: Send + Sync> Sync for Flawed<T> {}
 
 impl<T: Clone> Flawed<T> {
@@ -92,6 +96,10 @@ impl<T: Clone> Flawed<T> {
             if state & PHASE != EMPTY {
                 return Err(PublishError::AlreadyPublished { index, value });
             }
+            if self.flaw == Flaw::Claimless {
+                // THE BUG: "empty" is not "mine": another publisher may be past this check too.
+                break;
+            }
             match slot
                 .state
                 .compare_exchange(state, WRITING | (state & SLEEPERS), Relaxed, Relaxed)
@@ -100,13 +108,17 @@ impl<T: Clone> Flawed<T> {
                 Err(seen) => state = seen,
             }
         }
-        // SAFETY: the claim makes us the only writer (as in `LockFreeArray::publish`).
+        // SAFETY: the claim makes us the only writer (as in `LockFreeArray::publish`) — except
+        // with `Flaw::Claimless`, the entry's point, reachable only through the `unsafe`
+        // `ClaimlessPublishArray::new`, whose caller promised a checker runs the threads: the
+        // exhaustive checker reports a second writer before its write happens; the randomized
+        // one runs one thread at a time.
         slot.value.with_mut(|p| unsafe { (*p).write(value) });
         let ordering = match self.flaw {
             // THE BUG: Relaxed publishes nothing; a reader's Acquire load has no partner.
             Flaw::RelaxedPublish => Relaxed,
             // Release: pairs with the Acquire loads in `try_get` / `wait`.
-            Flaw::UnannouncedSleep => Release,
+            Flaw::UnannouncedSleep | Flaw::Claimless => Release,
         };
         if slot.state.swap(READY, ordering) & SLEEPERS != 0 {
             futex::wake_all(&slot.state);
@@ -144,7 +156,7 @@ impl<T: Clone> Flawed<T> {
                 // THE BUG: sleeps without setting SLEEPERS, so `publish` sees no sleeper and
                 // never wakes us.
                 Flaw::UnannouncedSleep => futex::wait(&slot.state, state),
-                Flaw::RelaxedPublish => {
+                Flaw::RelaxedPublish | Flaw::Claimless => {
                     if state & SLEEPERS == 0
                         && slot
                             .state
@@ -255,6 +267,49 @@ impl<T: Clone + Send + Sync> RelaxedPublishArray<T> {
     }
 }
 
+/// BROKEN: `LockFreeArray` whose `publish` does not claim the slot — a [`Lane`]'s publish
+/// without the lane.
+///
+/// A publish that finds the slot empty writes its value and swaps in READY. Two publishers
+/// can both find it empty: both write the value (a data race) and both are told they won.
+/// Dropping the claim is sound only when the slot has one publisher, which
+/// `LockFreeArrayIn<_, _, Lanes>` makes sure of with one holder per lane; `LockFreeArray`
+/// claims with a CAS instead.
+///
+/// A data-race entry, built only by the `unsafe` [`new`](Self::new), and not a
+/// [`SharedArray`]:
+///
+/// ```compile_fail,E0133
+/// let a = synclab::zoo::array::ClaimlessPublishArray::<u64>::new(1); // `new` is unsafe
+/// ```
+///
+/// [`Lane`]: crate::array::Lane
+pub struct ClaimlessPublishArray<T>(Flawed<T>);
+
+impl<T: Clone + Send + Sync> ClaimlessPublishArray<T> {
+    /// An array of `len` empty slots.
+    ///
+    /// # Safety
+    ///
+    /// Two concurrent [`publish`](Self::publish)es of one slot race on its value on purpose.
+    /// The array may be shared between threads only where a model checker runs them, on the
+    /// terms of [`RelaxedPublishArray::new`]; used from a single thread it is sound in every
+    /// build.
+    pub unsafe fn new(len: usize) -> Self {
+        Self(Flawed::new(len, Flaw::Claimless))
+    }
+
+    /// `SharedArray::publish`, without the claim.
+    pub fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
+        self.0.publish(index, value)
+    }
+
+    /// `SharedArray::try_get`.
+    pub fn try_get(&self, index: usize) -> Result<Option<T>, IndexError> {
+        self.0.try_get(index)
+    }
+}
+
 /// BROKEN: `LockFreeArray` whose readers sleep without setting the SLEEPERS marker.
 ///
 /// `publish` wakes only when it sees the marker, so a reader that went to sleep before
@@ -298,4 +353,8 @@ macro_rules! debug_len {
     )*};
 }
 
-debug_len!(RelaxedPublishArray, UnannouncedSleepArray);
+debug_len!(
+    RelaxedPublishArray,
+    ClaimlessPublishArray,
+    UnannouncedSleepArray
+);

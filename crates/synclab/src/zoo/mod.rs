@@ -34,6 +34,7 @@
 //! | entry | bug | kind | safe code |
 //! |---|---|---|---|
 //! | [`array::RelaxedPublishArray`] | Relaxed publish | data race | cannot build it (`compile_fail` doc tests: `new` is unsafe, not a `SharedArray`) |
+//! | [`array::ClaimlessPublishArray`] | publish without a claim (two writers of one value) | data race | cannot build it (`compile_fail` doc test: `new` is unsafe) |
 //! | [`array::UnannouncedSleepArray`] | lost wakeup | logic | Miri program `zoo::unannounced_sleep_array` |
 //! | [`locks::RelaxedUnlockMutex`] | Relaxed unlock (the lock owns no data: a race needs the caller's own `unsafe` cell) | logic | Miri program `zoo::relaxed_unlock_mutex` |
 //! | [`locks::TwoStateFutexMutex`] | lost wakeup | logic | Miri program `zoo::two_state_futex_mutex` |
