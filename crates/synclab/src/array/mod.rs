@@ -12,6 +12,11 @@
 //! | [`CondvarArray<T, FutexFamily>`](CondvarArray) | the same, on synclab's futex mutex + condvar | the same | the same, synclab's locks |
 //! | [`LockFreeArray`] | a short bounded spin, then a futex wait on the slot's state word | one CAS + one swap, a wake only when someone sleeps | per-slot state word, like a futex mutex's three states |
 //!
+//! Beside them, outside the trait: [`LockFreeArrayIn<T, M, Lanes>`](Lanes), the lock-free array
+//! for slots whose publisher is known in advance — slot `i` is published only through the
+//! [`Lane`] of lane `i mod lanes`, so a publish needs no claim (a load and one swap) and the
+//! slots are packed.
+//!
 //! # The contract
 //!
 //! * **Write once.** [`SharedArray::publish`] fills an empty slot. A second publish of the same
