@@ -1102,24 +1102,15 @@ unsafe impl<T: crate::shm::Plain> crate::shm::Design
         params: &[u64; 2],
     ) -> Result<Self, crate::shm::OpenError> {
         let len = slot_count(params[0])?;
-        let table = usize::try_from(params[1])
-            .ok()
-            .and_then(|lanes| LaneTable::new(lanes).ok())
-            .ok_or_else(|| crate::shm::OpenError::BadParams {
-                reason: format!(
-                    "{} lanes: a laned array has a power of two of lanes, from 1 to {MAX_LANES}",
-                    params[1]
-                ),
+        // A count beyond usize is refused by `LaneTable::new` like any other bad count.
+        let table =
+            LaneTable::new(usize::try_from(params[1]).unwrap_or(usize::MAX)).map_err(|e| {
+                crate::shm::OpenError::BadParams {
+                    reason: e.to_string(),
+                }
             })?;
-        let mut table = Some(table);
         // SAFETY: see the impl's SAFETY comment.
-        let slots = unsafe {
-            cursor.region(
-                || table.take().expect("the header is built once"),
-                |_| Lanes::cell(),
-                len,
-            )?
-        };
+        let slots = unsafe { cursor.region(|| table, |_| Lanes::cell(), len)? };
         Ok(Self { slots })
     }
 }
