@@ -42,7 +42,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use synclab::array::{Lanes, LockFreeArrayIn};
-use synclab::queue::{ArrayQueueIn, BlockingQueueIn};
+use synclab::queue::{ArrayQueueIn, BlockingQueueIn, DuplexIn};
 use synclab::shm::Region as _;
 use synclab::shm::{
     region_end, Cursor, Design, InSegment, OpenError, Placeable, SegmentOptions, Shared, Shm,
@@ -62,6 +62,9 @@ type Message = [u64; 8];
 type ShmQueue = BlockingQueueIn<Message, ArrayQueueIn<Message, Shm>, Shm>;
 type ShmArray = LockFreeArrayIn<u64, Shm>;
 type ShmLanes = LockFreeArrayIn<u64, Shm, Lanes>;
+type ShmDuplex = DuplexIn<u64, Shm>;
+/// Slots per direction of the round trip's duplex ring.
+const DUPLEX_CAPACITY: u64 = 64;
 
 /// One futex word alone in a segment: the floors.
 #[derive(Debug)]
@@ -124,6 +127,7 @@ type Turns = (fn(&AtomicU32, u32), fn(&AtomicU32, u32));
 
 const ARRAY: &str = "LockFreeArrayIn<Shm>";
 const LANES: &str = "LockFreeArrayIn<Shm, Lanes>";
+const DUPLEX: &str = "DuplexIn<Shm>";
 const QUEUE: &str = "BlockingQueueIn<ArrayQueue, Shm>";
 const FUTEX_FLOOR: &str = "raw shared futex";
 const SPIN_FLOOR: &str = "spin on one shared line";
@@ -166,6 +170,7 @@ pub fn workloads() -> Vec<Workload> {
             vec![
                 c(SPIN_FLOOR, Role::Floor, spin_quick),
                 c(FRESH_FLOOR, Role::Floor, fresh_quick),
+                c(DUPLEX, Role::Synclab, duplex_quick),
                 c(LANES, Role::Synclab, lanes_quick),
                 c(ARRAY, Role::Synclab, array_quick),
                 c(PIPE, Role::Anchor, pipe_quick),
@@ -204,7 +209,7 @@ pub fn targets() -> Vec<Target> {
             claim: "Cross-process round trip, reader spinning ≤ 1.5× the shared spin floor",
             workload: "processes/roundtrip-spinning",
             threads: 2,
-            contender: LANES,
+            contender: DUPLEX,
             reference: SPIN_FLOOR,
             min_advantage: 1.0 / 1.5,
         },
@@ -300,6 +305,19 @@ fn helper(spec: &str) -> Result<(), String> {
                     |i| a.wait_checked(i),
                     |i, v| lane.publish(i, v),
                 )?;
+            }
+        }
+        "duplex" => {
+            let seg = next("segment")?;
+            let rounds: u32 = next("rounds")?.parse().map_err(|_| "rounds")?;
+            let d = Shared::<ShmDuplex>::open(&seg, &opts).map_err(|e| e.to_string())?;
+            let mut end = d.end(1).map_err(|e| e.to_string())?;
+            ready();
+            for _ in 0..rounds {
+                let v = end.recv_spinning(None).map_err(|e| e.to_string())?;
+                // The parent waits for this answer before it sends again: there is room.
+                end.try_send(v + 1)
+                    .map_err(|_| "the ring towards the parent is full")?;
             }
         }
         "stream" => {
@@ -578,6 +596,25 @@ fn lanes_pingpong(rounds: u32, work: Duration) -> Measurement {
     )
 }
 
+/// A round trip over a duplex ring: the parent holds end 0, the helper end 1; request `i`
+/// and its answer share slot `i mod 64`'s line.
+fn duplex_pingpong(rounds: u32) -> Measurement {
+    let name = segment_name("duplex");
+    let d = Shared::<ShmDuplex>::create(&name, &DUPLEX_CAPACITY, &SegmentOptions::new())
+        .expect("segment");
+    let mut end = d.end(0).expect("a new ring's ends are free");
+    let mut helper = spawn_helper(format!("duplex {name} {rounds}"), Stdio::null());
+    await_ready(&mut BufReader::new(helper.stdout()));
+    let start = Instant::now();
+    for i in 0..u64::from(rounds) {
+        end.try_send(i).expect("one request in flight at a time");
+        std::hint::black_box(end.recv_spinning(None).expect("the helper answers"));
+    }
+    let elapsed = start.elapsed();
+    helper.finish();
+    handoffs(rounds, elapsed, Duration::ZERO)
+}
+
 fn pipe_pingpong(rounds: u32, work: Duration) -> Measurement {
     let mut helper = spawn_helper(
         format!("stream {rounds} {} pipe", work.as_nanos()),
@@ -649,6 +686,9 @@ fn fresh_quick(p: &Params) -> Measurement {
 }
 fn array_quick(p: &Params) -> Measurement {
     array_pingpong(quick_rounds(p), Duration::ZERO)
+}
+fn duplex_quick(p: &Params) -> Measurement {
+    duplex_pingpong(quick_rounds(p))
 }
 fn lanes_quick(p: &Params) -> Measurement {
     lanes_pingpong(quick_rounds(p), Duration::ZERO)

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use synclab::{
     array::{CondvarArrayIn, Lanes, LockFreeArrayIn, PublishError, PublishStep, WaitError},
     lock::{FutexFamilyIn, FutexMutexIn},
-    queue::{ArrayQueueIn, BlockingQueueIn, QueueStep},
+    queue::{duplex::SendStep, ArrayQueueIn, BlockingQueueIn, DuplexIn, QueueStep, SpinRecvError},
     shm::{InSegment, SegmentOptions, Shared, Shm},
 };
 
@@ -26,6 +26,9 @@ type ShmMutex = InSegment<FutexMutexIn<[u64; 2], Shm>>;
 type ShmArray = LockFreeArrayIn<u64, Shm>;
 /// A laned array in a segment: slot `i` belongs to lane `i mod 2`.
 type ShmLanes = LockFreeArrayIn<u64, Shm, Lanes>;
+/// A duplex ring in a segment.
+#[cfg(target_os = "linux")]
+type ShmDuplex = DuplexIn<u64, Shm>;
 #[cfg(target_os = "linux")]
 type ShmCondvarArray = CondvarArrayIn<u64, FutexFamilyIn<Shm>, Shm>;
 /// A 64-byte message.
@@ -57,7 +60,7 @@ fn main() -> ExitCode {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(200);
-    let scenarios: [(&str, Scenario); 8] = [
+    let scenarios: [(&str, Scenario); 10] = [
         (
             "lock holder killed; the next lock reports OwnerDied",
             lock_holder_killed,
@@ -77,6 +80,14 @@ fn main() -> ExitCode {
         (
             "lane holder killed after writing, before publishing; the reader gets PublisherDied and takes the lane over",
             lane_holder_killed,
+        ),
+        (
+            "duplex end holder killed after writing, before its stamp; the peer's spin reports PeerDied and a successor resends",
+            |i| duplex_holder_killed(i, SendStep::AfterWrite),
+        ),
+        (
+            "duplex end holder killed after its stamp, before its record; the value arrives once and a successor goes on",
+            |i| duplex_holder_killed(i, SendStep::AfterStamp),
         ),
         (
             "producer killed after claiming a queue slot; consumers pop past it",
@@ -179,6 +190,20 @@ fn child(spec: &str) -> ! {
             core::mem::forget(lane);
             say("claimed");
             Box::new(a)
+        }
+        "duplex-write" | "duplex-stamp" => {
+            let d = Shared::<ShmDuplex>::open(name, &options()).expect("open duplex segment");
+            let mut end = d.end(0).expect("end 0 is free");
+            end.try_send(41).expect("room");
+            let step = if role == "duplex-write" {
+                SendStep::AfterWrite
+            } else {
+                SendStep::AfterStamp
+            };
+            // Leaks the end: held until the SIGKILL, its owner word naming this thread.
+            end.send_dying(42, step).expect("room");
+            say("claimed");
+            Box::new(d)
         }
         "push" => {
             let q = Shared::<ShmQueue>::open(name, &options()).expect("open queue segment");
@@ -456,6 +481,50 @@ fn lane_holder_killed(i: usize) -> Result<Duration, String> {
         (Err(WaitError::PublisherDied { index: 2 }), detect, true, Ok(()), Ok(41), Ok(7)) => {
             Ok(detect)
         }
+        other => Err(format!("unexpected: {other:?}")),
+    }
+}
+
+/// The child takes end 0, sends 41 whole, and is killed in the middle of sending 42. The
+/// parent (end 1) receives 41; then, for a death before the stamp, its spinning receive
+/// reports `PeerDied`, and for a death after it, receives 42 (once). Either way a successor
+/// takes end 0 over and sends 7, which arrives next.
+#[cfg(target_os = "linux")]
+fn duplex_holder_killed(i: usize, step: SendStep) -> Result<Duration, String> {
+    let role = match step {
+        SendStep::AfterWrite => "duplex-write",
+        SendStep::AfterStamp => "duplex-stamp",
+    };
+    let name = segment_name(role, i);
+    let d = Shared::<ShmDuplex>::create(&name, &4, &options()).map_err(|e| e.to_string())?;
+    let mut child = spawn_child(role, &name)?;
+    if await_line(&mut child)? != "claimed" {
+        return Err("child did not take its end".into());
+    }
+    kill(child)?;
+    let killed = Instant::now();
+    let reader = Shared::<ShmDuplex>::open(&name, &options()).map_err(|e| e.to_string())?;
+    let outcome = within(move || {
+        let deadline = Some(Instant::now() + DEADLINE);
+        let mut end = reader.end(1).expect("end 1 is free");
+        let first = end.recv_spinning(deadline);
+        let second = end.recv_spinning(deadline);
+        let detect = killed.elapsed();
+        let successor = match reader.end(0) {
+            Ok(mut e) => e.try_send(7).map_err(|v| format!("full: {v}")),
+            Err(e) => Err(e.to_string()),
+        };
+        let third = end.recv_spinning(deadline);
+        (first, second, detect, successor, third)
+    })?;
+    drop(d);
+    match outcome {
+        (Ok(41), Err(SpinRecvError::PeerDied), detect, Ok(()), Ok(7))
+            if step == SendStep::AfterWrite =>
+        {
+            Ok(detect)
+        }
+        (Ok(41), Ok(42), detect, Ok(()), Ok(7)) if step == SendStep::AfterStamp => Ok(detect),
         other => Err(format!("unexpected: {other:?}")),
     }
 }

@@ -42,6 +42,7 @@ pub mod array_queue;
 pub mod blocking;
 pub mod channel;
 pub mod deque;
+pub mod duplex;
 pub mod event_count;
 pub mod locked;
 
@@ -51,6 +52,7 @@ pub use channel::{
     bounded, bounded_with, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError,
     Sender, TryRecvError, TrySendError,
 };
+pub use duplex::{Duplex, DuplexEnd, DuplexIn, EndError, SpinRecvError};
 pub use event_count::{EventCount, EventCountIn, WaitKey};
 pub use locked::LockedQueue;
 

@@ -1,0 +1,613 @@
+//! A duplex ring: two single-producer single-consumer rings, one per direction, whose slots
+//! share cache lines — so that a request and its answer travel in one line.
+//!
+//! Sources: Lamport's single-producer single-consumer ring ("Specifying concurrent program
+//! modules", 1983) with the per-slot full marks of FastForward (Giacomoni, Moseley and
+//! Vachharajani, PPoPP 2008), so the receiver never reads the sender's position; the sender's
+//! cached view of the receiver's position of Lee, Bu and Chandramouli's MCRingBuffer (2009);
+//! Vyukov's per-slot sequence stamps (as in the [array queue](super::array_queue)) for the
+//! full marks.
+//!
+//! # Why two directions in one line
+//!
+//! A round trip between two spinning peers moves, at best, one cache line each way: the
+//! `processes/roundtrip-spinning` floor is two processes taking turns on one line. A ring per
+//! direction with lines of its own moves two lines per round trip (the request's, then the
+//! answer's), and a write-once array a fresh line per handoff; both measured well above the
+//! floor (docs/benchmarks.md). Here slot `k` of both directions is one line, [`Pair`]: the
+//! receiver of a request writes its answer into the line it has just read, which is exactly
+//! the floor's pattern. A one-way stream uses half of each line and loses nothing.
+//!
+//! # The protocol
+//!
+//! Each direction `d` (from end `d` to end `1 - d`) has `capacity` slots. Positions count
+//! from 0 and wrap at 2³² (capacities are at most [`MAX_CAPACITY`](super::MAX_CAPACITY) =
+//! 2³¹, so a difference of positions is never ambiguous).
+//!
+//! | word | written by | read by | meaning |
+//! |---|---|---|---|
+//! | `stamp[d]` of slot `k` | end `d` only, Release | end `1 - d`, Acquire | `p + 1` (wrapping): the slot holds the value of position `p`; `0` initially (nothing yet) |
+//! | `received` of end `e` | end `e` only, Release, after copying a value out | the peer, Acquire, when its cached view says full | positions end `e` has taken |
+//! | `sent` of end `e` | end `e` only, Relaxed | the next holder of end `e` | positions end `e` has sent (for a successor) |
+//! | `owner` of end `e` | CAS by whoever takes the end | takers; the peer's [`DuplexEnd::peer_died`] | the holder's tag, `FREE_END` when nobody holds it |
+//!
+//! Sending position `p` into slot `k = p mod capacity`: if `p - received_cached ≥ capacity`,
+//! reload the peer's `received` (Acquire: the peer's read of position `p - capacity`'s value
+//! happens before our overwrite of it); still full → hand the value back. Otherwise write the
+//! value, then store `stamp = p + 1` (Release), then record `sent = p + 1`.
+//!
+//! Receiving position `p` from slot `k`: load the stamp (Acquire); unless it is `p + 1`,
+//! nothing is there. Otherwise read the value out, record `received = p + 1` (Release) and
+//! return it.
+//!
+//! The fast paths are plain loads and stores, no read-modify-write: on the machine we measure
+//! on each `swap` (what a sleeping receiver would need the sender to do, to learn that it must
+//! wake it) cost about 5 ns a handoff, a sixth of the floor. So the ring does not sleep:
+//! `try_send` and `try_recv` never block, and [`DuplexEnd::recv_spinning`] busy-polls, as iceoryx2's
+//! polling subscribers do. A receiver that must sleep uses the
+//! [blocking queue](super::BlockingQueueIn) or the [laned array](crate::array::Lanes).
+//!
+//! # Ends and their holders
+//!
+//! End `e` is taken with a CAS on its owner word (the holder's tag in tracked memory), and the
+//! [`DuplexEnd`] handle is neither `Send` nor `Sync`: one thread sends and receives for an end at a
+//! time, so every word and value above has one writer. Dropping the handle lets the end go
+//! (Release) and the next taker continues from its records (Acquire).
+//!
+//! # A holder that dies (tracked memory)
+//!
+//! In a segment shared by processes ([`Shm`](crate::shm::Shm)) the holder of an end may be
+//! killed at any step. A survivor that takes the end over (as [`DuplexIn::end`] allows once
+//! the holder's tag is dead) continues from the records:
+//!
+//! | the holder dies… | what is left | what the successor does |
+//! |---|---|---|
+//! | while writing a value | the slot's stamp still says the older position | overwrites it: the send never happened |
+//! | after the stamp, before recording `sent` | a value sent, `sent` one short | sees `stamp == sent + 1` in its next outgoing slot and counts it: the value is delivered once |
+//! | while copying a value out, before recording `received` | the value still in the slot | receives it again: a value is taken once by a holder that returned it |
+//! | after recording `received` | the value consumed | nothing to do (the dead holder had it) |
+//!
+//! The peer keeps working meanwhile: its sends fill the ring and then hand values back, its
+//! receives find nothing, and [`DuplexEnd::peer_died`] tells it why.
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+
+use super::CapacityError;
+use crate::shm::{Heap, HeapMemory, Memory, Region};
+use crate::sync::atomic::{AtomicU32, Ordering::*};
+use crate::sync::hint::spin_loop;
+use crate::sync::time::Instant;
+use crate::sync::UnsafeCell;
+
+/// An owner word with no holder (tags are never 0).
+const FREE_END: u32 = 0;
+
+/// Slot `k` of both directions: direction `d`'s stamp and value are `stamp[d]`, `value[d]`.
+/// On a cache line of its own (64 bytes on the machines this is measured on); a `u64` pair
+/// takes 24 of them.
+#[repr(C, align(64))]
+struct Pair<T> {
+    stamp: [AtomicU32; 2],
+    value: [UnsafeCell<MaybeUninit<T>>; 2],
+}
+
+/// The words of one end, on a line of their own: written by the end's holder only (on the
+/// fast path), so the holder's records cost a store to a line it already owns.
+#[repr(C, align(64))]
+struct EndWords {
+    /// The holder's tag, or `FREE_END`.
+    owner: AtomicU32,
+    /// Positions sent by this end (a record for a successor).
+    sent: AtomicU32,
+    /// Positions received by this end (the peer's space check, and a successor's start).
+    received: AtomicU32,
+}
+
+/// The two ends' words.
+#[repr(C)]
+struct Ends([EndWords; 2]);
+
+impl fmt::Debug for Ends {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ends").finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Debug for Pair<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pair").finish_non_exhaustive()
+    }
+}
+
+impl Ends {
+    fn new() -> Self {
+        let end = || EndWords {
+            owner: AtomicU32::new(FREE_END),
+            sent: AtomicU32::new(0),
+            received: AtomicU32::new(0),
+        };
+        Ends([end(), end()])
+    }
+}
+
+impl<T> Pair<T> {
+    fn new() -> Self {
+        Pair {
+            stamp: [AtomicU32::new(0), AtomicU32::new(0)],
+            value: [
+                UnsafeCell::new(MaybeUninit::uninit()),
+                UnsafeCell::new(MaybeUninit::uninit()),
+            ],
+        }
+    }
+}
+
+/// A duplex ring on the [`Heap`]; see [`DuplexIn`].
+pub type Duplex<T> = DuplexIn<T, Heap>;
+
+/// Two bounded single-producer single-consumer rings in memory `M`, one per direction, slot
+/// `k` of both on one cache line. See the [module docs](self).
+///
+/// ```
+/// use synclab::queue::Duplex;
+///
+/// let ring = Duplex::<u64>::with_capacity(4).unwrap();
+/// let mut client = ring.end(0).unwrap();
+/// let mut server = ring.end(1).unwrap();
+/// client.try_send(41).unwrap();
+/// let request = server.try_recv().unwrap();
+/// server.try_send(request + 1).unwrap();
+/// assert_eq!(client.try_recv(), Some(42));
+/// assert_eq!(client.try_recv(), None);
+/// ```
+pub struct DuplexIn<T, M: Memory> {
+    ring: M::Region<Ends, Pair<T>>,
+}
+
+// SAFETY: the ring owns the `T`s in flight and drops them; moving it moves them (`T: Send`).
+unsafe impl<T: Send, M: Memory> Send for DuplexIn<T, M> {}
+// SAFETY: through `&DuplexIn` the holders of the two ends move `T`s from one thread to another
+// (`T: Send`); no `&T` is ever shared. Every access to a value is ordered by its slot's stamp
+// and the receiver's `received` record (see the SAFETY comments at each access).
+unsafe impl<T: Send, M: Memory> Sync for DuplexIn<T, M> {}
+
+impl<T> Duplex<T> {
+    /// A duplex ring on the heap of `capacity` slots per direction.
+    ///
+    /// # Errors
+    ///
+    /// [`CapacityError`] for 0, more than [`MAX_CAPACITY`](super::MAX_CAPACITY), or a ring
+    /// that cannot be allocated.
+    pub fn with_capacity(capacity: usize) -> Result<Self, CapacityError> {
+        Self::with_capacity_in(capacity)
+    }
+}
+
+impl<T, M: HeapMemory> DuplexIn<T, M> {
+    /// A duplex ring of `capacity` slots per direction in heap memory `M` (the heap, or a
+    /// model memory).
+    ///
+    /// # Errors
+    ///
+    /// As [`Duplex::with_capacity`].
+    pub fn with_capacity_in(capacity: usize) -> Result<Self, CapacityError> {
+        let capacity = CapacityError::check(capacity)?;
+        let mut slots = Vec::new();
+        slots.try_reserve_exact(capacity).map_err(|_| {
+            CapacityError::allocation_failed(capacity, core::mem::size_of::<Pair<T>>())
+        })?;
+        slots.extend((0..capacity).map(|_| Pair::new()));
+        Ok(Self {
+            // Exact: `into_boxed_slice` does not reallocate.
+            ring: M::region(Ends::new(), slots.into_boxed_slice()),
+        })
+    }
+}
+
+impl<T, M: Memory> DuplexIn<T, M> {
+    #[inline(always)]
+    fn slots(&self) -> &[Pair<T>] {
+        self.ring.elems()
+    }
+
+    #[inline(always)]
+    fn words(&self, end: usize) -> &EndWords {
+        &self.ring.header().0[end]
+    }
+
+    /// Slots per direction.
+    pub fn capacity(&self) -> usize {
+        self.slots().len()
+    }
+
+    /// Takes end `end` (0 or 1) for the calling thread: the right to send in direction `end`
+    /// and to receive from direction `1 - end`, until the handle is dropped.
+    ///
+    /// An end has one holder at a time: [`EndError::Taken`] while another thread holds it (or
+    /// this one does). In tracked memory an end whose holder died is taken over; the
+    /// successor continues from the dead holder's records (see the module docs).
+    pub fn end(&self, end: usize) -> Result<DuplexEnd<'_, T, M>, EndError> {
+        if end > 1 {
+            return Err(EndError::NoSuchEnd { end });
+        }
+        let words = self.words(end);
+        let ctx = &words.owner as *const AtomicU32 as *const ();
+        let tag = M::tag(ctx);
+        // Relaxed: the tag only names whom to ask about; the handover is the CAS below.
+        let mut seen = words.owner.load(Relaxed);
+        loop {
+            // A holder gone for good (tracked memory only) is taken over; `is_dead` orders its
+            // writes before ours (a survivor learns of a death from the kernel, after the dead
+            // process's stores; the models' kernel gives the same edge).
+            let free = seen == FREE_END || (M::TRACKED && M::is_dead(ctx, seen));
+            if !free {
+                return Err(EndError::Taken { end });
+            }
+            // Acquire: pairs with the Release CAS in `DuplexEnd::drop` (or the kernel's edge for a
+            // dead holder): the previous holder's records and values happen before our use.
+            match words.owner.compare_exchange(seen, tag, Acquire, Relaxed) {
+                Ok(_) => break,
+                Err(now) => seen = now,
+            }
+        }
+        let cap = self.capacity();
+        // Relaxed: ordered by the Acquire above; only this end's holders write these.
+        let mut sent = words.sent.load(Relaxed);
+        let received = words.received.load(Relaxed);
+        // A holder that died after its stamp and before its record sent one more than it
+        // recorded: its value is in the next outgoing slot, stamped `sent + 1`.
+        // Acquire: pairs with the Release stamp store in `send`; we only compare it.
+        let next = &self.slots()[sent as usize % cap];
+        if next.stamp[end].load(Acquire) == sent.wrapping_add(1) {
+            sent = sent.wrapping_add(1);
+            words.sent.store(sent, Relaxed);
+        }
+        Ok(DuplexEnd {
+            ring: self,
+            me: end,
+            tag,
+            sent,
+            out_slot: sent as usize % cap,
+            received,
+            in_slot: received as usize % cap,
+            // Relaxed: a view that may be stale (too small) only makes `try_send` reload it.
+            peer_received: self.words(1 - end).received.load(Relaxed),
+            _thread: PhantomData,
+        })
+    }
+}
+
+/// Why [`DuplexIn::end`] refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EndError {
+    /// `end` is not 0 or 1.
+    NoSuchEnd {
+        /// The end asked for.
+        end: usize,
+    },
+    /// Another live thread holds the end (or the calling thread does, through another handle).
+    Taken {
+        /// The end asked for.
+        end: usize,
+    },
+}
+
+impl fmt::Display for EndError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EndError::NoSuchEnd { end } => {
+                write!(f, "no end {end}: a duplex ring has ends 0 and 1")
+            }
+            EndError::Taken { end } => write!(f, "end {end} is held by a live thread"),
+        }
+    }
+}
+
+impl std::error::Error for EndError {}
+
+/// Why [`DuplexEnd::recv_spinning`] returned no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpinRecvError {
+    /// The deadline passed with nothing to receive.
+    TimedOut,
+    /// Nothing to receive, and the peer end's holder is dead (tracked memory only); a new
+    /// holder may take its end over and send.
+    PeerDied,
+}
+
+impl fmt::Display for SpinRecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpinRecvError::TimedOut => write!(f, "timed out with nothing to receive"),
+            SpinRecvError::PeerDied => {
+                write!(f, "nothing to receive and the peer end's holder died")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SpinRecvError {}
+
+/// Where [`DuplexEnd::send_dying`] stops, as a process killed there would.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendStep {
+    /// After writing the value, before its stamp.
+    AfterWrite,
+    /// After the stamp, before recording `sent`.
+    AfterStamp,
+}
+
+const RUN_TO_END: u8 = 0;
+const STOP_AFTER_WRITE: u8 = 1;
+const STOP_AFTER_STAMP: u8 = 2;
+
+/// One end of a [`DuplexIn`], held by the thread that took it until dropped: it sends in
+/// direction `end` and receives from direction `1 - end`.
+///
+/// Neither `Send` nor `Sync`: the end's owner word names the thread that took it (its tag, in
+/// tracked memory), and that thread's death is what lets a survivor take the end over.
+///
+/// ```compile_fail
+/// use synclab::queue::Duplex;
+///
+/// fn send<S: Send>(_: S) {}
+/// let ring = Duplex::<u64>::with_capacity(1).unwrap();
+/// send(ring.end(0).unwrap());
+/// ```
+pub struct DuplexEnd<'a, T, M: Memory> {
+    ring: &'a DuplexIn<T, M>,
+    me: usize,
+    tag: u32,
+    /// The next position to send, and its slot.
+    sent: u32,
+    out_slot: usize,
+    /// The next position to receive, and its slot.
+    received: u32,
+    in_slot: usize,
+    /// The peer's `received` as last read: a lower bound.
+    peer_received: u32,
+    _thread: PhantomData<*const ()>,
+}
+
+impl<T, M: Memory> DuplexEnd<'_, T, M> {
+    /// This end's number (0 or 1).
+    pub fn end(&self) -> usize {
+        self.me
+    }
+
+    /// Sends `value` to the peer, or hands it back if the ring towards the peer is full.
+    /// Never blocks.
+    #[inline]
+    pub fn try_send(&mut self, value: T) -> Result<(), T> {
+        self.send_until::<RUN_TO_END>(value)
+    }
+
+    /// Runs `try_send` up to `step` and stops there for good, as a process killed at that
+    /// point would: the handle is leaked, so the end stays held by this thread and nothing
+    /// sends from it again (a send after a stamp without its record would rewrite a value the
+    /// peer may be reading). For death-injection tests and models only. The value is leaked
+    /// if it was written; handed back if the ring was full.
+    #[doc(hidden)]
+    pub fn send_dying(mut self, value: T, step: SendStep) -> Result<(), T> {
+        let sent = match step {
+            SendStep::AfterWrite => self.send_until::<STOP_AFTER_WRITE>(value),
+            SendStep::AfterStamp => self.send_until::<STOP_AFTER_STAMP>(value),
+        };
+        core::mem::forget(self);
+        sent
+    }
+
+    #[inline(always)]
+    fn send_until<const STOP: u8>(&mut self, value: T) -> Result<(), T> {
+        let ring = self.ring;
+        let cap = ring.capacity() as u32;
+        if self.sent.wrapping_sub(self.peer_received) >= cap {
+            // Acquire: pairs with the peer's Release store of `received` in `try_recv`: its
+            // read of the value we are about to overwrite happens before our write.
+            self.peer_received = ring.words(1 - self.me).received.load(Acquire);
+            if self.sent.wrapping_sub(self.peer_received) >= cap {
+                return Err(value);
+            }
+        }
+        let slot = &ring.slots()[self.out_slot];
+        // SAFETY: only this end's holder writes direction `me`'s values (the handle is neither
+        // Send nor Sync and `end` hands an end to one thread at a time; an earlier holder's
+        // writes happen before ours through the handover); the peer has taken the position
+        // this slot held before (checked above, Acquire), and reads this one only after our
+        // Release stamp below; `Drop` needs `&mut`, excluded by our borrow.
+        slot.value[self.me].with_mut(|p| unsafe { (*p).write(value) });
+        if STOP == STOP_AFTER_WRITE {
+            return Ok(());
+        }
+        let next = self.sent.wrapping_add(1);
+        // Release: pairs with the Acquire stamp load in `try_recv`: the value is visible to a
+        // receiver that sees the stamp.
+        slot.stamp[self.me].store(next, Release);
+        if STOP == STOP_AFTER_STAMP {
+            return Ok(());
+        }
+        // Relaxed: a record for a successor, which reads it after the handover's Acquire.
+        ring.words(self.me).sent.store(next, Relaxed);
+        self.sent = next;
+        self.out_slot += 1;
+        if self.out_slot == ring.capacity() {
+            self.out_slot = 0;
+        }
+        Ok(())
+    }
+
+    /// Receives the peer's next value, or `None` if it has sent nothing more. Never blocks.
+    #[inline]
+    pub fn try_recv(&mut self) -> Option<T> {
+        let ring = self.ring;
+        let from = 1 - self.me;
+        let slot = &ring.slots()[self.in_slot];
+        let next = self.received.wrapping_add(1);
+        // Acquire: pairs with the sender's Release stamp store: its write of the value
+        // happens before our read.
+        if slot.stamp[from].load(Acquire) != next {
+            return None;
+        }
+        // SAFETY: the stamp says the slot holds position `received`, written before the
+        // stamp (Acquire above); the sender does not overwrite it until it sees our record
+        // below (Release/Acquire); only this end's holder receives from direction `from`, and
+        // it moves the value out once: the record moves our position past it.
+        let value = slot.value[from].with(|p| unsafe { (*p).assume_init_read() });
+        // Release: pairs with the Acquire load of `received` in the peer's `try_send`: our
+        // read of the value happens before the sender's next write of the slot.
+        ring.words(self.me).received.store(next, Release);
+        self.received = next;
+        self.in_slot += 1;
+        if self.in_slot == ring.capacity() {
+            self.in_slot = 0;
+        }
+        Some(value)
+    }
+
+    /// Busy-polls [`try_recv`](Self::try_recv) until a value comes, `deadline` (if any) passes,
+    /// or — in tracked memory, asked once every [`Memory::POLL`] of polling — the peer end's
+    /// holder is found dead. Uses a CPU for the whole wait: for peers that own their CPUs.
+    pub fn recv_spinning(&mut self, deadline: Option<Instant>) -> Result<T, SpinRecvError> {
+        let mut polls: u32 = 0;
+        let mut next_check = None;
+        loop {
+            if let Some(v) = self.try_recv() {
+                return Ok(v);
+            }
+            spin_loop();
+            polls = polls.wrapping_add(1);
+            // The clock every 256 polls: a clock read costs as much as a handoff.
+            if polls % 256 != 0 {
+                continue;
+            }
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                return self.try_recv().ok_or(SpinRecvError::TimedOut);
+            }
+            if M::TRACKED {
+                let due = *next_check.get_or_insert_with(|| now.checked_add(M::POLL));
+                if due.is_none_or(|d| now >= d) {
+                    next_check = Some(now.checked_add(M::POLL));
+                    if self.peer_died() {
+                        // A last look: the peer may have sent before it died.
+                        return self.try_recv().ok_or(SpinRecvError::PeerDied);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the peer end is held by a thread that is gone for good (tracked memory only;
+    /// always `false` on the heap). A free peer end (never taken, or let go) is not dead.
+    pub fn peer_died(&self) -> bool {
+        if !M::TRACKED {
+            return false;
+        }
+        let owner = &self.ring.words(1 - self.me).owner;
+        // Relaxed: the tag only names whom to ask; nothing is read on the holder's behalf.
+        let tag = owner.load(Relaxed);
+        tag != FREE_END && M::is_dead(owner as *const AtomicU32 as *const (), tag)
+    }
+}
+
+impl<T, M: Memory> Drop for DuplexEnd<'_, T, M> {
+    fn drop(&mut self) {
+        // Release: pairs with the Acquire CAS in `end`: our sends, receives and records happen
+        // before the next holder's. A CAS, not a store: if we were taken over (only if judged
+        // dead, which a live thread is not), the word is not ours to clear.
+        let _ = self
+            .ring
+            .words(self.me)
+            .owner
+            .compare_exchange(self.tag, FREE_END, Release, Relaxed);
+    }
+}
+
+impl<T, M: Memory> fmt::Debug for DuplexEnd<'_, T, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DuplexEnd")
+            .field("end", &self.me)
+            .field("sent", &self.sent)
+            .field("received", &self.received)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, M: Memory> Drop for DuplexIn<T, M> {
+    fn drop(&mut self) {
+        // Values that need no drop (every value in a segment: `Plain` is `Copy`) are left
+        // alone: a segment's slots belong to every process that maps it, not to this handle.
+        if !core::mem::needs_drop::<T>() {
+            return;
+        }
+        let cap = self.capacity();
+        let mut in_flight = Vec::new();
+        for d in 0..2 {
+            // Relaxed: `&mut self` proves no handle is alive (they borrow the ring), and
+            // whatever gave us exclusive access ordered their accesses before ours. On the
+            // heap nobody dies, so the records are exact.
+            let sent = self.words(d).sent.load(Relaxed);
+            let taken = self.words(1 - d).received.load(Relaxed);
+            // A holder that died after a stamp and before its record leaves `sent` one short;
+            // if the peer then took that value, `taken` is ahead: nothing is in flight.
+            let count = match sent.wrapping_sub(taken) {
+                n if n <= cap as u32 => n,
+                _ => 0,
+            };
+            in_flight.extend((0..count).map(|i| (d, taken.wrapping_add(i) as usize % cap)));
+        }
+        let slots = self.slots();
+        // Every value in flight is dropped even if one's `Drop` panics, as `Vec` does.
+        crate::cleanup::drop_each(0..in_flight.len(), |i| {
+            let (d, k) = in_flight[i];
+            // SAFETY: position `taken + i` was sent (its value written) and not taken, so slot
+            // `k` of direction `d` holds an initialised value; each (d, k) is visited once and
+            // the ring is never used again.
+            slots[k].value[d].with_mut(|p| unsafe { (*p).assume_init_drop() });
+        });
+    }
+}
+
+impl<T, M: Memory> fmt::Debug for DuplexIn<T, M> {
+    /// Shows the capacity only: positions change under our feet.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Duplex")
+            .field("capacity", &self.capacity())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(target_os = "linux", synclab_plain))]
+// SAFETY: `size` is the one region `build` places (the ends' words, then the pairs); the ends
+// are atomic words, a pair two stamps and two `UnsafeCell<MaybeUninit<T>>` of plain `T`: no
+// pointers, nothing to drop, valid for any bytes (a value is read only after its stamp, and a
+// stamp or record a dead peer left wrong yields wrong plain values, never undefined behaviour:
+// every index is reduced modulo the capacity).
+unsafe impl<T: crate::shm::Plain> crate::shm::Design for DuplexIn<T, crate::shm::Shm> {
+    /// Slots per direction.
+    type Params = u64;
+    const LAYOUT: &'static str = "synclab::queue::Duplex";
+    const VERSION: u32 = 1;
+
+    fn size(offset: usize, capacity: &u64) -> Option<usize> {
+        crate::shm::region_end::<Ends, Pair<T>>(offset, usize::try_from(*capacity).ok()?)
+    }
+
+    fn build(
+        cursor: &mut crate::shm::Cursor<'_>,
+        capacity: &u64,
+    ) -> Result<Self, crate::shm::OpenError> {
+        let capacity = CapacityError::check(usize::try_from(*capacity).unwrap_or(usize::MAX))
+            .map_err(|e| crate::shm::OpenError::BadParams {
+                reason: e.to_string(),
+            })?;
+        // SAFETY: see the impl's SAFETY comment.
+        let ring = unsafe { cursor.region(Ends::new, |_| Pair::new(), capacity)? };
+        Ok(Self { ring })
+    }
+}
