@@ -9,7 +9,8 @@
 use std::time::Duration;
 use synclab::array::{Lanes, LockFreeArrayIn, PublishError, PublishStep, WaitError};
 use synclab::lock::{Mutex, RawFutexMutexIn};
-use synclab::queue::{ArrayQueueIn, QueueStep};
+use synclab::queue::duplex::SendStep;
+use synclab::queue::{ArrayQueueIn, DuplexIn, QueueStep, SpinRecvError};
 
 use synclab::sync::atomic::AtomicU32;
 use synclab::sync::futex::{Scope, Shared};
@@ -170,6 +171,71 @@ fn lane_holder_killed_after_write_reader_gets_publisher_died() {
         .ops("victim: lane(0); publish(0); write 1; die; reader: wait 0; wait 1 → PublisherDied; take over; publish 1")
         .exhaustive()
         .check(lane_holder_death);
+}
+
+/// The victim (process 1) takes end 0 of a duplex ring, sends 4 whole and dies in the
+/// middle of sending 5, holding the end. The survivor (process 2) holds end 1: it receives 4;
+/// then, for a death before the stamp, its spinning receive reports `PeerDied` (it asks at
+/// every poll under a checker), and for a death after it, it receives 5 — once. It then takes
+/// end 0 over and sends 7 to itself, which arrives next: the successor continued from the
+/// dead holder's records (and counted a stamped but unrecorded send).
+fn duplex_holder_death(step: SendStep) {
+    let kernel = Kernel::new();
+    let d = Arc::new(DuplexIn::<u32, ModelShm>::with_capacity_in(2).unwrap());
+    let victim = {
+        let (d, kernel) = (Arc::clone(&d), Arc::clone(&kernel));
+        thread::spawn(move || {
+            as_process(&kernel, 1, || {
+                let mut end = d.end(0).unwrap();
+                end.try_send(4).unwrap();
+                end.send_dying(5, step).unwrap(); // leaks the end: held until the death
+            });
+            runs_on_a_while();
+            kernel.exit(1);
+        })
+    };
+    as_process(&kernel, 2, || {
+        let mut end = d.end(1).unwrap();
+        assert_eq!(end.recv_spinning(None), Ok(4));
+        let second = end.recv_spinning(None);
+        match step {
+            SendStep::AfterWrite => assert_eq!(second, Err(SpinRecvError::PeerDied)),
+            SendStep::AfterStamp => assert_eq!(second, Ok(5), "a stamped value is delivered"),
+        }
+        // Wait for the death if the value arrived before it, then take the end over.
+        let mut successor = loop {
+            match d.end(0) {
+                Ok(e) => break e,
+                Err(_) => thread::yield_now(),
+            }
+        };
+        successor.try_send(7).unwrap();
+        assert_eq!(
+            end.try_recv(),
+            Some(7),
+            "the successor's value comes next, once"
+        );
+        assert_eq!(end.try_recv(), None);
+    });
+    victim.join().unwrap();
+}
+
+#[test]
+fn duplex_holder_killed_before_its_stamp_peer_gets_peer_died() {
+    Model::new("DuplexIn<ModelShm>: end 0's holder dies after writing a value, before its stamp")
+        .threads(2)
+        .ops("victim: end(0); send 4; write 5; die; survivor: end(1); recv 4; recv → PeerDied; take end 0; send 7; recv 7")
+        .exhaustive()
+        .check(|| duplex_holder_death(SendStep::AfterWrite));
+}
+
+#[test]
+fn duplex_holder_killed_after_its_stamp_value_arrives_once() {
+    Model::new("DuplexIn<ModelShm>: end 0's holder dies after a stamp, before its record")
+        .threads(2)
+        .ops("victim: end(0); send 4; send 5 up to the stamp; die; survivor: end(1); recv 4; recv 5; take end 0; send 7; recv 7")
+        .exhaustive()
+        .check(|| duplex_holder_death(SendStep::AfterStamp));
 }
 
 /// The victim (process 1) pushes 1 whole, then claims a slot for 2 and dies before writing

@@ -243,6 +243,57 @@ fn laned_array_round_trip_and_handover() {
     assert_eq!(a.wait_checked(4).unwrap(), "four");
 }
 
+/// The duplex ring: `String`s in both directions (a round trip, then a stream that fills the
+/// ring and wraps it), an end handed from one thread to another, and the values left in
+/// flight dropped with the ring.
+#[test]
+fn duplex_round_trip_stream_handover_and_drop() {
+    use synclab::queue::Duplex;
+    let d = Arc::new(Duplex::<String>::with_capacity(2).unwrap());
+    let peer = {
+        let d = Arc::clone(&d);
+        std::thread::spawn(move || {
+            let mut end = d.end(1).unwrap();
+            for _ in 0..5 {
+                let v = end.recv_spinning(None).unwrap();
+                let mut answer = format!("{v}!");
+                while let Err(back) = end.try_send(answer) {
+                    answer = back;
+                    std::thread::yield_now();
+                }
+            }
+        })
+    };
+    {
+        let mut end = d.end(0).unwrap();
+        end.try_send("0".into()).unwrap();
+        assert_eq!(end.recv_spinning(None).unwrap(), "0!");
+        let (mut sent, mut got) = (1, 1);
+        while got < 5 {
+            if sent < 5 && end.try_send(sent.to_string()).is_ok() {
+                sent += 1;
+            }
+            if let Some(v) = end.try_recv() {
+                assert_eq!(v, format!("{got}!"));
+                got += 1;
+            }
+            std::thread::yield_now();
+        }
+    }
+    peer.join().unwrap();
+    // End 0, let go above, is taken on another thread, which continues its positions; the
+    // two values it sends stay in flight and are dropped with the ring.
+    let d2 = Arc::clone(&d);
+    std::thread::spawn(move || {
+        let mut end = d2.end(0).unwrap();
+        end.try_send("left".into()).unwrap();
+        end.try_send("behind".into()).unwrap();
+        assert!(end.try_send("full".into()).is_err());
+    })
+    .join()
+    .unwrap();
+}
+
 /// The futex mutex protecting a plain counter, and the futex condvar family.
 #[test]
 fn futex_mutex_counter_and_family_handoff() {
@@ -784,6 +835,8 @@ mod zoo {
             "RelaxedPublishArray",
             "ClaimlessPublishArray",
             "BrokenArrayQueue",
+            "BrokenRing",
+            "RingBug",
             "SeedCppPool",
         ];
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/zoo");

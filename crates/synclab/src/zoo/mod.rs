@@ -45,6 +45,7 @@
 //! | [`queue::FencelessEventCount`] | lost wakeup under weak memory | logic | Miri program `zoo::fenceless_event_count` |
 //! | [`queue::pop_without_recheck`] | lost wakeup | logic | Miri program `zoo::pop_without_recheck` |
 //! | [`queue::TwoLaneQueue`] | reordering | logic | Miri program `zoo::two_lane_queue` |
+//! | [`queue::BrokenRing`] | a ring sender without the space check, or a Relaxed receiver record | data race | cannot build it (`compile_fail` doc test: `new` is unsafe) |
 //! | [`pool::SeedCppPool::new`] | the seed's `Wait()`: unguarded read + 3 logic bugs | data race | cannot build it (`compile_fail` doc test: `new` is unsafe) |
 //! | [`pool::SeedCppPool::with_guarded_read`] | the same port with the read under `m_queueMtx`: lost wakeup, premature return, `notify_one` | logic | Miri program `zoo::seed_cpp_pool_guarded_read` |
 //! | [`pool::SeedPythonPool`] | busy-wait, a panic hangs `join()` | logic | Miri program `zoo::seed_python_pool` |

@@ -7,9 +7,12 @@
 //! | [`FencelessEventCount`] | no `fence(SeqCst)` between "I published" / "I registered" and the other side's load (lost wakeup under weak memory) | [`EventCount`]: a fence on each side |
 //! | [`pop_without_recheck`] | a waiter that sleeps right after `prepare_wait` without re-checking the queue (lost wakeup) | [`BlockingQueue`](crate::queue::BlockingQueue): re-check, then wait |
 //! | [`TwoLaneQueue`] | two inner queues used round-robin: items of one producer can be popped out of order | a single ring |
+//! | [`BrokenRing`] with [`RingBug::NoSpaceCheck`] | a single-producer single-consumer ring (one direction of a duplex ring) whose sender skips the space check: it overwrites a value the receiver has not taken (a value lost), or is taking (data race) | [`DuplexIn`](crate::queue::DuplexIn): reload the receiver's `received` (Acquire) when the cached view says full |
+//! | [`BrokenRing`] with [`RingBug::RelaxedRecord`] | the receiver records what it took with a Relaxed store: the sender sees room without seeing the receiver's read (data race) | `DuplexIn`: Release record |
 //!
 //! Under [the zoo's rule](super#the-rule-safe-code-cannot-reach-undefined-behaviour),
-//! `BrokenArrayQueue` (a data race) is built only by an `unsafe` constructor; the others are
+//! `BrokenArrayQueue` and `BrokenRing` (data races) are built only by an `unsafe`
+//! constructor; the others are
 //! logic bugs (a lost wakeup, a reordering) over atomics and a correct queue, and stay safe.
 //!
 //! Nothing else in the library uses this module.
@@ -402,6 +405,127 @@ impl<T> fmt::Debug for TwoLaneQueue<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TwoLaneQueue")
             .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which bug a [`BrokenRing`] has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RingBug {
+    /// The sender never checks for room: it writes position `p` into slot `p mod capacity`
+    /// whether or not the receiver has taken position `p - capacity`.
+    NoSpaceCheck,
+    /// The receiver records what it has taken with a `Relaxed` store instead of `Release`:
+    /// the sender sees room without seeing the receiver's read of the old value.
+    RelaxedRecord,
+}
+
+/// One direction of a [`DuplexIn`](crate::queue::DuplexIn) with one deliberate bug in its
+/// backpressure; see [`RingBug`]. Otherwise the duplex ring's protocol: Release stamp after
+/// the value, Acquire stamp before the read, Release record after it, Acquire reload of the
+/// record when the sender's view says full.
+///
+/// A data-race entry, built only by the `unsafe` [`new`](Self::new):
+///
+/// ```compile_fail,E0133
+/// use synclab::zoo::queue::{BrokenRing, RingBug};
+/// let r = BrokenRing::<u64>::new(1, RingBug::NoSpaceCheck); // `new` is unsafe
+/// ```
+pub struct BrokenRing<T> {
+    bug: RingBug,
+    stamps: Box<[AtomicU32]>,
+    /// `Option` rather than `MaybeUninit`: a receiver that reads an overwritten slot gets a
+    /// wrong value, never uninitialised memory.
+    values: Box<[UnsafeCell<Option<T>>]>,
+    /// The sender's next position (only the sender writes it).
+    sent: AtomicU32,
+    /// The receiver's next position (only the receiver writes it).
+    received: AtomicU32,
+}
+
+// SAFETY: values move from the sender's thread to the receiver's (`T: Send`), handed over by
+// the stamps and the record — except where the deliberate bug breaks that, which is what the
+// checkers must see. Built only by the `unsafe` `new`, whose contract confines sharing to a
+// model checker's threads.
+unsafe impl<T: Send> Sync for BrokenRing<T> {}
+// SAFETY: moving the ring moves its `T`s.
+unsafe impl<T: Send> Send for BrokenRing<T> {}
+
+impl<T> BrokenRing<T> {
+    /// A ring of `capacity` slots (at least 1) with `bug`.
+    ///
+    /// # Safety
+    ///
+    /// A [`try_send`](Self::try_send) into a slot the receiver is reading races with it, on
+    /// purpose. The ring may be shared between threads only where a model checker runs them —
+    /// under the exhaustive checker (`--cfg synclab_loom`), which stops the execution at the
+    /// first access to a cell not ordered by happens-before ("Causality violation") before it
+    /// happens; or under the randomized checker (`--cfg synclab_shuttle`), which runs one
+    /// thread at a time on one OS thread — and only through those checkers' threads
+    /// (`synclab::sync::thread`), with one sending thread and one receiving thread. Used from
+    /// a single thread it is sound in every build.
+    pub unsafe fn new(capacity: usize, bug: RingBug) -> Self {
+        let capacity = capacity.max(1);
+        Self {
+            bug,
+            stamps: (0..capacity).map(|_| AtomicU32::new(0)).collect(),
+            values: (0..capacity).map(|_| UnsafeCell::new(None)).collect(),
+            sent: AtomicU32::new(0),
+            received: AtomicU32::new(0),
+        }
+    }
+
+    /// Sends `value`, or hands it back if the ring is full (never, with
+    /// [`RingBug::NoSpaceCheck`]).
+    pub fn try_send(&self, value: T) -> Result<(), T> {
+        // Relaxed: only the sender writes `sent`.
+        let p = self.sent.load(Ordering::Relaxed);
+        let cap = self.stamps.len();
+        // Acquire: pairs with the receiver's record store (Release, but for the bug).
+        if self.bug != RingBug::NoSpaceCheck
+            && p.wrapping_sub(self.received.load(Ordering::Acquire)) as usize >= cap
+        {
+            return Err(value);
+        }
+        let k = p as usize % cap;
+        // SAFETY: one sender (the contract of `new`). Either bug leaves this write unordered
+        // after the receiver's read of the position the slot held before; the caller of the
+        // `unsafe` `new` promised a checker runs the threads.
+        self.values[k].with_mut(|v| unsafe { *v = Some(value) });
+        // Release: pairs with the receiver's Acquire stamp load.
+        self.stamps[k].store(p.wrapping_add(1), Ordering::Release);
+        self.sent.store(p.wrapping_add(1), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Receives the next value, or `None` if its slot does not (or no longer) hold it.
+    pub fn recv(&self) -> Option<T> {
+        // Relaxed: only the receiver writes `received`.
+        let p = self.received.load(Ordering::Relaxed);
+        let k = p as usize % self.stamps.len();
+        // Acquire: pairs with the sender's Release stamp store.
+        if self.stamps[k].load(Ordering::Acquire) != p.wrapping_add(1) {
+            return None;
+        }
+        // SAFETY: one receiver (the contract of `new`); the stamp ordered the sender's write
+        // of this position before us — but a later send may be writing the slot again (the
+        // bug), which the caller of `new` promised only a checker's threads can do.
+        let value = self.values[k].with_mut(|v| unsafe { (*v).take() });
+        let record = match self.bug {
+            RingBug::RelaxedRecord => Ordering::Relaxed,
+            // Release: pairs with the sender's Acquire load of the record.
+            RingBug::NoSpaceCheck => Ordering::Release,
+        };
+        self.received.store(p.wrapping_add(1), record);
+        value
+    }
+}
+
+impl<T> fmt::Debug for BrokenRing<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BrokenRing")
+            .field("bug", &self.bug)
+            .field("capacity", &self.stamps.len())
             .finish_non_exhaustive()
     }
 }
