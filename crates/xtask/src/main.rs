@@ -22,7 +22,7 @@
 //! cargo xtask icount [ARGS]        instruction counts under callgrind (installs valgrind if
 //!                                  missing), as `synclab compare --instructions --runs 0 ARGS`
 //! cargo xtask audit [options]      the ordering-mutation audit (see `audit.rs`)
-//!     --filter PATH  --timeout SECS  --list  --resume  --no-run  --write-docs
+//!     --filter PATH  --only TEST-NAME  --timeout SECS  --list  --resume  --no-run  --write-docs
 //! ```
 //!
 //! Each checker runs in its own target directory (`target/loom`, `target/shuttle`): the cfg
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
         Some("icount") => icount(&root, &args[1..]),
         Some("audit") => audit::run(&root, &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test [--no-install] | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--package NAME]... [--manifest-path PATH] [--write-docs] [--docs-from DIR] | miri | tsan | bench [GROUP] | icount [compare options] | audit [--filter PATH] [--timeout SECS] [--list] [--resume] [--no-run] [--write-docs]");
+            eprintln!("usage: cargo xtask test [--no-install] | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--package NAME]... [--manifest-path PATH] [--write-docs] [--docs-from DIR] | miri | tsan | bench [GROUP] | icount [compare options] | audit [--filter PATH] [--only TEST-NAME] [--timeout SECS] [--list] [--resume] [--no-run] [--write-docs]");
             return ExitCode::from(2);
         }
     };
