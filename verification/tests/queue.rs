@@ -1778,34 +1778,43 @@ fn duplex_stream_waits_for_room() {
         .check(|| duplex_stream(3));
 }
 
-/// End 0 is held by one thread, which sends 1 and lets go, then by another, which sends 2:
-/// the second continues from the first's records (the owner word's Release/Acquire), and the
-/// receiver gets 1 then 2.
+/// End 0 is held by one thread, which sends 1, receives the answer 11 and lets go; then by
+/// main — which holds end 1 and answered — as soon as it is free (no join in between). The
+/// second holder continues from the first's records, through the owner word's Release
+/// (letting go) and Acquire (taking) alone: its receive finds nothing (11 was taken, once),
+/// and its send of 2 reaches end 1 after 1. With either ordering weakened it may read a stale
+/// `received` and take 11 again.
 fn duplex_handover() {
     let d = Arc::new(Ring::with_capacity(2).unwrap());
-    let sender = |d: Arc<Ring>, v: u32| {
-        move || loop {
-            match d.end(0) {
-                Ok(mut end) => break duplex_send(&mut end, v),
-                Err(synclab::queue::EndError::Taken { .. }) => thread::yield_now(),
-                Err(e) => panic!("{e}"),
-            }
+    let first = {
+        let d = Arc::clone(&d);
+        thread::spawn(move || {
+            let mut end = d.end(0).unwrap();
+            duplex_send(&mut end, 1);
+            duplex_recv(&mut end)
+        })
+    };
+    let mut one = d.end(1).unwrap();
+    let a = duplex_recv(&mut one);
+    duplex_send(&mut one, a + 10);
+    let mut zero = loop {
+        match d.end(0) {
+            Ok(end) => break end,
+            Err(synclab::queue::EndError::Taken { .. }) => thread::yield_now(),
+            Err(e) => panic!("{e}"),
         }
     };
-    let first = thread::spawn(sender(Arc::clone(&d), 1));
-    let mut end = d.end(1).unwrap();
-    let a = duplex_recv(&mut end);
-    first.join().unwrap();
-    sender(Arc::clone(&d), 2)();
-    let b = duplex_recv(&mut end);
-    assert_eq!((a, b), (1, 2));
+    assert_eq!(zero.try_recv(), None, "the answer was received twice");
+    duplex_send(&mut zero, 2);
+    assert_eq!((a, duplex_recv(&mut one)), (1, 2));
+    assert_eq!(first.join().unwrap(), 11);
 }
 
 #[test]
 fn duplex_handover_continues_the_positions() {
     Model::new("Duplex: end 0 held by one thread, let go, taken by another")
         .threads(2)
-        .ops("t1: end(0); send 1; drop; main: end(1); recv; end(0); send 2; recv")
+        .ops("t1: end(0); send 1; recv 11; drop; main: end(1); recv 1; send 11; end(0) (retry while taken, no join); try_recv → None; send 2; recv 2")
         .exhaustive()
         .check(duplex_handover);
 }
