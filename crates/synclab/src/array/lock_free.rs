@@ -91,7 +91,7 @@ use core::time::Duration;
 use publishers::Sealed as _;
 
 use super::{IndexError, PublishError, SharedArray};
-use crate::shm::{Heap, HeapMemory, Memory, Region};
+use crate::shm::{owner, Heap, HeapMemory, Memory, Region};
 use crate::sync::atomic::{AtomicU32, Ordering::*};
 use crate::sync::hint::{spin_limit, spin_loop};
 use crate::sync::time::Instant;
@@ -232,7 +232,7 @@ pub const MAX_LANES: usize = 16;
 pub struct LaneTable {
     /// The number of lanes, a power of two: slot `i` belongs to lane `i & (lanes - 1)`.
     lanes: u32,
-    /// Per lane: the holder's tag, or `FREE_LANE`.
+    /// Per lane: the holder's tag, or `owner::FREE`.
     owners: [AtomicU32; MAX_LANES],
 }
 
@@ -254,9 +254,6 @@ impl fmt::Debug for LaneTable {
             .finish_non_exhaustive()
     }
 }
-
-/// An owner word with no holder (tags are never 0).
-const FREE_LANE: u32 = 0;
 
 /// Who may publish the slots of a [`LockFreeArrayIn`] (its third type parameter):
 /// [`AnyPublisher`] or [`Lanes`]. Sealed.
@@ -429,7 +426,7 @@ impl LaneTable {
         }
         Ok(Self {
             lanes: lanes as u32,
-            owners: core::array::from_fn(|_| AtomicU32::new(FREE_LANE)),
+            owners: core::array::from_fn(|_| AtomicU32::new(owner::FREE)),
         })
     }
 }
@@ -616,34 +613,17 @@ impl<T, M: Memory> LockFreeArrayIn<T, M, Lanes> {
         else {
             return Err(LaneError::NoSuchLane { lane, lanes });
         };
-        let ctx = owner as *const AtomicU32 as *const ();
-        let tag = M::tag(ctx);
-        // Relaxed: the tag only names whom to ask about; the handover itself is the CAS below.
-        let mut seen = owner.load(Relaxed);
-        loop {
-            // A holder that is gone for good (tracked memory only) is taken over; `is_dead`
-            // orders its writes before ours (a real survivor learns of a death from the
-            // kernel, after the dead process's stores; the models' kernel gives the same edge).
-            let free = seen == FREE_LANE || (M::TRACKED && M::is_dead(ctx, seen));
-            if !free {
-                return Err(LaneError::Taken { lane });
-            }
-            // Acquire: pairs with the Release CAS in `Lane::drop`, so the previous holder's
-            // publishes (its values, its READY words) happen before ours.
-            match owner.compare_exchange(seen, tag, Acquire, Relaxed) {
-                Ok(_) => {
-                    return Ok(Lane {
-                        array: self,
-                        owner,
-                        lane,
-                        mask: lanes - 1,
-                        tag,
-                        _thread: PhantomData,
-                    })
-                }
-                Err(now) => seen = now,
-            }
-        }
+        // Acquire (in `take`): pairs with the Release in `Lane::drop`, so the previous holder's
+        // publishes (its values, its READY words) happen before ours.
+        let tag = owner::take::<M>(owner).ok_or(LaneError::Taken { lane })?;
+        Ok(Lane {
+            array: self,
+            owner,
+            lane,
+            mask: lanes - 1,
+            tag,
+            _thread: PhantomData,
+        })
     }
 }
 
@@ -767,12 +747,9 @@ impl<T, M: Memory> Lane<'_, T, M> {
 
 impl<T, M: Memory> Drop for Lane<'_, T, M> {
     fn drop(&mut self) {
-        // Release: pairs with the Acquire CAS in `lane`: our publishes happen before the next
-        // holder's. A CAS, not a store: if we were taken over (only if judged dead, which a
-        // live thread is not), the word is not ours to clear.
-        let _ = self
-            .owner
-            .compare_exchange(self.tag, FREE_LANE, Release, Relaxed);
+        // Release (in `let_go`): pairs with the Acquire in `lane`: our publishes happen before
+        // the next holder's.
+        owner::let_go(self.owner, self.tag);
     }
 }
 
@@ -870,7 +847,8 @@ impl<T> Slot<T> {
                 if phase(state) == ABANDONED {
                     return Waited::Abandoned;
                 }
-                if slept_out && phase(state) == EMPTY && owner.is_some_and(holder_dead::<M>) {
+                if slept_out && phase(state) == EMPTY && owner.is_some_and(owner::holder_dead::<M>)
+                {
                     // `state` was read before the holder was found dead, and the holder may
                     // have published this slot in between: look again. Acquire: pairs with the
                     // Release swap in `fill`; the liveness check ordered the dead holder's
@@ -1000,14 +978,6 @@ where
     fn wait_timeout(&self, index: usize, timeout: Duration) -> Result<Option<T>, IndexError> {
         Ok(self.wait_ref_timeout(index, timeout)?.cloned())
     }
-}
-
-/// Whether the holder named by a lane's owner word is gone for good (tracked memory).
-#[cold]
-fn holder_dead<M: Memory>(owner: &AtomicU32) -> bool {
-    // Relaxed: the tag only names whom to ask; nothing is read on the holder's behalf.
-    let tag = owner.load(Relaxed);
-    tag != FREE_LANE && M::is_dead(owner as *const AtomicU32 as *const (), tag)
 }
 
 /// Wakes every reader asleep on a slot's word (more than one may wait for the same slot).

@@ -29,7 +29,7 @@
 //! | `stamp[d]` of slot `k` | end `d` only, Release | end `1 - d`, Acquire | `p + 1` (wrapping): the slot holds the value of position `p`; `0` initially (nothing yet) |
 //! | `received` of end `e` | end `e` only, Release, after copying a value out | the peer, Acquire, when its cached view says full | positions end `e` has taken |
 //! | `sent` of end `e` | end `e` only, Relaxed | the next holder of end `e` | positions end `e` has sent (for a successor) |
-//! | `owner` of end `e` | CAS by whoever takes the end | takers; the peer's [`DuplexEnd::peer_died`] | the holder's tag, `FREE_END` when nobody holds it |
+//! | `owner` of end `e` | CAS by whoever takes the end | takers; the peer's [`DuplexEnd::peer_died`] | the holder's tag, `owner::FREE` when nobody holds it |
 //!
 //! Sending position `p` into slot `k = p mod capacity`: if `p - received_cached ≥ capacity`,
 //! reload the peer's `received` (Acquire: the peer's read of position `p - capacity`'s value
@@ -75,14 +75,11 @@ use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 
 use super::CapacityError;
-use crate::shm::{Heap, HeapMemory, Memory, Region};
+use crate::shm::{owner, Heap, HeapMemory, Memory, Region};
 use crate::sync::atomic::{AtomicU32, Ordering::*};
 use crate::sync::hint::{spin_limit, spin_loop};
 use crate::sync::time::Instant;
 use crate::sync::UnsafeCell;
-
-/// An owner word with no holder (tags are never 0).
-const FREE_END: u32 = 0;
 
 /// Slot `k` of both directions: direction `d`'s stamp and value are `stamp[d]`, `value[d]`.
 /// On a cache line of its own (64 bytes on the machines this is measured on); a `u64` pair
@@ -97,7 +94,7 @@ struct Pair<T> {
 /// fast path), so the holder's records cost a store to a line it already owns.
 #[repr(C, align(64))]
 struct EndWords {
-    /// The holder's tag, or `FREE_END`.
+    /// The holder's tag, or `owner::FREE`.
     owner: AtomicU32,
     /// Positions sent by this end (a record for a successor).
     sent: AtomicU32,
@@ -124,7 +121,7 @@ impl<T> fmt::Debug for Pair<T> {
 impl Ends {
     fn new() -> Self {
         let end = || EndWords {
-            owner: AtomicU32::new(FREE_END),
+            owner: AtomicU32::new(owner::FREE),
             sent: AtomicU32::new(0),
             received: AtomicU32::new(0),
         };
@@ -233,25 +230,10 @@ impl<T, M: Memory> DuplexIn<T, M> {
             return Err(EndError::NoSuchEnd { end });
         }
         let words = self.words(end);
-        let ctx = &words.owner as *const AtomicU32 as *const ();
-        let tag = M::tag(ctx);
-        // Relaxed: the tag only names whom to ask about; the handover is the CAS below.
-        let mut seen = words.owner.load(Relaxed);
-        loop {
-            // A holder gone for good (tracked memory only) is taken over; `is_dead` orders its
-            // writes before ours (a survivor learns of a death from the kernel, after the dead
-            // process's stores; the models' kernel gives the same edge).
-            let free = seen == FREE_END || (M::TRACKED && M::is_dead(ctx, seen));
-            if !free {
-                return Err(EndError::Taken { end });
-            }
-            // Acquire: pairs with the Release CAS in `DuplexEnd::drop` (or the kernel's edge for a
-            // dead holder): the previous holder's records and values happen before our use.
-            match words.owner.compare_exchange(seen, tag, Acquire, Relaxed) {
-                Ok(_) => break,
-                Err(now) => seen = now,
-            }
-        }
+        // Acquire (in `take`): pairs with the Release in `DuplexEnd::drop` (or the kernel's
+        // edge for a dead holder): the previous holder's records and values happen before
+        // our use.
+        let tag = owner::take::<M>(&words.owner).ok_or(EndError::Taken { end })?;
         let cap = self.capacity();
         // Relaxed: ordered by the Acquire above; only this end's holders write these.
         let mut sent = words.sent.load(Relaxed);
@@ -512,26 +494,15 @@ impl<T, M: Memory> DuplexEnd<'_, T, M> {
     /// Whether the peer end is held by a thread that is gone for good (tracked memory only;
     /// always `false` on the heap). A free peer end (never taken, or let go) is not dead.
     pub fn peer_died(&self) -> bool {
-        if !M::TRACKED {
-            return false;
-        }
-        let owner = &self.ring.words(1 - self.me).owner;
-        // Relaxed: the tag only names whom to ask; nothing is read on the holder's behalf.
-        let tag = owner.load(Relaxed);
-        tag != FREE_END && M::is_dead(owner as *const AtomicU32 as *const (), tag)
+        owner::holder_dead::<M>(&self.ring.words(1 - self.me).owner)
     }
 }
 
 impl<T, M: Memory> Drop for DuplexEnd<'_, T, M> {
     fn drop(&mut self) {
-        // Release: pairs with the Acquire CAS in `end`: our sends, receives and records happen
-        // before the next holder's. A CAS, not a store: if we were taken over (only if judged
-        // dead, which a live thread is not), the word is not ours to clear.
-        let _ = self
-            .ring
-            .words(self.me)
-            .owner
-            .compare_exchange(self.tag, FREE_END, Release, Relaxed);
+        // Release (in `let_go`): pairs with the Acquire in `end`: our sends, receives and
+        // records happen before the next holder's.
+        owner::let_go(&self.ring.words(self.me).owner, self.tag);
     }
 }
 

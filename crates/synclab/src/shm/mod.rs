@@ -245,3 +245,61 @@ plain!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
 // SAFETY: an array of plain values has no padding between elements (size is a multiple of the
 // alignment) and every bit pattern of each element is valid.
 unsafe impl<T: Plain, const N: usize> Plain for [T; N] {}
+
+/// A word that names the one thread holding a role — a laned array's lane, a duplex ring's end
+/// — by its tag ([`Memory::tag`]), or [`owner::FREE`]. The role's handle takes the word
+/// ([`owner::take`]) and lets it go when dropped ([`owner::let_go`]); in tracked memory a
+/// holder that died is taken over, and a peer may ask whether the holder lives
+/// ([`owner::holder_dead`]).
+pub(crate) mod owner {
+    use super::Memory;
+    use crate::sync::atomic::{AtomicU32, Ordering::*};
+
+    /// An owner word with no holder (tags are never 0).
+    pub(crate) const FREE: u32 = 0;
+
+    fn ctx(word: &AtomicU32) -> *const () {
+        word as *const AtomicU32 as *const ()
+    }
+
+    /// Takes `word` for the calling thread and returns its tag, or `None` while a live thread
+    /// holds it (this one included). A holder that is gone for good (tracked memory only) is
+    /// taken over.
+    pub(crate) fn take<M: Memory>(word: &AtomicU32) -> Option<u32> {
+        let tag = M::tag(ctx(word));
+        // Relaxed: the tag only names whom to ask about; the handover itself is the CAS below.
+        let mut seen = word.load(Relaxed);
+        loop {
+            // `is_dead` orders a dead holder's writes before ours (a real survivor learns of a
+            // death from the kernel, after the dead process's stores; the models' kernel gives
+            // the same edge).
+            let free = seen == FREE || (M::TRACKED && M::is_dead(ctx(word), seen));
+            if !free {
+                return None;
+            }
+            // Acquire: pairs with the Release CAS in `let_go`: the previous holder's writes
+            // on the role's behalf happen before ours.
+            match word.compare_exchange(seen, tag, Acquire, Relaxed) {
+                Ok(_) => return Some(tag),
+                Err(now) => seen = now,
+            }
+        }
+    }
+
+    /// Lets `word` go, if it still holds `tag`.
+    pub(crate) fn let_go(word: &AtomicU32, tag: u32) {
+        // Release: pairs with the Acquire CAS in `take`: our writes on the role's behalf
+        // happen before the next holder's. A CAS, not a store: if we were taken over (only if
+        // judged dead, which a live thread is not), the word is not ours to clear.
+        let _ = word.compare_exchange(tag, FREE, Release, Relaxed);
+    }
+
+    /// Whether the holder named by `word` is gone for good (always `false` untracked, and for
+    /// a free word).
+    #[cold]
+    pub(crate) fn holder_dead<M: Memory>(word: &AtomicU32) -> bool {
+        // Relaxed: the tag only names whom to ask; nothing is read on the holder's behalf.
+        let tag = word.load(Relaxed);
+        M::TRACKED && tag != FREE && M::is_dead(ctx(word), tag)
+    }
+}
