@@ -31,11 +31,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::source::{code_only, enclosing, functions, is_ident};
+
 /// One place an ordering appears.
 #[derive(Debug, Clone)]
 struct Site {
     file: PathBuf,
     line: usize,
+    /// The function the site is in (see `source::Function::name`), the site's index among the
+    /// ordering sites of that function, and the function's code hash: the site's identity.
+    function: String,
+    nth: usize,
+    fn_hash: String,
     /// Byte offset of the ordering token (or of `fence`) in the file.
     offset: usize,
     token: String,
@@ -90,45 +97,6 @@ fn has_miri() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-fn is_ident(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-/// Blanks comments and string literals (keeping byte offsets), so tokens are found in code.
-fn code_only(src: &str) -> Vec<u8> {
-    let b = src.as_bytes();
-    let mut out = b.to_vec();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'/' && i + 1 < b.len() && b[i + 1] == b'/' {
-            while i < b.len() && b[i] != b'\n' {
-                out[i] = b' ';
-                i += 1;
-            }
-        } else if b[i] == b'"' {
-            out[i] = b' ';
-            i += 1;
-            while i < b.len() && b[i] != b'"' {
-                if b[i] == b'\\' {
-                    out[i] = b' ';
-                    i += 1;
-                }
-                if i < b.len() && b[i] != b'\n' {
-                    out[i] = b' ';
-                }
-                i += 1;
-            }
-            if i < b.len() {
-                out[i] = b' ';
-            }
-            i += 1;
-        } else {
-            i += 1;
-        }
-    }
-    out
-}
-
 /// The call the token at `pos` is an argument of: (method name, argument index).
 fn enclosing_call(code: &[u8], pos: usize) -> Option<(String, usize)> {
     let mut depth = 0i32;
@@ -178,6 +146,8 @@ fn sites_in(file: &Path) -> Vec<Site> {
     // Unit tests inside a file are not the algorithm.
     let end = src.find("#[cfg(test)]").unwrap_or(src.len());
     let code = code_only(&src[..end]);
+    let fns = functions(&src[..end]);
+    let mut per_fn: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut sites = Vec::new();
     let mut i = 0;
     while i < code.len() {
@@ -193,9 +163,18 @@ fn sites_in(file: &Path) -> Vec<Site> {
                 if !line_text.starts_with("use ") && !line_text.contains("const ") {
                     if let Some((method, arg)) = enclosing_call(&code, i) {
                         if let Some(kind) = classify(&method, arg) {
+                            let (function, fn_hash) = enclosing(&fns, i).map_or_else(
+                                || ("(outside a function)".to_string(), String::new()),
+                                |f| (f.name.clone(), f.hash.clone()),
+                            );
+                            let n = per_fn.entry(function.clone()).or_insert(0);
+                            *n += 1;
                             sites.push(Site {
                                 file: file.to_path_buf(),
                                 line: src[..i].matches('\n').count() + 1,
+                                function,
+                                nth: *n,
+                                fn_hash,
                                 offset: i,
                                 token: word.to_string(),
                                 kind,
@@ -389,9 +368,11 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     if list_only {
         for m in &all {
             eprintln!(
-                "  {}:{} {:?} {}  `{}`",
+                "  {}:{} {} #{} {:?} {}  `{}`",
                 rel(root, &m.site.file),
                 m.site.line,
+                m.site.function,
+                m.site.nth,
                 m.site.kind,
                 m.label,
                 m.site.snippet
@@ -399,17 +380,17 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         }
         return Ok(());
     }
-    let results_path = root.join("target/audit/results.tsv");
+    let results_path = root.join(RESULTS);
     let mut known = load_results(&results_path);
     let todo: Vec<&Mutant> = all
         .iter()
-        .filter(|m| !(no_run || (resume && known.contains_key(&key(root, m)))))
+        .filter(|m| !(no_run || (resume && known.contains_key(&key(m)))))
         .collect();
     eprintln!(
         "audit: {} to run{}",
         todo.len(),
         if resume {
-            " (--resume: results already in target/audit/results.tsv are kept)"
+            " (--resume: results already in docs/audit/ordering.tsv for unchanged functions are kept)"
         } else {
             ""
         }
@@ -511,8 +492,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             tests: tests_run,
             seconds,
         };
-        append_result(&results_path, &key(root, m), &result);
-        known.insert(key(root, m), result);
+        append_result(&results_path, &row(root, m, &result));
+        known.insert(key(m), result);
     }
     // The table covers every current site: results from this run and earlier (--resume) ones;
     // the published one covers every file, whatever this run's filter.
@@ -524,7 +505,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let rows: Vec<Row> = everything
         .iter()
         .map(|m| {
-            let r = known.get(&key(root, m));
+            let r = known.get(&key(m));
             Row {
                 mutant: m.clone(),
                 verdict: r.map_or("not run", |r| leak(&r.verdict)),
@@ -533,6 +514,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             }
         })
         .collect();
+    if !todo.is_empty() {
+        compact_results(root, &results_path, &collect(root, None).0, &known)?;
+    }
     let table = render(root, &rows);
     println!("{table}");
     if write_docs {
@@ -548,28 +532,32 @@ struct Outcome2 {
     seconds: f64,
 }
 
-/// A mutant's identity across runs: file, line, code and mutation (a shifted line reruns it).
-fn key(root: &Path, m: &Mutant) -> String {
+/// A mutant's identity across runs: the function it is in, its index among that function's
+/// ordering sites, the mutation, and the function's code hash. Moving a function keeps its
+/// results; changing its code runs its mutants again.
+fn key(m: &Mutant) -> String {
     format!(
         "{}\t{}\t{}\t{}",
-        rel(root, &m.site.file),
-        m.site.line,
-        m.site.snippet.replace('\t', " "),
-        m.label
+        m.site.function, m.site.nth, m.label, m.site.fn_hash
     )
 }
+
+/// The committed results file: one row per mutant that has a result, keyed as [`key`], then
+/// where it was (`file:line`, for reading), the verdict, the models and the seconds.
+const RESULTS: &str = "docs/audit/ordering.tsv";
+const RESULTS_HEADER: &str = "# function\tnth\tmutation\tcode hash\tsite\tverdict\tmodels\tseconds";
 
 fn load_results(path: &Path) -> std::collections::HashMap<String, Outcome2> {
     let mut map = std::collections::HashMap::new();
     for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
         let f: Vec<&str> = line.split('\t').collect();
-        if f.len() == 7 {
+        if f.len() == 8 && !line.starts_with('#') {
             map.insert(
                 f[..4].join("\t"),
                 Outcome2 {
-                    verdict: f[4].to_string(),
-                    tests: f[5].to_string(),
-                    seconds: f[6].parse().unwrap_or(0.0),
+                    verdict: f[5].to_string(),
+                    tests: f[6].to_string(),
+                    seconds: f[7].parse().unwrap_or(0.0),
                 },
             );
         }
@@ -577,15 +565,52 @@ fn load_results(path: &Path) -> std::collections::HashMap<String, Outcome2> {
     map
 }
 
-fn append_result(path: &Path, key: &str, r: &Outcome2) {
+fn row(root: &Path, m: &Mutant, r: &Outcome2) -> String {
+    format!(
+        "{}\t{}:{}\t{}\t{}\t{:.1}",
+        key(m),
+        rel(root, &m.site.file),
+        m.site.line,
+        r.verdict,
+        r.tests.replace('\t', " "),
+        r.seconds
+    )
+}
+
+fn append_result(path: &Path, line: &str) {
     use std::io::Write as _;
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let fresh = !path.exists();
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
     {
-        let _ = writeln!(f, "{key}\t{}\t{}\t{:.1}", r.verdict, r.tests, r.seconds);
+        if fresh {
+            let _ = writeln!(f, "{RESULTS_HEADER}");
+        }
+        let _ = writeln!(f, "{line}");
     }
+}
+
+/// Rewrites the results file with one row per *current* mutant that has a result, in source
+/// order: rows of sites that changed or no longer exist are dropped.
+fn compact_results(
+    root: &Path,
+    path: &Path,
+    current: &[Mutant],
+    known: &std::collections::HashMap<String, Outcome2>,
+) -> Result<(), String> {
+    let mut text = format!("{RESULTS_HEADER}\n");
+    for m in current {
+        if let Some(r) = known.get(&key(m)) {
+            text.push_str(&row(root, m, r));
+            text.push('\n');
+        }
+    }
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Verdicts are a handful of fixed strings; keeping them `&'static` keeps `Row` simple.
@@ -617,7 +642,7 @@ fn render(root: &Path, rows: &[Row]) -> String {
         .count();
     let not_run = rows.iter().filter(|r| r.verdict == "not run").count();
     let mut out = format!(
-        "Kill rate: **{killed} of {} mutants killed ({:.0} %)**, over the mutants with a result; {not_run} of the {} current mutants have no result for their site as it is now (not run since it changed) and {} are invalid or uncovered.\n\n| site | code | mutation | verdict | models | seconds |\n|---|---|---|---|---|---|\n",
+        "Kill rate: **{killed} of {} mutants killed ({:.0} %)**, over the mutants with a result; {not_run} of the {} current mutants have no result for their site as it is now (not run since it changed) and {} are invalid or uncovered.\n\n| site | function (n-th ordering) | code | mutation | verdict | models | seconds |\n|---|---|---|---|---|---|---|\n",
         valid.len(),
         if valid.is_empty() { 0.0 } else { killed as f64 * 100.0 / valid.len() as f64 },
         rows.len(),
@@ -625,9 +650,11 @@ fn render(root: &Path, rows: &[Row]) -> String {
     );
     for r in rows {
         out.push_str(&format!(
-            "| `{}:{}` | `{}` | {} | {} | {} | {:.0} |\n",
+            "| `{}:{}` | `{}` ({}) | `{}` | {} | {} | {} | {:.0} |\n",
             rel(root, &r.mutant.site.file),
             r.mutant.site.line,
+            r.mutant.site.function.replace('|', "\\|"),
+            r.mutant.site.nth,
             r.mutant.site.snippet.replace('|', "\\|").replace('`', "'"),
             r.mutant.label,
             r.verdict,
@@ -654,7 +681,7 @@ fn write_region(root: &Path, table: &str) -> Result<(), String> {
         &root.join("docs/verification.md"),
         BEGIN,
         END,
-        &format!("Generated on {stamp} from `target/audit/results.tsv` (results kept by `--resume` are keyed by file, line and code: a site that changed is run again).\n\n{table}"),
+        &format!("Generated on {stamp} from [`docs/audit/ordering.tsv`](audit/ordering.tsv) (a result is kept for a site while the code of the function it is in is unchanged, wherever the function moves; a function that changed has its sites run again).\n\n{table}"),
     )?;
     crate::report::replace_region(
         &root.join("README.md"),

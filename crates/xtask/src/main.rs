@@ -23,6 +23,8 @@
 //!                                  missing), as `synclab compare --instructions --runs 0 ARGS`
 //! cargo xtask audit [options]      the ordering-mutation audit (see `audit.rs`)
 //!     --filter PATH  --only TEST-NAME  --timeout SECS  --list  --resume  --no-run  --write-docs
+//! cargo xtask surface [--check]    the library's public-item count and duplicate type names
+//!                                  (`--check`: fail over budget; see `surface.rs`)
 //! ```
 //!
 //! Each checker runs in its own target directory (`target/loom`, `target/shuttle`): the cfg
@@ -34,6 +36,8 @@ use std::time::{Duration, Instant};
 
 mod audit;
 mod report;
+mod source;
+mod surface;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -46,8 +50,9 @@ fn main() -> ExitCode {
         Some("bench") => bench(&root, &args[1..]),
         Some("icount") => icount(&root, &args[1..]),
         Some("audit") => audit::run(&root, &args[1..]),
+        Some("surface") => surface::run(&root, &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test [--no-install] | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--package NAME]... [--manifest-path PATH] [--write-docs] [--docs-from DIR] | miri | tsan | bench [GROUP] | icount [compare options] | audit [--filter PATH] [--only TEST-NAME] [--timeout SECS] [--list] [--resume] [--no-run] [--write-docs]");
+            eprintln!("usage: cargo xtask test [--no-install] | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--package NAME]... [--manifest-path PATH] [--write-docs] [--docs-from DIR] | miri | tsan | bench [GROUP] | icount [compare options] | audit [--filter PATH] [--only TEST-NAME] [--timeout SECS] [--list] [--resume] [--no-run] [--write-docs] | surface [--check]");
             return ExitCode::from(2);
         }
     };
