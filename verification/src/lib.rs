@@ -32,6 +32,11 @@ pub use expect::{run_expected_failure, Expect, Failure};
 
 pub use synclab::sync::World;
 
+/// The README's example, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// A scenario with its stated bounds, set from code with the builder methods below.
 ///
 /// Every bound has a default and a builder method; the environment variables of the module

@@ -1,7 +1,8 @@
 //! Project automation. Run through the cargo alias: `cargo xtask <command>`.
 //!
 //! ```text
-//! cargo xtask test [--no-install]  fmt, clippy, cargo test, the downstream example, MSRV check,
+//! cargo xtask test [--no-install]  fmt, clippy, cargo test, the downstream example, a publish
+//!                                  dry run of the two published crates, MSRV check,
 //!                                  loom suite, shuttle suite, Miri (installing the nightly Miri
 //!                                  component, the MSRV toolchain and valgrind when missing,
 //!                                  unless --no-install or SYNCLAB_NO_INSTALL=1)
@@ -202,6 +203,21 @@ fn test(root: &Path, args: &[String]) -> Result<(), String> {
                 .env("CARGO_TARGET_DIR", root.join("target/downstream")),
         ),
     ];
+    stages.push(run(
+        root,
+        "publish --dry-run (synclab, synclab-verification)",
+        // Both in one call: cargo packages synclab first and verifies the harness against the
+        // packaged library (on its own, the harness would look for synclab on crates.io).
+        cargo().args([
+            "publish",
+            "--dry-run",
+            "--allow-dirty",
+            "-p",
+            "synclab",
+            "-p",
+            "synclab-verification",
+        ]),
+    ));
     stages.push(msrv(root, install));
     stages.extend(verify(root, &VerifyOptions::default()));
     stages.push(miri(root, install).unwrap_or_else(|e| Stage {
