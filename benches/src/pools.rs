@@ -57,7 +57,7 @@ use synclab::pool::{
     FutexCondvarPool, LockFreePool, PoolConfig, StdCondvarPool, ThreadPool, WorkStealingPool,
     DEFAULT_CAPACITY,
 };
-use synclab::zoo::pool::SeedPythonPool;
+use synclab_zoo::pool::SeedPythonPool;
 
 use crate::{
     Contender, CountScope, CountedOp, CountedRun, Measurement, Metric, Params, Region, Role,

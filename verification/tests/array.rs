@@ -10,8 +10,8 @@ use synclab::lock::{FutexFamily, StdFamily};
 
 use synclab::shm::Heap;
 use synclab::sync::{thread, Arc};
-use synclab::zoo::array::{ClaimlessPublishArray, RelaxedPublishArray, UnannouncedSleepArray};
 use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
+use synclab_zoo::array::{ClaimlessPublishArray, RelaxedPublishArray, UnannouncedSleepArray};
 
 /// Stress iterations of the plain build: the models are small, and `cargo test` must stay fast.
 const STRESS: usize = 50;

@@ -15,8 +15,8 @@ use synclab::queue::deque::{self, Owner, Steal, Stealer};
 #[cfg_attr(any(synclab_loom, synclab_shuttle), allow(unused_imports))]
 use synclab::queue::CapacityError;
 use synclab::sync::{thread, Arc};
-use synclab::zoo::deque::{BrokenDeque, DequeBug, ZooSteal};
 use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
+use synclab_zoo::deque::{BrokenDeque, DequeBug, ZooSteal};
 
 /// An item: its id, and a payload the pusher writes and the taker reads (a tracked cell).
 #[derive(Debug)]

@@ -11,12 +11,12 @@ use std::sync::Arc;
 use synclab::array::{CondvarArray, LockFreeArray, PollingArray, PublishError, SharedArray};
 use synclab::lock::{FutexFamily, StdFamily};
 use synclab::queue::{ArrayQueue, BlockingQueue, LockedQueue, MpmcQueue, PopError, PushError};
-use synclab::zoo::queue::TwoLaneQueue;
 use synclab_verification::linearizability::{
     array_history, closable_queue_history, deque_history, queue_history, ArrayRet,
     ClosableQueueOps, ClosableQueueRet, Verdict,
 };
 use synclab_verification::Model;
+use synclab_zoo::queue::TwoLaneQueue;
 
 /// Histories per implementation: stress iterations in the plain build, schedules per shuttle
 /// scheduler (PCT and random) under shuttle. The issue asks for ≥ 1000.

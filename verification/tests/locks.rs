@@ -17,11 +17,11 @@ use synclab::lock::{
 };
 use synclab::sync::atomic::{AtomicUsize, Ordering::*};
 use synclab::sync::{thread, Arc, World, WORLD};
-use synclab::zoo::locks::{
+use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
+use synclab_zoo::locks::{
     wait_without_recheck, CountFirstCondvar, CountWipingMutex, DesertingHandoffMutex,
     LateHandoffMutex, RelaxedUnlockMutex, TwoStateFutexMutex,
 };
-use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
 
 // ---------------------------------------------------------------------------------------------
 // Mutual exclusion

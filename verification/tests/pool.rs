@@ -14,8 +14,8 @@ use synclab::pool::{
 };
 use synclab::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::*};
 use synclab::sync::{futex, thread, Arc};
-use synclab::zoo::pool::{SeedCppPool, SeedPythonPool};
 use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
+use synclab_zoo::pool::{SeedCppPool, SeedPythonPool};
 
 /// The panic message of tasks that panic on purpose; the panic hook stays quiet about them.
 const ON_PURPOSE: &str = "synclab-test: this task panics on purpose";
@@ -1413,7 +1413,7 @@ zoo_test! {
             .preemption_bound(1)
             .check(|| {
                 let pool: WorkStealingPool = build(1, 1);
-                let value = synclab::zoo::pool::install_waiting_once(&pool, || 7u32);
+                let value = synclab_zoo::pool::install_waiting_once(&pool, || 7u32);
                 assert!(value == Some(7), "install returned before the closure had run");
             });
     }

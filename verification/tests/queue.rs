@@ -16,8 +16,8 @@ use synclab::queue::{
 };
 use synclab::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use synclab::sync::{thread, Arc};
-use synclab::zoo::queue as zoo;
 use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
+use synclab_zoo::queue as zoo;
 
 type Blocking<Q> = BlockingQueue<u32, Q>;
 

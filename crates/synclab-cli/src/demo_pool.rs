@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 use synclab::pool::{
     FutexCondvarPool, LockFreePool, PoolConfig, StdCondvarPool, ThreadPool, WorkStealingPool,
 };
-use synclab::zoo::pool::{SeedCppPool, SeedPythonPool};
 use synclab_benches::process_cpu_time;
+use synclab_zoo::pool::{SeedCppPool, SeedPythonPool};
 
 /// The most workers `--threads` accepts.
 pub const MAX_WORKERS: usize = 1024;

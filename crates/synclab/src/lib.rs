@@ -40,4 +40,3 @@ pub mod pool;
 pub mod queue;
 pub mod shm;
 pub mod sync;
-pub mod zoo;

@@ -475,25 +475,40 @@ fn miri(root: &Path, install: bool) -> Result<Stage, String> {
     }
     let seeds = std::env::var("SYNCLAB_MIRI_SEEDS").unwrap_or_else(|_| "16".into());
     let flags = format!("-Zmiri-many-seeds=0..{seeds} -Zmiri-strict-provenance");
-    // `cargo +nightly miri test -p synclab <args>` with `miriflags`, in its own target dir.
+    // `cargo +nightly miri test <args>` with `miriflags`, in its own target dir.
     let miri_test = |args: &[&str], miriflags: String| {
         let mut cmd = Command::new("cargo");
-        cmd.args(["+nightly", "miri", "test", "-p", "synclab"])
+        cmd.args(["+nightly", "miri", "test"])
             .args(args)
             .env("MIRIFLAGS", miriflags)
             .env("CARGO_TARGET_DIR", root.join("target/miri"));
         cmd
     };
-    let mut cmd = miri_test(&["--test", "miri", "--test", "sc_witness"], flags.clone());
+    // The library's programs and witnesses, and the zoo's programs (its own `tests/miri.rs`).
+    let mut cmd = miri_test(
+        &[
+            "-p",
+            "synclab",
+            "-p",
+            "synclab-zoo",
+            "--test",
+            "miri",
+            "--test",
+            "sc_witness",
+        ],
+        flags.clone(),
+    );
     let mut stage = run(root, &format!("miri ({seeds} seeds)"), &mut cmd);
     // The seed's Python pool keeps daemon threads that are never joined (its design), which
     // Miri's leak check reports at exit: its program runs in a pass of its own with the leak
     // check off (the race detector and weak memory stay on).
     let mut daemons = miri_test(
         &[
+            "-p",
+            "synclab-zoo",
             "--test",
             "miri",
-            "zoo::seed_python_pool",
+            "seed_python_pool",
             "--",
             "--include-ignored",
         ],
@@ -506,7 +521,15 @@ fn miri(root: &Path, install: bool) -> Result<Stage, String> {
     // compile for another reason (a typo) is caught here.
     let mut codes = Command::new("cargo");
     codes
-        .args(["+nightly", "test", "-p", "synclab", "--doc"])
+        .args([
+            "+nightly",
+            "test",
+            "-p",
+            "synclab",
+            "-p",
+            "synclab-zoo",
+            "--doc",
+        ])
         .env("CARGO_TARGET_DIR", root.join("target/nightly"));
     let codes = run(
         root,
@@ -531,8 +554,9 @@ const TSAN_TESTS: &[(&str, &str)] = &[
     ("synclab-verification", "queue"),
     ("synclab", "event_count"),
     ("synclab", "miri"),
+    ("synclab-zoo", "miri"),
     // The negative control: TSan must be seen reporting the zoo's Relaxed-publish race.
-    ("synclab", "tsan_control"),
+    ("synclab-zoo", "tsan_control"),
 ];
 
 /// Runs the stress tests under ThreadSanitizer: nightly, `-Zsanitizer=thread`, and

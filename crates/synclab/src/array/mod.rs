@@ -63,7 +63,7 @@
 //! ```
 //!
 //! The broken variants (a Relaxed publish, a reader that sleeps without announcing itself) are
-//! in [`crate::zoo::array`].
+//! in the bug zoo, the crate `synclab-zoo` (`crates/synclab-zoo`, module `array`).
 //!
 //! [`StdFamily`]: crate::lock::StdFamily
 //! [`FutexFamily`]: crate::lock::FutexFamily

@@ -3,7 +3,7 @@
 //! The seed document (`seed/shared-memory-ipc.txt`, "Thread Pool in Python" and "Thread Pool
 //! in C++") builds a pool of worker threads that run submitted tasks, and a `wait` that should
 //! return once the tasks are done. Both seed pools are broken (their faithful ports are in
-//! [`crate::zoo::pool`]); the designs here keep the seed's shape and fix every bug:
+//! the bug zoo, `synclab_zoo::pool`); the designs here keep the seed's shape and fix every bug:
 //!
 //! | design | queue | workers sleep on | `wait` sleeps on | progress |
 //! |---|---|---|---|---|

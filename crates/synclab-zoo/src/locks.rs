@@ -1,5 +1,5 @@
 //! Zoo entries for the locks: four classic ways to break a futex mutex or a condition
-//! variable, each one change away from the real design in [`crate::lock`].
+//! variable, each one change away from the real design in [`synclab::lock`].
 //!
 //! | entry | the one change | how it fails | fixed in |
 //! |---|---|---|---|
@@ -15,13 +15,13 @@
 //! safety contract they break) and nothing in the library uses them; the verification crate
 //! runs each as an expected failure (`verification/tests/locks.rs`, `docs/zoo.md`).
 
-#[cfg(doc)]
-use crate::lock::RawCountingMutex;
-use crate::lock::{Condvar, FutexMutex, MutexGuard, RawFutexMutex, RawLock};
 use core::time::Duration;
+#[cfg(doc)]
+use synclab::lock::RawCountingMutex;
+use synclab::lock::{Condvar, FutexMutex, MutexGuard, RawFutexMutex, RawLock};
 
-use crate::sync::atomic::{AtomicU32, AtomicUsize, Ordering::*};
-use crate::sync::futex;
+use synclab::sync::atomic::{AtomicU32, AtomicUsize, Ordering::*};
+use synclab::sync::futex;
 
 const UNLOCKED: u32 = 0;
 const LOCKED: u32 = 1;
@@ -200,11 +200,11 @@ impl core::fmt::Debug for CountFirstCondvar {
     }
 }
 
-/// The locked bit of the counting zoo locks (as [`crate::lock::counting_mutex::LOCKED`]).
+/// The locked bit of the counting zoo locks (as `LOCKED` in `synclab::lock::RawCountingMutex`'s word).
 const HELD: u32 = 1;
-/// The hand-off bit of [`LateHandoffMutex`] (as [`crate::lock::counting_mutex::HANDOFF`]).
+/// The hand-off bit of [`LateHandoffMutex`] (as `HANDOFF` in `synclab::lock::RawCountingMutex`'s word).
 const HANDED: u32 = 4;
-/// One registered sleeper (as [`crate::lock::counting_mutex::WAITER`]).
+/// One registered sleeper (as `WAITER` in `synclab::lock::RawCountingMutex`'s word).
 const SLEEPER: u32 = 8;
 
 /// The shared skeleton of the counting zoo locks: register, sleep while held (and not handed

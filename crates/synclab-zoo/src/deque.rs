@@ -3,7 +3,7 @@
 //!
 //! | entry | bug | fixed in |
 //! |---|---|---|
-//! | [`BrokenDeque`] with [`DequeBug::TakeWithoutFence`] | `pop` stores the shrunk `bottom` and loads `top` with no `fence(SeqCst)` between: on weak memory the owner reads a stale `top` while a thief reads a stale `bottom`, and both take the same item (the store-buffering race the paper's fence closes) | [`queue::deque`](crate::queue::deque): `fence(SeqCst)` in `pop`, paired with the one in `steal` |
+//! | [`BrokenDeque`] with [`DequeBug::TakeWithoutFence`] | `pop` stores the shrunk `bottom` and loads `top` with no `fence(SeqCst)` between: on weak memory the owner reads a stale `top` while a thief reads a stale `bottom`, and both take the same item (the store-buffering race the paper's fence closes) | [`queue::deque`](synclab::queue::deque): `fence(SeqCst)` in `pop`, paired with the one in `steal` |
 //! | [`BrokenDeque`] with [`DequeBug::StealReadsAfterCas`] | `steal` claims the position with its CAS first and reads the slot afterwards: in between, the owner may reuse the slot one lap later, so the thief takes the new item (twice taken) and the old one is lost | `queue::deque`: read the slot, then CAS |
 //!
 //! Items are plain `usize`s in `AtomicUsize` slots — the algorithm is the real one, but an item
@@ -14,7 +14,7 @@
 
 use core::fmt;
 
-use crate::sync::atomic::{fence, AtomicUsize, Ordering};
+use synclab::sync::atomic::{fence, AtomicUsize, Ordering};
 
 /// Which step of the real deque a [`BrokenDeque`] leaves out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,8 +3,8 @@
 //! Source: `seed/shared-memory-ipc.txt`, "Thread Pool in C++" ([`SeedCppPool`]) and "Thread
 //! Pool in Python" ([`SeedPythonPool`]). Each port keeps the seed's structure line by line (the
 //! seed's names are given beside each field) so that the checkers judge the seed's design, not
-//! a reinterpretation. The repaired designs are [`crate::pool::CondvarPool`] and
-//! [`crate::pool::LockFreePool`]; `docs/designs.md` ("Thread pools") maps each bug to the line
+//! a reinterpretation. The repaired designs are [`synclab::pool::CondvarPool`] and
+//! [`synclab::pool::LockFreePool`]; `docs/designs.md` ("Thread pools") maps each bug to the line
 //! that fixes it, and `docs/zoo.md` shows how each one is caught.
 //!
 //! | entry | bug | how a checker sees it |
@@ -31,9 +31,9 @@
 
 use std::collections::VecDeque;
 
-use crate::pool::Task;
-use crate::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use crate::sync::{thread, Arc, StdCondvar, StdMutex, StdMutexGuard, UnsafeCell};
+use synclab::pool::Task;
+use synclab::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use synclab::sync::{thread, Arc, StdCondvar, StdMutex, StdMutexGuard, UnsafeCell};
 
 /// Locks a std (or checker) mutex, ignoring poison as every synclab family does.
 fn lock<T>(mutex: &StdMutex<T>) -> StdMutexGuard<'_, T> {
@@ -147,7 +147,7 @@ impl SeedCppPool {
     /// `wait` reads the queue without its mutex.
     ///
     /// ```compile_fail,E0133
-    /// let pool = synclab::zoo::pool::SeedCppPool::new(2); // `new` is unsafe
+    /// let pool = synclab_zoo::pool::SeedCppPool::new(2); // `new` is unsafe
     /// ```
     ///
     /// # Safety
@@ -413,7 +413,7 @@ impl core::fmt::Debug for SeedPythonPool {
     }
 }
 
-/// [`ThreadPool::install`](crate::pool::ThreadPool::install)'s hand-off with its caller's
+/// [`ThreadPool::install`](synclab::pool::ThreadPool::install)'s hand-off with its caller's
 /// wait written with `if` instead of `while`: THE BUG is that one futex return is taken as
 /// "the closure has run". A futex wait may return spuriously (and a checker explores that
 /// return), so the caller can come back while the closure has not run yet, and find no
@@ -426,11 +426,11 @@ impl core::fmt::Debug for SeedPythonPool {
 /// through a mutex — so the API is safe: a wrong `None`, never undefined behaviour.
 pub fn install_waiting_once<P, F, R>(pool: &P, f: F) -> Option<R>
 where
-    P: crate::pool::ThreadPool,
+    P: synclab::pool::ThreadPool,
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    use crate::sync::atomic::{AtomicU32, Ordering};
+    use synclab::sync::atomic::{AtomicU32, Ordering};
     /// The result is in the cell.
     const DONE: u32 = 1;
     let latch = Arc::new((AtomicU32::new(0), StdMutex::new(None)));
@@ -440,13 +440,13 @@ where
         *setter.1.lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
         // Release: pairs with the caller's Acquire load.
         setter.0.store(DONE, Ordering::Release);
-        crate::sync::futex::wake_one(&setter.0);
+        synclab::sync::futex::wake_one(&setter.0);
     })
     .ok()?;
     // Acquire: pairs with the setter's Release store.
     if latch.0.load(Ordering::Acquire) != DONE {
         // THE BUG: `if`, not `while` — a spurious return falls through.
-        crate::sync::futex::wait(&latch.0, 0);
+        synclab::sync::futex::wait(&latch.0, 0);
     }
     let value = latch.1.lock().unwrap_or_else(|e| e.into_inner()).take();
     value

@@ -24,13 +24,14 @@ fn tsan_reports_the_zoo_relaxed_publish_race() {
     }
     let (_, text) = child::run("tsan_reports_the_zoo_relaxed_publish_race", CHILD);
     assert!(
-        text.contains("WARNING: ThreadSanitizer: data race") && text.contains("zoo/array.rs"),
+        text.contains("WARNING: ThreadSanitizer: data race")
+            && text.contains("synclab-zoo/src/array.rs"),
         "ThreadSanitizer did not report the zoo's Relaxed-publish race (is the build \
          instrumented?):\n{text}"
     );
     let line = text
         .lines()
-        .find(|l| l.contains("zoo/array.rs"))
+        .find(|l| l.contains("synclab-zoo/src/array.rs"))
         .unwrap_or_default();
     eprintln!(
         "[tsan] negative control: data race reported, first frame in the zoo: {}",
@@ -42,7 +43,7 @@ fn tsan_reports_the_zoo_relaxed_publish_race() {
 /// READY: the read races with the write.
 fn race() {
     use std::sync::Arc;
-    use synclab::zoo::array::RelaxedPublishArray;
+    use synclab_zoo::array::RelaxedPublishArray;
     // SAFETY: none — this is the data race the sanitizer must report, run only in the
     // sanitizer's build and only in this child process (see the module docs).
     let array = Arc::new(unsafe { RelaxedPublishArray::<u64>::new(1) });

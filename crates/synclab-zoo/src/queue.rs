@@ -5,9 +5,9 @@
 //! | [`BrokenArrayQueue`] with [`StampBug::RelaxedStamp`] | the producer's stamp store is Relaxed: the consumer sees "full" without seeing the value (data race) | [`ArrayQueue`]: Release stamp store |
 //! | [`BrokenArrayQueue`] with [`StampBug::StampBeforeValue`] | the producer publishes the stamp, then writes the value (data race; a consumer can read an empty slot) | `ArrayQueue`: write, then publish |
 //! | [`FencelessEventCount`] | no `fence(SeqCst)` between "I published" / "I registered" and the other side's load (lost wakeup under weak memory) | [`EventCount`]: a fence on each side |
-//! | [`pop_without_recheck`] | a waiter that sleeps right after `prepare_wait` without re-checking the queue (lost wakeup) | [`BlockingQueue`](crate::queue::BlockingQueue): re-check, then wait |
+//! | [`pop_without_recheck`] | a waiter that sleeps right after `prepare_wait` without re-checking the queue (lost wakeup) | [`BlockingQueue`](synclab::queue::BlockingQueue): re-check, then wait |
 //! | [`TwoLaneQueue`] | two inner queues used round-robin: items of one producer can be popped out of order | a single ring |
-//! | [`BrokenRing`] with [`RingBug::NoSpaceCheck`] | a single-producer single-consumer ring (one direction of a duplex ring) whose sender skips the space check: it overwrites a value the receiver has not taken (a value lost), or is taking (data race) | [`DuplexIn`](crate::queue::DuplexIn): reload the receiver's `received` (Acquire) when the cached view says full |
+//! | [`BrokenRing`] with [`RingBug::NoSpaceCheck`] | a single-producer single-consumer ring (one direction of a duplex ring) whose sender skips the space check: it overwrites a value the receiver has not taken (a value lost), or is taking (data race) | [`DuplexIn`](synclab::queue::DuplexIn): reload the receiver's `received` (Acquire) when the cached view says full |
 //! | [`BrokenRing`] with [`RingBug::RelaxedRecord`] | the receiver records what it took with a Relaxed store: the sender sees room without seeing the receiver's read (data race) | `DuplexIn`: Release record |
 //!
 //! Under [the zoo's rule](super#the-rule-safe-code-cannot-reach-undefined-behaviour),
@@ -19,9 +19,9 @@
 
 use core::fmt;
 
-use crate::queue::{ArrayQueue, CapacityError, EventCount, MpmcQueue};
-use crate::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use crate::sync::{futex, hint, UnsafeCell};
+use synclab::queue::{ArrayQueue, CapacityError, EventCount, MpmcQueue};
+use synclab::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use synclab::sync::{futex, hint, UnsafeCell};
 
 /// Which bug a [`BrokenArrayQueue`] has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,14 +70,14 @@ impl<T> BrokenArrayQueue<T> {
     /// build one.
     ///
     /// ```compile_fail,E0133
-    /// use synclab::zoo::queue::{BrokenArrayQueue, StampBug};
+    /// use synclab_zoo::queue::{BrokenArrayQueue, StampBug};
     /// let q = BrokenArrayQueue::<u32>::new(2, StampBug::RelaxedStamp); // `new` is unsafe
     /// ```
     ///
     /// With `unsafe`, under its contract (here: one thread), the same call builds:
     ///
     /// ```
-    /// use synclab::zoo::queue::{BrokenArrayQueue, StampBug};
+    /// use synclab_zoo::queue::{BrokenArrayQueue, StampBug};
     /// // SAFETY: used from this thread only.
     /// let q = unsafe { BrokenArrayQueue::<u32>::new(2, StampBug::RelaxedStamp) };
     /// q.try_push(1).unwrap();
@@ -420,7 +420,7 @@ pub enum RingBug {
     RelaxedRecord,
 }
 
-/// One direction of a [`DuplexIn`](crate::queue::DuplexIn) with one deliberate bug in its
+/// One direction of a [`DuplexIn`](synclab::queue::DuplexIn) with one deliberate bug in its
 /// backpressure; see [`RingBug`]. Otherwise the duplex ring's protocol: Release stamp after
 /// the value, Acquire stamp before the read, Release record after it, Acquire reload of the
 /// record when the sender's view says full.
@@ -428,7 +428,7 @@ pub enum RingBug {
 /// A data-race entry, built only by the `unsafe` [`new`](Self::new):
 ///
 /// ```compile_fail,E0133
-/// use synclab::zoo::queue::{BrokenRing, RingBug};
+/// use synclab_zoo::queue::{BrokenRing, RingBug};
 /// let r = BrokenRing::<u64>::new(1, RingBug::NoSpaceCheck); // `new` is unsafe
 /// ```
 pub struct BrokenRing<T> {

@@ -1,13 +1,13 @@
 //! Zoo entries for the shared array: three broken variants of
-//! [`LockFreeArray`](crate::array::LockFreeArray), each one line away from the real thing.
+//! [`LockFreeArray`](synclab::array::LockFreeArray), each one line away from the real thing.
 //!
 //! | entry | the bug | how it fails | fixed in |
 //! |---|---|---|---|
 //! | [`RelaxedPublishArray`] | `publish` stores READY with `Relaxed` instead of `Release` | a reader that sees READY reads the value with no happens-before edge to its write: a data race (a checker of the C11 model reports it; one that runs every atomic as SeqCst cannot see it) | `LockFreeArray::publish` (Release swap) |
-//! | [`ClaimlessPublishArray`] | `publish` skips the claim (a load, the value, the swap: a [`Lane`](crate::array::Lane)'s publish) with no lane to make it the slot's only publisher | two publishers both find the slot empty and both write its value: a data race, and both are told they won | `LockFreeArray::publish` (the claim CAS), or `LockFreeArrayIn<_, _, Lanes>` (one holder per lane) |
+//! | [`ClaimlessPublishArray`] | `publish` skips the claim (a load, the value, the swap: a [`Lane`](synclab::array::Lane)'s publish) with no lane to make it the slot's only publisher | two publishers both find the slot empty and both write its value: a data race, and both are told they won | `LockFreeArray::publish` (the claim CAS), or `LockFreeArrayIn<_, _, Lanes>` (one holder per lane) |
 //! | [`UnannouncedSleepArray`] | a reader sleeps on the word without setting the SLEEPERS marker | the publisher sees no marker and skips the wake: the reader sleeps forever (lost wakeup → deadlock) | `Slot::wait_until_ready` (CAS the marker in first) |
 //!
-//! The seed's own design, [`PollingArray`](crate::array::PollingArray), is *not* here: it is
+//! The seed's own design, [`PollingArray`](synclab::array::PollingArray), is *not* here: it is
 //! correct. Its sleep-poll is a cost — a reader sees a value up to one penalty late, and wakes
 //! every penalty while it waits — that the benchmarks (`array/wake-latency`,
 //! `array/idle-cpu`) and `synclab demo array --impl polling` measure.
@@ -21,9 +21,9 @@
 use core::fmt;
 use core::mem::MaybeUninit;
 
-use crate::array::{IndexError, PublishError, SharedArray};
-use crate::sync::atomic::{AtomicU32, Ordering::*};
-use crate::sync::{futex, UnsafeCell};
+use synclab::array::{IndexError, PublishError, SharedArray};
+use synclab::sync::atomic::{AtomicU32, Ordering::*};
+use synclab::sync::{futex, UnsafeCell};
 
 const EMPTY: u32 = 0;
 const WRITING: u32 = 1;
@@ -77,10 +77,9 @@ impl<T: Clone> Flawed<T> {
     }
 
     fn slot(&self, index: usize) -> Result<&Slot<T>, IndexError> {
-        self.slots.get(index).ok_or(IndexError {
-            index,
-            len: self.slots.len(),
-        })
+        self.slots
+            .get(index)
+            .ok_or(IndexError::new(index, self.slots.len()))
     }
 
     fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
@@ -203,19 +202,19 @@ impl<T> Drop for Flawed<T> {
 /// these compiles:
 ///
 /// ```compile_fail,E0133
-/// let a = synclab::zoo::array::RelaxedPublishArray::<u64>::new(1); // `new` is unsafe
+/// let a = synclab_zoo::array::RelaxedPublishArray::<u64>::new(1); // `new` is unsafe
 /// ```
 ///
 /// ```compile_fail,E0277
 /// use synclab::array::SharedArray;
-/// use synclab::zoo::array::RelaxedPublishArray;
+/// use synclab_zoo::array::RelaxedPublishArray;
 /// let a = <RelaxedPublishArray<u64> as SharedArray<u64>>::with_len(1); // not a SharedArray
 /// ```
 ///
 /// With `unsafe`, under its contract (here: one thread), the same call builds:
 ///
 /// ```
-/// use synclab::zoo::array::RelaxedPublishArray;
+/// use synclab_zoo::array::RelaxedPublishArray;
 /// // SAFETY: used from this thread only.
 /// let a = unsafe { RelaxedPublishArray::<u64>::new(1) };
 /// a.publish(0, 7).unwrap();
@@ -280,10 +279,10 @@ impl<T: Clone + Send + Sync> RelaxedPublishArray<T> {
 /// [`SharedArray`]:
 ///
 /// ```compile_fail,E0133
-/// let a = synclab::zoo::array::ClaimlessPublishArray::<u64>::new(1); // `new` is unsafe
+/// let a = synclab_zoo::array::ClaimlessPublishArray::<u64>::new(1); // `new` is unsafe
 /// ```
 ///
-/// [`Lane`]: crate::array::Lane
+/// [`Lane`]: synclab::array::Lane
 pub struct ClaimlessPublishArray<T>(Flawed<T>);
 
 impl<T: Clone + Send + Sync> ClaimlessPublishArray<T> {

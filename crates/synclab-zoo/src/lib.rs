@@ -1,5 +1,7 @@
 //! The bug zoo: deliberately broken designs, kept so that the checkers can be seen catching
-//! them. Nothing else in the library uses this module.
+//! them. A crate of its own, beside the library (`synclab`) and never a dependency of it: the
+//! CLI's demos, the verification crate's models, the benchmarks and this crate's own tests use
+//! it. It is not published.
 //!
 //! Each entry names the bug, where it comes from (a line of the seed document or a classic
 //! pattern), and the design in the library that fixes it. The verification crate runs each
@@ -7,7 +9,7 @@
 //!
 //! # The rule: safe code cannot reach undefined behaviour
 //!
-//! The zoo is public, so it keeps the promise every public type keeps: a program with no
+//! The zoo's items are public, so they keep the promise every public type keeps: a program with no
 //! `unsafe` of its own cannot reach undefined behaviour through it, whatever the schedule.
 //! An entry's bug is one of two kinds, and the kind decides its API:
 //!
@@ -16,7 +18,7 @@
 //!    or sits behind a lock, so a safe caller can get a hang or a wrong answer, never a data
 //!    race. Such an entry has ordinary safe constructors and may implement the library's safe
 //!    traits (`SharedArray`, `MpmcQueue`), so it runs in the same generic models as the real
-//!    designs. The Miri suite (`crates/synclab/tests/miri.rs`, module `zoo`) runs a program
+//!    designs. The Miri suite (`crates/synclab-zoo/tests/miri.rs`) runs a program
 //!    with no `unsafe` across threads for each, and it is clean.
 //! 2. **A data race on non-atomic memory** (or anything else that is undefined behaviour in
 //!    some schedule). Its constructors are `unsafe fn`, and it implements no safe trait that
@@ -68,6 +70,7 @@
 //! [`pool::SeedCppPool::with_guarded_read`] and says so.
 
 pub mod array;
+mod cleanup;
 pub mod deque;
 pub mod locks;
 pub mod pool;
