@@ -48,7 +48,7 @@ use synclab::shm::{
     region_end, Cursor, Design, InSegment, OpenError, Placeable, SegmentOptions, Shared, Shm,
     ShmRegion,
 };
-use synclab::sync::futex::{Scope, Shared as SharedScope};
+use synclab::sync::futex::{CrossProcess, WakeScope};
 
 use crate::{floor, Contender, Measurement, Metric, Params, Role, Target, Workload};
 
@@ -474,14 +474,14 @@ fn shared_futex_wait(word: &AtomicU32, mine: u32) {
         if seen == mine {
             return;
         }
-        SharedScope::wait(word, seen);
+        CrossProcess::wait(word, seen);
     }
 }
 
 fn shared_futex_pass(word: &AtomicU32, next: u32) {
     // Release: pairs with the Acquire load in `shared_futex_wait`.
     word.store(next, Ordering::Release);
-    SharedScope::wake_one(word);
+    CrossProcess::wake_one(word);
 }
 
 fn word_pingpong(role: &str, rounds: u32, work: Duration) -> Measurement {

@@ -114,7 +114,7 @@ macro_rules! model_memory {
             const POLL: Duration = Duration::from_millis(1);
 
             type Region<H, E> = <Heap as Memory>::Region<H, E>;
-            type Scope = futex::Shared;
+            type Scope = futex::CrossProcess;
 
             fn wait_timeout(
                 word: &synclab::sync::atomic::AtomicU32,
@@ -164,13 +164,13 @@ unsafe impl HeapMemory for UnpolledModelShm {
 }
 
 model_memory!(ModelShm, "model-shm", |word, expected, timeout| {
-    <futex::Shared as futex::Scope>::wait_timeout(word, expected, timeout).timed_out()
+    <futex::CrossProcess as futex::WakeScope>::wait_timeout(word, expected, timeout).timed_out()
 });
 model_memory!(
     UnpolledModelShm,
     "model-shm-unpolled",
     |word, expected, _timeout| {
-        <futex::Shared as futex::Scope>::wait(word, expected);
+        <futex::CrossProcess as futex::WakeScope>::wait(word, expected);
         false
     }
 );

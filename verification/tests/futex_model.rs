@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use synclab::sync::atomic::{AtomicU32, Ordering::*};
-use synclab::sync::futex::{Private, Scope, Shared, WaitOutcome};
+use synclab::sync::futex::{CrossProcess, Private, WaitOutcome, WakeScope};
 use synclab::sync::time::Instant;
 use synclab::sync::{futex, thread, Arc, World, WORLD};
 use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
@@ -177,7 +177,7 @@ fn timed_wait_is_woken_or_times_out_and_a_change_is_never_lost() {
 }
 
 /// A waiter sleeps in scope `W` until the word is set; main sets it and wakes in scope `K`.
-fn wait_in_wake_in<W: Scope, K: Scope>() {
+fn wait_in_wake_in<W: WakeScope, K: WakeScope>() {
     let word = Arc::new(AtomicU32::new(0));
     let waiter = {
         let word = Arc::clone(&word);
@@ -196,9 +196,9 @@ fn wait_in_wake_in<W: Scope, K: Scope>() {
 fn shared_wait_meets_shared_wake() {
     Model::new("futex: shared-scope wait woken by a shared-scope wake")
         .threads(2)
-        .ops("waiter: loop Shared::wait; waker: store(1) + Shared::wake_one")
+        .ops("waiter: loop CrossProcess::wait; waker: store(1) + CrossProcess::wake_one")
         .exhaustive()
-        .check(wait_in_wake_in::<Shared, Shared>);
+        .check(wait_in_wake_in::<CrossProcess, CrossProcess>);
 }
 
 zoo_test! {
@@ -211,7 +211,7 @@ zoo_test! {
         Model::new("zoo: private wait, shared wake")
             .threads(2)
             .exhaustive()
-            .check(wait_in_wake_in::<Private, Shared>);
+            .check(wait_in_wake_in::<Private, CrossProcess>);
     }
 }
 

@@ -13,7 +13,7 @@ use synclab::queue::duplex::SendStep;
 use synclab::queue::{ArrayQueueIn, DuplexIn, QueueStep, SpinRecvError};
 
 use synclab::sync::atomic::AtomicU32;
-use synclab::sync::futex::{Scope, Shared};
+use synclab::sync::futex::{CrossProcess, WakeScope};
 use synclab::sync::{thread, Arc};
 use synclab_verification::processes::{as_process, Kernel, ModelShm, UnpolledModelShm};
 use synclab_verification::{zoo_test, Expect, Failure, Model};
@@ -26,7 +26,7 @@ type ModelMutex<M> = Mutex<u32, RawFutexMutexIn<M>>;
 /// which runs a yielding thread only when no other can run).
 fn runs_on_a_while() {
     let word = AtomicU32::new(0);
-    let _ = <Shared as Scope>::wait_timeout(&word, 0, Duration::from_millis(1));
+    let _ = <CrossProcess as WakeScope>::wait_timeout(&word, 0, Duration::from_millis(1));
 }
 
 /// The victim (process 1) locks, writes 1, and dies holding the lock; the survivor (process

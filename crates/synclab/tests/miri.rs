@@ -61,7 +61,7 @@ fn futex_publication() {
 #[test]
 fn futex_timed_and_shared_waits() {
     use std::time::Duration;
-    use synclab::sync::futex::{Scope, Shared, WaitOutcome};
+    use synclab::sync::futex::{CrossProcess, WaitOutcome, WakeScope};
 
     let word = AtomicU32::new(0);
     while futex::wait_timeout(&word, 0, Duration::from_millis(1)) == WaitOutcome::Woken {}
@@ -74,7 +74,7 @@ fn futex_timed_and_shared_waits() {
                 // Acquire: pairs with the Release store below.
                 while word.load(Acquire) == 0 {
                     if shared {
-                        Shared::wait(&word, 0);
+                        CrossProcess::wait(&word, 0);
                     } else {
                         let _ = futex::wait_timeout(&word, 0, Duration::from_secs(3600));
                     }
@@ -83,7 +83,7 @@ fn futex_timed_and_shared_waits() {
         };
         word.store(1, Release);
         if shared {
-            Shared::wake_one(&word);
+            CrossProcess::wake_one(&word);
         } else {
             futex::wake_one(&word);
         }

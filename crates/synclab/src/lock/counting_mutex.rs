@@ -90,7 +90,7 @@
 //!
 //! The lock is generic over the futex scope `S` ([`Private`] by default); its only calls into
 //! the kernel are `S::wait`, `S::wait_timeout`, `S::wake_one` and `S::wake_all`, so the same code runs in a
-//! segment shared between processes with `futex::Shared` — without owner-death detection, though:
+//! segment shared between processes with `futex::CrossProcess` — without owner-death detection, though:
 //! a holder killed while holding it leaves it held (`FutexMutexIn<Shm>` is the robust one).
 //!
 //! # Orderings
@@ -119,7 +119,7 @@ use core::marker::PhantomData;
 use core::time::Duration;
 
 use crate::sync::atomic::{AtomicU32, Ordering::*};
-use crate::sync::futex::{Private, Scope};
+use crate::sync::futex::{Private, WakeScope};
 use crate::sync::hint::{self, Backoff};
 use crate::sync::time::Instant;
 
@@ -187,11 +187,11 @@ fn backoff() -> Backoff {
 /// }
 /// assert_eq!(*m.lock(), 4000);
 /// ```
-pub struct RawCountingMutex<S: Scope = Private> {
+pub struct RawCountingMutex<S: WakeScope = Private> {
     /// [`LOCKED`], [`FAIR`], [`HANDOFF`] and the waiter count; see the module docs.
     state: AtomicU32,
-    /// The futex scope of every wait and wake on `state` (see [`Scope`]): [`Private`] in one
-    /// process, `Shared` for a word in memory that several processes map.
+    /// The futex scope of every wait and wake on `state` (see [`WakeScope`]): [`Private`] in one
+    /// process, `CrossProcess` for a word in memory that several processes map.
     scope: PhantomData<S>,
 }
 
@@ -227,7 +227,7 @@ impl Starvation {
     }
 }
 
-impl<S: Scope> RawCountingMutex<S> {
+impl<S: WakeScope> RawCountingMutex<S> {
     /// An unlocked lock, in const context (the `lock_api` bridge's `INIT`; plain build only).
     #[cfg(feature = "lock_api")]
     pub(crate) const fn const_new() -> Self {
@@ -444,7 +444,7 @@ impl<S: Scope> RawCountingMutex<S> {
 // acquisition (a CAS that set `LOCKED`, or one that cleared `HANDOFF`) is Acquire and reads the
 // Release CAS of the previous holder's unlock or a later RMW in its release sequence (all
 // writes to the word are RMWs), so unlock happens-before the next lock.
-unsafe impl<S: Scope> RawLock for RawCountingMutex<S> {
+unsafe impl<S: WakeScope> RawLock for RawCountingMutex<S> {
     const NAME: &'static str = "counting";
 
     fn new() -> Self {
@@ -487,14 +487,14 @@ unsafe impl<S: Scope> RawLock for RawCountingMutex<S> {
 }
 
 // SAFETY: a `true` is an acquisition by the same CASes as in `lock` (see above).
-unsafe impl<S: Scope> RawLockTimed for RawCountingMutex<S> {
+unsafe impl<S: WakeScope> RawLockTimed for RawCountingMutex<S> {
     #[inline]
     fn try_lock_until(&self, deadline: Instant) -> bool {
         self.try_lock() || self.lock_contended(Some(deadline))
     }
 }
 
-impl<S: Scope> core::fmt::Debug for RawCountingMutex<S> {
+impl<S: WakeScope> core::fmt::Debug for RawCountingMutex<S> {
     /// Reads nothing: the word changes under our feet and a load would be a checker step.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("RawCountingMutex")

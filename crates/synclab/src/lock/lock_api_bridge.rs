@@ -32,7 +32,7 @@
 use lock_api::{GuardNoSend, RawMutex, RawMutexTimed};
 
 use super::{RawCountingMutex, RawFutexMutex, RawLock, RawLockTimed};
-use crate::sync::futex::Scope;
+use crate::sync::futex::WakeScope;
 use crate::sync::time::Instant;
 
 /// `lock_api::RawMutex` + `RawMutexTimed` for a synclab lock, forwarding every method.
@@ -90,7 +90,7 @@ macro_rules! bridge {
 }
 
 bridge!(RawFutexMutex);
-bridge!(RawCountingMutex<S> where S: Scope);
+bridge!(RawCountingMutex<S> where S: WakeScope);
 
 #[cfg(test)]
 mod tests {

@@ -29,7 +29,7 @@ use core::fmt;
 use core::time::Duration;
 
 use crate::sync::atomic::AtomicU32;
-use crate::sync::futex::{self, Scope};
+use crate::sync::futex::{self, WakeScope};
 
 #[cfg(all(target_os = "linux", synclab_plain))]
 mod attach;
@@ -80,8 +80,8 @@ pub unsafe trait Memory: Send + Sync + Sized + 'static {
     type Region<H, E>: Region<H, E>;
 
     /// The futex scope of words in this memory: [`futex::Private`] on the heap,
-    /// [`futex::Shared`] in a segment.
-    type Scope: Scope;
+    /// [`futex::CrossProcess`] in a segment.
+    type Scope: WakeScope;
 
     /// Sleeps while `*word == expected` (in [`Memory::Scope`]); may return spuriously.
     #[inline]

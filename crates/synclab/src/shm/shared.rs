@@ -368,7 +368,7 @@ unsafe impl Memory for Shm {
     const POLL: Duration = Duration::from_millis(20);
 
     type Region<H, E> = ShmRegion<H, E>;
-    type Scope = crate::sync::futex::Shared;
+    type Scope = crate::sync::futex::CrossProcess;
 
     /// The calling thread's tag in the segment holding `ctx`. A thread that cannot get one
     /// (the attach table full, or `/proc` unreadable) gets the *untracked* tag, which is never

@@ -1,8 +1,8 @@
 //! Sleep on a 32-bit word until it changes: the seam where the kernel (or a model of it) stands.
 //!
 //! Three operations, as in std's `sys/sync` — [`wait`], [`wake_one`], [`wake_all`] — plus a
-//! timed wait ([`wait_timeout`]) and a *scope* ([`Scope`]: [`Private`] to one process, or
-//! [`Shared`] between the processes that map the word).
+//! timed wait ([`wait_timeout`]) and a *scope* ([`WakeScope`]: [`Private`] to one process, or
+//! [`CrossProcess`] between the processes that map the word).
 //!
 //! | world | backend |
 //! |---|---|
@@ -35,7 +35,7 @@
 //! # Choosing the scope
 //!
 //! By type, not by call site: a design that can live in memory shared between processes takes
-//! a `S: Scope` parameter (defaulting to [`Private`]) and calls `S::wait`, `S::wake_one`, …;
+//! a `S: WakeScope` parameter (defaulting to [`Private`]) and calls `S::wait`, `S::wake_one`, …;
 //! the free functions of this module are the [`Private`] ones.
 
 use core::fmt;
@@ -69,38 +69,38 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// Which processes a wait and a wake on a word can meet in: [`Private`] or [`Shared`].
+/// Which processes a wait and a wake on a word can meet in: [`Private`] or [`CrossProcess`].
 ///
 /// Sealed: the two scopes are the kernel's two. Every method has the meaning of the free
 /// function of the same name in [this module](self).
-pub trait Scope: sealed::Sealed + fmt::Debug + Send + Sync + 'static {
+pub trait WakeScope: sealed::Sealed + fmt::Debug + Send + Sync + 'static {
     /// Whether waits and wakes reach other processes that map the same memory.
-    const SHARED: bool;
-    /// A short name for tables and debug output: `"private"` or `"shared"`.
+    const CROSS_PROCESS: bool;
+    /// A short name for tables and debug output: `"private"` or `"cross-process"`.
     const NAME: &'static str;
 
     /// Sleeps while `*word == expected`; may return spuriously.
     #[inline]
     fn wait(word: &AtomicU32, expected: u32) {
-        let _ = backend::wait(word, expected, Self::SHARED, None);
+        let _ = backend::wait(word, expected, Self::CROSS_PROCESS, None);
     }
 
-    /// As [`Scope::wait`], but gives up once `timeout` has passed.
+    /// As [`WakeScope::wait`], but gives up once `timeout` has passed.
     #[inline]
     fn wait_timeout(word: &AtomicU32, expected: u32, timeout: Duration) -> WaitOutcome {
-        backend::wait(word, expected, Self::SHARED, Some(timeout))
+        backend::wait(word, expected, Self::CROSS_PROCESS, Some(timeout))
     }
 
     /// Wakes at most one thread sleeping on `word` in this scope.
     #[inline]
     fn wake_one(word: &AtomicU32) {
-        backend::wake(word, Self::SHARED, false);
+        backend::wake(word, Self::CROSS_PROCESS, false);
     }
 
     /// Wakes every thread sleeping on `word` in this scope.
     #[inline]
     fn wake_all(word: &AtomicU32) {
-        backend::wake(word, Self::SHARED, true);
+        backend::wake(word, Self::CROSS_PROCESS, true);
     }
 }
 
@@ -112,19 +112,19 @@ pub enum Private {}
 /// Waits and wakes that meet across every process mapping the word's page (no
 /// `FUTEX_PRIVATE_FLAG`): for words in a shared segment (`MAP_SHARED`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shared {}
+pub enum CrossProcess {}
 
 impl sealed::Sealed for Private {}
-impl sealed::Sealed for Shared {}
+impl sealed::Sealed for CrossProcess {}
 
-impl Scope for Private {
-    const SHARED: bool = false;
+impl WakeScope for Private {
+    const CROSS_PROCESS: bool = false;
     const NAME: &'static str = "private";
 }
 
-impl Scope for Shared {
-    const SHARED: bool = true;
-    const NAME: &'static str = "shared";
+impl WakeScope for CrossProcess {
+    const CROSS_PROCESS: bool = true;
+    const NAME: &'static str = "cross-process";
 }
 
 /// Sleeps while `*word == expected` ([`Private`] scope); may return spuriously.
