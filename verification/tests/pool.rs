@@ -180,7 +180,10 @@ fn shutdown_runs_queued_tasks<P: ThreadPool + 'static>(pool: &str, bound: usize)
             pool.close();
             assert!(pool.execute(|| ()).is_err(), "submit accepted after close");
             assert!(
-                pool.try_submit(Box::new(|| ())).unwrap_err().is_closed(),
+                matches!(
+                    pool.try_submit(Box::new(|| ())),
+                    Err(TrySubmitError::Closed(_))
+                ),
                 "try_submit after close must say closed"
             );
             let report = pool.shutdown();

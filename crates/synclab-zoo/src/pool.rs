@@ -418,7 +418,7 @@ impl core::fmt::Debug for SeedPythonPool {
 /// "the closure has run". A futex wait may return spuriously (and a checker explores that
 /// return), so the caller can come back while the closure has not run yet, and find no
 /// result: `None` here, where the real hand-off (the packet's `wait_done` loop in
-/// `pool/join.rs`) waits again until `DONE`.
+/// `synclab/src/pool/handle.rs`) waits again until `DONE`.
 ///
 /// Source: the classic `if`-around-a-wait mistake, in the hand-off rayon's `in_worker_cold`
 /// performs through a latch (its `LockLatch` re-checks under a mutex; synclab's packet

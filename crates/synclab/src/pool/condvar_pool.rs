@@ -1,64 +1,17 @@
-//! `CondvarPool<F>`: one queue under a lock family's mutex, three condition variables.
-//!
-//! **What.** The seed's C++ pool, repaired: a `VecDeque` of tasks, the pending count, the
-//! closed flag and the idle generation all live under *one* mutex (the seed kept the wait
-//! predicate under a second mutex and raced on the queue), and three condition variables
-//! carry the three kinds of sleep:
-//!
-//! | condvar | who sleeps | predicate slept on | who notifies |
-//! |---|---|---|---|
-//! | `not_empty` | idle workers | queue empty and not closed | `submit` (one worker per task), `close` (all) |
-//! | `not_full` | blocked submitters | queue full and not closed | a worker that brings the queue to the low watermark, `close` (all) |
-//! | `idle` | `wait` callers | pending > 0 and the idle generation unchanged | the worker that brings pending to 0 (all) |
-//!
-//! **Source.** The seed (`seed/shared-memory-ipc.txt`, "Thread Pool in C++"); the
-//! wake-accounting is tokio's blocking pool (`tokio/src/runtime/blocking/pool.rs`, `num_notify`),
-//! the "notify all on empty" rule threadpool's `join` (`threadpool` 1.8, `src/lib.rs`).
-//!
-//! **State (all under the mutex).**
-//!
-//! | field | meaning |
-//! |---|---|
-//! | `queue` | accepted tasks not yet started: at most `capacity` from submitters outside the pool; tasks submitted by the pool's own workers may go beyond it (module docs of [`crate::pool`]) |
-//! | `pending` | accepted tasks not yet *finished* (queued + running); decremented after the task returns |
-//! | `idle_generation` | bumped each time `pending` falls to 0, so a `wait` that began before returns even if new tasks arrive before it runs again |
-//! | `closed` | set once by `close`; no task is accepted afterwards |
-//! | `workers`, `submitters`, `waiters` | `Sleepers`: how many sleep on each condvar and how many were chosen to wake |
-//! | `searching` | workers polling for a task without the lock (see below) |
-//!
-//! Panic payloads go to the pool's [`PanicRecord`] (its own mutex), recorded before the
-//! task's `pending` decrement, so a `wait` that sees the decrement finds the payload.
-//!
-//! **Why every wakeup is delivered.** Each sleeper checks its predicate and enters the condvar
-//! wait under the mutex; each notifier changes the state under the same mutex and reads the
-//! sleeper counts there. So a notifier either sees the sleeper counted (and notifies it, even
-//! after unlocking: the sleeper is already inside the condvar wait) or the sleeper sees the new
-//! state and does not sleep. A notify that hits no thread (the chosen sleeper woke spuriously
-//! first) is harmless: every counted sleeper re-checks the state under the lock after waking.
-//!
-//! **Avoiding syscalls.** std's condvar makes a `futex` syscall on every `notify_*`, waiter or
-//! not, so notifiers notify only when a sleeper is counted and not already chosen: a submitter
-//! facing busy workers makes no syscall at all. A worker that finds the queue empty first
-//! *searches* once: it leaves the lock, polls `queued_hint` (a Relaxed mirror of the queue
-//! length) for a bounded number of spins and yields, and re-checks under the lock; while one
-//! worker searches (at most `MAX_SEARCHERS`), submitters wake nobody, and a worker that pops
-//! while more tasks wait and nobody searches wakes a peer. Blocked submitters are woken only
-//! once the queue has drained to half its capacity (the low watermark), so a fast submitter
-//! refills it in one go instead of sleeping after every task. Measured with strace on the
-//! tiny-task workload: from about 1.5 futex calls per task to about 2 000 per 400 000 tasks.
-//!
-//! **Progress.** Blocking: every operation takes the mutex. The search is bounded
-//! (`IDLE_SPINS` spins and `IDLE_YIELDS`
-//! yields), then the worker sleeps.
+//! [`CondvarPool<F>`]: one queue under a lock family's mutex, three condition variables (the
+//! design is described on the type), and its two instances.
 
 use std::collections::VecDeque;
 use std::marker::PhantomData;
 
-use super::MAX_SEARCHERS;
+use super::config::MAX_PENDING;
+use super::hooks::Hooks;
+use super::panics::{drop_payload, run_task, PanicRecord};
+use super::state::MAX_SEARCHERS;
+use super::workers::{join_workers, on_own_worker, search_idle, spawn_workers};
 use super::{
-    join_workers, on_own_worker, run_task, search_idle, BuildError, PanicRecord, PoolConfig,
-    ShutdownReport, SubmitError, SubmitErrorKind, Task, ThreadPool, TrySubmitError, WaitError,
-    WaitReport, MAX_PENDING,
+    BuildError, PoolConfig, ShutdownReport, SubmitError, SubmitErrorKind, Task, ThreadPool,
+    TrySubmitError, WaitError, WaitReport,
 };
 use crate::lock::LockFamily;
 use crate::sync::atomic::{AtomicUsize, Ordering};
@@ -119,7 +72,7 @@ impl Sleepers {
     }
 }
 
-/// Everything under the mutex; see the state table in the module docs.
+/// Everything under the mutex; see the state table on `CondvarPool`.
 struct State {
     queue: VecDeque<Task>,
     pending: usize,
@@ -147,7 +100,57 @@ struct Shared<F: LockFamily> {
 }
 
 /// A thread pool whose queue and bookkeeping sit under one mutex of the lock family `F`, with
-/// condition variables "not empty", "not full" and "idle". See [the module docs](self).
+/// condition variables "not empty", "not full" and "idle".
+///
+/// **What.** The seed's C++ pool, repaired: a `VecDeque` of tasks, the pending count, the
+/// closed flag and the idle generation all live under *one* mutex (the seed kept the wait
+/// predicate under a second mutex and raced on the queue), and three condition variables
+/// carry the three kinds of sleep:
+///
+/// | condvar | who sleeps | predicate slept on | who notifies |
+/// |---|---|---|---|
+/// | `not_empty` | idle workers | queue empty and not closed | `submit` (one worker per task), `close` (all) |
+/// | `not_full` | blocked submitters | queue full and not closed | a worker that brings the queue to the low watermark, `close` (all) |
+/// | `idle` | `wait` callers | pending > 0 and the idle generation unchanged | the worker that brings pending to 0 (all) |
+///
+/// **Source.** The seed (`seed/shared-memory-ipc.txt`, "Thread Pool in C++"); the
+/// wake-accounting is tokio's blocking pool (`tokio/src/runtime/blocking/pool.rs`, `num_notify`),
+/// the "notify all on empty" rule threadpool's `join` (`threadpool` 1.8, `src/lib.rs`).
+///
+/// **State (all under the mutex).**
+///
+/// | field | meaning |
+/// |---|---|
+/// | `queue` | accepted tasks not yet started: at most `capacity` from submitters outside the pool; tasks submitted by the pool's own workers may go beyond it (module docs of [`crate::pool`]) |
+/// | `pending` | accepted tasks not yet *finished* (queued + running); decremented after the task returns |
+/// | `idle_generation` | bumped each time `pending` falls to 0, so a `wait` that began before returns even if new tasks arrive before it runs again |
+/// | `closed` | set once by `close`; no task is accepted afterwards |
+/// | `workers`, `submitters`, `waiters` | `Sleepers`: how many sleep on each condvar and how many were chosen to wake |
+/// | `searching` | workers polling for a task without the lock (see below) |
+///
+/// Panic payloads go to the pool's panic record (its own mutex), recorded before the
+/// task's `pending` decrement, so a `wait` that sees the decrement finds the payload.
+///
+/// **Why every wakeup is delivered.** Each sleeper checks its predicate and enters the condvar
+/// wait under the mutex; each notifier changes the state under the same mutex and reads the
+/// sleeper counts there. So a notifier either sees the sleeper counted (and notifies it, even
+/// after unlocking: the sleeper is already inside the condvar wait) or the sleeper sees the new
+/// state and does not sleep. A notify that hits no thread (the chosen sleeper woke spuriously
+/// first) is harmless: every counted sleeper re-checks the state under the lock after waking.
+///
+/// **Avoiding syscalls.** std's condvar makes a `futex` syscall on every `notify_*`, waiter or
+/// not, so notifiers notify only when a sleeper is counted and not already chosen: a submitter
+/// facing busy workers makes no syscall at all. A worker that finds the queue empty first
+/// *searches* once: it leaves the lock, polls `queued_hint` (a Relaxed mirror of the queue
+/// length) for a bounded number of spins and yields, and re-checks under the lock; while one
+/// worker searches (at most `MAX_SEARCHERS`), submitters wake nobody, and a worker that pops
+/// while more tasks wait and nobody searches wakes a peer. Blocked submitters are woken only
+/// once the queue has drained to half its capacity (the low watermark), so a fast submitter
+/// refills it in one go instead of sleeping after every task.
+///
+/// **Progress.** Blocking: every operation takes the mutex. The search is bounded
+/// (`IDLE_SPINS` spins and `IDLE_YIELDS`
+/// yields), then the worker sleeps.
 ///
 /// ```
 /// use synclab::pool::{CondvarPool, ThreadPool};
@@ -338,7 +341,7 @@ impl<F: LockFamily> ThreadPool for CondvarPool<F> {
             queued_hint: AtomicUsize::new(0),
             panics: Arc::new(PanicRecord::new()),
         });
-        let handles = super::spawn_workers(&shared, vec![(); workers], Shared::<F>::worker_loop);
+        let handles = spawn_workers(&shared, vec![(); workers], Shared::<F>::worker_loop);
         Ok(Self {
             shared,
             handles,
@@ -414,7 +417,9 @@ impl<F: LockFamily> ThreadPool for CondvarPool<F> {
     fn capacity(&self) -> usize {
         self.shared.capacity
     }
+}
 
+impl<F: LockFamily> Hooks for CondvarPool<F> {
     fn panics(&self) -> &Arc<PanicRecord> {
         &self.shared.panics
     }
@@ -426,7 +431,7 @@ impl<F: LockFamily> Drop for CondvarPool<F> {
             // Nobody takes this report: its payloads are dropped under a guard, since a
             // payload's own `Drop` may panic (and this thread may already be unwinding).
             let report = self.stop();
-            report.payloads.into_iter().for_each(super::drop_payload);
+            report.payloads.into_iter().for_each(drop_payload);
         }
     }
 }
@@ -441,3 +446,9 @@ impl<F: LockFamily> core::fmt::Debug for CondvarPool<F> {
             .finish_non_exhaustive()
     }
 }
+
+/// [`CondvarPool`] over std's `Mutex` + `Condvar`.
+pub type StdCondvarPool = CondvarPool<crate::lock::StdFamily>;
+
+/// [`CondvarPool`] over synclab's futex mutex and condvar.
+pub type FutexCondvarPool = CondvarPool<crate::lock::FutexFamily>;

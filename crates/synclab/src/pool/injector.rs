@@ -9,8 +9,7 @@
 //! **Staying out of the kernel.** A worker pays a fence and a load per pop
 //! ([`Injector::taken`]) and wakes blocked submitters only at the low watermark (half the
 //! capacity), so a submitter facing a full queue sleeps once per half-queue rather than once
-//! per task. Measured on `LockFreePool`: without this rule the pool made about one futex call
-//! per task (strace) and ran at a tenth of the anchors' rate.
+//! per task.
 //!
 //! **Tasks submitted by tasks.** A submit from one of the pool's own workers never waits for
 //! room (the contract in [`crate::pool`]): when the queue is full, the (already counted) task
@@ -29,8 +28,9 @@
 
 use std::collections::VecDeque;
 
+use super::config::MAX_PENDING;
 use super::state::PoolState;
-use super::{BuildError, SubmitErrorKind, MAX_PENDING};
+use super::{BuildError, SubmitErrorKind};
 use crate::queue::{ArrayQueue, EventCount};
 use crate::sync::atomic::{fence, AtomicUsize, Ordering};
 use crate::sync::{StdMutex, StdMutexGuard};

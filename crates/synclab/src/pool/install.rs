@@ -11,8 +11,8 @@
 //! caller injects a job and blocks on a latch). The outside caller sleeps meanwhile, so the
 //! machine runs one thread per worker, not one more.
 //!
-//! **The hand-off** is [`join`](super::join)'s packet, unchanged: the closure is packaged
-//! with [`join::package`](super::join) (its value or its panic payload goes into the packet,
+//! **The hand-off** is a spawned task's packet (`handle.rs`), unchanged: the closure is
+//! packaged with [`handle::package`] (its value or its panic payload goes into the packet,
 //! then `DONE` is set with Release), the package is submitted as an ordinary task (so it is
 //! counted, drained at shutdown, and runs on whichever worker takes it), and the caller
 //! blocks in [`JoinHandle::join`](super::JoinHandle::join) — `DONE`/`JOINING` in one word,
@@ -32,45 +32,23 @@
 //!
 //! * `join` returns only after `DONE`, which the package sets after the closure has been
 //!   consumed and its captures dropped — inside `catch_unwind`, so a panic too, and a package
-//!   dropped unrun drops the closure before its `Completion` sets `DONE` (`join::Packaged`'s
-//!   `Drop`, before the fields' drop glue); after `DONE` the worker touches only the packet, which is shared
-//!   through an `Arc`;
+//!   dropped unrun drops the closure before its `Completion` sets `DONE` (`handle::Packaged`'s
+//!   `Drop`, before the fields' drop glue); after `DONE` the worker touches only the packet,
+//!   which is shared through an `Arc`;
 //! * a refused package comes back synchronously and is dropped before `install` returns;
 //! * the closure is held in `MaybeUninit` wrappers (std's `MaybeDangling`) — the package's
-//!   own (`join::Packaged`) and [`ScopedTask`]'s — so no frame on the worker holds the borrows
-//!   as a protected argument after `DONE`, when the caller may use the borrowed data again
-//!   (the reason given in [`scope`](super::scope); Miri reported the package's frame before
-//!   `Packaged` had its wrapper).
+//!   own (`handle::Packaged`) and [`ScopedTask`]'s — so no frame on the worker holds the
+//!   borrows as a protected argument after `DONE`, when the caller may use the borrowed data
+//!   again (the reason given in [`scope`](super::scope)'s docs; Miri's Stacked Borrows checks
+//!   it).
 //!
 //! **Called from a worker of the same pool**, the closure runs inline (the pool decides, in its
 //! override): blocking a worker on a task queued behind it could deadlock the pool.
 
-use core::fmt;
-
-use super::join::{self, TaskDropped};
+use super::handle::{self, TaskDropped};
 use super::scope::ScopedTask;
-use super::ThreadPool;
+use super::{InstallError, ThreadPool};
 use crate::sync::Arc;
-
-/// Why [`ThreadPool::install`] did not run its closure. The closure was dropped unrun.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InstallError {
-    /// The pool is closed: it refused the closure (or, having accepted it, dropped it unrun).
-    Closed,
-}
-
-impl fmt::Display for InstallError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            InstallError::Closed => {
-                f.write_str("the pool is shut down: the closure was dropped, not run")
-            }
-        }
-    }
-}
-
-impl std::error::Error for InstallError {}
 
 /// Runs `f` as a task of `pool` and blocks until it has returned; resumes its panic. The
 /// caller must not be one of `pool`'s workers (the override checks; see the module docs).
@@ -81,7 +59,7 @@ where
     R: Send,
 {
     // The payload goes to the handle (we join it), never to the record.
-    let (task, handle) = join::package(f, Arc::clone(pool.panics()));
+    let (task, handle) = handle::package(f, Arc::clone(pool.panics()));
     let wrapped = ScopedTask::new(task, ());
     // SAFETY: the task is not used past this call: `join` below returns only after the
     // package set `DONE`, after its closure was consumed or dropped, and a refused task is

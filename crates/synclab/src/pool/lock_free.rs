@@ -1,48 +1,14 @@
-//! `LockFreePool`: the lock-free array queue, one state word, and three event counts.
-//!
-//! **What.** Tasks travel through an [`ArrayQueue`] (Vyukov's bounded MPMC queue); the pool's
-//! bookkeeping is one 64-bit word (pending count, closed flag, idle generation); threads that
-//! have nothing to do sleep on [`EventCount`]s — futex words — and are woken only when someone
-//! registered:
-//!
-//! | event count | who sleeps | condition re-checked after `prepare_wait` | notified by |
-//! |---|---|---|---|
-//! | `work` | idle workers (after one bounded search) | a task can be popped, or closed with nothing pending | `submit` after a push if no worker is searching; the last searcher that finds work while more is queued; the last task of a closed pool |
-//! | `space` | submitters facing a full queue (counted in `blocked`) | a push succeeds, or closed | a worker whose pop leaves the queue at most half full while someone is blocked; `close` |
-//! | `idle` | `wait` callers | pending is 0, or the idle generation moved | the task that brings pending to 0 |
-//!
-//! **Staying out of the kernel.** A submitter pays a fence and a load per task and makes a
-//! syscall only when no worker is *searching* (see `search`: at most `MAX_SEARCHERS` idle
-//! workers poll the queue for `IDLE_SPINS` spins and `IDLE_YIELDS` yields before they
-//! sleep). A worker pays a fence and a load per pop and wakes blocked submitters only at the
-//! low watermark (half the capacity), so a submitter facing a full queue sleeps once per
-//! half-queue rather than once per task. Both rules were measured: without them the pool made
-//! about one futex call per task (strace) and ran at a tenth of the anchors' rate.
-//!
-//! **Source.** The event-count protocol is Vyukov's ("Eventcounts", 1024cores.net) as folly
-//! and Eigen's `NonBlockingThreadPool` use it to park workers; the queue is
-//! `crate::queue::ArrayQueue`; spinning briefly before parking is what rayon's sleep module
-//! and Go's scheduler do to keep a busy pool out of the kernel.
-//!
-//! **Bookkeeping.** The pending count, the closed flag, `wait`'s idle generation, the
-//! `work`/`idle` event counts and the searcher hand-off are `PoolState`'s (`pool/state.rs`,
-//! shared with [`WorkStealingPool`](super::WorkStealingPool)), and the queue with its sleeping
-//! submitters is `Injector`'s (`pool/injector.rs`); each module documents its state word,
-//! orderings and partners — including the overflow where a task's submit goes when the queue
-//! is full (a worker never waits for room: the contract in [`crate::pool`]). This file is the
-//! worker loop and the trait.
-//!
-//! **Progress.** `submit` and a worker's pop are lock-free in the queue's sense (see
-//! `ArrayQueue`: a thread stalled between its CAS and its stamp store can hold up its slot);
-//! sleeping is blocking by design. An idle worker searches at most `IDLE_SPINS` +
-//! `IDLE_YIELDS` rounds (each a few loads) and then sleeps on a futex; it never spins
-//! without bound.
+//! [`LockFreePool`]: the lock-free array queue, one state word, and three event counts (the
+//! design is described on the type).
 
+use super::hooks::Hooks;
 use super::injector::Injector;
+use super::panics::{run_task, PanicRecord};
 use super::state::{PoolState, Slept};
+use super::workers::{on_own_worker, spawn_workers};
 use super::{
-    join_workers, on_own_worker, run_task, BuildError, PanicRecord, PoolConfig, ShutdownReport,
-    SubmitError, Task, ThreadPool, TrySubmitError, WaitError, WaitReport,
+    BuildError, PoolConfig, ShutdownReport, SubmitError, Task, ThreadPool, TrySubmitError,
+    WaitError, WaitReport,
 };
 use crate::sync::time::Instant;
 use crate::sync::{thread, Arc};
@@ -54,7 +20,45 @@ struct Shared {
 }
 
 /// A thread pool over the lock-free [`ArrayQueue`](crate::queue::ArrayQueue), parking idle
-/// threads on event counts. See [the module docs](self).
+/// threads on event counts.
+///
+/// **What.** Tasks travel through an [`ArrayQueue`](crate::queue::ArrayQueue) (Vyukov's bounded
+/// MPMC queue); the pool's bookkeeping is one 64-bit word (pending count, closed flag, idle
+/// generation); threads that have nothing to do sleep on
+/// [`EventCount`](crate::queue::EventCount)s — futex words — and are woken only when someone
+/// registered:
+///
+/// | event count | who sleeps | condition re-checked after `prepare_wait` | notified by |
+/// |---|---|---|---|
+/// | `work` | idle workers (after one bounded search) | a task can be popped, or closed with nothing pending | `submit` after a push if no worker is searching; the last searcher that finds work while more is queued; the last task of a closed pool |
+/// | `space` | submitters facing a full queue (counted in `blocked`) | a push succeeds, or closed | a worker whose pop leaves the queue at most half full while someone is blocked; `close` |
+/// | `idle` | `wait` callers | pending is 0, or the idle generation moved | the task that brings pending to 0 |
+///
+/// **Staying out of the kernel.** A submitter pays a fence and a load per task and makes a
+/// syscall only when no worker is *searching* (see `search`: at most `MAX_SEARCHERS` idle
+/// workers poll the queue for `IDLE_SPINS` spins and `IDLE_YIELDS` yields before they
+/// sleep). A worker pays a fence and a load per pop and wakes blocked submitters only at the
+/// low watermark (half the capacity), so a submitter facing a full queue sleeps once per
+/// half-queue rather than once per task.
+///
+/// **Source.** The event-count protocol is Vyukov's ("Eventcounts", 1024cores.net) as folly and
+/// Eigen's `NonBlockingThreadPool` use it to park workers; the queue is
+/// [`ArrayQueue`](crate::queue::ArrayQueue); spinning briefly before parking is what rayon's
+/// sleep module and Go's scheduler do to keep a busy pool out of the kernel.
+///
+/// **Bookkeeping.** The pending count, the closed flag, `wait`'s idle generation, the
+/// `work`/`idle` event counts and the searcher hand-off are `PoolState`'s (`pool/state.rs`,
+/// shared with [`WorkStealingPool`](crate::pool::WorkStealingPool)), and the queue with its
+/// sleeping submitters is `Injector`'s (`pool/injector.rs`); each file documents its state
+/// word, orderings and partners — including the overflow where a task's submit goes when the
+/// queue is full (a worker never waits for room: the contract in [`crate::pool`]).
+/// `pool/lock_free.rs` is the worker loop and the trait.
+///
+/// **Progress.** `submit` and a worker's pop are lock-free in the queue's sense (see
+/// `ArrayQueue`: a thread stalled between its CAS and its stamp store can hold up its slot);
+/// sleeping is blocking by design. An idle worker searches at most `IDLE_SPINS` +
+/// `IDLE_YIELDS` rounds (each a few loads) and then sleeps on a futex; it never spins
+/// without bound.
 ///
 /// ```
 /// use synclab::pool::{LockFreePool, ThreadPool};
@@ -119,7 +123,7 @@ impl ThreadPool for LockFreePool {
             queue: Injector::new(capacity)?,
             state: PoolState::new(),
         });
-        let handles = super::spawn_workers(&shared, vec![(); workers], Shared::worker_loop);
+        let handles = spawn_workers(&shared, vec![(); workers], Shared::worker_loop);
         Ok(Self {
             shared,
             handles,
@@ -171,6 +175,12 @@ impl ThreadPool for LockFreePool {
     }
 
     state_pool_common!(trait_methods);
+}
+
+impl Hooks for LockFreePool {
+    fn panics(&self) -> &Arc<PanicRecord> {
+        self.shared.state.panics()
+    }
 }
 
 impl LockFreePool {

@@ -1,4 +1,5 @@
-//! Where a pool keeps the panic payloads that nobody has taken yet.
+//! Where a pool keeps the panic payloads that nobody has taken yet, and how a worker runs a
+//! task so that its panic is caught and its payload kept.
 //!
 //! A task that panics is caught on its worker. Its payload — the `Box<dyn Any + Send>` that
 //! `panic!` carried — goes to its [`JoinHandle`](super::JoinHandle) if the task was
@@ -24,9 +25,9 @@ pub type PanicPayload = Box<dyn core::any::Any + Send + 'static>;
 /// The payloads of a pool's (or a scope's) tasks that panicked and that no
 /// [`JoinHandle`](super::JoinHandle) took; see [the module docs](self).
 ///
-/// Every pool keeps one (behind [`ThreadPool::panics`](super::ThreadPool::panics)); handles
-/// report to it when they are dropped without being joined.
-pub struct PanicRecord {
+/// Every pool keeps one (behind its `Hooks::panics`); handles report to it when they are
+/// dropped without being joined.
+pub(crate) struct PanicRecord {
     /// The number of payloads in `payloads`; changed only under that mutex.
     count: AtomicUsize,
     payloads: StdMutex<Vec<PanicPayload>>,
@@ -34,7 +35,7 @@ pub struct PanicRecord {
 
 impl PanicRecord {
     /// An empty record.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             count: AtomicUsize::new(0),
             payloads: StdMutex::new(Vec::new()),
@@ -42,7 +43,7 @@ impl PanicRecord {
     }
 
     /// Adds `payload`.
-    pub fn record(&self, payload: PanicPayload) {
+    pub(crate) fn record(&self, payload: PanicPayload) {
         let mut payloads = self.payloads.lock().unwrap_or_else(|e| e.into_inner());
         payloads.push(payload);
         // Relaxed: a hint for `take`'s lock-free check. Whoever needs this payload seen
@@ -52,7 +53,7 @@ impl PanicRecord {
     }
 
     /// Removes and returns every payload recorded so far.
-    pub fn take(&self) -> Vec<PanicPayload> {
+    pub(crate) fn take(&self) -> Vec<PanicPayload> {
         // Relaxed: see `record`. A 0 here means no payload was recorded before the caller's
         // own synchronization point, or another `take` has it: each payload goes to one
         // caller.
@@ -69,7 +70,7 @@ impl PanicRecord {
     pub(crate) fn take_first(&self) -> Option<PanicPayload> {
         let mut payloads = self.take().into_iter();
         let first = payloads.next();
-        payloads.for_each(super::drop_payload);
+        payloads.for_each(drop_payload);
         first
     }
 }
@@ -80,7 +81,7 @@ impl Drop for PanicRecord {
     /// must not unwind the thread that drops the pool — which may already be unwinding.
     fn drop(&mut self) {
         let payloads = core::mem::take(self.payloads.get_mut().unwrap_or_else(|e| e.into_inner()));
-        payloads.into_iter().for_each(super::drop_payload);
+        payloads.into_iter().for_each(drop_payload);
     }
 }
 
@@ -114,4 +115,59 @@ pub fn panic_message(payload: &PanicPayload) -> Option<&str> {
         .downcast_ref::<&'static str>()
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+}
+
+/// Runs `task`, catching a panic; a panic's payload goes to `panics`.
+///
+/// The task is consumed (and so dropped) inside the guard, so a panicking destructor of a
+/// captured value is caught too. The payload is kept, not dropped here — it goes to whoever
+/// takes it (a `JoinHandle`, a `wait`, a `shutdown`), as `std::thread::JoinHandle::join`
+/// hands it to the joiner — so a payload whose own `Drop` panics (`panic_any(Bomb)`) cannot
+/// unwind the worker. The payloads the pool drops itself go through [`drop_payload`].
+#[inline]
+pub(crate) fn run_task(task: impl FnOnce(), panics: &PanicRecord) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(task)) {
+        panics.record(payload);
+    }
+}
+
+/// Drops a panic payload under a guard, for the payloads the pool drops itself (those left
+/// in a pool that is dropped without `shutdown`, the ones a scope does not re-raise). If its
+/// `Drop` panics, the *second* payload is forgotten (leaked) rather than dropped: it may panic
+/// again, and a chain of payloads that each panic with another one (`ChainBomb` in the tests)
+/// would otherwise never end. std's own threads abort the process here; a pool must not.
+#[cold]
+pub(crate) fn drop_payload(payload: PanicPayload) {
+    if let Err(again) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        drop(payload);
+    })) {
+        core::mem::forget(again);
+    }
+}
+
+#[cfg(all(test, synclab_plain))]
+mod tests {
+    use super::*;
+
+    /// `drop_payload` survives a payload whose drop panics, and a chain of them; `run_task`
+    /// keeps the payload instead of dropping it.
+    #[test]
+    fn payloads_that_panic_on_drop_are_kept_or_dropped_under_a_guard() {
+        struct ChainBomb(u32);
+        impl Drop for ChainBomb {
+            fn drop(&mut self) {
+                if self.0 > 0 {
+                    std::panic::panic_any(ChainBomb(self.0 - 1));
+                }
+            }
+        }
+        let record = PanicRecord::new();
+        run_task(Box::new(|| std::panic::panic_any(ChainBomb(5))), &record);
+        run_task(Box::new(|| ()), &record);
+        let payloads = record.take();
+        assert_eq!(payloads.len(), 1);
+        for payload in payloads {
+            drop_payload(payload);
+        }
+    }
 }

@@ -1,54 +1,5 @@
-//! Scoped tasks: [`ThreadPool::scope`] — tasks that borrow from the
-//! caller's stack, all finished when `scope` returns.
-//!
-//! The shape is `std::thread::scope`'s (and `rayon::scope`'s): `pool.scope(|s| { s.spawn(|| …);
-//! … })` runs the closure, then waits until every task spawned in the scope has finished, and
-//! only then returns (or unwinds). Tasks may borrow anything that outlives the `scope` call.
-//! A panic in a task whose [`ScopedJoinHandle`] was not joined is re-raised by `scope` after
-//! every task has finished (the first such payload, as rayon does; std raises a panic of its
-//! own that says "a scoped thread panicked"). A panic in the closure itself is re-raised too,
-//! also only after every task has finished.
-//!
-//! Written once on top of [`ThreadPool::submit`] (and the trait's `install`, `help_while`
-//! and `submit_borrowed` hooks, whose defaults keep it there), so every pool has it.
-//!
-//! # Helping: the scope runs its own tasks too
-//!
-//! A scoped task is not submitted to the pool directly. It goes into the scope's own queue
-//! of *jobs*, and what the pool gets is a *trampoline*: a `'static` task that takes the
-//! oldest job from that queue, if any, and runs it. When the closure has returned, the
-//! scope's owner does the same while it waits: it takes jobs from the queue and runs them
-//! itself, and sleeps only once the queue is empty and some job is still running elsewhere.
-//! Two things follow:
-//!
-//! * **A scope inside a pool task cannot deadlock the pool.** The contract for calls from
-//!   inside a pool's own task (see [the pool docs](super)) asks that a blocking call a task
-//!   makes on its own pool never waits for work only the pool's workers can do: a scope
-//!   whose owner is a worker runs the jobs nobody has started, so with every worker inside a
-//!   scope, the scopes still finish. (A job already running elsewhere finishes on its own.)
-//! * **Nothing is refused.** A trampoline the pool refuses (the pool is closed) is dropped —
-//!   it owns nothing of the scope's — and its job stays queued for another trampoline or for
-//!   the owner, so [`Scope::spawn`] cannot fail: every spawned task runs before `scope`
-//!   returns.
-//!
-//! Jobs are taken oldest first, by whoever comes: a trampoline does not run "its" job.
-//!
-//! # Direct spawns: a scope on a worker
-//!
-//! [`ThreadPool::scope`] runs the closure through [`ThreadPool::install`]: on one of the
-//! pool's workers for a pool that overrides it ([`WorkStealingPool`](super::WorkStealingPool),
-//! as rayon's `ThreadPool::scope` does), on the caller otherwise (the default, and when a
-//! closed pool refuses the install). When the owner's thread can help the pool —
-//! [`ThreadPool::help_while`] says so, probed once when the scope opens — a spawn skips the
-//! scope's queue and the trampoline: the job goes to the pool itself through
-//! [`ThreadPool::submit_borrowed`] (on a worker, a push onto that worker's own LIFO slot and
-//! deque), and the owner, once the closure has returned, runs the *pool's* tasks (its own
-//! jobs among them) with `help_while` until its jobs are done or it finds nothing to run,
-//! and only then sleeps as below. Nothing is stranded by that sleep: a job spawned directly
-//! is in some worker's deque, the injector or running, and the worker that holds it looks at
-//! its own deque before it sleeps. A direct spawn the pool refuses comes back and takes the
-//! queued path, so `spawn` still cannot fail. The soundness argument below is the same for
-//! both paths: a direct job owns its `Running` token exactly as a queued one does.
+//! Scoped tasks, written once for every pool: [`Scope`] (its docs say what a scope does:
+//! helping, direct spawns); here, why borrowing is sound and how the owner waits.
 //!
 //! # How borrowing is made sound
 //!
@@ -68,8 +19,8 @@
 //!   while a job could still touch a borrow;
 //! * no frame that runs a job holds its borrows *as an argument* past the decrement: the
 //!   closure is kept in a `MaybeUninit` (std's `MaybeDangling` trick), so Stacked Borrows
-//!   does not protect the borrowed data for the lifetime of those frames (Miri found the
-//!   protector violation before this was done).
+//!   does not protect the borrowed data for the lifetime of those frames (Miri's Stacked
+//!   Borrows checks it).
 //!
 //! A [`ScopedJoinHandle`] cannot outlive the scope (it borrows `'scope`); if one is leaked
 //! with `mem::forget`, its result is leaked with it, and nothing waits for it: the count is
@@ -92,7 +43,8 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::mem::{ManuallyDrop, MaybeUninit};
 
-use super::join::{self, ScopedJoinHandle};
+use super::handle::{self, ScopedJoinHandle};
+use super::hooks::erase_lifetime;
 use super::panics::PanicRecord;
 use super::{Task, ThreadPool};
 use crate::queue::EventCount;
@@ -100,19 +52,71 @@ use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::{Arc, StdMutex};
 use std::collections::VecDeque;
 
-/// A scope to spawn borrowing tasks in; see [`ThreadPool::scope`] and [the module docs](self).
+/// A scope to spawn borrowing tasks in ([`ThreadPool::scope`]): tasks that borrow from the
+/// caller's stack, all finished when `scope` returns.
 ///
 /// `'scope` is the lifetime of the scope itself (tasks may not outlive it), `'env` that of
 /// what they may borrow (anything that outlives the `scope` call), as in
 /// [`std::thread::Scope`].
+///
+/// The shape is `std::thread::scope`'s (and `rayon::scope`'s): `pool.scope(|s| { s.spawn(|| …);
+/// … })` runs the closure, then waits until every task spawned in the scope has finished, and
+/// only then returns (or unwinds). Tasks may borrow anything that outlives the `scope` call.
+/// A panic in a task whose [`ScopedJoinHandle`] was not joined is re-raised by `scope` after
+/// every task has finished (the first such payload, as rayon does; std raises a panic of its
+/// own that says "a scoped thread panicked"). A panic in the closure itself is re-raised too,
+/// also only after every task has finished.
+///
+/// Written once on top of [`ThreadPool::submit`] (and [`ThreadPool::install`], plus two
+/// hooks each pool provides internally: helping while it waits, and a borrowing submit), so
+/// every pool has it.
+///
+/// # Helping: the scope runs its own tasks too
+///
+/// A scoped task is not submitted to the pool directly. It goes into the scope's own queue
+/// of *jobs*, and what the pool gets is a *trampoline*: a `'static` task that takes the
+/// oldest job from that queue, if any, and runs it. When the closure has returned, the
+/// scope's owner does the same while it waits: it takes jobs from the queue and runs them
+/// itself, and sleeps only once the queue is empty and some job is still running elsewhere.
+/// Two things follow:
+///
+/// * **A scope inside a pool task cannot deadlock the pool.** The contract for calls from
+///   inside a pool's own task (see [the pool docs](crate::pool)) asks that a blocking call a task
+///   makes on its own pool never waits for work only the pool's workers can do: a scope
+///   whose owner is a worker runs the jobs nobody has started, so with every worker inside a
+///   scope, the scopes still finish. (A job already running elsewhere finishes on its own.)
+/// * **Nothing is refused.** A trampoline the pool refuses (the pool is closed) is dropped —
+///   it owns nothing of the scope's — and its job stays queued for another trampoline or for
+///   the owner, so [`Scope::spawn`] cannot fail: every spawned task runs before `scope`
+///   returns.
+///
+/// Jobs are taken oldest first, by whoever comes: a trampoline does not run "its" job.
+///
+/// # Direct spawns: a scope on a worker
+///
+/// [`ThreadPool::scope`] runs the closure through [`ThreadPool::install`]: on one of the pool's
+/// workers for a pool that overrides it ([`WorkStealingPool`](crate::pool::WorkStealingPool),
+/// as rayon's `ThreadPool::scope` does), on the caller otherwise (the default, and when a
+/// closed pool refuses the install). When the owner's thread can help the pool — the pool says
+/// so, asked once when the scope opens — a spawn skips the scope's queue and the trampoline:
+/// the job goes to the pool itself through a borrowing submit (on a worker, a push onto that
+/// worker's own LIFO slot and deque), and the owner, once the closure has returned, runs the
+/// *pool's* tasks (its own jobs among them) until its jobs are done or it finds nothing to run,
+/// and only then sleeps. Nothing is stranded by that sleep: a job spawned directly is
+/// in some worker's deque, the injector or running, and the worker that holds it looks at its
+/// own deque before it sleeps. A direct spawn the pool refuses comes back and takes the queued
+/// path, so `spawn` still cannot fail.
+///
+/// Why borrowing is sound — every job, direct or queued, owns a token the scope waits for, and
+/// no frame holds a job's borrows past it — is argued in the source, `pool/scope.rs`.
 pub struct Scope<'scope, 'env: 'scope, P: ThreadPool> {
     pool: &'env P,
     data: Arc<ScopeData>,
     /// Payloads of tasks whose handle was not joined; the first is re-raised.
     record: Arc<PanicRecord>,
     /// Whether the scope's owner is one of the pool's workers that helps the pool while it
-    /// waits ([`ThreadPool::help_while`]): then a spawn goes to the pool directly, with no
-    /// trampoline (see "Direct spawns" in the module docs).
+    /// waits ([`Hooks::help_while`](super::hooks::Hooks::help_while)): then a spawn goes to the
+    /// pool directly, with no trampoline (see "Direct spawns" on the type).
     direct: bool,
     /// Invariant in `'scope` and `'env`, as std's `Scope` is.
     scope: PhantomData<&'scope mut &'scope ()>,
@@ -180,7 +184,7 @@ impl Drop for Running {
 /// passed by value into the frames that run it, and a reference it holds by value would be
 /// *protected* for as long as such a frame lives (Stacked Borrows retags the fields of
 /// arguments) — including the moment after the token's decrement, when the scope's owner may
-/// already use the borrowed data again. Miri reported exactly that without the wrapper. A
+/// already use the borrowed data again (Miri's Stacked Borrows checks it). A
 /// union is not retagged, so the borrows inside are not protected by those frames.
 ///
 /// Generic over the token `K` dropped after the closure: a scope's `Running`, or `()` for
@@ -226,7 +230,7 @@ impl<'scope, 'env, P: ThreadPool> Scope<'scope, 'env, P> {
     /// returns. Waits while the pool's queue is full, as [`ThreadPool::submit`] does.
     ///
     /// Never fails: if the pool is closed, the task still runs — on the scope's own thread,
-    /// when the closure has returned (see "Helping" in the module docs).
+    /// when the closure has returned (see "Helping" on [`Scope`]).
     pub fn spawn<F, T>(&'scope self, f: F) -> ScopedJoinHandle<'scope, T>
     where
         F: FnOnce() -> T + Send + 'scope,
@@ -238,7 +242,7 @@ impl<'scope, 'env, P: ThreadPool> Scope<'scope, 'env, P> {
         // spawning a sibling happens before that job's own decrement.
         data.running.fetch_add(1, Ordering::Relaxed);
         let running = Running(Arc::clone(&self.data));
-        let (task, handle) = join::package(f, Arc::clone(&self.record));
+        let (task, handle) = handle::package(f, Arc::clone(&self.record));
         self.queue(ScopedTask::new(task, running));
         ScopedJoinHandle::new(handle, self)
     }
@@ -299,7 +303,7 @@ impl<'scope, 'env, P: ThreadPool> Scope<'scope, 'env, P> {
             }
         } else {
             // SAFETY: the job is not used past `'scope`, as above.
-            unsafe { super::erase_lifetime(Box::new(move || scoped.run())) }
+            unsafe { erase_lifetime(Box::new(move || scoped.run())) }
         };
         data.jobs
             .lock()
@@ -313,16 +317,11 @@ impl<'scope, 'env, P: ThreadPool> Scope<'scope, 'env, P> {
         let _ = self.pool.submit(Box::new(move || trampoline.run_one()));
     }
 
-    /// The pool the scope's tasks run on.
-    pub fn pool(&self) -> &'env P {
-        self.pool
-    }
-
     /// Runs queued jobs, and sleeps while others run elsewhere, until every job is gone.
     fn wait_all(&self) {
         let data = &*self.data;
         loop {
-            // Help: run what nobody has started (module docs, "Helping").
+            // Help: run what nobody has started ("Helping" on `Scope`).
             while let Some(job) = data.take_job() {
                 job();
             }
@@ -356,7 +355,7 @@ impl<'scope, 'env, P: ThreadPool> Scope<'scope, 'env, P> {
 /// trampoline, and a body that joins before it returns would otherwise wait for a job that
 /// only the owner's final wait would run). It returns when the task is finished or there is
 /// nothing left to run here: the task is then running somewhere, and the handle sleeps.
-impl<P: ThreadPool> join::Help for Scope<'_, '_, P> {
+impl<P: ThreadPool> handle::Help for Scope<'_, '_, P> {
     fn help_while(&self, busy: &dyn Fn() -> bool) -> bool {
         loop {
             if self.direct {

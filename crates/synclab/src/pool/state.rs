@@ -38,16 +38,82 @@
 //! and a load and makes no syscall; rayon's sleep module and Go's scheduler spin the same way
 //! before they park.
 
-use super::{search_idle, PanicPayload, PanicRecord, WaitError, WaitReport};
+use super::panics::{PanicPayload, PanicRecord};
+use super::workers::search_idle;
+use super::{WaitError, WaitReport};
 use crate::queue::EventCount;
 use crate::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::sync::time::Instant;
 use crate::sync::Arc;
 use crossbeam_utils::CachePadded;
 
+/// What the pools on `PoolState` (`LockFreePool`, `WorkStealingPool`) share word for word, in
+/// one place: the `ThreadPool` methods that only delegate (`trait_methods`), and `stop` plus
+/// the `Drop` that runs it and `Debug` (`stop_and_drop`). A pool using them has the fields
+/// `shared` (with a `state: PoolState`), `handles` and `workers`, and a `wait_until` of its own
+/// (how a pool recognises a call from one of its tasks differs); `trait_methods` expands where
+/// `Duration`, `Instant`, `WaitReport`, `WaitError` and `ShutdownReport` are in scope.
+macro_rules! state_pool_common {
+    (trait_methods) => {
+        fn wait(&self) -> Result<WaitReport, WaitError> {
+            self.wait_until(None)
+        }
+
+        fn wait_timeout(&self, timeout: Duration) -> Result<WaitReport, WaitError> {
+            self.wait_until(Instant::now().checked_add(timeout))
+        }
+
+        fn shutdown(mut self) -> ShutdownReport {
+            self.stop()
+        }
+
+        fn workers(&self) -> usize {
+            self.workers
+        }
+    };
+    (stop_and_drop $pool:ty) => {
+        impl $pool {
+            fn stop(&mut self) -> $crate::pool::ShutdownReport {
+                self.close();
+                let workers =
+                    $crate::pool::workers::join_workers(std::mem::take(&mut self.handles));
+                // The joins above ordered every worker's records before this (when detached,
+                // the payloads recorded later go to nobody's report: the pool is gone).
+                $crate::pool::ShutdownReport::of(self.shared.state.take_payloads(), workers)
+            }
+        }
+
+        impl Drop for $pool {
+            fn drop(&mut self) {
+                if !self.handles.is_empty() {
+                    // Nobody takes this report: its payloads are dropped under a guard, since
+                    // a payload's own `Drop` may panic (and this thread may already be
+                    // unwinding).
+                    let report = self.stop();
+                    report
+                        .payloads
+                        .into_iter()
+                        .for_each($crate::pool::panics::drop_payload);
+                }
+            }
+        }
+
+        impl core::fmt::Debug for $pool {
+            /// Shows the configuration only: the state is under concurrent mutation.
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_struct(stringify!($pool))
+                    .field("workers", &self.workers)
+                    .field("capacity", &$crate::pool::ThreadPool::capacity(self))
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
 /// How many times an idle worker re-checks for work before it sleeps (plain build; under a
-/// checker the whole search is one yield and one check: `search_idle`). About a microsecond of polling: long enough to catch a submitter
-/// that is producing a burst, short enough that an idle pool costs nothing.
+/// checker the whole search is one yield and one check: `search_idle`). About a microsecond of
+/// polling: long enough to catch a submitter that is producing a burst, short enough that an
+/// idle pool costs nothing.
 pub(crate) const IDLE_SPINS: u32 = 64;
 
 /// After `IDLE_SPINS`, how many times an idle worker yields the CPU and re-checks before it
@@ -208,7 +274,7 @@ impl PoolState {
     }
 
     /// The pending count (with credits), in a Relaxed load: a bound to check against
-    /// [`MAX_PENDING`](super::MAX_PENDING), not a synchronization.
+    /// [`MAX_PENDING`](super::config::MAX_PENDING), not a synchronization.
     #[inline]
     pub(crate) fn pending_hint(&self) -> usize {
         pending(self.state.load(Ordering::Relaxed)) as usize
@@ -323,7 +389,7 @@ impl PoolState {
 
     /// A woken worker found work: if more is available, wake another sleeper. (Submitters
     /// that published while a worker searched woke nobody; without this a burst of long tasks
-    /// would run one at a time — the demo showed it: 1.5 s instead of 1.2 s.)
+    /// would run one at a time.)
     #[cold]
     pub(crate) fn pass_wake_on(&self) {
         self.work.notify_one();
@@ -335,9 +401,9 @@ impl PoolState {
     /// Found on the way to sleep, after a search that saw nothing, the worker answers for
     /// every task published during that search — their publishers skipped the wake-up while
     /// it was counted as searching — not only the one it found: if `more` sees more work, it
-    /// wakes a peer. (Without it a burst pushed during a fruitless search ran one task at a
-    /// time, and a burst of tasks that wait for each other deadlocked: the randomized checker's
-    /// `burst_runs_in_parallel`, issue 13.) Every such task is visible to `more`: the
+    /// wakes a peer. (Without it a burst pushed during a fruitless search runs one task at a
+    /// time, and a burst of tasks that wait for each other deadlocks: the pool model
+    /// `burst_runs_in_parallel` checks it.) Every such task is visible to `more`: the
     /// publisher's load of `searching` read the count from before our decrement, so
     /// (fence–fence, as in [`published`](Self::published)) its publication precedes the fence
     /// in our `prepare_wait`, and `more` looks after that fence.

@@ -118,7 +118,7 @@ pub trait MpmcQueue<T>: Send + Sync {
 /// One limit for all, so that a capacity that one design accepts no other rejects. It is
 /// set by the narrowest counter a capacity feeds: `LockFreePool` counts pending tasks in 32
 /// bits of its state word, and 2³¹ leaves the other half for tasks beyond the queue (running,
-/// or in the overflow of tasks submitted by tasks, which [`MAX_PENDING`](crate::pool::MAX_PENDING)
+/// or in the overflow of tasks submitted by tasks, which `pool::MAX_PENDING` (the same figure)
 /// caps at the same figure). A capacity within the limit is still refused, with
 /// [`CapacityError::AllocationFailed`], when its memory cannot be allocated: every bounded
 /// queue allocates its whole ring when it is built, fallibly, so a push never allocates —

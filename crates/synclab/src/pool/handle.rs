@@ -10,6 +10,7 @@
 //!
 //! This is written once, on top of the [`ThreadPool`](super::ThreadPool) trait: the task is
 //! an ordinary [`Task`](super::Task) that any pool runs, so every pool gets `spawn` for free.
+//! `install`'s hand-off and the scoped handles reuse the same packet.
 //!
 //! # The packet's word
 //!
@@ -43,6 +44,7 @@ use core::marker::PhantomData;
 use core::mem::{ManuallyDrop, MaybeUninit};
 use core::time::Duration;
 
+use super::hooks::Hooks;
 use super::panics::{PanicPayload, PanicRecord};
 use crate::sync::atomic::{AtomicU32, Ordering};
 use crate::sync::time::Instant;
@@ -203,9 +205,9 @@ where
 ///   `ScopedTask`): a `Packaged` is passed by value into the frames that run it, and a
 ///   reference held by value there would be *protected* (Stacked Borrows retags the fields of
 ///   arguments) until the frame returns — which is after `DONE`, when `install`'s caller may
-///   already use the borrowed data again. Miri reported exactly that before the wrapper. `f`
-///   is read out into a local before it runs, so only the frame that calls it (and returns
-///   before `DONE`) holds it as an argument.
+///   already use the borrowed data again (Miri's Stacked Borrows checks it). `f` is read out
+///   into a local before it runs, so only the frame that calls it (and returns before
+///   `DONE`) holds it as an argument.
 struct Packaged<F, T> {
     /// Always initialised until `run` or `Drop` takes it.
     f: MaybeUninit<F>,
@@ -366,20 +368,20 @@ impl<T> fmt::Debug for JoinHandle<T> {
 pub struct ScopedJoinHandle<'scope, T> {
     handle: JoinHandle<T>,
     /// The scope: `join` runs its queued jobs (and, when the scope spawns directly into the
-    /// pool — see "Direct spawns" in [`scope`](super::scope) — the pool's tasks) while it
+    /// pool — see "Direct spawns" on [`Scope`](super::Scope) — the pool's tasks) while it
     /// waits, since the task may be one of them with nobody else to run it.
     helper: &'scope dyn Help,
     _scope: PhantomData<&'scope ()>,
 }
 
-/// [`ThreadPool::help_while`](super::ThreadPool::help_while), object-safe, for a handle to call.
+/// [`Hooks::help_while`], object-safe, for a handle to call.
 pub(crate) trait Help: Sync {
     fn help_while(&self, busy: &dyn Fn() -> bool) -> bool;
 }
 
 impl<P: super::ThreadPool> Help for P {
     fn help_while(&self, busy: &dyn Fn() -> bool) -> bool {
-        super::ThreadPool::help_while(self, busy)
+        Hooks::help_while(self, busy)
     }
 }
 
@@ -414,11 +416,6 @@ impl<'scope, T> ScopedJoinHandle<'scope, T> {
     /// Whether the task has finished.
     pub fn is_finished(&self) -> bool {
         self.handle.is_finished()
-    }
-
-    /// Waits for the task to finish, for at most `timeout`; whether it has.
-    pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.handle.wait_timeout(timeout)
     }
 }
 
