@@ -4,7 +4,7 @@
 //! * `processes/roundtrip-asleep` — ping-pong between this process and a helper, one-way ns
 //!   per handoff; each side busy-works 50 µs after receiving, so the receiver is asleep when
 //!   its turn comes (the work is subtracted). Floor: a raw shared futex on one word of a
-//!   segment. synclab: two `LockFreeArrayIn<Shm>` slots per round. Anchors: a pipe pair and a
+//!   segment. synclab: two `LockFreeArray<Shm>` slots per round. Anchors: a pipe pair and a
 //!   unix stream socket, each side blocked in `read`.
 //! * `processes/roundtrip-spinning` — the same with no work: the receiver is spinning or about
 //!   to. Floor: both processes spinning on one shared cache line. A second floor, "spin on a
@@ -41,7 +41,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use synclab::array::{Lanes, LockFreeArrayIn};
+use synclab::array::{LanedArray, LockFreeArray};
 use synclab::queue::{ArrayQueueIn, BlockingQueueIn, DuplexIn};
 use synclab::shm::Region as _;
 use synclab::shm::{
@@ -60,8 +60,8 @@ const ASLEEP_WORK: Duration = Duration::from_micros(50);
 
 type Message = [u64; 8];
 type ShmQueue = BlockingQueueIn<Message, ArrayQueueIn<Message, Shm>, Shm>;
-type ShmArray = LockFreeArrayIn<u64, Shm>;
-type ShmLanes = LockFreeArrayIn<u64, Shm, Lanes>;
+type ShmArray = LockFreeArray<u64, Shm>;
+type ShmLanes = LanedArray<u64, Shm>;
 type ShmDuplex = DuplexIn<u64, Shm>;
 /// Slots per direction of the round trip's duplex ring.
 const DUPLEX_CAPACITY: u64 = 64;
@@ -125,8 +125,8 @@ impl FreshLines {
 /// How one side of a word ping-pong waits for its turn and passes it on.
 type Turns = (fn(&AtomicU32, u32), fn(&AtomicU32, u32));
 
-const ARRAY: &str = "LockFreeArrayIn<Shm>";
-const LANES: &str = "LockFreeArrayIn<Shm, Lanes>";
+const ARRAY: &str = "LockFreeArray<Shm>";
+const LANES: &str = "LanedArray<Shm>";
 const DUPLEX: &str = "DuplexIn<Shm>";
 const QUEUE: &str = "BlockingQueueIn<ArrayQueue, Shm>";
 const FUTEX_FLOOR: &str = "raw shared futex";

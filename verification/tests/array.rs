@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 use synclab::array::{
-    CondvarArray, LaneError, Lanes, LockFreeArray, LockFreeArrayIn, PollingArray, SharedArray,
+    CondvarArray, LaneError, LanedArray, LockFreeArray, PollingArray, SharedArray,
 };
 use synclab::lock::{FutexFamily, StdFamily};
 
@@ -443,12 +443,12 @@ fn condvar_futex_payload_before_publish_try_get() {
 // The laned array: claim-free publishes, one holder per lane
 // ---------------------------------------------------------------------------------------------
 
-type Laned = LockFreeArrayIn<u64, Heap, Lanes>;
+type Laned = LanedArray<u64, Heap>;
 
 /// The holder of lane 0 writes a payload, then publishes slot 0 without a claim; a reader
 /// waits (and may sleep): it gets the value and sees the payload. No lost wakeup, no race.
 fn lane_payload_before_publish(readers: usize) {
-    let a = Arc::new(Laned::with_lanes_in(1, 1).unwrap());
+    let a = Arc::new(Laned::with_lanes(1, 1).unwrap());
     let payload = Arc::new(SharedCell::new(0u64));
     let waiting: Vec<_> = (0..readers)
         .map(|_| {
@@ -474,7 +474,7 @@ fn lane_payload_before_publish(readers: usize) {
 
 #[test]
 fn lanes_publish_wakes_a_sleeping_reader() {
-    Model::new("LockFreeArrayIn<Lanes>: holder publishes a payload, a reader waits")
+    Model::new("LanedArray: holder publishes a payload, a reader waits")
         .threads(2)
         .ops("holder: lane(0); payload; publish(0); reader: wait_checked(0); read payload")
         .exhaustive()
@@ -483,7 +483,7 @@ fn lanes_publish_wakes_a_sleeping_reader() {
 
 #[test]
 fn lanes_publish_wakes_two_sleeping_readers() {
-    Model::new("LockFreeArrayIn<Lanes>: holder publishes, two readers wait")
+    Model::new("LanedArray: holder publishes, two readers wait")
         .threads(3)
         .ops("holder: lane(0); payload; publish(0); 2 readers: wait_checked(0); read payload")
         .preemption_bound(2)
@@ -495,7 +495,7 @@ fn lanes_publish_wakes_two_sleeping_readers() {
 /// the earlier one's publish through the handover (Release on letting go, Acquire on taking),
 /// and never writes the value a reader may be reading.
 fn lane_handover() {
-    let a = Arc::new(Laned::with_lanes_in(1, 1).unwrap());
+    let a = Arc::new(Laned::with_lanes(1, 1).unwrap());
     let publish = |a: Arc<Laned>, v: u64| {
         move || loop {
             match a.lane(0) {
@@ -514,7 +514,7 @@ fn lane_handover() {
 
 #[test]
 fn lanes_handover_orders_the_holders() {
-    Model::new("LockFreeArrayIn<Lanes>: two threads take lane 0 in turn and publish slot 0")
+    Model::new("LanedArray: two threads take lane 0 in turn and publish slot 0")
         .threads(2)
         .ops("each: lane(0) (retry while taken); publish(0); drop the lane")
         .exhaustive()
@@ -524,7 +524,7 @@ fn lanes_handover_orders_the_holders() {
 /// A round trip over two lanes sharing lines: main holds lane 0 and publishes slots 0 and 2,
 /// the peer holds lane 1 and answers in slots 1 and 3.
 fn lanes_round_trip() {
-    let a = Arc::new(Laned::with_lanes_in(4, 2).unwrap());
+    let a = Arc::new(Laned::with_lanes(4, 2).unwrap());
     let peer = {
         let a = Arc::clone(&a);
         thread::spawn(move || {
@@ -548,7 +548,7 @@ fn lanes_round_trip() {
 
 #[test]
 fn lanes_round_trip_two_rounds() {
-    Model::new("LockFreeArrayIn<Lanes>: two lanes, two round trips")
+    Model::new("LanedArray: two lanes, two round trips")
         .threads(2)
         .ops("main: lane(0); 2 × (publish 2i; wait 2i+1); peer: lane(1); 2 × (wait 2i; publish 2i+1)")
         .preemption_bound(3)

@@ -286,12 +286,12 @@ fn counting_timed_waiter_leaves_the_word_consistent() {
         .exhaustive()
         .check(|| {
             let lock = timed_waiters::<RawCountingMutex>(1, 0);
+            // (`timed_waiters` has checked that the lock is free.)
             assert_eq!(
                 lock.raw().registered_waiters(),
                 0,
                 "a registration was left behind"
             );
-            assert!(!lock.raw().is_locked());
         });
 }
 

@@ -7,8 +7,8 @@
 //! the sleeper miss the death (a deadlock).
 
 use std::time::Duration;
-use synclab::array::{Lanes, LockFreeArrayIn, PublishError, PublishStep, WaitError};
-use synclab::lock::{Mutex, RawFutexMutexIn};
+use synclab::array::{LanedArray, LockFreeArray, PublishError, PublishStep, SlotWaitError};
+use synclab::lock::RobustMutex;
 use synclab::queue::duplex::SendStep;
 use synclab::queue::{ArrayQueueIn, DuplexIn, QueueStep, SpinRecvError};
 
@@ -16,9 +16,9 @@ use synclab::sync::atomic::AtomicU32;
 use synclab::sync::futex::{CrossProcess, WakeScope};
 use synclab::sync::{thread, Arc};
 use synclab_verification::processes::{as_process, Kernel, ModelShm, UnpolledModelShm};
-use synclab_verification::{zoo_test, Expect, Failure, Model};
+use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
 
-type ModelMutex<M> = Mutex<u32, RawFutexMutexIn<M>>;
+type ModelMutex<M> = RobustMutex<u32, M>;
 
 /// The victim runs on for a while after the injected point before it is killed: a timed wait
 /// on a word nobody wakes, whose timeout the futex models explore at every point — so the
@@ -77,11 +77,45 @@ fn mutex_owner_death<M: synclab::shm::Memory>() {
 
 #[test]
 fn mutex_holder_killed_the_next_locker_gets_owner_died() {
-    Model::new("FutexMutexIn<ModelShm>: holder dies holding the lock; survivor told once")
+    Model::new("RobustMutex<ModelShm>: holder dies holding the lock; survivor told once")
         .threads(2)
         .ops("victim: lock; write; die (kernel exit); survivor: lock_checked; join; lock_checked")
         .exhaustive()
         .check(mutex_owner_death::<ModelShm>);
+}
+
+/// Two live processes take the robust lock in turn (`rounds` each) and increment a counter
+/// that lives outside it, in a [`SharedCell`]: mutual exclusion and no lost wake-up on the
+/// robust path when nobody dies (the `WAITERS` bit, the bounded sleeps that may time out at
+/// any moment, the liveness checks of a holder that is alive), and never `OwnerDied`.
+fn robust_mutual_exclusion(rounds: usize) {
+    let kernel = Kernel::new();
+    let m = Arc::new(ModelMutex::<ModelShm>::new(0));
+    let counter = Arc::new(SharedCell::new(0usize));
+    let bump = move |m: &ModelMutex<ModelShm>, counter: &SharedCell<usize>| {
+        for _ in 0..rounds {
+            let guard = m.lock_checked().expect("nobody died");
+            counter.set(counter.get() + 1);
+            drop(guard);
+        }
+    };
+    let other = {
+        let (m, counter, kernel) = (Arc::clone(&m), Arc::clone(&counter), Arc::clone(&kernel));
+        thread::spawn(move || as_process(&kernel, 1, || bump(&m, &counter)))
+    };
+    as_process(&kernel, 2, || bump(&m, &counter));
+    other.join().unwrap();
+    assert_eq!(counter.get(), 2 * rounds, "an increment was lost");
+}
+
+#[test]
+fn robust_mutex_excludes_two_live_processes() {
+    Model::new("RobustMutex<ModelShm>: mutual exclusion, 2 live processes")
+        .threads(2)
+        .shuttle_iterations(10_000)
+        .ops("each: 2x (lock_checked; counter += 1 via SharedCell; unlock)")
+        .exhaustive()
+        .check(|| robust_mutual_exclusion(2));
 }
 
 /// The victim (process 1) publishes slot 0 and stops at `step`; the reader (process 2) waits
@@ -89,7 +123,7 @@ fn mutex_holder_killed_the_next_locker_gets_owner_died() {
 /// slot itself and reads it back.
 fn publisher_death(step: PublishStep) {
     let kernel = Kernel::new();
-    let a = Arc::new(LockFreeArrayIn::<u32, ModelShm>::with_len_in(1));
+    let a = Arc::new(LockFreeArray::<u32, ModelShm>::with_len_in(1));
     let victim = {
         let (a, kernel) = (Arc::clone(&a), Arc::clone(&kernel));
         thread::spawn(move || {
@@ -101,7 +135,7 @@ fn publisher_death(step: PublishStep) {
     as_process(&kernel, 2, || {
         assert_eq!(
             a.wait_checked(0),
-            Err(WaitError::PublisherDied { index: 0 })
+            Err(SlotWaitError::PublisherDied { index: 0 })
         );
         a.publish(0, 7).unwrap();
         assert_eq!(a.wait_checked(0), Ok(7));
@@ -111,7 +145,7 @@ fn publisher_death(step: PublishStep) {
 
 #[test]
 fn publisher_killed_after_claim_reader_gets_publisher_died() {
-    Model::new("LockFreeArrayIn<ModelShm>: publisher dies after its claim")
+    Model::new("LockFreeArray<ModelShm>: publisher dies after its claim")
         .threads(2)
         .ops("victim: claim slot 0; die; reader: wait_checked(0) → PublisherDied; publish; wait")
         .exhaustive()
@@ -120,7 +154,7 @@ fn publisher_killed_after_claim_reader_gets_publisher_died() {
 
 #[test]
 fn publisher_killed_after_write_reader_gets_publisher_died() {
-    Model::new("LockFreeArrayIn<ModelShm>: publisher dies after writing, before its release")
+    Model::new("LockFreeArray<ModelShm>: publisher dies after writing, before its release")
         .threads(2)
         .ops("victim: claim; write; die; reader: wait_checked(0) → PublisherDied; publish; wait")
         .exhaustive()
@@ -133,7 +167,7 @@ fn publisher_killed_after_write_reader_gets_publisher_died() {
 /// the lane over, finds slot 0 still published, and publishes slot 1 itself.
 fn lane_holder_death() {
     let kernel = Kernel::new();
-    let a = Arc::new(LockFreeArrayIn::<u32, ModelShm, Lanes>::with_lanes_in(2, 1).unwrap());
+    let a = Arc::new(LanedArray::<u32, ModelShm>::with_lanes(2, 1).unwrap());
     let victim = {
         let (a, kernel) = (Arc::clone(&a), Arc::clone(&kernel));
         thread::spawn(move || {
@@ -151,7 +185,7 @@ fn lane_holder_death() {
         assert_eq!(a.wait_checked(0), Ok(4));
         assert_eq!(
             a.wait_checked(1),
-            Err(WaitError::PublisherDied { index: 1 })
+            Err(SlotWaitError::PublisherDied { index: 1 })
         );
         let lane = a.lane(0).expect("a dead holder's lane is taken over");
         assert!(matches!(
@@ -166,7 +200,7 @@ fn lane_holder_death() {
 
 #[test]
 fn lane_holder_killed_after_write_reader_gets_publisher_died() {
-    Model::new("LockFreeArrayIn<ModelShm, Lanes>: lane holder dies after writing, before its swap")
+    Model::new("LanedArray<ModelShm>: lane holder dies after writing, before its swap")
         .threads(2)
         .ops("victim: lane(0); publish(0); write 1; die; reader: wait 0; wait 1 → PublisherDied; take over; publish 1")
         .exhaustive()

@@ -158,7 +158,7 @@ fn run_processes(args: &ArrayArgs) -> Result<(), String> {
         ArrayImpl::Futex => true,
         other => {
             return Err(format!(
-                "--processes runs --impl lockfree (LockFreeArrayIn<Shm>) or --impl futex (CondvarArrayIn<FutexFamilyIn<Shm>>); --impl {other:?} uses std's or the seed's locks, which cannot live in a shared segment"
+                "--processes runs --impl lockfree (LockFreeArray<Shm>) or --impl futex (CondvarArray<RobustFamily<Shm>, Shm>); --impl {other:?} uses std's or the seed's locks, which cannot live in a shared segment"
             ))
         }
     };

@@ -8,14 +8,14 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use synclab::array::{CondvarArrayIn, LockFreeArrayIn, PublishStep, WaitError};
-use synclab::lock::{FutexFamilyIn, FutexMutexIn};
+use synclab::array::{CondvarArray, LockFreeArray, PublishStep, SlotWaitError};
+use synclab::lock::{RobustFamily, RobustMutex};
 use synclab::queue::{ArrayQueueIn, BlockingQueueIn};
 use synclab::shm::{InSegment, SegmentOptions, Shared, Shm};
 
 /// A published value: the slot's data and the publisher's monotonic clock at publish, in ns.
 type Stamped = [u64; 2];
-type ShmArray = LockFreeArrayIn<Stamped, Shm>;
+type ShmArray = LockFreeArray<Stamped, Shm>;
 
 /// The hidden subcommand a parent runs its children with.
 #[derive(Debug, clap::Args)]
@@ -65,9 +65,9 @@ pub const MAX_WORKERS: usize = 32;
 /// Jobs, in the pool demo's queue.
 type JobQueue = BlockingQueueIn<u64, ArrayQueueIn<u64, Shm>, Shm>;
 /// Which job each worker runs (job + 1; 0: none), under a robust mutex.
-type Board = InSegment<FutexMutexIn<[u64; MAX_WORKERS], Shm>>;
+type Board = InSegment<RobustMutex<[u64; MAX_WORKERS], Shm>>;
 /// Per job: the pid of the worker that finished it, and when (monotonic ns).
-type Results = LockFreeArrayIn<[u64; 2], Shm>;
+type Results = LockFreeArray<[u64; 2], Shm>;
 
 /// The monotonic clock in ns: the same clock in every process of this boot.
 fn now_ns() -> u64 {
@@ -101,12 +101,12 @@ trait ProcArray: synclab::shm::Design {
 }
 
 impl ProcArray for ShmArray {
-    const NAME: &'static str = "LockFreeArrayIn<Shm>";
+    const NAME: &'static str = "LockFreeArray<Shm>";
     fn publish(&self, i: usize, v: Stamped) -> Result<(), String> {
-        LockFreeArrayIn::publish(self, i, v).map_err(|e| e.to_string())
+        LockFreeArray::publish(self, i, v).map_err(|e| e.to_string())
     }
     fn publish_dying(&self, i: usize, v: Stamped) -> Result<&'static str, String> {
-        LockFreeArrayIn::publish_dying(self, i, v, PublishStep::AfterClaim)
+        LockFreeArray::publish_dying(self, i, v, PublishStep::AfterClaim)
             .map_err(|e| e.to_string())?;
         Ok("claimed index {i} and is killed (SIGKILL) before writing it")
     }
@@ -116,30 +116,30 @@ impl ProcArray for ShmArray {
     fn wait(&self, i: usize) -> Result<Stamped, Option<String>> {
         match self.wait_checked(i) {
             Ok(v) => Ok(v),
-            Err(WaitError::PublisherDied { .. }) => Err(None),
+            Err(SlotWaitError::PublisherDied { .. }) => Err(None),
             Err(e) => Err(Some(e.to_string())),
         }
     }
 }
 
 impl ProcArray for ShmCondvarArray {
-    const NAME: &'static str = "CondvarArrayIn<FutexFamilyIn<Shm>, Shm>";
+    const NAME: &'static str = "CondvarArray<RobustFamily<Shm>, Shm>";
     fn publish(&self, i: usize, v: Stamped) -> Result<(), String> {
-        CondvarArrayIn::publish(self, i, v).map_err(|e| e.to_string())
+        CondvarArray::publish(self, i, v).map_err(|e| e.to_string())
     }
     fn publish_dying(&self, i: usize, v: Stamped) -> Result<&'static str, String> {
-        CondvarArrayIn::publish_dying(self, i, v).map_err(|e| e.to_string())?;
+        CondvarArray::publish_dying(self, i, v).map_err(|e| e.to_string())?;
         Ok("wrote index {i} under the lock and is killed (SIGKILL) holding it")
     }
     fn is_published(&self, i: usize) -> Result<bool, String> {
         Ok(self.try_get(i).map_err(|e| e.to_string())?.is_some())
     }
     fn wait(&self, i: usize) -> Result<Stamped, Option<String>> {
-        CondvarArrayIn::wait(self, i).map_err(|e| Some(e.to_string()))
+        CondvarArray::wait(self, i).map_err(|e| Some(e.to_string()))
     }
 }
 
-type ShmCondvarArray = CondvarArrayIn<Stamped, FutexFamilyIn<Shm>, Shm>;
+type ShmCondvarArray = CondvarArray<Stamped, RobustFamily<Shm>, Shm>;
 
 /// Runs a child process of a demo; never returns to `main`'s other commands.
 pub fn run_child(args: ChildArgs) -> Result<(), String> {

@@ -66,7 +66,7 @@ fn condvar_array_demo_across_processes_survives_a_producer_killed_holding_the_lo
     ]);
     assert!(ok, "{text}\n{err}");
     assert!(
-        text.contains("CondvarArrayIn<FutexFamilyIn<Shm>, Shm>"),
+        text.contains("CondvarArray<RobustFamily<Shm>, Shm>"),
         "{text}"
     );
     assert!(text.contains("is killed (SIGKILL) holding it"), "{text}");

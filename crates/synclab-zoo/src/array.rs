@@ -4,7 +4,7 @@
 //! | entry | the bug | how it fails | fixed in |
 //! |---|---|---|---|
 //! | [`RelaxedPublishArray`] | `publish` stores READY with `Relaxed` instead of `Release` | a reader that sees READY reads the value with no happens-before edge to its write: a data race (a checker of the C11 model reports it; one that runs every atomic as SeqCst cannot see it) | `LockFreeArray::publish` (Release swap) |
-//! | [`ClaimlessPublishArray`] | `publish` skips the claim (a load, the value, the swap: a [`Lane`](synclab::array::Lane)'s publish) with no lane to make it the slot's only publisher | two publishers both find the slot empty and both write its value: a data race, and both are told they won | `LockFreeArray::publish` (the claim CAS), or `LockFreeArrayIn<_, _, Lanes>` (one holder per lane) |
+//! | [`ClaimlessPublishArray`] | `publish` skips the claim (a load, the value, the swap: a [`Lane`](synclab::array::Lane)'s publish) with no lane to make it the slot's only publisher | two publishers both find the slot empty and both write its value: a data race, and both are told they won | `LockFreeArray::publish` (the claim CAS), or `LanedArray` (one holder per lane) |
 //! | [`UnannouncedSleepArray`] | a reader sleeps on the word without setting the SLEEPERS marker | the publisher sees no marker and skips the wake: the reader sleeps forever (lost wakeup → deadlock) | `Slot::wait_until_ready` (CAS the marker in first) |
 //!
 //! The seed's own design, [`PollingArray`](synclab::array::PollingArray), is *not* here: it is
@@ -272,7 +272,7 @@ impl<T: Clone + Send + Sync> RelaxedPublishArray<T> {
 /// A publish that finds the slot empty writes its value and swaps in READY. Two publishers
 /// can both find it empty: both write the value (a data race) and both are told they won.
 /// Dropping the claim is sound only when the slot has one publisher, which
-/// `LockFreeArrayIn<_, _, Lanes>` makes sure of with one holder per lane; `LockFreeArray`
+/// `LanedArray` makes sure of with one holder per lane; `LockFreeArray`
 /// claims with a CAS instead.
 ///
 /// A data-race entry, built only by the `unsafe` [`new`](Self::new), and not a

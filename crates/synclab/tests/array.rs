@@ -309,24 +309,24 @@ mod lanes {
     use std::sync::{Arc, Barrier};
     use std::thread;
 
-    use synclab::array::{LaneError, Lanes, LockFreeArrayIn, PublishError, MAX_LANES};
+    use synclab::array::{LaneError, LanedArray, PublishError};
     use synclab::shm::Heap;
 
-    type Laned<T> = LockFreeArrayIn<T, Heap, Lanes>;
+    type Laned<T> = LanedArray<T, Heap>;
 
     #[test]
     fn lane_counts_are_powers_of_two_up_to_the_maximum() {
-        for lanes in [1, 2, 4, 8, MAX_LANES] {
-            let a = Laned::<u64>::with_lanes_in(8, lanes).unwrap();
+        for lanes in [1, 2, 4, 8, 16] {
+            let a = Laned::<u64>::with_lanes(8, lanes).unwrap();
             assert_eq!(a.lanes(), lanes);
         }
-        for lanes in [0, 3, 6, MAX_LANES + 1, 2 * MAX_LANES, usize::MAX] {
+        for lanes in [0, 3, 6, 17, 32, usize::MAX] {
             assert_eq!(
-                Laned::<u64>::with_lanes_in(8, lanes).err(),
+                Laned::<u64>::with_lanes(8, lanes).err(),
                 Some(LaneError::LaneCount { lanes })
             );
         }
-        let a = Laned::<u64>::with_lanes_in(8, 4).unwrap();
+        let a = Laned::<u64>::with_lanes(8, 4).unwrap();
         assert_eq!(
             a.lane(4).err(),
             Some(LaneError::NoSuchLane { lane: 4, lanes: 4 })
@@ -345,7 +345,7 @@ mod lanes {
 
     #[test]
     fn a_lane_publishes_its_own_slots_only() {
-        let a = Laned::<String>::with_lanes_in(6, 2).unwrap();
+        let a = Laned::<String>::with_lanes(6, 2).unwrap();
         let even = a.lane(0).unwrap();
         assert_eq!(even.lane(), 0);
         even.publish(0, "zero".into()).unwrap();
@@ -383,7 +383,7 @@ mod lanes {
 
     #[test]
     fn one_holder_per_lane_until_it_lets_go() {
-        let a = Laned::<u64>::with_lanes_in(4, 2).unwrap();
+        let a = Laned::<u64>::with_lanes(4, 2).unwrap();
         let first = a.lane(1).unwrap();
         assert_eq!(a.lane(1).err(), Some(LaneError::Taken { lane: 1 }));
         let other = a.lane(0).unwrap(); // another lane is free
@@ -403,7 +403,7 @@ mod lanes {
 
     #[test]
     fn racing_takers_get_one_lane_each_time() {
-        let a = Arc::new(Laned::<u64>::with_lanes_in(1, 1).unwrap());
+        let a = Arc::new(Laned::<u64>::with_lanes(1, 1).unwrap());
         let wins = Arc::new(AtomicUsize::new(0));
         for _ in 0..50 {
             let barrier = Arc::new(Barrier::new(3));
@@ -436,7 +436,7 @@ mod lanes {
     #[test]
     fn two_lanes_ping_pong_between_threads() {
         const ROUNDS: usize = 2_000;
-        let a = Arc::new(Laned::<u64>::with_lanes_in(2 * ROUNDS, 2).unwrap());
+        let a = Arc::new(Laned::<u64>::with_lanes(2 * ROUNDS, 2).unwrap());
         let peer = {
             let a = a.clone();
             thread::spawn(move || {
@@ -457,7 +457,7 @@ mod lanes {
 
     #[test]
     fn published_values_are_dropped_once() {
-        let a = Laned::<Arc<()>>::with_lanes_in(4, 2).unwrap();
+        let a = Laned::<Arc<()>>::with_lanes(4, 2).unwrap();
         let token = Arc::new(());
         {
             let lane = a.lane(0).unwrap();

@@ -210,9 +210,9 @@ fn lock_free_array_publish_wait() {
 /// may sleep, the values dropped with the array), and a lane handed from one thread to another.
 #[test]
 fn laned_array_round_trip_and_handover() {
-    use synclab::array::{Lanes, LockFreeArrayIn};
+    use synclab::array::LanedArray;
     use synclab::shm::Heap;
-    let a = Arc::new(LockFreeArrayIn::<String, Heap, Lanes>::with_lanes_in(6, 2).unwrap());
+    let a = Arc::new(LanedArray::<String, Heap>::with_lanes(6, 2).unwrap());
     let peer = {
         let a = Arc::clone(&a);
         std::thread::spawn(move || {

@@ -6,11 +6,11 @@
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use synclab::array::{LockFreeArrayIn, WaitError};
+use synclab::array::{LockFreeArray, SlotWaitError};
 use synclab::shm::{OpenError, Segment, SegmentOptions, Shared, Shm, StaleCheck};
 
-type Array = LockFreeArrayIn<u64, Shm>;
-type Array32 = LockFreeArrayIn<u32, Shm>;
+type Array = LockFreeArray<u64, Shm>;
+type Array32 = LockFreeArray<u32, Shm>;
 
 /// A name unique to this process and test.
 fn name(test: &str) -> String {
@@ -39,7 +39,10 @@ fn create_open_publish_wait() {
     a.publish(3, 77).unwrap();
     assert_eq!(b.wait_checked(3), Ok(77));
     assert_eq!(b.get_ref(4).unwrap(), None);
-    assert!(matches!(b.wait_checked(8), Err(WaitError::OutOfBounds(_))));
+    assert!(matches!(
+        b.wait_checked(8),
+        Err(SlotWaitError::OutOfBounds(_))
+    ));
     // A waiter in another thread, woken through the shared futex.
     let waiter = {
         let n = n.clone();
@@ -256,7 +259,7 @@ fn a_segment_removed_while_mapped_keeps_working() {
     assert_eq!(c.get_ref(1).unwrap(), None);
 }
 
-type Counter = synclab::shm::InSegment<synclab::lock::FutexMutexIn<u64, Shm>>;
+type Counter = synclab::shm::InSegment<synclab::lock::RobustMutex<u64, Shm>>;
 
 #[test]
 fn attach_entries_are_freed_when_threads_exit() {
@@ -300,7 +303,7 @@ fn threads_beyond_the_attach_table_still_exclude_each_other() {
 
 #[test]
 fn the_futex_condvar_array_in_a_segment() {
-    type CondvarShm = synclab::array::CondvarArrayIn<u64, synclab::lock::FutexFamilyIn<Shm>, Shm>;
+    type CondvarShm = synclab::array::CondvarArray<u64, synclab::lock::RobustFamily<Shm>, Shm>;
     let n = name("condvar");
     let a = Shared::<CondvarShm>::create(&n, &4, &opts()).unwrap();
     let waiter = {
@@ -313,7 +316,7 @@ fn the_futex_condvar_array_in_a_segment() {
     assert!(a.publish(3, 12).is_err());
 }
 
-type Laned = LockFreeArrayIn<u64, Shm, synclab::array::Lanes>;
+type Laned = synclab::array::LanedArray<u64, Shm>;
 
 #[test]
 fn a_laned_array_in_a_segment() {

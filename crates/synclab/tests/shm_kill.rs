@@ -14,23 +14,23 @@ use std::time::{Duration, Instant};
 
 #[cfg(target_os = "linux")]
 use synclab::{
-    array::{CondvarArrayIn, Lanes, LockFreeArrayIn, PublishError, PublishStep, WaitError},
-    lock::{FutexFamilyIn, FutexMutexIn},
+    array::{CondvarArray, LanedArray, LockFreeArray, PublishError, PublishStep, SlotWaitError},
+    lock::{RobustFamily, RobustMutex},
     queue::{duplex::SendStep, ArrayQueueIn, BlockingQueueIn, DuplexIn, QueueStep, SpinRecvError},
     shm::{InSegment, SegmentOptions, Shared, Shm},
 };
 
 #[cfg(target_os = "linux")]
-type ShmMutex = InSegment<FutexMutexIn<[u64; 2], Shm>>;
+type ShmMutex = InSegment<RobustMutex<[u64; 2], Shm>>;
 #[cfg(target_os = "linux")]
-type ShmArray = LockFreeArrayIn<u64, Shm>;
+type ShmArray = LockFreeArray<u64, Shm>;
 /// A laned array in a segment: slot `i` belongs to lane `i mod 2`.
-type ShmLanes = LockFreeArrayIn<u64, Shm, Lanes>;
+type ShmLanes = LanedArray<u64, Shm>;
 /// A duplex ring in a segment.
 #[cfg(target_os = "linux")]
 type ShmDuplex = DuplexIn<u64, Shm>;
 #[cfg(target_os = "linux")]
-type ShmCondvarArray = CondvarArrayIn<u64, FutexFamilyIn<Shm>, Shm>;
+type ShmCondvarArray = CondvarArray<u64, RobustFamily<Shm>, Shm>;
 /// A 64-byte message.
 #[cfg(target_os = "linux")]
 type Message = [u64; 8];
@@ -436,7 +436,7 @@ fn publisher_killed(i: usize, step: PublishStep) -> Result<Duration, String> {
     let detect = killed.elapsed();
     drop(a);
     match (first, republished, after) {
-        (Err(WaitError::PublisherDied { index: 0 }), Ok(()), Ok(7)) => Ok(detect),
+        (Err(SlotWaitError::PublisherDied { index: 0 }), Ok(()), Ok(7)) => Ok(detect),
         other => Err(format!("unexpected: {other:?}")),
     }
 }
@@ -478,7 +478,7 @@ fn lane_holder_killed(i: usize) -> Result<Duration, String> {
     })?;
     drop(a);
     match outcome {
-        (Err(WaitError::PublisherDied { index: 2 }), detect, true, Ok(()), Ok(41), Ok(7)) => {
+        (Err(SlotWaitError::PublisherDied { index: 2 }), detect, true, Ok(()), Ok(41), Ok(7)) => {
             Ok(detect)
         }
         other => Err(format!("unexpected: {other:?}")),

@@ -1,34 +1,5 @@
-//! The textbook monitor: one mutex over the whole array and one condition variable that
-//! readers sleep on, generic over the [`LockFamily`] (std's pair or synclab's futex pair).
-//!
-//! Source: the seed's "Condition Variable" section ("mutexes protect shared data while
-//! condition variables allow threads to wait efficiently for changes in that shared data"),
-//! i.e. the monitor of Hoare (1974) / Mesa (Lampson & Redell, 1980), with Mesa semantics:
-//! a woken reader re-checks its slot under the lock, so spurious wake-ups are harmless.
-//!
-//! | field (under the mutex) | meaning |
-//! |---|---|
-//! | `slots[i].ready == 0` | slot `i` not yet published |
-//! | `slots[i].ready == 1` | published (the value is initialised); never changes again |
-//! | `sleepers` | readers between "found my slot empty" and "woke up" — inside `wait` |
-//!
-//! `publish` notifies only when `sleepers > 0`, so a publisher with nobody waiting makes no
-//! syscall. It uses `notify_all`, not `notify_one`: readers of *different* slots share the one
-//! condvar, and `notify_one` could wake a reader of another slot, which would go back to
-//! sleep while the right reader slept on — a lost wakeup. The price is a thundering herd
-//! when many readers wait on many slots; the lock-free design has one wait word per slot.
-//!
-//! The slots live beside the mutex, not inside it (a region of the array's [`Memory`]: a
-//! `Box` on the heap, a segment's data area between processes), and are touched only while
-//! the mutex is held. Each slot is a `ready` word and the value: `publish` writes the value,
-//! *then* stores `ready` (Release, under the lock), so a publisher killed mid-publish in a
-//! shared segment leaves at worst a written value with `ready` still 0 — an empty slot, the
-//! publish never happened — and never a slot that reads published with a torn value. A reader
-//! killed inside `wait` leaves `sleepers` one too high: later publishes notify without need,
-//! harmlessly. So the state is consistent whatever point a process dies at, and the family's
-//! lock, which takes over from a dead holder, is all the recovery it needs.
-//!
-//! Progress: blocking (a mutex).
+//! The textbook monitor as a shared array: one mutex over the whole array and one condition
+//! variable readers sleep on. The design is documented on [`CondvarArray`].
 
 use core::fmt;
 use core::mem::MaybeUninit;
@@ -43,26 +14,26 @@ use crate::sync::UnsafeCell;
 
 /// The lock, the condition variable, and (under the lock) the count of sleeping readers.
 #[repr(C)]
-struct Monitor<F: LockFamily> {
+pub(super) struct Monitor<F: LockFamily> {
     /// Guards every slot and holds `sleepers`: readers between "found my slot empty" and
     /// "woke up", inside `wait`.
-    sleepers: F::Mutex<usize>,
+    pub(super) sleepers: F::Mutex<usize>,
     /// Notified (all) by `publish` when `sleepers > 0`.
-    published: F::Condvar,
+    pub(super) published: F::Condvar,
 }
 
 /// One write-once slot, read and written only under the monitor's lock.
 #[repr(C)]
-struct Slot<T> {
+pub(super) struct LockedSlot<T> {
     /// 0 until published, then 1 for ever. Atomic only so that the order "value, then ready"
-    /// is what a publisher killed in between leaves behind (see the module docs).
+    /// is what a publisher killed in between leaves behind (see [`CondvarArray`]).
     ready: AtomicU32,
     /// Initialised iff `ready == 1`.
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
-impl<T> Slot<T> {
-    fn empty(_: usize) -> Self {
+impl<T> LockedSlot<T> {
+    pub(super) fn empty(_: usize) -> Self {
         Self {
             ready: AtomicU32::new(0),
             value: UnsafeCell::new(MaybeUninit::uninit()),
@@ -70,12 +41,41 @@ impl<T> Slot<T> {
     }
 }
 
-/// A shared array of one mutex and one condition variable of the family `F`, on the heap;
-/// see [`CondvarArrayIn`].
-pub type CondvarArray<T, F> = CondvarArrayIn<T, F, Heap>;
-
 /// A shared array built from one mutex and one condition variable of the family `F`, in
-/// memory `M`.
+/// memory `M` (the [`Heap`] unless it is placed in a segment): the textbook monitor, generic
+/// over the [`LockFamily`] (std's pair or synclab's futex pair; in a segment,
+/// [`RobustFamily`](crate::lock::RobustFamily)).
+///
+/// Source: the seed's "Condition Variable" section ("mutexes protect shared data while
+/// condition variables allow threads to wait efficiently for changes in that shared data"),
+/// i.e. the monitor of Hoare (1974) / Mesa (Lampson & Redell, 1980), with Mesa semantics:
+/// a woken reader re-checks its slot under the lock, so spurious wake-ups are harmless.
+///
+/// | field (under the mutex) | meaning |
+/// |---|---|
+/// | `slots[i].ready == 0` | slot `i` not yet published |
+/// | `slots[i].ready == 1` | published (the value is initialised); never changes again |
+/// | `sleepers` | readers between "found my slot empty" and "woke up" — inside `wait` |
+///
+/// `publish` notifies only when `sleepers > 0`, so a publisher with nobody waiting makes no
+/// syscall. It uses `notify_all`, not `notify_one`: readers of *different* slots share the one
+/// condvar, and `notify_one` could wake a reader of another slot, which would go back to
+/// sleep while the right reader slept on — a lost wakeup. The price is a thundering herd
+/// when many readers wait on many slots; the lock-free design has one wait word per slot.
+///
+/// The slots live beside the mutex, not inside it (a region of the array's [`Memory`]: a
+/// `Box` on the heap, a segment's data area between processes), and are touched only while
+/// the mutex is held. Each slot is a `ready` word and the value: `publish` writes the value,
+/// *then* stores `ready` (Release, under the lock), so a publisher killed mid-publish in a
+/// shared segment leaves at worst a written value with `ready` still 0 — an empty slot, the
+/// publish never happened — and never a slot that reads published with a torn value. A reader
+/// killed inside `wait` leaves `sleepers` one too high: later publishes notify without need,
+/// harmlessly. So the state is consistent whatever point a process dies at, and the family's
+/// lock, which takes over from a dead holder, is all the recovery it needs.
+///
+/// Progress: blocking (a mutex).
+///
+/// # Examples
 ///
 /// ```
 /// use synclab::array::{CondvarArray, SharedArray};
@@ -90,33 +90,40 @@ pub type CondvarArray<T, F> = CondvarArrayIn<T, F, Heap>;
 /// array.publish(2, 42).unwrap();
 /// assert_eq!(reader.join().unwrap(), Ok(42));
 /// ```
-pub struct CondvarArrayIn<T: Send, F: LockFamily, M: Memory> {
-    state: M::Region<Monitor<F>, Slot<T>>,
+pub struct CondvarArray<T: Send, F: LockFamily, M: Memory = Heap> {
+    state: M::Region<Monitor<F>, LockedSlot<T>>,
 }
 
 // SAFETY: the array owns its `T`s; moving it moves them (`T: Send`); the family's lock and
 // condvar are `Send + Sync` by `LockFamily`'s bounds.
-unsafe impl<T: Send, F: LockFamily, M: Memory> Send for CondvarArrayIn<T, F, M> {}
+unsafe impl<T: Send, F: LockFamily, M: Memory> Send for CondvarArray<T, F, M> {}
 // SAFETY: every access to a slot happens under the monitor's lock, so slots are handed between
 // threads one holder at a time (`T: Send`), and readers clone through `&T` (`T: Sync`).
-unsafe impl<T: Send + Sync, F: LockFamily, M: Memory> Sync for CondvarArrayIn<T, F, M> {}
+unsafe impl<T: Send + Sync, F: LockFamily, M: Memory> Sync for CondvarArray<T, F, M> {}
 
-impl<T: Send, F: LockFamily, M: HeapMemory> CondvarArrayIn<T, F, M> {
+impl<T: Send, F: LockFamily, M: HeapMemory> CondvarArray<T, F, M> {
     /// An array of `len` empty slots in heap memory `M`.
-    pub fn with_len_in(len: usize) -> Self {
+    fn with_len_in(len: usize) -> Self {
         Self {
             state: M::region(
                 Monitor {
                     sleepers: F::mutex(0),
                     published: F::condvar(),
                 },
-                (0..len).map(Slot::empty).collect(),
+                (0..len).map(LockedSlot::empty).collect(),
             ),
         }
     }
 }
 
-impl<T, F, M> CondvarArrayIn<T, F, M>
+impl<T: Send, F: LockFamily, M: Memory> CondvarArray<T, F, M> {
+    /// Builds the array over a region (a segment's, in `segment.rs`).
+    pub(super) fn from_region(state: M::Region<Monitor<F>, LockedSlot<T>>) -> Self {
+        Self { state }
+    }
+}
+
+impl<T, F, M> CondvarArray<T, F, M>
 where
     T: Clone + Send + Sync,
     F: LockFamily,
@@ -126,7 +133,7 @@ where
         self.state.header()
     }
 
-    fn slots(&self) -> &[Slot<T>] {
+    fn slots(&self) -> &[LockedSlot<T>] {
         self.state.elems()
     }
 
@@ -135,7 +142,7 @@ where
     /// # Safety
     ///
     /// The caller must hold the monitor's lock.
-    unsafe fn read(slot: &Slot<T>) -> Option<T> {
+    unsafe fn read(slot: &LockedSlot<T>) -> Option<T> {
         // Relaxed: under the lock, which orders the publisher's writes before us.
         if slot.ready.load(Relaxed) == 0 {
             return None;
@@ -152,7 +159,7 @@ where
     #[cold]
     fn wait_slow<'a>(
         &'a self,
-        slot: &Slot<T>,
+        slot: &LockedSlot<T>,
         mut guard: F::Guard<'a, usize>,
         deadline: Option<Instant>,
     ) -> Option<T> {
@@ -191,15 +198,9 @@ where
         self.publish_until::<false>(index, value)
     }
 
-    /// Runs `publish` until the value is written and stops there for good, holding the lock
-    /// and before `ready` is stored — as a process killed there would. For death-injection
-    /// tests and models only; the value and the guard are leaked.
-    #[doc(hidden)]
-    pub fn publish_dying(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
-        self.publish_until::<true>(index, value)
-    }
-
-    fn publish_until<const DIE_AFTER_WRITE: bool>(
+    /// `publish`, stopping for good with the value written but not marked ready if
+    /// `DIE_AFTER_WRITE` (fault injection).
+    pub(super) fn publish_until<const DIE_AFTER_WRITE: bool>(
         &self,
         index: usize,
         value: T,
@@ -218,7 +219,7 @@ where
             return Ok(());
         }
         // Release: the value is written before `ready` in the order a killed publisher leaves
-        // (see the module docs); readers are ordered by the lock itself.
+        // (see [`CondvarArray`]); readers are ordered by the lock itself.
         slot.ready.store(1, Release);
         let someone_sleeps = *guard > 0;
         // Unlock before notifying, so woken readers do not block on a lock we still hold.
@@ -275,28 +276,28 @@ where
     }
 
     fn len(&self) -> usize {
-        CondvarArrayIn::len(self)
+        CondvarArray::len(self)
     }
 
     fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
-        CondvarArrayIn::publish(self, index, value)
+        CondvarArray::publish(self, index, value)
     }
 
     fn try_get(&self, index: usize) -> Result<Option<T>, IndexError> {
-        CondvarArrayIn::try_get(self, index)
+        CondvarArray::try_get(self, index)
     }
 
     #[inline]
     fn wait(&self, index: usize) -> Result<T, IndexError> {
-        CondvarArrayIn::wait(self, index)
+        CondvarArray::wait(self, index)
     }
 
     fn wait_timeout(&self, index: usize, timeout: Duration) -> Result<Option<T>, IndexError> {
-        CondvarArrayIn::wait_timeout(self, index, timeout)
+        CondvarArray::wait_timeout(self, index, timeout)
     }
 }
 
-impl<T: Send, F: LockFamily, M: Memory> Drop for CondvarArrayIn<T, F, M> {
+impl<T: Send, F: LockFamily, M: Memory> Drop for CondvarArray<T, F, M> {
     fn drop(&mut self) {
         // Values that need no drop (every value in a segment: `Plain` is `Copy`) are left
         // alone: a segment's slots belong to every process that maps it.
@@ -313,54 +314,12 @@ impl<T: Send, F: LockFamily, M: Memory> Drop for CondvarArrayIn<T, F, M> {
     }
 }
 
-impl<T: Send, F: LockFamily, M: Memory> fmt::Debug for CondvarArrayIn<T, F, M> {
+impl<T: Send, F: LockFamily, M: Memory> fmt::Debug for CondvarArray<T, F, M> {
     /// Shows the shape only; reads no slot (that would take the lock).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CondvarArray")
             .field("family", &F::NAME)
             .field("len", &self.state.elems().len())
             .finish_non_exhaustive()
-    }
-}
-
-#[cfg(all(target_os = "linux", synclab_plain))]
-// SAFETY: one region sized by `region_end` for the same types. The monitor is the futex pair
-// in a segment (lock words, condvar counters, a `usize` under the lock); a slot is a word and
-// an `UnsafeCell<MaybeUninit<T>>` of plain `T`: no pointers, nothing to drop, valid for any
-// bytes a dying peer left (see the module docs for why the state stays consistent).
-unsafe impl<T: crate::shm::Plain> crate::shm::Design
-    for CondvarArrayIn<T, crate::lock::FutexFamilyIn<crate::shm::Shm>, crate::shm::Shm>
-{
-    type Params = u64;
-    const LAYOUT: &'static str = "synclab::array::CondvarArray<futex>";
-    const VERSION: u32 = 1;
-
-    fn size(offset: usize, len: &u64) -> Option<usize> {
-        crate::shm::region_end::<Monitor<crate::lock::FutexFamilyIn<crate::shm::Shm>>, Slot<T>>(
-            offset,
-            usize::try_from(*len).ok()?,
-        )
-    }
-
-    fn build(
-        cursor: &mut crate::shm::Cursor<'_>,
-        len: &u64,
-    ) -> Result<Self, crate::shm::OpenError> {
-        let len = usize::try_from(*len).map_err(|_| crate::shm::OpenError::BadParams {
-            reason: format!("{len} slots do not fit in this address space"),
-        })?;
-        // SAFETY: see the impl's SAFETY comment.
-        let state = unsafe {
-            cursor.region(
-                || Monitor {
-                    sleepers: <crate::lock::FutexFamilyIn<crate::shm::Shm> as LockFamily>::mutex(0),
-                    published: <crate::lock::FutexFamilyIn<crate::shm::Shm> as LockFamily>::condvar(
-                    ),
-                },
-                Slot::empty,
-                len,
-            )?
-        };
-        Ok(Self { state })
     }
 }

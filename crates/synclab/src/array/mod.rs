@@ -12,10 +12,15 @@
 //! | [`CondvarArray<T, FutexFamily>`](CondvarArray) | the same, on synclab's futex mutex + condvar | the same | the same, synclab's locks |
 //! | [`LockFreeArray`] | a short bounded spin, then a futex wait on the slot's state word | one CAS + one swap, a wake only when someone sleeps | per-slot state word, like a futex mutex's three states |
 //!
-//! Beside them, outside the trait: [`LockFreeArrayIn<T, M, Lanes>`](Lanes), the lock-free array
-//! for slots whose publisher is known in advance — slot `i` is published only through the
-//! [`Lane`] of lane `i mod lanes`, so a publish needs no claim (a load and one swap) and the
-//! slots are packed.
+//! Beside them, outside the trait: [`LanedArray`], the lock-free array for slots whose
+//! publisher is known in advance — slot `i` is published only through the [`Lane`] of lane
+//! `i mod lanes`, so a publish needs no claim (a load and one swap) and the slots are packed.
+//!
+//! Each design but the seed's is generic over where its slots live (the last parameter, the
+//! [`Heap`](crate::shm::Heap) by default): placed in a segment shared by processes
+//! ([`crate::shm`]), the lock-free arrays report a publisher that died
+//! ([`SlotWaitError::PublisherDied`], from `wait_checked`) instead of waiting for ever, and
+//! `CondvarArray<T, RobustFamily<Shm>, Shm>` takes its lock over from a holder that died.
 //!
 //! # The contract
 //!
@@ -74,14 +79,22 @@ use core::time::Duration;
 use crate::sync::time::Instant;
 
 mod condvar;
+#[cfg(feature = "fault-injection")]
+mod fault;
+mod laned;
 mod lock_free;
 mod polling;
+#[cfg(all(target_os = "linux", synclab_plain))]
+mod segment;
+mod slot;
+mod tracked;
 
-pub use condvar::{CondvarArray, CondvarArrayIn};
-pub use lock_free::{
-    AnyPublisher, Lane, LaneError, Lanes, LockFreeArray, LockFreeArrayIn, PublishStep, Publishers,
-    WaitError, MAX_LANES,
-};
+pub use condvar::CondvarArray;
+#[cfg(feature = "fault-injection")]
+#[doc(hidden)]
+pub use fault::PublishStep;
+pub use laned::{Lane, LaneError, LanedArray};
+pub use lock_free::LockFreeArray;
 pub use polling::{PollingArray, DEFAULT_PENALTY};
 
 /// A fixed-length array of write-once slots that readers can wait on.
@@ -180,7 +193,7 @@ impl IndexError {
 
     /// `Ok(())` if `index < len`, else the error naming both.
     #[inline]
-    pub fn check(index: usize, len: usize) -> Result<(), IndexError> {
+    pub(crate) fn check(index: usize, len: usize) -> Result<(), IndexError> {
         if index < len {
             Ok(())
         } else {
@@ -221,8 +234,8 @@ pub enum PublishError<T> {
         /// The value that was refused.
         value: T,
     },
-    /// The slot belongs to another lane of a laned [`LockFreeArrayIn`] than the [`Lane`]
-    /// that was asked to publish it.
+    /// The slot belongs to another lane of a [`LanedArray`] than the [`Lane`] that was asked
+    /// to publish it.
     NotInLane {
         /// The slot.
         index: usize,
@@ -312,3 +325,38 @@ impl<T> fmt::Display for PublishError<T> {
 }
 
 impl<T> std::error::Error for PublishError<T> {}
+
+/// Why a death-aware wait (`wait_checked` of [`LockFreeArray`] and [`LanedArray`]) returned
+/// no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SlotWaitError {
+    /// The index is out of bounds.
+    OutOfBounds(IndexError),
+    /// The slot's publisher died after claiming it (or its lane's holder died) before
+    /// publishing it — in a segment shared by processes only; the slot may be published again.
+    PublisherDied {
+        /// The slot.
+        index: usize,
+    },
+}
+
+impl fmt::Display for SlotWaitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SlotWaitError::OutOfBounds(e) => e.fmt(f),
+            SlotWaitError::PublisherDied { index } => write!(
+                f,
+                "the publisher of slot {index} died before publishing it; the slot may be published again"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SlotWaitError {}
+
+impl From<IndexError> for SlotWaitError {
+    fn from(e: IndexError) -> Self {
+        SlotWaitError::OutOfBounds(e)
+    }
+}

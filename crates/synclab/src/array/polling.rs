@@ -1,25 +1,4 @@
-//! The seed's own design: one mutex over the whole array; a reader that finds its slot empty
-//! sleeps a fixed *penalty* and looks again.
-//!
-//! Source: `seed/shared-memory-ipc.txt`, "Python Example" (`consumer(penalty=1)`: `with lock:
-//! data = SHARED_ARR[i]`, then `time.sleep(penalty)` while `data == -1`) and "C++ Example"
-//! (`ConsumeJob(penaltySeconds)`, the same loop with `std::lock_guard`). The seed marks an
-//! empty slot with `-1`, which makes `-1` unpublishable; here a slot is an `Option<T>`.
-//!
-//! | slot | meaning |
-//! |---|---|
-//! | `None` | not yet published |
-//! | `Some(v)` | published; never changes again |
-//!
-//! It is correct — the mutex orders every write before every later read — but slow to notice:
-//! a reader that arrives before the publisher sees the value up to one penalty late (on
-//! average half a penalty if the publish time is random, a whole penalty if the publisher
-//! comes right after the reader looked), and it wakes every penalty to look, so it burns a
-//! little CPU per penalty while it waits. The benchmarks (`array/wake-latency`) and
-//! `synclab demo array --impl polling` show that cost; the bug zoo lists it as a cost, not a
-//! bug.
-//!
-//! Progress: blocking (a mutex). Readers never block publishers for longer than one clone.
+//! The seed's own shared array; the design is documented on [`PollingArray`].
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -34,6 +13,29 @@ use crate::sync::time::Instant;
 pub const DEFAULT_PENALTY: Duration = Duration::from_millis(1);
 
 /// The seed's shared array: one mutex, and readers that poll with a sleep in between.
+///
+/// The seed's own design: one mutex over the whole array; a reader that finds its slot empty
+/// sleeps a fixed *penalty* and looks again.
+///
+/// Source: `seed/shared-memory-ipc.txt`, "Python Example" (`consumer(penalty=1)`: `with lock:
+/// data = SHARED_ARR[i]`, then `time.sleep(penalty)` while `data == -1`) and "C++ Example"
+/// (`ConsumeJob(penaltySeconds)`, the same loop with `std::lock_guard`). The seed marks an
+/// empty slot with `-1`, which makes `-1` unpublishable; here a slot is an `Option<T>`.
+///
+/// | slot | meaning |
+/// |---|---|
+/// | `None` | not yet published |
+/// | `Some(v)` | published; never changes again |
+///
+/// It is correct — the mutex orders every write before every later read — but slow to notice:
+/// a reader that arrives before the publisher sees the value up to one penalty late (on
+/// average half a penalty if the publish time is random, a whole penalty if the publisher
+/// comes right after the reader looked), and it wakes every penalty to look, so it burns a
+/// little CPU per penalty while it waits. The benchmarks (`array/wake-latency`) and
+/// `synclab demo array --impl polling` show that cost; the bug zoo lists it as a cost, not a
+/// bug.
+///
+/// Progress: blocking (a mutex). Readers never block publishers for longer than one clone.
 ///
 /// Generic over the [`LockFamily`] that supplies the mutex (std's by default); the condvar of
 /// the family is not used.

@@ -1,77 +1,4 @@
-//! A condition variable on a futex sequence counter, for any [`Mutex<T, R>`](super::Mutex).
-//!
-//! Source: Rust's standard library, `library/std/src/sys/sync/condvar/futex.rs` (the sequence
-//! counter and its Relaxed orderings); Mara Bos, *Rust Atomics and Locks*, chapter 9.2
-//! ("Condition Variable", including the waiter count that skips the wake system call).
-//!
-//! # Protocol
-//!
-//! | field     | meaning | changed by |
-//! |-----------|---------|------------|
-//! | `seq`     | a counter bumped by every notification (wrapping); the futex word | `notify_*`: `fetch_add(1)` |
-//! | `waiters` | threads between registering in `wait` and returning from the futex | `wait`: `+1` under the lock, `-1` after the futex returns |
-//!
-//! * `wait`: under the lock, register (`waiters += 1`) and read `seq` into `seen`; unlock;
-//!   `futex::wait(&seq, seen)` — sleep only if no notification came since the read;
-//!   unregister; re-lock.
-//! * `notify_one` / `notify_all`: bump `seq`, then, only if `waiters > 0`, `futex::wake_one`
-//!   / `wake_all`. With nobody waiting a notify is one RMW and one load, no system call.
-//!
-//! # Why no wakeup is lost, with Relaxed everywhere
-//!
-//! The rule every condvar imposes on its users: the notifier changes the predicate *while
-//! holding the same mutex* (and may notify after unlocking). Then, for a waiter that saw the
-//! predicate false:
-//!
-//! * the waiter's registration and its read of `seq` happen before its unlock, which happens
-//!   before the notifier's lock (the mutex's own Release/Acquire), which happens before the
-//!   notifier's bump and its read of `waiters`. So by coherence the bump is later in `seq`'s
-//!   modification order than the value `seen`, and the read of `waiters` sees the registration
-//!   (or a later value — never the unregistration, which only follows the futex returning);
-//! * futex(2) compares and blocks atomically with respect to wakes on `seq`: either the
-//!   compare already sees the bump (the waiter does not sleep) or the waiter is asleep when the
-//!   notifier's wake comes.
-//!
-//! No ordering on `seq` or `waiters` is needed for the *data*: the waiter re-locks the mutex
-//! before looking at the predicate, and the mutex orders that.
-//!
-//! # Timed waits
-//!
-//! [`Condvar::wait_timeout`] sleeps with `futex::wait_timeout`; a waiter that times out
-//! unregisters exactly like a woken one, so `waiters` stays exact. A notification it did not
-//! consume is not lost: `notify_one` wakes a thread still *in* the futex queue, and a waiter
-//! that timed out has already left it (futex(2) and both models: a wait either is dequeued by
-//! a wake and reports woken, or times out and is no longer there to be woken).
-//! [`Condvar::wait_timeout_while`] keeps one deadline across spurious returns.
-//!
-//! # Spurious wakeups
-//!
-//! `wait` may return although nobody notified *this* waiter, so callers re-check their
-//! predicate in a loop ([`Condvar::wait_while`] does): the futex itself may return spuriously;
-//! a `notify_one` bumps `seq` for everyone, so every waiter that read `seq` before the bump but
-//! had not yet gone to sleep returns at once, besides the one the wake reaches; and a thread
-//! woken by a notify re-contends for the mutex, where another thread may have consumed the
-//! state first.
-//!
-//! # The 2³² wrap-around hole
-//!
-//! `seq` is a `u32` that wraps. If exactly a multiple of 2³² notifications happen between a
-//! waiter's read of `seq` and its futex compare, the compare sees the old value and the waiter
-//! sleeps through them (it will still wake on the next notification). That needs four billion
-//! notifies while the waiter is preempted between two instructions; std accepts the same hole.
-//!
-//! # In a segment shared by processes
-//!
-//! `CondvarIn<Shm>` sleeps on a shared futex, and — since a notifier may be killed before it
-//! notifies — for at most [`Memory::POLL`] at a time: a wait that times out returns as a
-//! spurious wakeup, the caller re-locks (taking over from a dead holder, see
-//! [`RawFutexMutexIn`](super::RawFutexMutexIn)) and re-checks its predicate. On the heap
-//! the wait is unbounded, as before.
-//!
-//! # Progress
-//!
-//! Blocking. `notify_all` wakes every sleeper at once, and they then queue on the mutex (no
-//! requeue onto the mutex's futex, unlike glibc's condvar).
+//! The futex condition variable; the algorithm is documented on [`Condvar`].
 
 use core::marker::PhantomData;
 use core::time::Duration;
@@ -82,11 +9,83 @@ use crate::sync::time::Instant;
 
 use super::{MutexGuard, RawLock};
 
-/// The futex condition variable on the [`Heap`]; see [`CondvarIn`].
-pub type Condvar = CondvarIn<Heap>;
-
-/// A condition variable in memory `M` that works with every [`Mutex<T, R>`](super::Mutex)'s
-/// guard.
+/// A condition variable in memory `M` (the [`Heap`] unless it is placed in a segment) that
+/// works with every [`Mutex<T, R>`](super::Mutex)'s guard.
+///
+/// A condition variable on a futex sequence counter, for any [`Mutex<T, R>`](super::Mutex).
+///
+/// Source: Rust's standard library, `library/std/src/sys/sync/condvar/futex.rs` (the sequence
+/// counter and its Relaxed orderings); Mara Bos, *Rust Atomics and Locks*, chapter 9.2
+/// ("Condition Variable", including the waiter count that skips the wake system call).
+///
+/// # Protocol
+///
+/// | field     | meaning | changed by |
+/// |-----------|---------|------------|
+/// | `seq`     | a counter bumped by every notification (wrapping); the futex word | `notify_*`: `fetch_add(1)` |
+/// | `waiters` | threads between registering in `wait` and returning from the futex | `wait`: `+1` under the lock, `-1` after the futex returns |
+///
+/// * `wait`: under the lock, register (`waiters += 1`) and read `seq` into `seen`; unlock;
+///   `futex::wait(&seq, seen)` — sleep only if no notification came since the read;
+///   unregister; re-lock.
+/// * `notify_one` / `notify_all`: bump `seq`, then, only if `waiters > 0`, `futex::wake_one`
+///   / `wake_all`. With nobody waiting a notify is one RMW and one load, no system call.
+///
+/// # Why no wakeup is lost, with Relaxed everywhere
+///
+/// The rule every condvar imposes on its users: the notifier changes the predicate *while
+/// holding the same mutex* (and may notify after unlocking). Then, for a waiter that saw the
+/// predicate false:
+///
+/// * the waiter's registration and its read of `seq` happen before its unlock, which happens
+///   before the notifier's lock (the mutex's own Release/Acquire), which happens before the
+///   notifier's bump and its read of `waiters`. So by coherence the bump is later in `seq`'s
+///   modification order than the value `seen`, and the read of `waiters` sees the registration
+///   (or a later value — never the unregistration, which only follows the futex returning);
+/// * futex(2) compares and blocks atomically with respect to wakes on `seq`: either the
+///   compare already sees the bump (the waiter does not sleep) or the waiter is asleep when the
+///   notifier's wake comes.
+///
+/// No ordering on `seq` or `waiters` is needed for the *data*: the waiter re-locks the mutex
+/// before looking at the predicate, and the mutex orders that.
+///
+/// # Timed waits
+///
+/// [`Condvar::wait_timeout`] sleeps with `futex::wait_timeout`; a waiter that times out
+/// unregisters exactly like a woken one, so `waiters` stays exact. A notification it did not
+/// consume is not lost: `notify_one` wakes a thread still *in* the futex queue, and a waiter
+/// that timed out has already left it (futex(2) and both models: a wait either is dequeued by
+/// a wake and reports woken, or times out and is no longer there to be woken).
+/// [`Condvar::wait_timeout_while`] keeps one deadline across spurious returns.
+///
+/// # Spurious wakeups
+///
+/// `wait` may return although nobody notified *this* waiter, so callers re-check their
+/// predicate in a loop ([`Condvar::wait_while`] does): the futex itself may return spuriously;
+/// a `notify_one` bumps `seq` for everyone, so every waiter that read `seq` before the bump but
+/// had not yet gone to sleep returns at once, besides the one the wake reaches; and a thread
+/// woken by a notify re-contends for the mutex, where another thread may have consumed the
+/// state first.
+///
+/// # The 2³² wrap-around hole
+///
+/// `seq` is a `u32` that wraps. If exactly a multiple of 2³² notifications happen between a
+/// waiter's read of `seq` and its futex compare, the compare sees the old value and the waiter
+/// sleeps through them (it will still wake on the next notification). That needs four billion
+/// notifies while the waiter is preempted between two instructions; std accepts the same hole.
+///
+/// # In a segment shared by processes
+///
+/// `Condvar<Shm>` sleeps on a shared futex, and — since a notifier may be killed before it
+/// notifies — for at most [`Memory::POLL`] at a time: a wait that times out returns as a
+/// spurious wakeup, the caller re-locks (taking over from a dead holder, see
+/// [`RobustMutex`](super::RobustMutex)) and re-checks its predicate. On the heap
+/// (`M::TRACKED` is a constant `false`) the wait is unbounded and that branch compiles away.
+///
+/// # Progress
+///
+/// Blocking. `notify_all` wakes every sleeper at once, and they then queue on the mutex (no
+/// requeue onto the mutex's futex, unlike glibc's condvar).
 ///
 /// # Examples
 ///
@@ -107,7 +106,7 @@ pub type Condvar = CondvarIn<Heap>;
 /// t.join().unwrap();
 /// ```
 #[repr(C)]
-pub struct CondvarIn<M: Memory> {
+pub struct Condvar<M: Memory = Heap> {
     /// Bumped (wrapping) by every notification; the futex word waiters sleep on.
     seq: AtomicU32,
     /// Threads registered in `wait` and not yet back from the futex; `notify_*` skips the
@@ -116,9 +115,16 @@ pub struct CondvarIn<M: Memory> {
     _memory: PhantomData<M>,
 }
 
-impl<M: Memory> CondvarIn<M> {
-    /// A new condition variable with no waiters.
+impl Condvar {
+    /// A new condition variable with no waiters, on the heap.
     pub fn new() -> Self {
+        Self::new_in()
+    }
+}
+
+impl<M: Memory> Condvar<M> {
+    /// A new condition variable with no waiters, in memory `M` (also `Default`).
+    pub(crate) fn new_in() -> Self {
         Self {
             seq: AtomicU32::new(0),
             waiters: AtomicUsize::new(0),
@@ -127,7 +133,7 @@ impl<M: Memory> CondvarIn<M> {
     }
 
     /// Unlocks the guard's mutex, sleeps until notified, and re-locks; may return spuriously
-    /// (see the module docs), so callers re-check their predicate.
+    /// (see [`Condvar`]), so callers re-check their predicate.
     pub fn wait<'a, T, R: RawLock>(&self, guard: MutexGuard<'a, T, R>) -> MutexGuard<'a, T, R> {
         self.wait_inner(guard, None).0
     }
@@ -229,7 +235,7 @@ impl<M: Memory> CondvarIn<M> {
         mut guard: MutexGuard<'a, T, R>,
         timeout: Option<Duration>,
     ) -> (MutexGuard<'a, T, R>, bool) {
-        // Relaxed (both): ordered by the mutex we hold; see the module docs. Register first,
+        // Relaxed (both): ordered by the mutex we hold; see [`Condvar`]. Register first,
         // so a notifier that reads `waiters` after taking the lock sees us.
         self.waiters.fetch_add(1, Relaxed);
         let seen = self.seq.load(Relaxed);
@@ -256,10 +262,10 @@ impl<M: Memory> CondvarIn<M> {
         (guard, timed_out)
     }
 
-    /// Wakes one waiter, if any (possibly more: see the module docs on spurious wakeups).
+    /// Wakes one waiter, if any (possibly more: see [`Condvar`] on spurious wakeups).
     pub fn notify_one(&self) {
         // Relaxed (both): the change of the predicate under the mutex orders the waiter's
-        // registration before this read; see the module docs. Bump before reading `waiters`.
+        // registration before this read; see [`Condvar`]. Bump before reading `waiters`.
         self.seq.fetch_add(1, Relaxed);
         if self.waiters.load(Relaxed) > 0 {
             M::wake_one(&self.seq);
@@ -289,13 +295,13 @@ impl WaitTimeoutResult {
     }
 }
 
-impl<M: Memory> Default for CondvarIn<M> {
+impl<M: Memory> Default for Condvar<M> {
     fn default() -> Self {
-        Self::new()
+        Self::new_in()
     }
 }
 
-impl<M: Memory> core::fmt::Debug for CondvarIn<M> {
+impl<M: Memory> core::fmt::Debug for Condvar<M> {
     /// Reads nothing: the counters change under our feet.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Condvar").finish_non_exhaustive()

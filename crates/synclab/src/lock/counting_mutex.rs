@@ -1,119 +1,4 @@
-//! A futex mutex whose word counts its sleepers: unlock enters the kernel only when someone is
-//! registered to sleep, spinners keep spinning while the lock is merely held, a running thread
-//! may barge in, and a waiter that has starved too long turns on direct hand-off.
-//!
-//! Sources: the waiter count in the lock word is Jens Gustedt's musl lock ("state and
-//! congestion count in one atomic int", SAC'16) and plays the part of the exact `PARKED_BIT`
-//! of parking_lot's `raw_mutex.rs`; the spin-while-held with yields is WebKit's `WTF::Lock`
-//! ("Locking in WebKit", F. Pizlo, 2016) and parking_lot's `SpinWait`; the starvation mode — a
-//! waiter that waited too long makes unlockers hand the lock over instead of releasing it, and
-//! newcomers queue instead of barging — is Go's `sync.Mutex` (`src/sync/mutex.go`), with
-//! parking_lot's eventual-fairness interval (a fair hand-off after about 0.5 ms,
-//! `parking_lot_core::FairTimeout`) as its time limit. Unlike Go's semaphore, a futex cannot
-//! wake a chosen thread, so the hand-off names its receiver differently: the starving thread
-//! that turned the mode on (the *heir*) is the only one that may claim it.
-//!
-//! # The word
-//!
-//! | bits | name | meaning |
-//! |---|---|---|
-//! | 0 | `LOCKED` | held |
-//! | 1 | `FAIR` | a waiter starves (the heir): unlock hands the lock over instead of releasing it, spinners stop spinning |
-//! | 2 | `HANDOFF` | handed over: held on behalf of the heir, which claims it |
-//! | 3–31 | count × `WAITER` | threads registered to sleep: between their registering RMW and their deregistering RMW |
-//!
-//! Invariants: `FAIR` ⇒ `LOCKED` ∧ exactly one registered heir (only the CAS that turns `FAIR`
-//! on makes an heir, and only the heir turns it off — when it claims the hand-off, or when it
-//! gives up before one); `HANDOFF` ⇒ `FAIR`. The count is bounded by the number of threads,
-//! far below 2²⁹.
-//!
-//! # States and transitions
-//!
-//! | word | state | lock | unlock |
-//! |---|---|---|---|
-//! | `0` | free | CAS → `LOCKED`: 1 RMW | — |
-//! | `LOCKED` | held, nobody registered | spin (loads), then register | CAS → `0`: 1 RMW |
-//! | `LOCKED + n·WAITER` | held, `n` registered | spin, register (CAS `+WAITER`), `futex::wait`, deregister (CAS) | failed CAS, load, CAS → `n·WAITER`, `wake_one`: 2 RMWs + 1 syscall |
-//! | `n·WAITER` | free, `n` registered (one was just woken) | barge: CAS `\| LOCKED`: 2 RMWs | — |
-//! | `LOCKED + FAIR + n·WAITER` | held, the heir starves | register at once (no spin), sleep | CAS `\| HANDOFF` (stays held), `wake_all` |
-//! | `LOCKED + FAIR + HANDOFF + n·WAITER` | handed over | the heir's deregistering CAS claims it (clearing `HANDOFF`, `FAIR`); everyone else sleeps on | — |
-//!
-//! Lock, slow path (`lock_contended`):
-//!
-//! 1. **Spin** with loads only, on the `backoff` schedule (4 rounds of spin hints, then 10 yields), while the
-//!    lock is held — whether or not others sleep, unlike std's and parking_lot's — and not in
-//!    `FAIR` mode; barge in with a CAS whenever it reads free.
-//! 2. **Register**: CAS `+WAITER` — and `| FAIR` if this call starves and `FAIR` is off, which
-//!    makes it the heir; if it reads free instead, take it.
-//! 3. **Sleep**: `futex::wait(word, seen)` while the word is held (for the heir: and not
-//!    handed over). The compare is of the whole word, so any change — an unlock, another
-//!    registration — returns at once; the loop re-reads, turns `FAIR` on if this call now
-//!    starves and nobody has, and decides again.
-//! 4. **Deregister**: one CAS `-WAITER` that also takes the lock if it is free (`| LOCKED`) or,
-//!    for the heir, claims the hand-off (`−HANDOFF −FAIR`). If a barger got there first, back
-//!    to 1 — this call *lost* once.
-//!
-//! A call starves once it has been registered for `FAIR_AFTER` (0.5 ms) or has lost
-//! `FAIR_AFTER_LOSSES` times (a return from the futex that found the lock held, or a
-//! deregistration beaten by a barger).
-//!
-//! Unlock: CAS `LOCKED → 0` (the fast path fails whenever anything else is set); else one
-//! CAS that either releases (clearing `LOCKED`) and `wake_one`s if anyone is registered, or, in
-//! `FAIR` mode, sets `HANDOFF` and `wake_all`s — the heir may sleep anywhere in the futex
-//! queue, and a futex cannot wake a chosen thread; the others find the lock held and sleep
-//! again. Hand-offs are rare (one per starvation episode), so the herd is too.
-//!
-//! # Why no wakeup is lost
-//!
-//! A thread sleeps only after a futex compare that read `LOCKED` set and its own registration
-//! counted (it registered before, and deregisters only after it returns). Whatever unlock
-//! follows that compare performs an RMW on a later value in the word's modification order, so
-//! it sees the count non-zero and wakes, and futex(2)'s compare-and-block is atomic with
-//! respect to that wake: a sleeper in the queue is woken, and a registered thread that has not
-//! compared yet compares against the changed word and returns. The woken thread either takes
-//! the lock (it is free, or handed over to it) or finds it held again — and then the holder's
-//! unlock will see the count of every thread still asleep. A hand-off wakes everyone, so the
-//! heir is among them. A waiter that gives up (`try_lock_for`) deregisters with one CAS that
-//! takes the lock instead if it is free (or handed over to it), so a wake-up it consumed is
-//! never swallowed; an heir that gives up turns `FAIR` off in that CAS, so the next unlock
-//! releases instead of handing over to nobody.
-//!
-//! # Timed waits and scopes
-//!
-//! `try_lock_for` / `try_lock_until` ([`RawLockTimed`]) run the same slow path with a
-//! deadline: each sleep is a `wait_timeout` for the time left; a deadline that passed before
-//! registering gives up with nothing to undo; one that passes while registered leaves through
-//! step 4, whose CAS undoes the registration — or takes the lock, if it is free or was handed
-//! over to it meanwhile, and reports success. So a timed-out waiter leaves the count exact and
-//! never strands a hand-off (the zoo's `DesertingHandoffMutex` shows a lock held by nobody if
-//! it did).
-//!
-//! The lock is generic over the futex scope `S` ([`Private`] by default); its only calls into
-//! the kernel are `S::wait`, `S::wait_timeout`, `S::wake_one` and `S::wake_all`, so the same code runs in a
-//! segment shared between processes with `futex::CrossProcess` — without owner-death detection, though:
-//! a holder killed while holding it leaves it held (`FutexMutexIn<Shm>` is the robust one).
-//!
-//! # Orderings
-//!
-//! | operation | ordering | pairs with |
-//! |---|---|---|
-//! | every CAS that sets `LOCKED` (fast path, `try_lock`, barging, registration finding it free) | Acquire | the Release CAS in `unlock`/`unlock_contended` |
-//! | the deregistering CAS (which may take the lock or claim a hand-off) | Acquire | the Release CAS in `unlock_contended` that released or set `HANDOFF` |
-//! | the registering CAS | Relaxed | — (it takes nothing; the count's only reader is an RMW on the same word) |
-//! | `unlock`'s CAS, `unlock_contended`'s CAS | Release | the Acquire RMWs above; the RMWs in between (registrations) continue the release sequence |
-//! | loads in the spin and sleep loops | Relaxed | — (hints; the CAS that follows decides) |
-//!
-//! # Progress
-//!
-//! Blocking. Barging (a running thread takes a free lock ahead of a woken one) is what makes
-//! it fast; `FAIR` mode bounds how long a waiter can lose: once a registered waiter starves and
-//! becomes the heir, the next unlock hands it the lock and nobody barges meanwhile. One heir at
-//! a time: a second starving waiter becomes the next heir at its next wake-up (the hand-off's
-//! `wake_all` wakes it). The first design let *any* registered waiter claim a hand-off; the
-//! waiters that claimed were the newcomers that had just registered and were still running, so
-//! the starving thread, asleep, kept losing (measured: threads with one acquisition in a
-//! 200 ms window, as with parking_lot). Measured starvation (per-thread acquisitions over
-//! a window, worst ÷ mean): see `locks/fairness-*` in `synclab compare` and `docs/designs.md`.
+//! The counting futex mutex; the algorithm is documented on [`RawCountingMutex`].
 
 use core::marker::PhantomData;
 use core::time::Duration;
@@ -165,6 +50,122 @@ fn backoff() -> Backoff {
 
 /// The raw counting futex lock; use it through [`CountingMutex`].
 ///
+/// A futex mutex whose word counts its sleepers: unlock enters the kernel only when someone is
+/// registered to sleep, spinners keep spinning while the lock is merely held, a running thread
+/// may barge in, and a waiter that has starved too long turns on direct hand-off.
+///
+/// Sources: the waiter count in the lock word is Jens Gustedt's musl lock ("state and
+/// congestion count in one atomic int", SAC'16) and plays the part of the exact `PARKED_BIT`
+/// of parking_lot's `raw_mutex.rs`; the spin-while-held with yields is WebKit's `WTF::Lock`
+/// ("Locking in WebKit", F. Pizlo, 2016) and parking_lot's `SpinWait`; the starvation mode — a
+/// waiter that waited too long makes unlockers hand the lock over instead of releasing it, and
+/// newcomers queue instead of barging — is Go's `sync.Mutex` (`src/sync/mutex.go`), with
+/// parking_lot's eventual-fairness interval (a fair hand-off after about 0.5 ms,
+/// `parking_lot_core::FairTimeout`) as its time limit. Unlike Go's semaphore, a futex cannot
+/// wake a chosen thread, so the hand-off names its receiver differently: the starving thread
+/// that turned the mode on (the *heir*) is the only one that may claim it.
+///
+/// # The word
+///
+/// | bits | name | meaning |
+/// |---|---|---|
+/// | 0 | `LOCKED` | held |
+/// | 1 | `FAIR` | a waiter starves (the heir): unlock hands the lock over instead of releasing it, spinners stop spinning |
+/// | 2 | `HANDOFF` | handed over: held on behalf of the heir, which claims it |
+/// | 3–31 | count × `WAITER` | threads registered to sleep: between their registering RMW and their deregistering RMW |
+///
+/// Invariants: `FAIR` ⇒ `LOCKED` ∧ exactly one registered heir (only the CAS that turns `FAIR`
+/// on makes an heir, and only the heir turns it off — when it claims the hand-off, or when it
+/// gives up before one); `HANDOFF` ⇒ `FAIR`. The count is bounded by the number of threads,
+/// far below 2²⁹.
+///
+/// # States and transitions
+///
+/// | word | state | lock | unlock |
+/// |---|---|---|---|
+/// | `0` | free | CAS → `LOCKED`: 1 RMW | — |
+/// | `LOCKED` | held, nobody registered | spin (loads), then register | CAS → `0`: 1 RMW |
+/// | `LOCKED + n·WAITER` | held, `n` registered | spin, register (CAS `+WAITER`), `futex::wait`, deregister (CAS) | failed CAS, load, CAS → `n·WAITER`, `wake_one`: 2 RMWs + 1 syscall |
+/// | `n·WAITER` | free, `n` registered (one was just woken) | barge: CAS `\| LOCKED`: 2 RMWs | — |
+/// | `LOCKED + FAIR + n·WAITER` | held, the heir starves | register at once (no spin), sleep | CAS `\| HANDOFF` (stays held), `wake_all` |
+/// | `LOCKED + FAIR + HANDOFF + n·WAITER` | handed over | the heir's deregistering CAS claims it (clearing `HANDOFF`, `FAIR`); everyone else sleeps on | — |
+///
+/// Lock, slow path (`lock_contended`):
+///
+/// 1. **Spin** with loads only, on the `backoff` schedule (4 rounds of spin hints, then 10 yields), while the
+///    lock is held — whether or not others sleep, unlike std's and parking_lot's — and not in
+///    `FAIR` mode; barge in with a CAS whenever it reads free.
+/// 2. **Register**: CAS `+WAITER` — and `| FAIR` if this call starves and `FAIR` is off, which
+///    makes it the heir; if it reads free instead, take it.
+/// 3. **Sleep**: `futex::wait(word, seen)` while the word is held (for the heir: and not
+///    handed over). The compare is of the whole word, so any change — an unlock, another
+///    registration — returns at once; the loop re-reads, turns `FAIR` on if this call now
+///    starves and nobody has, and decides again.
+/// 4. **Deregister**: one CAS `-WAITER` that also takes the lock if it is free (`| LOCKED`) or,
+///    for the heir, claims the hand-off (`−HANDOFF −FAIR`). If a barger got there first, back
+///    to 1 — this call *lost* once.
+///
+/// A call starves once it has been registered for `FAIR_AFTER` (0.5 ms) or has lost
+/// `FAIR_AFTER_LOSSES` times (a return from the futex that found the lock held, or a
+/// deregistration beaten by a barger).
+///
+/// Unlock: CAS `LOCKED → 0` (the fast path fails whenever anything else is set); else one
+/// CAS that either releases (clearing `LOCKED`) and `wake_one`s if anyone is registered, or, in
+/// `FAIR` mode, sets `HANDOFF` and `wake_all`s — the heir may sleep anywhere in the futex
+/// queue, and a futex cannot wake a chosen thread; the others find the lock held and sleep
+/// again. Hand-offs are rare (one per starvation episode), so the herd is too.
+///
+/// # Why no wakeup is lost
+///
+/// A thread sleeps only after a futex compare that read `LOCKED` set and its own registration
+/// counted (it registered before, and deregisters only after it returns). Whatever unlock
+/// follows that compare performs an RMW on a later value in the word's modification order, so
+/// it sees the count non-zero and wakes, and futex(2)'s compare-and-block is atomic with
+/// respect to that wake: a sleeper in the queue is woken, and a registered thread that has not
+/// compared yet compares against the changed word and returns. The woken thread either takes
+/// the lock (it is free, or handed over to it) or finds it held again — and then the holder's
+/// unlock will see the count of every thread still asleep. A hand-off wakes everyone, so the
+/// heir is among them. A waiter that gives up (`try_lock_for`) deregisters with one CAS that
+/// takes the lock instead if it is free (or handed over to it), so a wake-up it consumed is
+/// never swallowed; an heir that gives up turns `FAIR` off in that CAS, so the next unlock
+/// releases instead of handing over to nobody.
+///
+/// # Timed waits and scopes
+///
+/// `try_lock_for` / `try_lock_until` ([`RawLockTimed`]) run the same slow path with a
+/// deadline: each sleep is a `wait_timeout` for the time left; a deadline that passed before
+/// registering gives up with nothing to undo; one that passes while registered leaves through
+/// step 4, whose CAS undoes the registration — or takes the lock, if it is free or was handed
+/// over to it meanwhile, and reports success. So a timed-out waiter leaves the count exact and
+/// never strands a hand-off (the zoo's `DesertingHandoffMutex` shows a lock held by nobody if
+/// it did).
+///
+/// The lock is generic over the futex scope `S` ([`Private`] by default); its only calls into
+/// the kernel are `S::wait`, `S::wait_timeout`, `S::wake_one` and `S::wake_all`, so the same code runs in a
+/// segment shared between processes with `futex::CrossProcess` — without owner-death detection, though:
+/// a holder killed while holding it leaves it held ([`RobustMutex`](super::RobustMutex) is the robust one).
+///
+/// # Orderings
+///
+/// | operation | ordering | pairs with |
+/// |---|---|---|
+/// | every CAS that sets `LOCKED` (fast path, `try_lock`, barging, registration finding it free) | Acquire | the Release CAS in `unlock`/`unlock_contended` |
+/// | the deregistering CAS (which may take the lock or claim a hand-off) | Acquire | the Release CAS in `unlock_contended` that released or set `HANDOFF` |
+/// | the registering CAS | Relaxed | — (it takes nothing; the count's only reader is an RMW on the same word) |
+/// | `unlock`'s CAS, `unlock_contended`'s CAS | Release | the Acquire RMWs above; the RMWs in between (registrations) continue the release sequence |
+/// | loads in the spin and sleep loops | Relaxed | — (hints; the CAS that follows decides) |
+///
+/// # Progress
+///
+/// Blocking. Barging (a running thread takes a free lock ahead of a woken one) is what makes
+/// it fast; `FAIR` mode bounds how long a waiter can lose: once a registered waiter starves and
+/// becomes the heir, the next unlock hands it the lock and nobody barges meanwhile. One heir at
+/// a time: a second starving waiter becomes the next heir at its next wake-up (the hand-off's
+/// `wake_all` wakes it). Only the heir may claim a hand-off: were any registered waiter allowed
+/// to, the claimants would be the newcomers that had just registered and were still running,
+/// and the starving thread, asleep, would keep losing. How fair it is in practice (per-thread
+/// acquisitions over a window) is measured by the `locks/fairness-*` benchmarks.
+///
 /// # Examples
 ///
 /// ```
@@ -188,7 +189,7 @@ fn backoff() -> Backoff {
 /// assert_eq!(*m.lock(), 4000);
 /// ```
 pub struct RawCountingMutex<S: WakeScope = Private> {
-    /// [`LOCKED`], [`FAIR`], [`HANDOFF`] and the waiter count; see the module docs.
+    /// [`LOCKED`], [`FAIR`], [`HANDOFF`] and the waiter count; see [`RawCountingMutex`].
     state: AtomicU32,
     /// The futex scope of every wait and wake on `state` (see [`WakeScope`]): [`Private`] in one
     /// process, `CrossProcess` for a word in memory that several processes map.
@@ -237,9 +238,10 @@ impl<S: WakeScope> RawCountingMutex<S> {
         }
     }
 
-    /// Whether the lock is held right now (a snapshot: it may change at once). For tests and
-    /// diagnostics.
-    pub fn is_locked(&self) -> bool {
+    /// Whether the lock is held right now (a snapshot: it may change at once); `lock_api`'s
+    /// `is_locked`.
+    #[cfg(feature = "lock_api")]
+    pub(crate) fn is_locked(&self) -> bool {
         // Relaxed: a snapshot that orders nothing.
         self.state.load(Relaxed) & LOCKED != 0
     }
@@ -324,7 +326,7 @@ impl<S: WakeScope> RawCountingMutex<S> {
             // 3. Sleep while it is held (and, for the heir, not yet handed over). The futex
             // compares the whole word, atomically with respect to `unlock`'s wake: an unlock
             // after our last read makes the compare fail, or finds us asleep and wakes us
-            // (module docs). Every return that finds it still held is a loss; once this call
+            // ([`RawCountingMutex`]). Every return that finds it still held is a loss; once this call
             // starves, it turns FAIR on (keeping LOCKED: FAIR implies LOCKED) and is the heir.
             let mut timed_out = false;
             while state & LOCKED != 0 && !(heir && state & HANDOFF != 0) {

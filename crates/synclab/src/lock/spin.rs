@@ -1,35 +1,4 @@
-//! A test-and-test-and-set spin lock with bounded exponential backoff: the baseline that shows
-//! what sleeping on a futex buys.
-//!
-//! Source: Herlihy & Shavit, *The Art of Multiprocessor Programming*, §7.3–7.4 (TTAS and
-//! exponential backoff); crossbeam-utils' `Backoff` for the spin-then-yield schedule; Mara Bos,
-//! *Rust Atomics and Locks*, chapter 4.
-//!
-//! # States
-//!
-//! | `locked` | meaning |
-//! |----------|---------|
-//! | `FREE` (`false`) | nobody holds the lock |
-//! | `HELD` (`true`)  | one thread holds it; others spin, reading only |
-//!
-//! A waiter reads the flag until it looks free (the *test*), and only then tries a CAS (the
-//! *test-and-set*), so waiting threads share the cache line instead of fighting over it. After
-//! each failed round the waiter pauses `2^step` spin hints, `step` growing to
-//! `SPIN_STEPS`; beyond that it yields its time slice on every round, so a waiter whose
-//! holder was preempted gives the CPU back instead of spinning through the holder's quantum.
-//!
-//! # Progress
-//!
-//! Blocking and unfair; never sleeps in the kernel. A waiter burns CPU (or at least
-//! scheduler round trips) for as long as the lock is held.
-//!
-//! **It starves threads, measured.** Threads acquiring freely for 200 ms with a ~200 ns
-//! critical section (`locks/spread-cs`, `locks/fairness-cs` in `synclab compare`, on a shared
-//! 2-core machine): the best-served thread got 270,000–420,000 times as many acquisitions as
-//! the worst at 2, 4 and 16 threads, and the worst got none to speak of (worst ÷ mean 0.00).
-//! The holder re-takes the lock from its own cache before a spinner on the other core sees it
-//! free. No bound is offered: use [`CountingMutex`](super::CountingMutex) where threads must
-//! not starve.
+//! The test-and-test-and-set spin lock; the algorithm is documented on [`RawSpinLock`].
 
 use crate::sync::atomic::{AtomicBool, Ordering::*};
 use crate::sync::hint::Backoff;
@@ -46,6 +15,37 @@ pub(crate) const HELD: bool = true;
 pub(crate) const SPIN_STEPS: u32 = 6;
 
 /// The raw TTAS spin lock; use it through [`SpinMutex`].
+///
+/// A test-and-test-and-set spin lock with bounded exponential backoff: the baseline that shows
+/// what sleeping on a futex buys.
+///
+/// Source: Herlihy & Shavit, *The Art of Multiprocessor Programming*, §7.3–7.4 (TTAS and
+/// exponential backoff); crossbeam-utils' `Backoff` for the spin-then-yield schedule; Mara Bos,
+/// *Rust Atomics and Locks*, chapter 4.
+///
+/// # States
+///
+/// | `locked` | meaning |
+/// |----------|---------|
+/// | `FREE` (`false`) | nobody holds the lock |
+/// | `HELD` (`true`)  | one thread holds it; others spin, reading only |
+///
+/// A waiter reads the flag until it looks free (the *test*), and only then tries a CAS (the
+/// *test-and-set*), so waiting threads share the cache line instead of fighting over it. After
+/// each failed round the waiter pauses `2^step` spin hints, `step` growing to
+/// `SPIN_STEPS`; beyond that it yields its time slice on every round, so a waiter whose
+/// holder was preempted gives the CPU back instead of spinning through the holder's quantum.
+///
+/// # Progress
+///
+/// Blocking and unfair; never sleeps in the kernel. A waiter burns CPU (or at least
+/// scheduler round trips) for as long as the lock is held.
+///
+/// **It starves threads.** The holder re-takes the lock from its own cache before a spinner on
+/// another core sees it free, so under contention the best-served thread can get orders of
+/// magnitude more acquisitions than the worst (the `locks/spread-cs` and `locks/fairness-cs`
+/// benchmarks measure it). No bound is offered: use [`CountingMutex`](super::CountingMutex)
+/// where threads must not starve.
 ///
 /// # Examples
 ///

@@ -45,7 +45,7 @@
 //! to learn that it must wake it) cost as much as a second line. So the ring does not sleep:
 //! `try_send` and `try_recv` never block, and [`DuplexEnd::recv_spinning`] busy-polls, as iceoryx2's
 //! polling subscribers do. A receiver that must sleep uses the
-//! [blocking queue](super::BlockingQueueIn) or the [laned array](crate::array::Lanes).
+//! [blocking queue](super::BlockingQueueIn) or the [laned array](crate::array::LanedArray).
 //!
 //! # Ends and their holders
 //!

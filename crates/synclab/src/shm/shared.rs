@@ -249,13 +249,13 @@ fn layout_of<D: Design>() -> Layout {
 ///
 /// ```
 /// # #[cfg(target_os = "linux")] {
-/// use synclab::array::LockFreeArrayIn;
+/// use synclab::array::LockFreeArray;
 /// use synclab::shm::{Shared, Shm, SegmentOptions};
 ///
 /// let name = format!("/synclab-doc-{}", std::process::id());
-/// let created = Shared::<LockFreeArrayIn<u64, Shm>>::create(&name, &4, &SegmentOptions::new())?;
+/// let created = Shared::<LockFreeArray<u64, Shm>>::create(&name, &4, &SegmentOptions::new())?;
 /// // Another process would do this (here: the same one, a second mapping).
-/// let opened = Shared::<LockFreeArrayIn<u64, Shm>>::open(&name, &SegmentOptions::new())?;
+/// let opened = Shared::<LockFreeArray<u64, Shm>>::open(&name, &SegmentOptions::new())?;
 /// created.publish(2, 42).unwrap();
 /// assert_eq!(opened.wait_checked(2).unwrap(), 42);
 /// # }
