@@ -316,6 +316,31 @@ fn futex_mutex_counter_and_family_handoff() {
     family_handoff::<FutexFamily>();
 }
 
+/// The robust mutex (heap memory: nobody dies, every holder has the same tag) protecting a
+/// plain counter through `lock_checked`, and its family's condvar handoff: the tagged word's
+/// Release unlock / Acquire lock under weak memory.
+#[test]
+fn robust_mutex_counter_and_family_handoff() {
+    use synclab::lock::{RobustFamily, RobustMutex};
+    use synclab::shm::Heap;
+    let m = Arc::new(RobustMutex::<u32, Heap>::new(0));
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let m = Arc::clone(&m);
+            std::thread::spawn(move || {
+                for _ in 0..3 {
+                    *m.lock_checked().expect("nobody dies on the heap") += 1;
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(*m.lock(), 6);
+    family_handoff::<RobustFamily<Heap>>();
+}
+
 /// Both pools run a few tasks, wait, and shut down.
 #[test]
 fn pools_run_wait_shutdown() {
