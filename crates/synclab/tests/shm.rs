@@ -138,21 +138,131 @@ fn a_size_that_does_not_match_the_header_is_a_typed_error() {
     }
 }
 
+/// Options whose wait for an initialiser is long: an error that comes back at once was not
+/// waited for.
+fn patient() -> SegmentOptions {
+    SegmentOptions::new().ready_timeout(Duration::from_secs(2))
+}
+
+/// `open` with [`patient`] options, and how long it took.
+fn timed_open(n: &str) -> (Result<Shared<Array>, OpenError>, Duration) {
+    let start = std::time::Instant::now();
+    let result = Shared::<Array>::open(n, &patient());
+    (result, start.elapsed())
+}
+
 #[test]
-fn a_foreign_object_is_not_a_segment() {
-    let n = name("foreign");
-    std::fs::write(format!("/dev/shm{n}"), vec![0xAB; 16384]).unwrap();
-    // Not ready (the ready word is garbage), and no process holds it.
-    match Shared::<Array>::open(&n, &opts()) {
-        Err(OpenError::NotReady { held: false, .. }) => {}
-        other => panic!("expected NotReady, got {other:?}"),
+fn a_foreign_object_is_not_a_segment_at_once() {
+    let contents: [(&str, Vec<u8>); 4] = [
+        ("empty", Vec::new()),
+        ("text", b"hello, this is not a segment\n".to_vec()),
+        (
+            "random",
+            (0..16384u32)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+                .collect(),
+        ),
+        ("bytes", vec![0xAB; 16384]),
+    ];
+    for (what, bytes) in contents {
+        let n = name(&format!("foreign-{what}"));
+        std::fs::write(format!("/dev/shm{n}"), bytes).unwrap();
+        let (result, took) = timed_open(&n);
+        assert!(
+            matches!(result, Err(OpenError::NotASegment { .. })),
+            "{what}: expected NotASegment, got {result:?}"
+        );
+        assert!(took < Duration::from_millis(500), "{what}: took {took:?}");
+        assert!(Segment::remove_stale(&n).unwrap());
     }
-    assert!(Segment::remove_stale(&n).unwrap());
+}
+
+#[test]
+fn a_changed_format_word_is_not_a_segment() {
+    use std::os::unix::fs::FileExt;
+    let n = name("format");
+    let _a = Shared::<Array>::create(&n, &4, &opts()).unwrap();
+    // The header's `format` field: a little-endian u32 at offset 8 (segment.rs).
+    object(&n).write_all_at(&77u32.to_le_bytes(), 8).unwrap();
+    let (result, took) = timed_open(&n);
+    assert!(
+        matches!(result, Err(OpenError::NotASegment { .. })),
+        "expected NotASegment, got {result:?}"
+    );
+    assert!(took < Duration::from_millis(500), "took {took:?}");
+}
+
+#[test]
+fn a_segment_shrunk_below_its_header_is_a_size_mismatch_at_once() {
+    let n = name("shrunk");
+    let a = Shared::<Array>::create(&n, &4, &opts()).unwrap();
+    let len = a.segment().len() as u64;
+    object(&n).set_len(100).unwrap();
+    let (result, took) = timed_open(&n);
+    match result {
+        Err(OpenError::SizeMismatch {
+            recorded, actual, ..
+        }) => assert_eq!((recorded, actual), (len, 100)),
+        other => panic!("expected SizeMismatch, got {other:?}"),
+    }
+    assert!(took < Duration::from_millis(500), "took {took:?}");
+}
+
+#[test]
+fn a_length_parameter_that_does_not_match_the_object_is_a_size_mismatch() {
+    use std::os::unix::fs::FileExt;
+    let n = name("params0");
+    let _a = Shared::<Array>::create(&n, &4, &opts()).unwrap();
+    // The header's first parameter word (the array's length): offset 64 (segment.rs).
+    for len in [0u64, 3, 5, u64::MAX] {
+        object(&n).write_all_at(&len.to_le_bytes(), 64).unwrap();
+        match Shared::<Array>::open(&n, &opts()) {
+            Err(OpenError::SizeMismatch { .. }) | Err(OpenError::BadParams { .. }) => {}
+            other => panic!("length {len}: expected SizeMismatch, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_segment_of_another_owner_is_refused_unless_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let n = name("owner");
+    let _a = Shared::<Array>::create(&n, &4, &opts()).unwrap();
+    let path = format!("/dev/shm{n}");
+    let me = std::fs::metadata(&path).unwrap();
+    let other = 4242;
+    if std::os::unix::fs::chown(&path, Some(other), None).is_err() {
+        println!("skipped: cannot give {path} to another user (not root)");
+        return;
+    }
+    match Shared::<Array>::open(&n, &opts()) {
+        Err(OpenError::ForeignOwner {
+            owner, expected, ..
+        }) => assert_eq!(
+            (owner, expected),
+            (other, {
+                use std::os::unix::fs::MetadataExt;
+                me.uid()
+            })
+        ),
+        other => panic!("expected ForeignOwner, got {other:?}"),
+    }
+    // Named as the expected owner, it opens.
+    Shared::<Array>::open(&n, &opts().owner(other)).unwrap();
+    // Widened permission bits are refused unless allowed.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    match Shared::<Array>::open(&n, &opts().owner(other)) {
+        Err(OpenError::ModeTooWide { mode, asked, .. }) => {
+            assert_eq!((mode, asked), (0o666, 0o600))
+        }
+        other => panic!("expected ModeTooWide, got {other:?}"),
+    }
+    Shared::<Array>::open(&n, &opts().owner(other).allow_wider_mode(true)).unwrap();
 }
 
 #[test]
 fn bad_names_are_typed_errors() {
-    for bad in ["", "/", "noslash", "/a/b", "/nul\0"] {
+    for bad in ["", "/", "noslash", "/a/b", "/nul\0", "/.", "/.."] {
         assert!(
             matches!(
                 Shared::<Array>::create(bad, &1, &opts()),

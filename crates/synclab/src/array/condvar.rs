@@ -168,13 +168,14 @@ where
             if let Some(value) = unsafe { Self::read(slot) } {
                 return Some(value);
             }
-            *guard += 1;
+            // Wrapping: in a segment the count is a word a faulty peer may have written.
+            *guard = guard.wrapping_add(1);
             // Atomically unlocks and sleeps; the publisher sets the slot and reads `sleepers`
             // under the same lock, so it either sees us counted (and notifies after we are
             // asleep) or we see its value on the check above.
             let (relocked, timed_out) = F::wait_until(&self.monitor().published, guard, deadline);
             guard = relocked;
-            *guard -= 1;
+            *guard = guard.wrapping_sub(1);
             if timed_out {
                 // SAFETY: we hold the lock (`guard`).
                 return unsafe { Self::read(slot) };

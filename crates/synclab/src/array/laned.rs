@@ -17,7 +17,9 @@ pub(crate) const MAX_LANES: usize = 16;
 #[repr(C, align(64))]
 pub(crate) struct LaneTable {
     /// The number of lanes, a power of two: slot `i` belongs to lane `i & (lanes - 1)`.
-    lanes: u32,
+    /// Written once by the creator; atomic because in a segment a faulty peer may write it
+    /// while others read it (every use is bounds-checked).
+    lanes: AtomicU32,
     /// Per lane: the holder's tag, or `owner::FREE`.
     owners: [AtomicU32; MAX_LANES],
 }
@@ -29,7 +31,7 @@ impl LaneTable {
             return Err(LaneError::LaneCount { lanes });
         }
         Ok(Self {
-            lanes: lanes as u32,
+            lanes: AtomicU32::new(lanes as u32),
             owners: core::array::from_fn(|_| AtomicU32::new(owner::FREE)),
         })
     }
@@ -39,14 +41,14 @@ impl LaneTable {
     fn owner(&self, index: usize) -> Option<&AtomicU32> {
         // `get`: a mask from a corrupted segment finds no owner rather than panicking.
         self.owners
-            .get(index & (self.lanes.wrapping_sub(1) as usize))
+            .get(index & (self.lanes.load(Relaxed).wrapping_sub(1) as usize))
     }
 }
 
 impl fmt::Debug for LaneTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LaneTable")
-            .field("lanes", &self.lanes)
+            .field("lanes", &self.lanes.load(Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -138,7 +140,8 @@ impl<T, M: Memory> LanedArray<T, M> {
 
     /// The number of lanes.
     pub fn lanes(&self) -> usize {
-        self.slots.header().lanes as usize
+        // Relaxed: written once before the array was shared (ordered by its publication).
+        self.slots.header().lanes.load(Relaxed) as usize
     }
 
     /// Takes lane `lane` for the calling thread: the right to publish the slots `i` with
@@ -331,7 +334,7 @@ impl<T, M: Memory> Drop for Lane<'_, T, M> {
     fn drop(&mut self) {
         // Release (in `let_go`): pairs with the Acquire in `lane`: our publishes happen before
         // the next holder's.
-        owner::let_go(self.owner, self.tag);
+        owner::let_go::<M>(self.owner, self.tag);
     }
 }
 

@@ -56,8 +56,8 @@ pub(super) fn look<M: Memory, T>(
     if phase(state) == ABANDONED {
         return Look::Return(Waited::Abandoned);
     }
-    // A reader asks about a lane's holder only after a bounded sleep ran out: a `/proc` read
-    // is tens of µs, too much for every sleep of a fast round trip.
+    // A reader asks about a lane's holder only after a bounded sleep ran out: a liveness check
+    // is a system call, too much for every sleep of a fast round trip.
     if slept_out && phase(state) == EMPTY && owner.is_some_and(owner::holder_dead::<M>) {
         // `state` was read before the holder was found dead, and the holder may have published
         // this slot in between: look again. Acquire: pairs with the Release swap in `fill`;

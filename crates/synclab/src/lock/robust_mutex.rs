@@ -173,7 +173,7 @@ impl<T, R: RawRobustLock> Mutex<T, R> {
 ///   others still sleep — as the three-state mutex re-marks its word contended.
 ///
 /// When is a death noticed? A `lock` that starts after the holder died notices it before it
-/// first sleeps (in a segment: one `/proc` look-up, tens of µs); a thread already asleep when
+/// first sleeps (in a segment: one liveness check, a system call); a thread already asleep when
 /// the holder dies notices within [`Memory::POLL`] and takes over, so sleepers are never left
 /// asleep.
 ///
@@ -385,9 +385,15 @@ unsafe impl<M: Memory> RawLock for RawRobustMutex<M> {
     unsafe fn unlock(&self) {
         // Only the holder changes INCONSISTENT while it holds the lock, so this read is
         // exact (Relaxed: our own bit).
-        let keep = self.word.load(Relaxed) & INCONSISTENT;
+        let word = self.word.load(Relaxed);
+        if holder(word) != self.tag() {
+            // Not our hold: a guard a forked child inherited from the thread that forked (the
+            // child's tag is its own). It stays the parent's; dropping it here releases
+            // nothing.
+            return;
+        }
         // Release: pairs with the Acquire CAS of the next `lock`.
-        if self.word.swap(keep, Release) & WAITERS != 0 {
+        if self.word.swap(word & INCONSISTENT, Release) & WAITERS != 0 {
             self.wake();
         }
     }

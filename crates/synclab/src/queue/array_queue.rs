@@ -139,7 +139,9 @@ const STOP_AFTER_CLAIM: u8 = 1;
 use super::{Backoff, CapacityError, MpmcQueue};
 use crate::shm::{Heap, HeapMemory, Memory, Region};
 use crate::sync::atomic::{fence, AtomicUsize, Ordering};
+use crate::sync::time::Instant;
 use crate::sync::UnsafeCell;
+use core::time::Duration;
 
 /// Tracked memory: a stamp bit marking a slot whose producer died after claiming it; the slot
 /// holds no value and consumers pop past it.
@@ -148,9 +150,67 @@ pub const ABANDONED: usize = 1 << (usize::BITS - 1);
 /// An announcement's operation bit: a pop (clear: a push).
 const OP_POP: u64 = 1 << 63;
 
+/// The announcement of a call that gave up without claiming: no operation (a position this
+/// far up is never reached; only a peer's garbage could name it).
+const OP_NONE: u64 = u64::MAX - 1;
+
 /// How many rounds a tracked thread waits on a stalled slot before it asks whether the
-/// claimant is alive (each round a backoff step; the ask reads `/proc`). One under a checker.
+/// claimant is alive (each round a backoff step; the ask is a system call per live entry of
+/// the attach table). One under a checker.
 const STALL_ROUNDS: u32 = crate::sync::hint::spin_limit(64);
+
+/// Tracked memory: how long a call may have stalled before, finding a slot in a state that
+/// `head`, `tail` and the stamp together cannot be in — which only words a peer wrote can
+/// make — it gives up and reports the queue full (push) or empty (pop). Long against any
+/// delay in seeing another thread's stores; never reached under a checker, whose clock does
+/// not move.
+const JUDGE_AFTER: Duration = Duration::from_millis(2);
+
+/// Tracked memory: how long a call waits on stalled slots at most before it gives up
+/// (reports full or empty): a peer stopped between its claim and its stamp store, or a
+/// corruption that looks like one. The bound of every `try_push` and `try_pop` in a segment.
+pub(crate) const STALL_LIMIT: Duration = Duration::from_secs(1);
+
+/// Tracked memory: one call's waits on stalled positions.
+struct Stall {
+    /// The position waited on now, and the rounds waited on it.
+    position: usize,
+    rounds: u32,
+    /// When the call first waited [`STALL_ROUNDS`] rounds on a position: its bounds count
+    /// from here, across positions (a corrupted ring can stall a call at one position after
+    /// another).
+    since: Option<Instant>,
+    /// Whether the call has announced a position (which a give-up takes back: an
+    /// announcement says "I may have claimed this").
+    announced: bool,
+}
+
+impl Stall {
+    fn new() -> Self {
+        Stall {
+            position: usize::MAX,
+            rounds: 0,
+            since: None,
+            announced: false,
+        }
+    }
+
+    /// Counts a round at `position`; every [`STALL_ROUNDS`] rounds on the same position,
+    /// `Some(time the call has stalled)`.
+    fn round(&mut self, position: usize) -> Option<Duration> {
+        if self.position != position {
+            self.position = position;
+            self.rounds = 0;
+        }
+        self.rounds += 1;
+        if self.rounds < STALL_ROUNDS {
+            return None;
+        }
+        self.rounds = 0;
+        let now = Instant::now();
+        Some(now.saturating_duration_since(*self.since.get_or_insert(now)))
+    }
+}
 
 /// One slot of the ring.
 #[repr(C)]
@@ -324,15 +384,19 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
         }
     }
 
-    /// The slot of `position` (unmarked).
-    #[inline]
-    fn slot(&self, position: usize) -> &Slot<T> {
+    /// The slot of `position` (unmarked); `None` for an index past the ring, which only a
+    /// word a peer wrote can hold (tracked memory: every index read from a segment is checked).
+    #[inline(always)]
+    fn slot(&self, position: usize) -> Option<&Slot<T>> {
         let index = position & (self.mark_bit - 1);
-        debug_assert!(index < self.buffer().len());
-        // SAFETY: every position stored in `head` or `tail` (and every stale copy of one) was
-        // made by `next_position` from 0, which keeps the index below the capacity; the mask
-        // only removes the mark and lap bits (callers never pass a marked `tail`).
-        unsafe { self.buffer().get_unchecked(index) }
+        if M::TRACKED {
+            return self.buffer().get(index);
+        }
+        // SAFETY: in untracked memory (one process's heap) every position stored in `head` or
+        // `tail` (and every stale copy of one) was made by `next_position` from 0, which keeps
+        // the index below the capacity; the mask only removes the mark and lap bits (callers
+        // never pass a marked `tail`).
+        Some(unsafe { self.buffer().get_unchecked(index) })
     }
 
     /// Appends `value`, or hands it back if the queue is full or [closed](Self::close).
@@ -445,7 +509,7 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
             .with_mut(|p| unsafe { p.replace(MaybeUninit::new(value)).assume_init() });
         // Release: pairs with the Acquire stamp load in `pop`, so the new value is visible
         // to the consumer of position `tail`.
-        slot.stamp.store(tail + 1, Ordering::Release);
+        slot.stamp.store(tail.wrapping_add(1), Ordering::Release);
         evicted.set(Some(oldest));
         ControlFlow::Break(Ok(()))
     }
@@ -482,13 +546,16 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
         on_full: impl Fn(T, usize, &Slot<T>) -> ControlFlow<Result<(), T>, T>,
     ) -> Result<(), T> {
         let mut backoff = Backoff::default();
-        let mut stalled = 0;
+        let mut stall = Stall::new();
         let mut tail = self.ends().tail.load(Ordering::Relaxed);
         loop {
             if tail & self.mark_bit != 0 {
                 return Err(value); // closed: see "Closing" in the module docs
             }
-            let slot = self.slot(tail);
+            let Some(slot) = self.slot(tail) else {
+                self.give_up(&stall);
+                return Err(value); // a `tail` no ring has (tracked memory): reported full
+            };
             // Acquire: pairs with the Release stamp store in `pop` of the previous lap, so
             // that consumer's read of the old value happens before our write.
             let stamp = slot.stamp.load(Ordering::Acquire);
@@ -496,6 +563,7 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
                 if M::TRACKED {
                     // Before the CAS: if we die after it, survivors find our claim.
                     M::announce(self.ctx(), tail as u64);
+                    stall.announced = true;
                 }
                 // The slot is empty and position `tail` is ours if the CAS wins. SeqCst, as
                 // crossbeam: the CAS takes part in the total order that `snapshot` (`len`,
@@ -520,7 +588,7 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
                             .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
                         // Release: pairs with the Acquire stamp load in `pop`, so the value
                         // written above is visible to the consumer that sees `tail + 1`.
-                        slot.stamp.store(tail + 1, Ordering::Release);
+                        slot.stamp.store(tail.wrapping_add(1), Ordering::Release);
                         return Ok(());
                     }
                     Err(current) => {
@@ -529,7 +597,7 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
                         backoff.spin();
                     }
                 }
-            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
+            } else if stamp.wrapping_add(self.one_lap) == tail.wrapping_add(1) {
                 // The slot still holds the previous lap's value: full, unless a consumer has
                 // moved `head` since. SeqCst fence: orders our stamp load before the `head`
                 // load in the single total order, pairing with the SeqCst CAS on `head` in
@@ -544,12 +612,9 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
                 }
                 // Not full, yet the slot is not free: its consumer is between its CAS and its
                 // stamp store — or, in tracked memory, died there.
-                if M::TRACKED {
-                    stalled += 1;
-                    if stalled >= STALL_ROUNDS {
-                        stalled = 0;
-                        self.free_if_consumer_died(slot, stamp);
-                    }
+                if M::TRACKED && self.push_stalled(&mut stall, slot, tail, stamp) {
+                    self.give_up(&stall);
+                    return Err(value);
                 }
                 backoff.spin();
                 tail = self.ends().tail.load(Ordering::Relaxed);
@@ -558,20 +623,91 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
                 // stale: wait for it to move on (see "Progress" in the module docs). In
                 // tracked memory the slot may also be an abandoned one whose skipping consumer
                 // died before freeing it.
-                if M::TRACKED
-                    && stamp & ABANDONED != 0
-                    && (stamp & !ABANDONED).wrapping_add(self.one_lap) == tail + 1
-                {
-                    stalled += 1;
-                    if stalled >= STALL_ROUNDS {
-                        stalled = 0;
-                        self.free_if_consumer_died(slot, stamp);
-                    }
+                if M::TRACKED && self.push_stalled(&mut stall, slot, tail, stamp) {
+                    self.give_up(&stall);
+                    return Err(value);
                 }
                 backoff.snooze();
                 tail = self.ends().tail.load(Ordering::Relaxed);
             }
         }
+    }
+
+    /// Tracked memory: a call gives up without having claimed a position: its announcement,
+    /// if it made one, is taken back, so that no survivor waits for it as for a live claimant.
+    #[cold]
+    fn give_up(&self, stall: &Stall) {
+        if stall.announced {
+            M::announce(self.ctx(), OP_NONE);
+        }
+    }
+
+    /// Tracked memory: a push waits on `slot` at position `tail`, stamped `stamp`. Every
+    /// [`STALL_ROUNDS`] rounds it frees the slot if its consumer died, and gives up (`true`:
+    /// report full) if the view has been impossible for [`JUDGE_AFTER`] or the wait has lasted
+    /// [`STALL_LIMIT`].
+    #[cold]
+    fn push_stalled(&self, stall: &mut Stall, slot: &Slot<T>, tail: usize, stamp: usize) -> bool {
+        let Some(waited) = stall.round(tail) else {
+            return false;
+        };
+        // Full from the previous lap (perhaps an abandoned push being skipped): its consumer
+        // may have died between its claim and its stamp store.
+        let previous_lap = (stamp & !ABANDONED).wrapping_add(self.one_lap) == tail.wrapping_add(1);
+        if previous_lap {
+            self.free_if_consumer_died(slot, stamp);
+        }
+        waited >= STALL_LIMIT || (waited >= JUDGE_AFTER && !self.push_view_possible(tail, stamp))
+    }
+
+    /// Whether a slot stamped `stamp` can stall a push at `tail` in a queue no peer corrupted:
+    /// the previous lap's producer between its claim and its stamp store (then the queue is
+    /// full: `head` is that position), or the previous lap's consumer between its claim and
+    /// its stamp store (then `head` has moved past it) — or our `tail` is stale.
+    #[cold]
+    fn push_view_possible(&self, tail: usize, stamp: usize) -> bool {
+        // Relaxed: a look after the wait has lasted long past any delay in seeing stores.
+        let head = self.ends().head.load(Ordering::Relaxed);
+        let previous = tail.wrapping_sub(self.one_lap);
+        if stamp == previous {
+            return head == previous;
+        }
+        if (stamp & !ABANDONED).wrapping_add(self.one_lap) == tail.wrapping_add(1) {
+            return tail.wrapping_sub(head) < self.one_lap;
+        }
+        self.ends().tail.load(Ordering::Relaxed) & !self.mark_bit != tail
+    }
+
+    /// Tracked memory: a pop waits on `slot` at position `head`, stamped `stamp`. Every
+    /// [`STALL_ROUNDS`] rounds it abandons the slot if its producer died, and gives up
+    /// (`true`: report empty) as [`push_stalled`](Self::push_stalled) does.
+    #[cold]
+    fn pop_stalled(&self, stall: &mut Stall, slot: &Slot<T>, head: usize, stamp: usize) -> bool {
+        let Some(waited) = stall.round(head) else {
+            return false;
+        };
+        if stamp == head {
+            // Claimed by a producer that has not written: it may have died there.
+            self.abandon_if_producer_died(slot, head);
+        }
+        waited >= STALL_LIMIT || (waited >= JUDGE_AFTER && !self.pop_view_possible(head, stamp))
+    }
+
+    /// Whether a slot stamped `stamp` can stall a pop at `head` in a queue no peer corrupted:
+    /// this lap's producer between its claim and its stamp store (then `tail` is past `head`,
+    /// by at most a lap), or the previous lap's consumer between its claim and its stamp store
+    /// — or our `head` is stale.
+    #[cold]
+    fn pop_view_possible(&self, head: usize, stamp: usize) -> bool {
+        if stamp == head {
+            // Relaxed: as in `push_view_possible`.
+            let tail = self.ends().tail.load(Ordering::Relaxed) & !self.mark_bit;
+            return tail.wrapping_sub(head) <= self.one_lap;
+        }
+        if (stamp & !ABANDONED).wrapping_add(self.one_lap) == head.wrapping_add(1) {
+            return true;
+        }
+        self.ends().head.load(Ordering::Relaxed) != head
     }
 
     /// Tracked memory: frees `slot` (stamped `stamp`, full from the previous lap) if the
@@ -611,7 +747,7 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
             // Relaxed: an abandoned slot publishes no value.
             let _ = slot.stamp.compare_exchange(
                 position,
-                (position + 1) | ABANDONED,
+                position.wrapping_add(1) | ABANDONED,
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             );
@@ -627,16 +763,20 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
     #[inline]
     fn pop_until<const STOP: u8>(&self) -> Option<T> {
         let mut backoff = Backoff::default();
-        let mut stalled = 0;
+        let mut stall = Stall::new();
         let mut head = self.ends().head.load(Ordering::Relaxed);
         loop {
-            let slot = self.slot(head);
+            let Some(slot) = self.slot(head) else {
+                self.give_up(&stall);
+                return None; // a `head` no ring has (tracked memory): reported empty
+            };
             // Acquire: pairs with the Release stamp store in `push`, so the value is visible.
             let stamp = slot.stamp.load(Ordering::Acquire);
-            if M::TRACKED && stamp == (head + 1) | ABANDONED {
+            if M::TRACKED && stamp == head.wrapping_add(1) | ABANDONED {
                 // A push whose producer died after its claim: take the position and free the
                 // slot without reading it. SeqCst: as the CAS below.
                 M::announce(self.ctx(), OP_POP | head as u64);
+                stall.announced = true;
                 if self
                     .ends()
                     .head
@@ -656,10 +796,11 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
                 head = self.ends().head.load(Ordering::Relaxed);
                 continue;
             }
-            if head + 1 == stamp {
+            if head.wrapping_add(1) == stamp {
                 if M::TRACKED {
                     // Before the CAS: if we die after it, survivors find our claim.
                     M::announce(self.ctx(), OP_POP | head as u64);
+                    stall.announced = true;
                 }
                 // The slot is full and position `head` is ours if the CAS wins (SeqCst: as
                 // the CAS in `push`, for the order `snapshot` reads `head` in).
@@ -703,18 +844,19 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
                 }
                 // Not empty, yet the slot is unwritten: its producer is between its CAS and
                 // its stamp store — or, in tracked memory, died there.
-                if M::TRACKED {
-                    stalled += 1;
-                    if stalled >= STALL_ROUNDS {
-                        stalled = 0;
-                        self.abandon_if_producer_died(slot, head);
-                    }
+                if M::TRACKED && self.pop_stalled(&mut stall, slot, head, stamp) {
+                    self.give_up(&stall);
+                    return None;
                 }
                 backoff.spin();
                 head = self.ends().head.load(Ordering::Relaxed);
             } else {
                 // Another consumer is between its CAS and its stamp store, or a producer
                 // that claimed this position has not published yet (see "Progress").
+                if M::TRACKED && self.pop_stalled(&mut stall, slot, head, stamp) {
+                    self.give_up(&stall);
+                    return None;
+                }
                 backoff.snooze();
                 head = self.ends().head.load(Ordering::Relaxed);
             }
@@ -779,14 +921,20 @@ impl<T, M: Memory> ArrayQueueIn<T, M> {
         let (tail, head) = self.snapshot();
         let hix = head & (self.mark_bit - 1);
         let tix = tail & (self.mark_bit - 1);
-        if hix < tix {
+        let len = if hix < tix {
             tix - hix
         } else if hix > tix {
-            self.capacity() - hix + tix
+            // Wrapping: in tracked memory an index a peer wrote may exceed the capacity.
+            self.capacity().wrapping_sub(hix).wrapping_add(tix)
         } else if tail == head {
             0
         } else {
             self.capacity()
+        };
+        if M::TRACKED {
+            len.min(self.capacity())
+        } else {
+            len
         }
     }
 
@@ -879,9 +1027,9 @@ impl<T, M: Memory> Drop for ArrayQueueIn<T, M> {
         crate::cleanup::drop_each(0..len, |_| {
             let this = position;
             position = self.next_position(position);
-            let slot = self.slot(this);
             // Only a slot stamped full holds a value: one claimed by `push_dying` and never
             // written does not.
+            let Some(slot) = self.slot(this) else { return };
             if slot.stamp.load(Ordering::Relaxed) == this.wrapping_add(1) {
                 // SAFETY: the stamp says full for this position: the value was initialised by
                 // its producer and not yet read; `drop_each` visits each position once, so it

@@ -282,6 +282,11 @@ impl<T, Q: MpmcQueue<T>, M: Memory> BlockingQueueIn<T, Q, M> {
                 Err(PushError::Full(v)) => value = v,
                 done => return done,
             }
+            // A `try_push` may itself wait (in a segment, on a stalled slot): the deadline is
+            // looked at after each one, not only in the sleep.
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(PushError::Full(value));
+            }
         }
     }
 
@@ -337,6 +342,10 @@ impl<T, Q: MpmcQueue<T>, M: Memory> BlockingQueueIn<T, Q, M> {
             match self.try_pop() {
                 Err(PopError::Empty) => {}
                 done => return done,
+            }
+            // As in `push_slow`.
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(PopError::Empty);
             }
         }
     }

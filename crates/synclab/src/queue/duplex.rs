@@ -478,7 +478,7 @@ impl<T, M: Memory> DuplexEnd<'_, T, M> {
                 return self.try_recv().ok_or(SpinRecvError::TimedOut);
             }
             if M::TRACKED {
-                // A `/proc` read costs tens of µs: once every POLL of polling.
+                // A liveness check is a system call: once every POLL of polling.
                 let due = *next_check.get_or_insert_with(|| now.checked_add(M::POLL));
                 if checker || due.is_none_or(|d| now >= d) {
                     next_check = Some(now.checked_add(M::POLL));
@@ -502,7 +502,7 @@ impl<T, M: Memory> Drop for DuplexEnd<'_, T, M> {
     fn drop(&mut self) {
         // Release (in `let_go`): pairs with the Acquire in `end`: our sends, receives and
         // records happen before the next holder's.
-        owner::let_go(&self.ring.words(self.me).owner, self.tag);
+        owner::let_go::<M>(&self.ring.words(self.me).owner, self.tag);
     }
 }
 

@@ -99,7 +99,9 @@
 //! it notifies — for at most [`Memory::POLL`] at a time: a `wait` that times out unregisters
 //! (as `cancel_wait` does, keeping `S <= W`) and returns, and the caller re-checks its
 //! condition, which is where a structure notices a dead peer (see `ArrayQueueIn`). On the
-//! heap the wait is unbounded, as before.
+//! heap the wait is unbounded, as before. The counts are taken apart with wrapping arithmetic:
+//! a word a faulty peer wrote (`S > W`, say) gives wrong counts — a spurious or a missed
+//! wakeup, each bounded by `POLL` — never a panic.
 //!
 //! # Progress
 //!
@@ -322,11 +324,18 @@ impl<M: Memory> EventCountIn<M> {
     }
 
     /// The wait, with an optional deadline (`None`: none, or too far to represent), on the
-    /// event count that made `key`. An unregistered key returns at once: a spurious wakeup.
+    /// event count that made `key`. An unregistered key returns at once: a spurious wakeup, or
+    /// `TimedOut` once the deadline has passed.
     pub(crate) fn wait_until(&self, key: WaitKey<'_, M>, deadline: Option<Instant>) -> WaitOutcome {
         let owner = key.owner;
         if !key.registered {
-            return WaitOutcome::Woken;
+            // A spurious wakeup — or, once the deadline has passed, a timeout: a caller that
+            // keeps getting unregistered keys (a word full of waiters, or one a faulty peer
+            // wrote) still stops at its deadline.
+            return match deadline {
+                Some(deadline) if Instant::now() >= deadline => WaitOutcome::TimedOut,
+                _ => WaitOutcome::Woken,
+            };
         }
         // Consuming a signal, or giving up, unregisters the key; its drop must not do it again.
         core::mem::forget(key);
@@ -370,7 +379,7 @@ impl<M: Memory> EventCountIn<M> {
             // the latest value, so a signal is consumed at most once.
             match self.word.compare_exchange_weak(
                 word,
-                word - SIGNAL - WAITER,
+                word.wrapping_sub(SIGNAL + WAITER),
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
@@ -388,10 +397,10 @@ impl<M: Memory> EventCountIn<M> {
         let mut word = self.word.load(Ordering::Relaxed);
         loop {
             let (new, outcome) = if signals(word) > 0 {
-                (word - SIGNAL - WAITER, WaitOutcome::Woken)
+                (word.wrapping_sub(SIGNAL + WAITER), WaitOutcome::Woken)
             } else {
                 // No signal: `S = 0 <= W - 1` still holds after leaving.
-                (word - WAITER, WaitOutcome::TimedOut)
+                (word.wrapping_sub(WAITER), WaitOutcome::TimedOut)
             };
             match self
                 .word

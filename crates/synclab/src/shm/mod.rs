@@ -21,9 +21,94 @@
 //! | [`Shm`] | a region of a [`Segment`] | shared | yes | per-thread entry of the segment's attach table | Linux, plain build |
 //!
 //! The segment layer itself — named segments, the versioned header, the attach table, stale
-//! segments — is in [`Segment`] (Linux only: POSIX shm, `/proc` liveness; the module is
-//! compiled with `cfg(target_os = "linux")` and not under the model checkers, whose atomics
-//! cannot live in a mapping).
+//! segments — is in [`Segment`] (Linux only; compiled with `cfg(target_os = "linux")` and
+//! not under the model checkers, whose atomics cannot live in a mapping). The rest of this
+//! page says how it tells peers apart and judges them dead, and what it promises about peers
+//! the lab did not plan for. `docs/processes.md` is the guide.
+//!
+//! # Who is alive: a byte-range lock per attached thread
+//!
+//! Every thread that takes part in a tracked operation on a segment claims an entry of the
+//! segment's attach table, and its tag names that entry (and the entry's generation, so a
+//! reclaimed entry never answers for its previous holder). While it holds the entry, the
+//! thread's process holds a write lock on one byte of the segment's object for it (an
+//! open-file-description lock, `F_OFD_SETLK`, through a description of the object the process
+//! opened for that purpose). A survivor that finds a tag in a word that does not move asks
+//! whether the entry still holds that tag and whether anyone holds the entry's byte
+//! (`F_OFD_GETLK`, through another description, which holds no byte lock and so sees every
+//! process's, its own included). The kernel drops a description's locks when its last
+//! descriptor closes: when the process exits, is killed, or execs (the descriptors are
+//! close-on-exec). A thread that exits lets its entries go on its way out.
+//!
+//! The earlier answer was `/proc/<pid>/task/<tid>/stat`, and it is wrong across PID
+//! namespaces — two containers sharing `/dev/shm` (`--ipc=shareable`, a shared tmpfs). A
+//! process id means something only in its own namespace: a holder in a namespace of its own
+//! with its own `/proc` was judged dead while it held the lock (its pid named another process
+//! in the survivor's `/proc`), and one that saw the host's `/proc` recorded the host's pid 1
+//! as itself and was never judged dead. The candidates, and why the lock:
+//!
+//! * `NSpid` (`/proc/<pid>/status`) lists a process's pid in each nested namespace, but only
+//!   as seen from the `/proc` it is read in, and a process cannot learn its pid in its
+//!   parent's namespace at all when its `/proc` is its own;
+//! * the namespace's inode (`/proc/self/ns/pid`) tells that two peers are in different
+//!   namespaces — enough to refuse, not to judge;
+//! * a pidfd names a process in any namespace, but it can only be opened by pid (from the
+//!   opener's namespace) or passed over a socket — not found in shared memory;
+//! * the kernel's robust futex list (glibc's robust mutexes: the kernel marks a dead owner's
+//!   futex `OWNER_DIED`) works in every namespace, but each thread has one list and glibc
+//!   has taken it; a robust futex of our own would have to be a pthread mutex — a second
+//!   algorithm, glibc's, that the models do not check;
+//! * a lock on the shared object is the kernel's own record that a process still holds it,
+//!   the same in every namespace, dropped exactly when the holder goes — as iceoryx2 keeps a
+//!   lock file per node for its monitoring. It needs no `/proc`, costs one system call per
+//!   question, and is what this module uses.
+//!
+//! So peers in different PID namespaces are judged correctly both ways: a live holder is
+//! never reported dead, a killed one is (`tests/shm_peers.rs` checks both, 200 times each).
+//!
+//! # Fork
+//!
+//! Mapping a segment and then forking workers is the pre-fork server's pattern (and Python's
+//! `multiprocessing` with fork). The child inherits its parent's memory — the thread-local
+//! caches that name the parent's entries, each mapping's record of the entries it claimed, a
+//! copy of every handle — and its descriptors, so it shares the parent's lock description.
+//! Left alone, the child's drop of its copy of a handle released the *parent's* entries, and a
+//! third process then took the parent's lock while the parent was inside.
+//!
+//! `pthread_atfork` handlers, installed with the first mapping, make the child a new peer
+//! (glibc does the same for its robust list: the child starts with an empty one). In the
+//! child every cache and claim record is forgotten — never released: the entries are the
+//! parent's — and its copy of each lock description is closed, so that the parent's locks go
+//! when the parent does, not when the child does. The child's first tracked operation claims
+//! an entry of its own, through a lock description of its own (the object reopened through
+//! `/proc/self/fd`; without `/proc` the child's operations are untracked). A forked child may
+//! therefore use its copy of a [`Shared`] handle, and drop it, like any peer. What it must not
+//! use is a handle that names its holder — a lock guard, a lane, a duplex end — held by the
+//! thread that forked: those stay the parent's, and dropping one in the child releases
+//! nothing (unlocking checks that the word names the caller's own tag). A [`Segment`] created
+//! by the parent is unlinked only by the parent. A child made by a raw `clone`/`fork` system
+//! call runs no atfork handler and is not covered.
+//!
+//! # Space, and a peer that shrinks the object
+//!
+//! A segment's blocks are reserved (`posix_fallocate`) before it is mapped, so a `/dev/shm`
+//! too small for it (docker's default is 64 MiB) is an [`OpenError::Io`] (`ENOSPC`) at
+//! create, not a SIGBUS at the first touch of a missing page. Shrinking cannot be prevented —
+//! a named shm object takes no seals (`F_SEAL_SHRINK` is for memfds) — so every mapping is
+//! covered by a SIGBUS handler that grows the object back and lets the access go on, reading
+//! zeros: what a shrinking peer leaves is what a peer that zeroed the segment leaves.
+//!
+//! # A faulty peer
+//!
+//! A peer that writes garbage into a segment — a bug, or a process that may write it and
+//! means harm — makes the designs give wrong values or typed errors, never undefined
+//! behaviour, a panic, a signal, or an unbounded wait in a call that promises a bound: every
+//! index, count, length and tag read from a segment is bounds-checked or masked before it
+//! addresses memory, arithmetic on shared words wraps, and a queue's `try_push`/`try_pop`
+//! gives up on a slot that stays in an impossible state (`tests/shm_fuzz.rs`). What no design
+//! can defend against is what any shared mapping allows: the values themselves, and a word
+//! that names a live thread as the holder of a lock it does not hold (a blocking `lock` then
+//! waits for that thread, as it would for a real holder).
 
 use core::fmt;
 use core::time::Duration;
@@ -34,14 +119,24 @@ use crate::sync::futex::{self, WakeScope};
 #[cfg(all(target_os = "linux", synclab_plain))]
 mod attach;
 #[cfg(all(target_os = "linux", synclab_plain))]
+mod error;
+#[cfg(all(target_os = "linux", synclab_plain))]
+mod mapping;
+#[cfg(all(target_os = "linux", synclab_plain))]
 mod segment;
 #[cfg(all(target_os = "linux", synclab_plain))]
 mod shared;
+#[cfg(all(target_os = "linux", synclab_plain))]
+mod sigbus;
+#[cfg(all(target_os = "linux", synclab_plain))]
+mod sys;
 
 #[cfg(all(target_os = "linux", synclab_plain))]
-pub use attach::{Liveness, ThreadId};
+pub use attach::Liveness;
 #[cfg(all(target_os = "linux", synclab_plain))]
-pub use segment::{OpenError, Segment, SegmentOptions, StaleCheck, LAYOUT_MAGIC};
+pub use error::{OpenError, SegmentOptions, StaleCheck};
+#[cfg(all(target_os = "linux", synclab_plain))]
+pub use segment::{Segment, LAYOUT_MAGIC};
 #[cfg(all(target_os = "linux", synclab_plain))]
 pub use shared::{region_end, Cursor, Design, InSegment, Placeable, Shared, Shm, ShmRegion};
 
@@ -286,8 +381,13 @@ pub(crate) mod owner {
         }
     }
 
-    /// Lets `word` go, if it still holds `tag`.
-    pub(crate) fn let_go(word: &AtomicU32, tag: u32) {
+    /// Lets `word` go, if it still holds `tag` — and, in tracked memory, if `tag` is the
+    /// calling thread's: a handle a forked child inherited names its parent's hold, which the
+    /// child's drop leaves alone.
+    pub(crate) fn let_go<M: Memory>(word: &AtomicU32, tag: u32) {
+        if M::TRACKED && M::tag(ctx(word)) != tag {
+            return;
+        }
         // Release: pairs with the Acquire CAS in `take`: our writes on the role's behalf
         // happen before the next holder's. A CAS, not a store: if we were taken over (only if
         // judged dead, which a live thread is not), the word is not ours to clear.

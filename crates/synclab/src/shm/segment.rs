@@ -2,75 +2,96 @@
 //!
 //! # Why libc
 //!
-//! `shm_open`, `ftruncate`, `mmap(MAP_SHARED)`, `flock` and `shm_unlink` are five calls;
-//! `libc` is already in the workspace (the benches use it), adds nothing to the build, and
-//! exposes every flag we need (`O_EXCL`, `O_CLOEXEC`, `LOCK_NB`). `memmap2` maps files but
-//! creates no shm objects and its anonymous maps are `MAP_PRIVATE`; `rustix` would do (safe
-//! wrappers for all five) but is a second, large dependency for a few `unsafe` lines we argue
-//! here anyway.
+//! `shm_open`, `ftruncate`, `posix_fallocate`, `mmap(MAP_SHARED)`, `flock`, `fcntl` and
+//! `shm_unlink` are a handful of calls; `libc` is already in the workspace, adds nothing to the
+//! build, and exposes every flag we need (`O_EXCL`, `O_CLOEXEC`, `LOCK_NB`, `F_OFD_SETLK`).
+//! `memmap2` maps files but creates no shm objects and its anonymous maps are `MAP_PRIVATE`;
+//! `rustix` would do but is a second, large dependency for a few `unsafe` lines we argue in
+//! `sys.rs` anyway.
 //!
 //! # Layout
 //!
 //! | offset | field | written by |
 //! |---|---|---|
-//! | 0 | `magic` (`LAYOUT_MAGIC`) | the creator, before `ready` |
-//! | 8 | `format` (the header's own version, [`FORMAT`]) | the creator, before `ready` |
+//! | 0 | `magic` (`LAYOUT_MAGIC`) | the creator, before the object has its name |
+//! | 8 | `format` (the header's own version, [`FORMAT`]) | the creator, before the name |
 //! | 12 | `ready` (`0` while initialising, [`READY`] after) | the creator, last (Release) |
 //! | 16 | `layout` (hash of the root design type and its parameters' type) | the creator |
 //! | 24 | `layout_version` | the creator |
 //! | 32 | `size` (bytes of the whole object) | the creator |
-//! | 40 | creator's pid and start time | the creator |
+//! | 40 | creator's pid (in its own PID namespace; for diagnostics) | the creator |
+//! | 48 | `mode`: the permission bits the creator asked for | the creator |
 //! | 56 | `params_len`, `params` (the root design's parameters, ≤ [`PARAMS_MAX`] bytes) | the creator |
 //! | … | the attach table (one entry per attached thread, see `attach.rs`) | each thread |
 //! | [`DATA_OFFSET`] | the designs' regions | the creator initialises, everyone uses |
 //!
 //! Every header field is an atomic written Relaxed before `ready`'s Release store and read
 //! after an Acquire load that sees it, so an opener never reads a field the creator is still
-//! writing — nor garbage from a foreign object, which it rejects by `magic`.
+//! writing. `magic` and `format` are in place before anyone can find the object by name, so an
+//! object without them is refused at once ([`OpenError::NotASegment`]), never waited for.
 //!
 //! # Lifetime
 //!
 //! The creator builds the object under a private temporary name (`O_CREAT | O_EXCL`, mode 0600
-//! unless asked), takes its lock, sizes it and writes the header, and only then gives it its
-//! name with `link(2)` in `/dev/shm`, which is atomic and refuses a name that exists (two
-//! creators racing for one name: exactly one wins, the other gets
+//! unless asked), takes its lock, sizes it and reserves its blocks, writes the header, and only
+//! then gives it its name with `link(2)` in `/dev/shm`, which is atomic and refuses a name that
+//! exists (two creators racing for one name: exactly one wins, the other gets
 //! [`OpenError::AlreadyExists`]); so no one can ever find the name unlocked while its creator
 //! lives. (A creator killed between the link and removing the temporary name leaves a
-//! second name, `/.synclab-new-<pid>-<n>`, that nobody holds: `remove_stale` removes it.) It unlinks
-//! the name when its [`Segment`] drops (mappings of other processes stay valid; the memory
-//! goes when the last one unmaps). Every process that maps a segment holds a shared `flock`
+//! second name, `/.synclab-new-<pid>-<n>`, that nobody holds: `remove_stale` removes it.) It
+//! unlinks the name when its [`Segment`] drops (mappings of other processes stay valid; the
+//! memory goes when the last one unmaps) — in the creating process only: a forked child's copy
+//! of the handle leaves the name alone. Every process that maps a segment holds a shared `flock`
 //! on it for as long as it does; the kernel drops the lock when the process dies. A segment
 //! that nobody holds is *stale* — its creator crashed before unlinking it — which
 //! [`Segment::inspect`] reports and [`Segment::remove_stale`] removes.
 //!
+//! # Space, and a peer that shrinks the object
+//!
+//! The object's blocks are reserved (`posix_fallocate`) before it is mapped: a tmpfs without
+//! room for it (docker's default `/dev/shm` is 64 MiB) is an [`OpenError::Io`] with
+//! `ENOSPC` at `create`, never a SIGBUS at the first touch of a page. A peer that *shrinks*
+//! the object (`ftruncate`, `File::set_len`) cannot be prevented — a named shm object takes no
+//! seals — so every mapping is covered by a SIGBUS handler that grows the object back and
+//! continues with zeroed pages (see `sigbus.rs`): survivors see a segment a faulty peer
+//! zeroed, which the designs survive.
+//!
 //! # Trust
 //!
 //! The processes sharing a segment are peers running this library at the same layout
-//! version: the header checks catch a segment of another layout, version or size, or a
-//! foreign object, with a typed error. A hostile process able to write the segment can
-//! corrupt what the designs store there, as with any shared mapping; it cannot be defended
-//! against from inside the mapping.
+//! version: the header checks catch a segment of another layout, version or size, a foreign
+//! object, another owner or widened permissions, with a typed error. A peer that writes
+//! garbage into the segment — a bug, or a hostile process able to write it — makes the
+//! designs give wrong values or typed errors, never undefined behaviour, a panic, a signal
+//! or an unbounded wait in a non-blocking call: every index, count and tag read from the
+//! segment is checked before it addresses memory. What it cannot be defended against is what
+//! any shared mapping allows: the values themselves.
 
 use std::ffi::CString;
 use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::attach::{self, AttachTable, Liveness};
+use super::error::{OpenError, SegmentOptions, StaleCheck};
+use super::mapping::Mapping;
+use super::sys::{self, Fd};
 
 /// `magic`: "SYNCLAB" and a format byte, so a foreign shm object is recognised.
 pub const LAYOUT_MAGIC: u64 = u64::from_le_bytes(*b"SYNCLAB\x01");
-/// The header format this build writes and reads.
-pub const FORMAT: u32 = 1;
+/// The header format this build writes and reads. 2: liveness by byte-range locks, and the
+/// creator's mode in the header.
+pub(crate) const FORMAT: u32 = 2;
 /// `ready` once the creator has initialised everything.
 const READY: u32 = 0x5EAD_1E55;
 /// The most bytes of root-design parameters the header holds.
-pub const PARAMS_MAX: usize = 256;
+pub(crate) const PARAMS_MAX: usize = 256;
 
+/// The segment header; see the table in the module docs.
 #[repr(C)]
-struct Header {
+pub(crate) struct Header {
     magic: AtomicU64,
     format: AtomicU32,
     ready: AtomicU32,
@@ -78,294 +99,40 @@ struct Header {
     layout_version: AtomicU64,
     size: AtomicU64,
     creator_pid: AtomicU64,
-    creator_start: AtomicU64,
+    mode: AtomicU64,
     params_len: AtomicU64,
     params: [AtomicU64; PARAMS_MAX / 8],
-    table: AttachTable,
+    pub(crate) table: AttachTable,
 }
 
 /// Where the designs' regions start: the header rounded up to a page.
-pub const DATA_OFFSET: usize = (core::mem::size_of::<Header>() + 4095) & !4095;
-
-/// How a [`Segment`] is created or opened.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct SegmentOptions {
-    /// Permission bits of a created segment (default 0o600: the creating user only).
-    pub mode: u32,
-    /// How long [`Shared::open`](super::Shared::open) waits for a creator that has not finished initialising
-    /// before it reports [`OpenError::NotReady`] (default 2 s).
-    pub ready_timeout: Duration,
-}
-
-impl Default for SegmentOptions {
-    fn default() -> Self {
-        Self {
-            mode: 0o600,
-            ready_timeout: Duration::from_secs(2),
-        }
-    }
-}
-
-impl SegmentOptions {
-    /// The defaults: mode 0600, a 2 s wait for the initialiser.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Sets the permission bits of a created segment.
-    pub fn mode(mut self, mode: u32) -> Self {
-        self.mode = mode;
-        self
-    }
-    /// Sets how long an opener waits for the creator to finish initialising.
-    pub fn ready_timeout(mut self, timeout: Duration) -> Self {
-        self.ready_timeout = timeout;
-        self
-    }
-}
-
-/// Why a segment could not be created or opened.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum OpenError {
-    /// Not a valid POSIX shm name: one leading `/`, no other `/`, 2..=255 bytes, no NUL.
-    InvalidName {
-        /// The name given.
-        name: String,
-    },
-    /// A segment of that name exists (the creator lost a race, or a stale one was left).
-    AlreadyExists {
-        /// The name.
-        name: String,
-        /// Whether no process holds it (a crashed creator's segment; see `remove_stale`).
-        stale: bool,
-    },
-    /// No segment of that name exists.
-    NotFound {
-        /// The name.
-        name: String,
-    },
-    /// The creator did not finish initialising within the options' `ready_timeout`.
-    NotReady {
-        /// The name.
-        name: String,
-        /// How long the opener waited.
-        waited: Duration,
-        /// Whether the segment is held by any process (if not, its creator died).
-        held: bool,
-    },
-    /// The object is not a synclab segment (wrong magic number) or its header format differs.
-    NotASegment {
-        /// The name.
-        name: String,
-    },
-    /// The segment holds another design, or the same design with other parameter types.
-    LayoutMismatch {
-        /// The name.
-        name: String,
-        /// The layout recorded in the segment.
-        found: u64,
-        /// The layout the opener expects.
-        expected: u64,
-    },
-    /// The segment holds this design at another layout version.
-    VersionMismatch {
-        /// The name.
-        name: String,
-        /// The version recorded in the segment.
-        found: u64,
-        /// The version the opener expects.
-        expected: u64,
-    },
-    /// The object's size differs from the size its header records, or from what its
-    /// parameters need.
-    SizeMismatch {
-        /// The name.
-        name: String,
-        /// The size recorded in (or needed by) the header.
-        recorded: u64,
-        /// The size found.
-        actual: u64,
-    },
-    /// The design's parameters are invalid, or need more memory than can be mapped.
-    BadParams {
-        /// What was wrong.
-        reason: String,
-    },
-    /// Every entry of the attach table is held by a live thread.
-    AttachTableFull,
-    /// A system call failed.
-    Io {
-        /// Which call.
-        op: &'static str,
-        /// The segment's name.
-        name: String,
-        /// The error.
-        source: io::Error,
-    },
-}
-
-impl fmt::Display for OpenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            OpenError::InvalidName { name } => write!(
-                f,
-                "invalid segment name {name:?}: it must be '/' followed by 1 to 254 bytes, no '/' or NUL"
-            ),
-            OpenError::AlreadyExists { name, stale: false } => {
-                write!(f, "segment {name} already exists and is in use")
-            }
-            OpenError::AlreadyExists { name, stale: true } => write!(
-                f,
-                "segment {name} already exists but no process holds it (left by a crashed creator; Segment::remove_stale removes it)"
-            ),
-            OpenError::NotFound { name } => write!(f, "segment {name} does not exist"),
-            OpenError::NotReady { name, waited, held } => write!(
-                f,
-                "segment {name} was not initialised within {:.0} ms{}",
-                waited.as_secs_f64() * 1e3,
-                if *held { "" } else { " and no process holds it: its creator died while initialising" }
-            ),
-            OpenError::NotASegment { name } => {
-                write!(f, "{name} is not a synclab segment of header format {FORMAT}")
-            }
-            OpenError::LayoutMismatch { name, found, expected } => write!(
-                f,
-                "segment {name} holds layout {found:#018x}, expected {expected:#018x} (another design or parameter type)"
-            ),
-            OpenError::VersionMismatch { name, found, expected } => write!(
-                f,
-                "segment {name} holds layout version {found}, expected {expected}"
-            ),
-            OpenError::SizeMismatch { name, recorded, actual } => write!(
-                f,
-                "segment {name} should be {recorded} bytes but is {actual}"
-            ),
-            OpenError::BadParams { reason } => write!(f, "bad segment parameters: {reason}"),
-            OpenError::AttachTableFull => write!(
-                f,
-                "every entry of the segment's attach table ({} threads) is held by a live thread",
-                attach::ENTRIES
-            ),
-            OpenError::Io { op, name, source } => write!(f, "{op} on segment {name}: {source}"),
-        }
-    }
-}
-
-impl std::error::Error for OpenError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            OpenError::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
-
-/// What [`Segment::inspect`] found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum StaleCheck {
-    /// No segment of that name.
-    Missing,
-    /// Some process holds it.
-    InUse,
-    /// No process holds it: its creator crashed (or everyone left without the creator
-    /// unlinking it). `initialised` says whether the creator had finished.
-    Stale {
-        /// Whether the header reads ready.
-        initialised: bool,
-        /// The creator's pid as recorded (0 if it never got that far).
-        creator_pid: u32,
-    },
-}
-
-/// One mapping of a segment in this process.
-pub(crate) struct Mapping {
-    base: *mut u8,
-    len: usize,
-    fd: libc::c_int,
-    /// Entries of the attach table this process claimed through this mapping, freed on drop.
-    claims: Mutex<Vec<(usize, u32)>>,
-}
-
-// SAFETY: the mapping is plain memory shared with other processes; every access to it goes
-// through atomics or through the designs' own synchronization, so it may be used from any
-// thread.
-unsafe impl Send for Mapping {}
-// SAFETY: as above.
-unsafe impl Sync for Mapping {}
-
-impl Mapping {
-    pub(crate) fn base(&self) -> usize {
-        self.base as usize
-    }
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-    pub(crate) fn contains(&self, addr: usize) -> bool {
-        (self.base()..self.base() + self.len).contains(&addr)
-    }
-    fn header(&self) -> &Header {
-        // SAFETY: every mapping is at least DATA_OFFSET bytes (checked before mapping), the
-        // base is page-aligned, and Header is made of atomics, valid for any bytes.
-        unsafe { &*(self.base as *const Header) }
-    }
-    pub(crate) fn table(&self) -> &AttachTable {
-        &self.header().table
-    }
-    pub(crate) fn note_claim(&self, index: usize, tag: u32) {
-        self.claims
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((index, tag));
-    }
-    /// The data area, from [`DATA_OFFSET`] to the end.
-    pub(crate) fn data(&self) -> (*mut u8, usize) {
-        // SAFETY: DATA_OFFSET <= len (checked before mapping).
-        (
-            unsafe { self.base.add(DATA_OFFSET) },
-            self.len - DATA_OFFSET,
-        )
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        let claims = core::mem::take(self.claims.get_mut().unwrap_or_else(|e| e.into_inner()));
-        for (index, tag) in claims {
-            self.table().release(index, tag);
-        }
-        attach::unregister();
-        // SAFETY: base/len are the values mmap returned; nothing refers into the mapping any
-        // more (every region holds an Arc of it).
-        unsafe {
-            libc::munmap(self.base.cast(), self.len);
-            libc::close(self.fd); // also drops our shared flock
-        }
-    }
-}
+pub(crate) const DATA_OFFSET: usize = (core::mem::size_of::<Header>() + 4095) & !4095;
 
 /// A named POSIX shared-memory segment, mapped into this process. See the module docs of
-/// `shm/segment.rs` (and `docs/designs.md`) for its header and lifetime.
+/// `shm/segment.rs` (and `docs/processes.md`) for its header and lifetime.
 pub struct Segment {
     name: String,
     mapping: Arc<Mapping>,
-    creator: bool,
+    /// The process that created the segment (0 for an opener): only it unlinks the name.
+    created_by: u32,
 }
 
 impl fmt::Debug for Segment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Segment")
             .field("name", &self.name)
-            .field("len", &self.mapping.len)
-            .field("creator", &self.creator)
+            .field("len", &self.mapping.len())
+            .field("creator", &self.is_creator())
             .finish()
     }
 }
 
+/// `name` as a C string, if it is a valid shm name: one leading `/`, no other, 2..=255 bytes,
+/// no NUL, and not `/.` or `/..` (which name `/dev/shm` and `/dev`).
 fn c_name(name: &str) -> Result<CString, OpenError> {
+    let rest = name.strip_prefix('/').unwrap_or("");
     let ok =
-        name.len() >= 2 && name.len() <= 255 && name.starts_with('/') && !name[1..].contains('/');
+        name.len() <= 255 && !rest.is_empty() && !rest.contains('/') && rest != "." && rest != "..";
     match CString::new(name) {
         Ok(c) if ok => Ok(c),
         _ => Err(OpenError::InvalidName {
@@ -387,7 +154,7 @@ fn shm_path(name: &str) -> Result<CString, OpenError> {
 
 /// A name no other creator uses: this process, a per-process counter.
 fn temp_name() -> String {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     format!(
         "/.synclab-new-{}-{}",
         std::process::id(),
@@ -404,83 +171,25 @@ impl Drop for Unlinker {
     }
 }
 
-fn io_err(op: &'static str, name: &str) -> OpenError {
+fn io_err(op: &'static str, name: &str, source: io::Error) -> OpenError {
     OpenError::Io {
         op,
         name: name.to_string(),
-        source: io::Error::last_os_error(),
+        source,
     }
 }
 
-/// `flock(fd, op)`, retried on EINTR; `Ok(false)` if `LOCK_NB` was given and it would block.
-fn flock(fd: libc::c_int, op: libc::c_int) -> io::Result<bool> {
-    loop {
-        // SAFETY: fd is an open descriptor we own.
-        if unsafe { libc::flock(fd, op) } == 0 {
-            return Ok(true);
+/// `shm_open` of an existing `name`, read-write: `NotFound`, or `Io`.
+fn open_existing(c: &CString, name: &str) -> Result<Fd, OpenError> {
+    sys::shm_open(c, libc::O_RDWR, 0).map_err(|e| {
+        if e.raw_os_error() == Some(libc::ENOENT) {
+            OpenError::NotFound {
+                name: name.to_string(),
+            }
+        } else {
+            io_err("shm_open", name, e)
         }
-        let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EWOULDBLOCK) => return Ok(false),
-            _ => return Err(e),
-        }
-    }
-}
-
-fn fstat(fd: libc::c_int) -> io::Result<libc::stat> {
-    // SAFETY: all-zero is a valid `stat` for fstat to overwrite.
-    let mut st: libc::stat = unsafe { core::mem::zeroed() };
-    // SAFETY: fd is open; st is writable.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(st)
-}
-
-/// Maps `len` bytes of `fd` shared, read-write, with its page tables filled in.
-///
-/// `MAP_POPULATE`: without it an opener's first touch of each page is a minor fault (about
-/// half a microsecond here, measured) in the middle of whatever operation touched it — with
-/// one-line array slots, once every 32 round trips of `processes/roundtrip-spinning`, whose
-/// ratio to the spin floor it lowered by about 0.02 in paired runs. It costs next to no
-/// memory: a design's `build` writes every element of its regions in the creator, so those
-/// pages exist anyway (what the flag adds is the few header pages nobody wrote); it moves the
-/// faults to `create`/`open`, which take longer for a large segment. (Populating a shared mapping
-/// cannot fail the `mmap`; a page the kernel could not supply faults later, as it would
-/// have without the flag.)
-fn map(fd: libc::c_int, len: usize, name: &str) -> Result<*mut u8, OpenError> {
-    // SAFETY: a fresh mapping chosen by the kernel; fd is open read-write.
-    let p = unsafe {
-        libc::mmap(
-            core::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED | libc::MAP_POPULATE,
-            fd,
-            0,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        return Err(io_err("mmap", name));
-    }
-    Ok(p.cast())
-}
-
-/// An fd that is closed on drop unless taken.
-struct Fd(libc::c_int);
-impl Fd {
-    fn take(mut self) -> libc::c_int {
-        core::mem::replace(&mut self.0, -1)
-    }
-}
-impl Drop for Fd {
-    fn drop(&mut self) {
-        if self.0 >= 0 {
-            // SAFETY: we own the descriptor.
-            unsafe { libc::close(self.0) };
-        }
-    }
+    })
 }
 
 /// Identity of a segment's content: what the opener expects to find.
@@ -521,49 +230,38 @@ impl Segment {
         // creator's segment for a crashed one's.
         let temp = temp_name();
         let c_temp = c_name(&temp)?;
-        // SAFETY: c_temp is a valid NUL-terminated name.
-        let fd = unsafe {
-            libc::shm_open(
-                c_temp.as_ptr(),
-                libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
-                options.mode as libc::mode_t,
-            )
-        };
-        if fd < 0 {
-            return Err(io_err("shm_open", &temp));
-        }
-        let fd = Fd(fd);
+        let fd = sys::shm_open(
+            &c_temp,
+            libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
+            options.mode,
+        )
+        .map_err(|e| io_err("shm_open", &temp, e))?;
         // The temporary name goes when this function returns, whatever happens.
-        let _temp_guard = Unlinker(c_temp);
-        let fail = |op| io_err(op, name);
+        let _temp_guard = Unlinker(c_temp.clone());
+        let fail = |op, e| io_err(op, name, e);
+        // A second description of the object, for this process's byte locks (`attach.rs`).
+        let locks = sys::shm_open(&c_temp, libc::O_RDWR, 0).map_err(|e| fail("shm_open", e))?;
         // Hold it before anyone can look: a remover must see it in use.
-        flock(fd.0, libc::LOCK_SH).map_err(|_| fail("flock"))?;
+        sys::flock(fd.0, libc::LOCK_SH).map_err(|e| fail("flock", e))?;
         // The mode given to shm_open is masked by the umask; set exactly what was asked.
-        // SAFETY: fd is open.
+        // SAFETY: fchmod has no memory preconditions.
         if unsafe { libc::fchmod(fd.0, options.mode as libc::mode_t) } != 0 {
-            return Err(fail("fchmod"));
+            return Err(fail("fchmod", io::Error::last_os_error()));
         }
-        // SAFETY: fd is open; len fits in off_t (checked against isize::MAX).
-        if unsafe { libc::ftruncate(fd.0, len as libc::off_t) } != 0 {
-            return Err(fail("ftruncate"));
-        }
-        let base = map(fd.0, len, name)?;
-        let mapping = Arc::new(Mapping {
-            base,
-            len,
-            fd: fd.take(),
-            claims: Mutex::new(Vec::new()),
-        });
+        sys::size_and_reserve(fd.0, len).map_err(|(op, e)| fail(op, e))?;
+        let mapping = Arc::new(Mapping::new(fd, Some(locks), len).map_err(|e| fail("mmap", e))?);
+        mapping.hold_creator_byte();
         let h = mapping.header();
-        // Relaxed: published by the Release store of `ready` in `mark_ready`.
+        // Relaxed: published by the Release store of `ready` in `mark_ready`; `magic` and
+        // `format` are read by openers only after the `link` below, a system call that
+        // orders them (an opener's `pread` goes through the same page).
         h.magic.store(LAYOUT_MAGIC, Relaxed);
         h.format.store(FORMAT, Relaxed);
         h.layout.store(layout.hash, Relaxed);
         h.layout_version.store(layout.version, Relaxed);
         h.size.store(len as u64, Relaxed);
         h.creator_pid.store(u64::from(std::process::id()), Relaxed);
-        h.creator_start
-            .store(attach::process_start().unwrap_or(0), Relaxed);
+        h.mode.store(u64::from(options.mode & 0o777), Relaxed);
         h.params_len.store(params.len() as u64, Relaxed);
         for (i, chunk) in params.chunks(8).enumerate() {
             let mut word = [0u8; 8];
@@ -584,17 +282,13 @@ impl Segment {
                     stale,
                 });
             }
-            return Err(OpenError::Io {
-                op: "link",
-                name: name.to_string(),
-                source: e,
-            });
+            return Err(fail("link", e));
         }
         attach::register(&mapping);
         Ok(Segment {
             name: name.to_string(),
             mapping,
-            creator: true,
+            created_by: std::process::id(),
         })
     }
 
@@ -606,7 +300,7 @@ impl Segment {
     }
 
     /// Opens segment `name`, waits (bounded) until it is initialised, and checks its header
-    /// against `layout`.
+    /// against `layout` and `options`.
     pub(crate) fn open_raw(
         name: &str,
         layout: Layout,
@@ -616,92 +310,70 @@ impl Segment {
         let start = Instant::now();
         let mut pause = Duration::from_micros(10);
         loop {
-            // SAFETY: c is a valid NUL-terminated name.
-            let fd = unsafe { libc::shm_open(c.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC, 0) };
-            if fd < 0 {
-                let e = io::Error::last_os_error();
-                if e.raw_os_error() == Some(libc::ENOENT) {
-                    return Err(OpenError::NotFound {
-                        name: name.to_string(),
-                    });
-                }
-                return Err(OpenError::Io {
-                    op: "shm_open",
-                    name: name.to_string(),
-                    source: e,
-                });
-            }
-            let fd = Fd(fd);
-            flock(fd.0, libc::LOCK_SH).map_err(|_| io_err("flock", name))?;
-            let st = fstat(fd.0).map_err(|_| io_err("fstat", name))?;
+            let fd = open_existing(&c, name)?;
+            sys::flock(fd.0, libc::LOCK_SH).map_err(|e| io_err("flock", name, e))?;
+            let st = sys::fstat(fd.0).map_err(|e| io_err("fstat", name, e))?;
             if st.st_nlink == 0 {
                 // Removed as stale between our open and our lock: look the name up again.
                 continue;
             }
-            let actual = st.st_size as u64;
-            if actual >= DATA_OFFSET as u64 {
-                let base = map(fd.0, DATA_OFFSET, name)?;
-                let probe = Mapping {
-                    base,
-                    len: DATA_OFFSET,
-                    fd: -1,
-                    claims: Mutex::new(Vec::new()),
-                };
-                let h = probe.header();
-                // Acquire: pairs with the Release store in `mark_ready`: the header (and the
-                // creator's initialisation) is visible once we see READY.
-                let ready = h.ready.load(Acquire) == READY;
-                let checked = ready.then(|| {
-                    if h.magic.load(Relaxed) != LAYOUT_MAGIC || h.format.load(Relaxed) != FORMAT {
-                        return Err(OpenError::NotASegment {
-                            name: name.to_string(),
-                        });
-                    }
-                    let found = h.layout.load(Relaxed);
-                    if found != layout.hash {
-                        return Err(OpenError::LayoutMismatch {
-                            name: name.to_string(),
-                            found,
-                            expected: layout.hash,
-                        });
-                    }
-                    let found = h.layout_version.load(Relaxed);
-                    if found != layout.version {
-                        return Err(OpenError::VersionMismatch {
-                            name: name.to_string(),
-                            found,
-                            expected: layout.version,
-                        });
-                    }
-                    let recorded = h.size.load(Relaxed);
-                    if recorded != actual {
-                        return Err(OpenError::SizeMismatch {
-                            name: name.to_string(),
-                            recorded,
-                            actual,
-                        });
-                    }
-                    Ok(recorded as usize)
+            let expected = options.owner.unwrap_or_else(sys::euid);
+            if st.st_uid != expected {
+                return Err(OpenError::ForeignOwner {
+                    name: name.to_string(),
+                    owner: st.st_uid,
+                    expected,
                 });
-                // The probe is unmapped here (fd -1: nothing to close).
-                drop(probe);
-                if let Some(checked) = checked {
-                    let len = checked?;
-                    let base = map(fd.0, len, name)?;
-                    let mapping = Arc::new(Mapping {
-                        base,
-                        len,
-                        fd: fd.take(),
-                        claims: Mutex::new(Vec::new()),
-                    });
-                    attach::register(&mapping);
-                    return Ok(Segment {
-                        name: name.to_string(),
-                        mapping,
-                        creator: false,
-                    });
-                }
             }
+            let actual = st.st_size as u64;
+            // `magic` and `format` were written before the object got its name: read them
+            // without mapping anything (a short or foreign object is refused at once).
+            let mut head = [0u8; 40];
+            let got = sys::pread(fd.0, &mut head, 0).map_err(|e| io_err("pread", name, e))?;
+            let word =
+                |at: usize| u64::from_le_bytes(head[at..at + 8].try_into().unwrap_or([0; 8]));
+            let format = u32::from_le_bytes(head[8..12].try_into().unwrap_or([0; 4]));
+            if got < 12 || word(0) != LAYOUT_MAGIC || format != FORMAT {
+                return Err(OpenError::NotASegment {
+                    name: name.to_string(),
+                });
+            }
+            if actual < DATA_OFFSET as u64 {
+                return Err(OpenError::SizeMismatch {
+                    name: name.to_string(),
+                    recorded: if got >= 40 {
+                        word(32)
+                    } else {
+                        DATA_OFFSET as u64
+                    },
+                    actual,
+                });
+            }
+            let probe = Mapping::probe(fd.0).map_err(|e| io_err("mmap", name, e))?;
+            let h = probe.header();
+            // Acquire: pairs with the Release store in `mark_ready`: the header (and the
+            // creator's initialisation) is visible once we see READY.
+            if h.ready.load(Acquire) == READY {
+                let len = Self::check_header(name, h, layout, actual, &st, options)?;
+                drop(probe);
+                // A second description for our byte locks — of this very object (the name
+                // may have been removed and given to another since we opened it).
+                let locks = open_existing(&c, name)?;
+                let again = sys::fstat(locks.0).map_err(|e| io_err("fstat", name, e))?;
+                if (again.st_dev, again.st_ino) != (st.st_dev, st.st_ino) {
+                    continue;
+                }
+                let mapping = Arc::new(
+                    Mapping::new(fd, Some(locks), len).map_err(|e| io_err("mmap", name, e))?,
+                );
+                attach::register(&mapping);
+                return Ok(Segment {
+                    name: name.to_string(),
+                    mapping,
+                    created_by: 0,
+                });
+            }
+            drop(probe);
             let waited = start.elapsed();
             if waited >= options.ready_timeout {
                 drop(fd);
@@ -721,36 +393,66 @@ impl Segment {
         }
     }
 
+    /// The checks of a ready header: layout, version, size, permission bits. The object's
+    /// length on success.
+    fn check_header(
+        name: &str,
+        h: &Header,
+        layout: Layout,
+        actual: u64,
+        st: &libc::stat,
+        options: &SegmentOptions,
+    ) -> Result<usize, OpenError> {
+        let found = h.layout.load(Relaxed);
+        if found != layout.hash {
+            return Err(OpenError::LayoutMismatch {
+                name: name.to_string(),
+                found,
+                expected: layout.hash,
+            });
+        }
+        let found = h.layout_version.load(Relaxed);
+        if found != layout.version {
+            return Err(OpenError::VersionMismatch {
+                name: name.to_string(),
+                found,
+                expected: layout.version,
+            });
+        }
+        let recorded = h.size.load(Relaxed);
+        if recorded != actual || usize::try_from(recorded).is_err() {
+            return Err(OpenError::SizeMismatch {
+                name: name.to_string(),
+                recorded,
+                actual,
+            });
+        }
+        let asked = (h.mode.load(Relaxed) & 0o777) as u32;
+        let mode = st.st_mode & 0o777;
+        if !options.allow_wider_mode && mode & !asked != 0 {
+            return Err(OpenError::ModeTooWide {
+                name: name.to_string(),
+                mode,
+                asked,
+            });
+        }
+        Ok(recorded as usize)
+    }
+
     /// Whether segment `name` exists and whether any process holds it.
     pub fn inspect(name: &str) -> Result<StaleCheck, OpenError> {
         let c = c_name(name)?;
-        // SAFETY: c is a valid NUL-terminated name.
-        let fd = unsafe { libc::shm_open(c.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC, 0) };
-        if fd < 0 {
-            let e = io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::ENOENT) {
-                return Ok(StaleCheck::Missing);
-            }
-            return Err(OpenError::Io {
-                op: "shm_open",
-                name: name.to_string(),
-                source: e,
-            });
-        }
-        let fd = Fd(fd);
-        if !flock(fd.0, libc::LOCK_EX | libc::LOCK_NB).map_err(|_| io_err("flock", name))? {
+        let fd = match open_existing(&c, name) {
+            Err(OpenError::NotFound { .. }) => return Ok(StaleCheck::Missing),
+            other => other?,
+        };
+        if !sys::flock(fd.0, libc::LOCK_EX | libc::LOCK_NB).map_err(|e| io_err("flock", name, e))? {
             return Ok(StaleCheck::InUse);
         }
-        let st = fstat(fd.0).map_err(|_| io_err("fstat", name))?;
+        let st = sys::fstat(fd.0).map_err(|e| io_err("fstat", name, e))?;
         let (mut initialised, mut creator_pid) = (false, 0);
         if st.st_size as usize >= DATA_OFFSET {
-            let base = map(fd.0, DATA_OFFSET, name)?;
-            let probe = Mapping {
-                base,
-                len: DATA_OFFSET,
-                fd: -1,
-                claims: Mutex::new(Vec::new()),
-            };
+            let probe = Mapping::probe(fd.0).map_err(|e| io_err("mmap", name, e))?;
             // Acquire: pairs with `mark_ready`'s Release store.
             initialised = probe.header().ready.load(Acquire) == READY;
             creator_pid = probe.header().creator_pid.load(Relaxed) as u32;
@@ -768,18 +470,15 @@ impl Segment {
     /// the name up again.
     pub fn remove_stale(name: &str) -> Result<bool, OpenError> {
         let c = c_name(name)?;
+        let Ok(fd) = sys::shm_open(&c, libc::O_RDWR, 0) else {
+            return Ok(false);
+        };
+        if !sys::flock(fd.0, libc::LOCK_EX | libc::LOCK_NB).map_err(|e| io_err("flock", name, e))? {
+            return Ok(false);
+        }
         // SAFETY: c is a valid NUL-terminated name.
-        let fd = unsafe { libc::shm_open(c.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC, 0) };
-        if fd < 0 {
-            return Ok(false);
-        }
-        let fd = Fd(fd);
-        if !flock(fd.0, libc::LOCK_EX | libc::LOCK_NB).map_err(|_| io_err("flock", name))? {
-            return Ok(false);
-        }
-        // SAFETY: c is valid.
         if unsafe { libc::shm_unlink(c.as_ptr()) } != 0 {
-            return Err(io_err("shm_unlink", name));
+            return Err(io_err("shm_unlink", name, io::Error::last_os_error()));
         }
         Ok(true)
     }
@@ -787,9 +486,9 @@ impl Segment {
     /// Removes the name `name` (mappings stay valid until unmapped).
     pub fn unlink(name: &str) -> Result<(), OpenError> {
         let c = c_name(name)?;
-        // SAFETY: c is valid.
+        // SAFETY: c is a valid NUL-terminated name.
         if unsafe { libc::shm_unlink(c.as_ptr()) } != 0 {
-            return Err(io_err("shm_unlink", name));
+            return Err(io_err("shm_unlink", name, io::Error::last_os_error()));
         }
         Ok(())
     }
@@ -799,19 +498,20 @@ impl Segment {
         &self.name
     }
 
-    /// Whether this handle created the segment (and unlinks it on drop).
+    /// Whether this handle created the segment (and unlinks it on drop). `false` in a forked
+    /// child's copy of the creator's handle.
     pub fn is_creator(&self) -> bool {
-        self.creator
+        self.created_by == std::process::id()
     }
 
     /// The whole object's size in bytes, header included.
     pub fn len(&self) -> usize {
-        self.mapping.len
+        self.mapping.len()
     }
 
     /// Whether the segment has no data beyond its header.
     pub fn is_empty(&self) -> bool {
-        self.mapping.len == DATA_OFFSET
+        self.mapping.len() == DATA_OFFSET
     }
 
     /// The creator's parameters as recorded in the header.
@@ -826,19 +526,21 @@ impl Segment {
         out
     }
 
-    /// The creator's process: pid and whether it is still running.
+    /// The creator's process id (in the creator's own PID namespace) and whether it still
+    /// maps the segment.
     pub fn creator(&self) -> (u32, Liveness) {
-        let h = self.mapping.header();
-        let pid = h.creator_pid.load(Relaxed) as u32;
-        (
-            pid,
-            attach::process_liveness(pid, h.creator_start.load(Relaxed)),
-        )
+        let pid = self.mapping.header().creator_pid.load(Relaxed) as u32;
+        let alive = if self.mapping.creator_alive() {
+            Liveness::Alive
+        } else {
+            Liveness::Dead
+        };
+        (pid, alive)
     }
 
     /// How many attach-table entries are held by live threads, and how many by dead ones.
     pub fn attached(&self) -> (usize, usize) {
-        self.mapping.table().census()
+        self.mapping.census()
     }
 
     pub(crate) fn mapping(&self) -> &Arc<Mapping> {
@@ -848,7 +550,7 @@ impl Segment {
 
 impl Drop for Segment {
     fn drop(&mut self) {
-        if self.creator {
+        if self.is_creator() {
             if let Ok(c) = c_name(&self.name) {
                 // SAFETY: c is valid. Failure (someone removed it already) is harmless.
                 unsafe { libc::shm_unlink(c.as_ptr()) };

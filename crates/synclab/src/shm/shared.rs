@@ -7,12 +7,15 @@ use core::time::Duration;
 use std::sync::Arc;
 
 use super::attach;
-use super::segment::{Layout, Mapping, OpenError, Segment, SegmentOptions};
+use super::error::{OpenError, SegmentOptions};
+use super::mapping::Mapping;
+use super::segment::{Layout, Segment};
 use super::{Memory, Plain, Region};
 
 /// The memory of a [`Segment`] shared by processes: regions inside the mapping, shared
 /// futexes (no `FUTEX_PRIVATE_FLAG`), and peers that may die mid-operation (tracked: tags
-/// from the segment's attach table, liveness from `/proc`, sleeps bounded by [`Shm::POLL`]).
+/// from the segment's attach table, liveness from the entries' byte-range locks, sleeps
+/// bounded by [`Shm::POLL`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Shm;
 
@@ -312,9 +315,12 @@ impl<D: Design> Shared<D> {
         }
         // SAFETY: `Plain`: every bit pattern is a valid value; read unaligned from our copy.
         let params: D::Params = unsafe { bytes.as_ptr().cast::<D::Params>().read_unaligned() };
+        // Exactly: the creator sized the object from these parameters, so a parameter that
+        // does not match the object's size (a changed length word, a grown or shrunk object)
+        // is refused rather than opened as a smaller or larger view.
         let needed = D::size(0, &params).unwrap_or(usize::MAX);
         let (_, have) = segment.mapping().data();
-        if needed > have {
+        if needed != have {
             return Err(OpenError::SizeMismatch {
                 name: name.to_string(),
                 recorded: needed as u64,
@@ -357,13 +363,13 @@ impl<D: Design + core::fmt::Debug> core::fmt::Debug for Shared<D> {
 // SAFETY: shared futexes reach every process that maps the segment; regions are placed by
 // `Cursor` inside the mapping they keep alive; tags are entries of the segment's attach table,
 // unique among live threads (an entry is reclaimed only from a dead thread, and its generation
-// changes), and `is_dead` answers from that table and `/proc` (see `attach.rs`); a thread's
+// changes), and `is_dead` answers from that table and the entries' byte locks (see `attach.rs`); a thread's
 // announcement is stored in its own entry and read by `claimant_dead`.
 unsafe impl Memory for Shm {
     const NAME: &'static str = "shm";
     const TRACKED: bool = true;
     /// A sleeper re-checks its peer's liveness every 20 ms: a death is noticed by a thread
-    /// already asleep within 20 ms plus the check (a `/proc` read, tens of µs). An operation
+    /// already asleep within 20 ms plus the check (a look-up and a system call). An operation
     /// that *starts* after the death notices it before it sleeps.
     const POLL: Duration = Duration::from_millis(20);
 
@@ -371,7 +377,7 @@ unsafe impl Memory for Shm {
     type Scope = crate::sync::futex::CrossProcess;
 
     /// The calling thread's tag in the segment holding `ctx`. A thread that cannot get one
-    /// (the attach table full, or `/proc` unreadable) gets the *untracked* tag, which is never
+    /// (the attach table full, or no description of its own to lock with) gets the *untracked* tag, which is never
     /// reported dead: its locks are waited for, never taken over (and the segment stops judging
     /// queue claims by announcement, see `attach.rs`) — safety first, at the price of not
     /// noticing that thread's death.
@@ -381,11 +387,10 @@ unsafe impl Memory for Shm {
     }
 
     fn is_dead(ctx: *const (), tag: u32) -> bool {
-        if tag == attach::UNTRACKED_TAG || attach::mine(ctx as usize).is_some_and(|m| m.tag == tag)
-        {
+        if attach::mine(ctx as usize).is_some_and(|m| m.tag == tag) {
             return false; // ourselves
         }
-        attach::mapping_of(ctx as usize).is_none_or(|m| m.table().is_dead(tag))
+        attach::mapping_of(ctx as usize).is_none_or(|m| m.is_dead(tag))
     }
 
     #[inline]
@@ -396,6 +401,6 @@ unsafe impl Memory for Shm {
     }
 
     fn claimant_dead(ctx: *const (), op: u64) -> bool {
-        attach::mapping_of(ctx as usize).is_none_or(|m| m.table().claimant_dead(op))
+        attach::mapping_of(ctx as usize).is_none_or(|m| m.claimant_dead(op))
     }
 }
