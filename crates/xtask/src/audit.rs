@@ -17,7 +17,8 @@
 //! | fence | SeqCst → AcqRel; and every fence removed |
 //!
 //! Mutants run in a scratch copy of the workspace (`target/audit/tree`) with their own target
-//! directory, so the working tree is never modified.
+//! directory, so the working tree is never modified; the covering models, the scratch tree,
+//! the runner and the results store are shared with `cargo xtask mutants` (`harness.rs`).
 //!
 //! **The Miri leg.** loom treats a SeqCst *access* as AcqRel (tokio-rs/loom#180), so a
 //! mutant that weakens one is invisible to every loom model by construction. A mutant that
@@ -32,6 +33,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::harness::{self, rel, Checker, Leg, Outcome, Record, Scratch, Store};
 use crate::source::{code_only, enclosing, functions, is_ident};
 
 /// One place an ordering appears.
@@ -75,19 +77,19 @@ const MIRI_SEEDS: u32 = 32;
 const MIRI_TESTS: [&str; 2] = ["miri", "sc_witness"];
 
 /// The Miri leg in `tree`: the unsafe-code tests and the store-buffering witnesses, many seeds.
-fn miri_leg(root: &Path, tree: &Path, timeout: Duration) -> Outcome {
+fn miri_leg(scratch: &Scratch, timeout: Duration) -> Outcome {
     let mut cmd = Command::new("cargo");
-    cmd.current_dir(tree)
+    cmd.current_dir(&scratch.tree)
         .args(["+nightly", "miri", "test", "-q", "-p", "synclab"])
         .env(
             "MIRIFLAGS",
             format!("-Zmiri-many-seeds=0..{MIRI_SEEDS} -Zmiri-strict-provenance"),
         )
-        .env("CARGO_TARGET_DIR", root.join("target/audit/miri"));
+        .env("CARGO_TARGET_DIR", scratch.target("miri"));
     for t in MIRI_TESTS {
         cmd.args(["--test", t]);
     }
-    run_with_timeout(cmd, timeout)
+    harness::run_with_timeout(cmd, timeout)
 }
 
 /// Whether nightly Miri is installed (`cargo xtask miri` installs it).
@@ -145,7 +147,7 @@ fn sites_in(file: &Path) -> Vec<Site> {
         return Vec::new();
     };
     // Unit tests inside a file are not the algorithm.
-    let end = src.find("#[cfg(test)]").unwrap_or(src.len());
+    let end = harness::library_part(&src).len();
     let code = code_only(&src[..end]);
     let fns = functions(&src[..end]);
     let mut per_fn: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
@@ -239,87 +241,6 @@ fn apply(src: &str, m: &Mutant) -> String {
     }
 }
 
-/// The verification test files that cover a source file: the one named after the file itself
-/// when there is one (`verification/tests/deque.rs` for `queue/deque.rs`, which no other
-/// queue model uses), else those named after its top-level module.
-fn covering_tests(root: &Path, file: &Path) -> Vec<String> {
-    let mut tests = covering_by_name(root, file);
-    // A design generic over `Memory` also runs in a modelled shared segment, whose paths
-    // (owner tags, take-over from a dead holder) only the processes models reach.
-    let generic_over_memory =
-        std::fs::read_to_string(file).is_ok_and(|text| text.contains("M: Memory"));
-    if generic_over_memory
-        && root.join("verification/tests/processes.rs").is_file()
-        && !tests.iter().any(|t| t == "processes")
-    {
-        tests.push("processes".to_string());
-    }
-    tests
-}
-
-/// The verification test files named after `file` (`queue/deque.rs` → `deque`), or else those
-/// of its area (`lock/…` → `locks`).
-fn covering_by_name(root: &Path, file: &Path) -> Vec<String> {
-    let rel = file
-        .strip_prefix(root.join("crates/synclab/src"))
-        .unwrap_or(file);
-    if rel.components().count() > 1 {
-        if let Some(stem) = rel.file_stem().and_then(|s| s.to_str()) {
-            if root.join(format!("verification/tests/{stem}.rs")).is_file() {
-                return vec![stem.to_string()];
-            }
-        }
-    }
-    let area = rel
-        .components()
-        .next()
-        .map(|c| {
-            c.as_os_str()
-                .to_string_lossy()
-                .trim_end_matches(".rs")
-                .to_string()
-        })
-        .unwrap_or_default();
-    let prefix = area.trim_end_matches('s');
-    let mut tests: Vec<String> = std::fs::read_dir(root.join("verification/tests"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().map(str::to_string))
-        .filter(|n| n.ends_with(".rs") && n.starts_with(prefix))
-        .map(|n| n.trim_end_matches(".rs").to_string())
-        .collect();
-    tests.sort();
-    tests
-}
-
-fn copy_tree(root: &Path, dst: &Path) -> Result<(), String> {
-    let _ = std::fs::remove_dir_all(dst);
-    std::fs::create_dir_all(dst).map_err(|e| e.to_string())?;
-    for part in [
-        "Cargo.toml",
-        "Cargo.lock",
-        ".cargo",
-        "crates",
-        "verification",
-        "benches",
-        // Workspace members too (`examples/own-design`), or the scratch workspace is broken.
-        "examples",
-    ] {
-        let ok = Command::new("cp")
-            .arg("-r")
-            .arg(root.join(part))
-            .arg(dst.join(part))
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if !ok {
-            return Err(format!("could not copy {part} into {}", dst.display()));
-        }
-    }
-    Ok(())
-}
-
 struct Row {
     mutant: Mutant,
     verdict: &'static str,
@@ -381,8 +302,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         }
         return Ok(());
     }
-    let results_path = root.join(RESULTS);
-    let mut known = load_results(&results_path);
+    let store = Store::new(root, RESULTS);
+    let mut known = store.load();
     let todo: Vec<&Mutant> = all
         .iter()
         .filter(|m| !(no_run || (resume && known.contains_key(&key(m)))))
@@ -396,54 +317,38 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             ""
         }
     );
-    let tree = root.join("target/audit/tree");
-    if !todo.is_empty() {
-        copy_tree(root, &tree)?;
-    }
+    let scratch = if todo.is_empty() {
+        None
+    } else {
+        Some(Scratch::create(root, "audit")?)
+    };
     // The Miri leg is usable once the unmutated tree passes it (checked on first need).
     let mut miri_ready: Option<bool> = None;
     for (k, m) in todo.iter().enumerate() {
         let m: &Mutant = m;
-        let tests = covering_tests(root, &m.site.file);
-        let rel_file = m
-            .site
-            .file
-            .strip_prefix(root)
-            .unwrap_or(&m.site.file)
-            .to_path_buf();
-        let target = tree.join(&rel_file);
+        let Some(scratch) = &scratch else { break };
+        let models = harness::covering(&harness::rel_src(root, &m.site.file));
+        let rel_file = PathBuf::from(rel(root, &m.site.file));
         // From the scratch copy (restored after every mutant), not the working tree: the sites'
         // offsets are those of the snapshot, and the working tree may be edited meanwhile.
-        let original = std::fs::read_to_string(&target).map_err(|e| e.to_string())?;
-        std::fs::write(&target, apply(&original, m)).map_err(|e| e.to_string())?;
+        let original =
+            std::fs::read_to_string(scratch.tree.join(&rel_file)).map_err(|e| e.to_string())?;
+        let mutated = apply(&original, m);
         let start = Instant::now();
-        let mut tests_run = tests.join(", ");
-        let mut verdict = if tests.is_empty() {
+        let mut tests_run = harness::describe(models);
+        if let Some(only) = &only {
+            tests_run = format!("{tests_run} (tests named *{only}*)");
+        }
+        let mut verdict = if models.is_empty() {
             "no covering model"
         } else {
-            let mut cmd = Command::new("cargo");
-            cmd.current_dir(&tree)
-                .args(["test", "--release", "-q", "-p", "synclab-verification"])
-                .env("RUSTFLAGS", "--cfg synclab_loom")
-                .env("CARGO_TARGET_DIR", root.join("target/audit/target"))
-                .env("SYNCLAB_AUDIT", "1");
-            for t in &tests {
-                cmd.args(["--test", t]);
-            }
-            cmd.args(["--", "--test-threads=2"]);
-            if let Some(only) = &only {
-                cmd.arg(only);
-                tests_run = format!("{tests_run} (tests named *{only}*)");
-            }
-            match run_with_timeout(cmd, timeout) {
-                Outcome::Passed => "SURVIVED",
-                Outcome::Failed(out)
-                    if out.contains("error[E") || out.contains("could not compile") =>
-                {
-                    "invalid (does not compile)"
-                }
-                Outcome::Failed(_) => "killed",
-                Outcome::TimedOut => "killed (timeout)",
+            let _restore = scratch.mutate(&rel_file, &mutated)?;
+            match harness::run_models(scratch, Checker::Loom, models, only.as_deref(), timeout)? {
+                Leg::Passed { tests: 0 } => "no covering model",
+                Leg::Passed { .. } => "SURVIVED",
+                Leg::Invalid => "invalid (does not compile)",
+                Leg::Failed { .. } => "killed",
+                Leg::TimedOut => "killed (timeout)",
             }
         };
         if verdict == "SURVIVED" {
@@ -453,9 +358,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
                     return false;
                 }
                 eprintln!("audit: Miri leg baseline (unmutated tree, {MIRI_SEEDS} seeds)…");
-                std::fs::write(&target, &original).ok();
-                let ok = matches!(miri_leg(root, &tree, timeout), Outcome::Passed);
-                std::fs::write(&target, apply(&original, m)).ok();
+                let ok = matches!(miri_leg(scratch, timeout), Outcome::Passed(_));
                 if !ok {
                     eprintln!("audit: the Miri leg FAILS on the unmutated tree — not used");
                 }
@@ -466,8 +369,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
                     "; Miri: {} ({MIRI_SEEDS} seeds)",
                     MIRI_TESTS.join(", ")
                 ));
-                verdict = match miri_leg(root, &tree, timeout) {
-                    Outcome::Passed => "SURVIVED",
+                let _restore = scratch.mutate(&rel_file, &mutated)?;
+                verdict = match miri_leg(scratch, timeout) {
+                    Outcome::Passed(_) => "SURVIVED",
                     Outcome::Failed(out)
                         if out.contains("error[E") || out.contains("could not compile") =>
                     {
@@ -478,7 +382,6 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
                 };
             }
         }
-        std::fs::write(&target, &original).map_err(|e| e.to_string())?;
         let seconds = start.elapsed().as_secs_f64();
         eprintln!(
             "[{}/{}] {}:{} {} — {verdict} ({seconds:.0}s)",
@@ -488,12 +391,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             m.site.line,
             m.label
         );
-        let result = Outcome2 {
+        let result = Record {
             verdict: verdict.to_string(),
-            tests: tests_run,
+            models: tests_run,
             seconds,
         };
-        append_result(&results_path, &row(root, m, &result));
+        store.append(&key(m), &site(root, m), &result);
         known.insert(key(m), result);
     }
     // The table covers every current site: results from this run and earlier (--resume) ones;
@@ -510,13 +413,14 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             Row {
                 mutant: m.clone(),
                 verdict: r.map_or("not run", |r| leak(&r.verdict)),
-                tests: r.map_or_else(Vec::new, |r| vec![r.tests.clone()]),
+                tests: r.map_or_else(Vec::new, |r| vec![r.models.clone()]),
                 seconds: r.map_or(0.0, |r| r.seconds),
             }
         })
         .collect();
     if !todo.is_empty() {
-        compact_results(root, &results_path, &collect(root, None).0, &known)?;
+        let current = collect(root, None).0;
+        store.compact(current.iter().map(|m| (key(m), site(root, m))), &known)?;
     }
     let table = render(root, &rows);
     println!("{table}");
@@ -524,13 +428,6 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         write_region(root, &table)?;
     }
     Ok(())
-}
-
-/// One mutant's recorded outcome.
-struct Outcome2 {
-    verdict: String,
-    tests: String,
-    seconds: f64,
 }
 
 /// A mutant's identity across runs: the function it is in, its index among that function's
@@ -543,75 +440,12 @@ fn key(m: &Mutant) -> String {
     )
 }
 
-/// The committed results file: one row per mutant that has a result, keyed as [`key`], then
-/// where it was (`file:line`, for reading), the verdict, the models and the seconds.
+/// The committed results file (see `harness::Store`).
 const RESULTS: &str = "docs/audit/ordering.tsv";
-const RESULTS_HEADER: &str = "# function\tnth\tmutation\tcode hash\tsite\tverdict\tmodels\tseconds";
 
-fn load_results(path: &Path) -> std::collections::HashMap<String, Outcome2> {
-    let mut map = std::collections::HashMap::new();
-    for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
-        let f: Vec<&str> = line.split('\t').collect();
-        if f.len() == 8 && !line.starts_with('#') {
-            map.insert(
-                f[..4].join("\t"),
-                Outcome2 {
-                    verdict: f[5].to_string(),
-                    tests: f[6].to_string(),
-                    seconds: f[7].parse().unwrap_or(0.0),
-                },
-            );
-        }
-    }
-    map
-}
-
-fn row(root: &Path, m: &Mutant, r: &Outcome2) -> String {
-    format!(
-        "{}\t{}:{}\t{}\t{}\t{:.1}",
-        key(m),
-        rel(root, &m.site.file),
-        m.site.line,
-        r.verdict,
-        r.tests.replace('\t', " "),
-        r.seconds
-    )
-}
-
-fn append_result(path: &Path, line: &str) {
-    use std::io::Write as _;
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let fresh = !path.exists();
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        if fresh {
-            let _ = writeln!(f, "{RESULTS_HEADER}");
-        }
-        let _ = writeln!(f, "{line}");
-    }
-}
-
-/// Rewrites the results file with one row per *current* mutant that has a result, in source
-/// order: rows of sites that changed or no longer exist are dropped.
-fn compact_results(
-    root: &Path,
-    path: &Path,
-    current: &[Mutant],
-    known: &std::collections::HashMap<String, Outcome2>,
-) -> Result<(), String> {
-    let mut text = format!("{RESULTS_HEADER}\n");
-    for m in current {
-        if let Some(r) = known.get(&key(m)) {
-            text.push_str(&row(root, m, r));
-            text.push('\n');
-        }
-    }
-    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+/// Where a mutant's site is, for reading: `file:line`.
+fn site(root: &Path, m: &Mutant) -> String {
+    format!("{}:{}", rel(root, &m.site.file), m.site.line)
 }
 
 /// Verdicts are a handful of fixed strings; keeping them `&'static` keeps `Row` simple.
@@ -626,10 +460,6 @@ fn leak(s: &str) -> &'static str {
         "invalid (does not compile)" => "invalid (does not compile)",
         _ => "unknown",
     }
-}
-
-fn rel(root: &Path, p: &Path) -> String {
-    p.strip_prefix(root).unwrap_or(p).display().to_string()
 }
 
 fn render(root: &Path, rows: &[Row]) -> String {
@@ -700,74 +530,11 @@ fn write_region(root: &Path, table: &str) -> Result<(), String> {
 /// Every mutant of every audited file whose path (under `crates/synclab/src`) contains
 /// `filter`, and how many files that is. The sync layer is not audited.
 fn collect(root: &Path, filter: Option<&str>) -> (Vec<Mutant>, usize) {
-    let src = root.join("crates/synclab/src");
-    let mut files = Vec::new();
-    walk(&src, &mut files);
-    files.retain(|f| {
-        let rel = f
-            .strip_prefix(&src)
-            .unwrap_or(f)
-            .to_string_lossy()
-            .to_string();
-        !rel.starts_with("sync") && filter.is_none_or(|p| rel.contains(p))
-    });
-    files.sort();
+    let files = harness::library_files(root, filter);
     let all = files
         .iter()
         .flat_map(|f| sites_in(f))
         .flat_map(|s| mutants(&s))
         .collect();
     (all, files.len())
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
-}
-
-enum Outcome {
-    Passed,
-    Failed(String),
-    TimedOut,
-}
-
-fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Outcome {
-    let out_path = std::env::temp_dir().join(format!("synclab-audit-{}.log", std::process::id()));
-    let Ok(file) = std::fs::File::create(&out_path) else {
-        return Outcome::Failed("cannot create log".into());
-    };
-    let err = file.try_clone().ok();
-    cmd.stdout(file);
-    if let Some(err) = err {
-        cmd.stderr(err);
-    }
-    let Ok(mut child) = cmd.spawn() else {
-        return Outcome::Failed("cannot spawn cargo".into());
-    };
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                let log = std::fs::read_to_string(&out_path).unwrap_or_default();
-                return if status.success() {
-                    Outcome::Passed
-                } else {
-                    Outcome::Failed(log)
-                };
-            }
-            Ok(None) if start.elapsed() > timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Outcome::TimedOut;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(200)),
-            Err(_) => return Outcome::Failed("wait failed".into()),
-        }
-    }
 }

@@ -24,6 +24,9 @@
 //!                                  missing), as `synclab compare --instructions --runs 0 ARGS`
 //! cargo xtask audit [options]      the ordering-mutation audit (see `audit.rs`)
 //!     --filter PATH  --only TEST-NAME  --timeout SECS  --list  --resume  --no-run  --write-docs
+//! cargo xtask mutants [options]    the semantic-mutation audit (see `mutants.rs`, `operators.rs`)
+//!     --filter PATH  --operator NAME[,NAME]  --timeout SECS  --limit N  --list  --compile-only
+//!     --resume  --no-run  --write-docs
 //! cargo xtask surface [--check]    the library's public-item count and duplicate type names
 //!                                  (`--check`: fail over budget; see `surface.rs`)
 //! ```
@@ -36,6 +39,9 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 mod audit;
+mod harness;
+mod mutants;
+mod operators;
 mod report;
 mod source;
 mod surface;
@@ -51,9 +57,10 @@ fn main() -> ExitCode {
         Some("bench") => bench(&root, &args[1..]),
         Some("icount") => icount(&root, &args[1..]),
         Some("audit") => audit::run(&root, &args[1..]),
+        Some("mutants") => mutants::run(&root, &args[1..]),
         Some("surface") => surface::run(&root, &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test [--no-install] | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--package NAME]... [--manifest-path PATH] [--write-docs] [--docs-from DIR] | miri | tsan | bench [GROUP] | icount [compare options] | audit [--filter PATH] [--only TEST-NAME] [--timeout SECS] [--list] [--resume] [--no-run] [--write-docs] | surface [--check]");
+            eprintln!("usage: cargo xtask test [--no-install] | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--package NAME]... [--manifest-path PATH] [--write-docs] [--docs-from DIR] | miri | tsan | bench [GROUP] | icount [compare options] | audit [--filter PATH] [--only TEST-NAME] [--timeout SECS] [--list] [--resume] [--no-run] [--write-docs] | mutants [--filter PATH] [--operator NAME[,NAME]] [--timeout SECS] [--limit N] [--list] [--compile-only] [--resume] [--no-run] [--write-docs] | surface [--check]");
             return ExitCode::from(2);
         }
     };

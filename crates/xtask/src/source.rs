@@ -214,7 +214,11 @@ fn scope_name(header: &str) -> String {
     };
     let rest = skip_generics(rest.trim());
     if is_trait {
-        return base_name(rest);
+        // `trait Memory: Send + Sync` → `Memory`: the name, without generics or supertraits.
+        let end = rest
+            .find(|c: char| !is_ident(c as u8))
+            .unwrap_or(rest.len());
+        return rest[..end].to_string();
     }
     match split_for(rest) {
         Some((trait_part, ty)) => format!("<{} as {}>", base_name(ty), base_name(trait_part)),
@@ -297,7 +301,7 @@ impl<T, M: Memory> ArrayQueue<T, M> {
 unsafe impl<T> MpmcQueue<T> for ArrayQueue<T, Heap> where T: Send {
     fn try_push(&self) { inner(|| { a.swap(1, AcqRel) }) }
 }
-trait Waits { fn wait(&self); fn twice(&self) { self.wait(); } }
+trait Waits: Send + 'static { fn wait(&self); fn twice(&self) { self.wait(); } }
 fn free() { fn nested() {} }
 #[cfg(a)] fn alt() {}
 #[cfg(b)] fn alt() { x(); }
