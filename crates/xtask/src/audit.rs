@@ -342,9 +342,18 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         let mut verdict = if models.is_empty() {
             "no covering model"
         } else {
-            let _restore = scratch.mutate(&rel_file, &mutated)?;
-            match harness::run_models(scratch, Checker::Loom, models, only.as_deref(), timeout)? {
+            let loom = {
+                let _restore = scratch.mutate(&rel_file, &mutated)?;
+                harness::run_models(scratch, Checker::Loom, models, only.as_deref(), timeout)?
+            };
+            match loom {
                 Leg::Passed { tests: 0 } => "no covering model",
+                // A survivor in a file the loom build leaves out proves nothing.
+                Leg::Passed { .. }
+                    if !harness::compiled(scratch, Checker::Loom, models, &rel_file)? =>
+                {
+                    "no covering model"
+                }
                 Leg::Passed { .. } => "SURVIVED",
                 Leg::Invalid => "invalid (does not compile)",
                 Leg::Failed { .. } => "killed",

@@ -36,8 +36,12 @@ const fn m(binary: &'static str, filters: &'static [&'static str]) -> Models {
 }
 
 /// Which models cover which code: (source-path prefix under `crates/synclab/src`, models).
-/// The longest matching prefix wins; an empty list means no model can reach the file (it is
-/// not compiled under the checkers), and its mutants are recorded "no covering model".
+/// The longest matching prefix wins; a file no entry matches has no covering model, and its
+/// mutants are recorded so. That is the case of what the checker builds leave out — the
+/// segment's mmap, attach and placement code (`shm/attach.rs`, `shm/segment.rs`,
+/// `shm/shared.rs`, `array/segment.rs`, `lock/segment.rs`: `synclab_plain` only) and the
+/// `lock_api` bridge (a build error under the checkers); a mutant of a file that an entry
+/// names but the checker build leaves out is caught at run time ([`compiled`]).
 ///
 /// A file's models are those of its design and of the designs built on it where its own
 /// models do not reach a path (the event count's sleeping through the blocking queue and the
@@ -59,24 +63,45 @@ pub const COVERING: &[(&str, &[Models])] = &[
     (
         "array/lock_free.rs",
         &[
+            m("array", &["lock_free"]),
+            m("processes", &["publisher_killed"]),
+            m("linearizability", &["lock_free_array"]),
+        ],
+    ),
+    (
+        "array/laned.rs",
+        &[
+            m("array", &["lanes_"]),
+            m("processes", &["lane_holder_killed"]),
+        ],
+    ),
+    // The slot both lock-free arrays are made of.
+    (
+        "array/slot.rs",
+        &[
             m("array", &["lock_free", "lanes_"]),
             m("processes", &["publisher_killed", "lane_holder_killed"]),
             m("linearizability", &["lock_free_array"]),
         ],
     ),
+    // What a segment adds: only the death models run in tracked memory.
+    (
+        "array/tracked.rs",
+        &[m("processes", &["publisher_killed", "lane_holder_killed"])],
+    ),
+    (
+        "array/fault.rs",
+        &[m("processes", &["publisher_killed", "lane_holder_killed"])],
+    ),
     ("lock/", &[m("locks", &[])]),
     ("lock/condvar.rs", &[m("locks", &["condvar"])]),
     ("lock/counting_mutex.rs", &[m("locks", &["counting_"])]),
+    ("lock/futex_mutex.rs", &[m("locks", &["futex_"])]),
     (
-        "lock/futex_mutex.rs",
-        &[
-            m("locks", &["futex_"]),
-            m("processes", &["mutex_holder_killed"]),
-        ],
+        "lock/robust_mutex.rs",
+        &[m("processes", &["mutex_holder_killed", "robust_mutex"])],
     ),
     ("lock/spin.rs", &[m("locks", &["spin_"])]),
-    // The `lock_api` feature is a build error under the checkers.
-    ("lock/lock_api_bridge.rs", &[]),
     ("queue/", &[m("queue", &["array_queue"])]),
     (
         "queue/array_queue",
@@ -130,7 +155,7 @@ pub const COVERING: &[(&str, &[Models])] = &[
         "pool/state.rs",
         &[m("pool", &["lock_free", "work_stealing"])],
     ),
-    ("pool/work_stealing.rs", &[m("pool", &["work_stealing"])]),
+    ("pool/work_stealing", &[m("pool", &["work_stealing"])]),
     (
         "shm/mod.rs",
         &[
@@ -139,10 +164,6 @@ pub const COVERING: &[(&str, &[Models])] = &[
             m("queue", &["duplex"]),
         ],
     ),
-    // The segment itself (mmap, the attach table, placement) exists only in the plain build.
-    ("shm/attach.rs", &[]),
-    ("shm/segment.rs", &[]),
-    ("shm/shared.rs", &[]),
 ];
 
 /// The models that cover `rel`, a path under `crates/synclab/src` (`queue/deque.rs`): the
@@ -379,6 +400,63 @@ pub enum Leg {
     TimedOut,
 }
 
+fn cargo_test(scratch: &Scratch, checker: Checker, args: &[&str]) -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(&scratch.tree)
+        .args(["test", "--release", "-q", "-p", "synclab-verification"])
+        .args(args)
+        .env("RUSTFLAGS", format!("--cfg synclab_{}", checker.name()))
+        .env("CARGO_TARGET_DIR", scratch.target(checker.name()))
+        // The zoo's expected failures are not models of the library: skip them.
+        .env("SYNCLAB_AUDIT", "1")
+        .env_remove("SYNCLAB_REPORT");
+    cmd
+}
+
+/// Builds the test binaries of `models` in `scratch` for `checker` (at most 30 minutes):
+/// `Ok(true)` if they build, `Ok(false)` if the code does not compile, `Err` for any other
+/// failure (the environment's, not the code's).
+pub fn build(scratch: &Scratch, checker: Checker, models: &[Models]) -> Result<bool, String> {
+    let mut binaries: Vec<&str> = models.iter().map(|m| m.binary).collect();
+    binaries.dedup();
+    let mut args = vec!["--no-run"];
+    for b in &binaries {
+        args.extend(["--test", b]);
+    }
+    match run_with_timeout(
+        cargo_test(scratch, checker, &args),
+        Duration::from_secs(1800),
+    ) {
+        Outcome::Passed(_) => Ok(true),
+        Outcome::Failed(log) if log.contains("could not compile") || log.contains("error[E") => {
+            Ok(false)
+        }
+        Outcome::Failed(log) => Err(format!(
+            "the {} build failed for another reason than the code:\n{}",
+            checker.name(),
+            tail(&log, 20)
+        )),
+        Outcome::TimedOut => Err(format!("the {} build took over 30 minutes", checker.name())),
+    }
+}
+
+/// Whether the checker build of `models` compiles the library file `rel` (relative to the
+/// workspace root) at all: a `compile_error!` appended to it must break the build. A file the
+/// build leaves out (a cfg, a feature) can hide no mutant from the models — nor show one.
+pub fn compiled(
+    scratch: &Scratch,
+    checker: Checker,
+    models: &[Models],
+    rel: &Path,
+) -> Result<bool, String> {
+    let path = scratch.tree.join(rel);
+    let original =
+        std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let probe = format!("{original}\ncompile_error!(\"is this file compiled?\");\n");
+    let _restore = scratch.mutate(rel, &probe)?;
+    Ok(!build(scratch, checker, models)?)
+}
+
 /// Builds the covering test binaries in `scratch` for `checker`, then runs `models` (with
 /// `only` as the only name filter, if given). The build has its own limit (30 minutes);
 /// `timeout` bounds the models' run. `Err` is an environment failure (not the mutant's).
@@ -389,39 +467,8 @@ pub fn run_models(
     only: Option<&str>,
     timeout: Duration,
 ) -> Result<Leg, String> {
-    let cargo = |args: &[&str]| {
-        let mut cmd = Command::new("cargo");
-        cmd.current_dir(&scratch.tree)
-            .args(["test", "--release", "-q", "-p", "synclab-verification"])
-            .args(args)
-            .env("RUSTFLAGS", format!("--cfg synclab_{}", checker.name()))
-            .env("CARGO_TARGET_DIR", scratch.target(checker.name()))
-            // The zoo's expected failures are not models of the library: skip them.
-            .env("SYNCLAB_AUDIT", "1")
-            .env_remove("SYNCLAB_REPORT");
-        cmd
-    };
-    let mut binaries: Vec<&str> = models.iter().map(|m| m.binary).collect();
-    binaries.dedup();
-    let mut build_args = vec!["--no-run"];
-    for b in &binaries {
-        build_args.extend(["--test", b]);
-    }
-    match run_with_timeout(cargo(&build_args), Duration::from_secs(1800)) {
-        Outcome::Passed(_) => {}
-        Outcome::Failed(log) if log.contains("could not compile") || log.contains("error[E") => {
-            return Ok(Leg::Invalid)
-        }
-        Outcome::Failed(log) => {
-            return Err(format!(
-                "the {} build failed for another reason than the code:\n{}",
-                checker.name(),
-                tail(&log, 20)
-            ))
-        }
-        Outcome::TimedOut => {
-            return Err(format!("the {} build took over 30 minutes", checker.name()))
-        }
+    if !build(scratch, checker, models)? {
+        return Ok(Leg::Invalid);
     }
     let deadline = Instant::now() + timeout;
     let mut tests = 0;
@@ -432,7 +479,7 @@ pub fn run_models(
             None => args.extend(m.filters),
         }
         let left = deadline.saturating_duration_since(Instant::now());
-        match run_with_timeout(cargo(&args), left) {
+        match run_with_timeout(cargo_test(scratch, checker, &args), left) {
             Outcome::Passed(log) => tests += passed_count(&log),
             // The build succeeded above, so this is a model failing — perhaps by aborting the
             // whole binary (a loom deadlock panics in a destructor: loom#291).
@@ -603,7 +650,11 @@ mod tests {
             covering("queue/array_queue/tracked.rs")[0].filters,
             &["array_queue"]
         );
-        assert_eq!(describe(covering("pool/join.rs")), "pool");
+        assert_eq!(describe(covering("pool/handle.rs")), "pool");
+        assert_eq!(
+            describe(covering("pool/work_stealing/registry.rs")),
+            "pool[work_stealing]"
+        );
         assert!(covering("shm/segment.rs").is_empty());
         assert!(covering("nowhere.rs").is_empty());
     }

@@ -21,6 +21,8 @@
 //!
 //! Before the first mutant of a set of covering models runs, the unmutated tree must pass
 //! those models (and run at least one): a kill against a failing baseline would mean nothing.
+//! A mutant that loom does not kill is checked to be in code the loom build compiles at all
+//! (`harness::compiled`); if not, it is recorded "no covering model", not a survivor.
 //!
 //! Results are kept in `docs/audit/semantic.tsv`, keyed as the ordering audit's are — the
 //! function a mutant is in, its rank among that operator's mutants there, the mutation and a
@@ -247,8 +249,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     if !todo.is_empty() {
         let scratch = Scratch::create(root, "mutants")?;
         let mut baselines: HashMap<(String, &'static str), usize> = HashMap::new();
+        let mut compiled: HashMap<PathBuf, bool> = HashMap::new();
         for (k, m) in todo.iter().enumerate() {
-            let record = run_one(root, &scratch, m, o.timeout, &mut baselines)?;
+            let record = run_one(root, &scratch, m, o.timeout, &mut baselines, &mut compiled)?;
             eprintln!(
                 "[{}/{}] {} {} #{} {} — {} ({:.0} s)",
                 k + 1,
@@ -273,6 +276,18 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         selected
     };
     let reasons = load_reasons(&root.join(REASONS));
+    if o.write_docs {
+        // A reason whose mutant no longer exists (its function renamed, its code gone) is
+        // never shown: say so, so the file can be kept in step.
+        let current: std::collections::HashSet<String> =
+            everything.iter().map(Mutant::reason_key).collect();
+        for stale in reasons.keys().filter(|k| !current.contains(*k)) {
+            eprintln!(
+                "mutants: {REASONS} has a reason for no current mutant: {}",
+                stale.replace('\t', " | ")
+            );
+        }
+    }
     let table = render(root, &everything, &known, &reasons);
     println!("{table}");
     if o.write_docs {
@@ -385,6 +400,7 @@ fn run_one(
     m: &Mutant,
     timeout: Duration,
     baselines: &mut HashMap<(String, &'static str), usize>,
+    compiled: &mut HashMap<PathBuf, bool>,
 ) -> Result<Record, String> {
     let models = harness::covering(&m.rel);
     if models.is_empty() {
@@ -427,12 +443,20 @@ fn run_one(
             "killed by loom".to_string()
         }
         Leg::Passed { .. } | Leg::TimedOut => {
+            // A survivor in a file the loom build leaves out proves nothing.
+            let before = start.elapsed();
+            if !is_compiled(scratch, Checker::Loom, models, &rel_file, compiled)? {
+                return Ok(Record {
+                    verdict: "no covering model".into(),
+                    models: format!("loom: {described} (the loom build does not compile the file)"),
+                    seconds: before.as_secs_f64(),
+                });
+            }
             let loom_timed_out = matches!(loom, Leg::TimedOut);
             if loom_timed_out {
                 notes.push_str(&format!(" — timed out after {} s", timeout.as_secs()));
             }
             // The shuttle baseline runs on the unmutated tree (outside the time counted).
-            let before = start.elapsed();
             let shuttle_tests = baseline(scratch, Checker::Shuttle, models, timeout, baselines)?;
             let resumed = Instant::now();
             notes.push_str("; shuttle");
@@ -468,6 +492,28 @@ fn run_one(
         models: notes,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// Whether the `checker` build compiles `rel` (probed once per file and run, on the unmutated
+/// tree).
+fn is_compiled(
+    scratch: &Scratch,
+    checker: Checker,
+    models: &[Models],
+    rel: &Path,
+    cache: &mut HashMap<PathBuf, bool>,
+) -> Result<bool, String> {
+    if let Some(&known) = cache.get(rel) {
+        return Ok(known);
+    }
+    eprintln!(
+        "mutants: is {} compiled under {}?",
+        rel.display(),
+        checker.name()
+    );
+    let yes = harness::compiled(scratch, checker, models, rel)?;
+    cache.insert(rel.to_path_buf(), yes);
+    Ok(yes)
 }
 
 /// ` — failed: a, b` (at most three names).
