@@ -767,8 +767,8 @@ fn write_docs(root: &Path, table: &str) -> Result<(), String> {
         END,
         &format!(
             "Generated on {stamp} from [`docs/audit/semantic.tsv`](audit/semantic.tsv) (a \
-             result is kept while the code of the function the mutant is in is unchanged, \
-             wherever the function moves).\n\n{table}"
+             result is kept while the function the mutant is in keeps its name and its code, \
+             wherever it moves).\n\n{table}"
         ),
     )
 }
