@@ -38,10 +38,10 @@ const fn m(binary: &'static str, filters: &'static [&'static str]) -> Models {
 /// Which models cover which code: (source-path prefix under `crates/synclab/src`, models).
 /// The longest matching prefix wins; a file no entry matches has no covering model, and its
 /// mutants are recorded so. That is the case of what the checker builds leave out — the
-/// segment's mmap, attach and placement code (`shm/attach.rs`, `shm/segment.rs`,
-/// `shm/shared.rs`, `array/segment.rs`, `lock/segment.rs`: `synclab_plain` only) and the
-/// `lock_api` bridge (a build error under the checkers); a mutant of a file that an entry
-/// names but the checker build leaves out is caught at run time ([`compiled`]).
+/// segment itself (every file under `shm/` but `mod.rs`, and `array/segment.rs`,
+/// `lock/segment.rs`: `synclab_plain` only) and the `lock_api` bridge (a build error under
+/// the checkers); a mutant of a file that an entry names but the checker build leaves out is
+/// caught at run time ([`compiled`]).
 ///
 /// A file's models are those of its design and of the designs built on it where its own
 /// models do not reach a path (the event count's sleeping through the blocking queue and the
