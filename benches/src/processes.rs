@@ -15,7 +15,7 @@
 //!   separates the array from the second is the array's protocol.
 //! * `processes/queue-64b` — this process pushes 64-byte messages, the helper pops them
 //!   (Mops = messages / time until the helper has popped the last). synclab:
-//!   `BlockingQueueIn<[u64; 8], ArrayQueueIn<Shm>, Shm>` of [`QUEUE_CAPACITY`] slots. Anchors:
+//!   `BlockingQueue<[u64; 8], ArrayQueue<[u64; 8], Shm>>` of [`QUEUE_CAPACITY`] slots. Anchors:
 //!   64-byte writes into a pipe and a unix stream socket, read in 64-byte records.
 //!
 //! With `--features iceoryx2` (rustc ≥ 1.89), iceoryx2's publish-subscribe joins the spinning
@@ -42,7 +42,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use synclab::array::{LanedArray, LockFreeArray};
-use synclab::queue::{ArrayQueueIn, BlockingQueueIn, DuplexIn};
+use synclab::queue::{ArrayQueue, BlockingQueue, Duplex};
 use synclab::shm::Region as _;
 use synclab::shm::{
     region_end, Cursor, Design, InSegment, OpenError, Placeable, SegmentOptions, Shared, Shm,
@@ -59,10 +59,10 @@ pub const QUEUE_CAPACITY: u64 = 1024;
 const ASLEEP_WORK: Duration = Duration::from_micros(50);
 
 type Message = [u64; 8];
-type ShmQueue = BlockingQueueIn<Message, ArrayQueueIn<Message, Shm>, Shm>;
+type ShmQueue = BlockingQueue<Message, ArrayQueue<Message, Shm>>;
 type ShmArray = LockFreeArray<u64, Shm>;
 type ShmLanes = LanedArray<u64, Shm>;
-type ShmDuplex = DuplexIn<u64, Shm>;
+type ShmDuplex = Duplex<u64, Shm>;
 /// Slots per direction of the round trip's duplex ring.
 const DUPLEX_CAPACITY: u64 = 64;
 
@@ -127,8 +127,8 @@ type Turns = (fn(&AtomicU32, u32), fn(&AtomicU32, u32));
 
 const ARRAY: &str = "LockFreeArray<Shm>";
 const LANES: &str = "LanedArray<Shm>";
-const DUPLEX: &str = "DuplexIn<Shm>";
-const QUEUE: &str = "BlockingQueueIn<ArrayQueue, Shm>";
+const DUPLEX: &str = "Duplex<Shm>";
+const QUEUE: &str = "BlockingQueue<ArrayQueue<Shm>>";
 const FUTEX_FLOOR: &str = "raw shared futex";
 const SPIN_FLOOR: &str = "spin on one shared line";
 const FRESH_FLOOR: &str = "spin on a fresh line per handoff";

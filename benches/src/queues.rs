@@ -30,6 +30,7 @@ use std::time::Instant;
 
 use synclab::lock::{FutexFamily, StdFamily};
 use synclab::queue::{ArrayQueue, BlockingQueue, LockedQueue, MpmcQueue};
+use synclab::shm::Heap;
 
 use crate::{
     Contender, CountScope, CountedOp, Measurement, Metric, Params, Region, Role, Target, Workload,
@@ -496,7 +497,7 @@ fn spin_crossbeam_seg(p: &Params) -> Measurement {
     )
 }
 
-fn blocking<Q: MpmcQueue<Item> + 'static>(p: &Params) -> Measurement {
+fn blocking<Q: MpmcQueue<Item, Memory = Heap> + 'static>(p: &Params) -> Measurement {
     mpmc(
         p,
         BlockingQueue::<Item, Q>::with_capacity(CAPACITY).expect("capacity is non-zero"),
@@ -519,7 +520,7 @@ fn blocking_synclab_locked_futex(p: &Params) -> Measurement {
 
 /// synclab's channel ends over queue `Q`: every producer and consumer shares the one pair of
 /// ends (as the crossbeam and flume contenders do), so the facade's cost is what is measured.
-fn channel<Q: MpmcQueue<Item> + 'static>(p: &Params) -> Measurement {
+fn channel<Q: MpmcQueue<Item, Memory = Heap> + 'static>(p: &Params) -> Measurement {
     mpmc(
         p,
         synclab::queue::bounded_with::<Item, Q>(CAPACITY).expect("capacity is non-zero"),

@@ -149,17 +149,17 @@ macro_rules! model_memory {
     };
 }
 
-// SAFETY: `HeapRegion::new` owns what it is given.
+// SAFETY: the heap's regions own what they are given.
 unsafe impl HeapMemory for ModelShm {
     fn region<H, E>(header: H, elems: Box<[E]>) -> HeapRegion<H, E> {
-        HeapRegion::new(header, elems)
+        <Heap as HeapMemory>::region(header, elems)
     }
 }
 
 // SAFETY: as above.
 unsafe impl HeapMemory for UnpolledModelShm {
     fn region<H, E>(header: H, elems: Box<[E]>) -> HeapRegion<H, E> {
-        HeapRegion::new(header, elems)
+        <Heap as HeapMemory>::region(header, elems)
     }
 }
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use synclab::array::{CondvarArray, LockFreeArray, PollingArray, PublishError, SharedArray};
 use synclab::lock::{FutexFamily, StdFamily};
 use synclab::queue::{ArrayQueue, BlockingQueue, LockedQueue, MpmcQueue, PopError, PushError};
+use synclab::shm::Heap;
 use synclab_verification::linearizability::{
     array_history, closable_queue_history, deque_history, queue_history, ArrayRet,
     ClosableQueueOps, ClosableQueueRet, Verdict,
@@ -125,7 +126,7 @@ fn blocking_queue_try_operations_are_linearizable() {
 /// Checks `HISTORIES` histories of `BlockingQueue<Q>`'s `try_push`, `try_pop` and `close`
 /// (issue 13, point 3: a push that overlapped `close` could return `Ok` after a pop had
 /// reported closed-and-empty).
-fn check_closable<Q: MpmcQueue<u64> + 'static>(name: &'static str) {
+fn check_closable<Q: MpmcQueue<u64, Memory = Heap> + 'static>(name: &'static str) {
     let seed = Arc::new(AtomicU64::new(0));
     let linearizable = Arc::new(AtomicUsize::new(0));
     let unknown = Arc::new(AtomicUsize::new(0));

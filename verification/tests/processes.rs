@@ -9,8 +9,8 @@
 use std::time::Duration;
 use synclab::array::{LanedArray, LockFreeArray, PublishError, PublishStep, SlotWaitError};
 use synclab::lock::RobustMutex;
-use synclab::queue::duplex::SendStep;
-use synclab::queue::{ArrayQueueIn, DuplexIn, QueueStep, SpinRecvError};
+use synclab::queue::SendStep;
+use synclab::queue::{ArrayQueue, Duplex, QueueStep, SpinRecvError};
 
 use synclab::sync::atomic::AtomicU32;
 use synclab::sync::futex::{CrossProcess, WakeScope};
@@ -215,7 +215,7 @@ fn lane_holder_killed_after_write_reader_gets_publisher_died() {
 /// dead holder's records (and counted a stamped but unrecorded send).
 fn duplex_holder_death(step: SendStep) {
     let kernel = Kernel::new();
-    let d = Arc::new(DuplexIn::<u32, ModelShm>::with_capacity_in(2).unwrap());
+    let d = Arc::new(Duplex::<u32, ModelShm>::with_capacity_in(2).unwrap());
     let victim = {
         let (d, kernel) = (Arc::clone(&d), Arc::clone(&kernel));
         thread::spawn(move || {
@@ -256,7 +256,7 @@ fn duplex_holder_death(step: SendStep) {
 
 #[test]
 fn duplex_holder_killed_before_its_stamp_peer_gets_peer_died() {
-    Model::new("DuplexIn<ModelShm>: end 0's holder dies after writing a value, before its stamp")
+    Model::new("Duplex<ModelShm>: end 0's holder dies after writing a value, before its stamp")
         .threads(2)
         .ops("victim: end(0); send 4; write 5; die; survivor: end(1); recv 4; recv → PeerDied; take end 0; send 7; recv 7")
         .exhaustive()
@@ -265,7 +265,7 @@ fn duplex_holder_killed_before_its_stamp_peer_gets_peer_died() {
 
 #[test]
 fn duplex_holder_killed_after_its_stamp_value_arrives_once() {
-    Model::new("DuplexIn<ModelShm>: end 0's holder dies after a stamp, before its record")
+    Model::new("Duplex<ModelShm>: end 0's holder dies after a stamp, before its record")
         .threads(2)
         .ops("victim: end(0); send 4; send 5 up to the stamp; die; survivor: end(1); recv 4; recv 5; take end 0; send 7; recv 7")
         .exhaustive()
@@ -278,13 +278,13 @@ fn duplex_holder_killed_after_its_stamp_value_arrives_once() {
 /// two pops did not already) and find the queue empty, with the abandoned push counted.
 fn producer_death() {
     let kernel = Kernel::new();
-    let q = Arc::new(ArrayQueueIn::<u32, ModelShm>::new_in(3).unwrap());
+    let q = Arc::new(ArrayQueue::<u32, ModelShm>::new_in(3).unwrap());
     let victim = {
         let (q, kernel) = (Arc::clone(&q), Arc::clone(&kernel));
         thread::spawn(move || {
             as_process(&kernel, 1, || {
                 q.push(1).unwrap();
-                q.push_dying(2, QueueStep::AfterClaim).unwrap();
+                assert!(q.run_dying(QueueStep::PushAfterClaim(2)));
             });
             runs_on_a_while();
             kernel.exit(1);
@@ -309,7 +309,7 @@ fn producer_death() {
 
 #[test]
 fn producer_killed_after_claim_consumers_pop_past_it() {
-    Model::new("ArrayQueueIn<ModelShm>: producer dies after its tail CAS; consumer pops past")
+    Model::new("ArrayQueue<ModelShm>: producer dies after its tail CAS; consumer pops past")
         .threads(2)
         .ops("victim: push 1; claim a slot for 2; die; survivor: push 3; pop until 2 items; join; pop")
         .exhaustive()
@@ -322,7 +322,7 @@ fn producer_killed_after_claim_consumers_pop_past_it() {
 /// its consumer) and succeed; then it pops 2 and 3.
 fn consumer_death() {
     let kernel = Kernel::new();
-    let q = Arc::new(ArrayQueueIn::<u32, ModelShm>::new_in(2).unwrap());
+    let q = Arc::new(ArrayQueue::<u32, ModelShm>::new_in(2).unwrap());
     as_process(&kernel, 2, || {
         q.push(1).unwrap();
         q.push(2).unwrap();
@@ -330,7 +330,11 @@ fn consumer_death() {
     let victim = {
         let (q, kernel) = (Arc::clone(&q), Arc::clone(&kernel));
         thread::spawn(move || {
-            as_process(&kernel, 1, || q.pop_dying(QueueStep::AfterClaim).unwrap());
+            as_process(
+                &kernel,
+                1,
+                || assert!(q.run_dying(QueueStep::PopAfterClaim)),
+            );
             runs_on_a_while();
             kernel.exit(1);
         })
@@ -348,8 +352,7 @@ fn consumer_death() {
 #[test]
 fn consumer_killed_after_claim_producers_reuse_its_slot() {
     Model::new(
-        "ArrayQueueIn<ModelShm>: consumer dies after its head CAS; producer reuses the slot",
-    )
+        "ArrayQueue<ModelShm>: consumer dies after its head CAS; producer reuses the slot", )
     .threads(2)
     .ops("survivor: push 1, 2; victim: claim 1; die; survivor: push 3 (retry while full); pop ×2")
     .exhaustive()

@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 
 use synclab::lock::{FutexFamily, StdFamily};
+use synclab::shm::Heap;
 // Some of these are used only by the plain-build proptests.
 #[cfg_attr(any(synclab_loom, synclab_shuttle), allow(unused_imports))]
 use synclab::queue::{
@@ -266,7 +267,7 @@ fn event_count_keys_are_bound_to_their_event_count() {
         });
 }
 
-fn blocking_push_pop_across_full_and_empty<Q: MpmcQueue<u32> + 'static>() {
+fn blocking_push_pop_across_full_and_empty<Q: MpmcQueue<u32, Memory = Heap> + 'static>() {
     let q = Arc::new(Blocking::<Q>::with_capacity(1).unwrap());
     let producer = {
         let q = Arc::clone(&q);
@@ -308,7 +309,7 @@ fn blocking_locked_queue_futex_no_lost_wakeup() {
 }
 
 /// Two blocked poppers, one pusher: each push must wake (signal) a different sleeper.
-fn blocking_two_poppers<Q: MpmcQueue<u32> + 'static>() {
+fn blocking_two_poppers<Q: MpmcQueue<u32, Memory = Heap> + 'static>() {
     let q = Arc::new(Blocking::<Q>::with_capacity(1).unwrap());
     let poppers: Vec<_> = (0..2)
         .map(|_| {
@@ -456,7 +457,7 @@ fn mpmc_3p3c<Q: MpmcQueue<u32> + 'static>(capacity: usize) {
 
 /// 3 producers and 3 consumers over a blocking queue; the main thread closes it when the
 /// producers are done, and consumers pop until `Closed`.
-fn blocking_3p3c<Q: MpmcQueue<u32> + 'static>(capacity: usize) {
+fn blocking_3p3c<Q: MpmcQueue<u32, Memory = Heap> + 'static>(capacity: usize) {
     let q = Arc::new(Blocking::<Q>::with_capacity(capacity).unwrap());
     let producers: Vec<_> = (0..PRODUCERS)
         .map(|p| {
@@ -602,7 +603,7 @@ mod plain {
 
     /// The blocking layer: `try_*` against the model, blocking `push`/`pop` only when they
     /// cannot sleep, and `close` (after which pushes fail and pops drain).
-    fn blocking_against_model<Q: MpmcQueue<u8>>(capacity: usize, ops: &[Op]) {
+    fn blocking_against_model<Q: MpmcQueue<u8, Memory = Heap>>(capacity: usize, ops: &[Op]) {
         let q = BlockingQueue::<u8, Q>::with_capacity(capacity).unwrap();
         let mut model = VecDeque::new();
         let mut closed = false;
@@ -633,7 +634,7 @@ mod plain {
                     }
                     None => assert_eq!(q.try_pop(), Err(PopError::Empty)),
                 },
-                Op::Len => assert_eq!(q.len(), model.len()),
+                Op::Len => assert_eq!(q.inner().len(), model.len()),
                 Op::Close => {
                     assert_eq!(q.close(), !closed, "close reports whether it closed");
                     closed = true;
@@ -933,7 +934,7 @@ zoo_test! {
 /// A producer pushes one item and closes; the consumer pops until the queue reports closed.
 /// It must get the item: `close` publishes (Release) and `try_pop` acquires, so a popper that
 /// sees "closed" also sees every push that preceded the close and drains it first.
-fn pushed_before_close_is_drained<Q: MpmcQueue<u32> + 'static>() {
+fn pushed_before_close_is_drained<Q: MpmcQueue<u32, Memory = Heap> + 'static>() {
     let q = Arc::new(BlockingQueue::<u32, Q>::with_capacity(1).unwrap());
     let producer = {
         let q = Arc::clone(&q);
@@ -1053,6 +1054,8 @@ const PHASE: usize = 0b11;
 const CLOSED_BIT: usize = 0b100;
 
 impl MpmcQueue<u32> for OneSlot {
+    type Memory = Heap;
+
     fn with_capacity(capacity: usize) -> Result<Self, CapacityError> {
         match capacity {
             0 => Err(CapacityError::Zero),
@@ -1201,7 +1204,7 @@ fn blocking_is_closed_publishes_the_closers_writes() {
 /// One producer pushes, another thread closes, the main thread pops until `Closed`. Whatever
 /// the interleaving: a push that returned `Ok` was popped, one that returned `Closed` got its
 /// own value back and it was not popped, and the queue is closed-and-empty at the end.
-fn close_racing_push<Q: MpmcQueue<u32> + 'static>() {
+fn close_racing_push<Q: MpmcQueue<u32, Memory = Heap> + 'static>() {
     let q = Arc::new(Blocking::<Q>::with_capacity(2).unwrap());
     let producer = {
         let q = Arc::clone(&q);
@@ -1266,7 +1269,7 @@ close_racing_push_models! {
 /// push 10 items each (blocking `push`, capacity 2) while consumer 0 closes the queue after
 /// its fourth pop; two consumers pop until `Closed`. Every value is accounted for exactly
 /// once: popped (its push returned `Ok`) or handed back (its push returned `Closed`).
-fn close_while_producing<Q: MpmcQueue<u32> + 'static>() {
+fn close_while_producing<Q: MpmcQueue<u32, Memory = Heap> + 'static>() {
     let producers_count: u32 = if synclab::sync::WORLD == synclab::sync::World::Plain {
         24
     } else {
@@ -1363,7 +1366,7 @@ close_while_producing_models! {
 
 /// Two senders (main and a clone on another thread) send one item each and drop their end;
 /// the receiver, asleep on the empty channel, drains both and then sees `Disconnected`.
-fn channel_last_sender_dropped_while_receiver_sleeps<Q: MpmcQueue<u32> + 'static>() {
+fn channel_last_sender_dropped_while_receiver_sleeps<Q: MpmcQueue<u32, Memory = Heap> + 'static>() {
     let (tx, rx) = bounded_with::<u32, Q>(2).unwrap();
     let receiver = thread::spawn(move || {
         let mut got: Vec<u32> = rx.iter().collect();
@@ -1399,7 +1402,7 @@ fn channel_locked_queue_last_sender_dropped_while_receiver_sleeps() {
 
 /// Capacity 1: the sender's second `send` sleeps on the full channel until the receiver's
 /// thread drops the only receiver; it then gets its value back.
-fn channel_last_receiver_dropped_while_sender_sleeps<Q: MpmcQueue<u32> + 'static>() {
+fn channel_last_receiver_dropped_while_sender_sleeps<Q: MpmcQueue<u32, Memory = Heap> + 'static>() {
     let (tx, rx) = bounded_with::<u32, Q>(1).unwrap();
     tx.send(1).unwrap();
     let receiver = thread::spawn(move || drop(rx));
@@ -1623,7 +1626,7 @@ fn array_queue_force_push_racing_close() {
 /// A timed pop (which the futex model may time out at any moment) and an untimed pop compete
 /// for the items main pushes: every item is popped at most once, and the untimed pop always
 /// returns — a timeout never swallows the wakeup meant for it.
-fn blocking_timed_pop_beside_untimed_pop<Q: MpmcQueue<u32> + 'static>() {
+fn blocking_timed_pop_beside_untimed_pop<Q: MpmcQueue<u32, Memory = Heap> + 'static>() {
     let q = Arc::new(Blocking::<Q>::with_capacity(2).unwrap());
     let timed = {
         let q = Arc::clone(&q);

@@ -96,7 +96,7 @@ pub struct PoolArgs {
     #[arg(long)]
     pub timeout_ms: Option<u64>,
     /// Run the workers as processes taking jobs from a queue in a shared segment
-    /// (`BlockingQueueIn<Shm>`; Linux only); `--threads` is then the number of processes.
+    /// (`BlockingQueue<u64, ArrayQueue<u64, Shm>>`; Linux only); `--threads` is then the number of processes.
     #[arg(long)]
     pub processes: bool,
     /// With --processes: kill (SIGKILL) worker N while it runs its first job; the parent

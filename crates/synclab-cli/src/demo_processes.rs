@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use synclab::array::{CondvarArray, LockFreeArray, PublishStep, SlotWaitError};
 use synclab::lock::{RobustFamily, RobustMutex};
-use synclab::queue::{ArrayQueueIn, BlockingQueueIn};
+use synclab::queue::{ArrayQueue, BlockingQueue};
 use synclab::shm::{InSegment, SegmentOptions, Shared, Shm};
 
 /// A published value: the slot's data and the publisher's monotonic clock at publish, in ns.
@@ -63,7 +63,7 @@ pub enum ChildRole {
 /// The most worker processes of the pool demo.
 pub const MAX_WORKERS: usize = 32;
 /// Jobs, in the pool demo's queue.
-type JobQueue = BlockingQueueIn<u64, ArrayQueueIn<u64, Shm>, Shm>;
+type JobQueue = BlockingQueue<u64, ArrayQueue<u64, Shm>>;
 /// Which job each worker runs (job + 1; 0: none), under a robust mutex.
 type Board = InSegment<RobustMutex<[u64; MAX_WORKERS], Shm>>;
 /// Per job: the pid of the worker that finished it, and when (monotonic ns).
@@ -305,7 +305,7 @@ fn array_parent<A: ProcArray<Params = u64>>(
     println!(
         "synclab demo array --processes: {}, {len} slots in segment {segment} ({} bytes), write delay {delay_ms} ms, producer and consumer are processes",
         A::NAME,
-        array.segment().len()
+        array.segment().size()
     );
     let start = now_ns();
     let deadline =
@@ -415,7 +415,7 @@ pub fn pool(
     let results = Shared::<Results>::create(&format!("{base}-results"), &(jobs as u64), &options())
         .map_err(e)?;
     println!(
-        "synclab demo pool --processes: {workers} worker processes, {jobs} jobs of {task_ms} ms through BlockingQueueIn<Shm> (segments {base}-*)"
+        "synclab demo pool --processes: {workers} worker processes, {jobs} jobs of {task_ms} ms through BlockingQueue<ArrayQueue<Shm>> (segments {base}-*)"
     );
     let start = now_ns();
     for job in 0..jobs as u64 {

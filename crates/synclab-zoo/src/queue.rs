@@ -7,8 +7,8 @@
 //! | [`FencelessEventCount`] | no `fence(SeqCst)` between "I published" / "I registered" and the other side's load (lost wakeup under weak memory) | [`EventCount`]: a fence on each side |
 //! | [`pop_without_recheck`] | a waiter that sleeps right after `prepare_wait` without re-checking the queue (lost wakeup) | [`BlockingQueue`](synclab::queue::BlockingQueue): re-check, then wait |
 //! | [`TwoLaneQueue`] | two inner queues used round-robin: items of one producer can be popped out of order | a single ring |
-//! | [`BrokenRing`] with [`RingBug::NoSpaceCheck`] | a single-producer single-consumer ring (one direction of a duplex ring) whose sender skips the space check: it overwrites a value the receiver has not taken (a value lost), or is taking (data race) | [`DuplexIn`](synclab::queue::DuplexIn): reload the receiver's `received` (Acquire) when the cached view says full |
-//! | [`BrokenRing`] with [`RingBug::RelaxedRecord`] | the receiver records what it took with a Relaxed store: the sender sees room without seeing the receiver's read (data race) | `DuplexIn`: Release record |
+//! | [`BrokenRing`] with [`RingBug::NoSpaceCheck`] | a single-producer single-consumer ring (one direction of a duplex ring) whose sender skips the space check: it overwrites a value the receiver has not taken (a value lost), or is taking (data race) | [`Duplex`](synclab::queue::Duplex): reload the receiver's `received` (Acquire) when the cached view says full |
+//! | [`BrokenRing`] with [`RingBug::RelaxedRecord`] | the receiver records what it took with a Relaxed store: the sender sees room without seeing the receiver's read (data race) | `Duplex`: Release record |
 //!
 //! Under [the zoo's rule](super#the-rule-safe-code-cannot-reach-undefined-behaviour),
 //! `BrokenArrayQueue` and `BrokenRing` (data races) are built only by an `unsafe`
@@ -352,6 +352,8 @@ pub struct TwoLaneQueue<T> {
 }
 
 impl<T: Send> MpmcQueue<T> for TwoLaneQueue<T> {
+    type Memory = synclab::shm::Heap;
+
     fn with_capacity(capacity: usize) -> Result<Self, CapacityError> {
         if capacity == 0 {
             return Err(CapacityError::Zero);
@@ -420,7 +422,7 @@ pub enum RingBug {
     RelaxedRecord,
 }
 
-/// One direction of a [`DuplexIn`](synclab::queue::DuplexIn) with one deliberate bug in its
+/// One direction of a [`Duplex`](synclab::queue::Duplex) with one deliberate bug in its
 /// backpressure; see [`RingBug`]. Otherwise the duplex ring's protocol: Release stamp after
 /// the value, Acquire stamp before the read, Release record after it, Acquire reload of the
 /// record when the sender's view says full.

@@ -196,7 +196,7 @@ fn a_changed_format_word_is_not_a_segment() {
 fn a_segment_shrunk_below_its_header_is_a_size_mismatch_at_once() {
     let n = name("shrunk");
     let a = Shared::<Array>::create(&n, &4, &opts()).unwrap();
-    let len = a.segment().len() as u64;
+    let len = a.segment().size() as u64;
     object(&n).set_len(100).unwrap();
     let (result, took) = timed_open(&n);
     match result {

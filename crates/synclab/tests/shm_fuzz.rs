@@ -13,7 +13,7 @@
 //! waits, non-blocking handles (a blocking `lock` or `wait` waits, by contract, for as long as
 //! the holder or publisher a word names lives).
 //!
-//! Runs per design: `SYNCLAB_FUZZ_RUNS` (default 25 in `cargo test`, scaled down from the
+//! Runs per design: `SYNCLAB_FUZZ_RUNS` (default 10 in `cargo test`, scaled down from the
 //! 1000 per design the full run makes in release and in debug:
 //! `SYNCLAB_FUZZ_RUNS=1000 cargo test [--release] -p synclab --test shm_fuzz`).
 
@@ -32,11 +32,12 @@ use process::{describe, read_instruction, report, Peer, ROLE_ENV};
 use synclab::{
     array::{CondvarArray, LanedArray, LockFreeArray},
     lock::{Condvar, FutexMutex, RobustFamily, RobustMutex},
-    queue::{ArrayQueueIn, BlockingQueueIn, DuplexIn},
+    queue::{ArrayQueue, BlockingQueue, Duplex},
     shm::{Design, InSegment, SegmentOptions, Shared, Shm},
 };
 
-/// Operations each peer makes per run.
+/// Operations each peer makes per run at least: it goes on until this process, done writing,
+/// tells it to stop, so that every write lands while the peer operates.
 #[cfg(target_os = "linux")]
 const PEER_OPS: usize = 150;
 /// Random words written per run.
@@ -73,11 +74,11 @@ type ClaimArray = LockFreeArray<u64, Shm>;
 #[cfg(target_os = "linux")]
 type Laned = LanedArray<u64, Shm>;
 #[cfg(target_os = "linux")]
-type Ring = DuplexIn<u64, Shm>;
+type Ring = Duplex<u64, Shm>;
 #[cfg(target_os = "linux")]
-type Queue = ArrayQueueIn<u64, Shm>;
+type Queue = ArrayQueue<u64, Shm>;
 #[cfg(target_os = "linux")]
-type Blocking = BlockingQueueIn<u64, Queue, Shm>;
+type Blocking = BlockingQueue<u64, Queue>;
 #[cfg(target_os = "linux")]
 type CvArray = CondvarArray<u64, RobustFamily<Shm>, Shm>;
 
@@ -315,7 +316,7 @@ fn main() -> ExitCode {
     let runs: usize = std::env::var("SYNCLAB_FUZZ_RUNS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(25);
+        .unwrap_or(10);
     let only = std::env::var("SYNCLAB_FUZZ_ONLY").ok();
     let designs: [(&str, Run); 8] = [
         (ShmMutex::NAME, fuzz::<ShmMutex>),
@@ -359,8 +360,21 @@ fn options() -> SegmentOptions {
     SegmentOptions::new().ready_timeout(Duration::from_secs(5))
 }
 
-/// The peer: for each segment name it is given, opens the design and runs `PEER_OPS`
-/// operations on it, then reports its tally.
+/// Whether a line waits on stdin (the parent's "stop"); reads it if so.
+#[cfg(target_os = "linux")]
+fn told_to_stop() -> bool {
+    let mut poll = libc::pollfd {
+        fd: 0,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd; a zero timeout never blocks.
+    let ready = unsafe { libc::poll(&mut poll, 1, 0) } > 0;
+    ready && read_instruction().is_some()
+}
+
+/// The peer: for each segment name it is given, opens the design and operates on it (at least
+/// `PEER_OPS` times, and until told to stop), then reports its tally.
 #[cfg(target_os = "linux")]
 fn peer(spec: &str) -> ! {
     fn serve<D: Fuzzed>() -> ! {
@@ -372,9 +386,12 @@ fn peer(spec: &str) -> ! {
             };
             report("opened");
             let mut tally = Tally::default();
-            for _ in 0..PEER_OPS {
+            loop {
                 k = k.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
                 tally.time(&d, k >> 33);
+                if tally.ops >= PEER_OPS as u64 && told_to_stop() {
+                    break;
+                }
             }
             drop(d);
             report(&format!(
@@ -425,13 +442,16 @@ fn fuzz<D: Fuzzed>(runs: usize) -> Result<String, String> {
             .write(true)
             .open(format!("/dev/shm{name}"))
             .map_err(|e| e.to_string())?;
-        let data_start = d.segment().len() as u64 - data_len;
+        let data_start = d.segment().size() as u64 - data_len;
         let words = data_len / 8;
         peer.say(&name)?;
-        match peer.line(deadline)?.as_str() {
-            "opened" => {}
-            _ => unopened += 1,
-        }
+        let line_was_opened = match peer.line(deadline)?.as_str() {
+            "opened" => true,
+            _ => {
+                unopened += 1;
+                false
+            }
+        };
         for w in 0..WRITES {
             let offset = if w == 0 {
                 data_start + (run as u64 % words.max(1)) * 8
@@ -454,6 +474,9 @@ fn fuzz<D: Fuzzed>(runs: usize) -> Result<String, String> {
                 let k = rng.next() >> 33;
                 mine.time(&d, k);
             }
+        }
+        if line_was_opened {
+            peer.say("stop")?;
         }
         let line = match peer.line(deadline) {
             Ok(line) => line,

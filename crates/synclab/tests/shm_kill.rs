@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use synclab::{
     array::{CondvarArray, LanedArray, LockFreeArray, PublishError, PublishStep, SlotWaitError},
     lock::{RobustFamily, RobustMutex},
-    queue::{duplex::SendStep, ArrayQueueIn, BlockingQueueIn, DuplexIn, QueueStep, SpinRecvError},
+    queue::{ArrayQueue, BlockingQueue, Duplex, QueueStep, SendStep, SpinRecvError},
     shm::{InSegment, SegmentOptions, Shared, Shm},
 };
 
@@ -28,14 +28,14 @@ type ShmArray = LockFreeArray<u64, Shm>;
 type ShmLanes = LanedArray<u64, Shm>;
 /// A duplex ring in a segment.
 #[cfg(target_os = "linux")]
-type ShmDuplex = DuplexIn<u64, Shm>;
+type ShmDuplex = Duplex<u64, Shm>;
 #[cfg(target_os = "linux")]
 type ShmCondvarArray = CondvarArray<u64, RobustFamily<Shm>, Shm>;
 /// A 64-byte message.
 #[cfg(target_os = "linux")]
 type Message = [u64; 8];
 #[cfg(target_os = "linux")]
-type ShmQueue = BlockingQueueIn<Message, ArrayQueueIn<Message, Shm>, Shm>;
+type ShmQueue = BlockingQueue<Message, ArrayQueue<Message, Shm>>;
 
 /// One run of a scenario: the time from the kill to the survivor's report, or what went wrong.
 #[cfg(target_os = "linux")]
@@ -208,15 +208,16 @@ fn child(spec: &str) -> ! {
         "push" => {
             let q = Shared::<ShmQueue>::open(name, &options()).expect("open queue segment");
             q.push([1; 8]).expect("open queue");
-            q.inner()
-                .push_dying([2; 8], QueueStep::AfterClaim)
-                .expect("room");
+            assert!(
+                q.inner().run_dying(QueueStep::PushAfterClaim([2; 8])),
+                "room"
+            );
             say("claimed");
             Box::new(q)
         }
         "pop" => {
             let q = Shared::<ShmQueue>::open(name, &options()).expect("open queue segment");
-            q.inner().pop_dying(QueueStep::AfterClaim).expect("an item");
+            assert!(q.inner().run_dying(QueueStep::PopAfterClaim), "an item");
             say("claimed");
             Box::new(q)
         }

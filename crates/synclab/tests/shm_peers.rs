@@ -26,7 +26,7 @@ use process::{describe, read_instruction, report, wait_pid, Peer, ROLE_ENV};
 use synclab::{
     array::{CondvarArray, LanedArray, LockFreeArray},
     lock::{Condvar, RobustFamily, RobustMutex},
-    queue::{ArrayQueueIn, BlockingQueueIn, DuplexIn},
+    queue::{ArrayQueue, BlockingQueue, Duplex},
     shm::{InSegment, OpenError, SegmentOptions, Shared, Shm},
 };
 
@@ -524,7 +524,7 @@ fn small_dev_shm() -> std::io::Result<()> {
 
 /// A queue of 2^20 64-byte messages: about 72 MiB.
 #[cfg(target_os = "linux")]
-type BigQueue = ArrayQueueIn<[u64; 8], Shm>;
+type BigQueue = ArrayQueue<[u64; 8], Shm>;
 
 #[cfg(target_os = "linux")]
 fn full_shm_child(name: &str) -> ! {
@@ -579,11 +579,11 @@ type ClaimArray = LockFreeArray<u64, Shm>;
 #[cfg(target_os = "linux")]
 type Laned = LanedArray<u64, Shm>;
 #[cfg(target_os = "linux")]
-type Ring = DuplexIn<u64, Shm>;
+type Ring = Duplex<u64, Shm>;
 #[cfg(target_os = "linux")]
-type Queue = ArrayQueueIn<u64, Shm>;
+type Queue = ArrayQueue<u64, Shm>;
 #[cfg(target_os = "linux")]
-type Blocking = BlockingQueueIn<u64, Queue, Shm>;
+type Blocking = BlockingQueue<u64, Queue>;
 #[cfg(target_os = "linux")]
 type CvArray = CondvarArray<u64, RobustFamily<Shm>, Shm>;
 #[cfg(target_os = "linux")]

@@ -112,7 +112,7 @@ pub const COVERING: &[(&str, &[Models])] = &[
         ],
     ),
     (
-        "queue/blocking.rs",
+        "queue/blocking",
         &[
             m("queue", &["blocking_", "channel_array_queue"]),
             m("linearizability", &["blocking_"]),
@@ -120,11 +120,15 @@ pub const COVERING: &[(&str, &[Models])] = &[
     ),
     ("queue/channel.rs", &[m("queue", &["channel_"])]),
     (
+        "queue/fault.rs",
+        &[m("processes", &["killed_after_claim", "duplex_holder"])],
+    ),
+    (
         "queue/deque.rs",
         &[m("deque", &[]), m("linearizability", &["deque"])],
     ),
     (
-        "queue/duplex.rs",
+        "queue/duplex",
         &[m("queue", &["duplex"]), m("processes", &["duplex"])],
     ),
     (

@@ -1,55 +1,10 @@
-//! Channels: [`Sender`] and [`Receiver`] ends over a [`BlockingQueue`] that disconnect when
-//! the last end of either side is dropped.
-//!
-//! A thin facade, not a new algorithm: the queue, its sleeping and its `close` are the
-//! blocking layer's (see [`BlockingQueue`]); the ends add two counts and map the layer's
-//! `close` onto disconnection:
-//!
-//! | event | what the ends do | what the other side sees |
-//! |---|---|---|
-//! | last [`Sender`] dropped | closes the queue | receivers get what is queued, then [`RecvError`] / `Disconnected` |
-//! | last [`Receiver`] dropped | closes the queue (what is queued is dropped with the last end) | `send` hands its value back in [`SendError`]; a sender asleep on a full queue wakes and does so |
-//!
-//! [`bounded`] builds a channel over the lock-free [`ArrayQueue`] (the default queue type, so
-//! the common case names none); [`bounded_with`] takes any [`MpmcQueue`], so the lab can run
-//! one channel over each of its queues. The ends are `Clone` (multi-producer,
-//! multi-consumer), `Send` and `Sync` for `T: Send`.
-//!
-//! # Orderings
-//!
-//! The end counts are `Arc`-style: `clone` increments Relaxed (a new end is made from a live
-//! one, so the count cannot reach 0 meanwhile); `drop` decrements with AcqRel, so the last
-//! end's `close` happens after every other end's operations — in particular after every
-//! `send` of every other sender, which the receivers therefore drain before they are told
-//! `Disconnected` (the blocking layer's `close` is Release and its empty-and-closed check
-//! Acquire). Nothing else is added: `send` and `recv` are the blocking layer's `push` and
-//! `pop`.
-//!
-//! # Progress
-//!
-//! As the blocking layer: `try_send`/`try_recv` have the queue's progress guarantee; `send`
-//! and `recv` block by design.
-//!
-//! ```
-//! use synclab::queue::bounded;
-//!
-//! let (tx, rx) = bounded::<u32>(4)?;
-//! let producer = std::thread::spawn(move || {
-//!     for i in 1..=10 {
-//!         tx.send(i).unwrap(); // waits while 4 items are queued
-//!     }
-//!     // `tx` dropped here: the last sender, so the channel disconnects
-//! });
-//! let sum: u32 = rx.iter().sum(); // ends once the queue is drained and disconnected
-//! assert_eq!(sum, 55);
-//! producer.join().unwrap();
-//! # Ok::<(), synclab::queue::CapacityError>(())
-//! ```
+//! Channels over the blocking layer; documented on [`Sender`].
 
 use core::fmt;
 use core::time::Duration;
 
 use super::{ArrayQueue, BlockingQueue, CapacityError, Closed, MpmcQueue, PopError, PushError};
+use crate::shm::HeapMemory;
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::Arc;
 
@@ -89,7 +44,10 @@ pub fn bounded<T: Send>(capacity: usize) -> Result<(Sender<T>, Receiver<T>), Cap
 #[allow(clippy::type_complexity)] // the pair of ends is the signature
 pub fn bounded_with<T, Q: MpmcQueue<T>>(
     capacity: usize,
-) -> Result<(Sender<T, Q>, Receiver<T, Q>), CapacityError> {
+) -> Result<(Sender<T, Q>, Receiver<T, Q>), CapacityError>
+where
+    Q::Memory: HeapMemory,
+{
     let chan = Arc::new(Chan {
         queue: BlockingQueue::with_capacity(capacity)?,
         senders: AtomicUsize::new(1),
@@ -103,12 +61,61 @@ pub fn bounded_with<T, Q: MpmcQueue<T>>(
     ))
 }
 
-/// The sending end of a channel; see [the module docs](self). Clone it for more producers.
+/// The sending end of a channel (made by [`bounded`] or [`bounded_with`]). Clone it for more
+/// producers.
+///
+/// Channels: [`Sender`] and [`Receiver`] ends over a [`BlockingQueue`] that disconnect when
+/// the last end of either side is dropped.
+///
+/// A thin facade, not a new algorithm: the queue, its sleeping and its `close` are the
+/// blocking layer's (see [`BlockingQueue`]); the ends add two counts and map the layer's
+/// `close` onto disconnection:
+///
+/// | event | what the ends do | what the other side sees |
+/// |---|---|---|
+/// | last [`Sender`] dropped | closes the queue | receivers get what is queued, then [`RecvError`] / `Disconnected` |
+/// | last [`Receiver`] dropped | closes the queue (what is queued is dropped with the last end) | `send` hands its value back in [`SendError`]; a sender asleep on a full queue wakes and does so |
+///
+/// [`bounded`] builds a channel over the lock-free [`ArrayQueue`] (the default queue type, so
+/// the common case names none); [`bounded_with`] takes any [`MpmcQueue`], so the lab can run
+/// one channel over each of its queues. The ends are `Clone` (multi-producer,
+/// multi-consumer), `Send` and `Sync` for `T: Send`.
+///
+/// # Orderings
+///
+/// The end counts are `Arc`-style: `clone` increments Relaxed (a new end is made from a live
+/// one, so the count cannot reach 0 meanwhile); `drop` decrements with AcqRel, so the last
+/// end's `close` happens after every other end's operations — in particular after every
+/// `send` of every other sender, which the receivers therefore drain before they are told
+/// `Disconnected` (the blocking layer's `close` is Release and its empty-and-closed check
+/// Acquire). Nothing else is added: `send` and `recv` are the blocking layer's `push` and
+/// `pop`.
+///
+/// # Progress
+///
+/// As the blocking layer: `try_send`/`try_recv` have the queue's progress guarantee; `send`
+/// and `recv` block by design.
+///
+/// ```
+/// use synclab::queue::bounded;
+///
+/// let (tx, rx) = bounded::<u32>(4)?;
+/// let producer = std::thread::spawn(move || {
+///     for i in 1..=10 {
+///         tx.send(i).unwrap(); // waits while 4 items are queued
+///     }
+///     // `tx` dropped here: the last sender, so the channel disconnects
+/// });
+/// let sum: u32 = rx.iter().sum(); // ends once the queue is drained and disconnected
+/// assert_eq!(sum, 55);
+/// producer.join().unwrap();
+/// # Ok::<(), synclab::queue::CapacityError>(())
+/// ```
 pub struct Sender<T, Q: MpmcQueue<T> = ArrayQueue<T>> {
     chan: Arc<Chan<T, Q>>,
 }
 
-/// The receiving end of a channel; see [the module docs](self). Clone it for more consumers.
+/// The receiving end of a channel; see [`Sender`]. Clone it for more consumers.
 pub struct Receiver<T, Q: MpmcQueue<T> = ArrayQueue<T>> {
     chan: Arc<Chan<T, Q>>,
 }
@@ -232,17 +239,17 @@ macro_rules! channel_end {
         impl<T, Q: MpmcQueue<T>> $end<T, Q> {
             /// The most items the channel queues.
             pub fn capacity(&self) -> usize {
-                self.chan.queue.capacity()
+                self.chan.queue.inner().capacity()
             }
 
             /// The number of queued items at some moment during the call.
             pub fn len(&self) -> usize {
-                self.chan.queue.len()
+                self.chan.queue.inner().len()
             }
 
             /// Whether the channel was empty at some moment during the call.
             pub fn is_empty(&self) -> bool {
-                self.chan.queue.is_empty()
+                self.chan.queue.inner().is_empty()
             }
         }
 
@@ -260,7 +267,7 @@ macro_rules! channel_end {
             fn drop(&mut self) {
                 // AcqRel: Release orders this end's operations before the side's last
                 // decrement; Acquire makes the last end's `close` happen after every other
-                // end's operations (module docs, "Orderings"). What the last receiver leaves
+                // end's operations (`Sender`, "Orderings"). What the last receiver leaves
                 // queued is dropped with the channel, when the last end goes: it is not
                 // drained here, since a drain makes room, and a sender that read the closed
                 // flag just before the close could then still enqueue and return `Ok` (the

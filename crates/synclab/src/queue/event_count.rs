@@ -1,112 +1,4 @@
-//! An event count: a condition variable for lock-free code, on one futex word.
-//!
-//! Sources: Dmitry Vyukov, "Eventcounts", 1024cores.net
-//! (<https://www.1024cores.net/home/lock-free-algorithms/eventcounts>), and folly's
-//! `folly/synchronization/EventCount.h` (a waiter count and a futex in one word), with the
-//! pending-signal count of Eigen's `EventCount` (also Vyukov's) in place of folly's epoch.
-//!
-//! A lock-free structure has no mutex to make "check the condition, then sleep" atomic, so
-//! the waiter announces itself first and checks afterwards:
-//!
-//! ```text
-//! waiter                                   notifier
-//! key = ec.prepare_wait();                 make the condition true (e.g. push);
-//! if condition() { ec.cancel_wait(key); }  ec.notify_one();
-//! else { ec.wait(key); }  // then re-check
-//! ```
-//!
-//! # The word
-//!
-//! | bits | field | changed by |
-//! |---|---|---|
-//! | 0..16 | `W`, waiters: threads between `prepare_wait` and the end of `cancel_wait` / `wait` | `prepare_wait` (+1), `cancel_wait` / `wait` (−1) |
-//! | 16..32 | `S`, signals: notifications not yet consumed by a waiter; invariant `S <= W` | `notify_*` (+1 / up to `W`), `wait` (−1), `cancel_wait` (clamped to the new `W`) |
-//!
-//! A notification adds a signal only while some waiter has none (`W > S`), so once every
-//! waiter has been signalled further notifications cost a fence and a load — no RMW and no
-//! syscall. (folly's epoch counter instead wakes on *every* notification while a woken waiter
-//! has not yet run to unregister itself; on an oversubscribed machine that is a futex wake
-//! per push.) `wait` returns only by consuming a signal; any waiter may consume any signal,
-//! and every waiter re-checks its condition afterwards, so a signal is never wasted on a
-//! condition nobody re-checks.
-//!
-//! # The Dekker order, and why it is a fence
-//!
-//! Two stores and two loads must not both miss: the notifier *stores* the condition (a
-//! queue's stamp) and then *loads* the word to see whether anyone waits; the waiter *stores*
-//! itself into the word (`prepare_wait`) and then *loads* the condition. With only
-//! acquire/release both loads may read the old values — the notifier sees no waiter, the
-//! waiter sees no item, and it sleeps forever (a lost wakeup). A `fence(SeqCst)` between the
-//! store and the load on *both* sides forbids that: the two fences are ordered in the single
-//! total order, and whichever comes second sees the other side's store. We use fences rather
-//! than SeqCst accesses because the notifier's store is the data structure's own (a Release
-//! stamp store we do not control from here), and because the model checker we verify with
-//! implements SeqCst *fences* but treats SeqCst *accesses* as AcqRel — a fence is what it
-//! can prove.
-//!
-//! # Why the counts are Relaxed
-//!
-//! The event count publishes no data: the condition is the caller's, published by the
-//! caller's own Release store and read by its own Acquire load (a queue's stamp). Every load
-//! and RMW of the word is therefore Relaxed, and the two fences carry the whole argument.
-//! What the caller must do is re-check its condition after *every* `prepare_wait`, which the
-//! protocol requires anyway. Returning from `wait` does not by itself make the notifier's
-//! store visible (a Relaxed read of the signal creates no happens-before), so the first
-//! check after `wait` may still miss it and cost one more round of `prepare_wait` and
-//! re-check. No wakeup is lost:
-//!
-//! > The notifier N stores the condition (C), runs its fence F_N and loads the word (L_N).
-//! > A waiter registers with an RMW (P), runs its fence F_P and re-checks (the load B). If
-//! > F_N precedes F_P in the fence order, B sees C or a later store; otherwise L_N sees P or
-//! > a later value of the word ([atomics.order] p4, fence–fence), so N finds the waiter
-//! > registered and either adds a signal or sees that every waiter has one — the waiter
-//! > returns from `wait` and registers again, and the same pair of fences decides once more.
-//! > Nothing in this argument reads the signal with Acquire.
-//!
-//! The ordering-mutation audit had shown that no model tells the Acquire/Release this type
-//! once used from Relaxed; the argument above is why.
-//!
-//! # Keys: misuse is harmless
-//!
-//! [`prepare_wait`](EventCount::prepare_wait) returns a [`WaitKey`] that *borrows* its event
-//! count and is a guard:
-//!
-//! * a key always finishes on the event count that made it. [`wait`](EventCount::wait) and
-//!   [`cancel_wait`](EventCount::cancel_wait) act on the key's own event count, whichever one
-//!   they are called on — passing a key to another event count's `wait` sleeps where the key
-//!   registered (where its notifier will look), and to another's `cancel_wait` unregisters it
-//!   there. (Before, a key was a bare token: cancelling it on another event count
-//!   underflowed that count's waiters — a panic in debug builds, and in release a wrapped word
-//!   whose next real waiter was never woken.)
-//! * dropping a key cancels it, so a key that is neither waited on nor cancelled (an early
-//!   return, a `?`, a panic) unregisters instead of leaking a waiter;
-//! * registering is checked arithmetic: with [`MAX_WAITERS`](EventCountIn::MAX_WAITERS) keys
-//!   registered at once (only reachable by leaking keys with `mem::forget`, or with that many
-//!   threads),
-//!   `prepare_wait` returns an *unregistered* key whose `wait` returns at once — a spurious
-//!   wakeup, which every caller already handles by re-checking — instead of carrying into the
-//!   signal count. [`WaitKey::is_registered`] tells which.
-//!
-//! A key's lifetime is the only bound on it, so a timed wait fits the same shape:
-//! `ec.wait_timeout(key, timeout)` would consume a signal and forget the key, or on timeout
-//! let the key's drop unregister it (the cancel path, which keeps `S <= W`).
-//!
-//! There is no epoch, so no ABA: a sleeping waiter returns exactly when it consumes a signal.
-//!
-//! # In a segment shared by processes
-//!
-//! `EventCountIn<Shm>` sleeps on a shared futex, and — since a notifier may be killed before
-//! it notifies — for at most [`Memory::POLL`] at a time: a `wait` that times out unregisters
-//! (as `cancel_wait` does, keeping `S <= W`) and returns, and the caller re-checks its
-//! condition, which is where a structure notices a dead peer (see `ArrayQueueIn`). On the
-//! heap the wait is unbounded, as before. The counts are taken apart with wrapping arithmetic:
-//! a word a faulty peer wrote (`S > W`, say) gives wrong counts — a spurious or a missed
-//! wakeup, each bounded by `POLL` — never a panic.
-//!
-//! # Progress
-//!
-//! Blocking by design: `wait` sleeps in the kernel. `notify_*` is wait-free when no waiter
-//! lacks a signal (a fence and a load) and otherwise a CAS loop plus a futex wake.
+//! The event count; documented on [`EventCount`].
 
 use core::fmt;
 
@@ -143,10 +35,116 @@ fn pack(waiters: u32, signals: u32) -> u32 {
     (signals << 16) | waiters
 }
 
-/// The event count on the [`Heap`]; see [`EventCountIn`].
-pub type EventCount = EventCountIn<Heap>;
-
-/// A condition variable for lock-free code, in memory `M`; see the [module docs](self).
+/// An event count: a condition variable for lock-free code, on one futex word, in memory `M`
+/// (the [`Heap`] unless named).
+///
+/// Sources: Dmitry Vyukov, "Eventcounts", 1024cores.net
+/// (<https://www.1024cores.net/home/lock-free-algorithms/eventcounts>), and folly's
+/// `folly/synchronization/EventCount.h` (a waiter count and a futex in one word), with the
+/// pending-signal count of Eigen's `EventCount` (also Vyukov's) in place of folly's epoch.
+///
+/// A lock-free structure has no mutex to make "check the condition, then sleep" atomic, so
+/// the waiter announces itself first and checks afterwards:
+///
+/// ```text
+/// waiter                                   notifier
+/// key = ec.prepare_wait();                 make the condition true (e.g. push);
+/// if condition() { ec.cancel_wait(key); }  ec.notify_one();
+/// else { ec.wait(key); }  // then re-check
+/// ```
+///
+/// # The word
+///
+/// | bits | field | changed by |
+/// |---|---|---|
+/// | 0..16 | `W`, waiters: threads between `prepare_wait` and the end of `cancel_wait` / `wait` | `prepare_wait` (+1), `cancel_wait` / `wait` (−1) |
+/// | 16..32 | `S`, signals: notifications not yet consumed by a waiter; invariant `S <= W` | `notify_*` (+1 / up to `W`), `wait` (−1), `cancel_wait` (clamped to the new `W`) |
+///
+/// A notification adds a signal only while some waiter has none (`W > S`), so once every
+/// waiter has been signalled further notifications cost a fence and a load — no RMW and no
+/// syscall. (folly's epoch counter instead wakes on *every* notification while a woken waiter
+/// has not yet run to unregister itself; on an oversubscribed machine that is a futex wake
+/// per push.) `wait` returns only by consuming a signal; any waiter may consume any signal,
+/// and every waiter re-checks its condition afterwards, so a signal is never wasted on a
+/// condition nobody re-checks.
+///
+/// # The Dekker order, and why it is a fence
+///
+/// Two stores and two loads must not both miss: the notifier *stores* the condition (a
+/// queue's stamp) and then *loads* the word to see whether anyone waits; the waiter *stores*
+/// itself into the word (`prepare_wait`) and then *loads* the condition. With only
+/// acquire/release both loads may read the old values — the notifier sees no waiter, the
+/// waiter sees no item, and it sleeps forever (a lost wakeup). A `fence(SeqCst)` between the
+/// store and the load on *both* sides forbids that: the two fences are ordered in the single
+/// total order, and whichever comes second sees the other side's store. We use fences rather
+/// than SeqCst accesses because the notifier's store is the data structure's own (a Release
+/// stamp store we do not control from here), and because the model checker we verify with
+/// implements SeqCst *fences* but treats SeqCst *accesses* as AcqRel — a fence is what it
+/// can prove.
+///
+/// # Why the counts are Relaxed
+///
+/// The event count publishes no data: the condition is the caller's, published by the
+/// caller's own Release store and read by its own Acquire load (a queue's stamp). Every load
+/// and RMW of the word is therefore Relaxed, and the two fences carry the whole argument.
+/// What the caller must do is re-check its condition after *every* `prepare_wait`, which the
+/// protocol requires anyway. Returning from `wait` does not by itself make the notifier's
+/// store visible (a Relaxed read of the signal creates no happens-before), so the first
+/// check after `wait` may still miss it and cost one more round of `prepare_wait` and
+/// re-check. No wakeup is lost:
+///
+/// > The notifier N stores the condition (C), runs its fence F_N and loads the word (L_N).
+/// > A waiter registers with an RMW (P), runs its fence F_P and re-checks (the load B). If
+/// > F_N precedes F_P in the fence order, B sees C or a later store; otherwise L_N sees P or
+/// > a later value of the word ([atomics.order] p4, fence–fence), so N finds the waiter
+/// > registered and either adds a signal or sees that every waiter has one — the waiter
+/// > returns from `wait` and registers again, and the same pair of fences decides once more.
+/// > Nothing in this argument reads the signal with Acquire.
+///
+/// The ordering-mutation audit had shown that no model tells the Acquire/Release this type
+/// once used from Relaxed; the argument above is why.
+///
+/// # Keys: misuse is harmless
+///
+/// [`prepare_wait`](EventCount::prepare_wait) returns a [`WaitKey`] that *borrows* its event
+/// count and is a guard:
+///
+/// * a key always finishes on the event count that made it. [`wait`](EventCount::wait) and
+///   [`cancel_wait`](EventCount::cancel_wait) act on the key's own event count, whichever one
+///   they are called on — passing a key to another event count's `wait` sleeps where the key
+///   registered (where its notifier will look), and to another's `cancel_wait` unregisters it
+///   there. (Before, a key was a bare token: cancelling it on another event count
+///   underflowed that count's waiters — a panic in debug builds, and in release a wrapped word
+///   whose next real waiter was never woken.)
+/// * dropping a key cancels it, so a key that is neither waited on nor cancelled (an early
+///   return, a `?`, a panic) unregisters instead of leaking a waiter;
+/// * registering is checked arithmetic: with [`MAX_WAITERS`](EventCount::MAX_WAITERS) keys
+///   registered at once (only reachable by leaking keys with `mem::forget`, or with that many
+///   threads),
+///   `prepare_wait` returns an *unregistered* key whose `wait` returns at once — a spurious
+///   wakeup, which every caller already handles by re-checking — instead of carrying into the
+///   signal count. [`WaitKey::is_registered`] tells which.
+///
+/// A key's lifetime is the only bound on it, so a timed wait fits the same shape:
+/// `ec.wait_timeout(key, timeout)` would consume a signal and forget the key, or on timeout
+/// let the key's drop unregister it (the cancel path, which keeps `S <= W`).
+///
+/// There is no epoch, so no ABA: a sleeping waiter returns exactly when it consumes a signal.
+///
+/// # In a segment shared by processes
+///
+/// `EventCount<Shm>` sleeps on a shared futex, and — since a notifier may be killed before
+/// it notifies — for at most [`Memory::POLL`] at a time: a `wait` that times out unregisters
+/// (as `cancel_wait` does, keeping `S <= W`) and returns, and the caller re-checks its
+/// condition, which is where a structure notices a dead peer (see `ArrayQueueIn`). On the
+/// heap the wait is unbounded, as before. The counts are taken apart with wrapping arithmetic:
+/// a word a faulty peer wrote (`S > W`, say) gives wrong counts — a spurious or a missed
+/// wakeup, each bounded by `POLL` — never a panic.
+///
+/// # Progress
+///
+/// Blocking by design: `wait` sleeps in the kernel. `notify_*` is wait-free when no waiter
+/// lacks a signal (a fence and a load) and otherwise a CAS loop plus a futex wake.
 ///
 /// ```
 /// use synclab::queue::EventCount;
@@ -169,19 +167,19 @@ pub type EventCount = EventCountIn<Heap>;
 /// waiter.join().unwrap();
 /// ```
 #[repr(C)]
-pub struct EventCountIn<M: Memory> {
-    /// signals (high 16 bits) | waiters (low 16 bits); see the table in the module docs.
+pub struct EventCount<M: Memory = Heap> {
+    /// signals (high 16 bits) | waiters (low 16 bits); see the table on `EventCount`.
     word: AtomicU32,
     _memory: PhantomData<M>,
 }
 
 /// A registration made by [`EventCount::prepare_wait`], bound to that event count: finish it
 /// with [`EventCount::wait`] or [`EventCount::cancel_wait`] — or drop it, which cancels. See
-/// "Keys" in the module docs.
+/// "Keys" above.
 #[must_use = "a prepared wait is finished with `wait`; dropping the key cancels it"]
 pub struct WaitKey<'a, M: Memory = Heap> {
     /// The event count this key registered on.
-    owner: &'a EventCountIn<M>,
+    owner: &'a EventCount<M>,
     /// Whether it counted itself in `W` (false only when `MAX_WAITERS` were registered).
     registered: bool,
 }
@@ -191,11 +189,6 @@ impl<M: Memory> WaitKey<'_, M> {
     /// were registered already; such a key's `wait` returns at once.
     pub fn is_registered(&self) -> bool {
         self.registered
-    }
-
-    /// Whether the key was made by `ec`.
-    pub fn belongs_to(&self, ec: &EventCountIn<M>) -> bool {
-        core::ptr::eq(self.owner, ec)
     }
 }
 
@@ -216,14 +209,21 @@ impl<M: Memory> fmt::Debug for WaitKey<'_, M> {
     }
 }
 
-impl<M: Memory> EventCountIn<M> {
-    /// The most keys one event count holds registered at once: the waiter half of the word.
-    /// Beyond it, [`prepare_wait`](Self::prepare_wait) returns an unregistered key (see "Keys"
-    /// in the module docs).
+impl EventCount<Heap> {
+    /// The most keys one event count holds registered at once: the waiter half of the word
+    /// (in every memory). Beyond it, [`prepare_wait`](Self::prepare_wait) returns an
+    /// unregistered key (see "Keys" above).
     pub const MAX_WAITERS: u32 = HALF_MASK;
 
     /// A new event count: no waiters, no signals.
     pub fn new() -> Self {
+        Self::new_in()
+    }
+}
+
+impl<M: Memory> EventCount<M> {
+    /// A new event count in memory `M` (a segment's is placed with the design it serves).
+    pub(crate) fn new_in() -> Self {
         Self {
             word: AtomicU32::new(0),
             _memory: PhantomData,
@@ -242,7 +242,7 @@ impl<M: Memory> EventCountIn<M> {
         // common case is one RMW, as a `fetch_add` would be; a failed CAS reads the word.
         let mut word = 0;
         let registered = loop {
-            if waiters(word) >= Self::MAX_WAITERS {
+            if waiters(word) >= HALF_MASK {
                 break false;
             }
             // Relaxed: the fence below orders the registration before the caller's
@@ -261,7 +261,7 @@ impl<M: Memory> EventCountIn<M> {
         // sleep" comes before the caller's load of the condition in the total order of
         // fences. Pairs with the fence in `has_unsignalled_waiters`: either the notifier's
         // load sees our registration, or our re-check sees its condition store. A fence and
-        // not a SeqCst RMW: see the module docs.
+        // not a SeqCst RMW: see `EventCount`.
         fence(Ordering::SeqCst);
         WaitKey {
             owner: self,
@@ -270,7 +270,7 @@ impl<M: Memory> EventCountIn<M> {
     }
 
     /// Unregisters a waiter whose condition turned out to hold after `prepare_wait`. The key
-    /// is cancelled on the event count that made it (see "Keys" in the module docs);
+    /// is cancelled on the event count that made it (see "Keys" above);
     /// dropping it does the same.
     #[inline]
     pub fn cancel_wait(&self, key: WaitKey<'_, M>) {
@@ -303,9 +303,9 @@ impl<M: Memory> EventCountIn<M> {
     /// may have been meant for another waiter's condition, so the caller re-checks its own
     /// condition afterwards, in a loop that goes through `prepare_wait` again: only that
     /// re-check is guaranteed to see the notifier's store (see "Why the counts are Relaxed"
-    /// in the module docs).
+    /// on `EventCount`).
     ///
-    /// The wait happens on the event count that made `key` (see "Keys" in the module docs).
+    /// The wait happens on the event count that made `key` (see "Keys" above).
     /// An unregistered key returns at once: a spurious wakeup.
     #[cold]
     pub fn wait(&self, key: WaitKey<'_, M>) {
@@ -345,7 +345,7 @@ impl<M: Memory> EventCountIn<M> {
     /// The wait loop of a registered key: sleep until a signal can be consumed (consume it)
     /// or the deadline passes (unregister).
     fn sleep_registered(&self, deadline: Option<Instant>) -> WaitOutcome {
-        // Relaxed: no data comes through the word (module docs, "Why the counts are Relaxed").
+        // Relaxed: no data comes through the word (`EventCount`, "Why the counts are Relaxed").
         let mut word = self.word.load(Ordering::Relaxed);
         loop {
             if signals(word) == 0 {
@@ -425,7 +425,7 @@ impl<M: Memory> EventCountIn<M> {
     /// that fence is the notifier's half of the Dekker pair, so this one skips its own.
     #[inline]
     pub(crate) fn notify_one_after_fence(&self) {
-        // Relaxed: the caller's fence orders it after the condition store (module docs).
+        // Relaxed: the caller's fence orders it after the condition store (`EventCount`).
         let word = self.word.load(Ordering::Relaxed);
         if waiters(word) > signals(word) {
             self.notify_slow(false);
@@ -444,7 +444,7 @@ impl<M: Memory> EventCountIn<M> {
     #[inline]
     fn has_unsignalled_waiters(&self) -> bool {
         // SeqCst fence: the caller's condition store comes before our load of the word in the
-        // total order of fences. Pairs with the fence in `prepare_wait` (see the module docs).
+        // total order of fences. Pairs with the fence in `prepare_wait` (see `EventCount`).
         fence(Ordering::SeqCst);
         let word = self.word.load(Ordering::Relaxed);
         waiters(word) > signals(word)
@@ -461,7 +461,7 @@ impl<M: Memory> EventCountIn<M> {
             let new = pack(w, if all { w } else { s + 1 });
             // Relaxed: the signal carries no data; the fence in `has_unsignalled_waiters`
             // and the waiter's next `prepare_wait` fence order the caller's condition store
-            // before the waiter's re-check (module docs, "Why the counts are Relaxed").
+            // before the waiter's re-check (`EventCount`, "Why the counts are Relaxed").
             match self
                 .word
                 .compare_exchange_weak(word, new, Ordering::Relaxed, Ordering::Relaxed)
@@ -478,13 +478,13 @@ impl<M: Memory> EventCountIn<M> {
     }
 }
 
-impl<M: Memory> Default for EventCountIn<M> {
+impl Default for EventCount<Heap> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<M: Memory> fmt::Debug for EventCountIn<M> {
+impl<M: Memory> fmt::Debug for EventCount<M> {
     /// Reads nothing: the word is under concurrent mutation.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventCount").finish_non_exhaustive()

@@ -1,11 +1,4 @@
-//! A bounded queue that is a `VecDeque` under a lock family's mutex.
-//!
-//! The baseline every lock-free queue is measured against: correct by construction (every
-//! operation runs under one mutex), FIFO, and as fast as the family's mutex under the given
-//! contention. Generic over [`LockFamily`], so it is instantiated with std's mutex and with
-//! synclab's futex mutex.
-//!
-//! Progress: blocking (a holder descheduled inside an operation blocks everyone).
+//! The locked queue; documented on [`LockedQueue`].
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -13,9 +6,19 @@ use std::collections::VecDeque;
 
 use super::{CapacityError, MpmcQueue};
 use crate::lock::LockFamily;
+use crate::shm::Heap;
 use crate::sync::atomic::{AtomicBool, Ordering};
 
 /// A `VecDeque` of at most `capacity` items under `F`'s mutex.
+///
+/// A bounded queue that is a `VecDeque` under a lock family's mutex.
+///
+/// The baseline every lock-free queue is measured against: correct by construction (every
+/// operation runs under one mutex), FIFO, and as fast as the family's mutex under the given
+/// contention. Generic over [`LockFamily`], so it is instantiated with std's mutex and with
+/// synclab's futex mutex.
+///
+/// Progress: blocking (a holder descheduled inside an operation blocks everyone).
 ///
 /// ```
 /// use synclab::lock::StdFamily;
@@ -63,6 +66,8 @@ impl<T: Send, F: LockFamily> LockedQueue<T, F> {
 }
 
 impl<T: Send, F: LockFamily> MpmcQueue<T> for LockedQueue<T, F> {
+    type Memory = Heap;
+
     fn with_capacity(capacity: usize) -> Result<Self, CapacityError> {
         Self::new(capacity)
     }

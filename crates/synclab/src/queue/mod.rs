@@ -38,24 +38,30 @@
 
 use core::fmt;
 
-pub mod array_queue;
-pub mod blocking;
-pub mod channel;
+mod array_queue;
+mod blocking;
+mod channel;
 pub mod deque;
-pub mod duplex;
-pub mod event_count;
-pub mod locked;
+mod duplex;
+mod event_count;
+#[cfg(feature = "fault-injection")]
+mod fault;
+mod locked;
 
-pub use array_queue::{ArrayQueue, ArrayQueueIn, ForcePushError, QueueStep};
-pub use blocking::{BlockingQueue, BlockingQueueIn, Closed, PopError, PushError};
+pub use array_queue::{force::ForcePushError, ArrayQueue};
+pub use blocking::{BlockingQueue, Closed, PopError, PushError};
 pub use channel::{
-    bounded, bounded_with, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError,
-    Sender, TryRecvError, TrySendError,
+    bounded, bounded_with, IntoIter, Iter, Receiver, RecvError, RecvTimeoutError, SendError,
+    SendTimeoutError, Sender, TryIter, TryRecvError, TrySendError,
 };
-pub use duplex::{Duplex, DuplexEnd, DuplexIn, EndError, SpinRecvError};
-pub use event_count::{EventCount, EventCountIn, WaitKey};
+pub use duplex::{Duplex, DuplexEnd, EndError, SpinRecvError};
+pub use event_count::{EventCount, WaitKey};
+#[cfg(feature = "fault-injection")]
+#[doc(hidden)]
+pub use fault::{QueueStep, SendStep};
 pub use locked::LockedQueue;
 
+use crate::shm::Memory;
 use crate::sync::{hint, thread};
 
 /// A bounded multi-producer multi-consumer queue whose operations never block.
@@ -63,6 +69,11 @@ use crate::sync::{hint, thread};
 /// Implementations are FIFO for a single producer and a single consumer, and every pushed
 /// item is popped at most once (exactly once if the queue is drained).
 pub trait MpmcQueue<T>: Send + Sync {
+    /// Where the queue keeps its state: [`Heap`](crate::shm::Heap) for a queue of one
+    /// process, [`Shm`](crate::shm::Shm) for one placed in a segment. A layer over the queue
+    /// ([`BlockingQueue`]) keeps its own state in the same memory.
+    type Memory: Memory;
+
     /// A new empty queue holding at most `capacity` items.
     ///
     /// # Errors

@@ -89,15 +89,6 @@ const NO_ENTRY: usize = usize::MAX;
 /// garbage, and reads dead.
 pub(crate) const UNTRACKED_TAG: u32 = 1 << INDEX_BITS;
 
-/// Whether a thread or process is still running.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Liveness {
-    /// It holds the segment (its lock is there).
-    Alive,
-    /// It is gone: exited, killed, or no longer maps the segment.
-    Dead,
-}
-
 fn index_of(tag: u32) -> Option<usize> {
     let index = (tag & ((1 << INDEX_BITS) - 1)) as usize;
     (1..=ENTRIES).contains(&index).then(|| index - 1)

@@ -126,11 +126,6 @@ impl Mapping {
         }
     }
 
-    /// Whether the creator still maps the segment.
-    pub(crate) fn creator_alive(&self) -> bool {
-        sys::byte_locked(self.fd, attach::CREATOR_BYTE) != Some(false)
-    }
-
     /// Claims an attach entry for the calling thread (see `attach.rs`).
     pub(crate) fn claim(&self) -> Option<(usize, u32)> {
         let locks = self.lock_fd()?;

@@ -132,17 +132,15 @@ mod sigbus;
 mod sys;
 
 #[cfg(all(target_os = "linux", synclab_plain))]
-pub use attach::Liveness;
-#[cfg(all(target_os = "linux", synclab_plain))]
 pub use error::{OpenError, SegmentOptions, StaleCheck};
 #[cfg(all(target_os = "linux", synclab_plain))]
-pub use segment::{Segment, LAYOUT_MAGIC};
+pub use segment::Segment;
 #[cfg(all(target_os = "linux", synclab_plain))]
 pub use shared::{region_end, Cursor, Design, InSegment, Placeable, Shared, Shm, ShmRegion};
 
 /// The largest tag a tracked [`Memory`] hands out: tags fit in 29 bits, so a lock word keeps
 /// three bits of state beside its holder's tag.
-pub const TAG_MASK: u32 = (1 << 29) - 1;
+pub(crate) const TAG_MASK: u32 = (1 << 29) - 1;
 
 /// Where a design keeps its state, which futex scope its words use, and whether a peer can die
 /// in the middle of an operation. See the [module docs](self).
@@ -154,7 +152,8 @@ pub const TAG_MASK: u32 = (1 << 29) - 1;
 /// * [`Scope`](Memory::Scope) reaches every thread — in every process — that can reach the
 ///   memory (the private scope only for memory one process can map);
 /// * [`Region`]s give out the same header and elements to every handle built over the same
-///   place, for as long as any handle lives;
+///   place, for as long as any handle lives, and a region is `Send + Sync` whenever its header
+///   and elements are (the designs hand a region of atomics between threads);
 /// * if [`TRACKED`](Memory::TRACKED): [`tag`](Memory::tag) returns a value in `1..=TAG_MASK`
 ///   that no other live thread reaching this memory has (or a shared *untracked* tag that
 ///   `is_dead` never reports, for a thread the memory cannot watch); [`is_dead`](Memory::is_dead) returns
@@ -235,7 +234,7 @@ pub struct HeapRegion<H, E> {
 impl<H, E> HeapRegion<H, E> {
     /// A region holding `header` and `elems`.
     #[inline]
-    pub fn new(header: H, elems: Box<[E]>) -> Self {
+    pub(crate) fn new(header: H, elems: Box<[E]>) -> Self {
         Self { header, elems }
     }
 }
@@ -261,7 +260,7 @@ impl<H, E> fmt::Debug for HeapRegion<H, E> {
 }
 
 /// The tag every [`Heap`] holder writes: a constant, since nobody asks who holds a heap lock.
-pub const HEAP_TAG: u32 = 1;
+pub(crate) const HEAP_TAG: u32 = 1;
 
 // SAFETY: the heap is reached by the threads of one process only, so the private futex reaches
 // every thread that can reach it; `HeapRegion` owns its header and elements; untracked: `tag` is

@@ -74,13 +74,13 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::attach::{self, AttachTable, Liveness};
+use super::attach::{self, AttachTable};
 use super::error::{OpenError, SegmentOptions, StaleCheck};
 use super::mapping::Mapping;
 use super::sys::{self, Fd};
 
 /// `magic`: "SYNCLAB" and a format byte, so a foreign shm object is recognised.
-pub const LAYOUT_MAGIC: u64 = u64::from_le_bytes(*b"SYNCLAB\x01");
+pub(crate) const LAYOUT_MAGIC: u64 = u64::from_le_bytes(*b"SYNCLAB\x01");
 /// The header format this build writes and reads. 2: liveness by byte-range locks, and the
 /// creator's mode in the header.
 pub(crate) const FORMAT: u32 = 2;
@@ -505,13 +505,8 @@ impl Segment {
     }
 
     /// The whole object's size in bytes, header included.
-    pub fn len(&self) -> usize {
+    pub fn size(&self) -> usize {
         self.mapping.len()
-    }
-
-    /// Whether the segment has no data beyond its header.
-    pub fn is_empty(&self) -> bool {
-        self.mapping.len() == DATA_OFFSET
     }
 
     /// The creator's parameters as recorded in the header.
@@ -524,18 +519,6 @@ impl Segment {
         }
         out.truncate(len);
         out
-    }
-
-    /// The creator's process id (in the creator's own PID namespace) and whether it still
-    /// maps the segment.
-    pub fn creator(&self) -> (u32, Liveness) {
-        let pid = self.mapping.header().creator_pid.load(Relaxed) as u32;
-        let alive = if self.mapping.creator_alive() {
-            Liveness::Alive
-        } else {
-            Liveness::Dead
-        };
-        (pid, alive)
     }
 
     /// How many attach-table entries are held by live threads, and how many by dead ones.

@@ -151,11 +151,6 @@ impl Cursor<'_> {
             len,
         })
     }
-
-    /// Whether this cursor initialises (the creator) or only finds (an opener).
-    pub fn is_creating(&self) -> bool {
-        self.create
-    }
 }
 
 /// A design that can live in a segment.

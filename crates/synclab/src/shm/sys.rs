@@ -110,8 +110,8 @@ pub(crate) fn size_and_reserve(
 
 /// Maps `len` bytes of `fd` shared, read-write, with its page tables filled in.
 ///
-/// `MAP_POPULATE`: without it an opener's first touch of each page is a minor fault (about
-/// half a microsecond, measured) in the middle of whatever operation touched it. It costs next
+/// `MAP_POPULATE`: without it an opener's first touch of each page is a minor fault in the
+/// middle of whatever operation touched it. It costs next
 /// to no memory: a design's `build` writes every element of its regions in the creator, so
 /// those pages exist anyway; it moves the faults to `create`/`open`.
 pub(crate) fn map(fd: libc::c_int, len: usize) -> io::Result<*mut u8> {

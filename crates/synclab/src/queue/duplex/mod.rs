@@ -1,74 +1,4 @@
-//! A duplex ring: two single-producer single-consumer rings, one per direction, whose slots
-//! share cache lines — so that a request and its answer travel in one line.
-//!
-//! Sources: Lamport's single-producer single-consumer ring ("Specifying concurrent program
-//! modules", 1983) with the per-slot full marks of FastForward (Giacomoni, Moseley and
-//! Vachharajani, PPoPP 2008), so the receiver never reads the sender's position; the sender's
-//! cached view of the receiver's position of Lee, Bu and Chandramouli's MCRingBuffer (2009);
-//! Vyukov's per-slot sequence stamps (as in the [array queue](super::array_queue)) for the
-//! full marks.
-//!
-//! # Why two directions in one line
-//!
-//! A round trip between two spinning peers moves, at best, one cache line each way: the
-//! `processes/roundtrip-spinning` floor is two processes taking turns on one line. A ring per
-//! direction with lines of its own moves two lines per round trip (the request's, then the
-//! answer's), and a write-once array a fresh line per handoff; both measured well above the
-//! floor (docs/benchmarks.md). Here slot `k` of both directions is one line, [`Pair`]: the
-//! receiver of a request writes its answer into the line it has just read, which is exactly
-//! the floor's pattern. A one-way stream uses half of each line and loses nothing.
-//!
-//! # The protocol
-//!
-//! Each direction `d` (from end `d` to end `1 - d`) has `capacity` slots. Positions count
-//! from 0 and wrap at 2³² (capacities are at most [`MAX_CAPACITY`](super::MAX_CAPACITY) =
-//! 2³¹, so a difference of positions is never ambiguous).
-//!
-//! | word | written by | read by | meaning |
-//! |---|---|---|---|
-//! | `stamp[d]` of slot `k` | end `d` only, Release | end `1 - d`, Acquire | `p + 1` (wrapping): the slot holds the value of position `p`; `0` initially (nothing yet) |
-//! | `received` of end `e` | end `e` only, Release, after copying a value out | the peer, Acquire, when its cached view says full | positions end `e` has taken |
-//! | `sent` of end `e` | end `e` only, Relaxed | the next holder of end `e` | positions end `e` has sent (for a successor) |
-//! | `owner` of end `e` | CAS by whoever takes the end | takers; the peer's [`DuplexEnd::peer_died`] | the holder's tag, `owner::FREE` when nobody holds it |
-//!
-//! Sending position `p` into slot `k = p mod capacity`: if `p - received_cached ≥ capacity`,
-//! reload the peer's `received` (Acquire: the peer's read of position `p - capacity`'s value
-//! happens before our overwrite of it); still full → hand the value back. Otherwise write the
-//! value, then store `stamp = p + 1` (Release), then record `sent = p + 1`.
-//!
-//! Receiving position `p` from slot `k`: load the stamp (Acquire); unless it is `p + 1`,
-//! nothing is there. Otherwise read the value out, record `received = p + 1` (Release) and
-//! return it.
-//!
-//! The fast paths are plain loads and stores, no read-modify-write: in a probe on the machine
-//! we measure on, a `swap` per handoff (what a sleeping receiver would need the sender to do,
-//! to learn that it must wake it) cost as much as a second line. So the ring does not sleep:
-//! `try_send` and `try_recv` never block, and [`DuplexEnd::recv_spinning`] busy-polls, as iceoryx2's
-//! polling subscribers do. A receiver that must sleep uses the
-//! [blocking queue](super::BlockingQueueIn) or the [laned array](crate::array::LanedArray).
-//!
-//! # Ends and their holders
-//!
-//! End `e` is taken with a CAS on its owner word (the holder's tag in tracked memory), and the
-//! [`DuplexEnd`] handle is neither `Send` nor `Sync`: one thread sends and receives for an end at a
-//! time, so every word and value above has one writer. Dropping the handle lets the end go
-//! (Release) and the next taker continues from its records (Acquire).
-//!
-//! # A holder that dies (tracked memory)
-//!
-//! In a segment shared by processes ([`Shm`](crate::shm::Shm)) the holder of an end may be
-//! killed at any step. A survivor that takes the end over (as [`DuplexIn::end`] allows once
-//! the holder's tag is dead) continues from the records:
-//!
-//! | the holder dies… | what is left | what the successor does |
-//! |---|---|---|
-//! | while writing a value | the slot's stamp still says the older position | overwrites it: the send never happened |
-//! | after the stamp, before recording `sent` | a value sent, `sent` one short | sees `stamp == sent + 1` in its next outgoing slot and counts it: the value is delivered once |
-//! | while copying a value out, before recording `received` | the value still in the slot | receives it again: a value is taken once by a holder that returned it |
-//! | after recording `received` | the value consumed | nothing to do (the dead holder had it) |
-//!
-//! The peer keeps working meanwhile: its sends fill the ring and then hand values back, its
-//! receives find nothing, and [`DuplexEnd::peer_died`] tells it why.
+//! The duplex ring; documented on [`Duplex`]. Its placement in a segment is in `segment.rs`.
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -81,8 +11,11 @@ use crate::sync::hint::{spin_limit, spin_loop};
 use crate::sync::time::Instant;
 use crate::sync::UnsafeCell;
 
+#[cfg(all(target_os = "linux", synclab_plain))]
+mod segment;
+
 /// Slot `k` of both directions: direction `d`'s stamp and value are `stamp[d]`, `value[d]`.
-/// On a cache line of its own (64 bytes on the machines this is measured on); a `u64` pair
+/// On a cache line of its own (64 bytes on x86-64 and aarch64); a `u64` pair
 /// takes 24 of them.
 #[repr(C, align(64))]
 struct Pair<T> {
@@ -141,11 +74,80 @@ impl<T> Pair<T> {
     }
 }
 
-/// A duplex ring on the [`Heap`]; see [`DuplexIn`].
-pub type Duplex<T> = DuplexIn<T, Heap>;
-
 /// Two bounded single-producer single-consumer rings in memory `M`, one per direction, slot
-/// `k` of both on one cache line. See the [module docs](self).
+/// `k` of both on one cache line.
+///
+/// A duplex ring: two single-producer single-consumer rings, one per direction, whose slots
+/// share cache lines — so that a request and its answer travel in one line.
+///
+/// Sources: Lamport's single-producer single-consumer ring ("Specifying concurrent program
+/// modules", 1983) with the per-slot full marks of FastForward (Giacomoni, Moseley and
+/// Vachharajani, PPoPP 2008), so the receiver never reads the sender's position; the sender's
+/// cached view of the receiver's position of Lee, Bu and Chandramouli's MCRingBuffer (2009);
+/// Vyukov's per-slot sequence stamps (as in the [array queue](super::ArrayQueue)) for the
+/// full marks.
+///
+/// # Why two directions in one line
+///
+/// A round trip between two spinning peers moves, at best, one cache line each way: the
+/// `processes/roundtrip-spinning` floor is two processes taking turns on one line. A ring per
+/// direction with lines of its own moves two lines per round trip (the request's, then the
+/// answer's), and a write-once array a fresh line per handoff; both measured well above the
+/// floor (docs/benchmarks.md). Here slot `k` of both directions is one line, a `Pair`: the
+/// receiver of a request writes its answer into the line it has just read, which is exactly
+/// the floor's pattern. A one-way stream uses half of each line and loses nothing.
+///
+/// # The protocol
+///
+/// Each direction `d` (from end `d` to end `1 - d`) has `capacity` slots. Positions count
+/// from 0 and wrap at 2³² (capacities are at most [`MAX_CAPACITY`](super::MAX_CAPACITY) =
+/// 2³¹, so a difference of positions is never ambiguous).
+///
+/// | word | written by | read by | meaning |
+/// |---|---|---|---|
+/// | `stamp[d]` of slot `k` | end `d` only, Release | end `1 - d`, Acquire | `p + 1` (wrapping): the slot holds the value of position `p`; `0` initially (nothing yet) |
+/// | `received` of end `e` | end `e` only, Release, after copying a value out | the peer, Acquire, when its cached view says full | positions end `e` has taken |
+/// | `sent` of end `e` | end `e` only, Relaxed | the next holder of end `e` | positions end `e` has sent (for a successor) |
+/// | `owner` of end `e` | CAS by whoever takes the end | takers; the peer's [`DuplexEnd::peer_died`] | the holder's tag, `owner::FREE` when nobody holds it |
+///
+/// Sending position `p` into slot `k = p mod capacity`: if `p - received_cached ≥ capacity`,
+/// reload the peer's `received` (Acquire: the peer's read of position `p - capacity`'s value
+/// happens before our overwrite of it); still full → hand the value back. Otherwise write the
+/// value, then store `stamp = p + 1` (Release), then record `sent = p + 1`.
+///
+/// Receiving position `p` from slot `k`: load the stamp (Acquire); unless it is `p + 1`,
+/// nothing is there. Otherwise read the value out, record `received = p + 1` (Release) and
+/// return it.
+///
+/// The fast paths are plain loads and stores, no read-modify-write: a `swap` per handoff (what
+/// a sleeping receiver would need the sender to do, to learn that it must wake it) costs about
+/// as much as a second line. So the ring does not sleep:
+/// `try_send` and `try_recv` never block, and [`DuplexEnd::recv_spinning`] busy-polls, as iceoryx2's
+/// polling subscribers do. A receiver that must sleep uses the
+/// [blocking queue](super::BlockingQueue) or the [laned array](crate::array::LanedArray).
+///
+/// # Ends and their holders
+///
+/// End `e` is taken with a CAS on its owner word (the holder's tag in tracked memory), and the
+/// [`DuplexEnd`] handle is neither `Send` nor `Sync`: one thread sends and receives for an end at a
+/// time, so every word and value above has one writer. Dropping the handle lets the end go
+/// (Release) and the next taker continues from its records (Acquire).
+///
+/// # A holder that dies (tracked memory)
+///
+/// In a segment shared by processes ([`Shm`](crate::shm::Shm)) the holder of an end may be
+/// killed at any step. A survivor that takes the end over (as [`Duplex::end`] allows once
+/// the holder's tag is dead) continues from the records:
+///
+/// | the holder dies… | what is left | what the successor does |
+/// |---|---|---|
+/// | while writing a value | the slot's stamp still says the older position | overwrites it: the send never happened |
+/// | after the stamp, before recording `sent` | a value sent, `sent` one short | sees `stamp == sent + 1` in its next outgoing slot and counts it: the value is delivered once |
+/// | while copying a value out, before recording `received` | the value still in the slot | receives it again: a value is taken once by a holder that returned it |
+/// | after recording `received` | the value consumed | nothing to do (the dead holder had it) |
+///
+/// The peer keeps working meanwhile: its sends fill the ring and then hand values back, its
+/// receives find nothing, and [`DuplexEnd::peer_died`] tells it why.
 ///
 /// ```
 /// use synclab::queue::Duplex;
@@ -159,18 +161,18 @@ pub type Duplex<T> = DuplexIn<T, Heap>;
 /// assert_eq!(client.try_recv(), Some(42));
 /// assert_eq!(client.try_recv(), None);
 /// ```
-pub struct DuplexIn<T, M: Memory> {
+pub struct Duplex<T, M: Memory = Heap> {
     ring: M::Region<Ends, Pair<T>>,
 }
 
 // SAFETY: the ring owns the `T`s in flight and drops them; moving it moves them (`T: Send`).
-unsafe impl<T: Send, M: Memory> Send for DuplexIn<T, M> {}
-// SAFETY: through `&DuplexIn` the holders of the two ends move `T`s from one thread to another
+unsafe impl<T: Send, M: Memory> Send for Duplex<T, M> {}
+// SAFETY: through `&Duplex` the holders of the two ends move `T`s from one thread to another
 // (`T: Send`); no `&T` is ever shared. Every access to a value is ordered by its slot's stamp
 // and the receiver's `received` record (see the SAFETY comments at each access).
-unsafe impl<T: Send, M: Memory> Sync for DuplexIn<T, M> {}
+unsafe impl<T: Send, M: Memory> Sync for Duplex<T, M> {}
 
-impl<T> Duplex<T> {
+impl<T> Duplex<T, Heap> {
     /// A duplex ring on the heap of `capacity` slots per direction.
     ///
     /// # Errors
@@ -182,7 +184,7 @@ impl<T> Duplex<T> {
     }
 }
 
-impl<T, M: HeapMemory> DuplexIn<T, M> {
+impl<T, M: HeapMemory> Duplex<T, M> {
     /// A duplex ring of `capacity` slots per direction in heap memory `M` (the heap, or a
     /// model memory).
     ///
@@ -203,7 +205,7 @@ impl<T, M: HeapMemory> DuplexIn<T, M> {
     }
 }
 
-impl<T, M: Memory> DuplexIn<T, M> {
+impl<T, M: Memory> Duplex<T, M> {
     #[inline(always)]
     fn slots(&self) -> &[Pair<T>] {
         self.ring.elems()
@@ -224,7 +226,7 @@ impl<T, M: Memory> DuplexIn<T, M> {
     ///
     /// An end has one holder at a time: [`EndError::Taken`] while another thread holds it (or
     /// this one does). In tracked memory an end whose holder died is taken over; the
-    /// successor continues from the dead holder's records (see the module docs).
+    /// successor continues from the dead holder's records (see `Duplex`).
     pub fn end(&self, end: usize) -> Result<DuplexEnd<'_, T, M>, EndError> {
         if end > 1 {
             return Err(EndError::NoSuchEnd { end });
@@ -263,7 +265,7 @@ impl<T, M: Memory> DuplexIn<T, M> {
     }
 }
 
-/// Why [`DuplexIn::end`] refused.
+/// Why [`Duplex::end`] refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EndError {
@@ -316,21 +318,13 @@ impl fmt::Display for SpinRecvError {
 
 impl std::error::Error for SpinRecvError {}
 
-/// Where [`DuplexEnd::send_dying`] stops, as a process killed there would.
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SendStep {
-    /// After writing the value, before its stamp.
-    AfterWrite,
-    /// After the stamp, before recording `sent`.
-    AfterStamp,
-}
-
+/// `send_until` runs to the end, or stops as a process killed there would (fault injection,
+/// `queue/fault.rs`).
 const RUN_TO_END: u8 = 0;
-const STOP_AFTER_WRITE: u8 = 1;
-const STOP_AFTER_STAMP: u8 = 2;
+pub(super) const STOP_AFTER_WRITE: u8 = 1;
+pub(super) const STOP_AFTER_STAMP: u8 = 2;
 
-/// One end of a [`DuplexIn`], held by the thread that took it until dropped: it sends in
+/// One end of a [`Duplex`], held by the thread that took it until dropped: it sends in
 /// direction `end` and receives from direction `1 - end`.
 ///
 /// Neither `Send` nor `Sync`: the end's owner word names the thread that took it (its tag, in
@@ -344,7 +338,7 @@ const STOP_AFTER_STAMP: u8 = 2;
 /// send(ring.end(0).unwrap());
 /// ```
 pub struct DuplexEnd<'a, T, M: Memory> {
-    ring: &'a DuplexIn<T, M>,
+    ring: &'a Duplex<T, M>,
     me: usize,
     tag: u32,
     /// The next position to send, and its slot.
@@ -359,11 +353,6 @@ pub struct DuplexEnd<'a, T, M: Memory> {
 }
 
 impl<T, M: Memory> DuplexEnd<'_, T, M> {
-    /// This end's number (0 or 1).
-    pub fn end(&self) -> usize {
-        self.me
-    }
-
     /// Sends `value` to the peer, or hands it back if the ring towards the peer is full.
     /// Never blocks.
     #[inline]
@@ -371,23 +360,8 @@ impl<T, M: Memory> DuplexEnd<'_, T, M> {
         self.send_until::<RUN_TO_END>(value)
     }
 
-    /// Runs `try_send` up to `step` and stops there for good, as a process killed at that
-    /// point would: the handle is leaked, so the end stays held by this thread and nothing
-    /// sends from it again (a send after a stamp without its record would rewrite a value the
-    /// peer may be reading). For death-injection tests and models only. The value is leaked
-    /// if it was written; handed back if the ring was full.
-    #[doc(hidden)]
-    pub fn send_dying(mut self, value: T, step: SendStep) -> Result<(), T> {
-        let sent = match step {
-            SendStep::AfterWrite => self.send_until::<STOP_AFTER_WRITE>(value),
-            SendStep::AfterStamp => self.send_until::<STOP_AFTER_STAMP>(value),
-        };
-        core::mem::forget(self);
-        sent
-    }
-
     #[inline(always)]
-    fn send_until<const STOP: u8>(&mut self, value: T) -> Result<(), T> {
+    pub(super) fn send_until<const STOP: u8>(&mut self, value: T) -> Result<(), T> {
         let ring = self.ring;
         let cap = ring.capacity() as u32;
         if self.sent.wrapping_sub(self.peer_received) >= cap {
@@ -516,7 +490,7 @@ impl<T, M: Memory> fmt::Debug for DuplexEnd<'_, T, M> {
     }
 }
 
-impl<T, M: Memory> Drop for DuplexIn<T, M> {
+impl<T, M: Memory> Drop for Duplex<T, M> {
     fn drop(&mut self) {
         // Values that need no drop (every value in a segment: `Plain` is `Copy`) are left
         // alone: a segment's slots belong to every process that maps it, not to this handle.
@@ -551,41 +525,11 @@ impl<T, M: Memory> Drop for DuplexIn<T, M> {
     }
 }
 
-impl<T, M: Memory> fmt::Debug for DuplexIn<T, M> {
+impl<T, M: Memory> fmt::Debug for Duplex<T, M> {
     /// Shows the capacity only: positions change under our feet.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Duplex")
             .field("capacity", &self.capacity())
             .finish_non_exhaustive()
-    }
-}
-
-#[cfg(all(target_os = "linux", synclab_plain))]
-// SAFETY: `size` is the one region `build` places (the ends' words, then the pairs); the ends
-// are atomic words, a pair two stamps and two `UnsafeCell<MaybeUninit<T>>` of plain `T`: no
-// pointers, nothing to drop, valid for any bytes (a value is read only after its stamp, and a
-// stamp or record a dead peer left wrong yields wrong plain values, never undefined behaviour:
-// every index is reduced modulo the capacity).
-unsafe impl<T: crate::shm::Plain> crate::shm::Design for DuplexIn<T, crate::shm::Shm> {
-    /// Slots per direction.
-    type Params = u64;
-    const LAYOUT: &'static str = "synclab::queue::Duplex";
-    const VERSION: u32 = 1;
-
-    fn size(offset: usize, capacity: &u64) -> Option<usize> {
-        crate::shm::region_end::<Ends, Pair<T>>(offset, usize::try_from(*capacity).ok()?)
-    }
-
-    fn build(
-        cursor: &mut crate::shm::Cursor<'_>,
-        capacity: &u64,
-    ) -> Result<Self, crate::shm::OpenError> {
-        let capacity = CapacityError::check(usize::try_from(*capacity).unwrap_or(usize::MAX))
-            .map_err(|e| crate::shm::OpenError::BadParams {
-                reason: e.to_string(),
-            })?;
-        // SAFETY: see the impl's SAFETY comment.
-        let ring = unsafe { cursor.region(Ends::new, |_| Pair::new(), capacity)? };
-        Ok(Self { ring })
     }
 }

@@ -1,60 +1,16 @@
-//! A blocking layer over any [`MpmcQueue`]: `push` waits while full, `pop` waits while
-//! empty, and `close` wakes every sleeper.
-//!
-//! Sleeping uses two [`EventCount`](super::EventCount)s, `not_empty` (poppers sleep on it, pushers notify it)
-//! and `not_full` (the reverse). Each blocking operation:
-//!
-//! 1. tries the queue (the fast path: one `try_*` and, when it succeeds, a notify that costs
-//!    a fence and a load while nobody sleeps);
-//! 2. spins a bounded number of rounds, retrying, in case the other side is about to act;
-//! 3. registers with `prepare_wait`, **re-checks** the queue (and whether it is closed), and only
-//!    then sleeps with `wait(key)`; after waking it starts over at 1.
-//!
-//! The re-check after `prepare_wait` is what makes the wakeup impossible to lose: a push that
-//! lands before the registration is seen by the re-check, and one that lands after it sees the
-//! registration in its notify (the Dekker argument of [`EventCount`](super::EventCount)).
-//!
-//! # Closing, linearizable with pushing
-//!
-//! [`close`](BlockingQueue::close) closes the inner queue ([`MpmcQueue::close`]) and
-//! notifies both event counts with `notify_all`. After it, `push` hands its value back in
-//! [`Closed`], and `pop` keeps returning items until the queue is empty, then reports
-//! [`Closed`]. The promise, for every inner queue: **a push that returns `Ok` is delivered**
-//! to a consumer that pops until closed-and-empty, and **a push that loses to `close` gets its
-//! own value back** — `close` and `push` are linearizable with respect to each other.
-//!
-//! A flag of the blocking layer's own could not keep that promise: a pusher that read "open"
-//! and was descheduled before its push landed added its item after a consumer had seen
-//! "closed and empty" and left (issue 13 found it in 44 of 500 runs). So the closed mark lives
-//! where the inner queue decides who gets a slot — `ArrayQueue`'s `tail`, `LockedQueue`'s
-//! mutex — and `MpmcQueue::close` promises linearizability with `try_push`. This layer then
-//! only has to ask in the right order: a push that fails reports `Closed` if the queue is
-//! closed (else `Full`); a pop that finds nothing reports `Closed` only if, *after seeing the
-//! queue closed*, a second look still finds nothing — every push that was accepted before the
-//! close is visible to that second look (the second half of `MpmcQueue::close`'s contract).
-//! (A first attempt kept the flag here beside a count of pushes in flight: two more RMWs on a
-//! shared word per push, and the exhaustive push/pop model ran for more than 9 minutes
-//! instead of 104 s. The mark in `tail` costs no atomic operation at all.)
-//!
-//! # Timeouts
-//!
-//! [`push_timeout`](BlockingQueue::push_timeout) and [`pop_timeout`](BlockingQueue::pop_timeout)
-//! run the same loop with a deadline: the sleep is [`EventCountIn::wait_timeout`](super::EventCountIn::wait_timeout)'s, which
-//! unregisters the sleeper when the deadline passes (or, if a notification reached it
-//! first, consumes it and lets the loop re-check). A timed-out push hands its value back in
-//! [`PushError::Full`]; a timed-out pop reports [`PopError::Empty`].
-//!
-//! Progress: blocking by design; the underlying queue's progress guarantee holds for the
-//! non-blocking `try_push`/`try_pop`.
+//! The blocking layer over any [`MpmcQueue`]; documented on [`BlockingQueue`].
 
 use core::fmt;
 use core::marker::PhantomData;
 use core::time::Duration;
 
-use super::{CapacityError, EventCountIn, MpmcQueue};
-use crate::shm::{Heap, HeapMemory, Memory, Region};
+use super::{CapacityError, EventCount, MpmcQueue};
+use crate::shm::{HeapMemory, Memory, Region};
 use crate::sync::time::Instant;
 use crate::sync::{hint, thread};
+
+#[cfg(all(target_os = "linux", synclab_plain))]
+mod segment;
 
 /// Rounds of backoff before a blocked operation sleeps: the first [`SPIN_ONLY_ROUNDS`] are
 /// growing bursts of spin hints, the rest yield the CPU (crossbeam-channel's `snooze` shape).
@@ -131,31 +87,72 @@ impl fmt::Display for PopError {
 
 impl std::error::Error for PopError {}
 
-/// A bounded queue whose `push` and `pop` sleep instead of failing, on the [`Heap`]; see
-/// [`BlockingQueueIn`].
-pub type BlockingQueue<T, Q> = BlockingQueueIn<T, Q, Heap>;
-
 /// The blocking layer's own state: the event counts. (The closed mark is the inner queue's:
-/// see "Closing" in the module docs.)
+/// see "Closing" on [`BlockingQueue`].)
 #[repr(C)]
-struct Gates<M: Memory> {
+pub(super) struct Gates<M: Memory> {
     /// Poppers sleep here; every successful push notifies one.
-    not_empty: EventCountIn<M>,
+    not_empty: EventCount<M>,
     /// Pushers sleep here; every successful pop notifies one.
-    not_full: EventCountIn<M>,
+    not_full: EventCount<M>,
 }
 
 impl<M: Memory> Gates<M> {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
-            not_empty: EventCountIn::new(),
-            not_full: EventCountIn::new(),
+            not_empty: EventCount::new_in(),
+            not_full: EventCount::new_in(),
         }
     }
 }
 
-/// A bounded queue in memory `M` whose `push` and `pop` sleep instead of failing; see the
-/// [module docs](self).
+/// A blocking layer over any [`MpmcQueue`]: `push` waits while full, `pop` waits while
+/// empty, and `close` wakes every sleeper.
+///
+/// Sleeping uses two [`EventCount`](super::EventCount)s, `not_empty` (poppers sleep on it, pushers notify it)
+/// and `not_full` (the reverse). Each blocking operation:
+///
+/// 1. tries the queue (the fast path: one `try_*` and, when it succeeds, a notify that costs
+///    a fence and a load while nobody sleeps);
+/// 2. spins a bounded number of rounds, retrying, in case the other side is about to act;
+/// 3. registers with `prepare_wait`, **re-checks** the queue (and whether it is closed), and only
+///    then sleeps with `wait(key)`; after waking it starts over at 1.
+///
+/// The re-check after `prepare_wait` is what makes the wakeup impossible to lose: a push that
+/// lands before the registration is seen by the re-check, and one that lands after it sees the
+/// registration in its notify (the Dekker argument of [`EventCount`](super::EventCount)).
+///
+/// # Closing, linearizable with pushing
+///
+/// [`close`](BlockingQueue::close) closes the inner queue ([`MpmcQueue::close`]) and
+/// notifies both event counts with `notify_all`. After it, `push` hands its value back in
+/// [`Closed`], and `pop` keeps returning items until the queue is empty, then reports
+/// [`Closed`]. The promise, for every inner queue: **a push that returns `Ok` is delivered**
+/// to a consumer that pops until closed-and-empty, and **a push that loses to `close` gets its
+/// own value back** — `close` and `push` are linearizable with respect to each other.
+///
+/// A flag of the blocking layer's own could not keep that promise: a pusher that read "open"
+/// and was descheduled before its push landed added its item after a consumer had seen
+/// "closed and empty" and left (the linearizability checker found it). So the closed mark lives
+/// where the inner queue decides who gets a slot — `ArrayQueue`'s `tail`, `LockedQueue`'s
+/// mutex — and `MpmcQueue::close` promises linearizability with `try_push`. This layer then
+/// only has to ask in the right order: a push that fails reports `Closed` if the queue is
+/// closed (else `Full`); a pop that finds nothing reports `Closed` only if, *after seeing the
+/// queue closed*, a second look still finds nothing — every push that was accepted before the
+/// close is visible to that second look (the second half of `MpmcQueue::close`'s contract).
+/// (A flag here beside a count of pushes in flight would cost two more RMWs on a shared word
+/// per push; the mark in `tail` costs no atomic operation at all.)
+///
+/// # Timeouts
+///
+/// [`push_timeout`](BlockingQueue::push_timeout) and [`pop_timeout`](BlockingQueue::pop_timeout)
+/// run the same loop with a deadline: the sleep is [`EventCount::wait_timeout`](super::EventCount::wait_timeout)'s, which
+/// unregisters the sleeper when the deadline passes (or, if a notification reached it
+/// first, consumes it and lets the loop re-check). A timed-out push hands its value back in
+/// [`PushError::Full`]; a timed-out pop reports [`PopError::Empty`].
+///
+/// Progress: blocking by design; the underlying queue's progress guarantee holds for the
+/// non-blocking `try_push`/`try_pop`.
 ///
 /// ```
 /// use synclab::queue::{ArrayQueue, BlockingQueue, Closed};
@@ -180,20 +177,30 @@ impl<M: Memory> Gates<M> {
 /// assert_eq!(q.push(11), Err(Closed(11)));
 /// # Ok::<(), synclab::queue::CapacityError>(())
 /// ```
-pub struct BlockingQueueIn<T, Q: MpmcQueue<T>, M: Memory> {
+pub struct BlockingQueue<T, Q: MpmcQueue<T>> {
     queue: Q,
-    /// The event counts, in `M` (beside the queue, in a segment).
-    gates: M::Region<Gates<M>, ()>,
+    /// The event counts, in the queue's memory (beside the queue, in a segment).
+    gates: <Q::Memory as Memory>::Region<Gates<Q::Memory>, ()>,
     /// The queue owns the `T`s; `fn() -> T` keeps `Send`/`Sync` up to `Q`.
     _items: PhantomData<fn() -> T>,
 }
 
-impl<T, Q: MpmcQueue<T>, M: HeapMemory> BlockingQueueIn<T, Q, M> {
+// SAFETY: the queue is `Send + Sync` (`MpmcQueue`'s bound) and owns the `T`s; the gates are
+// event counts (atomic words) in a region of the queue's memory, which `Memory`'s contract
+// makes `Send + Sync` for a `Send + Sync` header; `_items` holds no `T`.
+unsafe impl<T, Q: MpmcQueue<T>> Send for BlockingQueue<T, Q> {}
+// SAFETY: as above.
+unsafe impl<T, Q: MpmcQueue<T>> Sync for BlockingQueue<T, Q> {}
+
+impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q>
+where
+    Q::Memory: HeapMemory,
+{
     /// Wraps `queue`.
     pub fn new(queue: Q) -> Self {
         Self {
             queue,
-            gates: M::region(Gates::new(), Box::new([])),
+            gates: <Q::Memory as HeapMemory>::region(Gates::new(), Box::new([])),
             _items: PhantomData,
         }
     }
@@ -208,9 +215,9 @@ impl<T, Q: MpmcQueue<T>, M: HeapMemory> BlockingQueueIn<T, Q, M> {
     }
 }
 
-impl<T, Q: MpmcQueue<T>, M: Memory> BlockingQueueIn<T, Q, M> {
+impl<T, Q: MpmcQueue<T>> BlockingQueue<T, Q> {
     #[inline(always)]
-    fn gates(&self) -> &Gates<M> {
+    fn gates(&self) -> &Gates<Q::Memory> {
         self.gates.header()
     }
 
@@ -266,7 +273,7 @@ impl<T, Q: MpmcQueue<T>, M: Memory> BlockingQueueIn<T, Q, M> {
                 round += 1;
             } else {
                 let key = self.gates().not_full.prepare_wait();
-                // The re-check after registering (see the module docs).
+                // The re-check after registering (see `BlockingQueue`).
                 match self.try_push(value) {
                     Err(PushError::Full(v)) => value = v,
                     done => {
@@ -327,7 +334,7 @@ impl<T, Q: MpmcQueue<T>, M: Memory> BlockingQueueIn<T, Q, M> {
                 round += 1;
             } else {
                 let key = self.gates().not_empty.prepare_wait();
-                // The re-check after registering (see the module docs).
+                // The re-check after registering (see `BlockingQueue`).
                 match self.try_pop() {
                     Err(PopError::Empty) => {}
                     done => {
@@ -382,7 +389,7 @@ impl<T, Q: MpmcQueue<T>, M: Memory> BlockingQueueIn<T, Q, M> {
         }
         // Closed, then empty: by `MpmcQueue::close`'s contract the second look below sees
         // every push accepted before the close, so `Closed` is never reported while such an
-        // item is still queued (see "Closing" in the module docs; the exhaustive models
+        // item is still queued (see "Closing" on `BlockingQueue`; the exhaustive models
         // `blocking_*_close_racing_push` and, over a queue with no fence of its own,
         // `blocking_fenceless_queue_drains_before_closed`).
         if !self.queue.is_closed() {
@@ -415,22 +422,7 @@ impl<T, Q: MpmcQueue<T>, M: Memory> BlockingQueueIn<T, Q, M> {
         self.queue.is_closed()
     }
 
-    /// The most items the queue holds.
-    pub fn capacity(&self) -> usize {
-        self.queue.capacity()
-    }
-
-    /// The number of items at some moment during the call.
-    pub fn len(&self) -> usize {
-        self.queue.len()
-    }
-
-    /// Whether the queue was empty at some moment during the call.
-    pub fn is_empty(&self) -> bool {
-        self.queue.is_empty()
-    }
-
-    /// The queue underneath.
+    /// The queue underneath: its length, capacity and the rest of [`MpmcQueue`].
     pub fn inner(&self) -> &Q {
         &self.queue
     }
@@ -450,44 +442,11 @@ fn spin(round: u32) {
     }
 }
 
-impl<T, Q: MpmcQueue<T> + fmt::Debug, M: Memory> fmt::Debug for BlockingQueueIn<T, Q, M> {
+impl<T, Q: MpmcQueue<T> + fmt::Debug> fmt::Debug for BlockingQueue<T, Q> {
     /// Shows the queue's own (non-racy) `Debug` only.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BlockingQueue")
             .field("queue", &self.queue)
             .finish_non_exhaustive()
-    }
-}
-
-#[cfg(all(target_os = "linux", synclab_plain))]
-// SAFETY: the gates' region (two event-count words: atomics only) sized by `region_end`, then
-// the queue's own design, sized and placed by its own `Design` impl.
-unsafe impl<T: crate::shm::Plain> crate::shm::Design
-    for BlockingQueueIn<T, super::ArrayQueueIn<T, crate::shm::Shm>, crate::shm::Shm>
-{
-    type Params = u64;
-    const LAYOUT: &'static str = "synclab::queue::BlockingQueue<ArrayQueue>";
-    /// 2: the closed flag moved from the gates into the queue's `tail` (issue 13).
-    const VERSION: u32 = 2;
-
-    fn size(offset: usize, capacity: &u64) -> Option<usize> {
-        let gates = crate::shm::region_end::<Gates<crate::shm::Shm>, ()>(offset, 0)?;
-        <super::ArrayQueueIn<T, crate::shm::Shm> as crate::shm::Design>::size(gates, capacity)
-    }
-
-    fn build(
-        cursor: &mut crate::shm::Cursor<'_>,
-        capacity: &u64,
-    ) -> Result<Self, crate::shm::OpenError> {
-        // SAFETY: see the impl's SAFETY comment.
-        let gates = unsafe { cursor.region(Gates::new, |_| (), 0)? };
-        let queue = <super::ArrayQueueIn<T, crate::shm::Shm> as crate::shm::Design>::build(
-            cursor, capacity,
-        )?;
-        Ok(Self {
-            queue,
-            gates,
-            _items: PhantomData,
-        })
     }
 }
