@@ -1333,8 +1333,10 @@ fn work_stealing_install_hands_back() {
     Model::new("pool/work_stealing: install runs the closure on a worker, caller returns after it")
         .threads(2)
         .ops("main: install (writes a cell on main's stack, returns 7), read the cell, shutdown; 1 worker")
-        // Exhaustive took 58 s (938 592 executions): over the per-model budget.
-        .preemption_bound(6)
+        // Exhaustive took 58 s (938 592 executions), bound 6 71 633 executions: bound 4
+        // (10 456) pays for the two `join` models below, which run the hand-off too (their
+        // pair is installed from main) with two workers.
+        .preemption_bound(4)
         .shuttle_iterations(10_000)
         .stress_iterations(50)
         .check(|| {
@@ -1404,6 +1406,80 @@ fn work_stealing_join_inside_an_installed_scope() {
         });
 }
 
+// ---------------------------------------------------------------------------------------------
+// `join` (WorkStealingPool's stack-job path; the other pools' `join` is a scope, which the scope
+// models above cover)
+// ---------------------------------------------------------------------------------------------
+
+/// `join` inside `join` on 2 workers, from main (so the pair is installed on a worker first):
+/// the inner pair and the outer second half are offered on the worker's deque, where the other
+/// worker may steal either. Each half runs exactly once (a count), and the outer `join`
+/// returns only after every half has finished, stolen or not — each half writes a plain cell
+/// on main's stack that main reads afterwards (loom reports a race if `join` returned before a
+/// stolen half's write, or if the latch's Release/Acquire did not order it).
+#[test]
+fn work_stealing_join_inside_join() {
+    Model::new("pool/work_stealing: join inside join, every half once and finished")
+        .threads(3)
+        .ops("main: join(join(a, b), c), each half writes a cell on main's stack and counts itself; read the cells; 2 workers")
+        .preemption_bound(1)
+        .stress_iterations(200)
+        .check(|| {
+            let pool: WorkStealingPool = build(2, 2);
+            let cells = [SharedCell::new(0u32), SharedCell::new(0u32), SharedCell::new(0u32)];
+            let runs = AtomicUsize::new(0);
+            let half = |i: usize| {
+                cells[i].set(1);
+                runs.fetch_add(1, Relaxed);
+                i
+            };
+            let ((a, b), c) = pool.join(|| pool.join(|| half(0), || half(1)), || half(2));
+            assert_eq!((a, b, c), (0, 1, 2));
+            assert_eq!(runs.load(Relaxed), 3, "a half ran twice or not at all");
+            for cell in &cells {
+                assert_eq!(cell.get(), 1, "join returned before a half finished");
+            }
+        });
+}
+
+/// A panic in either half comes back to the caller only after the other half has finished:
+/// on a worker, `join(a, b)` where `a` panics and `b` writes a cell and then panics too, under
+/// `catch_unwind`. The payload is `a`'s (the first half's wins), and `b`'s cell is written
+/// when it arrives — loom reports a race if the payload came back while a stolen `b` still
+/// ran; `b`'s own panic is caught where it runs (on a thief, into the job) and dropped. 2
+/// workers, so `b` can be stolen. (A panic of `b` alone, resumed, is the plain tests'.)
+#[test]
+fn work_stealing_join_panic_after_both_finished() {
+    quiet_on_purpose_panics();
+    Model::new("pool/work_stealing: a panic in either half is resumed after both finished")
+        .threads(3)
+        // shuttle prints a "failing schedule" for every panic, caught or not: few schedules.
+        .shuttle_iterations(200)
+        .ops("main: install { join(panic, write a cell then panic) under catch_unwind }, read the cell; 2 workers")
+        .preemption_bound(1)
+        .stress_iterations(200)
+        .check(|| {
+            let pool: WorkStealingPool = build(2, 2);
+            let cell = SharedCell::new(0u32);
+            let payload = pool
+                .install(|| {
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        pool.join(
+                            || -> () { std::panic::panic_any(ON_PURPOSE) },
+                            || -> () {
+                                cell.set(1);
+                                panic!("{}", ON_PURPOSE)
+                            },
+                        )
+                    }))
+                })
+                .expect("the pool is open")
+                .expect_err("join swallowed the panics");
+            assert_eq!(payload.downcast_ref::<&str>(), Some(&ON_PURPOSE), "not the first half's payload");
+            assert_eq!(cell.get(), 1, "the panic came back before the second half finished");
+        });
+}
+
 zoo_test! {
     /// The install hand-off with `if` instead of `while` around the caller's futex wait
     /// (`zoo::pool::install_waiting_once`): the checkers explore a spurious futex return, and
@@ -1418,6 +1494,26 @@ zoo_test! {
                 let pool: WorkStealingPool = build(1, 1);
                 let value = synclab_zoo::pool::install_waiting_once(&pool, || 7u32);
                 assert!(value == Some(7), "install returned before the closure had run");
+            });
+    }
+}
+
+zoo_test! {
+    /// A fork-join whose latch is set when the thief *takes* the second half
+    /// (`zoo::pool::join_latch_set_when_taken`): the owner, finding it set, reads a result the
+    /// thief has not written yet. Both checkers reach the schedule: the worker takes the half
+    /// while main runs the first one.
+    fn join_latch_set_when_taken_returns_early() expect Expect::both(
+        Failure::Assertion("join returned before the stolen half finished"),
+    ) => {
+        Model::new("zoo: a join latch set when the half is taken, not finished")
+            .threads(2)
+            .preemption_bound(2)
+            .check(|| {
+                let pool: WorkStealingPool = build(1, 1);
+                let (a, b) = synclab_zoo::pool::join_latch_set_when_taken(&pool, || 1u32, || 7u32);
+                assert_eq!(a, 1);
+                assert!(b == Some(7), "join returned before the stolen half finished");
             });
     }
 }

@@ -52,6 +52,7 @@
 //! | [`pool::SeedCppPool::with_guarded_read`] | the same port with the read under `m_queueMtx`: lost wakeup, premature return, `notify_one` | logic | Miri program `zoo::seed_cpp_pool_guarded_read` |
 //! | [`pool::SeedPythonPool`] | busy-wait, a panic hangs `join()` | logic | Miri program `zoo::seed_python_pool` |
 //! | [`pool::install_waiting_once`] | `if` around the install hand-off's futex wait: a spurious return taken as "the closure ran" | logic | Miri program `zoo::install_waiting_once` |
+//! | [`pool::join_latch_set_when_taken`] | a fork-join latch set when the half is taken, read as "finished" | logic | Miri program `zoo::join_latch_set_when_taken` |
 //!
 //! The Miri suite's `zoo_coverage` test fails when a public item of the zoo appears in neither
 //! column, so a new entry cannot be added without its program or its `compile_fail` test.

@@ -16,6 +16,7 @@
 //! | [`SeedPythonPool`] workers | poll `tasks.empty()` in a loop without sleeping | livelock: branch / step limit |
 //! | [`SeedPythonPool::wait`] | a task that raises kills its worker before `task_done()` | `join()` never returns: deadlock / step limit |
 //! | [`install_waiting_once`] | the install hand-off's caller waits with `if`, not `while` | a spurious futex return: the caller comes back before the closure ran (`None`) |
+//! | [`join_latch_set_when_taken`] | a fork-join whose latch says "taken" where the owner reads "finished" | the owner returns while the stolen half still runs: no result (`None`) |
 //!
 //! **Progress.** None is claimed: these are the seed's designs, kept because they are wrong.
 //!
@@ -450,4 +451,72 @@ where
     }
     let value = latch.1.lock().unwrap_or_else(|e| e.into_inner()).take();
     value
+}
+
+/// A fork-join (the shape of [`ThreadPool::join`](synclab::pool::ThreadPool::join)) whose
+/// latch is set when a thief *takes* the second half instead of when the half has *finished*:
+/// THE BUG is that the owner, finding the latch set after running the first half, concludes
+/// that the second is done and reads its result — which the thief may not have written yet
+/// (`None` here). synclab's `join` keeps the two apart: the owner learns "taken" from its own
+/// deque (popping the half back fails), and "finished" only from the latch, which the thief
+/// sets after it has written the result (`pool/work_stealing/latch.rs`); rayon-core's
+/// `join_context` does the same with its `SpinLatch`.
+///
+/// Source: the classic conflation of "claimed" with "completed" in a work-stealing join.
+/// A logic bug — the second half is `'static` and its result travels through a mutex — so
+/// the API is safe: a wrong `None`, never undefined behaviour. (The real `join` lets both
+/// halves borrow the caller's stack, where the same bug would be a use after return.)
+pub fn join_latch_set_when_taken<P, A, B, RA, RB>(pool: &P, a: A, b: B) -> (RA, Option<RB>)
+where
+    P: synclab::pool::ThreadPool,
+    A: FnOnce() -> RA,
+    B: FnOnce() -> RB + Send + 'static,
+    RB: Send + 'static,
+{
+    use synclab::sync::atomic::{AtomicU32, Ordering};
+    /// Nobody has taken the second half yet.
+    const UNTAKEN: u32 = 0;
+    /// Someone took the second half — read by the owner as "finished" (THE BUG).
+    const TAKEN: u32 = 1;
+    struct Half<B, R> {
+        latch: AtomicU32,
+        func: StdMutex<Option<B>>,
+        result: StdMutex<Option<R>>,
+    }
+    let half = Arc::new(Half {
+        latch: AtomicU32::new(UNTAKEN),
+        func: StdMutex::new(Some(b)),
+        result: StdMutex::new(None),
+    });
+    let thief = Arc::clone(&half);
+    let offered = pool.execute(move || {
+        // AcqRel: claims the half against the owner's CAS below.
+        if thief
+            .latch
+            .compare_exchange(UNTAKEN, TAKEN, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            if let Some(f) = lock(&thief.func).take() {
+                let value = f();
+                *lock(&thief.result) = Some(value);
+            }
+        }
+    });
+    let value_a = a();
+    // A closed pool refused the task: the half is untaken, and the owner runs it below.
+    drop(offered);
+    // AcqRel: as above — the owner takes the half back unless a thief took it.
+    if half
+        .latch
+        .compare_exchange(UNTAKEN, TAKEN, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+    {
+        let f = lock(&half.func).take();
+        return (value_a, f.map(|f| f()));
+    }
+    // THE BUG: "taken" is not "finished" — the thief may still be running the half. The
+    // correct latch has a state set after the result is written, and the owner helps or
+    // sleeps until it sees it.
+    let value_b = lock(&half.result).take();
+    (value_a, value_b)
 }

@@ -308,6 +308,19 @@ fn install_waiting_once() {
 }
 
 #[test]
+fn join_latch_set_when_taken() {
+    use synclab::pool::{ThreadPool, WorkStealingPool};
+    let pool = WorkStealingPool::with_workers(1).unwrap();
+    // May come back `None` while the worker still runs the half (the bug: a wrong answer,
+    // not UB).
+    let (a, b) = zoo::pool::join_latch_set_when_taken(&pool, || 1u32, || 7u32);
+    assert_eq!(a, 1);
+    assert!(matches!(b, None | Some(7)));
+    let _ = pool.wait();
+    assert_eq!(pool.shutdown().workers_joined, 1);
+}
+
+#[test]
 #[cfg_attr(
     miri,
     ignore = "daemon threads are never joined: `cargo xtask miri` runs it with -Zmiri-ignore-leaks"
@@ -352,6 +365,7 @@ fn zoo_coverage() {
         "SeedCppPool",
         "SeedPythonPool",
         "install_waiting_once",
+        "join_latch_set_when_taken",
         "StampBug",
         "DequeBug",
         "ZooSteal",

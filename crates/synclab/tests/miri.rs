@@ -500,6 +500,52 @@ fn work_stealing_install_and_scope() {
     assert_eq!(single.scope(|s| s.spawn(|| 5).join().unwrap()), 5);
 }
 
+/// `join`'s stack jobs under Miri: second halves that borrow (and mutate) the caller's stack
+/// are pushed as jobs in the `join`'s own frame, stolen or taken back, and the caller writes
+/// the borrowed data again as soon as `join` returns (Stacked Borrows checks that no frame on
+/// a thief still holds the borrow, and the race detector that the latch orders the thief's
+/// writes); a panic in a stolen half comes back after both halves; the free function's
+/// recursion stays on the caller's pool; and `for_each` over a mutable slice.
+#[test]
+fn work_stealing_join_stack_jobs() {
+    if under_tsan_fence_blind("work_stealing_join_stack_jobs") {
+        return;
+    }
+    use synclab::pool::{ThreadPool, WorkStealingPool};
+    fn sum(pool: &WorkStealingPool, v: &mut [u32]) -> u32 {
+        if v.len() <= 1 {
+            return v.iter_mut().map(|x| std::mem::replace(x, 0)).sum();
+        }
+        let (left, right) = v.split_at_mut(v.len() / 2);
+        let (a, b) = pool.join(|| sum(pool, left), || sum(pool, right));
+        a + b
+    }
+    let pool = WorkStealingPool::with_workers(2).unwrap();
+    let mut v = [1u32, 2, 3, 4, 5, 6, 7, 8];
+    assert_eq!(pool.install(|| sum(&pool, &mut v)).unwrap(), 36);
+    v[0] = 9; // the borrow is over
+    assert_eq!(v, [9, 0, 0, 0, 0, 0, 0, 0]);
+    let mut cells = [0u32; 2];
+    let (first, second) = cells.split_at_mut(1);
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pool.join(
+            || -> () { panic!("synclab-test: join panics on purpose") },
+            || second[0] = 2,
+        )
+    }));
+    drop(caught.expect_err("join swallowed the panic"));
+    first[0] = 1;
+    assert_eq!(cells, [1, 2]);
+    let free = pool
+        .install(|| synclab::pool::join(|| 1u32, || 2u32))
+        .unwrap();
+    assert_eq!(free, (1, 2));
+    let mut w = [1u32; 6];
+    pool.for_each(&mut w[..], |x| *x += 1);
+    assert_eq!(w, [2; 6]);
+    assert_eq!(pool.shutdown().workers_joined, 2);
+}
+
 /// A value whose `Drop` panics once, and a counter of drops (issue 13, point 7).
 mod drops {
     use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};

@@ -1,6 +1,6 @@
 //! The pools' side of the code written once for every pool — [`ThreadPool::spawn`],
-//! [`ThreadPool::scope`] and `install`'s hand-off: what each pool provides beyond the public
-//! methods. [`Hooks`] is a crate-private supertrait of [`ThreadPool`], so [`ThreadPool`] is
+//! [`ThreadPool::scope`], `install`'s hand-off, [`ThreadPool::join`] and the data-parallel
+//! helpers: what each pool provides beyond the public methods. [`Hooks`] is a crate-private supertrait of [`ThreadPool`], so [`ThreadPool`] is
 //! sealed (only synclab's pools implement it) and no other crate can call these methods.
 
 use super::panics::PanicRecord;
@@ -44,6 +44,23 @@ pub(crate) trait Hooks {
     fn help_while(&self, busy: &dyn Fn() -> bool) -> bool {
         let _ = busy;
         false
+    }
+
+    /// `join` with the closures told whether they run on another thread than the caller
+    /// (the data-parallel helpers split further when a half was stolen): what
+    /// [`ThreadPool::join`] and the helpers call. The default goes through a
+    /// [`scope`](ThreadPool::scope) and reports no migration (`pool/join.rs`); a pool with a
+    /// deque ([`WorkStealingPool`](super::WorkStealingPool)) overrides it with its stack-job
+    /// path.
+    fn join_context<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        Self: ThreadPool,
+        A: FnOnce(bool) -> RA + Send,
+        B: FnOnce(bool) -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        super::join::join_by_scope(self, a, b)
     }
 
     /// The record of panic payloads that no [`JoinHandle`](super::JoinHandle) took, which

@@ -102,12 +102,13 @@
 
 // The files, for a reader of the source: `config.rs` and `error.rs` (how a pool is built, what
 // it reports); one file per pool (`condvar_pool.rs`, `lock_free.rs`, and the work-stealing
-// pool's folder, laid out as rayon-core's `registry.rs` and `job.rs`); and what the pools
-// share — `state.rs` (the lock-free pools' state word and parking), `injector.rs` (their
-// bounded queue with sleeping submitters), `workers.rs` (starting, recognising and joining
-// workers; the idle search), `panics.rs` (where payloads go), `handle.rs` (a spawned task's
-// result), `scope.rs`, `install.rs`, and `hooks.rs` (what each pool provides to the code
-// written once for all).
+// pool's folder, laid out as rayon-core's `registry.rs`, `job.rs`, `latch.rs` and
+// `join/mod.rs`); and what the pools share — `state.rs` (the lock-free pools' state word and
+// parking), `injector.rs` (their bounded queue with sleeping submitters), `workers.rs`
+// (starting, recognising and joining workers; the idle search), `panics.rs` (where payloads
+// go), `handle.rs` (a spawned task's result), `scope.rs`, `install.rs`, `join.rs` (fork-join
+// for the pools without a deque, and the free `join`), `parallel.rs` (the data-parallel
+// helpers), and `hooks.rs` (what each pool provides to the code written once for all).
 
 use core::time::Duration;
 
@@ -122,8 +123,10 @@ mod handle;
 mod hooks;
 mod injector;
 mod install;
+mod join;
 mod lock_free;
 mod panics;
+mod parallel;
 mod scope;
 mod work_stealing;
 mod workers;
@@ -135,8 +138,10 @@ pub use error::{
     TrySubmitError, WaitError, WaitReport,
 };
 pub use handle::{JoinHandle, ScopedJoinHandle, TaskDropped};
+pub use join::join;
 pub use lock_free::LockFreePool;
 pub use panics::{panic_message, PanicPayload};
+pub use parallel::{for_each, map_reduce, Splittable};
 pub use scope::Scope;
 pub use work_stealing::WorkStealingPool;
 
@@ -297,6 +302,95 @@ pub trait ThreadPool: Hooks + Send + Sync + Sized {
         R: Send,
     {
         Ok(f())
+    }
+
+    /// Runs `a` and `b`, potentially in parallel, and returns both results: fork-join, as
+    /// `rayon::join`. `b` is offered to the pool while `a` runs on the calling thread; if no
+    /// worker has taken `b` when `a` returns, the caller runs it too. A panic in either is
+    /// resumed once both have finished (`a`'s if both panicked). The closures may borrow from
+    /// the caller's stack.
+    ///
+    /// [`WorkStealingPool`] pushes `b` onto the calling worker's deque as a job in the
+    /// caller's own stack frame — no allocation — and takes it back if nobody stole it (called
+    /// from outside the pool, it first [`install`](ThreadPool::install)s itself on a worker).
+    /// The other pools go through a [`scope`](ThreadPool::scope). Either way `a` and `b` may
+    /// run one after the other on one thread: `a` must not wait for something only `b` does.
+    /// The free function [`join`](crate::pool::join()) needs no pool at hand.
+    ///
+    /// ```
+    /// use synclab::pool::{ThreadPool, WorkStealingPool};
+    ///
+    /// fn sum(pool: &WorkStealingPool, v: &[u64]) -> u64 {
+    ///     if v.len() <= 1024 {
+    ///         return v.iter().sum();
+    ///     }
+    ///     let (left, right) = v.split_at(v.len() / 2);
+    ///     let (a, b) = pool.join(|| sum(pool, left), || sum(pool, right));
+    ///     a + b
+    /// }
+    /// let pool = WorkStealingPool::with_workers(2)?;
+    /// let v: Vec<u64> = (0..100_000).collect();
+    /// assert_eq!(sum(&pool, &v), 99_999 * 100_000 / 2);
+    /// # Ok::<(), synclab::pool::BuildError>(())
+    /// ```
+    fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        self.join_context(move |_| a(), move |_| b())
+    }
+
+    /// Calls `f` on every item of `input` — an index range or a slice ([`Splittable`]) — in
+    /// parallel on this pool, splitting the input with [`join`](ThreadPool::join) while
+    /// workers are idle (rayon's adaptive splitting; see `pool/parallel.rs`); returns when
+    /// every call has returned. A panic in `f` is resumed once every piece has finished.
+    ///
+    /// ```
+    /// use synclab::pool::{LockFreePool, ThreadPool};
+    ///
+    /// let pool = LockFreePool::with_workers(2)?;
+    /// let mut v = vec![1u32, 2, 3, 4, 5, 6, 7, 8];
+    /// pool.for_each(&mut v[..], |x| *x *= 10);
+    /// assert_eq!(v, [10, 20, 30, 40, 50, 60, 70, 80]);
+    /// # Ok::<(), synclab::pool::BuildError>(())
+    /// ```
+    fn for_each<I, F>(&self, input: I, f: F)
+    where
+        I: Splittable,
+        F: Fn(I::Item) + Sync,
+    {
+        parallel::for_each_on(self, input, &f);
+    }
+
+    /// Maps every item of `input` — an index range or a slice ([`Splittable`]) — with `map`
+    /// and combines the values with `reduce`, in parallel on this pool (split as
+    /// [`for_each`](ThreadPool::for_each) splits); `identity()` is the value of an empty
+    /// piece. `reduce` must be associative with `identity()` neutral: the pieces are combined
+    /// in order, but where the input is cut depends on the schedule.
+    ///
+    /// ```
+    /// use synclab::pool::{ThreadPool, WorkStealingPool};
+    ///
+    /// let pool = WorkStealingPool::with_workers(2)?;
+    /// let v: Vec<u64> = (1..=1000).collect();
+    /// let sum = pool.map_reduce(&v[..], || 0, |&x| x, |a, b| a + b);
+    /// assert_eq!(sum, 500_500);
+    /// let evens = pool.map_reduce(0..1000usize, || 0, |i| usize::from(i % 2 == 0), |a, b| a + b);
+    /// assert_eq!(evens, 500);
+    /// # Ok::<(), synclab::pool::BuildError>(())
+    /// ```
+    fn map_reduce<I, T, ID, M, R>(&self, input: I, identity: ID, map: M, reduce: R) -> T
+    where
+        I: Splittable,
+        T: Send,
+        ID: Fn() -> T + Sync,
+        M: Fn(I::Item) -> T + Sync,
+        R: Fn(T, T) -> T + Sync,
+    {
+        parallel::map_reduce_on(self, input, &identity, &map, &reduce)
     }
 
     /// Returns once every task submitted before this call has finished running.

@@ -345,7 +345,7 @@ impl PoolState {
         fence(Ordering::SeqCst);
         if self.searching.load(Ordering::Relaxed) == 0 {
             // The fence above is also the event count's notifier fence.
-            self.work.notify_one_after_fence();
+            let _ = self.work.notify_one_after_fence();
         }
     }
 
@@ -373,6 +373,19 @@ impl PoolState {
             self.last_searcher_found_work(more);
         }
         found
+    }
+
+    /// A task its publisher will take back itself if nobody steals it (`join`'s second half)
+    /// was made available: wakes a sleeping worker if, by two Relaxed loads, nobody searches
+    /// and somebody sleeps. No fence, unlike [`published`](Self::published): a wake-up missed
+    /// here costs parallelism — the publisher runs the task itself — never the task.
+    #[inline]
+    pub(crate) fn offered(&self) {
+        // Relaxed: a hint (see above).
+        if self.searching.load(Ordering::Relaxed) == 0 {
+            // Without the fence `notify_one_after_fence` normally follows: a hint too.
+            let _ = self.work.notify_one_after_fence();
+        }
     }
 
     /// The last searcher found work and is about to run it: if more is available, a submitter

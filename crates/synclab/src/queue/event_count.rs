@@ -423,13 +423,16 @@ impl<M: Memory> EventCount<M> {
     /// [`notify_one`](Self::notify_one) for a caller that has *just* run a `fence(SeqCst)`
     /// after making its condition true (with no store in between that a waiter must see):
     /// that fence is the notifier's half of the Dekker pair, so this one skips its own.
+    /// Returns whether a waiter without a signal was registered (it has one now).
     #[inline]
-    pub(crate) fn notify_one_after_fence(&self) {
+    pub(crate) fn notify_one_after_fence(&self) -> bool {
         // Relaxed: the caller's fence orders it after the condition store (`EventCount`).
         let word = self.word.load(Ordering::Relaxed);
-        if waiters(word) > signals(word) {
+        let unsignalled = waiters(word) > signals(word);
+        if unsignalled {
             self.notify_slow(false);
         }
+        unsignalled
     }
 
     /// Wakes every registered waiter. Call after making the condition true.

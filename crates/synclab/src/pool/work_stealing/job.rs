@@ -1,22 +1,35 @@
-//! The work-stealing pool's tasks, each one owning pointer (rayon-core's `job.rs`, its
-//! `HeapJob`).
+//! The work-stealing pool's tasks, each one pointer (rayon-core's `job.rs`: its `HeapJob`
+//! and its `StackJob`).
 //!
-//! A deque slot must be read atomically, so a task travels as a thin pointer to a heap
-//! [`Block`] whose first field, the [`Header`], is a function that knows the closure's type
-//! ("Tasks are one pointer" on [`WorkStealingPool`](super::WorkStealingPool)).
+//! A deque slot must be read atomically, so a task travels as a thin pointer to a block whose
+//! first field, the [`Header`], is a function that knows the closure's type ("Tasks are one
+//! pointer" on [`WorkStealingPool`](super::WorkStealingPool)). The block is either
+//!
+//! * a heap [`Block`] that the [`Job`] owns (a submitted task): running or dropping the job
+//!   frees it; or
+//! * a [`StackJob`] in the frame of a `join` (its second half): the job only points to it,
+//!   whoever runs it writes the result into the frame and sets the frame's [`Latch`], and
+//!   the owner does not leave the frame before the latch is set or it has taken the job back
+//!   from its deque. No allocation.
 
 use core::ptr::NonNull;
 
+use super::latch::Latch;
+use crate::pool::panics::PanicPayload;
 use crate::queue::deque::OwnedPointer;
+use crate::queue::EventCount;
+use crate::sync::UnsafeCell;
 
 /// The first field of every task block: how to run or drop the closure that follows it.
 #[repr(C)]
-struct Header {
-    /// Runs (`true`) or drops (`false`) the block's closure and frees the block.
+pub(super) struct Header {
+    /// Runs (`true`) or drops (`false`) the block's closure, and frees a heap block or sets
+    /// a stack job's latch.
     ///
     /// # Safety
     ///
-    /// The pointer is a block made by [`Job::new`] for this very function, not yet consumed.
+    /// The pointer is a block made for this very function ([`Job::new_borrowed`] or
+    /// [`StackJob::as_job`]), not yet consumed.
     call: unsafe fn(NonNull<Header>, bool),
 }
 
@@ -70,6 +83,12 @@ impl Job {
         Job(unsafe { NonNull::new_unchecked(Box::into_raw(block)) }.cast())
     }
 
+    /// The block's address: how `join` recognises its own stack job when it pops it back.
+    #[inline]
+    pub(super) fn addr(&self) -> *const Header {
+        self.0.as_ptr()
+    }
+
     /// Runs the task (consuming it).
     pub(super) fn run(self) {
         let header = self.0;
@@ -98,5 +117,149 @@ unsafe impl OwnedPointer for Job {
     unsafe fn from_raw(ptr: *mut ()) -> Self {
         // SAFETY: by the caller's contract `ptr` came from `into_raw`, hence is non-null.
         Job(unsafe { NonNull::new_unchecked(ptr.cast()) })
+    }
+}
+
+/// What a stack job's closure left: nothing yet (or it was dropped unrun), its value, or the
+/// payload of its panic.
+pub(super) enum JobResult<R> {
+    /// Not run (yet): the owner runs the closure itself.
+    None,
+    /// The closure returned.
+    Ok(R),
+    /// The closure panicked.
+    Panic(PanicPayload),
+}
+
+/// `join`'s second half, in the `join`'s own frame (rayon's `StackJob`): the closure, the cell
+/// its result goes to, and the latch the owner waits on. `repr(C)` puts the header first, so
+/// a pointer to the job is a pointer to its header.
+///
+/// The closure receives whether it runs on another thread than the `join`'s owner (it was
+/// stolen): the data-parallel helpers split further when it did.
+#[repr(C)]
+pub(super) struct StackJob<'p, F, R> {
+    header: Header,
+    latch: Latch,
+    /// The owner's own event count in the pool, where it sleeps while it waits (see
+    /// `latch.rs`): read before the latch is set (the job is gone after), and alive as long as
+    /// any worker of the pool runs.
+    park: &'p EventCount,
+    /// The closure until someone takes it to run it.
+    func: UnsafeCell<Option<F>>,
+    /// Written once, by whoever runs the closure, before the latch is set.
+    result: UnsafeCell<JobResult<R>>,
+}
+
+impl<'p, F: FnOnce(bool) -> R + Send, R: Send> StackJob<'p, F, R> {
+    pub(super) fn new(func: F, park: &'p EventCount) -> Self {
+        Self {
+            header: Header {
+                call: Self::execute,
+            },
+            latch: Latch::new(),
+            park,
+            func: UnsafeCell::new(Some(func)),
+            result: UnsafeCell::new(JobResult::None),
+        }
+    }
+
+    /// A [`Job`] that points to this stack job (it owns nothing).
+    ///
+    /// # Safety
+    ///
+    /// The job must not outlive this frame: the caller pushes it where only this pool's
+    /// workers take it (they run it, which sets the latch, or the owner takes it back with
+    /// [`Job::addr`] and forgets it), and does not leave the frame before [`probe`](Self::probe)
+    /// says the latch is set or it has taken the job back. The closure may borrow the caller's
+    /// frame for the same reason.
+    #[inline]
+    pub(super) unsafe fn as_job(&self) -> Job {
+        // From the whole job, not its header: whoever runs it reaches every field through
+        // this pointer (the closure and result cells, the latch).
+        Job(NonNull::from(self).cast())
+    }
+
+    /// The address its [`Job`] carries: how the owner recognises the job when it pops it back.
+    #[inline]
+    pub(super) fn addr(&self) -> *const Header {
+        &self.header
+    }
+
+    /// Whether the job has finished elsewhere (or was dropped unrun): its result is final.
+    #[inline]
+    pub(super) fn probe(&self) -> bool {
+        self.latch.probe()
+    }
+
+    /// The latch, for the owner's announcements while it sleeps.
+    #[inline]
+    pub(super) fn latch(&self) -> &Latch {
+        &self.latch
+    }
+
+    /// The owner runs the closure itself (it took the job back, or the job was dropped
+    /// unrun). A panic unwinds to the caller.
+    #[inline]
+    pub(super) fn run_inline(&self) -> R {
+        // SAFETY: the owner calls this only when nobody else can reach the job (it popped the
+        // job back, or the latch is set — `probe` acquired the setter's writes).
+        let func = self.func.with_mut(|f| unsafe { (*f).take() });
+        func.expect("a stack job's closure is taken once")(false)
+    }
+
+    /// The result, once [`probe`](Self::probe) said the latch is set.
+    #[inline]
+    pub(super) fn take_result(&self) -> JobResult<R> {
+        // SAFETY: `probe` returned true (the caller's contract), so the setter's write
+        // happened before this read (the latch's Release/Acquire) and nobody writes again.
+        self.result
+            .with_mut(|r| unsafe { core::mem::replace(&mut *r, JobResult::None) })
+    }
+
+    /// `Header::call` for a stack job: runs the closure (on a thief), catching a panic, writes
+    /// the result, sets the latch and wakes a sleeping owner; dropped unrun (`run == false`,
+    /// which no path takes while a `join` waits), it only sets the latch, and the owner runs
+    /// the closure itself.
+    ///
+    /// # Safety
+    ///
+    /// `header` points to a live `StackJob<F, R>` whose job has not been consumed.
+    unsafe fn execute(header: NonNull<Header>, run: bool) {
+        let this = header.as_ptr().cast::<Self>().cast_const();
+        if run {
+            // SAFETY: the job is live until its latch is set (the contract of `as_job`).
+            let outcome = unsafe { Self::call_closure(this) };
+            // SAFETY: as above; we are the only one to write the cell, and the owner reads it
+            // only after the latch is set below.
+            unsafe { (*this).result.with_mut(|r| *r = outcome) };
+        }
+        // Everything the wake-up needs is read before the latch is set: after that the owner
+        // may leave the frame that holds the job.
+        // SAFETY: the job is live (as above).
+        let park: &EventCount = unsafe { (*this).park };
+        // SAFETY: the job is live until this call; we touch it no more.
+        if unsafe { Latch::set(core::ptr::addr_of!((*this).latch)) } {
+            // The owner announced that it sleeps on its park: it is the park's only waiter.
+            park.notify_one();
+        }
+    }
+
+    /// Takes the closure out and runs it, catching a panic. A frame of its own, which returns
+    /// before the latch is set: nothing that holds the closure's borrows as an argument is
+    /// alive when the owner may use the borrowed data again (the reason `scope`'s tasks keep
+    /// their closures in `MaybeUninit`).
+    ///
+    /// # Safety
+    ///
+    /// `this` is live, its closure not yet taken by anyone else.
+    unsafe fn call_closure(this: *const Self) -> JobResult<R> {
+        // SAFETY: live (the contract); only the runner takes the closure.
+        let func = unsafe { (*this).func.with_mut(|f| (*f).take()) };
+        let func = func.expect("a stack job's closure is taken once");
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || func(true))) {
+            Ok(value) => JobResult::Ok(value),
+            Err(payload) => JobResult::Panic(payload),
+        }
     }
 }

@@ -3,6 +3,8 @@
 //! one-pointer tasks in `job.rs`.
 
 mod job;
+mod join;
+mod latch;
 mod registry;
 
 use core::cell::{Cell, RefCell};
@@ -10,7 +12,8 @@ use core::ptr;
 use core::time::Duration;
 
 use self::job::Job;
-use self::registry::{Local, Shared, DEQUE_CAPACITY};
+use self::join::both_here;
+use self::registry::{with_current, Local, Shared, DEQUE_CAPACITY};
 use super::hooks::Hooks;
 use super::injector::Injector;
 use super::install::install_on;
@@ -21,8 +24,8 @@ use super::{
     BuildError, InstallError, PoolConfig, ShutdownReport, SubmitError, SubmitErrorKind, Task,
     ThreadPool, TrySubmitError, WaitError, WaitReport,
 };
-use crate::queue::deque;
-use crate::sync::atomic::AtomicPtr;
+use crate::queue::{deque, EventCount};
+use crate::sync::atomic::{AtomicPtr, AtomicUsize};
 use crate::sync::time::Instant;
 use crate::sync::{thread, Arc};
 use crossbeam_utils::CachePadded;
@@ -141,16 +144,22 @@ impl WorkStealingPool {
             if !shared.state.admit() {
                 return Err((job, Refused::Closed));
             }
+            // The injector's push ends with `PoolState::published`; parked workers are ours.
             if block {
                 shared
                     .injector
                     .push_blocking(&shared.state, job)
+                    .map(|()| shared.unpark_one())
                     .map_err(|job| (job, Refused::Closed))
             } else {
-                shared.injector.try_push(&shared.state, job).map_err(|job| {
-                    shared.state.finish_one();
-                    (job, Refused::Full)
-                })
+                shared
+                    .injector
+                    .try_push(&shared.state, job)
+                    .map(|()| shared.unpark_one())
+                    .map_err(|job| {
+                        shared.state.finish_one();
+                        (job, Refused::Full)
+                    })
             }
         })
     }
@@ -163,6 +172,26 @@ impl WorkStealingPool {
         }
         self.shared.state.wait_until(deadline)
     }
+}
+
+/// `join_context` on the pool of the calling thread if it is a `WorkStealingPool` worker;
+/// the closures back otherwise (the free `join` then uses the global pool).
+pub(crate) fn join_on_current<A, B, RA, RB>(a: A, b: B) -> Result<(RA, RB), (A, B)>
+where
+    A: FnOnce(bool) -> RA + Send,
+    B: FnOnce(bool) -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    with_current(move |current| match current {
+        Some((shared, local)) => Ok(shared.join_on(local, a, b)),
+        None => Err((a, b)),
+    })
+}
+
+/// The worker count of the pool of the calling thread, if it is a `WorkStealingPool` worker.
+pub(crate) fn current_workers() -> Option<usize> {
+    with_current(|current| current.map(|(shared, _)| shared.stealers.len()))
 }
 
 /// Why a job was handed back.
@@ -210,6 +239,10 @@ impl ThreadPool for WorkStealingPool {
             lifo: (0..workers)
                 .map(|_| CachePadded::new(AtomicPtr::new(ptr::null_mut())))
                 .collect(),
+            parks: (0..workers)
+                .map(|_| CachePadded::new(EventCount::new()))
+                .collect(),
+            parked: CachePadded::new(AtomicUsize::new(0)),
         });
         let locals: Vec<Local> = owners
             .into_iter()
@@ -288,6 +321,46 @@ impl Hooks for WorkStealingPool {
         let job = unsafe { Job::new_borrowed(f) };
         self.queue(job, true)
             .map_err(|(job, why)| submit_error(job, why))
+    }
+
+    /// On one of this pool's workers, the stack-job path (`work_stealing/join.rs`). From
+    /// outside, the pair is first installed on a worker (as `rayon::join` from outside a
+    /// pool does), where the second half is pushed onto that worker's deque; on a closed pool,
+    /// which refuses the install, both halves run here.
+    fn join_context<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce(bool) -> RA + Send,
+        B: FnOnce(bool) -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        let shared = &*self.shared;
+        let halves = shared.with_local(move |local| match local {
+            Some(local) => Ok(shared.join_on(local, a, b)),
+            None => Err((a, b)),
+        });
+        let mut halves = match halves {
+            Ok(pair) => return pair,
+            Err(halves) => Some(halves),
+        };
+        let slot = &mut halves;
+        let installed = self.install(move || {
+            let (a, b) = slot.take().expect("the installed closure runs once");
+            shared.with_local(move |local| match local {
+                Some(local) => shared.join_on(local, a, b),
+                // `install` runs its closure on one of our workers; never reached.
+                None => both_here(a, b),
+            })
+        });
+        match installed {
+            Ok(pair) => pair,
+            Err(_) => {
+                let (a, b) = halves
+                    .take()
+                    .expect("a refused install did not run the pair");
+                both_here(a, b)
+            }
+        }
     }
 
     fn help_while(&self, busy: &dyn Fn() -> bool) -> bool {

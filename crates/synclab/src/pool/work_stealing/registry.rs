@@ -15,7 +15,8 @@ use crate::pool::injector::Injector;
 use crate::pool::panics::run_task;
 use crate::pool::state::{PoolState, Slept};
 use crate::queue::deque::{OwnedPointer, Owner, Steal, Stealer};
-use crate::sync::atomic::{AtomicPtr, Ordering};
+use crate::queue::EventCount;
+use crate::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use crossbeam_utils::CachePadded;
 
 /// Slots of each worker's deque. Depth-first execution keeps a divide-and-conquer tree's
@@ -47,6 +48,12 @@ pub(super) struct Shared {
     pub(super) stealers: Box<[Stealer<Job>]>,
     /// Every worker's LIFO slot, by worker index: null, or a `Job` pointer.
     pub(super) lifo: Box<[CachePadded<AtomicPtr<()>>]>,
+    /// Every worker's park, by worker index: the event count only that worker sleeps on, while
+    /// a `join` of its waits for a stolen half (`latch.rs`).
+    pub(super) parks: Box<[CachePadded<EventCount>]>,
+    /// Workers asleep (or on their way to sleep) in their parks: a publication that sees one
+    /// notifies a park, so that new work wakes them too (`latch.rs`).
+    pub(super) parked: CachePadded<AtomicUsize>,
 }
 
 /// What a worker keeps for itself, on its own stack while it runs (rayon's `WorkerThread`).
@@ -68,6 +75,20 @@ crate::sync::thread::thread_local! {
     /// The `Local` of the pool worker running on this thread, or null.
     #[allow(clippy::missing_const_for_thread_local, reason = "the checkers' thread_local! have no const form")]
     static CURRENT: Cell<*const Local> = Cell::new(ptr::null());
+}
+
+/// Runs `f` with the `Local` of the pool worker running on this thread (of any
+/// `WorkStealingPool`), if any, and that worker's pool.
+#[inline]
+pub(super) fn with_current<R>(f: impl FnOnce(Option<(&Shared, &Local)>) -> R) -> R {
+    CURRENT.with(|current| {
+        // SAFETY: a non-null `CURRENT` points to the `Local` of the worker loop running on
+        // this thread, alive for the whole loop, which we are inside (see `with_local`); its
+        // `shared` points to the pool's shared state, which that loop holds an `Arc` of.
+        let pair =
+            unsafe { current.get().as_ref() }.map(|local| (unsafe { &*local.shared }, local));
+        f(pair)
+    })
 }
 
 /// Sets `CURRENT` for the life of a worker loop, and clears it however the loop ends.
@@ -122,6 +143,7 @@ impl Shared {
             return self
                 .injector
                 .push_from_worker(&self.state, job)
+                .map(|()| self.unpark_one())
                 .map_err(|(job, _)| (job, Refused::Overflow));
         }
         let job = job.into_raw();
@@ -131,7 +153,7 @@ impl Shared {
             // Release: pairs with the Acquire swap of a thief in `steal_lifo`, so a thief that
             // takes this job sees its contents.
             slot.store(job, Ordering::Release);
-            self.state.published();
+            self.published();
             return Ok(());
         }
         // Release: as above. The old value is this worker's own earlier store (or null, if a
@@ -145,13 +167,70 @@ impl Shared {
                 self.overflow(local, old);
             }
         }
-        self.state.published();
+        self.published();
         Ok(())
+    }
+
+    /// Tells the workers a task was made available: `PoolState::published` (its fence, and a
+    /// wake-up on `work` unless a worker searches), then a parked worker's park if any is
+    /// parked.
+    #[inline]
+    pub(super) fn published(&self) {
+        self.state.published();
+        self.unpark_one();
+    }
+
+    /// A job its owner takes back itself if nobody steals it (`join`'s second half): the same
+    /// wake-ups as [`published`](Self::published) from Relaxed loads with no fence, a hint
+    /// (see `PoolState::offered`).
+    #[inline]
+    pub(super) fn offered(&self) {
+        self.state.offered();
+        self.unpark_one();
+    }
+
+    /// Notifies one parked worker's park, if a worker is parked. Relaxed: called after a
+    /// publication's `fence(SeqCst)` (or as a hint); the Dekker partner is the parking
+    /// worker's increment of `parked`, then the fence of its park's `prepare_wait`, then its
+    /// last look for work (`join.rs`, `wait_for`).
+    #[inline]
+    pub(super) fn unpark_one(&self) {
+        if self.parked.load(Ordering::Relaxed) != 0 {
+            self.unpark_one_cold();
+        }
+    }
+
+    #[cold]
+    fn unpark_one_cold(&self) {
+        // The parks' words are read Relaxed, after the caller's fence (as above).
+        for park in self.parks.iter() {
+            if park.notify_one_after_fence() {
+                return;
+            }
+        }
+    }
+
+    /// Takes one unit of this worker's credit for a job it offers (`join`'s second half),
+    /// reserving more when it has none; `false` if the pool is closed and it has none.
+    #[inline]
+    pub(super) fn take_credit(&self, local: &Local) -> bool {
+        match local.credit.get() {
+            0 if self.state.reserve(CREDIT_BATCH) => local.credit.set(CREDIT_BATCH - 1),
+            0 => return false,
+            credit => local.credit.set(credit - 1),
+        }
+        true
+    }
+
+    /// A job this worker ran (or took back) adds its unit to the credit.
+    #[inline]
+    pub(super) fn give_credit(&self, local: &Local) {
+        local.credit.set(local.credit.get() + 1);
     }
 
     /// Returns this worker's credit to the shared count (it has no work of its own left).
     #[inline]
-    fn return_credit(&self, local: &Local) {
+    pub(super) fn return_credit(&self, local: &Local) {
         let credit = local.credit.replace(0);
         if credit != 0 {
             self.state.release(credit);
@@ -164,14 +243,15 @@ impl Shared {
     /// private overflow list. Never refuses, never blocks.
     #[cold]
     fn overflow(&self, local: &Local, job: Job) {
-        if let Err(job) = self.injector.try_push(&self.state, job) {
-            local.overflow.borrow_mut().push(job);
+        match self.injector.try_push(&self.state, job) {
+            Ok(()) => self.unpark_one(),
+            Err(job) => local.overflow.borrow_mut().push(job),
         }
     }
 
     /// This worker's own work: its LIFO slot, its deque, its overflow list.
     #[inline]
-    fn find_local(&self, local: &Local) -> Option<Job> {
+    pub(super) fn find_local(&self, local: &Local) -> Option<Job> {
         let slot = &self.lifo[local.index];
         // Relaxed: only this worker stores tasks in its slot, so it reads its own write.
         if !slot.load(Ordering::Relaxed).is_null() {
@@ -204,7 +284,7 @@ impl Shared {
 
     /// Work from elsewhere: the injector, then the other workers' deques (from a random one),
     /// then their LIFO slots.
-    fn find_global(&self, local: &Local) -> Option<Job> {
+    pub(super) fn find_global(&self, local: &Local) -> Option<Job> {
         // One task at a time: a task from outside is either in the injector or running, so
         // the injector's capacity bounds what the pool holds for outside submitters (a batch
         // moved into a deque would let `try_submit` accept more than the capacity).
@@ -265,7 +345,7 @@ impl Shared {
         }
         if !local.deque.is_empty() {
             // We now hold stealable work that others may be asleep for.
-            self.state.published();
+            self.published();
         }
         first
     }
@@ -286,7 +366,7 @@ impl Shared {
 
     /// Whether any work is visible anywhere, in Relaxed loads: for callers that order the
     /// look with their own `fence(SeqCst)` (the searcher hand-off), or use it as a hint.
-    fn work_visible(&self) -> bool {
+    pub(super) fn work_visible(&self) -> bool {
         !self.injector.looks_empty()
             || self.stealers.iter().any(|s| !s.is_empty())
             // Relaxed: as above.
