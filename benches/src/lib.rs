@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 pub mod array;
 pub mod floor;
+pub mod fork_join;
 pub mod locks;
 pub mod pools;
 #[cfg(target_os = "linux")]
@@ -322,6 +323,7 @@ pub fn workloads() -> Vec<Workload> {
     all.extend(queues::workloads());
     all.extend(array::workloads());
     all.extend(pools::workloads());
+    all.extend(fork_join::workloads());
     #[cfg(target_os = "linux")]
     all.extend(processes::workloads());
     all
@@ -334,6 +336,7 @@ pub fn targets() -> Vec<Target> {
     all.extend(queues::targets());
     all.extend(array::targets());
     all.extend(pools::targets());
+    all.extend(fork_join::targets());
     #[cfg(target_os = "linux")]
     all.extend(processes::targets());
     all
