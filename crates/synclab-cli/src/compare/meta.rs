@@ -41,7 +41,18 @@ pub fn collect() -> Meta {
         machine: machine(),
         rustc: env!("SYNCLAB_RUSTC_VERSION").to_string(),
         command: std::env::args().collect::<Vec<_>>().join(" "),
+        features: Some(features()),
     }
+}
+
+/// The extra cargo features this binary was built with: none is the README's build
+/// (`cargo run --release -p synclab-cli -- compare`), which the published figures come from.
+pub fn features() -> Vec<String> {
+    let mut features = Vec::new();
+    if cfg!(feature = "iceoryx2") {
+        features.push("iceoryx2".to_string());
+    }
+    features
 }
 
 /// CPU model, online CPUs and kernel release, read from /proc.

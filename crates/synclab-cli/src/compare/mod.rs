@@ -20,6 +20,7 @@ pub mod icount;
 pub mod meta;
 pub mod noise;
 pub mod report;
+pub mod reproduce;
 pub mod results;
 pub mod runner;
 pub mod stats;
@@ -94,6 +95,10 @@ pub struct CompareArgs {
     /// Check that the docs are what docs/benchmarks/compare.json generates; measure nothing.
     #[arg(long, conflicts_with = "write_docs")]
     pub check_docs: bool,
+    /// Run the suite and print, per target, this results file's verdicts beside the fresh
+    /// ones and whether they agree (e.g. `--reproduce docs/benchmarks/compare.json`).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "check_docs"])]
+    pub reproduce: Option<PathBuf>,
     /// The repository whose docs --write-docs and --check-docs use (default: the one this
     /// binary was built from).
     #[arg(long)]
@@ -259,6 +264,11 @@ pub fn run(args: CompareArgs) -> Result<(), String> {
         return Ok(());
     }
     check_out_dir(&args.out)?;
+    // Read before anything is measured: a bad path fails at once.
+    let reproduced = match &args.reproduce {
+        Some(path) => Some(ResultsFile::load(path)?),
+        None => None,
+    };
     let workloads = select_workloads(&args);
     if workloads.is_empty() && args.runs > 0 {
         return Err(format!(
@@ -351,7 +361,21 @@ pub fn run(args: CompareArgs) -> Result<(), String> {
         "wrote compare.json, compare.md and {charts} charts to {}",
         args.out.display()
     );
+    if let (Some(published), Some(path)) = (&reproduced, &args.reproduce) {
+        println!("{}", reproduce::terminal(published, &file, path));
+    }
     if args.write_docs {
+        // A published run (the README's build) is recorded as a reproduction of the file it
+        // replaces (or of --reproduce's file).
+        if file.meta.features.as_ref().is_some_and(|f| f.is_empty()) && !file.runs.is_empty() {
+            let previous = match reproduced {
+                Some(published) => Some(published),
+                None => ResultsFile::load(&docs_root.join(docs::RESULTS)).ok(),
+            };
+            if let Some(previous) = previous {
+                reproduce::append_record(&docs_root, reproduce::compare(&previous, &file))?;
+            }
+        }
         let written = docs::write(&docs_root, &file)?;
         eprintln!("wrote {written} files under {}", docs_root.display());
     }

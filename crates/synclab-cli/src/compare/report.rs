@@ -542,7 +542,12 @@ pub fn provenance(file: &ResultsFile) -> String {
         m.machine.kernel,
         m.rustc
     );
-    let _ = writeln!(out, "- Command: `{}`", m.command);
+    let _ = writeln!(
+        out,
+        "- Command: `{}` ({})",
+        m.command,
+        super::reproduce::build_label(&m.features)
+    );
     let _ = writeln!(out, "- Plan: {}", settings_line(file));
     for run in &file.runs {
         let _ = writeln!(out, "- {}.", capitalise(&run_line(run)));
@@ -651,8 +656,9 @@ pub const BEGIN: &str =
 /// See [`BEGIN`].
 pub const END: &str = "<!-- END GENERATED -->";
 
-/// The generated part of docs/benchmarks.md.
-pub fn docs_block(file: &ResultsFile, charts: &[(String, String)]) -> String {
+/// The generated part of docs/benchmarks.md; `appendix` (the reproductions, another build's
+/// tables) goes before the instruction counts.
+pub fn docs_block(file: &ResultsFile, charts: &[(String, String)], appendix: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{BEGIN}\n");
     let _ = writeln!(
@@ -708,6 +714,7 @@ pub fn docs_block(file: &ResultsFile, charts: &[(String, String)]) -> String {
             out.push_str("</details>\n\n");
         }
     }
+    out.push_str(appendix);
     out.push_str("## Instruction counts\n\n");
     match &file.instructions {
         Some(ins) => out.push_str(&instructions_table(ins)),

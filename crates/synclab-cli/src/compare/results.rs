@@ -45,6 +45,10 @@ pub struct Meta {
     pub rustc: String,
     /// The command line.
     pub command: String,
+    /// The binary's extra cargo features (empty: the README's build, which the published
+    /// figures come from); `None` in files written before the field existed.
+    #[serde(default)]
+    pub features: Option<Vec<String>>,
 }
 
 /// The machine the figures come from.
