@@ -1,7 +1,7 @@
 //! Runs the `array/*` workloads (full size unless `--quick`) `--runs N` times, contenders
 //! interleaved round-robin so that machine noise hits them alike, and prints every contender's
-//! median and range and each target's ratio per run and its median — the figures in
-//! `docs/designs.md` come from here.
+//! median and range and each target's ratio per run and its median — a quick look between
+//! full `synclab compare` runs (the published figures are `docs/benchmarks.md`'s).
 //!
 //! ```text
 //! cargo run --release -p synclab-benches --example array_figures -- [--quick] [--runs N] [FILTER]

@@ -1,7 +1,7 @@
 //! A two-thread probe of bare write-once publish protocols, written out with raw atomics, to
 //! see what a spinning handoff costs beside one shared line (the floor of
 //! `processes/roundtrip-spinning`). Not a synclab design and not a published figure: the
-//! "what was tried" notes in docs/designs.md (processes section) report only its direction.
+//! notes of docs/notes/round-trip.md report only its direction.
 //!
 //! `cargo run --release -p synclab-benches --example handoff_probe -- [rounds] [repeats]`
 //!

@@ -178,7 +178,7 @@ pub fn workloads() -> Vec<Workload> {
 
 /// The performance targets of the array issue.
 ///
-/// Not expressible as a ratio, and reported beside these in `docs/designs.md`: waiting
+/// Not expressible as a ratio, and judged beside these in `docs/benchmarks.md`: waiting
 /// readers use < 5 ms CPU per second (`array/idle-cpu`), and `PollingArray`'s latency is about
 /// its penalty (`array/wake-latency`).
 pub fn targets() -> Vec<Target> {

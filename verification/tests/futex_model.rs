@@ -205,8 +205,8 @@ zoo_test! {
     /// A scope mismatch: the waiter sleeps in the private scope and the waker wakes the shared
     /// one (a design that put its word in a shared segment but forgot the scope on one side).
     /// The wake reaches nobody and the waiter sleeps forever — a lost wakeup. (On real
-    /// threads of one process the kernel keys the two differently too: see
-    /// `docs/designs.md`, "Processes".)
+    /// threads of one process the kernel keys the two differently too: see the rustdoc of
+    /// `synclab::sync::futex`.)
     fn scope_mismatch_loses_the_wakeup() expect Expect::both(Failure::Deadlock) => {
         Model::new("zoo: private wait, shared wake")
             .threads(2)

@@ -1142,7 +1142,7 @@ fn blocking_fenceless_queue_drains_before_closed() {
 /// Relaxed: the blocking layer runs an event-count `fence(SeqCst)` after every push and in
 /// `close`, and the count's modification order puts A's fence before the closer's in the
 /// fence order, so the closer sees the push through the fence–fence rule anyway. Both
-/// weakenings were tried and pass; see "Channels" in docs/designs.md.)
+/// weakenings were tried and pass; see "The channel" in docs/notes/queues.md.)
 #[test]
 fn channel_fenceless_queue_disconnect_after_every_send() {
     Model::new(

@@ -4,8 +4,8 @@
 //! Pool in Python" ([`SeedPythonPool`]). Each port keeps the seed's structure line by line (the
 //! seed's names are given beside each field) so that the checkers judge the seed's design, not
 //! a reinterpretation. The repaired designs are [`synclab::pool::CondvarPool`] and
-//! [`synclab::pool::LockFreePool`]; `docs/designs.md` ("Thread pools") maps each bug to the line
-//! that fixes it, and `docs/zoo.md` shows how each one is caught.
+//! [`synclab::pool::LockFreePool`]; `docs/designs.md` ("pool") maps each bug to what every
+//! pool does instead, and `docs/zoo.md` shows how each one is caught.
 //!
 //! | entry | bug | how a checker sees it |
 //! |---|---|---|

@@ -87,7 +87,7 @@ impl RawSpinLock {
     /// CAS writes nothing, so the loser does not publish a store of its own. (It also keeps the
     /// lock checkable: a known bug of one model checker lets a plain store slip between the
     /// read and the write of a concurrent `swap`, which a single CAS does not suffer from; see
-    /// docs/designs.md.)
+    /// docs/zoo.md, "Bugs the checkers found in the real designs".)
     #[inline]
     fn try_acquire(&self) -> bool {
         // Acquire: pairs with the Release store in `unlock`.
