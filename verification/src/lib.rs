@@ -37,6 +37,13 @@ pub use synclab::sync::World;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+/// The repository README's three examples (threads, two processes, a design of your own),
+/// compiled and run as doc tests: this crate has both `synclab` and the harness. Linux only,
+/// as the two-process example's segments are.
+#[cfg(all(doctest, target_os = "linux"))]
+#[doc = include_str!("../../README.md")]
+struct RepositoryReadmeDoctests;
+
 /// A scenario with its stated bounds, set from code with the builder methods below.
 ///
 /// Every bound has a default and a builder method; the environment variables of the module
