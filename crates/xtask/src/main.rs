@@ -29,6 +29,9 @@
 //!     --resume  --no-run  --write-docs
 //! cargo xtask surface [--check]    the library's public-item count and duplicate type names
 //!                                  (`--check`: fail over budget; see `surface.rs`)
+//! cargo xtask links [--rustdoc DIR]  every link of the repository's Markdown resolves
+//!                                  (relative paths, anchors, rustdoc items; see `links.rs`;
+//!                                  `cargo test -p xtask` runs the same check)
 //! ```
 //!
 //! Each checker runs in its own target directory (`target/loom`, `target/shuttle`): the cfg
@@ -40,6 +43,7 @@ use std::time::{Duration, Instant};
 
 mod audit;
 mod harness;
+mod links;
 mod mutants;
 mod operators;
 mod report;
@@ -59,8 +63,9 @@ fn main() -> ExitCode {
         Some("audit") => audit::run(&root, &args[1..]),
         Some("mutants") => mutants::run(&root, &args[1..]),
         Some("surface") => surface::run(&root, &args[1..]),
+        Some("links") => links::run(&root, &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test [--no-install] | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--package NAME]... [--manifest-path PATH] [--write-docs] [--docs-from DIR] | miri | tsan | bench [GROUP] | icount [compare options] | audit [--filter PATH] [--only TEST-NAME] [--timeout SECS] [--list] [--resume] [--no-run] [--write-docs] | mutants [--filter PATH] [--operator NAME[,NAME]] [--timeout SECS] [--limit N] [--list] [--compile-only] [--resume] [--no-run] [--write-docs] | surface [--check]");
+            eprintln!("usage: cargo xtask test [--no-install] | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--package NAME]... [--manifest-path PATH] [--write-docs] [--docs-from DIR] | miri | tsan | bench [GROUP] | icount [compare options] | audit [--filter PATH] [--only TEST-NAME] [--timeout SECS] [--list] [--resume] [--no-run] [--write-docs] | mutants [--filter PATH] [--operator NAME[,NAME]] [--timeout SECS] [--limit N] [--list] [--compile-only] [--resume] [--no-run] [--write-docs] | surface [--check] | links [--rustdoc DIR]");
             return ExitCode::from(2);
         }
     };
