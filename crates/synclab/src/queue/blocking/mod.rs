@@ -14,7 +14,7 @@ mod segment;
 
 /// Rounds of backoff before a blocked operation sleeps: the first [`SPIN_ONLY_ROUNDS`] are
 /// growing bursts of spin hints, the rest yield the CPU (crossbeam-channel's `snooze` shape).
-/// Tuned on the queue benchmarks; see `docs/designs.md#blocking-layer-blockingrs`.
+/// Tuned on the queue benchmarks; see `docs/notes/queues.md`.
 const SPIN_ROUNDS: u32 = 10;
 /// Rounds that spin without yielding.
 const SPIN_ONLY_ROUNDS: u32 = 6;
