@@ -7,7 +7,7 @@ committed. Each figure draws facts that live in the code, and names the file the
 * layers.svg              the crates and the library's layers (crates/synclab/src/lib.rs)
 * counting-mutex-word.svg the counting mutex's word (lock/counting_mutex.rs: LOCKED, FAIR,
                           HANDOFF, WAITER)
-* duplex-line.svg         the duplex ring's cache lines (queue/duplex.rs: Pair, EndWords)
+* duplex-line.svg         the duplex ring's cache lines (queue/duplex/mod.rs: Pair, EndWords)
 * segment-layout.svg      a segment's object (shm/segment.rs: Header, DATA_OFFSET;
                           shm/attach.rs: Entry, ENTRIES, tags)
 
@@ -250,7 +250,7 @@ def counting_mutex_word():
 def duplex_line():
     s = Svg(900, 560, "The duplex ring's cache lines")
     s.text(450, 32, "Duplex<u64>: a request and its answer in one cache line", 17, "middle", "bold")
-    s.text(450, 52, "crates/synclab/src/queue/duplex.rs — Pair (slot k of both directions) and EndWords, each align(64)",
+    s.text(450, 52, "crates/synclab/src/queue/duplex/mod.rs — Pair (slot k of both directions) and EndWords, each align(64)",
            11.5, "middle", cls="m")
     # The region strip.
     x0, y0 = 50, 84
