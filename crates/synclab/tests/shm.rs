@@ -483,3 +483,82 @@ fn a_laned_segment_is_not_an_unlaned_one_and_lane_counts_are_checked() {
         }
     }
 }
+
+type JobQueue = synclab::queue::ArrayQueue<u64, Shm>;
+type JobLock = synclab::shm::InSegment<synclab::lock::RobustMutex<[u64; 2], Shm>>;
+
+#[test]
+fn a_queue_and_a_lock_in_one_segment() {
+    let n = name("pair");
+    let a = Shared::<(JobQueue, JobLock)>::create(&n, &(8, [0, 0]), &opts()).unwrap();
+    let b = Shared::<(JobQueue, JobLock)>::open(&n, &opts()).unwrap();
+    a.0.push(7).unwrap();
+    assert_eq!(b.0.pop(), Some(7));
+    b.1.lock_checked().unwrap()[0] = 9;
+    assert_eq!(a.1.lock_checked().unwrap()[0], 9);
+    assert_eq!(b.0.capacity(), 8);
+    // Another tuple, or the queue alone, is another layout.
+    match Shared::<(JobLock, JobQueue)>::open(&n, &opts()) {
+        Err(OpenError::LayoutMismatch { .. }) => {}
+        other => panic!("expected LayoutMismatch, got {other:?}"),
+    }
+    match Shared::<JobQueue>::open(&n, &opts()) {
+        Err(OpenError::LayoutMismatch { .. }) => {}
+        other => panic!("expected LayoutMismatch, got {other:?}"),
+    }
+}
+
+#[test]
+fn three_designs_in_one_segment() {
+    let n = name("triple");
+    type Three = (JobQueue, Array, JobLock);
+    let a = Shared::<Three>::create(&n, &(2, 3, [1, 2]), &opts()).unwrap();
+    let b = Shared::<Three>::open(&n, &opts()).unwrap();
+    a.1.publish(2, 5).unwrap();
+    assert_eq!(b.1.wait_checked(2), Ok(5));
+    assert_eq!(*b.2.lock_checked().unwrap(), [1, 2]);
+    b.0.push(1).unwrap();
+    b.0.push(2).unwrap();
+    assert_eq!(a.0.push(3), Err(3));
+}
+
+#[test]
+fn stale_segments_are_listed_and_swept_by_prefix() {
+    let prefix = name("sweep");
+    let live = Shared::<Array>::create(&format!("{prefix}-live"), &1, &opts()).unwrap();
+    // A crashed creator's segments: objects nobody holds.
+    for i in 0..3 {
+        std::fs::write(format!("/dev/shm{prefix}-dead{i}"), vec![0; 64]).unwrap();
+    }
+    let listed = Segment::list(&prefix).unwrap();
+    let names: Vec<&str> = listed.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            format!("{prefix}-dead0"),
+            format!("{prefix}-dead1"),
+            format!("{prefix}-dead2"),
+            format!("{prefix}-live"),
+        ]
+    );
+    assert_eq!(listed[3].1, StaleCheck::InUse);
+    assert!(matches!(
+        listed[0].1,
+        StaleCheck::Stale {
+            initialised: false,
+            ..
+        }
+    ));
+    let removed = Segment::sweep(&prefix).unwrap();
+    assert_eq!(removed.len(), 3, "{removed:?}");
+    assert_eq!(
+        Segment::list(&prefix).unwrap(),
+        [(format!("{prefix}-live"), StaleCheck::InUse)]
+    );
+    drop(live);
+    assert_eq!(Segment::list(&prefix).unwrap(), []);
+    assert!(matches!(
+        Segment::list("no-slash"),
+        Err(OpenError::InvalidName { .. })
+    ));
+}

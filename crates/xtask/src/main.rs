@@ -11,7 +11,7 @@
 //!     --shuttle-scale N            multiply every shuttle model's schedule count
 //!     --only loom|shuttle          run one checker
 //!     --package NAME               check this workspace package's tests (repeatable; default:
-//!                                  synclab-verification and the own-design example)
+//!                                  synclab-verification, own-design and segment-app)
 //!     --manifest-path PATH         check the tests of a crate outside the workspace
 //!     --write-docs                 rewrite the model table in docs/verification.md and the
 //!                                  README's summary (only after a passing full run)
@@ -303,8 +303,10 @@ struct VerifyOptions {
     docs_from: Option<PathBuf>,
 }
 
-/// The packages `verify` checks by default: synclab's models and the own-design example.
-const DEFAULT_PACKAGES: [&str; 2] = ["synclab-verification", "own-design"];
+/// The packages `verify` checks by default: synclab's models, the own-design example, and the
+/// segment-app example (a package that enables `lock_api` and `bytemuck` and names segment
+/// types: it must build under both checkers, and its model runs there).
+const DEFAULT_PACKAGES: [&str; 3] = ["synclab-verification", "own-design", "segment-app"];
 
 fn verify_command(root: &Path, args: &[String]) -> Result<(), String> {
     let mut opts = VerifyOptions::default();

@@ -84,7 +84,7 @@ mod fault;
 mod laned;
 mod lock_free;
 mod polling;
-#[cfg(all(target_os = "linux", synclab_plain))]
+#[cfg(target_os = "linux")]
 mod segment;
 mod slot;
 mod tracked;

@@ -229,21 +229,26 @@ impl Starvation {
 }
 
 impl<S: WakeScope> RawCountingMutex<S> {
-    /// An unlocked lock, in const context (the `lock_api` bridge's `INIT`; plain build only).
-    #[cfg(feature = "lock_api")]
-    pub(crate) const fn const_new() -> Self {
-        Self {
-            state: AtomicU32::new(0),
-            scope: PhantomData,
+    crate::sync::plain_world! {
+        /// An unlocked lock, in const context (the `lock_api` bridge's `INIT`; plain build
+        /// only).
+        #[cfg(feature = "lock_api")]
+        pub(crate) const fn const_new() -> Self {
+            Self {
+                state: AtomicU32::new(0),
+                scope: PhantomData,
+            }
         }
     }
 
-    /// Whether the lock is held right now (a snapshot: it may change at once); `lock_api`'s
-    /// `is_locked`.
-    #[cfg(feature = "lock_api")]
-    pub(crate) fn is_locked(&self) -> bool {
-        // Relaxed: a snapshot that orders nothing.
-        self.state.load(Relaxed) & LOCKED != 0
+    crate::sync::plain_world! {
+        /// Whether the lock is held right now (a snapshot: it may change at once);
+        /// `lock_api`'s `is_locked`.
+        #[cfg(feature = "lock_api")]
+        pub(crate) fn is_locked(&self) -> bool {
+            // Relaxed: a snapshot that orders nothing.
+            self.state.load(Relaxed) & LOCKED != 0
+        }
     }
 
     /// How many threads are registered to sleep right now (a snapshot). For tests and

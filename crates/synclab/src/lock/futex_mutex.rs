@@ -92,19 +92,24 @@ pub struct RawFutexMutex {
 pub type FutexMutex<T> = Mutex<T, RawFutexMutex>;
 
 impl RawFutexMutex {
-    /// An unlocked lock, in const context (the `lock_api` bridge's `INIT`; plain build only).
-    #[cfg(feature = "lock_api")]
-    pub(crate) const fn const_new() -> Self {
-        Self {
-            futex: AtomicU32::new(UNLOCKED),
+    crate::sync::plain_world! {
+        /// An unlocked lock, in const context (the `lock_api` bridge's `INIT`; plain build
+        /// only).
+        #[cfg(feature = "lock_api")]
+        pub(crate) const fn const_new() -> Self {
+            Self {
+                futex: AtomicU32::new(UNLOCKED),
+            }
         }
     }
 
-    /// Whether the lock is held right now (a snapshot: it may change at once).
-    #[cfg(feature = "lock_api")]
-    pub(crate) fn is_locked(&self) -> bool {
-        // Relaxed: a snapshot that orders nothing.
-        self.futex.load(Relaxed) != UNLOCKED
+    crate::sync::plain_world! {
+        /// Whether the lock is held right now (a snapshot: it may change at once).
+        #[cfg(feature = "lock_api")]
+        pub(crate) fn is_locked(&self) -> bool {
+            // Relaxed: a snapshot that orders nothing.
+            self.futex.load(Relaxed) != UNLOCKED
+        }
     }
 
     #[inline]

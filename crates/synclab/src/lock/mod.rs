@@ -44,11 +44,13 @@ mod condvar;
 mod counting_mutex;
 mod family;
 mod futex_mutex;
-#[cfg(feature = "lock_api")]
-mod lock_api_bridge;
+crate::sync::plain_world! {
+    #[cfg(feature = "lock_api")]
+    mod lock_api_bridge;
+}
 mod mutex;
 mod robust_mutex;
-#[cfg(all(target_os = "linux", synclab_plain))]
+#[cfg(target_os = "linux")]
 mod segment;
 mod spin;
 

@@ -156,6 +156,11 @@ pub enum OpenError {
     },
     /// Every entry of the attach table is held by a live thread.
     AttachTableFull,
+    /// Shared segments do not exist in this build: it runs under a model checker
+    /// (`--cfg synclab_loom` or `synclab_shuttle`), whose atomics cannot live in a mapping.
+    /// Code that names segment types builds in every world; under a checker, check the designs
+    /// in heap or model memory instead.
+    CheckerWorld,
     /// A system call failed.
     Io {
         /// Which call.
@@ -216,6 +221,10 @@ impl fmt::Display for OpenError {
                 f,
                 "every entry of the segment's attach table ({} threads) is held by a live thread",
                 attach::ENTRIES
+            ),
+            OpenError::CheckerWorld => write!(
+                f,
+                "shared segments do not exist under a model checker (loom, shuttle): their atomics cannot live in a mapping"
             ),
             OpenError::Io { op, name, source } => write!(f, "{op} on segment {name}: {source}"),
         }

@@ -21,8 +21,10 @@
 //! | [`Shm`] | a region of a [`Segment`] | shared | yes | per-thread entry of the segment's attach table | Linux, plain build |
 //!
 //! The segment layer itself — named segments, the versioned header, the attach table, stale
-//! segments — is in [`Segment`] (Linux only; compiled with `cfg(target_os = "linux")` and
-//! not under the model checkers, whose atomics cannot live in a mapping). The rest of this
+//! segments — is in [`Segment`] (Linux only, `cfg(target_os = "linux")`). It is compiled in
+//! every world, so code that names segment types builds under the model checkers too; there
+//! every entry point returns [`OpenError::CheckerWorld`] (a checker's atomics cannot live in a
+//! mapping: check the designs in heap or model memory instead). The rest of this
 //! page says how it tells peers apart and judges them dead, and what it promises about peers
 //! the lab did not plan for. `docs/processes.md` is the guide.
 //!
@@ -116,26 +118,26 @@ use core::time::Duration;
 use crate::sync::atomic::AtomicU32;
 use crate::sync::futex::{self, WakeScope};
 
-#[cfg(all(target_os = "linux", synclab_plain))]
+#[cfg(target_os = "linux")]
 mod attach;
-#[cfg(all(target_os = "linux", synclab_plain))]
+#[cfg(target_os = "linux")]
 mod error;
-#[cfg(all(target_os = "linux", synclab_plain))]
+#[cfg(target_os = "linux")]
 mod mapping;
-#[cfg(all(target_os = "linux", synclab_plain))]
+#[cfg(target_os = "linux")]
 mod segment;
-#[cfg(all(target_os = "linux", synclab_plain))]
+#[cfg(target_os = "linux")]
 mod shared;
-#[cfg(all(target_os = "linux", synclab_plain))]
+#[cfg(target_os = "linux")]
 mod sigbus;
-#[cfg(all(target_os = "linux", synclab_plain))]
+#[cfg(target_os = "linux")]
 mod sys;
 
-#[cfg(all(target_os = "linux", synclab_plain))]
+#[cfg(target_os = "linux")]
 pub use error::{OpenError, SegmentOptions, StaleCheck};
-#[cfg(all(target_os = "linux", synclab_plain))]
+#[cfg(target_os = "linux")]
 pub use segment::Segment;
-#[cfg(all(target_os = "linux", synclab_plain))]
+#[cfg(target_os = "linux")]
 pub use shared::{region_end, Cursor, Design, InSegment, Placeable, Shared, Shm, ShmRegion};
 
 /// The largest tag a tracked [`Memory`] hands out: tags fit in 29 bits, so a lock word keeps
@@ -319,6 +321,30 @@ unsafe impl HeapMemory for Heap {
 /// pointer stored in it means nothing to a peer, and a value a dying peer left half-written
 /// must still be a valid `T` (it is read as bytes another process wrote).
 ///
+/// Implemented for the integers and arrays of plain values. With the `bytemuck` feature, a
+/// `#[repr(C)]` type of your own becomes `Plain` without `unsafe`: derive bytemuck's `Pod`
+/// (whose derive checks every field and the absence of padding) and name it in
+/// [`plain!`](crate::plain), which implements `Plain` for it after asserting `Pod + Send +
+/// Sync`:
+///
+/// ```
+/// # #[cfg(feature = "bytemuck")] {
+/// use bytemuck::{Pod, Zeroable};
+///
+/// #[derive(Clone, Copy, Pod, Zeroable)]
+/// #[repr(C)]
+/// struct Reading {
+///     sensor: u32,
+///     flags: u32,
+///     value: f64,
+/// }
+/// synclab::plain!(Reading);
+///
+/// fn plain<T: synclab::shm::Plain>() {}
+/// plain::<Reading>();
+/// # }
+/// ```
+///
 /// # Safety
 ///
 /// Implement it only for types with no pointers, references or handles of any kind, no
@@ -326,7 +352,7 @@ unsafe impl HeapMemory for Heap {
 /// `#[repr(C)]` structs of such fields without padding).
 pub unsafe trait Plain: Copy + Send + Sync + 'static {}
 
-macro_rules! plain {
+macro_rules! plain_integers {
     ($($t:ty),*) => {
         $(
             // SAFETY: a primitive integer: no pointers, no padding, every bit pattern valid.
@@ -334,11 +360,92 @@ macro_rules! plain {
         )*
     };
 }
-plain!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
+plain_integers!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
 
 // SAFETY: an array of plain values has no padding between elements (size is a multiple of the
 // alignment) and every bit pattern of each element is valid.
 unsafe impl<T: Plain, const N: usize> Plain for [T; N] {}
+
+/// Implements [`Plain`](crate::shm::Plain) for each type named, after asserting that it is
+/// `bytemuck::Pod + Send + Sync` — which gives every property `Plain` asks for, and which
+/// bytemuck's derive checks field by field — so no `unsafe` is written. Feature `bytemuck`;
+/// the calling crate depends on `bytemuck` itself (it derives `Pod`). See
+/// [`Plain`](crate::shm::Plain) for an example.
+///
+/// A type that is `Pod` but not `Send + Sync` (a raw pointer field) is refused:
+///
+/// ```compile_fail
+/// #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+/// #[repr(C)]
+/// struct Pointer {
+///     to: *const u8,
+/// }
+/// synclab::plain!(Pointer);
+/// ```
+#[cfg(feature = "bytemuck")]
+#[macro_export]
+macro_rules! plain {
+    ($($t:ty),+ $(,)?) => {$(
+        const _: () = {
+            fn pod<T: ::bytemuck::Pod + ::core::marker::Send + ::core::marker::Sync>() {}
+            // Type-checked, never run: the bound above is the whole point.
+            #[allow(dead_code)]
+            fn assert() {
+                pod::<$t>();
+            }
+        };
+        // SAFETY: `Pod + Send + Sync` (asserted above) promises every property `Plain` asks
+        // for: `Copy`, `'static`, no padding, every bit pattern valid, no pointer that could
+        // matter (pointers are neither `Send` nor `Sync`).
+        unsafe impl $crate::shm::Plain for $t {}
+    )+};
+}
+
+/// What the creator of a segment chooses for its design (a length, a capacity, an initial
+/// value), recorded in the segment's header so that an opener rebuilds the same layout: any
+/// [`Plain`] value, or a tuple of them — one per design of a segment that holds several.
+pub trait Params: Copy + Send + Sync + 'static {
+    /// Appends the value's bytes to `out`.
+    fn encode(&self, out: &mut Vec<u8>);
+    /// The value at the front of `bytes`, and what is left; `None` if `bytes` is too short.
+    fn decode(bytes: &[u8]) -> Option<(Self, &[u8])>;
+}
+
+impl<P: Plain> Params for P {
+    fn encode(&self, out: &mut Vec<u8>) {
+        // SAFETY: `Plain` has no padding, so every byte of the value is initialised.
+        let bytes = unsafe {
+            core::slice::from_raw_parts((self as *const P).cast::<u8>(), core::mem::size_of::<P>())
+        };
+        out.extend_from_slice(bytes);
+    }
+
+    fn decode(bytes: &[u8]) -> Option<(Self, &[u8])> {
+        let (value, rest) = bytes.split_at_checked(core::mem::size_of::<P>())?;
+        // SAFETY: `Plain`: every bit pattern is a valid value; read unaligned from the bytes.
+        Some((unsafe { value.as_ptr().cast::<P>().read_unaligned() }, rest))
+    }
+}
+
+macro_rules! tuple_params {
+    ($($p:ident),+) => {
+        #[allow(non_snake_case)] // each value is named after its type
+        impl<$($p: Params),+> Params for ($($p,)+) {
+            fn encode(&self, out: &mut Vec<u8>) {
+                let ($($p,)+) = self;
+                $($p.encode(out);)+
+            }
+
+            fn decode(bytes: &[u8]) -> Option<(Self, &[u8])> {
+                $(let ($p, bytes) = <$p as Params>::decode(bytes)?;)+
+                Some((($($p,)+), bytes))
+            }
+        }
+    };
+}
+tuple_params!(A, B);
+tuple_params!(A, B, C);
+tuple_params!(A, B, C, D);
 
 /// A word that names the one thread holding a role — a laned array's lane, a duplex ring's end
 /// — by its tag ([`Memory::tag`]), or [`owner::FREE`]. The role's handle takes the word
@@ -402,3 +509,10 @@ pub(crate) mod owner {
         M::TRACKED && tag != FREE && M::is_dead(ctx(word), tag)
     }
 }
+
+/// The guide `docs/processes.md`, whose every snippet runs as a doc test of this crate (in
+/// the repository only: the file is outside the package, and doc tests are not built when
+/// the package is).
+#[cfg(all(doctest, target_os = "linux"))]
+#[doc = include_str!("../../../../docs/processes.md")]
+struct ProcessesGuide;

@@ -171,6 +171,16 @@ impl Drop for Unlinker {
     }
 }
 
+/// `Err(OpenError::CheckerWorld)` under a model checker: no segment exists there (every entry
+/// point asks this first, before it touches the system or builds a design).
+fn plain_world() -> Result<(), OpenError> {
+    if crate::sync::WORLD == crate::sync::World::Plain {
+        Ok(())
+    } else {
+        Err(OpenError::CheckerWorld)
+    }
+}
+
 fn io_err(op: &'static str, name: &str, source: io::Error) -> OpenError {
     OpenError::Io {
         op,
@@ -210,6 +220,7 @@ impl Segment {
         params: &[u8],
         options: &SegmentOptions,
     ) -> Result<Segment, OpenError> {
+        plain_world()?;
         c_name(name)?; // validates the name
         if params.len() > PARAMS_MAX {
             return Err(OpenError::BadParams {
@@ -306,6 +317,7 @@ impl Segment {
         layout: Layout,
         options: &SegmentOptions,
     ) -> Result<Segment, OpenError> {
+        plain_world()?;
         let c = c_name(name)?;
         let start = Instant::now();
         let mut pause = Duration::from_micros(10);
@@ -441,6 +453,7 @@ impl Segment {
 
     /// Whether segment `name` exists and whether any process holds it.
     pub fn inspect(name: &str) -> Result<StaleCheck, OpenError> {
+        plain_world()?;
         let c = c_name(name)?;
         let fd = match open_existing(&c, name) {
             Err(OpenError::NotFound { .. }) => return Ok(StaleCheck::Missing),
@@ -469,6 +482,7 @@ impl Segment {
     /// opens the name meanwhile waits for our lock, then sees the object unlinked and looks
     /// the name up again.
     pub fn remove_stale(name: &str) -> Result<bool, OpenError> {
+        plain_world()?;
         let c = c_name(name)?;
         let Ok(fd) = sys::shm_open(&c, libc::O_RDWR, 0) else {
             return Ok(false);
@@ -483,8 +497,70 @@ impl Segment {
         Ok(true)
     }
 
+    /// The segments whose names start with `prefix` (a `/` and the start of a name; `/` alone
+    /// lists every shm object), each with what [`inspect`](Self::inspect) finds, sorted by name.
+    /// A creator killed while creating may leave a temporary name, `/.synclab-new-<pid>-<n>`:
+    /// list (and [`sweep`](Self::sweep)) that prefix to find them.
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// use synclab::shm::{Segment, StaleCheck};
+    ///
+    /// let prefix = format!("/synclab-doc-list-{}", std::process::id());
+    /// for (name, state) in Segment::list(&prefix)? {
+    ///     if state != StaleCheck::InUse {
+    ///         println!("{name} is left over: {state:?}");
+    ///     }
+    /// }
+    /// # }
+    /// # Ok::<(), synclab::shm::OpenError>(())
+    /// ```
+    pub fn list(prefix: &str) -> Result<Vec<(String, StaleCheck)>, OpenError> {
+        plain_world()?;
+        let start = prefix
+            .strip_prefix('/')
+            .filter(|rest| !rest.contains('/') && !prefix.contains('\0'))
+            .ok_or_else(|| OpenError::InvalidName {
+                name: prefix.to_string(),
+            })?;
+        let entries = std::fs::read_dir(SHM_DIR).map_err(|e| io_err("read_dir", SHM_DIR, e))?;
+        let mut found = Vec::new();
+        for entry in entries.flatten() {
+            let file = entry.file_name();
+            let Some(file) = file.to_str().filter(|f| f.starts_with(start)) else {
+                continue;
+            };
+            if !entry.file_type().is_ok_and(|t| t.is_file()) {
+                continue;
+            }
+            let name = format!("/{file}");
+            match Segment::inspect(&name) {
+                // Gone since the directory was read, or not a name shm_open takes.
+                Ok(StaleCheck::Missing) | Err(OpenError::InvalidName { .. }) => {}
+                Ok(state) => found.push((name, state)),
+                Err(e) => return Err(e),
+            }
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(found)
+    }
+
+    /// Removes every segment whose name starts with `prefix` and that no process holds (see
+    /// [`remove_stale`](Self::remove_stale)); the names removed. The cleanup after a crash:
+    /// segments in use are left alone.
+    pub fn sweep(prefix: &str) -> Result<Vec<String>, OpenError> {
+        let mut removed = Vec::new();
+        for (name, state) in Segment::list(prefix)? {
+            if matches!(state, StaleCheck::Stale { .. }) && Segment::remove_stale(&name)? {
+                removed.push(name);
+            }
+        }
+        Ok(removed)
+    }
+
     /// Removes the name `name` (mappings stay valid until unmapped).
     pub fn unlink(name: &str) -> Result<(), OpenError> {
+        plain_world()?;
         let c = c_name(name)?;
         // SAFETY: c is a valid NUL-terminated name.
         if unsafe { libc::shm_unlink(c.as_ptr()) } != 0 {

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use super::attach;
 use super::error::{OpenError, SegmentOptions};
 use super::mapping::Mapping;
-use super::segment::{Layout, Segment};
-use super::{Memory, Plain, Region};
+use super::segment::{Layout, Segment, PARAMS_MAX};
+use super::{Memory, Params, Region};
 
 /// The memory of a [`Segment`] shared by processes: regions inside the mapping, shared
 /// futexes (no `FUTEX_PRIVATE_FLAG`), and peers that may die mid-operation (tracked: tags
@@ -163,7 +163,7 @@ impl Cursor<'_> {
 pub unsafe trait Design: Sized + Send + Sync {
     /// What the creator chooses (a length, a capacity), recorded in the segment's header so
     /// that an opener rebuilds the same layout.
-    type Params: Plain;
+    type Params: Params;
     /// The design's name, part of the layout hash.
     const LAYOUT: &'static str;
     /// Bumped whenever the design's layout in a segment changes.
@@ -183,7 +183,7 @@ pub unsafe trait Design: Sized + Send + Sync {
 /// `Self` must be fit for shared memory as [`Cursor::region`]'s `H` must be.
 pub unsafe trait Placeable: Send + Sync + Sized {
     /// What the creator chooses (an initial value), recorded in the header.
-    type Params: Plain;
+    type Params: Params;
     /// The object's name, part of the layout hash.
     const LAYOUT: &'static str;
     /// Bumped whenever the object's layout changes.
@@ -224,6 +224,33 @@ unsafe impl<H: Placeable> Design for InSegment<H> {
         unsafe { cursor.region(|| H::init(params), |_| (), 0) }.map(InSegment)
     }
 }
+
+macro_rules! tuple_design {
+    ($($d:ident . $i:tt),+) => {
+        // SAFETY: each design places its own regions, one after another in the order of the
+        // tuple, in the creator and in an opener alike (each `build` advances the one
+        // cursor); the size is where the last one ends, each counted from where the one
+        // before ends.
+        unsafe impl<$($d: Design),+> Design for ($($d,)+) {
+            type Params = ($($d::Params,)+);
+            const LAYOUT: &'static str = "synclab::shm::(designs)";
+            const VERSION: u32 = 0u32 $(.wrapping_mul(31).wrapping_add($d::VERSION))+;
+
+            fn size(offset: usize, params: &Self::Params) -> Option<usize> {
+                let end = offset;
+                $(let end = $d::size(end, &params.$i)?;)+
+                Some(end)
+            }
+
+            fn build(cursor: &mut Cursor<'_>, params: &Self::Params) -> Result<Self, OpenError> {
+                Ok(($($d::build(cursor, &params.$i)?,)+))
+            }
+        }
+    };
+}
+tuple_design!(A.0, B.1);
+tuple_design!(A.0, B.1, C.2);
+tuple_design!(A.0, B.1, C.2, D.3);
 
 /// FNV-1a over the design's name, its full type name and the size of its parameters.
 fn layout_of<D: Design>() -> Layout {
@@ -277,14 +304,9 @@ impl<D: Design> Shared<D> {
                 D::LAYOUT
             ),
         })?;
-        // SAFETY: `Plain` has no padding, so all of its bytes are initialised.
-        let bytes = unsafe {
-            core::slice::from_raw_parts(
-                (params as *const D::Params).cast::<u8>(),
-                size_of::<D::Params>(),
-            )
-        };
-        let segment = Segment::create_raw(name, size, layout_of::<D>(), bytes, options)?;
+        let mut bytes = Vec::new();
+        params.encode(&mut bytes);
+        let segment = Segment::create_raw(name, size, layout_of::<D>(), &bytes, options)?;
         let design = D::build(
             &mut Cursor {
                 mapping: segment.mapping(),
@@ -301,15 +323,21 @@ impl<D: Design> Shared<D> {
     pub fn open(name: &str, options: &SegmentOptions) -> Result<Self, OpenError> {
         let segment = Segment::open_raw(name, layout_of::<D>(), options)?;
         let bytes = segment.params();
-        if bytes.len() != size_of::<D::Params>() {
-            return Err(OpenError::LayoutMismatch {
-                name: name.to_string(),
-                found: bytes.len() as u64,
-                expected: size_of::<D::Params>() as u64,
-            });
-        }
-        // SAFETY: `Plain`: every bit pattern is a valid value; read unaligned from our copy.
-        let params: D::Params = unsafe { bytes.as_ptr().cast::<D::Params>().read_unaligned() };
+        let params = match D::Params::decode(&bytes) {
+            Some((params, [])) => params,
+            _ => {
+                // Every value of the type encodes to the same length: measure a zeroed one.
+                let mut expected = Vec::new();
+                if let Some((zero, _)) = D::Params::decode(&[0; PARAMS_MAX]) {
+                    zero.encode(&mut expected);
+                }
+                return Err(OpenError::LayoutMismatch {
+                    name: name.to_string(),
+                    found: bytes.len() as u64,
+                    expected: expected.len() as u64,
+                });
+            }
+        };
         // Exactly: the creator sized the object from these parameters, so a parameter that
         // does not match the object's size (a changed length word, a grown or shrunk object)
         // is refused rather than opened as a smaller or larger view.

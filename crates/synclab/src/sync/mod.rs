@@ -38,10 +38,19 @@
 #[cfg(all(synclab_loom, synclab_shuttle))]
 compile_error!("choose one checker: `--cfg synclab_loom` or `--cfg synclab_shuttle`, not both");
 
-#[cfg(all(feature = "lock_api", any(synclab_loom, synclab_shuttle)))]
-compile_error!(
-    "the `lock_api` feature needs const atomics (`RawMutex::INIT`), which the checkers' atomics      are not: build the checkers without it"
-);
+/// Keeps its items in the plain world only: for the few that cannot exist under a checker —
+/// the `lock_api` bridge, whose `RawMutex::INIT` is a `const` and the checkers' atomics cannot
+/// be built in const context. Under a checker they are absent, so a package that enables
+/// `lock_api` still builds (only code that uses the bridge does not); the cfg stays here.
+macro_rules! plain_world {
+    ($($item:item)*) => {
+        $(
+            #[cfg(not(any(synclab_loom, synclab_shuttle)))]
+            $item
+        )*
+    };
+}
+pub(crate) use plain_world;
 
 mod cell;
 pub mod futex;

@@ -520,7 +520,7 @@ macro_rules! mpmc_queue_ops {
 }
 
 // After the macro, which it uses.
-#[cfg(all(target_os = "linux", synclab_plain))]
+#[cfg(target_os = "linux")]
 mod segment;
 
 impl<T: Send, M: HeapMemory> MpmcQueue<T> for ArrayQueue<T, M> {

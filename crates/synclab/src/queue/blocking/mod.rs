@@ -9,7 +9,7 @@ use crate::shm::{HeapMemory, Memory, Region};
 use crate::sync::time::Instant;
 use crate::sync::{hint, thread};
 
-#[cfg(all(target_os = "linux", synclab_plain))]
+#[cfg(target_os = "linux")]
 mod segment;
 
 /// Rounds of backoff before a blocked operation sleeps: the first [`SPIN_ONLY_ROUNDS`] are

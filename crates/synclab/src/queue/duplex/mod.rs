@@ -11,7 +11,7 @@ use crate::sync::hint::{spin_limit, spin_loop};
 use crate::sync::time::Instant;
 use crate::sync::UnsafeCell;
 
-#[cfg(all(target_os = "linux", synclab_plain))]
+#[cfg(target_os = "linux")]
 mod segment;
 
 /// Slot `k` of both directions: direction `d`'s stamp and value are `stamp[d]`, `value[d]`.
