@@ -27,8 +27,11 @@ use super::work_stealing::{self, WorkStealingPool};
 use super::ThreadPool;
 
 /// Runs `a` and `b`, potentially in parallel, and returns both results: `rayon::join` on the
-/// calling worker's [`WorkStealingPool`], or on a global one outside every pool (see the
-/// [module docs](self)).
+/// calling worker's [`WorkStealingPool`], or on a global one outside every pool — built on
+/// first use with one worker per available CPU, never shut down (rayon's global pool). A
+/// task of one of the other pools that calls it hands the pair to the global pool and blocks
+/// until it is done: call its own pool's [`ThreadPool::join`] there. Under a model checker,
+/// call a pool's method (a global pool cannot outlive one execution of a model).
 ///
 /// `b` is offered to other workers while `a` runs on the calling thread; if nobody has taken
 /// it by the time `a` returns, it runs here too. So `a` and `b` *may* run one after the other,

@@ -102,8 +102,8 @@ impl Cursor<'_> {
     /// `H` and `E` must be fit to live in shared memory: no pointers or references into a
     /// process, no meaningful `Drop` (the segment outlives every process and is never
     /// dropped), and valid for whatever bytes a peer — possibly one that died mid-write —
-    /// left: made of atomics, `UnsafeCell`s of [`Plain`] data guarded by the design, and plain
-    /// data. Every process must place the same regions in the same order.
+    /// left: made of atomics, `UnsafeCell`s of [`Plain`](crate::shm::Plain) data guarded by
+    /// the design, and plain data. Every process must place the same regions in the same order.
     pub unsafe fn region<H, E>(
         &mut self,
         header: impl FnOnce() -> H,
