@@ -31,6 +31,9 @@ pub(super) struct Header {
     /// The pointer is a block made for this very function ([`Job::new_borrowed`] or
     /// [`StackJob::as_job`]), not yet consumed.
     call: unsafe fn(NonNull<Header>, bool),
+    /// Whether the block is a [`StackJob`] (a `join`'s second half) rather than a submitted
+    /// task: a thief steals such a job alone (see `Shared::steal_from`).
+    join_half: bool,
 }
 
 /// A heap block: the header, then the closure. `repr(C)` puts the header at offset 0, so a
@@ -76,7 +79,10 @@ impl Job {
             }
         }
         let block = Box::new(Block {
-            header: Header { call: call::<F> },
+            header: Header {
+                call: call::<F>,
+                join_half: false,
+            },
             f,
         });
         // SAFETY: `Box::into_raw` is never null.
@@ -87,6 +93,14 @@ impl Job {
     #[inline]
     pub(super) fn addr(&self) -> *const Header {
         self.0.as_ptr()
+    }
+
+    /// Whether this is a `join`'s second half (a [`StackJob`]).
+    #[inline]
+    pub(super) fn is_join_half(&self) -> bool {
+        // SAFETY: the block is live while we own the job (`Job::new_borrowed` or
+        // `StackJob::as_job`), and its header is never written after it was made.
+        unsafe { (*self.0.as_ptr()).join_half }
     }
 
     /// Runs the task (consuming it).
@@ -156,6 +170,7 @@ impl<'p, F: FnOnce(bool) -> R + Send, R: Send> StackJob<'p, F, R> {
         Self {
             header: Header {
                 call: Self::execute,
+                join_half: true,
             },
             latch: Latch::new(),
             park,

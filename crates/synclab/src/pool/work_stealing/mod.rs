@@ -44,7 +44,8 @@ use crossbeam_utils::CachePadded;
 /// **Finding work.** A worker looks, in order: its LIFO slot, its deque (newest first), its
 /// overflow list, the injector, then the other workers — starting at a random victim, the top
 /// (oldest) of each deque, then each LIFO slot — and takes up to `STEAL_BATCH` − 1 (3) more
-/// items from a victim whose deque it stole from into its own deque. From the injector it
+/// items from a victim whose deque it stole from into its own deque (a `join`'s second half
+/// is stolen alone: its owner waits for it, see [`ThreadPool::join`]). From the injector it
 /// takes one task at a time, so that a task from outside is always either in the injector or
 /// running: the injector's capacity is the pool's bound for outside submitters, as in the
 /// other pools (a batch moved from the injector into a deque would let `try_submit` accept a

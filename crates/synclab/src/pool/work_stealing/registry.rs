@@ -317,6 +317,12 @@ impl Shared {
 
     /// Steals from `victim`'s deque: one task to run and up to [`STEAL_BATCH`] − 1 more into
     /// our own deque. Retries a lost race a few times, then gives up on this victim.
+    ///
+    /// A `join`'s second half is stolen alone, and ends a batch: its owner takes it back from
+    /// its own deque or waits for it, so moving more of the owner's halves into our deque
+    /// would only leave the owner waiting for work we have not started (the oldest half, the
+    /// biggest piece of a divide-and-conquer tree, is the one to take — rayon steals one job
+    /// at a time).
     fn steal_from(&self, local: &Local, victim: usize) -> Option<Job> {
         let stealer = &self.stealers[victim];
         let mut first = None;
@@ -332,11 +338,18 @@ impl Shared {
                 Steal::Retry => return None,
             }
         }
+        if first.as_ref().is_some_and(Job::is_join_half) {
+            return first;
+        }
         for _ in 1..STEAL_BATCH {
             match stealer.steal() {
                 Steal::Success(job) => {
+                    let join_half = job.is_join_half();
                     if let Err(job) = local.deque.push(job) {
                         self.overflow(local, job);
+                        break;
+                    }
+                    if join_half {
                         break;
                     }
                 }
