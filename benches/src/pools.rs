@@ -649,11 +649,52 @@ fn synclab_scope_tiny<P: ThreadPool>(p: &Params, submitters: usize) -> Measureme
     Measurement::ops(n as u64, elapsed)
 }
 
-pub(crate) fn rayon_pool(workers: usize) -> rayon::ThreadPool {
-    rayon::ThreadPoolBuilder::new()
+/// A rayon pool whose drop waits until its workers have exited, as a synclab pool's
+/// `shutdown` (or drop) joins its workers: rayon's own drop only tells them to exit, so they
+/// would wind down during the next contender's timed part — a cost charged to whoever runs
+/// next in the round. Built before a contender's timed part and dropped after it, like every
+/// pool here.
+pub(crate) struct RayonPool {
+    pool: Option<rayon::ThreadPool>,
+    exited: Arc<(Mutex<usize>, Condvar)>,
+    workers: usize,
+}
+
+impl core::ops::Deref for RayonPool {
+    type Target = rayon::ThreadPool;
+
+    fn deref(&self) -> &rayon::ThreadPool {
+        self.pool.as_ref().expect("alive until dropped")
+    }
+}
+
+impl Drop for RayonPool {
+    fn drop(&mut self) {
+        drop(self.pool.take());
+        let (count, exited) = &*self.exited;
+        let mut count = count.lock().unwrap();
+        while *count < self.workers {
+            count = exited.wait(count).unwrap();
+        }
+    }
+}
+
+pub(crate) fn rayon_pool(workers: usize) -> RayonPool {
+    let exited = Arc::new((Mutex::new(0), Condvar::new()));
+    let on_exit = Arc::clone(&exited);
+    let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers)
+        .exit_handler(move |_| {
+            *on_exit.0.lock().unwrap() += 1;
+            on_exit.1.notify_all();
+        })
         .build()
-        .expect("rayon pool")
+        .expect("rayon pool");
+    RayonPool {
+        pool: Some(pool),
+        exited,
+        workers,
+    }
 }
 
 fn rayon_tiny(p: &Params, submitters: usize) -> Measurement {
