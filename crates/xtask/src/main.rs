@@ -1,7 +1,8 @@
 //! Project automation. Run through the cargo alias: `cargo xtask <command>`.
 //!
 //! ```text
-//! cargo xtask test [--no-install]  fmt, clippy, cargo test, the downstream example, a publish
+//! cargo xtask test [--no-install]  fmt, clippy, rustdoc -D warnings and the link check, cargo
+//!                                  test, the downstream example, a publish
 //!                                  dry run of the two published crates, MSRV check,
 //!                                  loom suite, shuttle suite, Miri (installing the nightly Miri
 //!                                  component, the MSRV toolchain and valgrind when missing,
@@ -202,6 +203,7 @@ fn test(root: &Path, args: &[String]) -> Result<(), String> {
                 "warnings",
             ]),
         ),
+        docs_stage(root),
         run(
             root,
             "cargo test --workspace (with the lock_api bridge)",
@@ -252,6 +254,39 @@ fn test(root: &Path, args: &[String]) -> Result<(), String> {
         elapsed: Duration::ZERO,
     }));
     summary(&stages)
+}
+
+/// The published crates' rustdoc with every warning an error (broken or private links, bad
+/// code blocks), then every link of the Markdown and of the generated pages.
+fn docs_stage(root: &Path) -> Stage {
+    let mut stage = run(
+        root,
+        "cargo doc -D warnings + links",
+        cargo()
+            .args([
+                "doc",
+                "--no-deps",
+                "--all-features",
+                "-p",
+                "synclab",
+                "-p",
+                "synclab-verification",
+            ])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    );
+    if stage.outcome == Outcome::Passed {
+        let start = Instant::now();
+        let doc_dir = std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| root.join("target"), PathBuf::from)
+            .join("doc");
+        let args = ["--rustdoc".to_string(), doc_dir.display().to_string()];
+        if let Err(e) = links::run(root, &args) {
+            eprintln!("==> links: {e}");
+            stage.outcome = Outcome::Failed;
+        }
+        stage.elapsed += start.elapsed();
+    }
+    stage
 }
 
 /// `cargo +MSRV check` of the library, installing the toolchain (minimal profile) if missing.
