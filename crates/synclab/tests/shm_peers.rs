@@ -27,7 +27,7 @@ use synclab::{
     array::{CondvarArray, LanedArray, LockFreeArray},
     lock::{Condvar, RobustFamily, RobustMutex},
     queue::{ArrayQueue, BlockingQueue, Duplex},
-    shm::{InSegment, OpenError, SegmentOptions, Shared, Shm},
+    shm::{InSegment, OpenError, Segment, SegmentOptions, Shared, Shm},
 };
 
 #[cfg(target_os = "linux")]
@@ -653,8 +653,12 @@ fn shrink_child(prefix: &str) -> ! {
     condvar.notify_all();
     report("ok condvar");
     report("done");
-    // Keep the segments (and their names) until the parent has looked.
+    // Keep the segments (and their names) until the parent has looked; then drop them, which
+    // removes their names (`exit` runs no destructor).
     let _ = read_instruction();
+    drop((
+        mutex, array, lanes, duplex, queue, blocking, cvarray, condvar,
+    ));
     std::process::exit(0)
 }
 
@@ -699,6 +703,11 @@ fn shrunk_objects(i: usize) -> Result<Run, String> {
     }
     if seen.len() != DESIGNS.len() {
         return Err(format!("the owner reported {seen:?}"));
+    }
+    // The owner's handles removed their names as they dropped, shrunk objects or not.
+    let left = Segment::list(&format!("{prefix}-")).map_err(err)?;
+    if !left.is_empty() {
+        return Err(format!("the owner left names behind: {left:?}"));
     }
     match reopened {
         Err(OpenError::NotASegment { .. }) | Err(OpenError::SizeMismatch { .. }) => {
