@@ -131,6 +131,8 @@ mod shared;
 #[cfg(target_os = "linux")]
 mod sigbus;
 #[cfg(target_os = "linux")]
+mod stale;
+#[cfg(target_os = "linux")]
 mod sys;
 
 #[cfg(target_os = "linux")]

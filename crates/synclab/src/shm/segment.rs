@@ -105,6 +105,15 @@ pub(crate) struct Header {
     pub(crate) table: AttachTable,
 }
 
+impl Header {
+    /// Whether the creator finished initialising, and its pid: what a stale segment tells.
+    pub(super) fn finished_by(&self) -> (bool, u32) {
+        // Acquire: pairs with `mark_ready`'s Release store.
+        let ready = self.ready.load(Acquire) == READY;
+        (ready, self.creator_pid.load(Relaxed) as u32)
+    }
+}
+
 /// Where the designs' regions start: the header rounded up to a page.
 pub(crate) const DATA_OFFSET: usize = (core::mem::size_of::<Header>() + 4095) & !4095;
 
@@ -129,7 +138,7 @@ impl fmt::Debug for Segment {
 
 /// `name` as a C string, if it is a valid shm name: one leading `/`, no other, 2..=255 bytes,
 /// no NUL, and not `/.` or `/..` (which name `/dev/shm` and `/dev`).
-fn c_name(name: &str) -> Result<CString, OpenError> {
+pub(super) fn c_name(name: &str) -> Result<CString, OpenError> {
     let rest = name.strip_prefix('/').unwrap_or("");
     let ok =
         name.len() <= 255 && !rest.is_empty() && !rest.contains('/') && rest != "." && rest != "..";
@@ -143,7 +152,7 @@ fn c_name(name: &str) -> Result<CString, OpenError> {
 
 /// Where glibc's (and musl's) `shm_open` keeps its objects: a tmpfs directory, so an object
 /// can be given a second name with `link(2)`.
-const SHM_DIR: &str = "/dev/shm";
+pub(super) const SHM_DIR: &str = "/dev/shm";
 
 /// The file path of shm object `name` (`/x` → `/dev/shm/x`).
 fn shm_path(name: &str) -> Result<CString, OpenError> {
@@ -173,7 +182,7 @@ impl Drop for Unlinker {
 
 /// `Err(OpenError::CheckerWorld)` under a model checker: no segment exists there (every entry
 /// point asks this first, before it touches the system or builds a design).
-fn plain_world() -> Result<(), OpenError> {
+pub(super) fn plain_world() -> Result<(), OpenError> {
     if crate::sync::WORLD == crate::sync::World::Plain {
         Ok(())
     } else {
@@ -181,7 +190,7 @@ fn plain_world() -> Result<(), OpenError> {
     }
 }
 
-fn io_err(op: &'static str, name: &str, source: io::Error) -> OpenError {
+pub(super) fn io_err(op: &'static str, name: &str, source: io::Error) -> OpenError {
     OpenError::Io {
         op,
         name: name.to_string(),
@@ -190,7 +199,7 @@ fn io_err(op: &'static str, name: &str, source: io::Error) -> OpenError {
 }
 
 /// `shm_open` of an existing `name`, read-write: `NotFound`, or `Io`.
-fn open_existing(c: &CString, name: &str) -> Result<Fd, OpenError> {
+pub(super) fn open_existing(c: &CString, name: &str) -> Result<Fd, OpenError> {
     sys::shm_open(c, libc::O_RDWR, 0).map_err(|e| {
         if e.raw_os_error() == Some(libc::ENOENT) {
             OpenError::NotFound {
@@ -449,113 +458,6 @@ impl Segment {
             });
         }
         Ok(recorded as usize)
-    }
-
-    /// Whether segment `name` exists and whether any process holds it.
-    pub fn inspect(name: &str) -> Result<StaleCheck, OpenError> {
-        plain_world()?;
-        let c = c_name(name)?;
-        let fd = match open_existing(&c, name) {
-            Err(OpenError::NotFound { .. }) => return Ok(StaleCheck::Missing),
-            other => other?,
-        };
-        if !sys::flock(fd.0, libc::LOCK_EX | libc::LOCK_NB).map_err(|e| io_err("flock", name, e))? {
-            return Ok(StaleCheck::InUse);
-        }
-        let st = sys::fstat(fd.0).map_err(|e| io_err("fstat", name, e))?;
-        let (mut initialised, mut creator_pid) = (false, 0);
-        if st.st_size as usize >= DATA_OFFSET {
-            let probe = Mapping::probe(fd.0).map_err(|e| io_err("mmap", name, e))?;
-            // Acquire: pairs with `mark_ready`'s Release store.
-            initialised = probe.header().ready.load(Acquire) == READY;
-            creator_pid = probe.header().creator_pid.load(Relaxed) as u32;
-        }
-        Ok(StaleCheck::Stale {
-            initialised,
-            creator_pid,
-        })
-    }
-
-    /// Removes segment `name` if no process holds it; `Ok(true)` if it was removed.
-    ///
-    /// Holding the exclusive lock while unlinking means no process can be using it; one that
-    /// opens the name meanwhile waits for our lock, then sees the object unlinked and looks
-    /// the name up again.
-    pub fn remove_stale(name: &str) -> Result<bool, OpenError> {
-        plain_world()?;
-        let c = c_name(name)?;
-        let Ok(fd) = sys::shm_open(&c, libc::O_RDWR, 0) else {
-            return Ok(false);
-        };
-        if !sys::flock(fd.0, libc::LOCK_EX | libc::LOCK_NB).map_err(|e| io_err("flock", name, e))? {
-            return Ok(false);
-        }
-        // SAFETY: c is a valid NUL-terminated name.
-        if unsafe { libc::shm_unlink(c.as_ptr()) } != 0 {
-            return Err(io_err("shm_unlink", name, io::Error::last_os_error()));
-        }
-        Ok(true)
-    }
-
-    /// The segments whose names start with `prefix` (a `/` and the start of a name; `/` alone
-    /// lists every shm object), each with what [`inspect`](Self::inspect) finds, sorted by name.
-    /// A creator killed while creating may leave a temporary name, `/.synclab-new-<pid>-<n>`:
-    /// list (and [`sweep`](Self::sweep)) that prefix to find them.
-    ///
-    /// ```
-    /// # #[cfg(target_os = "linux")] {
-    /// use synclab::shm::{Segment, StaleCheck};
-    ///
-    /// let prefix = format!("/synclab-doc-list-{}", std::process::id());
-    /// for (name, state) in Segment::list(&prefix)? {
-    ///     if state != StaleCheck::InUse {
-    ///         println!("{name} is left over: {state:?}");
-    ///     }
-    /// }
-    /// # }
-    /// # Ok::<(), synclab::shm::OpenError>(())
-    /// ```
-    pub fn list(prefix: &str) -> Result<Vec<(String, StaleCheck)>, OpenError> {
-        plain_world()?;
-        let start = prefix
-            .strip_prefix('/')
-            .filter(|rest| !rest.contains('/') && !prefix.contains('\0'))
-            .ok_or_else(|| OpenError::InvalidName {
-                name: prefix.to_string(),
-            })?;
-        let entries = std::fs::read_dir(SHM_DIR).map_err(|e| io_err("read_dir", SHM_DIR, e))?;
-        let mut found = Vec::new();
-        for entry in entries.flatten() {
-            let file = entry.file_name();
-            let Some(file) = file.to_str().filter(|f| f.starts_with(start)) else {
-                continue;
-            };
-            if !entry.file_type().is_ok_and(|t| t.is_file()) {
-                continue;
-            }
-            let name = format!("/{file}");
-            match Segment::inspect(&name) {
-                // Gone since the directory was read, or not a name shm_open takes.
-                Ok(StaleCheck::Missing) | Err(OpenError::InvalidName { .. }) => {}
-                Ok(state) => found.push((name, state)),
-                Err(e) => return Err(e),
-            }
-        }
-        found.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(found)
-    }
-
-    /// Removes every segment whose name starts with `prefix` and that no process holds (see
-    /// [`remove_stale`](Self::remove_stale)); the names removed. The cleanup after a crash:
-    /// segments in use are left alone.
-    pub fn sweep(prefix: &str) -> Result<Vec<String>, OpenError> {
-        let mut removed = Vec::new();
-        for (name, state) in Segment::list(prefix)? {
-            if matches!(state, StaleCheck::Stale { .. }) && Segment::remove_stale(&name)? {
-                removed.push(name);
-            }
-        }
-        Ok(removed)
     }
 
     /// Removes the name `name` (mappings stay valid until unmapped).
