@@ -155,8 +155,8 @@ fn summary(stages: &[Stage]) -> Result<(), String> {
     }
 }
 
-/// The optional `lock_api` bridge of synclab's locks: linted and tested with the workspace (it
-/// cannot be built under the checkers, whose atomics are not const).
+/// The optional `lock_api` bridge of synclab's locks: linted and tested with the workspace (under
+/// the checkers it is absent, since their atomics are not const: `examples/segment-app`).
 const LOCK_API: &str = "synclab/lock_api";
 
 /// The toolchain the library promises to build with (`rust-version` in Cargo.toml).

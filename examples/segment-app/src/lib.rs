@@ -3,7 +3,8 @@
 //! so the same function runs between processes (in the segment) and under a model checker (on
 //! the heap), and the crate builds in every world:
 //!
-//! * `cargo test` runs the model as a stress loop and the segment test for real;
+//! * `cargo test` runs the model as a stress loop, and the segment test and the program
+//!   (`src/main.rs`: the board between two processes) for real;
 //! * `RUSTFLAGS="--cfg synclab_loom" cargo test --release --tests` (and `synclab_shuttle`)
 //!   checks the model; the segment test sees [`OpenError::CheckerWorld`], since no segment
 //!   exists under a checker — the code that names segment types still compiles.
