@@ -9,7 +9,8 @@ committed. Each figure draws facts that live in the code, and names the file the
                           HANDOFF, WAITER)
 * duplex-line.svg         the duplex ring's cache lines (queue/duplex/mod.rs: Pair, EndWords)
 * segment-layout.svg      a segment's object (shm/segment.rs: Header, DATA_OFFSET;
-                          shm/attach.rs: Entry, ENTRIES, tags)
+                          shm/attach.rs: Entry, ENTRIES, tags; shm/shared.rs: a tuple of
+                          designs, Cursor::region)
 
 Every SVG has an opaque background, so it reads the same on GitHub's light and dark themes.
 """
@@ -325,25 +326,25 @@ def duplex_line():
 def segment_layout():
     s = Svg(900, 650, "A segment's layout")
     s.text(450, 32, "A segment: one POSIX shm object, mapped by every peer", 17, "middle", "bold")
-    s.text(450, 52, "crates/synclab/src/shm/segment.rs (Header, DATA_OFFSET) and shm/attach.rs (Entry, tags) — not to scale",
+    s.text(450, 52, "crates/synclab/src/shm/segment.rs (Header, DATA_OFFSET), shm/attach.rs (Entry, tags), shm/shared.rs (tuples) — not to scale",
            11.5, "middle", cls="m")
     x, w = 150, 420
     rows = [
         (0, "magic  \"SYNCLAB\\x01\"", 24, BLUE, BLUE_EDGE),
         (8, "format (the header's own version, 2)", 22, BLUE, BLUE_EDGE),
         (12, "ready (stored last, Release; openers Acquire)", 22, BLUE, BLUE_EDGE),
-        (16, "layout hash (design name, type, parameters)", 24, BLUE, BLUE_EDGE),
-        (24, "layout version (the design's VERSION)", 24, BLUE, BLUE_EDGE),
+        (16, "layout hash (the design or tuple of designs, parameter size)", 24, BLUE, BLUE_EDGE),
+        (24, "layout version (the design's VERSION; a tuple: of each)", 24, BLUE, BLUE_EDGE),
         (32, "object size", 24, BLUE, BLUE_EDGE),
         (40, "creator's pid (diagnostics)", 24, BLUE, BLUE_EDGE),
         (48, "mode the creator asked for", 24, BLUE, BLUE_EDGE),
         (56, "length of the parameters", 24, BLUE, BLUE_EDGE),
-        (64, "the root design's parameters (≤ 256 bytes)", 34, BLUE, BLUE_EDGE),
+        (64, "parameters: one per design, in tuple order (≤ 256 bytes)", 34, BLUE, BLUE_EDGE),
         (320, "attach table: 127 entries × 24 bytes", 84, PURPLE, PURPLE_EDGE),
         (3368, "overflow flag", 22, PURPLE, PURPLE_EDGE),
         (3372, "padding to the page", 24, "#ffffff", GREY_EDGE),
-        (4096, "region 1: header H (64-byte aligned), then len × E", 56, GREEN, GREEN_EDGE),
-        (None, "region 2, … (placed in the same order by every process)", 40, GREEN, GREEN_EDGE),
+        (4096, "design .0: its regions, each a header H (64-byte aligned), len × E", 56, GREEN, GREEN_EDGE),
+        (None, "design .1, … (up to 4, in tuple order, placed alike by all)", 40, GREEN, GREEN_EDGE),
         (None, "end of the object (size fixed at create)", 0, None, None),
     ]
     y = 86
@@ -359,6 +360,8 @@ def segment_layout():
         s.text(x + 12, y + min(h, 24) / 2 + 5 if h <= 24 else y + 20, label, 12)
         if off == 4096:
             s.text(x + 12, y + 40, "e.g. ArrayQueue<T, Shm>: H = head, tail; E = a slot (stamp, value)", 11, cls="m")
+        if off is None and fill is not None:
+            s.text(x + 12, y + 34, "e.g. .1 = InSegment<RobustMutex<u64, Shm>>: one region, the lock", 11, cls="m")
         positions[off] = (y, h)
         y += h
     s.text(x - 10, 80, "offset", 11, "end", weight="bold")
