@@ -253,21 +253,21 @@ pub fn counted_ops() -> Vec<CountedOp> {
         counted_queue!(
             "synclab ArrayQueue",
             Role::Synclab,
-            || ArrayQueue::<Item>::new(CAPACITY).expect("non-zero"),
+            || ArrayQueue::<Item>::with_capacity(CAPACITY).expect("non-zero"),
             |q, v| q.try_push(v).is_ok(),
             |q| q.try_pop()
         ),
         counted_queue!(
             "synclab LockedQueue<std>",
             Role::Synclab,
-            || Locked::<StdFamily>::new(CAPACITY).expect("non-zero"),
+            || Locked::<StdFamily>::with_capacity(CAPACITY).expect("non-zero"),
             |q, v| q.try_push(v).is_ok(),
             |q| q.try_pop()
         ),
         counted_queue!(
             "synclab LockedQueue<futex>",
             Role::Synclab,
-            || Locked::<FutexFamily>::new(CAPACITY).expect("non-zero"),
+            || Locked::<FutexFamily>::with_capacity(CAPACITY).expect("non-zero"),
             |q, v| q.try_push(v).is_ok(),
             |q| q.try_pop()
         ),
@@ -473,9 +473,9 @@ fn push_spin<Q>(queue: &Q, value: Item, try_push: impl Fn(&Q, Item) -> Result<()
 fn spin_synclab_array(p: &Params) -> Measurement {
     mpmc(
         p,
-        ArrayQueue::<Item>::new(CAPACITY).expect("capacity is non-zero"),
-        |q, v| push_spin(q, v, ArrayQueue::push),
-        |q| spin_then_yield(|| q.pop()),
+        ArrayQueue::<Item>::with_capacity(CAPACITY).expect("capacity is non-zero"),
+        |q, v| push_spin(q, v, ArrayQueue::try_push),
+        |q| spin_then_yield(|| q.try_pop()),
     )
 }
 

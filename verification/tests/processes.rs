@@ -10,7 +10,7 @@ use std::time::Duration;
 use synclab::array::{LanedArray, LockFreeArray, PublishError, PublishStep, SlotWaitError};
 use synclab::lock::RobustMutex;
 use synclab::queue::SendStep;
-use synclab::queue::{ArrayQueue, Duplex, QueueStep, SpinRecvError};
+use synclab::queue::{ArrayQueue, Duplex, MpmcQueue, QueueStep, SpinRecvError};
 
 use synclab::sync::atomic::AtomicU32;
 use synclab::sync::futex::{CrossProcess, WakeScope};
@@ -278,12 +278,12 @@ fn duplex_holder_killed_after_its_stamp_value_arrives_once() {
 /// two pops did not already) and find the queue empty, with the abandoned push counted.
 fn producer_death() {
     let kernel = Kernel::new();
-    let q = Arc::new(ArrayQueue::<u32, ModelShm>::new_in(3).unwrap());
+    let q = Arc::new(ArrayQueue::<u32, ModelShm>::with_capacity(3).unwrap());
     let victim = {
         let (q, kernel) = (Arc::clone(&q), Arc::clone(&kernel));
         thread::spawn(move || {
             as_process(&kernel, 1, || {
-                q.push(1).unwrap();
+                q.try_push(1).unwrap();
                 assert!(q.run_dying(QueueStep::PushAfterClaim(2)));
             });
             runs_on_a_while();
@@ -291,10 +291,10 @@ fn producer_death() {
         })
     };
     as_process(&kernel, 2, || {
-        q.push(3).unwrap();
+        q.try_push(3).unwrap();
         let mut got = Vec::new();
         while got.len() < 2 {
-            match q.pop() {
+            match q.try_pop() {
                 Some(v) => got.push(v),
                 None => thread::yield_now(),
             }
@@ -302,7 +302,7 @@ fn producer_death() {
         got.sort_unstable();
         assert_eq!(got, [1, 3], "an abandoned slot was read, or an item lost");
         victim.join().unwrap();
-        assert_eq!(q.pop(), None);
+        assert_eq!(q.try_pop(), None);
         assert_eq!(q.abandoned(), 1);
     });
 }
@@ -322,10 +322,10 @@ fn producer_killed_after_claim_consumers_pop_past_it() {
 /// its consumer) and succeed; then it pops 2 and 3.
 fn consumer_death() {
     let kernel = Kernel::new();
-    let q = Arc::new(ArrayQueue::<u32, ModelShm>::new_in(2).unwrap());
+    let q = Arc::new(ArrayQueue::<u32, ModelShm>::with_capacity(2).unwrap());
     as_process(&kernel, 2, || {
-        q.push(1).unwrap();
-        q.push(2).unwrap();
+        q.try_push(1).unwrap();
+        q.try_push(2).unwrap();
     });
     let victim = {
         let (q, kernel) = (Arc::clone(&q), Arc::clone(&kernel));
@@ -340,10 +340,10 @@ fn consumer_death() {
         })
     };
     as_process(&kernel, 2, || {
-        while q.push(3).is_err() {
+        while q.try_push(3).is_err() {
             thread::yield_now(); // full until the victim has claimed 1
         }
-        assert_eq!((q.pop(), q.pop()), (Some(2), Some(3)));
+        assert_eq!((q.try_pop(), q.try_pop()), (Some(2), Some(3)));
         victim.join().unwrap();
         assert_eq!(q.lost(), 1);
     });

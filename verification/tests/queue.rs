@@ -89,7 +89,7 @@ fn array_queue_1p2c_capacity_1() {
         .ops("main: push 2 items (spin while full); 2 consumers: pop 1 each")
         .preemption_bound(1)
         .check(|| {
-            let q = Arc::new(ArrayQueue::<u32>::new(1).unwrap());
+            let q = Arc::new(ArrayQueue::<u32>::with_capacity(1).unwrap());
             let consumers: Vec<_> = (0..2)
                 .map(|_| {
                     let q = Arc::clone(&q);
@@ -111,7 +111,7 @@ fn array_queue_spsc_fifo_across_laps() {
         .ops("producer: push 1..=4; main: pop 4, in order")
         .preemption_bound(3)
         .check(|| {
-            let q = Arc::new(ArrayQueue::<u32>::new(2).unwrap());
+            let q = Arc::new(ArrayQueue::<u32>::with_capacity(2).unwrap());
             let producer = {
                 let q = Arc::clone(&q);
                 thread::spawn(move || (1..=4).for_each(|v| push_spin(&*q, v)))
@@ -131,7 +131,7 @@ fn array_queue_spsc_capacity_1_three_laps() {
         .ops("producer: push 1..=3 (spin while full); main: pop 3, in order")
         .preemption_bound(5)
         .check(|| {
-            let q = Arc::new(ArrayQueue::<u32>::new(1).unwrap());
+            let q = Arc::new(ArrayQueue::<u32>::with_capacity(1).unwrap());
             let producer = {
                 let q = Arc::clone(&q);
                 thread::spawn(move || (1..=3).for_each(|v| push_spin(&*q, v)))
@@ -151,7 +151,7 @@ fn array_queue_drops_remaining_items_once() {
         .exhaustive()
         .check(|| {
             let drops = Arc::new(AtomicUsize::new(0));
-            let q = Arc::new(ArrayQueue::new(2).unwrap());
+            let q = Arc::new(ArrayQueue::<DropCounter>::with_capacity(2).unwrap());
             let producer = {
                 let (q, drops) = (Arc::clone(&q), Arc::clone(&drops));
                 thread::spawn(move || {
@@ -526,13 +526,16 @@ shuttle_mpmc! {
 
 #[test]
 fn capacity_zero_is_a_typed_error() {
-    assert_eq!(ArrayQueue::<u8>::new(0).unwrap_err(), CapacityError::Zero);
     assert_eq!(
-        LockedQueue::<u8, StdFamily>::new(0).unwrap_err(),
+        ArrayQueue::<u8>::with_capacity(0).unwrap_err(),
         CapacityError::Zero
     );
     assert_eq!(
-        LockedQueue::<u8, FutexFamily>::new(0).unwrap_err(),
+        LockedQueue::<u8, StdFamily>::with_capacity(0).unwrap_err(),
+        CapacityError::Zero
+    );
+    assert_eq!(
+        LockedQueue::<u8, FutexFamily>::with_capacity(0).unwrap_err(),
         CapacityError::Zero
     );
     assert_eq!(
@@ -540,7 +543,7 @@ fn capacity_zero_is_a_typed_error() {
         CapacityError::Zero
     );
     assert!(matches!(
-        ArrayQueue::<u8>::new(usize::MAX),
+        ArrayQueue::<u8>::with_capacity(usize::MAX),
         Err(CapacityError::TooLarge {
             requested: usize::MAX,
             ..
@@ -838,21 +841,21 @@ zoo_test! {
             .threads(2)
             .preemption_bound(3)
             .check(|| {
-                let q = Arc::new(ArrayQueue::<u32>::new(1).unwrap());
+                let q = Arc::new(ArrayQueue::<u32>::with_capacity(1).unwrap());
                 let ec = Arc::new(zoo::FencelessEventCount::new());
                 let producer = {
                     let (q, ec) = (Arc::clone(&q), Arc::clone(&ec));
                     thread::spawn(move || {
-                        q.push(1).unwrap();
+                        q.try_push(1).unwrap();
                         ec.notify_one();
                     })
                 };
                 let got = loop {
-                    if let Some(v) = q.pop() {
+                    if let Some(v) = q.try_pop() {
                         break v;
                     }
                     let key = ec.prepare_wait();
-                    if let Some(v) = q.pop() {
+                    if let Some(v) = q.try_pop() {
                         ec.cancel_wait(key);
                         break v;
                     }
@@ -873,12 +876,12 @@ zoo_test! {
             .threads(2)
             .exhaustive()
             .check(|| {
-                let q = Arc::new(ArrayQueue::<u32>::new(1).unwrap());
+                let q = Arc::new(ArrayQueue::<u32>::with_capacity(1).unwrap());
                 let ec = Arc::new(EventCount::new());
                 let producer = {
                     let (q, ec) = (Arc::clone(&q), Arc::clone(&ec));
                     thread::spawn(move || {
-                        q.push(1).unwrap();
+                        q.try_push(1).unwrap();
                         ec.notify_one();
                     })
                 };
@@ -996,10 +999,10 @@ fn array_queue_store_buffering_push_then_pop() {
         .exhaustive()
         .check(|| {
             store_buffering(
-                || ArrayQueue::new(2).unwrap(),
+                || ArrayQueue::with_capacity(2).unwrap(),
                 |mine, other| {
-                    mine.push(7).unwrap();
-                    other.pop().is_some()
+                    mine.try_push(7).unwrap();
+                    other.try_pop().is_some()
                 },
             )
         });
@@ -1016,13 +1019,13 @@ fn array_queue_store_buffering_pop_then_push() {
         .check(|| {
             store_buffering(
                 || {
-                    let q = ArrayQueue::new(1).unwrap();
-                    q.push(1).unwrap();
+                    let q = ArrayQueue::with_capacity(1).unwrap();
+                    q.try_push(1).unwrap();
                     q
                 },
                 |mine, other| {
-                    assert_eq!(mine.pop(), Some(1));
-                    other.push(9).is_ok()
+                    assert_eq!(mine.try_pop(), Some(1));
+                    other.try_push(9).is_ok()
                 },
             )
         });
@@ -1494,16 +1497,21 @@ fn channel_3p3c_until_disconnected() {
 /// every item leaves exactly once — popped, evicted by `force_push`, or left in the queue —
 /// each stream in FIFO order, and nothing evicted is newer than something left behind.
 fn force_push_against_pops(capacity: usize) {
-    let q = Arc::new(ArrayQueue::<u32>::new(capacity).unwrap());
+    let q = Arc::new(ArrayQueue::<u32>::with_capacity(capacity).unwrap());
     let consumer = {
         let q = Arc::clone(&q);
-        thread::spawn(move || [q.pop(), q.pop()].into_iter().flatten().collect::<Vec<_>>())
+        thread::spawn(move || {
+            [q.try_pop(), q.try_pop()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+        })
     };
     let evicted: Vec<u32> = (1..=3)
         .filter_map(|v| q.force_push(v).expect("the queue is open"))
         .collect();
     let popped = consumer.join().unwrap();
-    let left: Vec<u32> = std::iter::from_fn(|| q.pop()).collect();
+    let left: Vec<u32> = std::iter::from_fn(|| q.try_pop()).collect();
     assert!(left.len() <= capacity, "more items left than the capacity");
     for stream in [&evicted, &popped, &left] {
         assert!(
@@ -1556,8 +1564,8 @@ fn array_queue_force_push_against_pops_capacity_2() {
 /// the eviction moved `tail` with a plain store, which could erase the close's mark (the
 /// queue reopened) and strand the forced value; and a refused value came back as if evicted.
 fn force_push_racing_close() {
-    let q = Arc::new(ArrayQueue::<u32>::new(1).unwrap());
-    q.push(1).unwrap();
+    let q = Arc::new(ArrayQueue::<u32>::with_capacity(1).unwrap());
+    q.try_push(1).unwrap();
     let pusher = {
         let q = Arc::clone(&q);
         thread::spawn(move || q.force_push(2))
@@ -1570,12 +1578,12 @@ fn force_push_racing_close() {
     };
     let mut popped = Vec::new();
     loop {
-        if let Some(v) = q.pop() {
+        if let Some(v) = q.try_pop() {
             popped.push(v);
         } else if q.is_closed() {
             // Closed, then one more look: by `MpmcQueue::close`'s contract it sees every
             // push that was not refused.
-            match q.pop() {
+            match q.try_pop() {
                 Some(v) => popped.push(v),
                 None => break,
             }
@@ -1587,7 +1595,7 @@ fn force_push_racing_close() {
     closer.join().unwrap();
     assert!(q.is_closed(), "the close was lost: the queue reopened");
     assert_eq!(
-        q.pop(),
+        q.try_pop(),
         None,
         "an item was left behind after closed-and-empty"
     );

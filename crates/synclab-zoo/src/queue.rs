@@ -360,7 +360,10 @@ impl<T: Send> MpmcQueue<T> for TwoLaneQueue<T> {
         }
         // Each lane can hold everything, so `try_push` fails only when the total is reached.
         Ok(Self {
-            lanes: [ArrayQueue::new(capacity)?, ArrayQueue::new(capacity)?],
+            lanes: [
+                ArrayQueue::with_capacity(capacity)?,
+                ArrayQueue::with_capacity(capacity)?,
+            ],
             push_turn: AtomicUsize::new(0),
             pop_turn: AtomicUsize::new(0),
             capacity,
@@ -372,14 +375,14 @@ impl<T: Send> MpmcQueue<T> for TwoLaneQueue<T> {
             return Err(value);
         }
         let lane = self.push_turn.fetch_add(1, Ordering::Relaxed) % 2;
-        self.lanes[lane].push(value)
+        self.lanes[lane].try_push(value)
     }
 
     fn try_pop(&self) -> Option<T> {
         let first = self.pop_turn.fetch_add(1, Ordering::Relaxed) % 2;
         self.lanes[first]
-            .pop()
-            .or_else(|| self.lanes[1 - first].pop())
+            .try_pop()
+            .or_else(|| self.lanes[1 - first].try_pop())
     }
 
     fn capacity(&self) -> usize {

@@ -159,22 +159,22 @@ fn count_first_condvar() {
 
 #[test]
 fn fenceless_event_count() {
-    let q = Arc::new(ArrayQueue::<u32>::new(1).unwrap());
+    let q = Arc::new(ArrayQueue::<u32>::with_capacity(1).unwrap());
     let ec = Arc::new(zoo::queue::FencelessEventCount::new());
     let done = Arc::new(AtomicBool::new(false));
     let producer = {
         let (q, ec, done) = (Arc::clone(&q), Arc::clone(&ec), Arc::clone(&done));
         thread::spawn(move || {
-            q.push(1).unwrap();
+            q.try_push(1).unwrap();
             notify_until(&done, || ec.notify_one());
         })
     };
     let got = loop {
-        if let Some(v) = q.pop() {
+        if let Some(v) = q.try_pop() {
             break v;
         }
         let key = ec.prepare_wait();
-        if let Some(v) = q.pop() {
+        if let Some(v) = q.try_pop() {
             ec.cancel_wait(key);
             break v;
         }
@@ -188,13 +188,13 @@ fn fenceless_event_count() {
 
 #[test]
 fn pop_without_recheck() {
-    let q = Arc::new(ArrayQueue::<u32>::new(1).unwrap());
+    let q = Arc::new(ArrayQueue::<u32>::with_capacity(1).unwrap());
     let ec = Arc::new(EventCount::new());
     let done = Arc::new(AtomicBool::new(false));
     let producer = {
         let (q, ec, done) = (Arc::clone(&q), Arc::clone(&ec), Arc::clone(&done));
         thread::spawn(move || {
-            q.push(5).unwrap();
+            q.try_push(5).unwrap();
             notify_until(&done, || ec.notify_one());
         })
     };

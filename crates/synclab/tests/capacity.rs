@@ -1,6 +1,6 @@
 //! Capacities (issue 13, point 6): every queue and pool states and applies one limit,
 //! `synclab::queue::MAX_CAPACITY`, and a capacity within it that cannot be allocated is a
-//! typed error — never an abort. On main `ArrayQueue::new(ArrayQueue::max_capacity())` aborted
+//! typed error — never an abort. On main `ArrayQueue::with_capacity(ArrayQueue::max_capacity())` aborted
 //! the process ("memory allocation of … bytes failed"), so each construction that could abort
 //! runs in a child process, and the parent asserts that the child exited normally.
 
@@ -40,7 +40,7 @@ fn array_queue_of_max_capacity_that_cannot_be_allocated_is_a_typed_error() {
         "array_queue_of_max_capacity_that_cannot_be_allocated_is_a_typed_error",
         || {
             let max = ArrayQueue::<Huge>::max_capacity();
-            match ArrayQueue::<Huge>::new(max) {
+            match ArrayQueue::<Huge>::with_capacity(max) {
                 Err(CapacityError::AllocationFailed { requested, .. }) => {
                     assert_eq!(requested, max)
                 }

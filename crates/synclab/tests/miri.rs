@@ -688,17 +688,17 @@ fn scope_join_inside_the_closure_on_a_closed_pool() {
 /// a lost drop shows), and a channel carrying heap values across threads to disconnection.
 #[test]
 fn force_push_and_channel() {
-    use synclab::queue::{bounded, ArrayQueue};
-    let q = Arc::new(ArrayQueue::<String>::new(1).unwrap());
+    use synclab::queue::{bounded, ArrayQueue, MpmcQueue};
+    let q = Arc::new(ArrayQueue::<String>::with_capacity(1).unwrap());
     let consumer = {
         let q = Arc::clone(&q);
-        std::thread::spawn(move || (0..2).filter_map(|_| q.pop()).collect::<Vec<_>>())
+        std::thread::spawn(move || (0..2).filter_map(|_| q.try_pop()).collect::<Vec<_>>())
     };
     let evicted: Vec<String> = (0..3)
         .filter_map(|i| q.force_push(i.to_string()).expect("the queue is open"))
         .collect();
     let popped = consumer.join().unwrap();
-    let left: Vec<String> = std::iter::from_fn(|| q.pop()).collect();
+    let left: Vec<String> = std::iter::from_fn(|| q.try_pop()).collect();
     assert_eq!(evicted.len() + popped.len() + left.len(), 3);
 
     let (tx, rx) = bounded::<String>(1).unwrap();

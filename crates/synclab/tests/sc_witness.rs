@@ -13,7 +13,7 @@
 //! the Miri leg for SeqCst-access mutants). `cargo xtask miri` runs them over many seeds on
 //! the real code, where they must pass; in a plain build they run as ordinary tests.
 
-use synclab::queue::ArrayQueue;
+use synclab::queue::{ArrayQueue, MpmcQueue};
 
 #[path = "shared/store_buffering.rs"]
 mod shape;
@@ -35,18 +35,18 @@ fn store_buffering<R: Send + 'static>(
 }
 
 fn empty() -> ArrayQueue<u32> {
-    ArrayQueue::new(2).unwrap()
+    ArrayQueue::with_capacity(2).unwrap()
 }
 
 fn one_item() -> ArrayQueue<u32> {
-    let q = ArrayQueue::new(2).unwrap();
-    q.push(1).unwrap();
+    let q = ArrayQueue::with_capacity(2).unwrap();
+    q.try_push(1).unwrap();
     q
 }
 
 fn full() -> ArrayQueue<u32> {
-    let q = ArrayQueue::new(1).unwrap();
-    q.push(1).unwrap();
+    let q = ArrayQueue::with_capacity(1).unwrap();
+    q.try_push(1).unwrap();
     q
 }
 
@@ -57,7 +57,7 @@ fn push_then_is_empty() {
     store_buffering(
         empty,
         |mine, other| {
-            mine.push(7).unwrap();
+            mine.try_push(7).unwrap();
             other.is_empty()
         },
         |a, b| assert!(!(a && b), "both pushes were missed by is_empty"),
@@ -71,7 +71,7 @@ fn pop_then_is_empty() {
     store_buffering(
         one_item,
         |mine, other| {
-            assert_eq!(mine.pop(), Some(1));
+            assert_eq!(mine.try_pop(), Some(1));
             other.is_empty()
         },
         |a, b| assert!(a || b, "both pops were missed by is_empty"),
@@ -84,7 +84,7 @@ fn pop_then_is_full() {
     store_buffering(
         full,
         |mine, other| {
-            assert_eq!(mine.pop(), Some(1));
+            assert_eq!(mine.try_pop(), Some(1));
             other.is_full()
         },
         |a, b| assert!(!(a && b), "both pops were missed by is_full"),
@@ -97,7 +97,7 @@ fn push_then_len() {
     store_buffering(
         empty,
         |mine, other| {
-            mine.push(7).unwrap();
+            mine.try_push(7).unwrap();
             other.len()
         },
         |a, b| assert!(a + b > 0, "both pushes were missed by len"),
@@ -110,8 +110,8 @@ fn push_then_pop() {
     store_buffering(
         empty,
         |mine, other| {
-            mine.push(7).unwrap();
-            other.pop()
+            mine.try_push(7).unwrap();
+            other.try_pop()
         },
         |a, b| {
             assert!(
@@ -129,8 +129,8 @@ fn pop_then_push() {
     store_buffering(
         full,
         |mine, other| {
-            assert_eq!(mine.pop(), Some(1));
-            other.push(9).is_ok()
+            assert_eq!(mine.try_pop(), Some(1));
+            other.try_push(9).is_ok()
         },
         |a, b| assert!(a || b, "both pushes missed the other pop"),
     );

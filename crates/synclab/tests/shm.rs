@@ -7,6 +7,7 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use synclab::array::{LockFreeArray, SlotWaitError};
+use synclab::queue::MpmcQueue;
 use synclab::shm::{OpenError, Segment, SegmentOptions, Shared, Shm, StaleCheck};
 
 type Array = LockFreeArray<u64, Shm>;
@@ -492,8 +493,8 @@ fn a_queue_and_a_lock_in_one_segment() {
     let n = name("pair");
     let a = Shared::<(JobQueue, JobLock)>::create(&n, &(8, [0, 0]), &opts()).unwrap();
     let b = Shared::<(JobQueue, JobLock)>::open(&n, &opts()).unwrap();
-    a.0.push(7).unwrap();
-    assert_eq!(b.0.pop(), Some(7));
+    a.0.try_push(7).unwrap();
+    assert_eq!(b.0.try_pop(), Some(7));
     b.1.lock_checked().unwrap()[0] = 9;
     assert_eq!(a.1.lock_checked().unwrap()[0], 9);
     assert_eq!(b.0.capacity(), 8);
@@ -517,9 +518,9 @@ fn three_designs_in_one_segment() {
     a.1.publish(2, 5).unwrap();
     assert_eq!(b.1.wait_checked(2), Ok(5));
     assert_eq!(*b.2.lock_checked().unwrap(), [1, 2]);
-    b.0.push(1).unwrap();
-    b.0.push(2).unwrap();
-    assert_eq!(a.0.push(3), Err(3));
+    b.0.try_push(1).unwrap();
+    b.0.try_push(2).unwrap();
+    assert_eq!(a.0.try_push(3), Err(3));
 }
 
 #[test]

@@ -32,7 +32,7 @@ use process::{describe, read_instruction, report, Peer, ROLE_ENV};
 use synclab::{
     array::{CondvarArray, LanedArray, LockFreeArray},
     lock::{Condvar, FutexMutex, RobustFamily, RobustMutex},
-    queue::{ArrayQueue, BlockingQueue, Duplex},
+    queue::{ArrayQueue, BlockingQueue, Duplex, MpmcQueue},
     shm::{Design, InSegment, SegmentOptions, Shared, Shm},
 };
 
@@ -188,8 +188,8 @@ impl Fuzzed for Queue {
     }
     fn op(q: &Shared<Self>, k: u64) -> Duration {
         match k % 4 {
-            0 | 1 => drop(q.push(k)),
-            2 => drop(q.pop()),
+            0 | 1 => drop(q.try_push(k)),
+            2 => drop(q.try_pop()),
             _ => drop((
                 q.len(),
                 q.is_empty(),

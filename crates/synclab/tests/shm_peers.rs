@@ -26,7 +26,7 @@ use process::{describe, read_instruction, report, wait_pid, Peer, ROLE_ENV};
 use synclab::{
     array::{CondvarArray, LanedArray, LockFreeArray},
     lock::{Condvar, RobustFamily, RobustMutex},
-    queue::{ArrayQueue, BlockingQueue, Duplex},
+    queue::{ArrayQueue, BlockingQueue, Duplex, MpmcQueue},
     shm::{InSegment, OpenError, Segment, SegmentOptions, Shared, Shm},
 };
 
@@ -537,7 +537,7 @@ fn full_shm_child(name: &str) -> ! {
     }
     // What fits still works.
     let small = Shared::<BigQueue>::create(&format!("{name}-small"), &16, &options());
-    let works = small.is_ok_and(|q| q.push([7; 8]).is_ok() && q.pop() == Some([7; 8]));
+    let works = small.is_ok_and(|q| q.try_push([7; 8]).is_ok() && q.try_pop() == Some([7; 8]));
     report(if works { "small ok" } else { "small failed" });
     std::process::exit(0)
 }
@@ -611,7 +611,7 @@ fn shrink_child(prefix: &str) -> ! {
     let condvar = Shared::<Cv>::create(&n("condvar"), &0, &o).expect("condvar");
     // Some state before the damage.
     array.publish(0, 1).expect("publish");
-    queue.push(1).expect("push");
+    queue.try_push(1).expect("push");
     report("ready");
     if read_instruction().as_deref() != Some("go") {
         std::process::exit(2);
@@ -634,9 +634,9 @@ fn shrink_child(prefix: &str) -> ! {
     report(&format!("ok duplex {sent:?} {got:?}"));
     report(&format!(
         "ok queue {:?} {:?} {:?}",
-        queue.push(2),
-        queue.pop(),
-        queue.pop()
+        queue.try_push(2),
+        queue.try_pop(),
+        queue.try_pop()
     ));
     report(&format!(
         "ok blocking {:?} {:?} {:?}",

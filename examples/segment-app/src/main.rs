@@ -8,6 +8,7 @@
 use std::process::{Command, ExitCode};
 
 use segment_app::{create_board, open_board, work, Job};
+use synclab::queue::MpmcQueue;
 
 /// Set in the worker's environment: the board's name.
 const BOARD_ENV: &str = "SEGMENT_APP_BOARD";
@@ -37,7 +38,7 @@ fn main() -> ExitCode {
         *segment_app::OPENED.lock() += 1;
     }
     for id in 1..=jobs {
-        if board.0.push(Job { id, cost: id }).is_err() {
+        if board.0.try_push(Job { id, cost: id }).is_err() {
             eprintln!("segment-app: the board is full at job {id}");
             return ExitCode::FAILURE;
         }

@@ -19,7 +19,7 @@ fn two_workers_share_the_jobs_and_the_total() {
         .shuttle_iterations(500)
         .stress_iterations(200)
         .check(|| {
-            let queue = Arc::new(ArrayQueue::<Job>::new(4).unwrap());
+            let queue = Arc::new(ArrayQueue::<Job>::with_capacity(4).unwrap());
             let total = Arc::new(RobustMutex::<u64, Heap>::new(0));
             for id in 1..=3 {
                 queue.try_push(Job { id, cost: id * 10 }).unwrap();
@@ -40,7 +40,7 @@ fn the_board_in_a_segment() {
     let name = format!("/segment-app-test-{}", std::process::id());
     match segment_app::create_board(&name, 8) {
         Ok(board) => {
-            board.0.push(Job { id: 1, cost: 5 }).unwrap();
+            board.0.try_push(Job { id: 1, cost: 5 }).unwrap();
             let other = segment_app::open_board(&name).unwrap();
             assert_eq!(work(&other.0, &other.1), 1);
             assert_eq!(*board.1.lock_checked().unwrap(), 5);

@@ -63,7 +63,7 @@ pub(crate) struct Injector<T> {
 impl<T> Injector<T> {
     /// An empty injector of `capacity` tasks.
     pub(crate) fn new(capacity: usize) -> Result<Self, BuildError> {
-        let queue = ArrayQueue::new(capacity).map_err(BuildError::from)?;
+        let queue = ArrayQueue::new_in(capacity).map_err(BuildError::from)?;
         Ok(Self {
             queue,
             overflow: StdMutex::new(VecDeque::new()),

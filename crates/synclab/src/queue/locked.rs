@@ -50,7 +50,7 @@ impl<T: Send, F: LockFamily> LockedQueue<T, F> {
     /// [`CapacityError::Zero`] for 0, [`CapacityError::TooLarge`] above
     /// [`MAX_CAPACITY`](super::MAX_CAPACITY), [`CapacityError::AllocationFailed`] if the ring
     /// cannot be reserved.
-    pub fn new(capacity: usize) -> Result<Self, CapacityError> {
+    fn new(capacity: usize) -> Result<Self, CapacityError> {
         CapacityError::check(capacity)?;
         let mut items = VecDeque::new();
         items

@@ -48,18 +48,20 @@ mod event_count;
 mod fault;
 mod locked;
 
-pub use array_queue::{force::ForcePushError, ArrayQueue};
-pub use blocking::{BlockingQueue, Closed, PopError, PushError};
-pub use channel::{
-    bounded, bounded_with, IntoIter, Iter, Receiver, RecvError, RecvTimeoutError, SendError,
-    SendTimeoutError, Sender, TryIter, TryRecvError, TrySendError,
+pub use self::{
+    array_queue::{force::ForcePushError, ArrayQueue},
+    blocking::{BlockingQueue, Closed, PopError, PushError},
+    channel::{
+        bounded, bounded_with, IntoIter, Iter, Receiver, RecvError, RecvTimeoutError, SendError,
+        SendTimeoutError, Sender, TryIter, TryRecvError, TrySendError,
+    },
+    duplex::{Duplex, DuplexEnd, EndError, SpinRecvError},
+    event_count::{EventCount, WaitKey},
+    locked::LockedQueue,
 };
-pub use duplex::{Duplex, DuplexEnd, EndError, SpinRecvError};
-pub use event_count::{EventCount, WaitKey};
 #[cfg(feature = "fault-injection")]
 #[doc(hidden)]
 pub use fault::{QueueStep, SendStep};
-pub use locked::LockedQueue;
 
 use crate::shm::Memory;
 use crate::sync::{hint, thread};

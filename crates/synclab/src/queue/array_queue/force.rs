@@ -9,7 +9,7 @@ use super::{ArrayQueue, Slot, RUN_TO_END};
 use crate::shm::Memory;
 use crate::sync::atomic::Ordering;
 
-/// [`ArrayQueue::force_push`] found the queue [closed](ArrayQueue::close): its value comes
+/// [`ArrayQueue::force_push`] found the queue [closed](super::MpmcQueue::close): its value comes
 /// back — and, if the close landed while it was evicting, the evicted item too (it had
 /// already left the queue; nothing is lost).
 #[non_exhaustive]
@@ -37,17 +37,17 @@ impl<T, M: Memory> ArrayQueue<T, M> {
     /// item's position with the consumers' CAS on `head`, which makes it the owner of that
     /// slot, moves `tail` past it, swaps the value and publishes it (see "How" below).
     /// Linearizable as "pop the oldest, then push", atomically — unless a
-    /// [`close`](Self::close) lands between the two: then it is that pop followed by a push
+    /// [`close`](super::MpmcQueue::close) lands between the two: then it is that pop followed by a push
     /// that lost to the close, and both values come back in the error.
     ///
     /// ```
-    /// use synclab::queue::ArrayQueue;
+    /// use synclab::queue::{ArrayQueue, MpmcQueue};
     ///
-    /// let q = ArrayQueue::new(2)?;
+    /// let q: ArrayQueue<i32> = ArrayQueue::with_capacity(2)?;
     /// assert_eq!(q.force_push(1), Ok(None));
     /// assert_eq!(q.force_push(2), Ok(None));
     /// assert_eq!(q.force_push(3), Ok(Some(1))); // full: the oldest makes room
-    /// assert_eq!((q.pop(), q.pop(), q.pop()), (Some(2), Some(3), None));
+    /// assert_eq!((q.try_pop(), q.try_pop(), q.try_pop()), (Some(2), Some(3), None));
     /// q.close();
     /// assert_eq!(q.force_push(4).unwrap_err().value, 4); // closed: the value comes back
     /// # Ok::<(), synclab::queue::CapacityError>(())
@@ -64,7 +64,7 @@ impl<T, M: Memory> ArrayQueue<T, M> {
     /// still says "full for `head`"), swaps the value in place and publishes it with the usual
     /// Release stamp store of `tail + 1`. Between the CAS and the stamp store the slot is held
     /// exactly as by a producer between its CAS and its stamp store (see "Progress"). The move of
-    /// `tail` is a CAS, not a store, because [`close`](ArrayQueue::close) may set its mark in
+    /// `tail` is a CAS, not a store, because [`close`](super::MpmcQueue::close) may set its mark in
     /// between (a store would erase it and reopen the queue): if it did, the forced push is a pop
     /// followed by a push that lost to the close, and both values come back in a
     /// [`ForcePushError`]. The exhaustive models `array_queue_force_push_against_pops` and

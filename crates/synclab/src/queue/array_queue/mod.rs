@@ -47,16 +47,19 @@ pub(super) struct Ends {
 
 /// Vyukov's bounded MPMC queue: a ring of slots, each with a sequence stamp, in memory `M`
 /// (the [`Heap`] unless named; a segment's queue is placed by
-/// [`Shared::create`](crate::shm::Shared::create)).
+/// [`Shared::create`](crate::shm::Shared::create)). Its operations are those of [`MpmcQueue`]
+/// (`with_capacity`, `try_push`, `try_pop`, `len`, `close`, …), which is in the same module;
+/// inherent are only what the trait does not have ([`force_push`](Self::force_push),
+/// [`max_capacity`](Self::max_capacity), and a segment's death counts).
 ///
 /// ```
-/// use synclab::queue::ArrayQueue;
+/// use synclab::queue::{ArrayQueue, MpmcQueue};
 ///
-/// let q = ArrayQueue::new(1)?;
-/// q.push("a").unwrap();
-/// assert_eq!(q.push("b"), Err("b"));
-/// assert_eq!(q.pop(), Some("a"));
-/// assert_eq!(q.pop(), None);
+/// let q: ArrayQueue<&str> = ArrayQueue::with_capacity(1)?;
+/// q.try_push("a").unwrap();
+/// assert_eq!(q.try_push("b"), Err("b"));
+/// assert_eq!(q.try_pop(), Some("a"));
+/// assert_eq!(q.try_pop(), None);
 /// # Ok::<(), synclab::queue::CapacityError>(())
 /// ```
 ///
@@ -71,7 +74,7 @@ pub(super) struct Ends {
 /// `head` and `tail` are *positions*: `index | lap`, where `index < capacity` is the slot and
 /// `lap` is a multiple of `one_lap` (twice `mark_bit`, the smallest power of two above
 /// `capacity`). Moving past the last slot resets the index to 0 and adds `one_lap`. The bit
-/// between the index and the lap, `mark_bit`, is set in `tail` by [`close`](ArrayQueue::close)
+/// between the index and the lap, `mark_bit`, is set in `tail` by [`close`](MpmcQueue::close)
 /// (below). Every slot carries a stamp that says whose turn the slot is:
 ///
 /// | slot stamp | meaning | who acts |
@@ -84,7 +87,7 @@ pub(super) struct Ends {
 ///
 /// # Closing
 ///
-/// [`close`](ArrayQueue::close) sets `mark_bit` in `tail` with one RMW — crossbeam-channel's
+/// [`close`](MpmcQueue::close) sets `mark_bit` in `tail` with one RMW — crossbeam-channel's
 /// array flavor keeps its disconnect mark the same way. A producer claims its position with a
 /// CAS on the whole of `tail`, so the claim and the close are totally ordered in `tail`'s
 /// modification order: a push whose CAS came first has its slot (and the consumers wait for
@@ -129,8 +132,8 @@ pub(super) struct Ends {
 /// empty checks in `push`/`pop` read the *other* index after a `fence(SeqCst)`, as crossbeam
 /// does: the two sides' fences are ordered, so "the slot looks full" and "head has not moved"
 /// cannot both be stale (the store-buffering models in `verification/tests/queue.rs`). The
-/// CASes on `head` and `tail` are SeqCst, and so are the reads in [`ArrayQueue::len`],
-/// [`is_empty`](ArrayQueue::is_empty) and [`is_full`](ArrayQueue::is_full), so that those
+/// CASes on `head` and `tail` are SeqCst, and so are the reads in [`len`](MpmcQueue::len),
+/// [`is_empty`](MpmcQueue::is_empty) and [`is_full`](MpmcQueue::is_full), so that those
 /// answers are points of the SeqCst order — also against SeqCst operations on other objects.
 /// The exhaustive checker cannot check that (it treats SeqCst accesses as AcqRel); the Miri witnesses in
 /// `crates/synclab/tests/sc_witness.rs` do.
@@ -152,27 +155,13 @@ unsafe impl<T: Send, M: Memory> Sync for ArrayQueue<T, M> {}
 // SAFETY: moving the queue moves the `T`s it holds.
 unsafe impl<T: Send, M: Memory> Send for ArrayQueue<T, M> {}
 
-impl<T> ArrayQueue<T, Heap> {
-    /// A new empty queue holding at most `capacity` items; the whole ring is allocated here,
-    /// fallibly, so that no push ever allocates.
-    ///
-    /// # Errors
-    ///
-    /// [`CapacityError::Zero`] for 0, [`CapacityError::TooLarge`] above
-    /// [`max_capacity`](Self::max_capacity), [`CapacityError::AllocationFailed`] if the ring
-    /// cannot be allocated.
-    pub fn new(capacity: usize) -> Result<Self, CapacityError> {
-        Self::new_in(capacity)
-    }
-}
-
 impl<T, M: HeapMemory> ArrayQueue<T, M> {
     /// A new empty queue in heap memory `M` (the heap, or a model memory).
     ///
     /// # Errors
     ///
-    /// As [`ArrayQueue::new`].
-    pub fn new_in(capacity: usize) -> Result<Self, CapacityError> {
+    /// As [`MpmcQueue::with_capacity`].
+    pub(crate) fn new_in(capacity: usize) -> Result<Self, CapacityError> {
         let (mark_bit, one_lap) = Self::check_capacity(capacity)?;
         let mut slots = Vec::new();
         slots.try_reserve_exact(capacity).map_err(|_| {
@@ -213,7 +202,7 @@ impl<T, M: Memory> ArrayQueue<T, M> {
     /// The largest capacity accepted: [`MAX_CAPACITY`](super::MAX_CAPACITY) (which also
     /// leaves positions the mark bit, the lap bits and the stamps' `ABANDONED` bit), or less
     /// if a ring of that many slots of `T` would not fit in the address space (`isize::MAX`
-    /// bytes). A capacity up to it can still fail to allocate: see [`ArrayQueue::new`].
+    /// bytes). A capacity up to it can still fail to allocate: see [`with_capacity`](MpmcQueue::with_capacity).
     pub fn max_capacity() -> usize {
         let by_layout = isize::MAX as usize / core::mem::size_of::<Slot<T>>().max(1);
         super::MAX_CAPACITY.min(by_layout)
@@ -276,7 +265,7 @@ impl<T, M: Memory> ArrayQueue<T, M> {
 
     /// Appends `value`, or hands it back if the queue is full or [closed](Self::close).
     #[inline]
-    pub fn push(&self, value: T) -> Result<(), T> {
+    pub(crate) fn push(&self, value: T) -> Result<(), T> {
         self.push_until::<RUN_TO_END>(value, |value, _, _| ControlFlow::Break(Err(value)))
     }
 
@@ -374,7 +363,7 @@ impl<T, M: Memory> ArrayQueue<T, M> {
 
     /// Removes the item at the head, or returns `None` if the queue is empty.
     #[inline]
-    pub fn pop(&self) -> Option<T> {
+    pub(crate) fn pop(&self) -> Option<T> {
         self.pop_until::<RUN_TO_END>()
     }
 
@@ -454,14 +443,14 @@ impl<T, M: Memory> ArrayQueue<T, M> {
     }
 
     /// The most items the queue holds.
-    pub fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.buffer().len()
     }
 
     /// Closes the queue to pushes: every later [`push`](Self::push) hands its value back,
     /// while [`pop`](Self::pop) drains what is left. Returns `true` if this call closed it.
     /// Linearizable with `push` (see "Closing" on `ArrayQueue`).
-    pub fn close(&self) -> bool {
+    pub(crate) fn close(&self) -> bool {
         // Release: pairs with the Acquire load in `is_closed`, so a thread that sees the queue
         // closed sees what the closer wrote before. (The push/close order needs no ordering:
         // it is the modification order of `tail`, where both are RMWs.)
@@ -471,7 +460,7 @@ impl<T, M: Memory> ArrayQueue<T, M> {
     /// Whether [`close`](Self::close) has been called. If `true`, everything the closing thread
     /// wrote before `close` is visible to the caller, and every push that was not refused is
     /// visible to the caller's later pops.
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         // Acquire: pairs with the Release `fetch_or` in `close`. No push writes `tail` after
         // the mark (a producer that sees it returns), so the value read is the close's own.
         // The caller's later pops read `tail` no older than this (read-read coherence), so

@@ -35,7 +35,7 @@ impl<T, M: Memory> ArrayQueue<T, M> {
     }
 
     /// The number of items at some moment during the call.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         let (tail, head) = self.snapshot();
         let hix = head & (self.mark_bit - 1);
         let tix = tail & (self.mark_bit - 1);
@@ -57,13 +57,13 @@ impl<T, M: Memory> ArrayQueue<T, M> {
     }
 
     /// Whether the queue was empty at some moment during the call.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         let (tail, head) = self.snapshot();
         tail == head
     }
 
     /// Whether the queue was full at some moment during the call.
-    pub fn is_full(&self) -> bool {
+    pub(crate) fn is_full(&self) -> bool {
         let (tail, head) = self.snapshot();
         head.wrapping_add(self.one_lap) == tail
     }
