@@ -89,13 +89,15 @@ mod segment;
 mod slot;
 mod tracked;
 
-pub use condvar::CondvarArray;
+pub use self::{
+    condvar::CondvarArray,
+    laned::{Lane, LaneError, LanedArray},
+    lock_free::LockFreeArray,
+    polling::{PollingArray, DEFAULT_PENALTY},
+};
 #[cfg(feature = "fault-injection")]
 #[doc(hidden)]
 pub use fault::PublishStep;
-pub use laned::{Lane, LaneError, LanedArray};
-pub use lock_free::LockFreeArray;
-pub use polling::{PollingArray, DEFAULT_PENALTY};
 
 /// A fixed-length array of write-once slots that readers can wait on.
 ///

@@ -54,13 +54,15 @@ mod robust_mutex;
 mod segment;
 mod spin;
 
-pub use condvar::{Condvar, WaitTimeoutResult};
-pub use counting_mutex::{CountingMutex, RawCountingMutex};
-pub use family::{CondvarFamily, CountingFamily, FutexFamily, RobustFamily, StdFamily};
-pub use futex_mutex::{FutexMutex, RawFutexMutex};
-pub use mutex::{Mutex, MutexGuard};
-pub use robust_mutex::{Acquired, OwnerDied, RawRobustLock, RawRobustMutex, RobustMutex};
-pub use spin::{RawSpinLock, SpinMutex};
+pub use self::{
+    condvar::{Condvar, WaitTimeoutResult},
+    counting_mutex::{CountingMutex, RawCountingMutex},
+    family::{CondvarFamily, CountingFamily, FutexFamily, RobustFamily, StdFamily},
+    futex_mutex::{FutexMutex, RawFutexMutex},
+    mutex::{Mutex, MutexGuard},
+    robust_mutex::{Acquired, OwnerDied, RawRobustLock, RawRobustMutex, RobustMutex},
+    spin::{RawSpinLock, SpinMutex},
+};
 
 /// The raw protocol of a mutual-exclusion lock: no data, no guard.
 ///

@@ -136,11 +136,11 @@ mod stale;
 mod sys;
 
 #[cfg(target_os = "linux")]
-pub use error::{OpenError, SegmentOptions, StaleCheck};
-#[cfg(target_os = "linux")]
-pub use segment::Segment;
-#[cfg(target_os = "linux")]
-pub use shared::{region_end, Cursor, Design, InSegment, Placeable, Shared, Shm, ShmRegion};
+pub use self::{
+    error::{OpenError, SegmentOptions, StaleCheck},
+    segment::Segment,
+    shared::{region_end, Cursor, Design, InSegment, Placeable, Shared, Shm, ShmRegion},
+};
 
 /// The largest tag a tracked [`Memory`] hands out: tags fit in 29 bits, so a lock word keeps
 /// three bits of state beside its holder's tag.
