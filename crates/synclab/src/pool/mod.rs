@@ -131,19 +131,21 @@ mod scope;
 mod work_stealing;
 mod workers;
 
-pub use condvar_pool::{CondvarPool, FutexCondvarPool, StdCondvarPool};
-pub use config::{PoolConfig, DEFAULT_CAPACITY};
-pub use error::{
-    BuildError, InstallError, RejectedTask, ShutdownReport, SubmitError, SubmitErrorKind,
-    TrySubmitError, WaitError, WaitReport,
+pub use self::{
+    condvar_pool::{CondvarPool, FutexCondvarPool, StdCondvarPool},
+    config::{PoolConfig, DEFAULT_CAPACITY},
+    error::{
+        BuildError, InstallError, RejectedTask, ShutdownReport, SubmitError, SubmitErrorKind,
+        TrySubmitError, WaitError, WaitReport,
+    },
+    handle::{JoinHandle, ScopedJoinHandle, TaskDropped},
+    join::join,
+    lock_free::LockFreePool,
+    panics::{panic_message, PanicPayload},
+    parallel::{for_each, map_reduce, Splittable},
+    scope::Scope,
+    work_stealing::WorkStealingPool,
 };
-pub use handle::{JoinHandle, ScopedJoinHandle, TaskDropped};
-pub use join::join;
-pub use lock_free::LockFreePool;
-pub use panics::{panic_message, PanicPayload};
-pub use parallel::{for_each, map_reduce, Splittable};
-pub use scope::Scope;
-pub use work_stealing::WorkStealingPool;
 
 use hooks::Hooks;
 
