@@ -434,7 +434,7 @@ fn deque_capacity_and_errors() {
         Some(CapacityError::Zero),
         "capacity 0"
     );
-    let max = deque::max_capacity();
+    let max = synclab::queue::MAX_CAPACITY;
     assert!(matches!(
         deque::new::<Box<u8>>(max + 1).err(),
         Some(CapacityError::TooLarge { .. })

@@ -215,7 +215,7 @@ fn lane_holder_killed_after_write_reader_gets_publisher_died() {
 /// dead holder's records (and counted a stamped but unrecorded send).
 fn duplex_holder_death(step: SendStep) {
     let kernel = Kernel::new();
-    let d = Arc::new(Duplex::<u32, ModelShm>::with_capacity_in(2).unwrap());
+    let d = Arc::new(Duplex::<u32, ModelShm>::with_capacity(2).unwrap());
     let victim = {
         let (d, kernel) = (Arc::clone(&d), Arc::clone(&kernel));
         thread::spawn(move || {

@@ -200,8 +200,10 @@ pub struct Stealer<T: OwnedPointer> {
 ///
 /// # Errors
 ///
-/// [`CapacityError::Zero`] for 0, [`CapacityError::TooLarge`] above [`max_capacity`],
-/// [`CapacityError::AllocationFailed`] when the ring cannot be allocated.
+/// [`CapacityError::Zero`] for 0, [`CapacityError::TooLarge`] above
+/// [`MAX_CAPACITY`](super::MAX_CAPACITY) (positions are compared through their signed
+/// difference, far below that limit), [`CapacityError::AllocationFailed`] when the ring cannot
+/// be allocated.
 pub fn new<T: OwnedPointer>(capacity: usize) -> Result<(Owner<T>, Stealer<T>), CapacityError> {
     // The limit every queue shares (`queue::MAX_CAPACITY`, a power of two, so the rounded-up
     // capacity stays within it).
@@ -232,12 +234,6 @@ pub fn new<T: OwnedPointer>(capacity: usize) -> Result<(Owner<T>, Stealer<T>), C
         },
         stealer,
     ))
-}
-
-/// The largest capacity [`new`] accepts: [`MAX_CAPACITY`](super::MAX_CAPACITY), as for every
-/// queue (positions are compared through their signed difference, far below that limit).
-pub fn max_capacity() -> usize {
-    super::MAX_CAPACITY
 }
 
 /// `bottom - top` as a signed count.

@@ -172,26 +172,16 @@ unsafe impl<T: Send, M: Memory> Send for Duplex<T, M> {}
 // and the receiver's `received` record (see the SAFETY comments at each access).
 unsafe impl<T: Send, M: Memory> Sync for Duplex<T, M> {}
 
-impl<T> Duplex<T, Heap> {
-    /// A duplex ring on the heap of `capacity` slots per direction.
+impl<T, M: HeapMemory> Duplex<T, M> {
+    /// A duplex ring of `capacity` slots per direction, on the heap (or in another heap memory
+    /// `M`, such as a checker's model memory). A segment's ring is placed by
+    /// [`Shared::create`](crate::shm::Shared::create).
     ///
     /// # Errors
     ///
     /// [`CapacityError`] for 0, more than [`MAX_CAPACITY`](super::MAX_CAPACITY), or a ring
     /// that cannot be allocated.
     pub fn with_capacity(capacity: usize) -> Result<Self, CapacityError> {
-        Self::with_capacity_in(capacity)
-    }
-}
-
-impl<T, M: HeapMemory> Duplex<T, M> {
-    /// A duplex ring of `capacity` slots per direction in heap memory `M` (the heap, or a
-    /// model memory).
-    ///
-    /// # Errors
-    ///
-    /// As [`Duplex::with_capacity`].
-    pub fn with_capacity_in(capacity: usize) -> Result<Self, CapacityError> {
         let capacity = CapacityError::check(capacity)?;
         let mut slots = Vec::new();
         slots.try_reserve_exact(capacity).map_err(|_| {
