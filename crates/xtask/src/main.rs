@@ -29,7 +29,7 @@
 //!     --filter PATH  --operator NAME[,NAME]  --timeout SECS  --limit N  --list  --compile-only
 //!     --resume  --no-run  --write-docs
 //! cargo xtask surface [--check]    the library's public-item count and duplicate type names
-//!                                  (`--check`: fail over budget; see `surface.rs`)
+//!                                  (`--check`, also in `test`: fail over the ceiling; see `surface.rs`)
 //! cargo xtask links [--rustdoc DIR]  every link of the repository's Markdown resolves
 //!                                  (relative paths, anchors, rustdoc items; see `links.rs`;
 //!                                  `cargo test -p xtask` runs the same check)
@@ -189,6 +189,7 @@ fn test(root: &Path, args: &[String]) -> Result<(), String> {
             "fmt --check",
             cargo().args(["fmt", "--all", "--", "--check"]),
         ),
+        surface_stage(root),
         run(
             root,
             "clippy -D warnings",
@@ -287,6 +288,26 @@ fn docs_stage(root: &Path) -> Stage {
         stage.elapsed += start.elapsed();
     }
     stage
+}
+
+/// `cargo xtask surface --check`: the public-item count within its ceiling, no two public
+/// types of one name.
+fn surface_stage(root: &Path) -> Stage {
+    let name = "surface --check (public items, duplicate type names)";
+    eprintln!("\n==> {name}");
+    let start = Instant::now();
+    let outcome = match surface::run(root, &["--check".to_string()]) {
+        Ok(()) => Outcome::Passed,
+        Err(e) => {
+            eprintln!("{e}");
+            Outcome::Failed
+        }
+    };
+    Stage {
+        name: name.into(),
+        outcome,
+        elapsed: start.elapsed(),
+    }
 }
 
 /// `cargo +MSRV check` of the library, installing the toolchain (minimal profile) if missing.
