@@ -143,7 +143,88 @@ struct Options {
     write_docs: bool,
     timeout: Duration,
     limit: Option<usize>,
+    per_file: Option<PerFile>,
     compile_only: bool,
+}
+
+/// `--per-file N[,PATH=N…]`: at most `N` mutants of each file (`PATH=N` for the files whose
+/// path contains `PATH`, the first such entry winning), spread over operators and functions.
+#[derive(Debug, Clone, PartialEq)]
+struct PerFile {
+    default: usize,
+    overrides: Vec<(String, usize)>,
+}
+
+impl PerFile {
+    fn parse(v: &str) -> Result<PerFile, String> {
+        let count = |c: &str| {
+            c.parse::<usize>()
+                .map_err(|_| format!("--per-file takes N[,PATH=N…], not {v:?}"))
+        };
+        let mut parts = v.split(',');
+        let default = count(parts.next().unwrap_or(""))?;
+        let overrides = parts
+            .map(|p| {
+                let (path, n) = p
+                    .split_once('=')
+                    .ok_or(format!("--per-file takes N[,PATH=N…], not {v:?}"))?;
+                Ok((path.to_string(), count(n)?))
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(PerFile { default, overrides })
+    }
+
+    fn of(&self, rel: &str) -> usize {
+        self.overrides
+            .iter()
+            .find(|(path, _)| rel.contains(path.as_str()))
+            .map_or(self.default, |(_, n)| *n)
+    }
+}
+
+/// At most `per_file.of(file)` mutants of each file, chosen so that a sample of a file shows
+/// every operator it has before any operator twice, and within an operator every function
+/// before any function twice (in order of position); the result keeps the file-and-position
+/// order of `mutants`. The choice depends only on the source, not on the recorded results, so
+/// a sample taken again with `--resume` runs only what it has not run.
+fn spread(mutants: Vec<Mutant>, per_file: &PerFile) -> Vec<Mutant> {
+    let mut keep = vec![false; mutants.len()];
+    let mut start = 0;
+    while start < mutants.len() {
+        let rel = mutants[start].rel.clone();
+        let end = start + mutants[start..].iter().take_while(|m| m.rel == rel).count();
+        // Per operator (in the operators' order), the file's mutants: first each function's
+        // first, then each function's second, …
+        let mut queues: Vec<Vec<usize>> = OPERATORS
+            .iter()
+            .map(|op| {
+                let mut q: Vec<usize> = (start..end)
+                    .filter(|&i| mutants[i].mutation.operator == *op)
+                    .collect();
+                q.sort_by_key(|&i| (mutants[i].nth, mutants[i].mutation.at));
+                q.reverse();
+                q
+            })
+            .collect();
+        let mut left = per_file.of(&rel);
+        while left > 0 && queues.iter().any(|q| !q.is_empty()) {
+            for q in &mut queues {
+                if left == 0 {
+                    break;
+                }
+                if let Some(i) = q.pop() {
+                    keep[i] = true;
+                    left -= 1;
+                }
+            }
+        }
+        start = end;
+    }
+    mutants
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(m, k)| k.then_some(m))
+        .collect()
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -156,6 +237,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         write_docs: false,
         timeout: Duration::from_secs(1200),
         limit: None,
+        per_file: None,
         compile_only: false,
     };
     let mut it = args.iter();
@@ -184,6 +266,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                         .map_err(|_| format!("--timeout takes seconds, not {v:?}"))?,
                 );
             }
+            "--per-file" => o.per_file = Some(PerFile::parse(&value()?)?),
             "--limit" => {
                 let v = value()?;
                 o.limit = Some(
@@ -201,10 +284,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
 }
 
 /// `cargo xtask mutants [--filter PATH] [--operator NAME[,NAME]] [--list] [--compile-only]
-/// [--resume] [--timeout SECS] [--limit N] [--no-run] [--write-docs]`.
+/// [--resume] [--timeout SECS] [--per-file N[,PATH=N…]] [--limit N] [--no-run]
+/// [--write-docs]`.
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let o = parse(args)?;
-    let selected = collect(root, o.filter.as_deref(), &o.operators);
+    let mut selected = collect(root, o.filter.as_deref(), &o.operators);
+    if let Some(per_file) = &o.per_file {
+        selected = spread(selected, per_file);
+    }
     let files = {
         let mut f: Vec<&str> = selected.iter().map(|m| m.rel.as_str()).collect();
         f.dedup();
@@ -844,6 +931,42 @@ mod tests {
             "{table}"
         );
         assert!(table.contains("equivalent: a \\| b (written for an earlier version of the function: code hash h0)"), "{table}");
+    }
+
+    #[test]
+    fn a_sample_per_file_shows_every_operator_and_function_first() {
+        let at = |mut m: Mutant, nth: usize, at: usize| {
+            m.nth = nth;
+            m.mutation.at = at;
+            m
+        };
+        let ms = vec![
+            at(mutant("Q::push", "compare-bound", "queue/q.rs"), 1, 10),
+            at(mutant("Q::push", "compare-bound", "queue/q.rs"), 2, 20),
+            at(mutant("Q::pop", "compare-bound", "queue/q.rs"), 1, 30),
+            at(mutant("Q::pop", "cas-split", "queue/q.rs"), 1, 40),
+            at(mutant("L::lock", "wake-count", "lock/l.rs"), 1, 10),
+            at(mutant("L::lock", "wake-count", "lock/l.rs"), 2, 20),
+        ];
+        let per_file = PerFile::parse("3,lock/=1").unwrap();
+        assert_eq!(per_file.of("queue/q.rs"), 3);
+        assert_eq!(per_file.of("lock/l.rs"), 1);
+        let picked: Vec<(String, usize, usize)> = spread(ms, &per_file)
+            .into_iter()
+            .map(|m| (m.function, m.nth, m.mutation.at))
+            .collect();
+        // Both operators of q.rs, then the other function's compare-bound before push's second.
+        assert_eq!(
+            picked,
+            [
+                ("Q::push".to_string(), 1, 10),
+                ("Q::pop".to_string(), 1, 30),
+                ("Q::pop".to_string(), 1, 40),
+                ("L::lock".to_string(), 1, 10),
+            ]
+        );
+        assert!(PerFile::parse("x").is_err());
+        assert!(PerFile::parse("2,lock").is_err());
     }
 
     #[test]

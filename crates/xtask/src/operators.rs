@@ -15,7 +15,7 @@
 //! **Counters and positions** (the identifier rule of `compare-bound` and `plus-one`): an
 //! identifier one of whose `_`-separated words is a position in a ring or log (`index`,
 //! `idx`, `pos`, `position`, `head`, `tail`, `top`, `bottom`, `lap`, `stamp`, `seq`,
-//! `sent`, `received`, or the abbreviations `hix`, `tix`) or a count (`len`, `count`,
+//! `sent`, `received`, `lane`, or the abbreviations `hix`, `tix`) or a count (`len`, `count`,
 //! `capacity`, `cap`, `pending`, `waiters`, `signals`, `searching`, `notified`, `asleep`),
 //! in any case (`ONE_LAP` counts). Comparisons of times (`now >= deadline`) and of tuning
 //! rounds (`stalled >= STALL_ROUNDS`) are not mutated: they are not protocol state, and a
@@ -295,9 +295,9 @@ fn publish_early(c: &Code) -> Vec<Mutation> {
     out
 }
 
-const POSITIONS: [&str; 13] = [
+const POSITIONS: [&str; 14] = [
     "index", "idx", "pos", "position", "head", "tail", "top", "bottom", "lap", "stamp", "seq",
-    "sent", "received",
+    "sent", "received", "lane",
 ];
 const COUNTS: [&str; 10] = [
     "len",
@@ -1194,6 +1194,7 @@ mod tests {
             "hix",
             "peer_received",
             "len",
+            "lane",
             "waiters",
         ] {
             assert!(is_counter(yes), "{yes}");
