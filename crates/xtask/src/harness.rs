@@ -254,13 +254,16 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    /// Copies the workspace (what the build needs, without `target/`) afresh.
+    /// Brings the copy of the workspace (what the build needs, without `target/`) up to date:
+    /// a file whose text is already there is left alone, so its timestamp, and the checkers'
+    /// builds of it, stay valid; any other is written anew (a fresh timestamp: cargo rebuilds
+    /// it, which matters for a file a killed run left mutated) and a file the workspace no
+    /// longer has is removed.
     pub fn create(root: &Path, name: &str) -> Result<Scratch, String> {
         let dir = root.join("target").join(name);
         let tree = dir.join("tree");
-        let _ = std::fs::remove_dir_all(&tree);
         std::fs::create_dir_all(&tree).map_err(|e| format!("{}: {e}", tree.display()))?;
-        for part in [
+        let parts = [
             "Cargo.toml",
             "Cargo.lock",
             ".cargo",
@@ -269,16 +272,15 @@ impl Scratch {
             "benches",
             // Workspace members too (`examples/own-design`), or the scratch workspace is broken.
             "examples",
-        ] {
-            let ok = Command::new("cp")
-                .arg("-r")
-                .arg(root.join(part))
-                .arg(tree.join(part))
-                .status()
-                .is_ok_and(|s| s.success());
-            if !ok {
-                return Err(format!("could not copy {part} into {}", tree.display()));
+        ];
+        // Anything at the top of the tree that is not a part is from an older layout.
+        for e in std::fs::read_dir(&tree).into_iter().flatten().flatten() {
+            if !parts.iter().any(|p| e.file_name() == *p) {
+                remove(&e.path())?;
             }
+        }
+        for part in parts {
+            sync(&root.join(part), &tree.join(part))?;
         }
         Ok(Scratch { tree, dir })
     }
@@ -297,6 +299,55 @@ impl Scratch {
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(Restore { path, original })
     }
+}
+
+/// Makes `to` a copy of `from` (a file or a folder, `target` folders left out), writing only
+/// the files whose bytes differ.
+fn sync(from: &Path, to: &Path) -> Result<(), String> {
+    let err = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    if from.is_dir() {
+        if to.exists() && !to.is_dir() {
+            remove(to)?;
+        }
+        std::fs::create_dir_all(to).map_err(|e| err(to, e))?;
+        let mut names = std::collections::HashSet::new();
+        for e in std::fs::read_dir(from).map_err(|e| err(from, e))? {
+            let e = e.map_err(|e| err(from, e))?;
+            if e.file_name() == "target" {
+                continue;
+            }
+            names.insert(e.file_name());
+            sync(&e.path(), &to.join(e.file_name()))?;
+        }
+        for e in std::fs::read_dir(to).map_err(|e| err(to, e))?.flatten() {
+            if !names.contains(&e.file_name()) {
+                remove(&e.path())?;
+            }
+        }
+        return Ok(());
+    }
+    let bytes = std::fs::read(from).map_err(|e| err(from, e))?;
+    // A link in the copy (an older `cp -r` kept them) would write through to its target.
+    if to.is_dir()
+        || to
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        remove(to)?;
+    }
+    if std::fs::read(to).ok().as_deref() != Some(&bytes[..]) {
+        std::fs::write(to, &bytes).map_err(|e| err(to, e))?;
+    }
+    Ok(())
+}
+
+fn remove(p: &Path) -> Result<(), String> {
+    let r = if p.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+        std::fs::remove_dir_all(p)
+    } else {
+        std::fs::remove_file(p)
+    };
+    r.map_err(|e| format!("{}: {e}", p.display()))
 }
 
 /// Puts a scratch file's original text back when dropped.
@@ -642,6 +693,44 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_scratch_copy_rewrites_only_what_changed() {
+        let base = std::env::temp_dir().join(format!("xtask-sync-{}", std::process::id()));
+        let (from, to) = (base.join("from"), base.join("to"));
+        std::fs::create_dir_all(from.join("src/target")).unwrap();
+        std::fs::write(from.join("src/same.rs"), "same").unwrap();
+        std::fs::write(from.join("src/changed.rs"), "new").unwrap();
+        std::fs::write(from.join("src/target/big"), "build output").unwrap();
+        std::fs::create_dir_all(to.join("src")).unwrap();
+        std::fs::write(to.join("src/same.rs"), "same").unwrap();
+        std::fs::write(to.join("src/changed.rs"), "mutant left by a killed run").unwrap();
+        std::fs::write(to.join("src/gone.rs"), "old").unwrap();
+        let old = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        for f in ["src/same.rs", "src/changed.rs"] {
+            std::fs::File::options()
+                .write(true)
+                .open(to.join(f))
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+        sync(&from, &to).unwrap();
+        let mtime = |f: &str| std::fs::metadata(to.join(f)).unwrap().modified().unwrap();
+        assert_eq!(
+            mtime("src/same.rs"),
+            old,
+            "an unchanged file keeps its timestamp"
+        );
+        assert!(mtime("src/changed.rs") > old, "a changed file is rewritten");
+        assert_eq!(
+            std::fs::read_to_string(to.join("src/changed.rs")).unwrap(),
+            "new"
+        );
+        assert!(!to.join("src/gone.rs").exists());
+        assert!(!to.join("src/target").exists());
+        let _ = std::fs::remove_dir_all(&base);
+    }
 
     #[test]
     fn the_longest_prefix_picks_the_models() {

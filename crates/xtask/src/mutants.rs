@@ -183,19 +183,27 @@ impl PerFile {
 }
 
 /// At most `per_file.of(file)` mutants of each file, chosen so that a sample of a file shows
-/// every operator it has before any operator twice, and within an operator every function
+/// every operator it has before any operator twice (the operators rarest in `mutants` first), and within an operator every function
 /// before any function twice (in order of position); the result keeps the file-and-position
 /// order of `mutants`. The choice depends only on the source, not on the recorded results, so
 /// a sample taken again with `--resume` runs only what it has not run.
 fn spread(mutants: Vec<Mutant>, per_file: &PerFile) -> Vec<Mutant> {
     let mut keep = vec![false; mutants.len()];
+    let mut by_rarity = OPERATORS.to_vec();
+    by_rarity.sort_by_key(|op| {
+        mutants
+            .iter()
+            .filter(|m| m.mutation.operator == *op)
+            .count()
+    });
     let mut start = 0;
     while start < mutants.len() {
         let rel = mutants[start].rel.clone();
         let end = start + mutants[start..].iter().take_while(|m| m.rel == rel).count();
-        // Per operator (in the operators' order), the file's mutants: first each function's
+        // Per operator (the rarest in the whole selection first, so a sample of one or two
+        // does not always show the commonest), the file's mutants: first each function's
         // first, then each function's second, …
-        let mut queues: Vec<Vec<usize>> = OPERATORS
+        let mut queues: Vec<Vec<usize>> = by_rarity
             .iter()
             .map(|op| {
                 let mut q: Vec<usize> = (start..end)
