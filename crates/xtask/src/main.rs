@@ -66,7 +66,7 @@ fn main() -> ExitCode {
         Some("surface") => surface::run(&root, &args[1..]),
         Some("links") => links::run(&root, &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test [--no-install] | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--package NAME]... [--manifest-path PATH] [--write-docs] [--docs-from DIR] | miri | tsan | bench [GROUP] | icount [compare options] | audit [--filter PATH] [--only TEST-NAME] [--timeout SECS] [--list] [--resume] [--no-run] [--write-docs] | mutants [--filter PATH] [--operator NAME[,NAME]] [--timeout SECS] [--per-file N[,PATH=N]...] [--limit N] [--list] [--compile-only] [--resume] [--no-run] [--write-docs] | surface [--check] | links [--rustdoc DIR]");
+            eprintln!("usage: cargo xtask test [--no-install] | verify [--loom-preemptions N|none] [--shuttle-scale N] [--only loom|shuttle] [--package NAME]... [--manifest-path PATH] [--write-docs] [--docs-from DIR] | miri | tsan | bench [GROUP] | icount [compare options] | audit [--filter PATH] [--only TEST-NAME] [--timeout SECS] [--list] [--resume] [--no-run] [--write-docs] | mutants [--filter PATH] [--operator NAME[,NAME]] [--timeout SECS] [--per-file N[,PATH=N]...] [--limit N] [--no-baseline] [--list] [--compile-only] [--resume] [--no-run] [--write-docs] | surface [--check] | links [--rustdoc DIR]");
             return ExitCode::from(2);
         }
     };

@@ -21,6 +21,8 @@
 //!
 //! Before the first mutant of a set of covering models runs, the unmutated tree must pass
 //! those models (and run at least one): a kill against a failing baseline would mean nothing.
+//! A baseline costs as much as a mutant, and a sample of one or two mutants per file has a set
+//! of models per file: `--no-baseline` skips them for a tree whose models CI has just passed.
 //! A mutant that loom does not kill is checked to be in code the loom build compiles at all
 //! (`harness::compiled`); if not, it is recorded "no covering model", not a survivor.
 //!
@@ -145,6 +147,7 @@ struct Options {
     limit: Option<usize>,
     per_file: Option<PerFile>,
     compile_only: bool,
+    no_baseline: bool,
 }
 
 /// `--per-file N[,PATH=N…]`: at most `N` mutants of each file (`PATH=N` for the files whose
@@ -247,6 +250,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         limit: None,
         per_file: None,
         compile_only: false,
+        no_baseline: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -264,6 +268,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             }
             "--list" => o.list = true,
             "--compile-only" => o.compile_only = true,
+            "--no-baseline" => o.no_baseline = true,
             "--resume" => o.resume = true,
             "--no-run" => o.no_run = true,
             "--write-docs" => o.write_docs = true,
@@ -292,8 +297,13 @@ fn parse(args: &[String]) -> Result<Options, String> {
 }
 
 /// `cargo xtask mutants [--filter PATH] [--operator NAME[,NAME]] [--list] [--compile-only]
-/// [--resume] [--timeout SECS] [--per-file N[,PATH=N…]] [--limit N] [--no-run]
+/// [--resume] [--timeout SECS] [--per-file N[,PATH=N…]] [--limit N] [--no-baseline] [--no-run]
 /// [--write-docs]`.
+///
+/// `--no-baseline` skips the run of the unmutated tree before each set of models: for a tree
+/// whose models are known to pass (CI ran them on the same library and models), where the
+/// baselines would cost as much as a mutant each. A set whose filters match no test is still
+/// recorded "no covering model" (from the mutant's own run).
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let o = parse(args)?;
     let mut selected = collect(root, o.filter.as_deref(), &o.operators);
@@ -343,7 +353,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     );
     if !todo.is_empty() {
         let scratch = Scratch::create(root, "mutants")?;
-        let mut baselines: HashMap<(String, &'static str), usize> = HashMap::new();
+        let mut baselines = Baselines {
+            tests: HashMap::new(),
+            skip: o.no_baseline,
+        };
         let mut compiled: HashMap<PathBuf, bool> = HashMap::new();
         for (k, m) in todo.iter().enumerate() {
             let record = run_one(root, &scratch, m, o.timeout, &mut baselines, &mut compiled)?;
@@ -440,19 +453,29 @@ fn compile_only(root: &Path, mutants: &[Mutant], limit: Option<usize>) -> Result
     Ok(())
 }
 
+/// The baselines of a run: the tests the unmutated tree ran per set of models and checker.
+struct Baselines {
+    tests: HashMap<(String, &'static str), usize>,
+    /// `--no-baseline`: none is run (see [`run`]).
+    skip: bool,
+}
+
 /// The number of tests the unmutated tree ran under `checker` with `models` (once per set and
 /// checker; the mutant, if any, is taken out meanwhile); an error if it does not pass, since no
-/// mutant of that set could then be judged.
+/// mutant of that set could then be judged. `None` under `--no-baseline`.
 fn baseline(
     scratch: &Scratch,
     checker: Checker,
     models: &[Models],
     timeout: Duration,
-    cache: &mut HashMap<(String, &'static str), usize>,
-) -> Result<usize, String> {
+    cache: &mut Baselines,
+) -> Result<Option<usize>, String> {
+    if cache.skip {
+        return Ok(None);
+    }
     let key = (harness::describe(models), checker.name());
-    if let Some(&tests) = cache.get(&key) {
-        return Ok(tests);
+    if let Some(&tests) = cache.tests.get(&key) {
+        return Ok(Some(tests));
     }
     eprintln!(
         "mutants: baseline — the unmutated tree under {} ({})…",
@@ -484,8 +507,8 @@ fn baseline(
         "mutants: baseline passed, {tests} tests, {:.0} s",
         start.elapsed().as_secs_f64()
     );
-    cache.insert(key, tests);
-    Ok(tests)
+    cache.tests.insert(key, tests);
+    Ok(Some(tests))
 }
 
 /// Builds and runs one mutant: loom, then shuttle if loom did not kill it.
@@ -494,7 +517,7 @@ fn run_one(
     scratch: &Scratch,
     m: &Mutant,
     timeout: Duration,
-    baselines: &mut HashMap<(String, &'static str), usize>,
+    baselines: &mut Baselines,
     compiled: &mut HashMap<PathBuf, bool>,
 ) -> Result<Record, String> {
     let models = harness::covering(&m.rel);
@@ -506,7 +529,7 @@ fn run_one(
         });
     }
     let described = harness::describe(models);
-    if baseline(scratch, Checker::Loom, models, timeout, baselines)? == 0 {
+    if baseline(scratch, Checker::Loom, models, timeout, baselines)? == Some(0) {
         return Ok(Record {
             verdict: "no covering model".into(),
             models: format!("loom: {described} (no test in the loom build)"),
@@ -537,6 +560,14 @@ fn run_one(
             notes.push_str(&failed(&failing));
             "killed by loom".to_string()
         }
+        // Without a baseline, the first sign that the filters match nothing under loom.
+        Leg::Passed { tests: 0 } => {
+            return Ok(Record {
+                verdict: "no covering model".into(),
+                models: format!("loom: {described} (no test in the loom build)"),
+                seconds: start.elapsed().as_secs_f64(),
+            })
+        }
         Leg::Passed { .. } | Leg::TimedOut => {
             // A survivor in a file the loom build leaves out proves nothing.
             let before = start.elapsed();
@@ -555,13 +586,13 @@ fn run_one(
             let shuttle_tests = baseline(scratch, Checker::Shuttle, models, timeout, baselines)?;
             let resumed = Instant::now();
             notes.push_str("; shuttle");
-            if shuttle_tests == 0 {
-                notes.push_str(": no shuttle test");
-            }
             let shuttle = {
                 let _restore = scratch.mutate(&rel_file, &mutated)?;
                 harness::run_models(scratch, Checker::Shuttle, models, None, timeout)?
             };
+            if shuttle_tests == Some(0) || matches!(shuttle, Leg::Passed { tests: 0 }) {
+                notes.push_str(": no shuttle test");
+            }
             let verdict = match shuttle {
                 Leg::Failed { failing } => {
                     notes.push_str(&failed(&failing));
