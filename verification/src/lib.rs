@@ -28,7 +28,10 @@ use std::time::{Duration, Instant};
 pub mod expect;
 pub mod linearizability;
 pub mod processes;
+mod reached;
+pub mod suites;
 pub use expect::{run_expected_failure, Expect, Failure};
+pub use reached::{asleep, reached, reached_if_asleep, yield_until_asleep};
 
 pub use synclab::sync::World;
 
@@ -86,6 +89,8 @@ pub struct Model {
         allow(dead_code, reason = "the checkers report hangs themselves")
     )]
     deadline: Duration,
+    /// Paths some execution must reach ([`Model::expect_reached`]).
+    expect_reached: Vec<&'static str>,
 }
 
 /// The shuttle seed when [`Model::seed`] is not set.
@@ -128,6 +133,7 @@ impl Model {
             stress_iterations: 200,
             use_environment: true,
             deadline: DEFAULT_STRESS_DEADLINE,
+            expect_reached: Vec::new(),
         }
     }
 
@@ -301,7 +307,7 @@ impl Model {
             };
         }
         let started = Instant::now();
-        let executions = run_in_world(&self, body);
+        let executions = reached::around(&self, || run_in_world(&self, body));
         let report = Report {
             world: synclab::sync::WORLD,
             name: self.name.clone(),

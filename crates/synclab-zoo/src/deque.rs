@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | [`BrokenDeque`] with [`DequeBug::TakeWithoutFence`] | `pop` stores the shrunk `bottom` and loads `top` with no `fence(SeqCst)` between: on weak memory the owner reads a stale `top` while a thief reads a stale `bottom`, and both take the same item (the store-buffering race the paper's fence closes) | [`queue::deque`](synclab::queue::deque): `fence(SeqCst)` in `pop`, paired with the one in `steal` |
 //! | [`BrokenDeque`] with [`DequeBug::StealReadsAfterCas`] | `steal` claims the position with its CAS first and reads the slot afterwards: in between, the owner may reuse the slot one lap later, so the thief takes the new item (twice taken) and the old one is lost | `queue::deque`: read the slot, then CAS |
+//! | [`BrokenDeque`] with [`DequeBug::LostRaceKeepsBottom`] | `pop` restores `bottom` only when it *won* the last item: after losing it to a thief, `bottom` stays one below `top`, so the owner's next push lands where nobody looks — a bug of carrying on after a lost race | `queue::deque`: restore `bottom` whoever won |
 //!
 //! Items are plain `usize`s in `AtomicUsize` slots — the algorithm is the real one, but an item
 //! taken twice is only a wrong number, never a double free — so every method is safe to call
@@ -23,6 +24,8 @@ pub enum DequeBug {
     TakeWithoutFence,
     /// `steal` reads the slot after its CAS on `top` instead of before.
     StealReadsAfterCas,
+    /// `pop` leaves `bottom` shrunk after losing the last item to a thief.
+    LostRaceKeepsBottom,
 }
 
 /// What [`BrokenDeque::steal`] found.
@@ -86,7 +89,8 @@ impl BrokenDeque {
     }
 
     /// Owner: pops the newest item (as the real `pop`, less the fence with
-    /// [`DequeBug::TakeWithoutFence`]).
+    /// [`DequeBug::TakeWithoutFence`], less the restore after a lost race with
+    /// [`DequeBug::LostRaceKeepsBottom`]).
     pub fn pop(&self) -> Option<usize> {
         let bottom = self.bottom.load(Ordering::Relaxed);
         if Self::len_between(bottom, self.top.load(Ordering::Relaxed)) <= 0 {
@@ -110,6 +114,10 @@ impl BrokenDeque {
         }
         // Relaxed: as the real deque.
         let won = self.claim(top, Ordering::Relaxed);
+        if !won && self.bug == DequeBug::LostRaceKeepsBottom {
+            // Lost: nothing taken, and (THE BUG) `bottom` is left one below the new `top`.
+            return None;
+        }
         self.bottom.store(bottom, Ordering::Relaxed);
         won.then_some(value)
     }
@@ -135,7 +143,7 @@ impl BrokenDeque {
         match self.bug {
             // Too late: the owner may have reused the slot since the CAS.
             DequeBug::StealReadsAfterCas => ZooSteal::Success(slot.load(Ordering::Relaxed)),
-            DequeBug::TakeWithoutFence => ZooSteal::Success(before),
+            DequeBug::TakeWithoutFence | DequeBug::LostRaceKeepsBottom => ZooSteal::Success(before),
         }
     }
 }

@@ -10,10 +10,13 @@
 //! | [`CountWipingMutex`] | a counting futex lock whose `unlock` swaps in 0, wiping the count of the *other* sleepers along with the locked bit | lost wakeup: the second sleeper is never woken | [`RawCountingMutex`]: unlock clears only `LOCKED` (and `FAIR`) |
 //! | [`DesertingHandoffMutex`] | a hand-off lock whose timed-out waiter leaves without claiming a hand-off made to it | the lock stays held by nobody: `try_lock` fails on a lock no thread holds | [`RawCountingMutex`]: a timed-out waiter leaves through the CAS that claims a hand-off |
 //! | [`LateHandoffMutex`] | a hand-off lock whose `unlock` first releases the lock and only then records the hand-off | two holders: a waiter takes the released lock, then another claims the hand-off | [`RawCountingMutex`]: the hand-off is one CAS that keeps `LOCKED` set |
+//! | [`SwapTryLockMutex`] | `try_lock` swaps `LOCKED` in instead of compare-exchanging, so a losing `try_lock` erases `CONTENDED` | lost wakeup: after a lost `try_lock`, a sleeper in `lock` is never woken | [`RawFutexMutex`]: `try_lock` is a compare-exchange from `UNLOCKED` |
 //!
-//! These types are deliberately wrong. They are not [`RawLock`]s (whose
-//! safety contract they break) and nothing in the library uses them; the verification crate
-//! runs each as an expected failure (`verification/tests/locks.rs`, `docs/zoo.md`).
+//! These types are deliberately wrong. Nothing in the library uses them; the verification
+//! crate runs each as an expected failure (`verification/tests/models/lock/`, `docs/zoo.md`).
+//! Only [`SwapTryLockMutex`] is a [`RawLock`], so that the generic suite runs on it: its bug
+//! loses wake-ups but keeps mutual exclusion, the trait's safety contract. The others break
+//! that contract or are not whole locks.
 
 use core::time::Duration;
 #[cfg(doc)]
@@ -396,5 +399,70 @@ impl DesertingHandoffMutex {
                 Err(now) => seen = now,
             }
         }
+    }
+}
+
+/// A three-state futex mutex whose `try_lock` swaps where it should compare-exchange.
+///
+/// `lock` and `unlock` are [`RawFutexMutex`]'s (without the spin). THE BUG: `try_lock` is
+/// `swap(LOCKED) == UNLOCKED` — right when the lock is free, and harmless when it is `LOCKED`;
+/// but a `try_lock` that *loses* while a thread sleeps in `lock` overwrites `CONTENDED` with
+/// `LOCKED`, erasing the only record of that sleeper. If the holder then unlocks before anyone
+/// re-marks the word, the unlock sees `LOCKED` and wakes nobody, and the sleeper sleeps
+/// forever — a bug of *carrying on after a lost race*: the loser's next step (here, its retry
+/// with `lock`, which succeeds at once) never owes the sleeper a wake.
+///
+/// Mutual exclusion holds (only a write that finds `UNLOCKED` takes the lock), so this is a
+/// [`RawLock`] and runs in the generic suite; only `lock_after_lost_try_lock`, where a `try_lock`
+/// loses beside a sleeper, sees it.
+pub struct SwapTryLockMutex {
+    state: AtomicU32,
+}
+
+// SAFETY: mutual exclusion: the lock is taken only by a CAS from UNLOCKED or a swap that
+// returned UNLOCKED (in `lock` and `try_lock`), and `unlock` is the only write of UNLOCKED, so
+// at most one thread sees each transition out of UNLOCKED. Every acquisition is an Acquire RMW
+// that reads the previous `unlock`'s Release swap (or a later RMW in its release sequence).
+// The bug loses wake-ups, never exclusion.
+unsafe impl RawLock for SwapTryLockMutex {
+    const NAME: &'static str = "zoo-swap-try-lock";
+
+    fn new() -> Self {
+        Self {
+            state: AtomicU32::new(UNLOCKED),
+        }
+    }
+
+    fn lock(&self) {
+        // Acquire (both): pairs with the Release swap in `unlock`.
+        if self
+            .state
+            .compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed)
+            .is_ok()
+        {
+            return;
+        }
+        while self.state.swap(CONTENDED, Acquire) != UNLOCKED {
+            futex::wait(&self.state, CONTENDED);
+        }
+    }
+
+    fn try_lock(&self) -> bool {
+        // Acquire: pairs with the Release swap in `unlock`. THE BUG: losing, this swap writes
+        // LOCKED over CONTENDED.
+        self.state.swap(LOCKED, Acquire) == UNLOCKED
+    }
+
+    unsafe fn unlock(&self) {
+        // Release: pairs with the Acquire RMWs of the next `lock`/`try_lock`.
+        if self.state.swap(UNLOCKED, Release) == CONTENDED {
+            futex::wake_one(&self.state);
+        }
+    }
+}
+
+impl core::fmt::Debug for SwapTryLockMutex {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SwapTryLockMutex").finish_non_exhaustive()
     }
 }

@@ -120,6 +120,36 @@ fn counting_zoo_locks() {
 }
 
 #[test]
+fn swap_try_lock_mutex() {
+    use synclab::lock::Mutex;
+    // Two threads lock and unlock (no `try_lock` loses beside a sleeper, so no wake-up is
+    // lost), then a `try_lock` loses against a holder with nobody asleep: harmless.
+    let m = Arc::new(Mutex::<u32, zoo::locks::SwapTryLockMutex>::new(0));
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let m = Arc::clone(&m);
+            thread::spawn(move || {
+                for _ in 0..20 {
+                    *m.lock() += 1;
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let held = m.lock();
+    let loser = {
+        let m = Arc::clone(&m);
+        thread::spawn(move || m.try_lock().is_none())
+    };
+    assert!(loser.join().unwrap(), "try_lock succeeded while held");
+    assert_eq!(*held, 40);
+    drop(held);
+    assert_eq!(*m.try_lock().expect("free"), 40);
+}
+
+#[test]
 fn wait_without_recheck() {
     let state = Arc::new((FutexMutex::new(false), Condvar::new()));
     let setter = {
@@ -242,7 +272,11 @@ fn two_lane_queue() {
 #[test]
 fn broken_deque() {
     use zoo::deque::{BrokenDeque, DequeBug, ZooSteal};
-    for bug in [DequeBug::TakeWithoutFence, DequeBug::StealReadsAfterCas] {
+    for bug in [
+        DequeBug::TakeWithoutFence,
+        DequeBug::StealReadsAfterCas,
+        DequeBug::LostRaceKeepsBottom,
+    ] {
         let d = Arc::new(BrokenDeque::new(2, bug));
         d.push(1).unwrap();
         d.push(2).unwrap();
@@ -356,6 +390,7 @@ fn zoo_coverage() {
         "CountWipingMutex",
         "LateHandoffMutex",
         "DesertingHandoffMutex",
+        "SwapTryLockMutex",
         "wait_without_recheck",
         "CountFirstCondvar",
         "FencelessEventCount",

@@ -2,13 +2,12 @@
 //! `synclab::queue::MAX_CAPACITY`, and a capacity within it that cannot be allocated is a
 //! typed error — never an abort. On main `ArrayQueue::with_capacity(ArrayQueue::max_capacity())` aborted
 //! the process ("memory allocation of … bytes failed"), so each construction that could abort
-//! runs in a child process, and the parent asserts that the child exited normally.
+//! runs in a child process, and the parent asserts that the child exited normally. (That
+//! every queue and pool refuses a capacity past the limit is in their suites: `capacity_errors`,
+//! `errors_and_limits`.)
 
-use synclab::pool::{
-    BuildError, FutexCondvarPool, LockFreePool, PoolConfig, StdCondvarPool, ThreadPool,
-    WorkStealingPool,
-};
-use synclab::queue::{ArrayQueue, BlockingQueue, CapacityError, LockedQueue, MpmcQueue};
+use synclab::pool::{BuildError, LockFreePool, PoolConfig, ThreadPool};
+use synclab::queue::{ArrayQueue, CapacityError, MpmcQueue};
 
 #[path = "shared/child.rs"]
 mod child;
@@ -62,54 +61,4 @@ fn lock_free_pool_with_a_huge_capacity_is_a_typed_error() {
             );
         },
     );
-}
-
-/// Every queue rejects `MAX_CAPACITY + 1` with the same `TooLarge { max: MAX_CAPACITY }`.
-#[test]
-fn every_queue_applies_the_same_limit() {
-    use synclab::lock::{FutexFamily, StdFamily};
-    use synclab::queue::MAX_CAPACITY;
-    fn check<Q: MpmcQueue<u64>>(name: &str) {
-        for requested in [MAX_CAPACITY + 1, usize::MAX] {
-            match Q::with_capacity(requested) {
-                Err(CapacityError::TooLarge { requested: r, max }) => {
-                    assert_eq!((r, max), (requested, MAX_CAPACITY), "{name}")
-                }
-                other => panic!("{name}: capacity {requested}: {:?}", other.map(|_| ())),
-            }
-        }
-    }
-    in_child("every_queue_applies_the_same_limit", || {
-        check::<ArrayQueue<u64>>("ArrayQueue");
-        check::<LockedQueue<u64, StdFamily>>("LockedQueue<std>");
-        check::<LockedQueue<u64, FutexFamily>>("LockedQueue<futex>");
-        assert!(matches!(
-            BlockingQueue::<u64, ArrayQueue<u64>>::with_capacity(MAX_CAPACITY + 1),
-            Err(CapacityError::TooLarge { .. })
-        ));
-        assert!(ArrayQueue::<u64>::max_capacity() <= MAX_CAPACITY);
-    });
-}
-
-/// Every pool rejects `MAX_CAPACITY + 1` (and `usize::MAX`, which `CondvarPool` accepted on
-/// main) with the same `CapacityTooLarge { max: MAX_CAPACITY }`.
-#[test]
-fn every_pool_applies_the_same_limit() {
-    fn check<P: ThreadPool>(name: &str) {
-        use synclab::queue::MAX_CAPACITY;
-        for requested in [MAX_CAPACITY + 1, usize::MAX] {
-            match P::build(PoolConfig::new(1).capacity(requested)) {
-                Err(BuildError::CapacityTooLarge { requested: r, max }) => {
-                    assert_eq!((r, max), (requested, MAX_CAPACITY), "{name}")
-                }
-                other => panic!("{name}: capacity {requested}: {:?}", other.map(|_| ())),
-            }
-        }
-    }
-    in_child("every_pool_applies_the_same_limit", || {
-        check::<StdCondvarPool>("StdCondvarPool");
-        check::<FutexCondvarPool>("FutexCondvarPool");
-        check::<LockFreePool>("LockFreePool");
-        check::<WorkStealingPool>("WorkStealingPool");
-    });
 }

@@ -3,7 +3,7 @@
 //! pool, a closed pool, and empty inputs. Each case runs on its own thread and is given 60 s,
 //! so a hang fails the test instead of hanging the suite.
 //!
-//! The models (loom, shuttle) of the stack-job path are in `verification/tests/pool.rs`; the
+//! The models (loom, shuttle) of the stack-job path are in `verification/tests/models/pool/work_stealing.rs`; the
 //! Miri programs in `tests/miri.rs`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -9,8 +9,9 @@
 //! * the timed API (`try_lock_for`, `try_lock_until`, `Condvar::wait_timeout(_while)`) for
 //!   every lock that can sleep.
 //!
-//! Plain threads only; the same properties are model-checked in
-//! `verification/tests/locks.rs`.
+//! Plain threads only. The `RawLock` conformance (the guard API, unwinding, mutual exclusion,
+//! `try_lock`, timed waits) is the suite in `synclab_verification::suites::raw_lock`, one line
+//! per lock in `verification/tests/models/lock/`, which also model-checks the condvar.
 // Real threads only: under a checker the library's atomics need the checker's runtime.
 #![cfg(not(any(synclab_loom, synclab_shuttle)))]
 
@@ -21,8 +22,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use synclab::lock::{
-    Condvar, CondvarFamily, FutexFamily, LockFamily, Mutex, MutexGuard, RawCountingMutex,
-    RawFutexMutex, RawLock, RawLockTimed, RawSpinLock, StdFamily,
+    Condvar, CondvarFamily, FutexFamily, LockFamily, Mutex, RawCountingMutex, RawFutexMutex,
+    RawLock, RawLockTimed, RawSpinLock, StdFamily,
 };
 
 /// How long a blocking property may take before the test calls it a hang.
@@ -206,62 +207,6 @@ conformance! {
     futex_mutex => CondvarFamily<RawFutexMutex>;
     counting_mutex => CondvarFamily<RawCountingMutex>;
     spin_mutex => CondvarFamily<RawSpinLock>;
-}
-
-/// The parts of the generic `Mutex<T, R>` API that families do not expose.
-fn mutex_api<R: RawLock>() {
-    let mut m: Mutex<Vec<u8>, R> = Mutex::new(vec![1]);
-    m.get_mut().push(2);
-    assert_eq!(
-        format!("{m:?}"),
-        format!("Mutex {{ raw: {:?}, data: [1, 2] }}", R::NAME)
-    );
-    {
-        let g = m.lock();
-        assert_eq!(
-            format!("{m:?}"),
-            format!("Mutex {{ raw: {:?}, data: <locked> }}", R::NAME),
-            "Debug must not read the data while it is locked"
-        );
-        assert!(std::ptr::eq(MutexGuard::mutex(&g), &m));
-    }
-    let mut g = m.lock();
-    let was_free_inside = MutexGuard::unlocked(&mut g, || m.try_lock().is_some());
-    assert!(
-        was_free_inside,
-        "MutexGuard::unlocked must release the lock while f runs"
-    );
-    assert!(
-        m.try_lock().is_none(),
-        "MutexGuard::unlocked must re-lock afterwards"
-    );
-    drop(g);
-    // A panic inside `unlocked` re-locks before the guard unwinds: exactly one unlock.
-    let panicked = catch_unwind(AssertUnwindSafe(|| {
-        let mut g = m.lock();
-        MutexGuard::unlocked(&mut g, || panic!("inside unlocked"));
-    }));
-    assert!(panicked.is_err());
-    assert!(
-        m.try_lock().is_some(),
-        "lock left held after a panic inside unlocked"
-    );
-    assert_eq!(m.into_inner(), [1, 2]);
-}
-
-#[test]
-fn futex_mutex_api() {
-    mutex_api::<RawFutexMutex>();
-}
-
-#[test]
-fn counting_mutex_api() {
-    mutex_api::<RawCountingMutex>();
-}
-
-#[test]
-fn spin_mutex_api() {
-    mutex_api::<RawSpinLock>();
 }
 
 /// The timed API of a lock that can sleep: it times out while the lock is held (and not

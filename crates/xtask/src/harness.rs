@@ -51,122 +51,186 @@ const fn m(binary: &'static str, filters: &'static [&'static str]) -> Models {
 /// shuttle-only linearizability checks are listed for the designs they check (under loom that
 /// binary has no tests, so it adds nothing there).
 pub const COVERING: &[(&str, &[Models])] = &[
-    ("array/", &[m("array", &[])]),
-    ("array/polling.rs", &[m("array", &["polling::"])]),
+    ("array/", &[m("models", &["array::"])]),
+    ("array/polling.rs", &[m("models", &["array::polling::"])]),
     (
         "array/condvar.rs",
-        &[
-            m("array", &["condvar_"]),
-            m("linearizability", &["condvar_array"]),
-        ],
+        &[m(
+            "models",
+            &["array::condvar::", "linearizability::condvar_array"],
+        )],
     ),
     (
         "array/lock_free.rs",
-        &[
-            m("array", &["lock_free"]),
-            m("processes", &["publisher_killed"]),
-            m("linearizability", &["lock_free_array"]),
-        ],
+        &[m(
+            "models",
+            &[
+                "array::lock_free::",
+                "linearizability::lock_free_array",
+                "processes::publisher_killed",
+            ],
+        )],
     ),
     (
         "array/laned.rs",
-        &[
-            m("array", &["lanes_"]),
-            m("processes", &["lane_holder_killed"]),
-        ],
+        &[m(
+            "models",
+            &["array::laned::", "processes::lane_holder_killed"],
+        )],
     ),
     // The slot both lock-free arrays are made of.
     (
         "array/slot.rs",
-        &[
-            m("array", &["lock_free", "lanes_"]),
-            m("processes", &["publisher_killed", "lane_holder_killed"]),
-            m("linearizability", &["lock_free_array"]),
-        ],
+        &[m(
+            "models",
+            &[
+                "array::lock_free::",
+                "array::laned::",
+                "linearizability::lock_free_array",
+                "processes::publisher_killed",
+                "processes::lane_holder_killed",
+            ],
+        )],
     ),
     // What a segment adds: only the death models run in tracked memory.
     (
         "array/tracked.rs",
-        &[m("processes", &["publisher_killed", "lane_holder_killed"])],
+        &[m(
+            "models",
+            &[
+                "processes::publisher_killed",
+                "processes::lane_holder_killed",
+            ],
+        )],
     ),
     (
         "array/fault.rs",
-        &[m("processes", &["publisher_killed", "lane_holder_killed"])],
+        &[m(
+            "models",
+            &[
+                "processes::publisher_killed",
+                "processes::lane_holder_killed",
+            ],
+        )],
     ),
-    ("lock/", &[m("locks", &[])]),
-    ("lock/condvar.rs", &[m("locks", &["condvar"])]),
-    ("lock/counting_mutex.rs", &[m("locks", &["counting_"])]),
-    ("lock/futex_mutex.rs", &[m("locks", &["futex_"])]),
+    ("lock/", &[m("models", &["lock::"])]),
+    ("lock/condvar.rs", &[m("models", &["lock::condvar::"])]),
+    (
+        "lock/counting_mutex.rs",
+        &[m("models", &["lock::counting_mutex::"])],
+    ),
+    (
+        "lock/futex_mutex.rs",
+        &[m("models", &["lock::futex_mutex::"])],
+    ),
     (
         "lock/robust_mutex.rs",
-        &[m("processes", &["mutex_holder_killed", "robust_mutex"])],
+        &[m(
+            "models",
+            &[
+                "lock::robust_mutex::",
+                "processes::mutex_holder_killed",
+                "processes::robust_mutex",
+            ],
+        )],
     ),
-    ("lock/spin.rs", &[m("locks", &["spin_"])]),
-    ("queue/", &[m("queue", &["array_queue"])]),
+    ("lock/spin.rs", &[m("models", &["lock::spin_mutex::"])]),
+    ("queue/", &[m("models", &["queue::array_queue::"])]),
     (
         "queue/array_queue",
-        &[
-            m("queue", &["array_queue"]),
-            m("processes", &["killed_after_claim"]),
-            m("linearizability", &["array_queue"]),
-        ],
+        &[m(
+            "models",
+            &[
+                "queue::array_queue::",
+                "processes::producer_killed_after_claim",
+                "processes::consumer_killed_after_claim",
+                "linearizability::array_queue",
+            ],
+        )],
     ),
     (
         "queue/blocking",
-        &[
-            m("queue", &["blocking_", "channel_array_queue"]),
-            m("linearizability", &["blocking_"]),
-        ],
+        &[m(
+            "models",
+            &[
+                "queue::blocking::",
+                "queue::array_queue::suite::blocking_",
+                "queue::array_queue::suite::channel_",
+                "linearizability::blocking_",
+            ],
+        )],
     ),
-    ("queue/channel.rs", &[m("queue", &["channel_"])]),
+    (
+        "queue/channel.rs",
+        &[m(
+            "models",
+            &[
+                "queue::blocking::channel_",
+                "queue::array_queue::suite::channel_",
+            ],
+        )],
+    ),
     (
         "queue/fault.rs",
-        &[m("processes", &["killed_after_claim", "duplex_holder"])],
+        &[m(
+            "models",
+            &[
+                "processes::producer_killed_after_claim",
+                "processes::consumer_killed_after_claim",
+                "processes::duplex_holder",
+            ],
+        )],
     ),
     (
         "queue/deque.rs",
-        &[m("deque", &[]), m("linearizability", &["deque"])],
+        &[m("models", &["deque::", "linearizability::deque"])],
     ),
     (
         "queue/duplex",
-        &[m("queue", &["duplex"]), m("processes", &["duplex"])],
+        &[m("models", &["queue::duplex::", "processes::duplex"])],
     ),
     (
         "queue/event_count.rs",
-        &[
-            m("queue", &["event_count", "blocking_array_queue"]),
-            m("pool", &["lock_free::"]),
-        ],
+        &[m(
+            "models",
+            &[
+                "queue::event_count::",
+                "queue::array_queue::suite::blocking_",
+                "pool::lock_free::",
+            ],
+        )],
     ),
     (
         "queue/locked.rs",
-        &[
-            m("queue", &["locked_queue"]),
-            m("linearizability", &["locked_queue"]),
-        ],
+        &[m(
+            "models",
+            &["queue::locked::", "linearizability::locked_queue"],
+        )],
     ),
-    ("pool/", &[m("pool", &[])]),
+    ("pool/", &[m("models", &["pool::"])]),
     (
         "pool/condvar_pool.rs",
-        &[m("pool", &["std_condvar", "futex_condvar"])],
+        &[m("models", &["pool::condvar_pool::"])],
     ),
     (
         "pool/injector.rs",
-        &[m("pool", &["lock_free", "work_stealing"])],
+        &[m("models", &["pool::lock_free::", "pool::work_stealing::"])],
     ),
-    ("pool/lock_free.rs", &[m("pool", &["lock_free"])]),
+    ("pool/lock_free.rs", &[m("models", &["pool::lock_free::"])]),
     (
         "pool/state.rs",
-        &[m("pool", &["lock_free", "work_stealing"])],
+        &[m("models", &["pool::lock_free::", "pool::work_stealing::"])],
     ),
-    ("pool/work_stealing", &[m("pool", &["work_stealing"])]),
+    (
+        "pool/work_stealing",
+        &[m("models", &["pool::work_stealing::"])],
+    ),
     (
         "shm/mod.rs",
-        &[
-            m("processes", &[]),
-            m("array", &["lanes_"]),
-            m("queue", &["duplex"]),
-        ],
+        &[m(
+            "models",
+            &["processes::", "array::laned::", "queue::duplex::"],
+        )],
     ),
 ];
 
@@ -736,17 +800,17 @@ mod tests {
     fn the_longest_prefix_picks_the_models() {
         assert_eq!(
             describe(covering("queue/deque.rs")),
-            "deque, linearizability[deque]"
+            "models[deque::|linearizability::deque]"
         );
         // A file that becomes a folder keeps its entry.
         assert_eq!(
-            covering("queue/array_queue/tracked.rs")[0].filters,
-            &["array_queue"]
+            covering("queue/array_queue/tracked.rs")[0].filters[0],
+            "queue::array_queue::"
         );
-        assert_eq!(describe(covering("pool/handle.rs")), "pool");
+        assert_eq!(describe(covering("pool/handle.rs")), "models[pool::]");
         assert_eq!(
             describe(covering("pool/work_stealing/registry.rs")),
-            "pool[work_stealing]"
+            "models[pool::work_stealing::]"
         );
         assert!(covering("shm/segment.rs").is_empty());
         assert!(covering("nowhere.rs").is_empty());
@@ -757,10 +821,12 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         for (prefix, models) in COVERING {
             for m in *models {
+                let tests = root.join("verification/tests");
                 assert!(
-                    root.join(format!("verification/tests/{}.rs", m.binary))
-                        .is_file(),
-                    "{prefix}: no verification/tests/{}.rs",
+                    tests.join(format!("{}.rs", m.binary)).is_file()
+                        || tests.join(m.binary).join("main.rs").is_file(),
+                    "{prefix}: no verification/tests/{}.rs or {}/main.rs",
+                    m.binary,
                     m.binary
                 );
             }

@@ -293,8 +293,15 @@ impl<M: Memory> RawRobustMutex<M> {
                 }
                 word |= WAITERS;
             }
-            // Bounded, so a holder that dies while we sleep is noticed within POLL.
-            let timed_out = M::wait_timeout(&self.word, word, M::POLL);
+            // Bounded where peers can die, so a holder that dies while we sleep is noticed
+            // within POLL. On the heap nobody dies: an untimed sleep, as `RawFutexMutex`'s
+            // (a timed one would let the checkers' futex models time it out at any moment).
+            let timed_out = if M::TRACKED {
+                M::wait_timeout(&self.word, word, M::POLL)
+            } else {
+                M::wait(&self.word, word);
+                false
+            };
             if timed_out {
                 // A pause after a whole POLL asleep costs nothing; under a checker it is the
                 // yield that lets the holder run on (a timed wait alone would be a spin loop

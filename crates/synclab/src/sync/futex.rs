@@ -47,6 +47,15 @@ use super::world::futex_backend as backend;
 #[cfg(synclab_loom)]
 pub use super::world::futex_backend::set_spurious_budget;
 
+/// How many threads of the running model are queued in a futex wait right now, on any word (a
+/// wake due now would reach them). Under the checkers only, and not part of the API: the
+/// verification harness asks it whether a model reached a sleeping path.
+#[cfg(any(synclab_loom, synclab_shuttle))]
+#[doc(hidden)]
+pub fn queued_waiters() -> usize {
+    super::futex_model::queued_waiters()
+}
+
 /// How a timed wait ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use = "a timed wait may have timed out"]

@@ -32,6 +32,20 @@ thread_local! {
     /// `check`, and tests run in parallel, so a global would change under a running model and
     /// break loom's requirement that every replay of a path be deterministic.
     static LOOM_SPURIOUS_BUDGET: Cell<u32> = const { Cell::new(0) };
+
+    /// How many model threads are queued in a futex wait right now, on any word: a wake due
+    /// now would reach them. Thread-local for the reason above (a model's threads all run on
+    /// the OS thread that called `check`); a passing execution ends with it back at 0.
+    static QUEUED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// How many model threads are queued in a futex wait right now (see `QUEUED`).
+pub(crate) fn queued_waiters() -> usize {
+    QUEUED.with(Cell::get)
+}
+
+fn count_queued(added: usize, removed: usize) {
+    QUEUED.with(|q| q.set((q.get() + added).saturating_sub(removed)));
 }
 
 /// Sets the per-word spurious-return budget for words created from now on (loom only).
@@ -85,6 +99,7 @@ impl<W> WaitQueue<W> {
     /// Queues `waiter`, waiting in the shared scope if `shared`.
     pub(crate) fn push(&self, shared: bool, waiter: Arc<W>) {
         self.lock().waiters.push_back((shared, waiter));
+        count_queued(1, 0);
     }
 
     /// Removes `waiter` if it is still queued; `false` if a wake already dequeued it.
@@ -92,6 +107,7 @@ impl<W> WaitQueue<W> {
         let mut inner = self.lock();
         let before = inner.waiters.len();
         inner.waiters.retain(|(_, w)| !Arc::ptr_eq(w, waiter));
+        count_queued(0, before - inner.waiters.len());
         inner.waiters.len() != before
     }
 
@@ -99,6 +115,7 @@ impl<W> WaitQueue<W> {
     pub(crate) fn pop_one(&self, shared: bool) -> Option<Arc<W>> {
         let mut inner = self.lock();
         let index = inner.waiters.iter().position(|(s, _)| *s == shared)?;
+        count_queued(0, 1);
         inner.waiters.remove(index).map(|(_, w)| w)
     }
 
@@ -108,6 +125,7 @@ impl<W> WaitQueue<W> {
         let (woken, kept): (VecDeque<_>, VecDeque<_>) =
             inner.waiters.drain(..).partition(|(s, _)| *s == shared);
         inner.waiters = kept;
+        count_queued(0, woken.len());
         woken.into_iter().map(|(_, w)| w).collect()
     }
 

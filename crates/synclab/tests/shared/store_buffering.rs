@@ -1,5 +1,5 @@
 //! The store-buffering shape over two `ArrayQueue`s, shared by the loom models
-//! (`verification/tests/queue.rs`) and the Miri witnesses (`crates/synclab/tests/sc_witness.rs`),
+//! (`verification/tests/models/queue/array_queue.rs`) and the Miri witnesses (`crates/synclab/tests/sc_witness.rs`),
 //! which include this file with `#[path]`.
 //!
 //! Thread A changes `q1` and then looks at `q2`; thread B changes `q2` and then looks at `q1`.

@@ -131,8 +131,8 @@ pub(super) struct Ends {
 /// load (so the consumer's read of the old value happens before the next write). The full and
 /// empty checks in `push`/`pop` read the *other* index after a `fence(SeqCst)`, as crossbeam
 /// does: the two sides' fences are ordered, so "the slot looks full" and "head has not moved"
-/// cannot both be stale (the store-buffering models in `verification/tests/queue.rs`). The
-/// CASes on `head` and `tail` are SeqCst, and so are the reads in [`len`](MpmcQueue::len),
+/// cannot both be stale (the store-buffering models in `verification/tests/models/queue/array_queue.rs`).
+/// The CASes on `head` and `tail` are SeqCst, and so are the reads in [`len`](MpmcQueue::len),
 /// [`is_empty`](MpmcQueue::is_empty) and [`is_full`](MpmcQueue::is_full), so that those
 /// answers are points of the SeqCst order — also against SeqCst operations on other objects.
 /// The exhaustive checker cannot check that (it treats SeqCst accesses as AcqRel); the Miri witnesses in

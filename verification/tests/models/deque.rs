@@ -15,7 +15,7 @@ use synclab::queue::deque::{self, Owner, Steal, Stealer};
 #[cfg_attr(any(synclab_loom, synclab_shuttle), allow(unused_imports))]
 use synclab::queue::CapacityError;
 use synclab::sync::{thread, Arc};
-use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
+use synclab_verification::{reached, zoo_test, Expect, Failure, Model, SharedCell};
 use synclab_zoo::deque::{BrokenDeque, DequeBug, ZooSteal};
 
 /// An item: its id, and a payload the pusher writes and the taker reads (a tracked cell).
@@ -148,6 +148,18 @@ fn spawn<R: Send + 'static>(body: impl FnOnce() -> R + Send + 'static) -> thread
 
 /// Runs `model` twice: as is, and with a yield after each spawn (see [`spawn`]).
 fn check_both(name: &str, threads: usize, ops: &str, bound: Option<usize>, body: fn()) {
+    check_both_reaching(name, threads, ops, bound, None, body);
+}
+
+/// [`check_both`], each run expecting to reach `path` (see `Model::expect_reached`).
+fn check_both_reaching(
+    name: &str,
+    threads: usize,
+    ops: &str,
+    bound: Option<usize>,
+    path: Option<&'static str>,
+    body: fn(),
+) {
     for thief_first in [false, true] {
         THIEF_FIRST.with(|f| f.set(thief_first));
         let mut model = Model::new(if thief_first {
@@ -161,6 +173,9 @@ fn check_both(name: &str, threads: usize, ops: &str, bound: Option<usize>, body:
             None => model.exhaustive(),
             Some(b) => model.preemption_bound(b),
         };
+        if let Some(path) = path {
+            model = model.expect_reached(path);
+        }
         model.check(body);
     }
     THIEF_FIRST.with(|f| f.set(false));
@@ -265,6 +280,27 @@ fn wrap_around_during_steal<O: OwnerSide>(owner: O) {
     exactly_once(taken, pushed);
 }
 
+/// The path [`push_after_a_lost_race`] is for: the owner's pop finds the last item gone to the
+/// thief, and the owner carries on.
+const OWNER_LOST_THE_LAST_ITEM: &str = "the owner's pop found the last item taken";
+
+/// Carrying on after a lost race: one item; the owner pops while a thief steals, and whoever
+/// lost, the owner then pushes a second item and drains. Both items are taken exactly once: a
+/// `pop` that lost the last item must leave the deque as a push expects it (`bottom` restored).
+fn push_after_a_lost_race<O: OwnerSide>(owner: O) {
+    assert!(owner.push(1));
+    let thief = owner.thief();
+    let handle = spawn(move || steal(&thief));
+    let mut taken: Vec<usize> = owner.pop().into_iter().collect();
+    if taken.is_empty() {
+        reached(OWNER_LOST_THE_LAST_ITEM);
+    }
+    assert!(owner.push(2), "one item in a deque of 2: room for another");
+    drain(&owner, &mut taken);
+    taken.extend(handle.join().unwrap());
+    exactly_once(taken, vec![1, 2]);
+}
+
 /// Items left in the deque when both ends are dropped are dropped exactly once.
 fn drops_leftovers() {
     let (owner, stealer) = deque::new::<Box<DropCount>>(4).unwrap();
@@ -314,6 +350,18 @@ fn deque_last_item_owner_vs_thief() {
         "main: push 1, pop; thief: steal (retry until settled)",
         None,
         || last_item(real(2)),
+    );
+}
+
+#[test]
+fn deque_push_after_a_lost_race() {
+    check_both_reaching(
+        "Deque: the owner pushes again after losing the last item",
+        2,
+        "main: push 1, pop (may lose it to the thief), push 1, drain; thief: steal (retry until settled)",
+        None,
+        Some(OWNER_LOST_THE_LAST_ITEM),
+        || push_after_a_lost_race(real(2)),
     );
 }
 
@@ -515,7 +563,7 @@ mod sequential {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The zoo (crates/synclab/src/zoo/deque.rs): each must be seen failing
+// The zoo (crates/synclab-zoo/src/deque.rs): each must be seen failing
 // ---------------------------------------------------------------------------------------------
 
 zoo_test! {
@@ -548,6 +596,20 @@ zoo_test! {
                 THIEF_FIRST.with(|f| f.set(true));
                 wrap_around_during_steal(zoo(2, DequeBug::StealReadsAfterCas))
             });
+    }
+}
+
+zoo_test! {
+    /// `pop` that restores `bottom` only when it won the last item: after losing it to the
+    /// thief, the owner's next push lands below `top`, where neither `pop` nor `steal` looks —
+    /// item 2 is lost. No earlier model pushed after a lost race, so this survived them all;
+    /// `push_after_a_lost_race` kills it under both checkers.
+    fn zoo_pop_keeps_bottom_after_a_lost_race() expect Expect::both(Failure::Assertion("an item was lost")) => {
+        Model::new("zoo: Chase-Lev pop that keeps bottom after losing the last item")
+            .threads(2)
+            .ops("main: push 1, pop, push 1, drain; thief: steal 1")
+            .exhaustive()
+            .check(|| push_after_a_lost_race(zoo(2, DequeBug::LostRaceKeepsBottom)));
     }
 }
 
