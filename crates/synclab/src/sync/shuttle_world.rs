@@ -51,7 +51,7 @@ pub(crate) mod futex_backend {
     use std::sync::Arc;
 
     /// One wait in this many returns spuriously.
-    pub const SPURIOUS_ODDS: u64 = 4;
+    const SPURIOUS_ODDS: u64 = 4;
 
     /// shuttle's `AtomicU32` with the wait queue of the futex model beside it.
     ///
