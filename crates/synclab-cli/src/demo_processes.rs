@@ -8,7 +8,8 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use synclab::array::{CondvarArray, LockFreeArray, PublishStep, SlotWaitError};
+use synclab::array::{CondvarArray, LockFreeArray, SlotWaitError};
+use synclab::fault::{Dying, PublishStep};
 use synclab::lock::{RobustFamily, RobustMutex};
 use synclab::queue::{ArrayQueue, BlockingQueue};
 use synclab::shm::{InSegment, SegmentOptions, Shared, Shm};
@@ -106,7 +107,7 @@ impl ProcArray for ShmArray {
         LockFreeArray::publish(self, i, v).map_err(|e| e.to_string())
     }
     fn publish_dying(&self, i: usize, v: Stamped) -> Result<&'static str, String> {
-        LockFreeArray::publish_dying(self, i, v, PublishStep::AfterClaim)
+        self.run_dying((i, v, PublishStep::AfterClaim))
             .map_err(|e| e.to_string())?;
         Ok("claimed index {i} and is killed (SIGKILL) before writing it")
     }
@@ -128,7 +129,7 @@ impl ProcArray for ShmCondvarArray {
         CondvarArray::publish(self, i, v).map_err(|e| e.to_string())
     }
     fn publish_dying(&self, i: usize, v: Stamped) -> Result<&'static str, String> {
-        CondvarArray::publish_dying(self, i, v).map_err(|e| e.to_string())?;
+        self.run_dying((i, v)).map_err(|e| e.to_string())?;
         Ok("wrote index {i} under the lock and is killed (SIGKILL) holding it")
     }
     fn is_published(&self, i: usize) -> Result<bool, String> {

@@ -32,9 +32,16 @@
 //!   crate-private, documented where they are defined. The [`sync`] module is the world switch
 //!   and is public; its checker-only items (the futex models' knobs) exist only in checker
 //!   builds.
+//! * **Fault injection is not API.** The cargo feature `fault-injection` adds a hidden module
+//!   that stops an operation for good after a chosen step, as a killed process would; the
+//!   verification crate, the kill tests and the process demo use it. It may change in any
+//!   release; leave it off.
 
 pub mod array;
 mod cleanup;
+#[cfg(feature = "fault-injection")]
+#[doc(hidden)]
+pub mod fault;
 pub mod lock;
 pub mod pool;
 pub mod queue;

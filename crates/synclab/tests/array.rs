@@ -20,7 +20,6 @@ type CondvarStd<T> = CondvarArray<T, StdFamily>;
 fn polling_penalty_is_configurable_and_observed() {
     let a: Arc<PollingArray<u32>> =
         Arc::new(PollingArray::with_penalty(1, Duration::from_micros(200)));
-    assert_eq!(a.penalty(), Duration::from_micros(200));
     let reader = {
         let a = Arc::clone(&a);
         thread::spawn(move || {
@@ -110,7 +109,6 @@ mod lanes {
     fn a_lane_publishes_its_own_slots_only() {
         let a = Laned::<String>::with_lanes(6, 2).unwrap();
         let even = a.lane(0).unwrap();
-        assert_eq!(even.lane(), 0);
         even.publish(0, "zero".into()).unwrap();
         even.publish(4, "four".into()).unwrap();
         match even.publish(3, "three".into()) {

@@ -13,6 +13,15 @@ use synclab::shm::{OpenError, Segment, SegmentOptions, Shared, Shm, StaleCheck};
 type Array = LockFreeArray<u64, Shm>;
 type Array32 = LockFreeArray<u32, Shm>;
 
+/// What `Segment::list` finds for exactly the name `n`.
+fn state(n: &str) -> StaleCheck {
+    Segment::list(n)
+        .unwrap()
+        .into_iter()
+        .find(|(m, _)| m == n)
+        .map_or(StaleCheck::Missing, |(_, s)| s)
+}
+
 /// A name unique to this process and test.
 fn name(test: &str) -> String {
     format!("/synclab-test-{}-{test}", std::process::id())
@@ -80,9 +89,9 @@ fn mode_is_0600_unless_asked() {
 fn creator_unlinks_on_drop() {
     let n = name("unlink");
     let a = Shared::<Array>::create(&n, &1, &opts()).unwrap();
-    assert_eq!(Segment::inspect(&n).unwrap(), StaleCheck::InUse);
+    assert_eq!(state(&n), StaleCheck::InUse);
     drop(a);
-    assert_eq!(Segment::inspect(&n).unwrap(), StaleCheck::Missing);
+    assert_eq!(state(&n), StaleCheck::Missing);
     assert!(matches!(
         Shared::<Array>::open(&n, &opts()),
         Err(OpenError::NotFound { .. })
@@ -174,7 +183,7 @@ fn a_foreign_object_is_not_a_segment_at_once() {
             "{what}: expected NotASegment, got {result:?}"
         );
         assert!(took < Duration::from_millis(500), "{what}: took {took:?}");
-        assert!(Segment::remove_stale(&n).unwrap());
+        Segment::unlink(&n).unwrap();
     }
 }
 
@@ -328,7 +337,7 @@ fn an_opener_racing_the_initialiser_waits_or_gets_a_typed_error() {
 }
 
 #[test]
-fn remove_stale_never_takes_a_segment_its_creator_is_building() {
+fn sweep_never_takes_a_segment_its_creator_is_building() {
     // Before creation went through a temporary name and link(2), a remover running between the
     // creator's O_EXCL open and its flock saw an unlocked object and unlinked it.
     for round in 0..1000 {
@@ -339,13 +348,13 @@ fn remove_stale_never_takes_a_segment_its_creator_is_building() {
             std::thread::spawn(move || {
                 let mut removed = 0;
                 while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                    removed += usize::from(Segment::remove_stale(&n).unwrap());
+                    removed += Segment::sweep(&n).unwrap().len();
                 }
                 removed
             })
         };
         let segment = Shared::<Array>::create(&n, &2, &opts()).unwrap();
-        assert_eq!(Segment::inspect(&n).unwrap(), StaleCheck::InUse);
+        assert_eq!(state(&n), StaleCheck::InUse);
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         assert_eq!(
             remover.join().unwrap(),
@@ -362,7 +371,7 @@ fn a_segment_removed_while_mapped_keeps_working() {
     let a = Shared::<Array>::create(&n, &2, &opts()).unwrap();
     let b = Shared::<Array>::open(&n, &opts()).unwrap();
     Segment::unlink(&n).unwrap();
-    assert_eq!(Segment::inspect(&n).unwrap(), StaleCheck::Missing);
+    assert_eq!(state(&n), StaleCheck::Missing);
     a.publish(1, 5).unwrap();
     assert_eq!(b.wait_checked(1), Ok(5));
     // The name is free again: a new segment is a different one.
@@ -372,8 +381,11 @@ fn a_segment_removed_while_mapped_keeps_working() {
 
 type Counter = synclab::shm::InSegment<synclab::lock::RobustMutex<u64, Shm>>;
 
+/// The attach table's census is a test probe (the `fault-injection` feature).
+#[cfg(feature = "fault-injection")]
 #[test]
 fn attach_entries_are_freed_when_threads_exit() {
+    use synclab::fault::Probe;
     let n = name("entries");
     let m = Shared::<Counter>::create(&n, &0, &opts()).unwrap();
     // Far more threads, one after another, than the table has entries.
@@ -385,7 +397,7 @@ fn attach_entries_are_freed_when_threads_exit() {
         });
     }
     assert_eq!(*m.lock_checked().unwrap(), 300);
-    let (alive, dead) = m.segment().attached();
+    let (alive, dead) = m.segment().probe();
     assert!(
         alive <= 2 && dead == 0,
         "entries leaked: {alive} alive, {dead} dead"

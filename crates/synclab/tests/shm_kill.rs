@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 #[cfg(target_os = "linux")]
 use synclab::{
-    array::{CondvarArray, LanedArray, LockFreeArray, PublishError, PublishStep, SlotWaitError},
+    array::{CondvarArray, LanedArray, LockFreeArray, PublishError, SlotWaitError},
+    fault::{Dying, PublishStep, QueueStep, SendStep},
     lock::{RobustFamily, RobustMutex},
-    queue::{ArrayQueue, BlockingQueue, Duplex, QueueStep, SendStep, SpinRecvError},
+    queue::{ArrayQueue, BlockingQueue, Duplex, SpinRecvError},
     shm::{InSegment, SegmentOptions, Shared, Shm},
 };
 
@@ -177,7 +178,7 @@ fn child(spec: &str) -> ! {
             } else {
                 PublishStep::AfterWrite
             };
-            a.publish_dying(0, 42, step).expect("fresh slot");
+            a.run_dying((0, 42, step)).expect("fresh slot");
             say("claimed");
             Box::new(a)
         }
@@ -185,7 +186,7 @@ fn child(spec: &str) -> ! {
             let a = Shared::<ShmLanes>::open(name, &options()).expect("open laned segment");
             let lane = a.lane(0).expect("lane 0 is free");
             lane.publish(0, 41).expect("fresh slot");
-            lane.publish_dying(2, 42).expect("fresh slot");
+            lane.run_dying((2, 42)).expect("fresh slot");
             // Held until the SIGKILL: the owner word keeps naming this thread.
             core::mem::forget(lane);
             say("claimed");
@@ -201,7 +202,7 @@ fn child(spec: &str) -> ! {
                 SendStep::AfterStamp
             };
             // Leaks the end: held until the SIGKILL, its owner word naming this thread.
-            end.send_dying(42, step).expect("room");
+            end.run_dying((42, step)).expect("room");
             say("claimed");
             Box::new(d)
         }
@@ -223,7 +224,7 @@ fn child(spec: &str) -> ! {
         }
         "condvar" => {
             let a = Shared::<ShmCondvarArray>::open(name, &options()).expect("open array segment");
-            a.publish_dying(0, 42).expect("fresh slot");
+            a.run_dying((0, 42)).expect("fresh slot");
             say("claimed");
             Box::new(a)
         }

@@ -7,10 +7,10 @@
 //! the sleeper miss the death (a deadlock).
 
 use std::time::Duration;
-use synclab::array::{LanedArray, LockFreeArray, PublishError, PublishStep, SlotWaitError};
+use synclab::array::{LanedArray, LockFreeArray, PublishError, SlotWaitError};
+use synclab::fault::{Dying, PublishStep, QueueStep, SendStep};
 use synclab::lock::RobustMutex;
-use synclab::queue::SendStep;
-use synclab::queue::{ArrayQueue, Duplex, MpmcQueue, QueueStep, SpinRecvError};
+use synclab::queue::{ArrayQueue, Duplex, MpmcQueue, SpinRecvError};
 
 use synclab::sync::atomic::AtomicU32;
 use synclab::sync::futex::{CrossProcess, WakeScope};
@@ -127,7 +127,7 @@ fn publisher_death(step: PublishStep) {
     let victim = {
         let (a, kernel) = (Arc::clone(&a), Arc::clone(&kernel));
         thread::spawn(move || {
-            as_process(&kernel, 1, || a.publish_dying(0, 5, step).unwrap());
+            as_process(&kernel, 1, || a.run_dying((0, 5, step)).unwrap());
             runs_on_a_while();
             kernel.exit(1);
         })
@@ -174,7 +174,7 @@ fn lane_holder_death() {
             as_process(&kernel, 1, || {
                 let lane = a.lane(0).unwrap();
                 lane.publish(0, 4).unwrap();
-                lane.publish_dying(1, 5).unwrap();
+                lane.run_dying((1, 5)).unwrap();
                 core::mem::forget(lane); // held until the process dies
             });
             runs_on_a_while();
@@ -222,7 +222,7 @@ fn duplex_holder_death(step: SendStep) {
             as_process(&kernel, 1, || {
                 let mut end = d.end(0).unwrap();
                 end.try_send(4).unwrap();
-                end.send_dying(5, step).unwrap(); // leaks the end: held until the death
+                end.run_dying((5, step)).unwrap(); // leaks the end: held until the death
             });
             runs_on_a_while();
             kernel.exit(1);

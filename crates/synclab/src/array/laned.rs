@@ -274,11 +274,6 @@ pub struct Lane<'a, T, M: Memory = Heap> {
 }
 
 impl<T, M: Memory> Lane<'_, T, M> {
-    /// This lane's number.
-    pub fn lane(&self) -> usize {
-        self.lane
-    }
-
     /// Fills slot `index` (one of this lane's) with `value` and wakes its readers: a load, the
     /// value and a Release swap; no claim.
     ///

@@ -95,9 +95,6 @@ pub use self::{
     lock_free::LockFreeArray,
     polling::{PollingArray, DEFAULT_PENALTY},
 };
-#[cfg(feature = "fault-injection")]
-#[doc(hidden)]
-pub use fault::PublishStep;
 
 /// A fixed-length array of write-once slots that readers can wait on.
 ///

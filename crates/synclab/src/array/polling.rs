@@ -47,7 +47,6 @@ pub const DEFAULT_PENALTY: Duration = Duration::from_millis(1);
 /// let array: PollingArray<u32> = PollingArray::with_penalty(5, Duration::from_millis(1));
 /// array.publish(0, 7).unwrap();
 /// assert_eq!(array.wait(0), Ok(7)); // published: returns at once
-/// assert_eq!(array.penalty(), Duration::from_millis(1));
 /// ```
 pub struct PollingArray<T: Send, F: LockFamily = StdFamily> {
     /// Invariant: a slot goes from `None` to `Some` once and never changes again.
@@ -66,11 +65,6 @@ impl<T: Send, F: LockFamily> PollingArray<T, F> {
             penalty,
             _family: PhantomData,
         }
-    }
-
-    /// How long a reader that finds its slot empty sleeps before it looks again.
-    pub fn penalty(&self) -> Duration {
-        self.penalty
     }
 
     /// [`SharedArray::wait`], calling `on_empty(index, penalty)` each time the reader finds the

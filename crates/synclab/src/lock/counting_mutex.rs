@@ -251,13 +251,6 @@ impl<S: WakeScope> RawCountingMutex<S> {
         }
     }
 
-    /// How many threads are registered to sleep right now (a snapshot). For tests and
-    /// diagnostics: zero whenever nobody is inside `lock`, however their waits ended.
-    pub fn registered_waiters(&self) -> u32 {
-        // Relaxed: a snapshot that orders nothing.
-        waiters(self.state.load(Relaxed))
-    }
-
     /// Takes the lock while `state` reads free, one CAS per try (`state` is updated with what
     /// each failed CAS saw); `false` once it reads held. Acquire: pairs with the Release CAS of
     /// the unlock that freed it.
@@ -498,6 +491,18 @@ unsafe impl<S: WakeScope> RawLockTimed for RawCountingMutex<S> {
     #[inline]
     fn try_lock_until(&self, deadline: Instant) -> bool {
         self.try_lock() || self.lock_contended(Some(deadline))
+    }
+}
+
+#[cfg(feature = "fault-injection")]
+impl<S: WakeScope> crate::fault::Probe for RawCountingMutex<S> {
+    /// How many threads are registered to sleep: zero whenever nobody is inside `lock`,
+    /// however their waits ended.
+    type Reading = u32;
+
+    fn probe(&self) -> u32 {
+        // Relaxed: a snapshot that orders nothing.
+        waiters(self.state.load(Relaxed))
     }
 }
 

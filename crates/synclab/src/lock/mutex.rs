@@ -109,9 +109,19 @@ impl<T, R: RawLock> Mutex<T, R> {
         self.data.into_inner()
     }
 
-    /// The raw lock, for code that pairs it with a condition variable.
-    pub fn raw(&self) -> &R {
+    /// The raw lock (the robust mutex's checked acquisitions reach it here).
+    pub(crate) fn raw(&self) -> &R {
         &self.raw
+    }
+}
+
+#[cfg(feature = "fault-injection")]
+impl<T, R: RawLock + crate::fault::Probe> crate::fault::Probe for Mutex<T, R> {
+    /// The raw lock's reading.
+    type Reading = R::Reading;
+
+    fn probe(&self) -> R::Reading {
+        self.raw.probe()
     }
 }
 

@@ -118,12 +118,11 @@ fn pack(waiters: u32, signals: u32) -> u32 {
 ///   whose next real waiter was never woken.)
 /// * dropping a key cancels it, so a key that is neither waited on nor cancelled (an early
 ///   return, a `?`, a panic) unregisters instead of leaking a waiter;
-/// * registering is checked arithmetic: with [`MAX_WAITERS`](EventCount::MAX_WAITERS) keys
-///   registered at once (only reachable by leaking keys with `mem::forget`, or with that many
-///   threads),
-///   `prepare_wait` returns an *unregistered* key whose `wait` returns at once — a spurious
+/// * registering is checked arithmetic: with 65 535 keys registered at once (the waiter half
+///   of the word, in every memory; only reachable by leaking keys with `mem::forget`, or with
+///   that many threads), `prepare_wait` returns an *unregistered* key whose `wait` returns at once — a spurious
 ///   wakeup, which every caller already handles by re-checking — instead of carrying into the
-///   signal count. [`WaitKey::is_registered`] tells which.
+///   signal count. Such a key is not counted.
 ///
 /// A key's lifetime is the only bound on it, so a timed wait fits the same shape:
 /// `ec.wait_timeout(key, timeout)` would consume a signal and forget the key, or on timeout
@@ -180,14 +179,17 @@ pub struct EventCount<M: Memory = Heap> {
 pub struct WaitKey<'a, M: Memory = Heap> {
     /// The event count this key registered on.
     owner: &'a EventCount<M>,
-    /// Whether it counted itself in `W` (false only when `MAX_WAITERS` were registered).
+    /// Whether it counted itself in `W` (false only when the waiter half was full).
     registered: bool,
 }
 
-impl<M: Memory> WaitKey<'_, M> {
-    /// Whether this key counted itself as a waiter. `false` only when [`EventCount::MAX_WAITERS`] keys
-    /// were registered already; such a key's `wait` returns at once.
-    pub fn is_registered(&self) -> bool {
+#[cfg(feature = "fault-injection")]
+impl<M: Memory> crate::fault::Probe for WaitKey<'_, M> {
+    /// Whether this key counted itself as a waiter. `false` only when 65 535 keys were
+    /// registered already; such a key's `wait` returns at once.
+    type Reading = bool;
+
+    fn probe(&self) -> bool {
         self.registered
     }
 }
@@ -210,11 +212,6 @@ impl<M: Memory> fmt::Debug for WaitKey<'_, M> {
 }
 
 impl EventCount<Heap> {
-    /// The most keys one event count holds registered at once: the waiter half of the word
-    /// (in every memory). Beyond it, [`prepare_wait`](Self::prepare_wait) returns an
-    /// unregistered key (see "Keys" above).
-    pub const MAX_WAITERS: u32 = HALF_MASK;
-
     /// A new event count: no waiters, no signals.
     pub fn new() -> Self {
         Self::new_in()

@@ -59,9 +59,6 @@ pub use self::{
     event_count::{EventCount, WaitKey},
     locked::LockedQueue,
 };
-#[cfg(feature = "fault-injection")]
-#[doc(hidden)]
-pub use fault::{QueueStep, SendStep};
 
 use crate::shm::Memory;
 use crate::sync::{hint, thread};

@@ -215,7 +215,8 @@ impl AttachTable {
         self.overflow.store(1, Release);
     }
 
-    /// How many entries are held by live threads, and how many by dead ones.
+    /// How many entries are held by live threads, and how many by dead ones (a test probe).
+    #[cfg(feature = "fault-injection")]
     pub(crate) fn census(&self, query: libc::c_int) -> (usize, usize) {
         let (mut alive, mut dead) = (0, 0);
         for (index, entry) in self.entries.iter().enumerate() {

@@ -1,5 +1,5 @@
 //! How a segment is created or opened ([`SegmentOptions`]), why that failed ([`OpenError`]),
-//! and what [`Segment::inspect`](super::Segment::inspect) finds ([`StaleCheck`]).
+//! and what [`Segment::list`](super::Segment::list) finds ([`StaleCheck`]).
 
 use std::fmt;
 use std::io;
@@ -78,7 +78,7 @@ pub enum OpenError {
     AlreadyExists {
         /// The name.
         name: String,
-        /// Whether no process holds it (a crashed creator's segment; see `remove_stale`).
+        /// Whether no process holds it (a crashed creator's segment; see `Segment::sweep`).
         stale: bool,
     },
     /// No segment of that name exists.
@@ -184,7 +184,7 @@ impl fmt::Display for OpenError {
             }
             OpenError::AlreadyExists { name, stale: true } => write!(
                 f,
-                "segment {name} already exists but no process holds it (left by a crashed creator; Segment::remove_stale removes it)"
+                "segment {name} already exists but no process holds it (left by a crashed creator; Segment::sweep removes it)"
             ),
             OpenError::NotFound { name } => write!(f, "segment {name} does not exist"),
             OpenError::NotReady { name, waited, held } => write!(
@@ -240,7 +240,7 @@ impl std::error::Error for OpenError {
     }
 }
 
-/// What [`Segment::inspect`](super::Segment::inspect) found.
+/// What [`Segment::list`](super::Segment::list) found for a name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StaleCheck {

@@ -166,6 +166,7 @@ impl Mapping {
     }
 
     /// How many entries are held by live threads, and how many by dead ones.
+    #[cfg(feature = "fault-injection")]
     pub(crate) fn census(&self) -> (usize, usize) {
         self.table().census(self.fd)
     }

@@ -38,13 +38,13 @@
 //! exists (two creators racing for one name: exactly one wins, the other gets
 //! [`OpenError::AlreadyExists`]); so no one can ever find the name unlocked while its creator
 //! lives. (A creator killed between the link and removing the temporary name leaves a
-//! second name, `/.synclab-new-<pid>-<n>`, that nobody holds: `remove_stale` removes it.) It
+//! second name, `/.synclab-new-<pid>-<n>`, that nobody holds: [`Segment::sweep`] removes it.) It
 //! unlinks the name when its [`Segment`] drops (mappings of other processes stay valid; the
 //! memory goes when the last one unmaps) — in the creating process only: a forked child's copy
 //! of the handle leaves the name alone. Every process that maps a segment holds a shared `flock`
 //! on it for as long as it does; the kernel drops the lock when the process dies. A segment
 //! that nobody holds is *stale* — its creator crashed before unlinking it — which
-//! [`Segment::inspect`] reports and [`Segment::remove_stale`] removes.
+//! [`Segment::list`] reports and [`Segment::sweep`] removes.
 //!
 //! # Space, and a peer that shrinks the object
 //!
@@ -478,7 +478,7 @@ impl Segment {
 
     /// Whether this handle created the segment (and unlinks it on drop). `false` in a forked
     /// child's copy of the creator's handle.
-    pub fn is_creator(&self) -> bool {
+    pub(crate) fn is_creator(&self) -> bool {
         self.created_by == std::process::id()
     }
 
@@ -499,13 +499,18 @@ impl Segment {
         out
     }
 
-    /// How many attach-table entries are held by live threads, and how many by dead ones.
-    pub fn attached(&self) -> (usize, usize) {
-        self.mapping.census()
-    }
-
     pub(crate) fn mapping(&self) -> &Arc<Mapping> {
         &self.mapping
+    }
+}
+
+#[cfg(feature = "fault-injection")]
+impl crate::fault::Probe for Segment {
+    /// How many attach-table entries are held by live threads, and how many by dead ones.
+    type Reading = (usize, usize);
+
+    fn probe(&self) -> (usize, usize) {
+        self.mapping.census()
     }
 }
 

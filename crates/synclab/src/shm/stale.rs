@@ -10,7 +10,7 @@ use super::sys;
 
 impl Segment {
     /// Whether segment `name` exists and whether any process holds it.
-    pub fn inspect(name: &str) -> Result<StaleCheck, OpenError> {
+    pub(crate) fn inspect(name: &str) -> Result<StaleCheck, OpenError> {
         plain_world()?;
         let c = c_name(name)?;
         let fd = match open_existing(&c, name) {
@@ -38,7 +38,7 @@ impl Segment {
     /// Holding the exclusive lock while unlinking means no process can be using it; one that
     /// opens the name meanwhile waits for our lock, then sees the object unlinked and looks
     /// the name up again.
-    pub fn remove_stale(name: &str) -> Result<bool, OpenError> {
+    pub(crate) fn remove_stale(name: &str) -> Result<bool, OpenError> {
         plain_world()?;
         let c = c_name(name)?;
         let Ok(fd) = sys::shm_open(&c, libc::O_RDWR, 0) else {
@@ -55,7 +55,7 @@ impl Segment {
     }
 
     /// The segments whose names start with `prefix` (a `/` and the start of a name; `/` alone
-    /// lists every shm object), each with what [`inspect`](Self::inspect) finds, sorted by name.
+    /// lists every shm object), each with whether a process holds it, sorted by name.
     /// A creator killed while creating may leave a temporary name, `/.synclab-new-<pid>-<n>`:
     /// list (and [`sweep`](Self::sweep)) that prefix to find them.
     ///
@@ -102,9 +102,12 @@ impl Segment {
         Ok(found)
     }
 
-    /// Removes every segment whose name starts with `prefix` and that no process holds (see
-    /// [`remove_stale`](Self::remove_stale)); the names removed. The cleanup after a crash:
-    /// segments in use are left alone.
+    /// Removes every segment whose name starts with `prefix` and that no process holds; the
+    /// names removed. The cleanup after a crash: segments in use are left alone.
+    ///
+    /// Each is removed holding its exclusive lock, so no process can be using it; one that
+    /// opens the name meanwhile waits for the lock, then sees the object unlinked and looks
+    /// the name up again.
     pub fn sweep(prefix: &str) -> Result<Vec<String>, OpenError> {
         let mut removed = Vec::new();
         for (name, state) in Segment::list(prefix)? {

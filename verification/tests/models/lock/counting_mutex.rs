@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use synclab::fault::Probe;
 use synclab::lock::{Mutex, RawCountingMutex};
 use synclab::sync::atomic::{AtomicUsize, Ordering::*};
 use synclab::sync::{thread, Arc, World, WORLD};
@@ -59,11 +60,7 @@ fn timed_waiters(timed: usize, untimed: usize) {
         lock.try_lock().is_some(),
         "the lock is not free after everyone left"
     );
-    assert_eq!(
-        lock.raw().registered_waiters(),
-        0,
-        "a registration was left behind"
-    );
+    assert_eq!(lock.probe(), 0, "a registration was left behind");
 }
 
 #[test]
