@@ -57,7 +57,11 @@ pub const COVERING: &[(&str, &[Models])] = &[
         "array/condvar.rs",
         &[m(
             "models",
-            &["array::condvar::", "linearizability::condvar_array"],
+            &[
+                "array::condvar::",
+                "linearizability::condvar_array",
+                "processes::condvar_publisher_killed",
+            ],
         )],
     ),
     (
@@ -110,6 +114,7 @@ pub const COVERING: &[(&str, &[Models])] = &[
             &[
                 "processes::publisher_killed",
                 "processes::lane_holder_killed",
+                "processes::condvar_publisher_killed",
             ],
         )],
     ),

@@ -47,12 +47,6 @@ const KNOWN_GAPS: &[(&str, &str, &str)] = &[
     ),
     (
         "CondvarArray",
-        SEGMENT_MODEL,
-        "the robust condvar array's owner-death paths are the robust mutex's, modelled in \
-         processes.rs; no model of the array itself in a modelled segment yet",
-    ),
-    (
-        "CondvarArray",
         SEGMENT_BENCH,
         "the processes workloads compare the lock-free and laned arrays; the condvar array in a \
          segment is not among them yet",

@@ -7,9 +7,11 @@
 //! the sleeper miss the death (a deadlock).
 
 use std::time::Duration;
-use synclab::array::{LanedArray, LockFreeArray, PublishError, SlotWaitError};
+use synclab::array::{
+    CondvarArray, LanedArray, LockFreeArray, PublishError, SharedArray, SlotWaitError,
+};
 use synclab::fault::{Dying, PublishStep, QueueStep, SendStep};
-use synclab::lock::RobustMutex;
+use synclab::lock::{RobustFamily, RobustMutex};
 use synclab::queue::{ArrayQueue, Duplex, MpmcQueue, SpinRecvError};
 
 use synclab::sync::atomic::AtomicU32;
@@ -19,6 +21,7 @@ use synclab_verification::processes::{as_process, Kernel, ModelShm, UnpolledMode
 use synclab_verification::{zoo_test, Expect, Failure, Model, SharedCell};
 
 type ModelMutex<M> = RobustMutex<u32, M>;
+type ModelCondvarArray = CondvarArray<u32, RobustFamily<ModelShm>, ModelShm>;
 
 /// The victim runs on for a while after the injected point before it is killed: a timed wait
 /// on a word nobody wakes, whose timeout the futex models explore at every point — so the
@@ -118,6 +121,51 @@ fn robust_mutex_excludes_two_live_processes() {
         .check(|| robust_mutual_exclusion(1));
 }
 
+/// The victim (process 1) locks and dies holding the lock before either survivor starts;
+/// then two survivors (processes 2 and 3) lock at once, and both may find the dead holder:
+/// the take-over is one CAS on the word, so exactly one of them is told `OwnerDied`, and
+/// they exclude each other (a counter in a [`SharedCell`] outside the lock). 2 threads,
+/// exhaustive under loom: 189 207 executions, 9.8 s (`--release`).
+fn two_survivors_race_the_takeover() {
+    let kernel = Kernel::new();
+    let m = Arc::new(ModelMutex::<ModelShm>::new(0));
+    as_process(&kernel, 1, || {
+        core::mem::forget(m.lock_checked().expect("nobody died yet")); // killed holding it
+    });
+    kernel.exit(1);
+    let counter = Arc::new(SharedCell::new(0usize));
+    let survive = |m: &ModelMutex<ModelShm>, counter: &SharedCell<usize>| -> bool {
+        let (guard, died) = match m.lock_checked() {
+            Ok(guard) => (guard, false),
+            Err(died) => (died.make_consistent(), true),
+        };
+        counter.set(counter.get() + 1);
+        drop(guard);
+        died
+    };
+    let other = {
+        let (m, counter, kernel) = (Arc::clone(&m), Arc::clone(&counter), Arc::clone(&kernel));
+        thread::spawn(move || as_process(&kernel, 3, || survive(&m, &counter)))
+    };
+    let mine = as_process(&kernel, 2, || survive(&m, &counter));
+    let theirs = other.join().unwrap();
+    assert_eq!(counter.get(), 2, "an increment was lost");
+    assert!(
+        mine != theirs,
+        "OwnerDied reported {}",
+        if mine { "twice" } else { "never" }
+    );
+}
+
+#[test]
+fn mutex_holder_killed_two_survivors_race_the_takeover() {
+    Model::new("RobustMutex<ModelShm>: holder died; 2 survivors race the take-over")
+        .threads(2)
+        .ops("main: lock; die (kernel exit); then survivors 2 and 3: lock_checked; counter += 1; unlock")
+        .exhaustive()
+        .check(two_survivors_race_the_takeover);
+}
+
 /// The victim (process 1) publishes slot 0 and stops at `step`; the reader (process 2) waits
 /// on slot 0 and must get `PublisherDied` (the victim never publishes), then publishes the
 /// slot itself and reads it back.
@@ -159,6 +207,44 @@ fn publisher_killed_after_write_reader_gets_publisher_died() {
         .ops("victim: claim; write; die; reader: wait_checked(0) → PublisherDied; publish; wait")
         .exhaustive()
         .check(|| publisher_death(PublishStep::AfterWrite));
+}
+
+/// The victim (process 1) writes slot 0's value and dies holding the condvar array's lock,
+/// before it marks the slot ready. The reader (process 2) asks for slot 0 while the victim may
+/// be anywhere in that (waiting on the lock while the victim lives, taking it over once it is
+/// dead), and again after the death: the slot reads empty — the publish never happened, and
+/// no value that was not marked ready is ever read — and the reader publishes it itself and
+/// reads its own value back. 2 threads, exhaustive under loom: 415 executions, 0.05 s.
+fn condvar_publisher_death() {
+    let kernel = Kernel::new();
+    let a = Arc::new(ModelCondvarArray::with_len(1));
+    let victim = {
+        let (a, kernel) = (Arc::clone(&a), Arc::clone(&kernel));
+        thread::spawn(move || {
+            as_process(&kernel, 1, || a.run_dying((0, 5)).unwrap());
+            runs_on_a_while();
+            kernel.exit(1);
+        })
+    };
+    as_process(&kernel, 2, || {
+        let unpublished = "a publish that never happened is read";
+        assert_eq!(a.try_get(0), Ok(None), "{unpublished}");
+        victim.join().unwrap();
+        assert_eq!(a.try_get(0), Ok(None), "{unpublished}");
+        a.publish(0, 7).unwrap();
+        assert_eq!(a.try_get(0), Ok(Some(7)));
+    });
+}
+
+#[test]
+fn condvar_publisher_killed_after_write_slot_reads_empty() {
+    Model::new(
+        "CondvarArray<RobustFamily<ModelShm>>: publisher dies after writing, holding the lock",
+    )
+    .threads(2)
+    .ops("victim: lock; write slot 0; die; reader: try_get(0) → None; join; try_get(0) → None; publish 7; try_get → 7")
+    .exhaustive()
+    .check(condvar_publisher_death);
 }
 
 /// The victim (process 1) takes lane 0, publishes slot 0, writes slot 1's value and dies

@@ -265,10 +265,13 @@ where
     }
 }
 
-impl<T, F> SharedArray<T> for CondvarArray<T, F>
+/// In any heap memory: the heap, or a model of a segment (whose family is then
+/// `RobustFamily<M>`, as in a segment).
+impl<T, F, M> SharedArray<T> for CondvarArray<T, F, M>
 where
     T: Clone + Send + Sync,
     F: LockFamily,
+    M: HeapMemory,
 {
     const NAME: &'static str = "condvar";
 
