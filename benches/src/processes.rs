@@ -63,8 +63,11 @@ type ShmQueue = BlockingQueue<Message, ArrayQueue<Message, Shm>>;
 type ShmArray = LockFreeArray<u64, Shm>;
 type ShmLanes = LanedArray<u64, Shm>;
 type ShmDuplex = Duplex<u64, Shm>;
-/// Slots per direction of the round trip's duplex ring.
-const DUPLEX_CAPACITY: u64 = 64;
+/// Slots per direction of the round trip's duplex ring: one request in flight each way, so
+/// one line carries every round trip (see `Duplex`).
+const DUPLEX_CAPACITY: u64 = 1;
+/// The same ring with 64 slots per direction: each round trip on the next line.
+const DUPLEX_WIDE_CAPACITY: u64 = 64;
 
 /// One futex word alone in a segment: the floors.
 #[derive(Debug)]
@@ -128,6 +131,7 @@ type Turns = (fn(&AtomicU32, u32), fn(&AtomicU32, u32));
 const ARRAY: &str = "LockFreeArray<Shm>";
 const LANES: &str = "LanedArray<Shm>";
 const DUPLEX: &str = "Duplex<Shm>";
+const DUPLEX_WIDE: &str = "Duplex<Shm> (64 slots)";
 const QUEUE: &str = "BlockingQueue<ArrayQueue<Shm>>";
 const FUTEX_FLOOR: &str = "raw shared futex";
 const SPIN_FLOOR: &str = "spin on one shared line";
@@ -171,6 +175,7 @@ pub fn workloads() -> Vec<Workload> {
                 c(SPIN_FLOOR, Role::Floor, spin_quick),
                 c(FRESH_FLOOR, Role::Floor, fresh_quick),
                 c(DUPLEX, Role::Synclab, duplex_quick),
+                c(DUPLEX_WIDE, Role::Synclab, duplex_wide_quick),
                 c(LANES, Role::Synclab, lanes_quick),
                 c(ARRAY, Role::Synclab, array_quick),
                 c(PIPE, Role::Anchor, pipe_quick),
@@ -596,11 +601,11 @@ fn lanes_pingpong(rounds: u32, work: Duration) -> Measurement {
     )
 }
 
-/// A round trip over a duplex ring: the parent holds end 0, the helper end 1; request `i`
-/// and its answer share slot `i mod 64`'s line.
-fn duplex_pingpong(rounds: u32) -> Measurement {
+/// A round trip over a duplex ring of `capacity` slots per direction: the parent holds end 0,
+/// the helper end 1; request `i` and its answer share slot `i mod capacity`'s line.
+fn duplex_pingpong(rounds: u32, capacity: u64) -> Measurement {
     let name = segment_name("duplex");
-    let d = Shared::<ShmDuplex>::create(&name, &DUPLEX_CAPACITY, &SegmentOptions::new())
+    let d = Shared::<ShmDuplex>::create(&name, &capacity, &SegmentOptions::new())
         .expect("segment");
     let mut end = d.end(0).expect("a new ring's ends are free");
     let mut helper = spawn_helper(format!("duplex {name} {rounds}"), Stdio::null());
@@ -688,7 +693,10 @@ fn array_quick(p: &Params) -> Measurement {
     array_pingpong(quick_rounds(p), Duration::ZERO)
 }
 fn duplex_quick(p: &Params) -> Measurement {
-    duplex_pingpong(quick_rounds(p))
+    duplex_pingpong(quick_rounds(p), DUPLEX_CAPACITY)
+}
+fn duplex_wide_quick(p: &Params) -> Measurement {
+    duplex_pingpong(quick_rounds(p), DUPLEX_WIDE_CAPACITY)
 }
 fn lanes_quick(p: &Params) -> Measurement {
     lanes_pingpong(quick_rounds(p), Duration::ZERO)

@@ -249,7 +249,7 @@ def counting_mutex_word():
 
 
 def duplex_line():
-    s = Svg(900, 560, "The duplex ring's cache lines")
+    s = Svg(900, 610, "The duplex ring's cache lines")
     s.text(450, 32, "Duplex<u64>: a request and its answer in one cache line", 17, "middle", "bold")
     s.text(450, 52, "crates/synclab/src/queue/duplex/mod.rs — Pair (slot k of both directions) and EndWords, each align(64)",
            11.5, "middle", cls="m")
@@ -275,9 +275,11 @@ def duplex_line():
     fields = [
         (0, 4, ("stamp", "[0]"), BLUE, BLUE_EDGE),
         (4, 8, ("stamp", "[1]"), GREEN, GREEN_EDGE),
-        (8, 16, "value[0]", BLUE, BLUE_EDGE),
-        (16, 24, "value[1]", GREEN, GREEN_EDGE),
-        (24, 64, "padding (a larger T fills it, or spans more lines)", "#ffffff", GREY_EDGE),
+        (8, 12, ("ack", "[0]"), GREEN, GREEN_EDGE),
+        (12, 16, ("ack", "[1]"), BLUE, BLUE_EDGE),
+        (16, 24, "value[0]", BLUE, BLUE_EDGE),
+        (24, 32, "value[1]", GREEN, GREEN_EDGE),
+        (32, 64, "padding (a larger T fills it, or spans more lines)", "#ffffff", GREY_EDGE),
     ]
     for a, b, name, fill, edge in fields:
         s.rect(bx + a * unit, by, (b - a) * unit, bh, fill=fill, edge=edge, rx=0)
@@ -285,25 +287,27 @@ def duplex_line():
             two_line(bx + (a + b) / 2 * unit, by + 28, name[0], name[1], 10.5)
         else:
             s.text(bx + (a + b) / 2 * unit, by + 34, name, 12, "middle", cls="c")
-    for off in (0, 4, 8, 16, 24, 64):
+    for off in (0, 4, 8, 12, 16, 24, 32, 64):
         s.text(bx + off * unit, by - 6, str(off), 10.5, "middle", cls="c")
     # Who writes what.
     y = by + bh + 30
     s.rect(bx, y - 16, 36, 14, fill=BLUE, edge=BLUE_EDGE, rx=2)
-    s.text(bx + 46, y - 4, "direction 0 (end 0 → end 1): written only by end 0's holder", 12)
+    s.text(bx + 46, y - 4, "written only by end 0's holder: direction 0's stamp and value, direction 1's receipt", 12)
     s.rect(bx, y + 6, 36, 14, fill=GREEN, edge=GREEN_EDGE, rx=2)
-    s.text(bx + 46, y + 18, "direction 1 (end 1 → end 0): written only by end 1's holder", 12)
+    s.text(bx + 46, y + 18, "written only by end 1's holder: direction 1's stamp and value, direction 0's receipt", 12)
     y += 50
     steps = [
-        "send p on direction d: write value[d], store stamp[d] = p + 1 (Release), then record sent = p + 1 (Relaxed)",
-        "receive p: load stamp[d] (Acquire); if it is p + 1, copy value[d] out, then store received = p + 1 (Release)",
+        "send p on direction d: check ack[d] (Acquire) says position p − cap was taken; write value[d], store",
+        "stamp[d] = p + 1 (Release), record sent = p + 1.  receive p: load stamp[d] (Acquire); if it is p + 1,",
+        "copy value[d] out, record received = p + 1, then store the receipt ack[d] = p + 1 (Release)",
         "a round trip: end 0 writes its request into line k; end 1 reads it and writes its answer into the same line —",
-        "one line moves each way, as on the two-process spin floor. No read-modify-write anywhere: the ring never sleeps.",
+        "one line moves each way, as on the two-process spin floor (with capacity 1, the same line every round trip).",
+        "No read-modify-write anywhere: the ring never sleeps.",
     ]
     for i, t in enumerate(steps):
         s.text(bx, y + 18 * i, t, 12)
     # An end's line.
-    ey = y + 124
+    ey = y + 160
     s.text(bx, ey - 26, "end e's line (written by its holder only)", 13, weight="bold")
     efields = [
         (0, 4, "owner", PURPLE, PURPLE_EDGE),
@@ -316,10 +320,9 @@ def duplex_line():
         s.text(bx + (a + b) / 2 * unit, ey + 25, name, 9 if b - a < 10 else 12, "middle", cls="c")
     for off in (0, 4, 8, 12, 64):
         s.text(bx + off * unit, ey - 6, str(off), 10.5, "middle", cls="c")
-    s.text(bx, ey + 62, "owner: the holder's tag (CAS to take, Release to let go).  received: read by the peer only "
-           "when its cached view", 12)
-    s.text(bx, ey + 80, "says full.  sent and received: where a successor continues if the holder dies (in a segment).",
-           12)
+    s.text(bx, ey + 62, "owner: the holder's tag (CAS to take, Release to let go).  sent and received: where a "
+           "successor", 12)
+    s.text(bx, ey + 80, "continues if the holder dies (in a segment); the peer never reads them.", 12)
     s.write("duplex-line.svg")
 
 

@@ -7,8 +7,8 @@
 //! | [`FencelessEventCount`] | no `fence(SeqCst)` between "I published" / "I registered" and the other side's load (lost wakeup under weak memory) | [`EventCount`]: a fence on each side |
 //! | [`pop_without_recheck`] | a waiter that sleeps right after `prepare_wait` without re-checking the queue (lost wakeup) | [`BlockingQueue`](synclab::queue::BlockingQueue): re-check, then wait |
 //! | [`TwoLaneQueue`] | two inner queues used round-robin: items of one producer can be popped out of order | a single ring |
-//! | [`BrokenRing`] with [`RingBug::NoSpaceCheck`] | a single-producer single-consumer ring (one direction of a duplex ring) whose sender skips the space check: it overwrites a value the receiver has not taken (a value lost), or is taking (data race) | [`Duplex`](synclab::queue::Duplex): reload the receiver's `received` (Acquire) when the cached view says full |
-//! | [`BrokenRing`] with [`RingBug::RelaxedRecord`] | the receiver records what it took with a Relaxed store: the sender sees room without seeing the receiver's read (data race) | `Duplex`: Release record |
+//! | [`BrokenRing`] with [`RingBug::NoSpaceCheck`] | a single-producer single-consumer ring (one direction of a duplex ring) whose sender skips the space check: it overwrites a value the receiver has not taken (a value lost), or is taking (data race) | [`Duplex`](synclab::queue::Duplex): load the slot's receipt (Acquire) before writing the slot |
+//! | [`BrokenRing`] with [`RingBug::RelaxedRecord`] | the receiver writes the slot's receipt with a Relaxed store: the sender sees room without seeing the receiver's read (data race) | `Duplex`: Release receipt |
 //!
 //! Under [the zoo's rule](super#the-rule-safe-code-cannot-reach-undefined-behaviour),
 //! `BrokenArrayQueue` and `BrokenRing` (data races) are built only by an `unsafe`
@@ -420,15 +420,15 @@ pub enum RingBug {
     /// The sender never checks for room: it writes position `p` into slot `p mod capacity`
     /// whether or not the receiver has taken position `p - capacity`.
     NoSpaceCheck,
-    /// The receiver records what it has taken with a `Relaxed` store instead of `Release`:
+    /// The receiver writes the slot's receipt with a `Relaxed` store instead of `Release`:
     /// the sender sees room without seeing the receiver's read of the old value.
     RelaxedRecord,
 }
 
 /// One direction of a [`Duplex`](synclab::queue::Duplex) with one deliberate bug in its
 /// backpressure; see [`RingBug`]. Otherwise the duplex ring's protocol: Release stamp after
-/// the value, Acquire stamp before the read, Release record after it, Acquire reload of the
-/// record when the sender's view says full.
+/// the value, Acquire stamp before the read, Release receipt in the slot after it, Acquire
+/// load of the slot's receipt before the sender writes the slot.
 ///
 /// A data-race entry, built only by the `unsafe` [`new`](Self::new):
 ///
@@ -439,6 +439,8 @@ pub enum RingBug {
 pub struct BrokenRing<T> {
     bug: RingBug,
     stamps: Box<[AtomicU32]>,
+    /// Per slot, `p + 1` once position `p`'s value was taken out of it (the receipt).
+    acks: Box<[AtomicU32]>,
     /// `Option` rather than `MaybeUninit`: a receiver that reads an overwritten slot gets a
     /// wrong value, never uninitialised memory.
     values: Box<[UnsafeCell<Option<T>>]>,
@@ -449,7 +451,7 @@ pub struct BrokenRing<T> {
 }
 
 // SAFETY: values move from the sender's thread to the receiver's (`T: Send`), handed over by
-// the stamps and the record — except where the deliberate bug breaks that, which is what the
+// the stamps and the receipts — except where the deliberate bug breaks that, which is what the
 // checkers must see. Built only by the `unsafe` `new`, whose contract confines sharing to a
 // model checker's threads.
 unsafe impl<T: Send> Sync for BrokenRing<T> {}
@@ -474,6 +476,7 @@ impl<T> BrokenRing<T> {
         Self {
             bug,
             stamps: (0..capacity).map(|_| AtomicU32::new(0)).collect(),
+            acks: (0..capacity).map(|_| AtomicU32::new(0)).collect(),
             values: (0..capacity).map(|_| UnsafeCell::new(None)).collect(),
             sent: AtomicU32::new(0),
             received: AtomicU32::new(0),
@@ -486,13 +489,13 @@ impl<T> BrokenRing<T> {
         // Relaxed: only the sender writes `sent`.
         let p = self.sent.load(Ordering::Relaxed);
         let cap = self.stamps.len();
-        // Acquire: pairs with the receiver's record store (Release, but for the bug).
+        let k = p as usize % cap;
+        // Acquire: pairs with the receiver's receipt store (Release, but for the bug).
         if self.bug != RingBug::NoSpaceCheck
-            && p.wrapping_sub(self.received.load(Ordering::Acquire)) as usize >= cap
+            && p.wrapping_sub(self.acks[k].load(Ordering::Acquire)) as usize >= cap
         {
             return Err(value);
         }
-        let k = p as usize % cap;
         // SAFETY: one sender (the contract of `new`). Either bug leaves this write unordered
         // after the receiver's read of the position the slot held before; the caller of the
         // `unsafe` `new` promised a checker runs the threads.
@@ -516,12 +519,13 @@ impl<T> BrokenRing<T> {
         // of this position before us — but a later send may be writing the slot again (the
         // bug), which the caller of `new` promised only a checker's threads can do.
         let value = self.values[k].with_mut(|v| unsafe { (*v).take() });
-        let record = match self.bug {
+        self.received.store(p.wrapping_add(1), Ordering::Relaxed);
+        let receipt = match self.bug {
             RingBug::RelaxedRecord => Ordering::Relaxed,
-            // Release: pairs with the sender's Acquire load of the record.
+            // Release: pairs with the sender's Acquire load of the receipt.
             RingBug::NoSpaceCheck => Ordering::Release,
         };
-        self.received.store(p.wrapping_add(1), record);
+        self.acks[k].store(p.wrapping_add(1), receipt);
         value
     }
 }

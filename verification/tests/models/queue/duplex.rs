@@ -28,7 +28,7 @@ fn duplex_recv(end: &mut synclab::queue::DuplexEnd<'_, u32, synclab::shm::Heap>)
 /// Two round trips over a ring of one slot per direction: each request and its answer share
 /// the slot's line, and the second round trip reuses it. A payload written before each
 /// request is seen by the peer (the stamp's Release/Acquire), and no value is read while it
-/// is written (the record's Release/Acquire).
+/// is written (the receipt's Release/Acquire).
 fn duplex_round_trips() {
     let d = Arc::new(Ring::with_capacity(1).unwrap());
     let payload = Arc::new(SharedCell::new(0u32));

@@ -14,12 +14,13 @@ use crate::sync::UnsafeCell;
 #[cfg(target_os = "linux")]
 mod segment;
 
-/// Slot `k` of both directions: direction `d`'s stamp and value are `stamp[d]`, `value[d]`.
-/// On a cache line of its own (64 bytes on x86-64 and aarch64); a `u64` pair
-/// takes 24 of them.
+/// Slot `k` of both directions: direction `d`'s stamp, receipt and value are `stamp[d]`,
+/// `ack[d]`, `value[d]`. On a cache line of its own (64 bytes on x86-64 and aarch64); a `u64`
+/// pair takes 32 of them.
 #[repr(C, align(64))]
 struct Pair<T> {
     stamp: [AtomicU32; 2],
+    ack: [AtomicU32; 2],
     value: [UnsafeCell<MaybeUninit<T>>; 2],
 }
 
@@ -31,7 +32,7 @@ struct EndWords {
     owner: AtomicU32,
     /// Positions sent by this end (a record for a successor).
     sent: AtomicU32,
-    /// Positions received by this end (the peer's space check, and a successor's start).
+    /// Positions received by this end (a successor's start).
     received: AtomicU32,
 }
 
@@ -66,6 +67,7 @@ impl<T> Pair<T> {
     fn new() -> Self {
         Pair {
             stamp: [AtomicU32::new(0), AtomicU32::new(0)],
+            ack: [AtomicU32::new(0), AtomicU32::new(0)],
             value: [
                 UnsafeCell::new(MaybeUninit::uninit()),
                 UnsafeCell::new(MaybeUninit::uninit()),
@@ -82,10 +84,10 @@ impl<T> Pair<T> {
 ///
 /// Sources: Lamport's single-producer single-consumer ring ("Specifying concurrent program
 /// modules", 1983) with the per-slot full marks of FastForward (Giacomoni, Moseley and
-/// Vachharajani, PPoPP 2008), so the receiver never reads the sender's position; the sender's
-/// cached view of the receiver's position of Lee, Bu and Chandramouli's MCRingBuffer (2009);
-/// Vyukov's per-slot sequence stamps (as in the [array queue](super::ArrayQueue)) for the
-/// full marks.
+/// Vachharajani, PPoPP 2008), so the receiver never reads the sender's position; per-slot
+/// receipts instead of a shared consumer position, so the sender never reads the
+/// receiver's; Vyukov's per-slot sequence stamps (as in the [array queue](super::ArrayQueue))
+/// for the full marks.
 ///
 /// # Why two directions in one line
 ///
@@ -95,7 +97,14 @@ impl<T> Pair<T> {
 /// answer's), and a write-once array a fresh line per handoff; both measured well above the
 /// floor (docs/benchmarks.md). Here slot `k` of both directions is one line, a `Pair`: the
 /// receiver of a request writes its answer into the line it has just read, which is exactly
-/// the floor's pattern. A one-way stream uses half of each line and loses nothing.
+/// the floor's pattern. Each receiver also writes its receipt into that line, so a sender
+/// learns that its slot is free from the line it is about to write, not from a line of the
+/// peer's. A round trip with one message in flight each way therefore wants
+/// `with_capacity(1)`: one line carries every request and answer, reused, as in the floor;
+/// with more slots each round trip moves to the next line, which costs about as much again
+/// as the floor's handoff (docs/notes/round-trip.md). A one-way stream pays one more
+/// ownership change of each line per message (the receipt), for a bounded ring with no
+/// shared positions.
 ///
 /// # The protocol
 ///
@@ -106,18 +115,21 @@ impl<T> Pair<T> {
 /// | word | written by | read by | meaning |
 /// |---|---|---|---|
 /// | `stamp[d]` of slot `k` | end `d` only, Release | end `1 - d`, Acquire | `p + 1` (wrapping): the slot holds the value of position `p`; `0` initially (nothing yet) |
-/// | `received` of end `e` | end `e` only, Release, after copying a value out | the peer, Acquire, when its cached view says full | positions end `e` has taken |
+/// | `ack[d]` of slot `k` | end `1 - d` only, Release, after copying a value out | end `d`, Acquire, before writing the slot | `p + 1`: position `p`'s value was taken out of this slot; `0` initially |
+/// | `received` of end `e` | end `e` only, Relaxed, before the `ack` | the next holder of end `e` | positions end `e` has taken |
 /// | `sent` of end `e` | end `e` only, Relaxed | the next holder of end `e` | positions end `e` has sent (for a successor) |
 /// | `owner` of end `e` | CAS by whoever takes the end | takers; the peer's [`DuplexEnd::peer_died`] | the holder's tag, `owner::FREE` when nobody holds it |
 ///
-/// Sending position `p` into slot `k = p mod capacity`: if `p - received_cached ≥ capacity`,
-/// reload the peer's `received` (Acquire: the peer's read of position `p - capacity`'s value
-/// happens before our overwrite of it); still full → hand the value back. Otherwise write the
-/// value, then store `stamp = p + 1` (Release), then record `sent = p + 1`.
+/// Sending position `p` into slot `k = p mod capacity`: load the slot's `ack` (Acquire: the
+/// peer's read of position `p - capacity`'s value happens before our overwrite of it); if
+/// `p - ack ≥ capacity` that position is still in the slot (or, in the first lap, nothing has
+/// been sent through it and `p < capacity`, so the test passes): hand the value back.
+/// Otherwise write the value, then store `stamp = p + 1` (Release), then record
+/// `sent = p + 1`.
 ///
 /// Receiving position `p` from slot `k`: load the stamp (Acquire); unless it is `p + 1`,
-/// nothing is there. Otherwise read the value out, record `received = p + 1` (Release) and
-/// return it.
+/// nothing is there. Otherwise read the value out, record `received = p + 1`, store the
+/// slot's `ack = p + 1` (Release) and return it.
 ///
 /// The fast paths are plain loads and stores, no read-modify-write: a `swap` per handoff (what
 /// a sleeping receiver would need the sender to do, to learn that it must wake it) costs about
@@ -143,8 +155,9 @@ impl<T> Pair<T> {
 /// |---|---|---|
 /// | while writing a value | the slot's stamp still says the older position | overwrites it: the send never happened |
 /// | after the stamp, before recording `sent` | a value sent, `sent` one short | sees `stamp == sent + 1` in its next outgoing slot and counts it: the value is delivered once |
-/// | while copying a value out, before recording `received` | the value still in the slot | receives it again: a value is taken once by a holder that returned it |
-/// | after recording `received` | the value consumed | nothing to do (the dead holder had it) |
+/// | while copying a value out, before recording `received` | the value still in the slot, its `ack` not written | receives it again: a value is taken once by a holder that returned it |
+/// | after recording `received`, before the `ack` | the value consumed, its slot still looks taken to the sender | writes the `ack` of position `received - 1` again (the sender may only then reuse the slot) |
+/// | after the `ack` | the value consumed | nothing to do (the dead holder had it) |
 ///
 /// The peer keeps working meanwhile: its sends fill the ring and then hand values back, its
 /// receives find nothing, and [`DuplexEnd::peer_died`] tells it why.
@@ -169,7 +182,7 @@ pub struct Duplex<T, M: Memory = Heap> {
 unsafe impl<T: Send, M: Memory> Send for Duplex<T, M> {}
 // SAFETY: through `&Duplex` the holders of the two ends move `T`s from one thread to another
 // (`T: Send`); no `&T` is ever shared. Every access to a value is ordered by its slot's stamp
-// and the receiver's `received` record (see the SAFETY comments at each access).
+// and its receipt (see the SAFETY comments at each access).
 unsafe impl<T: Send, M: Memory> Sync for Duplex<T, M> {}
 
 impl<T, M: HeapMemory> Duplex<T, M> {
@@ -240,6 +253,14 @@ impl<T, M: Memory> Duplex<T, M> {
             sent = sent.wrapping_add(1);
             words.sent.store(sent, Relaxed);
         }
+        // A holder that died after recording `received` and before its receipt left the slot
+        // of position `received - 1` looking taken: write the receipt again (the same word a
+        // live holder writes last; rewriting it when it is there already changes nothing).
+        // Release: pairs with the peer's Acquire load of `ack` in `send_until`: the dead
+        // holder's read of that value (ordered before us by the handover) happens before the
+        // peer's overwrite.
+        let last = (received as usize % cap + cap - 1) % cap;
+        self.slots()[last].ack[1 - end].store(received, Release);
         Ok(DuplexEnd {
             ring: self,
             me: end,
@@ -248,8 +269,6 @@ impl<T, M: Memory> Duplex<T, M> {
             out_slot: sent as usize % cap,
             received,
             in_slot: received as usize % cap,
-            // Relaxed: a view that may be stale (too small) only makes `try_send` reload it.
-            peer_received: self.words(1 - end).received.load(Relaxed),
             _thread: PhantomData,
         })
     }
@@ -337,8 +356,6 @@ pub struct DuplexEnd<'a, T, M: Memory> {
     /// The next position to receive, and its slot.
     received: u32,
     in_slot: usize,
-    /// The peer's `received` as last read: a lower bound.
-    peer_received: u32,
     _thread: PhantomData<*const ()>,
 }
 
@@ -354,15 +371,13 @@ impl<T, M: Memory> DuplexEnd<'_, T, M> {
     pub(super) fn send_until<const STOP: u8>(&mut self, value: T) -> Result<(), T> {
         let ring = self.ring;
         let cap = ring.capacity() as u32;
-        if self.sent.wrapping_sub(self.peer_received) >= cap {
-            // Acquire: pairs with the peer's Release store of `received` in `try_recv`: its
-            // read of the value we are about to overwrite happens before our write.
-            self.peer_received = ring.words(1 - self.me).received.load(Acquire);
-            if self.sent.wrapping_sub(self.peer_received) >= cap {
-                return Err(value);
-            }
-        }
         let slot = &ring.slots()[self.out_slot];
+        // Acquire: pairs with the peer's Release store of the receipt in `try_recv` (or in
+        // `end`, by its successor): its read of the value we are about to overwrite happens
+        // before our write.
+        if self.sent.wrapping_sub(slot.ack[self.me].load(Acquire)) >= cap {
+            return Err(value);
+        }
         // SAFETY: only this end's holder writes direction `me`'s values (the handle is neither
         // Send nor Sync and `end` hands an end to one thread at a time; an earlier holder's
         // writes happen before ours through the handover); the peer has taken the position
@@ -406,9 +421,14 @@ impl<T, M: Memory> DuplexEnd<'_, T, M> {
         // below (Release/Acquire); only this end's holder receives from direction `from`, and
         // it moves the value out once: the record moves our position past it.
         let value = slot.value[from].with(|p| unsafe { (*p).assume_init_read() });
-        // Release: pairs with the Acquire load of `received` in the peer's `try_send`: our
-        // read of the value happens before the sender's next write of the slot.
-        ring.words(self.me).received.store(next, Release);
+        // Relaxed: a record for a successor, which reads it after the handover's Acquire. It
+        // comes before the receipt: a successor that finds it must not take the value again,
+        // and one that does not finds the value still in the slot (no receipt let the sender
+        // overwrite it).
+        ring.words(self.me).received.store(next, Relaxed);
+        // Release: pairs with the Acquire load of `ack` in the peer's `send_until`: our read
+        // of the value happens before the sender's next write of the slot.
+        slot.ack[from].store(next, Release);
         self.received = next;
         self.in_slot += 1;
         if self.in_slot == ring.capacity() {

@@ -5,15 +5,16 @@ use crate::queue::CapacityError;
 use crate::shm::{region_end, Cursor, Design, OpenError, Plain, Shm};
 
 // SAFETY: `size` is the one region `build` places (the ends' words, then the pairs); the ends
-// are atomic words, a pair two stamps and two `UnsafeCell<MaybeUninit<T>>` of plain `T`: no
-// pointers, nothing to drop, valid for any bytes (a value is read only after its stamp, and a
-// stamp or record a dead peer left wrong yields wrong plain values, never undefined behaviour:
-// every index is reduced modulo the capacity).
+// are atomic words, a pair two stamps, two receipts and two `UnsafeCell<MaybeUninit<T>>` of
+// plain `T`: no pointers, nothing to drop, valid for any bytes (a value is read only after its
+// stamp, and a stamp, receipt or record a dead peer left wrong yields wrong plain values, never
+// undefined behaviour: every index is reduced modulo the capacity, and a receipt is only
+// compared).
 unsafe impl<T: Plain> Design for Duplex<T, Shm> {
     /// Slots per direction.
     type Params = u64;
     const LAYOUT: &'static str = "synclab::queue::Duplex";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     fn size(offset: usize, capacity: &u64) -> Option<usize> {
         region_end::<Ends, Pair<T>>(offset, usize::try_from(*capacity).ok()?)
