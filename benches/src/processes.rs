@@ -605,8 +605,7 @@ fn lanes_pingpong(rounds: u32, work: Duration) -> Measurement {
 /// the helper end 1; request `i` and its answer share slot `i mod capacity`'s line.
 fn duplex_pingpong(rounds: u32, capacity: u64) -> Measurement {
     let name = segment_name("duplex");
-    let d = Shared::<ShmDuplex>::create(&name, &capacity, &SegmentOptions::new())
-        .expect("segment");
+    let d = Shared::<ShmDuplex>::create(&name, &capacity, &SegmentOptions::new()).expect("segment");
     let mut end = d.end(0).expect("a new ring's ends are free");
     let mut helper = spawn_helper(format!("duplex {name} {rounds}"), Stdio::null());
     await_ready(&mut BufReader::new(helper.stdout()));

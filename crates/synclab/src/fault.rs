@@ -10,7 +10,7 @@
 //! | design | `Step` | stops |
 //! |---|---|---|
 //! | `&ArrayQueue<T, M>` | [`QueueStep<T>`] | a push or a pop right after its claim CAS |
-//! | `DuplexEnd<'_, T, M>` (consumed and leaked) | `(T, `[`SendStep`]`)` | a send after the write or the stamp |
+//! | `DuplexEnd<'_, T, M>` (consumed and leaked) | [`DuplexStep<T>`] | a send after the write or the stamp, a receive after its record |
 //! | `&LockFreeArray<T, M>` | `(index, T, `[`PublishStep`]`)` | a publish after the claim or the write |
 //! | `&Lane<'_, T, M>` | `(index, T)` | a publish after the write (the lane stays held) |
 //! | `&CondvarArray<T, F, M>` | `(index, T)` | a publish after the write, holding the lock |
@@ -52,15 +52,17 @@ pub enum QueueStep<T> {
     PopAfterClaim,
 }
 
-/// Where a `DuplexEnd`'s send stops. The end is leaked, so it stays held by this thread and
-/// nothing sends from it again (a send after a stamp without its record would rewrite a value
-/// the peer may be reading). `run_dying` hands the value back if the ring was full.
+/// Which `DuplexEnd` operation runs and where it stops. The end is leaked, so it stays held by
+/// this thread and nothing sends or receives from it again (a send after a stamp without its
+/// record would rewrite a value the peer may be reading).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SendStep {
-    /// After writing the value, before its stamp.
-    AfterWrite,
-    /// After the stamp, before recording `sent`.
-    AfterStamp,
+pub enum DuplexStep<T> {
+    /// A send of the value, stopped after writing it, before its stamp.
+    SendAfterWrite(T),
+    /// A send of the value, stopped after the stamp, before recording `sent`.
+    SendAfterStamp(T),
+    /// A receive, stopped after recording `received`, before the slot's receipt.
+    RecvAfterRecord,
 }
 
 /// Where a `LockFreeArray`'s publish stops: the slot stays `WRITING` (with this thread's tag

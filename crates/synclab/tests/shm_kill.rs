@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 #[cfg(target_os = "linux")]
 use synclab::{
     array::{CondvarArray, LanedArray, LockFreeArray, PublishError, SlotWaitError},
-    fault::{Dying, PublishStep, QueueStep, SendStep},
+    fault::{DuplexStep, Dying, PublishStep, QueueStep},
     lock::{RobustFamily, RobustMutex},
     queue::{ArrayQueue, BlockingQueue, Duplex, SpinRecvError},
     shm::{InSegment, SegmentOptions, Shared, Shm},
@@ -84,11 +84,11 @@ fn main() -> ExitCode {
         ),
         (
             "duplex end holder killed after writing, before its stamp; the peer's spin reports PeerDied and a successor resends",
-            |i| duplex_holder_killed(i, SendStep::AfterWrite),
+            |i| duplex_holder_killed(i, Stop::AfterWrite),
         ),
         (
             "duplex end holder killed after its stamp, before its record; the value arrives once and a successor goes on",
-            |i| duplex_holder_killed(i, SendStep::AfterStamp),
+            |i| duplex_holder_killed(i, Stop::AfterStamp),
         ),
         (
             "producer killed after claiming a queue slot; consumers pop past it",
@@ -197,12 +197,12 @@ fn child(spec: &str) -> ! {
             let mut end = d.end(0).expect("end 0 is free");
             end.try_send(41).expect("room");
             let step = if role == "duplex-write" {
-                SendStep::AfterWrite
+                DuplexStep::SendAfterWrite(42)
             } else {
-                SendStep::AfterStamp
+                DuplexStep::SendAfterStamp(42)
             };
             // Leaks the end: held until the SIGKILL, its owner word naming this thread.
-            end.run_dying((42, step)).expect("room");
+            end.run_dying(step).expect("room");
             say("claimed");
             Box::new(d)
         }
@@ -492,10 +492,17 @@ fn lane_holder_killed(i: usize) -> Result<Duration, String> {
 /// reports `PeerDied`, and for a death after it, receives 42 (once). Either way a successor
 /// takes end 0 over and sends 7, which arrives next.
 #[cfg(target_os = "linux")]
-fn duplex_holder_killed(i: usize, step: SendStep) -> Result<Duration, String> {
+/// Where the duplex end's holder is killed in its send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    AfterWrite,
+    AfterStamp,
+}
+
+fn duplex_holder_killed(i: usize, step: Stop) -> Result<Duration, String> {
     let role = match step {
-        SendStep::AfterWrite => "duplex-write",
-        SendStep::AfterStamp => "duplex-stamp",
+        Stop::AfterWrite => "duplex-write",
+        Stop::AfterStamp => "duplex-stamp",
     };
     let name = segment_name(role, i);
     let d = Shared::<ShmDuplex>::create(&name, &4, &options()).map_err(|e| e.to_string())?;
@@ -522,11 +529,11 @@ fn duplex_holder_killed(i: usize, step: SendStep) -> Result<Duration, String> {
     drop(d);
     match outcome {
         (Ok(41), Err(SpinRecvError::PeerDied), detect, Ok(()), Ok(7))
-            if step == SendStep::AfterWrite =>
+            if step == Stop::AfterWrite =>
         {
             Ok(detect)
         }
-        (Ok(41), Ok(42), detect, Ok(()), Ok(7)) if step == SendStep::AfterStamp => Ok(detect),
+        (Ok(41), Ok(42), detect, Ok(()), Ok(7)) if step == Stop::AfterStamp => Ok(detect),
         other => Err(format!("unexpected: {other:?}")),
     }
 }

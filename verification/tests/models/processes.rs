@@ -10,11 +10,11 @@ use std::time::Duration;
 use synclab::array::{
     CondvarArray, LanedArray, LockFreeArray, PublishError, SharedArray, SlotWaitError,
 };
-use synclab::fault::{Dying, PublishStep, QueueStep, SendStep};
+use synclab::fault::{DuplexStep, Dying, PublishStep, QueueStep};
 use synclab::lock::{RobustFamily, RobustMutex};
 use synclab::queue::{ArrayQueue, Duplex, MpmcQueue, SpinRecvError};
 
-use synclab::sync::atomic::AtomicU32;
+use synclab::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
 use synclab::sync::futex::{CrossProcess, WakeScope};
 use synclab::sync::{thread, Arc};
 use synclab_verification::processes::{as_process, Kernel, ModelShm, UnpolledModelShm};
@@ -299,7 +299,7 @@ fn lane_holder_killed_after_write_reader_gets_publisher_died() {
 /// every poll under a checker), and for a death after it, it receives 5 — once. It then takes
 /// end 0 over and sends 7 to itself, which arrives next: the successor continued from the
 /// dead holder's records (and counted a stamped but unrecorded send).
-fn duplex_holder_death(step: SendStep) {
+fn duplex_holder_death(step: DuplexStep<u32>) {
     let kernel = Kernel::new();
     let d = Arc::new(Duplex::<u32, ModelShm>::with_capacity(2).unwrap());
     let victim = {
@@ -308,7 +308,7 @@ fn duplex_holder_death(step: SendStep) {
             as_process(&kernel, 1, || {
                 let mut end = d.end(0).unwrap();
                 end.try_send(4).unwrap();
-                end.run_dying((5, step)).unwrap(); // leaks the end: held until the death
+                end.run_dying(step).unwrap(); // leaks the end: held until the death
             });
             runs_on_a_while();
             kernel.exit(1);
@@ -319,8 +319,10 @@ fn duplex_holder_death(step: SendStep) {
         assert_eq!(end.recv_spinning(None), Ok(4));
         let second = end.recv_spinning(None);
         match step {
-            SendStep::AfterWrite => assert_eq!(second, Err(SpinRecvError::PeerDied)),
-            SendStep::AfterStamp => assert_eq!(second, Ok(5), "a stamped value is delivered"),
+            DuplexStep::SendAfterStamp(_) => {
+                assert_eq!(second, Ok(5), "a stamped value is delivered")
+            }
+            _ => assert_eq!(second, Err(SpinRecvError::PeerDied)),
         }
         // Wait for the death if the value arrived before it, then take the end over.
         let mut successor = loop {
@@ -346,7 +348,7 @@ fn duplex_holder_killed_before_its_stamp_peer_gets_peer_died() {
         .threads(2)
         .ops("victim: end(0); send 4; write 5; die; survivor: end(1); recv 4; recv → PeerDied; take end 0; send 7; recv 7")
         .exhaustive()
-        .check(|| duplex_holder_death(SendStep::AfterWrite));
+        .check(|| duplex_holder_death(DuplexStep::SendAfterWrite(5)));
 }
 
 #[test]
@@ -355,7 +357,67 @@ fn duplex_holder_killed_after_its_stamp_value_arrives_once() {
         .threads(2)
         .ops("victim: end(0); send 4; send 5 up to the stamp; die; survivor: end(1); recv 4; recv 5; take end 0; send 7; recv 7")
         .exhaustive()
-        .check(|| duplex_holder_death(SendStep::AfterStamp));
+        .check(|| duplex_holder_death(DuplexStep::SendAfterStamp(5)));
+}
+
+/// The victim (process 1) takes end 1 of a one-slot duplex ring, receives 4 and dies after
+/// recording it, before writing the slot's receipt. The survivor (process 2) holds end 0 and
+/// sent 4; once the victim is dead it takes end 1 over: the successor rewrites the missing
+/// receipt, so the survivor's send of 5 finds the slot free, and the successor receives 5 —
+/// not 4 again.
+fn duplex_receiver_death() {
+    let kernel = Kernel::new();
+    let d = Arc::new(Duplex::<u32, ModelShm>::with_capacity(1).unwrap());
+    // Set once the victim holds end 1, so the survivor takes it only from the victim.
+    let taken = Arc::new(AtomicBool::new(false));
+    let victim = {
+        let (d, kernel, taken) = (Arc::clone(&d), Arc::clone(&kernel), Arc::clone(&taken));
+        thread::spawn(move || {
+            as_process(&kernel, 1, || {
+                let end = d.end(1).unwrap();
+                // Relaxed: only a go-ahead; the take's own Acquire/Release orders the end.
+                taken.store(true, Relaxed);
+                // Leaks the end: held until the death. Stops after the record, if 4 is there.
+                let got = end.run_dying(DuplexStep::RecvAfterRecord);
+                assert!(matches!(got, Ok(Some(4)) | Ok(None)), "{got:?}");
+            });
+            runs_on_a_while();
+            kernel.exit(1);
+        })
+    };
+    as_process(&kernel, 2, || {
+        let mut end = d.end(0).unwrap();
+        end.try_send(4).unwrap();
+        while !taken.load(Relaxed) {
+            thread::yield_now();
+        }
+        let mut successor = loop {
+            match d.end(1) {
+                Ok(e) => break e,
+                Err(_) => thread::yield_now(),
+            }
+        };
+        // The victim took 4 (and recorded it) or found nothing: either way the slot is free
+        // for 5 once the successor holds end 1, or 4 is still to be received.
+        match end.try_send(5) {
+            Ok(()) => assert_eq!(successor.try_recv(), Some(5), "5 next, 4 never again"),
+            Err(_) => {
+                assert_eq!(successor.try_recv(), Some(4), "4 was never taken");
+                end.try_send(5).expect("room after the successor's receipt");
+                assert_eq!(successor.try_recv(), Some(5));
+            }
+        }
+    });
+    victim.join().unwrap();
+}
+
+#[test]
+fn duplex_receiver_killed_before_its_receipt_successor_frees_the_slot() {
+    Model::new("Duplex<ModelShm> (capacity 1): end 1's holder dies after recording a receive, before its receipt")
+        .threads(2)
+        .ops("victim: end(1); recv (4) up to the record; die; survivor: end(0); send 4; take end 1; send 5; recv 5 (or recv 4 first)")
+        .exhaustive()
+        .check(duplex_receiver_death);
 }
 
 /// The victim (process 1) pushes 1 whole, then claims a slot for 2 and dies before writing

@@ -3,9 +3,9 @@
 use core::ops::ControlFlow;
 
 use super::array_queue::STOP_AFTER_CLAIM;
-use super::duplex::{STOP_AFTER_STAMP, STOP_AFTER_WRITE};
+use super::duplex::{STOP_AFTER_RECORD, STOP_AFTER_STAMP, STOP_AFTER_WRITE};
 use super::{ArrayQueue, DuplexEnd};
-use crate::fault::{Dying, QueueStep, SendStep};
+use crate::fault::{DuplexStep, Dying, QueueStep};
 use crate::shm::Memory;
 
 impl<T, M: Memory> Dying for &ArrayQueue<T, M> {
@@ -27,17 +27,23 @@ impl<T, M: Memory> Dying for &ArrayQueue<T, M> {
 }
 
 impl<T, M: Memory> Dying for DuplexEnd<'_, T, M> {
-    /// The value and where `try_send` stops.
-    type Step = (T, SendStep);
-    /// The value back if the ring was full.
-    type Output = Result<(), T>;
+    /// The operation, its value for a send, and where it stops.
+    type Step = DuplexStep<T>;
+    /// A send: `Ok(None)`, or the value back if the ring was full. A receive: the value, or
+    /// `None` if nothing had come.
+    type Output = Result<Option<T>, T>;
 
-    fn run_dying(mut self, (value, step): Self::Step) -> Self::Output {
-        let sent = match step {
-            SendStep::AfterWrite => self.send_until::<STOP_AFTER_WRITE>(value),
-            SendStep::AfterStamp => self.send_until::<STOP_AFTER_STAMP>(value),
+    fn run_dying(mut self, step: Self::Step) -> Self::Output {
+        let outcome = match step {
+            DuplexStep::SendAfterWrite(value) => {
+                self.send_until::<STOP_AFTER_WRITE>(value).map(|()| None)
+            }
+            DuplexStep::SendAfterStamp(value) => {
+                self.send_until::<STOP_AFTER_STAMP>(value).map(|()| None)
+            }
+            DuplexStep::RecvAfterRecord => Ok(self.recv_until::<STOP_AFTER_RECORD>()),
         };
         core::mem::forget(self);
-        sent
+        outcome
     }
 }

@@ -327,11 +327,12 @@ impl fmt::Display for SpinRecvError {
 
 impl std::error::Error for SpinRecvError {}
 
-/// `send_until` runs to the end, or stops as a process killed there would (fault injection,
-/// `queue/fault.rs`).
+/// `send_until` and `recv_until` run to the end, or stop as a process killed there would
+/// (fault injection, `queue/fault.rs`).
 const RUN_TO_END: u8 = 0;
 pub(super) const STOP_AFTER_WRITE: u8 = 1;
 pub(super) const STOP_AFTER_STAMP: u8 = 2;
+pub(super) const STOP_AFTER_RECORD: u8 = 3;
 
 /// One end of a [`Duplex`], held by the thread that took it until dropped: it sends in
 /// direction `end` and receives from direction `1 - end`.
@@ -407,6 +408,11 @@ impl<T, M: Memory> DuplexEnd<'_, T, M> {
     /// Receives the peer's next value, or `None` if it has sent nothing more. Never blocks.
     #[inline]
     pub fn try_recv(&mut self) -> Option<T> {
+        self.recv_until::<RUN_TO_END>()
+    }
+
+    #[inline(always)]
+    pub(super) fn recv_until<const STOP: u8>(&mut self) -> Option<T> {
         let ring = self.ring;
         let from = 1 - self.me;
         let slot = &ring.slots()[self.in_slot];
@@ -417,7 +423,7 @@ impl<T, M: Memory> DuplexEnd<'_, T, M> {
             return None;
         }
         // SAFETY: the stamp says the slot holds position `received`, written before the
-        // stamp (Acquire above); the sender does not overwrite it until it sees our record
+        // stamp (Acquire above); the sender does not overwrite it until it sees our receipt
         // below (Release/Acquire); only this end's holder receives from direction `from`, and
         // it moves the value out once: the record moves our position past it.
         let value = slot.value[from].with(|p| unsafe { (*p).assume_init_read() });
@@ -426,6 +432,9 @@ impl<T, M: Memory> DuplexEnd<'_, T, M> {
         // and one that does not finds the value still in the slot (no receipt let the sender
         // overwrite it).
         ring.words(self.me).received.store(next, Relaxed);
+        if STOP == STOP_AFTER_RECORD {
+            return Some(value);
+        }
         // Release: pairs with the Acquire load of `ack` in the peer's `send_until`: our read
         // of the value happens before the sender's next write of the slot.
         slot.ack[from].store(next, Release);
