@@ -79,6 +79,16 @@ impl Expect {
         Self { loom, shuttle }
     }
 
+    /// The checker whose counterexample `docs/zoo.md` shows: shuttle where it catches the bug
+    /// (its schedules shrink and replay), else loom.
+    pub fn docs_checker(self) -> World {
+        if self.shuttle == Failure::Blind {
+            World::Loom
+        } else {
+            World::Shuttle
+        }
+    }
+
     fn here(self) -> Option<Failure> {
         match WORLD {
             World::Loom => Some(self.loom),
@@ -94,6 +104,18 @@ const CHILD_VAR: &str = "SYNCLAB_EXPECT_CHILD";
 ///
 /// `test_path` is the test's `module_path!()::name`, as [`crate::zoo_test!`] builds it.
 pub fn run_expected_failure(test_path: &str, expect: Expect, model: impl FnOnce()) {
+    run_expected_failure_showing(test_path, expect, &[], model);
+}
+
+/// [`run_expected_failure`], and the counterexample the checker the docs show prints must
+/// contain each of `shows` (the racing accesses, the lost wake-up, the offending operations:
+/// what a reader must see in it).
+pub fn run_expected_failure_showing(
+    test_path: &str,
+    expect: Expect,
+    shows: &[&str],
+    model: impl FnOnce(),
+) {
     if std::env::var_os("SYNCLAB_AUDIT").is_some() {
         // The ordering-mutation audit runs only the passing models against each mutant.
         eprintln!("{test_path}: skipped during the ordering-mutation audit");
@@ -114,9 +136,16 @@ pub fn run_expected_failure(test_path: &str, expect: Expect, model: impl FnOnce(
     }
     let started = Instant::now();
     let exe = std::env::current_exe().expect("the test binary knows its own path");
+    let counterexample_file = std::env::temp_dir().join(format!(
+        "synclab-counterexample-{}-{}.json",
+        std::process::id(),
+        test_path.replace("::", "-")
+    ));
+    let _ = std::fs::remove_file(&counterexample_file);
     let output = Command::new(exe)
         .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_VAR, test_name)
+        .env("SYNCLAB_COUNTEREXAMPLE_OUT", &counterexample_file)
         // The child's own model line would be reported as a passing model.
         .env_remove("SYNCLAB_REPORT")
         .output()
@@ -167,6 +196,37 @@ pub fn run_expected_failure(test_path: &str, expect: Expect, model: impl FnOnce(
         .nth(1)
         .and_then(|rest| rest.split('\n').next())
         .unwrap_or("");
+    let counterexample = std::fs::read_to_string(&counterexample_file)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+    let _ = std::fs::remove_file(&counterexample_file);
+    // What the child found: seen with `--nocapture` (and by `synclab explain`).
+    if let Some(report) = counterexample.as_ref().and_then(|c| c["report"].as_str()) {
+        eprintln!("{report}");
+    }
+    let (shown, find_s, shrink_s) = match &counterexample {
+        Some(c) => (
+            c["shown"].as_u64(),
+            c["seconds"][0].as_f64(),
+            c["seconds"][1].as_f64(),
+        ),
+        None => (None, None, None),
+    };
+    if failure != Failure::Blind {
+        crate::zoo_docs::check(test_path, expect, counterexample.as_ref());
+        if expect.docs_checker() == WORLD && crate::explain_wanted() {
+            let block = counterexample
+                .as_ref()
+                .and_then(|c| c["block"].as_str())
+                .unwrap_or("");
+            for needle in shows {
+                assert!(
+                    block.contains(needle),
+                    "{test_name}: the counterexample does not show {needle:?}:\n{block}"
+                );
+            }
+        }
+    }
     eprintln!(
         "[{world}] expected failure {test_name}: {} observed in {seconds:.2}s: {evidence}{}",
         failure.describe(),
@@ -183,6 +243,9 @@ pub fn run_expected_failure(test_path: &str, expect: Expect, model: impl FnOnce(
         "evidence": evidence,
         "schedule": schedule,
         "seconds": crate::seconds_3(seconds),
+        "counterexample_steps_shown": shown,
+        "counterexample_find_seconds": find_s,
+        "counterexample_shrink_seconds": shrink_s,
     }));
 }
 
@@ -197,10 +260,13 @@ pub fn run_expected_failure(test_path: &str, expect: Expect, model: impl FnOnce(
 /// }
 /// ```
 ///
+/// With `, shows ["…", …]` after the expectation, the counterexample the docs show must
+/// contain each string (see [`run_expected_failure_showing`]).
+///
 /// In the plain build the test is ignored: the bugs in the zoo need a checker to be seen.
 #[macro_export]
 macro_rules! zoo_test {
-    ($(#[$attr:meta])* fn $name:ident() expect $expect:expr => $body:block) => {
+    ($(#[$attr:meta])* fn $name:ident() expect $expect:expr $(, shows [$($shows:expr),* $(,)?])? => $body:block) => {
         $(#[$attr])*
         #[test]
         #[cfg_attr(
@@ -208,9 +274,10 @@ macro_rules! zoo_test {
             ignore = "a zoo model needs a checker: run it with `cargo xtask verify`"
         )]
         fn $name() {
-            $crate::run_expected_failure(
+            $crate::expect::run_expected_failure_showing(
                 concat!(module_path!(), "::", stringify!($name)),
                 $expect,
+                &[$($($shows),*)?],
                 || $body,
             );
         }

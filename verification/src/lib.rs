@@ -25,11 +25,15 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+pub mod counterexample;
 pub mod expect;
+#[cfg(any(synclab_loom, synclab_shuttle))]
+mod explain;
 pub mod linearizability;
 pub mod processes;
 mod reached;
 pub mod suites;
+pub mod zoo_docs;
 pub use expect::{run_expected_failure, Expect, Failure};
 pub use reached::{asleep, reached, reached_if_asleep, yield_until_asleep};
 
@@ -84,6 +88,7 @@ pub struct Model {
     shuttle_max_steps: Option<usize>,
     stress_iterations: usize,
     use_environment: bool,
+    replay: Option<String>,
     #[cfg_attr(
         any(synclab_loom, synclab_shuttle),
         allow(dead_code, reason = "the checkers report hangs themselves")
@@ -91,6 +96,13 @@ pub struct Model {
     deadline: Duration,
     /// Paths some execution must reach ([`Model::expect_reached`]).
     expect_reached: Vec<&'static str>,
+}
+
+/// Whether failures are explained with a counterexample (not during the ordering audit, nor
+/// with `SYNCLAB_COUNTEREXAMPLE=0`).
+pub(crate) fn explain_wanted() -> bool {
+    std::env::var_os("SYNCLAB_AUDIT").is_none()
+        && std::env::var("SYNCLAB_COUNTEREXAMPLE").as_deref() != Ok("0")
 }
 
 /// The shuttle seed when [`Model::seed`] is not set.
@@ -132,6 +144,7 @@ impl Model {
             shuttle_max_steps: None,
             stress_iterations: 200,
             use_environment: true,
+            replay: None,
             deadline: DEFAULT_STRESS_DEADLINE,
             expect_reached: Vec::new(),
         }
@@ -217,6 +230,21 @@ impl Model {
         self
     }
 
+    /// shuttle: run this one schedule (the replay string of a counterexample, or what shuttle
+    /// printed after "failing schedule:") instead of searching, with the trace on, and print
+    /// the counterexample if it fails. Under loom and in the plain build the model runs as
+    /// usual (the schedule is shuttle's).
+    ///
+    /// ```
+    /// use synclab_verification::Model;
+    ///
+    /// let model = Model::new("my seqlock").threads(2).replay("910102ccf6ffffff0f0000");
+    /// ```
+    pub fn replay(mut self, schedule: impl Into<String>) -> Self {
+        self.replay = Some(schedule.into());
+        self
+    }
+
     /// Iterations of the plain-build stress loop.
     pub fn stress_iterations(mut self, iterations: usize) -> Self {
         self.stress_iterations = iterations;
@@ -258,6 +286,7 @@ impl Model {
                 None => "exhaustive; spurious off+first-wait".to_string(),
                 Some(b) => format!("preemptions<={b}; spurious off+first-wait"),
             },
+            World::Shuttle if self.replay.is_some() => "replay of one schedule".to_string(),
             World::Shuttle if self.threads <= 1 => format!(
                 "random, {} schedules",
                 self.scaled(self.shuttle_iterations, "SYNCLAB_SHUTTLE_SCALE")
@@ -373,36 +402,13 @@ fn run_in_world<F>(model: &Model, body: F) -> usize
 where
     F: Fn() + Send + Sync + 'static,
 {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-
-    // Two passes: with no spurious futex returns, then with the first wait on every word
-    // returning spuriously (see `synclab::sync::futex`), so both paths of every wait site are
-    // explored.
-    let count = Arc::new(AtomicUsize::new(0));
-    let body = Arc::new(body);
-    for spurious_budget in [0, 1] {
-        synclab::sync::futex::set_spurious_budget(spurious_budget);
-        let counter = Arc::clone(&count);
-        let body = Arc::clone(&body);
-        let mut builder = loom::model::Builder::new();
-        builder.preemption_bound = model.effective_preemption_bound();
-        if let Some(branches) = model.max_branches {
-            builder.max_branches = branches;
-        }
-        if let Some(permutations) = model.max_permutations {
-            builder.max_permutations = Some(permutations);
-        }
-        if let Some(duration) = model.max_duration {
-            builder.max_duration = Some(duration);
-        }
-        builder.check(move || {
-            counter.fetch_add(1, Ordering::Relaxed);
-            body();
-        });
+    if model.replay.is_some() {
+        eprintln!(
+            "[loom] model {}: a replay schedule is shuttle's; loom explores every execution instead",
+            model.name
+        );
     }
-    synclab::sync::futex::set_spurious_budget(0);
-    count.load(Ordering::Relaxed)
+    explain::loom::run(model, body)
 }
 
 #[cfg(synclab_shuttle)]
@@ -410,37 +416,10 @@ fn run_in_world<F>(model: &Model, body: F) -> usize
 where
     F: Fn() + Send + Sync + 'static,
 {
-    use shuttle::scheduler::{PctScheduler, RandomScheduler};
-    use shuttle::{Config, Runner};
-    use std::sync::Arc;
-
-    let seed = model.seed;
-    let iterations = model.scaled(model.shuttle_iterations, "SYNCLAB_SHUTTLE_SCALE");
-    // The warning says that shuttle treats every ordering as SeqCst; docs/verification.md
-    // says so once, and the zoo shows it (`Failure::Blind`).
-    let config = || {
-        let mut config = Config::new();
-        config.silence_warnings = true;
-        if let Some(steps) = model.shuttle_max_steps {
-            config.max_steps = shuttle::MaxSteps::FailAfter(steps);
-        }
-        config
-    };
-    let body = Arc::new(body);
-    let pct_body = Arc::clone(&body);
-    // PCT needs at least two threads to have anything to prioritise (it asserts so).
-    let pct = if model.threads > 1 {
-        Runner::new(
-            PctScheduler::new_from_seed(seed, model.pct_depth, iterations),
-            config(),
-        )
-        .run(move || pct_body())
-    } else {
-        0
-    };
-    let random =
-        Runner::new(RandomScheduler::new_from_seed(seed, iterations), config()).run(move || body());
-    pct + random
+    match &model.replay {
+        Some(schedule) => explain::shuttle::replay(model, schedule, body),
+        None => explain::shuttle::run(model, body),
+    }
 }
 
 #[cfg(not(any(synclab_loom, synclab_shuttle)))]
@@ -502,11 +481,13 @@ unsafe impl<T: Send> Sync for SharedCell<T> {}
 
 impl<T> SharedCell<T> {
     /// Wraps `value`.
+    #[track_caller]
     pub fn new(value: T) -> Self {
         Self(synclab::sync::UnsafeCell::new(value))
     }
 
     /// Reads the value (a tracked shared access).
+    #[track_caller]
     pub fn get(&self) -> T
     where
         T: Copy,
@@ -517,6 +498,7 @@ impl<T> SharedCell<T> {
     }
 
     /// Overwrites the value (a tracked exclusive access).
+    #[track_caller]
     pub fn set(&self, value: T) {
         // SAFETY: as for `get`: the checker reports a write that races with another access.
         self.0.with_mut(|p| unsafe { *p = value })

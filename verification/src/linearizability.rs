@@ -76,12 +76,25 @@ impl<Op: Clone, Ret: Clone> Recorder<Op, Ret> {
         }
     }
 
+    /// The recorded history, sorted by invocation.
+    pub fn history(&self) -> Vec<Operation<Op, Ret>> {
+        let mut ops = self.ops.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        ops.sort_by_key(|o| o.invoked);
+        ops
+    }
+}
+
+impl<Op: Clone + fmt::Debug, Ret: Clone + fmt::Debug> Recorder<Op, Ret> {
     /// Runs `f` as operation `op` of `thread`, recording its invocation, result and return.
     pub fn record(&self, thread: usize, op: Op, f: impl FnOnce() -> Ret) -> Ret {
         // SeqCst on the private clock: the ticks form one total order that agrees with each
         // thread's program order and with real time. The clock orders nothing else.
         let invoked = self.clock.fetch_add(1, Ordering::SeqCst);
+        // Under a checker the operation shows in the counterexample's table above the steps it
+        // made (no effect in the plain build).
+        synclab::sync::trace::note(format_args!("{op:?}"));
         let ret = f();
+        synclab::sync::trace::note(format_args!("{op:?} -> {ret:?}"));
         let returned = self.clock.fetch_add(1, Ordering::SeqCst);
         self.ops
             .lock()
@@ -94,13 +107,6 @@ impl<Op: Clone, Ret: Clone> Recorder<Op, Ret> {
                 returned,
             });
         ret
-    }
-
-    /// The recorded history, sorted by invocation.
-    pub fn history(&self) -> Vec<Operation<Op, Ret>> {
-        let mut ops = self.ops.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        ops.sort_by_key(|o| o.invoked);
-        ops
     }
 }
 

@@ -13,10 +13,10 @@ use synclab::lock::{FutexFamily, StdFamily};
 use synclab::queue::{ArrayQueue, BlockingQueue, LockedQueue, MpmcQueue, PopError, PushError};
 use synclab::shm::Heap;
 use synclab_verification::linearizability::{
-    array_history, closable_queue_history, deque_history, queue_history, ArrayRet,
-    ClosableQueueOps, ClosableQueueRet, Verdict,
+    self, array_history, closable_queue_history, deque_history, queue_history, ArrayRet,
+    BoundedQueueSpec, ClosableQueueOps, ClosableQueueRet, QueueOp, QueueRet, Recorder, Verdict,
 };
-use synclab_verification::Model;
+use synclab_verification::{zoo_test, Expect, Failure, Model};
 use synclab_zoo::queue::TwoLaneQueue;
 
 /// Histories per implementation: stress iterations in the plain build, schedules per shuttle
@@ -240,6 +240,44 @@ fn two_lane_zoo_queue_is_reported_non_linearizable() {
     );
     assert!(v > 0, "the checker missed the reordering queue");
     assert_eq!(u, 0, "searches ran out of budget");
+}
+
+zoo_test! {
+    /// The zoo's two-lane queue as an expected failure: a consumer that pops an empty queue
+    /// moves the pop turn, so the producer's second item can come out first, and the history
+    /// checker finds no linearization. The counterexample shows the offending operations in
+    /// the order the threads ran them (the history recorder notes each), which the test
+    /// asserts. A fixed history (no per-execution seed) keeps every schedule replayable.
+    fn zoo_two_lane_queue_is_not_linearizable() expect Expect::both(
+        Failure::Assertion("is not linearizable"),
+    ), shows ["▶ Push(1) -> Pushed", "▶ Push(2) -> Pushed", "▶ Pop -> Popped(Some(2))", "▶ Pop -> Popped(Some(1))"] => {
+        Model::new("linearizability: TwoLaneQueue (zoo): push 1, 2 against 3 pops")
+            .threads(2)
+            .ops("producer: try_push 1, 2; main: try_pop x3; then the history checker")
+            .check(|| {
+                let queue = Arc::new(make::<TwoLaneQueue<u64>>(2));
+                let recorder = Arc::new(Recorder::<QueueOp, QueueRet>::new());
+                let producer = {
+                    let (queue, recorder) = (Arc::clone(&queue), Arc::clone(&recorder));
+                    synclab::sync::thread::spawn(move || {
+                        for v in [1, 2] {
+                            recorder.record(1, QueueOp::Push(v), || {
+                                if mpmc_push(&*queue, v) { QueueRet::Pushed } else { QueueRet::Full }
+                            });
+                        }
+                    })
+                };
+                for _ in 0..3 {
+                    recorder.record(0, QueueOp::Pop, || QueueRet::Popped(mpmc_pop(&*queue)));
+                }
+                producer.join().unwrap();
+                if let Verdict::Violation { rendered, .. } =
+                    linearizability::check(&BoundedQueueSpec { capacity: 2 }, &recorder.history(), 100_000)
+                {
+                    panic!("TwoLaneQueue: the history is not linearizable; minimal failing history:\n{rendered}");
+                }
+            });
+    }
 }
 
 /// Checks `HISTORIES` histories of a shared array (2 slots, 3 threads x 4 operations).

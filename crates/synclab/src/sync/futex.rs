@@ -44,8 +44,14 @@ use core::time::Duration;
 use super::atomic::AtomicU32;
 use super::world::futex_backend as backend;
 
+/// How many waits on each word created from now on return spuriously at once, under loom (the
+/// verification harness runs each model with 0 and with 1; see `loom_world.rs`). Not part of
+/// the API.
 #[cfg(synclab_loom)]
-pub use super::world::futex_backend::set_spurious_budget;
+#[doc(hidden)]
+pub fn set_spurious_budget(budget: u32) {
+    backend::set_spurious_budget(budget);
+}
 
 /// How many threads of the running model are queued in a futex wait right now, on any word (a
 /// wake due now would reach them). Under the checkers only, and not part of the API: the
@@ -90,24 +96,28 @@ pub trait WakeScope: sealed::Sealed + fmt::Debug + Send + Sync + 'static {
 
     /// Sleeps while `*word == expected`; may return spuriously.
     #[inline]
+    #[cfg_attr(any(synclab_loom, synclab_shuttle), track_caller)]
     fn wait(word: &AtomicU32, expected: u32) {
         let _ = backend::wait(word, expected, Self::CROSS_PROCESS, None);
     }
 
     /// As [`WakeScope::wait`], but gives up once `timeout` has passed.
     #[inline]
+    #[cfg_attr(any(synclab_loom, synclab_shuttle), track_caller)]
     fn wait_timeout(word: &AtomicU32, expected: u32, timeout: Duration) -> WaitOutcome {
         backend::wait(word, expected, Self::CROSS_PROCESS, Some(timeout))
     }
 
     /// Wakes at most one thread sleeping on `word` in this scope.
     #[inline]
+    #[cfg_attr(any(synclab_loom, synclab_shuttle), track_caller)]
     fn wake_one(word: &AtomicU32) {
         backend::wake(word, Self::CROSS_PROCESS, false);
     }
 
     /// Wakes every thread sleeping on `word` in this scope.
     #[inline]
+    #[cfg_attr(any(synclab_loom, synclab_shuttle), track_caller)]
     fn wake_all(word: &AtomicU32) {
         backend::wake(word, Self::CROSS_PROCESS, true);
     }
@@ -138,6 +148,7 @@ impl WakeScope for CrossProcess {
 
 /// Sleeps while `*word == expected` ([`Private`] scope); may return spuriously.
 #[inline]
+#[cfg_attr(any(synclab_loom, synclab_shuttle), track_caller)]
 pub fn wait(word: &AtomicU32, expected: u32) {
     Private::wait(word, expected)
 }
@@ -145,6 +156,7 @@ pub fn wait(word: &AtomicU32, expected: u32) {
 /// Sleeps while `*word == expected` for at most `timeout` ([`Private`] scope); may return
 /// spuriously. [`WaitOutcome::TimedOut`] once the timeout has passed.
 #[inline]
+#[cfg_attr(any(synclab_loom, synclab_shuttle), track_caller)]
 pub fn wait_timeout(word: &AtomicU32, expected: u32, timeout: Duration) -> WaitOutcome {
     Private::wait_timeout(word, expected, timeout)
 }
@@ -154,7 +166,8 @@ pub fn wait_timeout(word: &AtomicU32, expected: u32, timeout: Duration) -> WaitO
 /// May return spuriously (`Woken`), so callers re-check their condition in a loop, and give up
 /// on `TimedOut`.
 #[inline]
-pub fn wait_until(
+#[cfg_attr(any(synclab_loom, synclab_shuttle), track_caller)]
+pub(crate) fn wait_until(
     word: &AtomicU32,
     expected: u32,
     deadline: Option<super::time::Instant>,
@@ -177,12 +190,14 @@ pub fn wait_until(
 
 /// Wakes at most one thread sleeping in [`wait`] on `word` ([`Private`] scope).
 #[inline]
+#[cfg_attr(any(synclab_loom, synclab_shuttle), track_caller)]
 pub fn wake_one(word: &AtomicU32) {
     Private::wake_one(word)
 }
 
 /// Wakes every thread sleeping in [`wait`] on `word` ([`Private`] scope).
 #[inline]
+#[cfg_attr(any(synclab_loom, synclab_shuttle), track_caller)]
 pub fn wake_all(word: &AtomicU32) {
     Private::wake_all(word)
 }

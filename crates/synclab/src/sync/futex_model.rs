@@ -17,6 +17,32 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::atomic::AtomicU32;
+use super::trace::recorder::{self, Op, Step};
+use super::world::ThreadKey;
+
+/// A futex wait's step in the trace: `expected`, and the word's value where it compared.
+pub(crate) fn wait_step(word: &AtomicU32, op: Op, expected: u32, found: u32) -> Step {
+    word.step(op)
+        .values(u64::from(expected), u64::from(found), 0)
+}
+
+/// A futex wake's step in the trace: how many it woke, and the first of them.
+pub(crate) fn wake_step(
+    word: &AtomicU32,
+    cross_process: bool,
+    all: bool,
+    woke: usize,
+    first: Option<ThreadKey>,
+) -> Step {
+    let first = match first {
+        Some(key) if recorder::on() => recorder::thread_index(key) as u64 + 1,
+        _ => 0,
+    };
+    word.step(Op::FutexWake { cross_process, all })
+        .values(woke as u64, first, 0)
+}
+
 thread_local! {
     /// How many waits on each word, per loom execution, return spuriously at once.
     ///

@@ -1,33 +1,22 @@
 //! The loom world: every interleaving within the bounds is explored.
 
-pub use loom::cell::UnsafeCell;
-pub use loom::sync::{Arc, Condvar as StdCondvar, Mutex as StdMutex, MutexGuard as StdMutexGuard};
+pub(crate) use loom as raw_root;
+/// The checker's own primitives, which `traced.rs` wraps (module aliases: what they hold is
+/// loom's, public in loom, and re-exported from `crate::sync` through the wrappers).
+pub(crate) use loom::cell::UnsafeCell as RawCell;
+pub(crate) use loom::sync as raw_sync;
+pub(crate) use loom::sync::atomic as raw_atomic;
+pub(crate) use loom::thread as raw_thread;
 
-/// Atomic types and fences (`loom::sync::atomic`), with a futex-capable [`AtomicU32`].
-pub mod atomic {
-    pub use super::futex_backend::AtomicU32;
-    pub use loom::sync::atomic::{
-        fence, AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
-    };
+/// How the trace knows a model thread.
+pub(crate) type ThreadKey = loom::thread::ThreadId;
+
+/// The running model thread.
+pub(crate) fn thread_key() -> ThreadKey {
+    loom::thread::current().id()
 }
 
-/// Threads (`loom::thread`). Time is not modelled: `sleep` is a yield.
-pub mod thread {
-    pub use loom::thread::{current, park, spawn, yield_now, JoinHandle, Thread};
-    /// Thread-local storage; under a checker, local to the checker's model thread.
-    pub use loom::thread_local;
-    pub use std::thread::panicking;
-
-    /// loom does not model time: sleeping is a yield to the scheduler.
-    pub fn sleep(_duration: std::time::Duration) {
-        yield_now();
-    }
-}
-
-/// Time: a frozen clock (see `model_time.rs`).
-pub mod time {
-    pub use super::super::model_time::Instant;
-}
+pub(crate) use futex_backend::FutexState;
 
 /// The futex model under loom, behind [`crate::sync::futex`].
 ///
@@ -58,52 +47,35 @@ pub mod time {
 /// * **Scopes.** A waiter is queued with its scope; a wake dequeues only waiters of its own.
 /// * A wake of one dequeues the oldest waiter of its scope; a wake of all, every one.
 pub(crate) mod futex_backend {
+    use super::super::atomic::AtomicU32;
     use super::super::futex::WaitOutcome;
-    use super::super::futex_model::{loom_spurious_budget, WaitQueue};
+    use super::super::futex_model::{loom_spurious_budget, wait_step, wake_step, WaitQueue};
+    use super::super::trace::recorder::{self, Op};
+    use core::panic::Location;
     use core::time::Duration;
     use loom::sync::atomic::Ordering::Relaxed;
     use std::sync::Arc;
 
-    /// loom's `AtomicU32` with the wait queue of the futex model beside it.
-    ///
-    /// It dereferences to `loom::sync::atomic::AtomicU32`, so every atomic method is available.
-    pub struct AtomicU32 {
-        word: loom::sync::atomic::AtomicU32,
-        /// Stands for the kernel's hash-bucket lock; see the module docs.
+    /// The futex model's part of an `AtomicU32`: a wait queue, and a loom mutex that stands
+    /// for the kernel's hash-bucket lock (see the module docs).
+    pub(crate) struct FutexState {
         bucket: loom::sync::Mutex<()>,
         queue: WaitQueue<Waiter>,
     }
 
-    impl AtomicU32 {
-        /// A new word holding `value`.
-        pub fn new(value: u32) -> Self {
+    impl Default for FutexState {
+        fn default() -> Self {
             Self {
-                word: loom::sync::atomic::AtomicU32::new(value),
                 bucket: loom::sync::Mutex::new(()),
                 queue: WaitQueue::new(loom_spurious_budget()),
             }
         }
     }
 
-    impl core::ops::Deref for AtomicU32 {
-        type Target = loom::sync::atomic::AtomicU32;
-        fn deref(&self) -> &Self::Target {
-            &self.word
-        }
-    }
-
-    impl core::fmt::Debug for AtomicU32 {
-        /// Reads nothing, so printing is not a scheduling point.
-        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-            f.debug_struct("AtomicU32").finish_non_exhaustive()
-        }
-    }
-
     /// Sets how many waits on each word created from now on return spuriously at once.
     ///
     /// Used by the verification harness; see the module docs.
-    #[doc(hidden)]
-    pub fn set_spurious_budget(budget: u32) {
+    pub(crate) fn set_spurious_budget(budget: u32) {
         super::super::futex_model::set_loom_spurious_budget(budget);
     }
 
@@ -115,27 +87,45 @@ pub(crate) mod futex_backend {
     }
 
     fn lock(word: &AtomicU32) -> loom::sync::MutexGuard<'_, ()> {
-        word.bucket.lock().unwrap_or_else(|e| e.into_inner())
+        word.futex.bucket.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    #[track_caller]
     pub(crate) fn wait(
         word: &AtomicU32,
         expected: u32,
         shared: bool,
         timeout: Option<Duration>,
     ) -> WaitOutcome {
-        if word.queue.take_spurious() {
-            return WaitOutcome::Woken; // a spurious return: no compare, no lock, no clock joined
+        let at = Location::caller();
+        let timed = timeout.is_some();
+        if word.futex.queue.take_spurious() {
+            // A spurious return: no compare, no lock, no clock joined.
+            wait_step(word, Op::FutexSpurious, expected, 0).record(at);
+            return WaitOutcome::Woken;
         }
         let bucket = lock(word);
-        if word.word.load(Relaxed) != expected {
+        let found = word.raw().load(Relaxed);
+        let sleeps = found == expected;
+        let event = wait_step(
+            word,
+            Op::FutexWait {
+                cross_process: shared,
+                timed,
+            },
+            expected,
+            found,
+        )
+        .record(at);
+        if !sleeps {
             return WaitOutcome::Woken;
         }
         let waiter = Arc::new(Waiter {
             thread: loom::thread::current(),
             woken: std::sync::atomic::AtomicBool::new(false),
         });
-        word.queue.push(shared, Arc::clone(&waiter));
+        word.futex.queue.push(shared, Arc::clone(&waiter));
+        recorder::blocked(event);
         drop(bucket);
         if timeout.is_some() {
             // The timer may fire at any moment from here on. Taking the bucket lock again is a
@@ -143,9 +133,11 @@ pub(crate) mod futex_backend {
             // fires (a `yield_now` here would be wrong: loom never schedules a yielded thread
             // while another is runnable, so a timeout before a pending wake would go unexplored).
             let bucket = lock(word);
-            let still_queued = word.queue.remove(&waiter);
+            let still_queued = word.futex.queue.remove(&waiter);
             drop(bucket);
             if still_queued {
+                recorder::blocked(None);
+                wait_step(word, Op::FutexTimedOut, expected, 0).record(at);
                 return WaitOutcome::TimedOut; // joins no clock
             }
             // A wake dequeued us first: fall through to receive its unpark.
@@ -155,17 +147,22 @@ pub(crate) mod futex_backend {
         while !waiter.woken.load(std::sync::atomic::Ordering::Relaxed) {
             loom::thread::park();
         }
+        recorder::blocked(None);
+        wait_step(word, Op::FutexWoken, expected, 0).record(at);
         WaitOutcome::Woken
     }
 
+    #[track_caller]
     pub(crate) fn wake(word: &AtomicU32, shared: bool, all: bool) {
         let bucket = lock(word);
         let waiters = if all {
-            word.queue.drain(shared)
+            word.futex.queue.drain(shared)
         } else {
-            word.queue.pop_one(shared).into_iter().collect()
+            word.futex.queue.pop_one(shared).into_iter().collect()
         };
         drop(bucket);
+        let first = waiters.first().map(|w| w.thread.id());
+        wake_step(word, shared, all, waiters.len(), first).record(Location::caller());
         for waiter in waiters {
             waiter
                 .woken

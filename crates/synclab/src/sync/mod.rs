@@ -14,7 +14,7 @@
 //! | [`StdMutex`], [`StdCondvar`] | std's | loom's | shuttle's |
 //! | [`thread`] (with `thread_local!`) | `std::thread` | `loom::thread` | `shuttle::thread` |
 //! | [`hint::spin_loop`] | a CPU pause | a yield to the scheduler | a yield to the scheduler |
-//! | [`hint::Backoff`] | spins, then yields, as scheduled | a bounded schedule has no rounds | a bounded schedule has no rounds |
+//! | `hint::Backoff` (crate-internal) | spins, then yields, as scheduled | a bounded schedule has no rounds | a bounded schedule has no rounds |
 //! | [`futex`] | `atomic-wait` (futex(2) on Linux), and futex(2) directly for timed and shared waits | a futex model | a futex model |
 //! | [`time::Instant`] | std's | a frozen clock | a frozen clock |
 //!
@@ -58,6 +58,9 @@ pub mod futex;
 mod futex_model;
 #[cfg(any(synclab_loom, synclab_shuttle))]
 mod model_time;
+pub mod trace;
+#[cfg(any(synclab_loom, synclab_shuttle))]
+mod traced;
 
 #[cfg(not(any(synclab_loom, synclab_shuttle)))]
 #[path = "real.rs"]
@@ -71,12 +74,11 @@ mod world;
 #[path = "shuttle_world.rs"]
 mod world;
 
-pub use world::{atomic, thread, time, Arc, StdCondvar, StdMutex, StdMutexGuard};
-
-#[cfg(not(synclab_loom))]
 pub use cell::UnsafeCell;
-#[cfg(synclab_loom)]
-pub use world::UnsafeCell;
+#[cfg(any(synclab_loom, synclab_shuttle))]
+pub use traced::{atomic, thread, time, Arc, StdCondvar, StdMutex, StdMutexGuard};
+#[cfg(not(any(synclab_loom, synclab_shuttle)))]
+pub use world::{atomic, thread, time, Arc, StdCondvar, StdMutex, StdMutexGuard};
 
 /// Which world this build of synclab runs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +110,11 @@ pub mod hint {
     /// Under a checker a spin loop that does not yield is an infinite path: loom reports
     /// "Model exceeded maximum number of branches", shuttle its step limit.
     #[inline]
+    #[cfg_attr(any(synclab_loom, synclab_shuttle), track_caller)]
     pub fn spin_loop() {
+        #[cfg(any(synclab_loom, synclab_shuttle))]
+        super::trace::recorder::Step::new(super::trace::recorder::Op::Spin)
+            .record(core::panic::Location::caller());
         match WORLD {
             World::Plain => core::hint::spin_loop(),
             World::Loom | World::Shuttle => super::thread::yield_now(),
@@ -153,21 +159,9 @@ pub mod hint {
     /// (`SpinMutex`, which never sleeps) spins one round and then yields on every round, as it
     /// must: a loop without a yield is an infinite path there.
     ///
-    /// # Examples
-    ///
-    /// ```
-    /// use synclab::sync::hint::Backoff;
-    ///
-    /// let mut backoff = Backoff::new(3, 2);
-    /// let mut rounds = 0;
-    /// while !backoff.is_completed() {
-    ///     backoff.snooze();
-    ///     rounds += 1;
-    /// }
-    /// assert_eq!(rounds, if synclab::sync::WORLD == synclab::sync::World::Plain { 5 } else { 0 });
-    /// ```
+    /// Crate-internal: a tuning schedule of synclab's own designs, not part of the API.
     #[derive(Debug, Clone)]
-    pub struct Backoff {
+    pub(crate) struct Backoff {
         round: u32,
         spins: u32,
         /// `spins + yields`, saturating: the round at which the schedule is completed.
@@ -177,14 +171,14 @@ pub mod hint {
 
     impl Backoff {
         /// A `yields` count meaning "never completed: yield on every round after the spins".
-        pub const UNBOUNDED: u32 = u32::MAX;
+        pub(crate) const UNBOUNDED: u32 = u32::MAX;
 
         /// The default cap of a spin burst: `2^6` = 64 hints (crossbeam's `SPIN_LIMIT`).
-        pub const MAX_SHIFT: u32 = 6;
+        pub(crate) const MAX_SHIFT: u32 = 6;
 
         /// `spins` busy-wait rounds (bursts of 1, 2, 4, … hints up to `2^MAX_SHIFT`), then
         /// `yields` rounds that yield the CPU. Under a checker: see the type's docs.
-        pub const fn new(spins: u32, yields: u32) -> Self {
+        pub(crate) const fn new(spins: u32, yields: u32) -> Self {
             let (spins, yields) = match WORLD {
                 World::Plain => (spins, yields),
                 // Unbounded: one spin round, then yields (a loop without one is an infinite
@@ -203,7 +197,7 @@ pub mod hint {
 
         /// The same schedule with spin bursts capped at `2^shift` hints (0: one hint a round,
         /// a linear spin).
-        pub const fn with_max_shift(mut self, shift: u32) -> Self {
+        pub(crate) const fn with_max_shift(mut self, shift: u32) -> Self {
             self.max_shift = if shift < Self::MAX_SHIFT {
                 shift
             } else {
@@ -224,23 +218,11 @@ pub mod hint {
             )
         }
 
-        /// Backs off after a failed compare-and-swap against a thread that made progress: a
-        /// growing burst of spin hints, never a yield.
-        #[inline]
-        pub fn spin(&mut self) {
-            for _ in 0..self.burst(self.round) {
-                spin_loop();
-            }
-            if self.round < self.spins {
-                self.round += 1;
-            }
-        }
-
         /// One round of waiting for another thread: a spin burst during the first `spins`
         /// rounds, a yield of the CPU after them (also once the schedule is completed, so a
         /// caller that never sleeps can snooze forever).
         #[inline]
-        pub fn snooze(&mut self) {
+        pub(crate) fn snooze(&mut self) {
             if self.round < self.spins {
                 for _ in 0..self.burst(self.round) {
                     spin_loop();
@@ -256,14 +238,8 @@ pub mod hint {
         /// Whether every round of the schedule has been used: the caller should sleep now.
         /// Never true for a schedule with [`Backoff::UNBOUNDED`] yields.
         #[inline]
-        pub fn is_completed(&self) -> bool {
+        pub(crate) fn is_completed(&self) -> bool {
             self.round >= self.end && self.end != u32::MAX
-        }
-
-        /// Starts the schedule over (after a wake-up, say).
-        #[inline]
-        pub fn reset(&mut self) {
-            self.round = 0;
         }
     }
 

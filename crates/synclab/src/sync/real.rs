@@ -12,9 +12,11 @@ pub mod atomic {
 
 /// Threads (`std::thread`).
 pub mod thread {
-    pub use std::thread::{current, panicking, park, sleep, spawn, yield_now, JoinHandle, Thread};
-    /// Thread-local storage; under a checker, local to the checker's model thread.
-    pub use std::thread_local;
+    /// `thread_local!` is thread-local storage; under a checker, local to the model thread.
+    pub use std::{
+        thread::{current, panicking, park, sleep, spawn, yield_now, JoinHandle, Thread},
+        thread_local,
+    };
 }
 
 /// Time (`std::time`).

@@ -1,32 +1,23 @@
 //! The shuttle world: randomized and PCT schedules over larger scenarios.
 
-pub use shuttle::sync::{
-    Arc, Condvar as StdCondvar, Mutex as StdMutex, MutexGuard as StdMutexGuard,
-};
-
-/// Atomic types and fences (`shuttle::sync::atomic`), with a futex-capable [`AtomicU32`].
-///
+/// The checker's own primitives, which `traced.rs` wraps (module aliases: what they hold is
+/// shuttle's, public in shuttle, and re-exported from `crate::sync` through the wrappers).
 /// shuttle treats every atomic access as SeqCst: it finds interleaving bugs (lost wakeups,
 /// broken invariants), not missing orderings — that is loom's job.
-pub mod atomic {
-    pub use super::futex_backend::AtomicU32;
-    pub use shuttle::sync::atomic::{
-        fence, AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
-    };
+pub(crate) use shuttle as raw_root;
+pub(crate) use shuttle::sync as raw_sync;
+pub(crate) use shuttle::sync::atomic as raw_atomic;
+pub(crate) use shuttle::thread as raw_thread;
+
+/// How the trace knows a model thread.
+pub(crate) type ThreadKey = shuttle::thread::ThreadId;
+
+/// The running model thread.
+pub(crate) fn thread_key() -> ThreadKey {
+    shuttle::thread::current().id()
 }
 
-/// Threads (`shuttle::thread`). Time is not modelled: `sleep` is a yield.
-pub mod thread {
-    pub use shuttle::thread::{current, park, sleep, spawn, yield_now, JoinHandle, Thread};
-    /// Thread-local storage; under a checker, local to the checker's model thread.
-    pub use shuttle::thread_local;
-    pub use std::thread::panicking;
-}
-
-/// Time: a frozen clock (see `model_time.rs`).
-pub mod time {
-    pub use super::super::model_time::Instant;
-}
+pub(crate) use futex_backend::FutexState;
 
 /// The futex model under shuttle, behind [`crate::sync::futex`].
 ///
@@ -42,8 +33,11 @@ pub mod time {
 /// * **Scopes**: a wake dequeues only waiters of its own scope.
 /// * A wake of one wakes the oldest waiter of its scope; a wake of all, every one.
 pub(crate) mod futex_backend {
+    use super::super::atomic::AtomicU32;
     use super::super::futex::WaitOutcome;
-    use super::super::futex_model::WaitQueue;
+    use super::super::futex_model::{wait_step, wake_step, WaitQueue};
+    use super::super::trace::recorder::{self, Op};
+    use core::panic::Location;
     use core::time::Duration;
     use shuttle::rand::RngCore;
     use shuttle::sync::atomic::Ordering::Relaxed;
@@ -53,34 +47,16 @@ pub(crate) mod futex_backend {
     /// One wait in this many returns spuriously.
     const SPURIOUS_ODDS: u64 = 4;
 
-    /// shuttle's `AtomicU32` with the wait queue of the futex model beside it.
-    ///
-    /// It dereferences to `shuttle::sync::atomic::AtomicU32`, so every atomic method is there.
-    pub struct AtomicU32 {
-        word: shuttle::sync::atomic::AtomicU32,
+    /// The futex model's part of an `AtomicU32`: its wait queue.
+    pub(crate) struct FutexState {
         queue: WaitQueue<Waiter>,
     }
 
-    impl AtomicU32 {
-        /// A new word holding `value`.
-        pub fn new(value: u32) -> Self {
+    impl Default for FutexState {
+        fn default() -> Self {
             Self {
-                word: shuttle::sync::atomic::AtomicU32::new(value),
                 queue: WaitQueue::new(0),
             }
-        }
-    }
-
-    impl core::ops::Deref for AtomicU32 {
-        type Target = shuttle::sync::atomic::AtomicU32;
-        fn deref(&self) -> &Self::Target {
-            &self.word
-        }
-    }
-
-    impl core::fmt::Debug for AtomicU32 {
-        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-            f.debug_struct("AtomicU32").finish_non_exhaustive()
         }
     }
 
@@ -90,45 +66,67 @@ pub(crate) mod futex_backend {
         woken: AtomicBool,
     }
 
+    #[track_caller]
     pub(crate) fn wait(
         word: &AtomicU32,
         expected: u32,
         shared: bool,
         timeout: Option<Duration>,
     ) -> WaitOutcome {
+        let at = Location::caller();
         if shuttle::rand::thread_rng().next_u64() % SPURIOUS_ODDS == 0 {
+            wait_step(word, Op::FutexSpurious, expected, 0).record(at);
             return WaitOutcome::Woken; // a spurious return
         }
-        if word.word.load(Relaxed) != expected {
+        let found = word.raw().load(Relaxed);
+        let event = wait_step(
+            word,
+            Op::FutexWait {
+                cross_process: shared,
+                timed: timeout.is_some(),
+            },
+            expected,
+            found,
+        )
+        .record(at);
+        if found != expected {
             return WaitOutcome::Woken;
         }
         let waiter = Arc::new(Waiter {
             thread: shuttle::thread::current(),
             woken: AtomicBool::new(false),
         });
-        word.queue.push(shared, Arc::clone(&waiter));
+        word.futex.queue.push(shared, Arc::clone(&waiter));
+        recorder::blocked(event);
         if timeout.is_some() {
             // The timer fires whenever the schedule runs us again, unless a wake came first.
             shuttle::thread::yield_now();
-            if word.queue.remove(&waiter) {
+            if word.futex.queue.remove(&waiter) {
+                recorder::blocked(None);
+                wait_step(word, Op::FutexTimedOut, expected, 0).record(at);
                 return WaitOutcome::TimedOut;
             }
         }
         while !waiter.woken.load(Ordering::Relaxed) {
             shuttle::thread::park();
         }
+        recorder::blocked(None);
+        wait_step(word, Op::FutexWoken, expected, 0).record(at);
         WaitOutcome::Woken
     }
 
+    #[track_caller]
     pub(crate) fn wake(word: &AtomicU32, shared: bool, all: bool) {
         // A wake is a scheduling point, as the syscall (and the loom model's bucket lock) is: a
         // Relaxed load of the word gives shuttle one, and orders nothing.
-        let _ = word.word.load(Relaxed);
+        let _ = word.raw().load(Relaxed);
         let waiters = if all {
-            word.queue.drain(shared)
+            word.futex.queue.drain(shared)
         } else {
-            word.queue.pop_one(shared).into_iter().collect()
+            word.futex.queue.pop_one(shared).into_iter().collect()
         };
+        let first = waiters.first().map(|w| w.thread.id());
+        wake_step(word, shared, all, waiters.len(), first).record(Location::caller());
         for waiter in waiters {
             waiter.woken.store(true, Ordering::Relaxed);
             waiter.thread.unpark();

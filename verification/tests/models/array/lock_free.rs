@@ -8,6 +8,8 @@ use synclab_verification::suites::shared_array::body;
 use synclab_verification::{shared_array_suite, zoo_test, Expect, Failure, Model};
 use synclab_zoo::array::{RelaxedPublishArray, UnannouncedSleepArray};
 
+use super::{slow_producer, SLOW_BRANCH_LIMIT, SLOW_SLEEPS, SLOW_STEP_LIMIT};
+
 shared_array_suite!(
     suite,
     LockFreeArray,
@@ -75,4 +77,18 @@ zoo_test! {
             .exhaustive()
             .check(body::payload_before_publish::<UnannouncedSleepArray<u64>>);
     }
+}
+
+#[test]
+fn lock_free_reader_sleeps_through_a_slow_producer() {
+    Model::new("LockFreeArray: a reader waits out a slow producer within the step bound")
+        .threads(2)
+        .ops(format!(
+            "producer: {SLOW_SLEEPS} sleeps, publish; main: wait"
+        ))
+        .preemption_bound(2)
+        .max_branches(SLOW_BRANCH_LIMIT)
+        .shuttle_max_steps(SLOW_STEP_LIMIT)
+        .shuttle_iterations(200)
+        .check(slow_producer::<LockFreeArray<u64>>);
 }

@@ -38,8 +38,11 @@ zoo_test! {
     /// `m_queueMtx`. Witness without any sleeping: main learns that the task ran through a
     /// Relaxed flag (no happens-before) and then calls `Wait()`, whose read of the queue is
     /// unordered with the worker's pop. loom reports the race; shuttle, which checks no memory
-    /// model, sees a model that passes (a documented blind spot).
-    fn seed_cpp_wait_data_race() expect Expect::per_checker(Failure::DataRace, Failure::Blind) => {
+    /// model, sees a model that passes (a documented blind spot). The counterexample must name
+    /// the two racing accesses to the queue and the Relaxed flag that did not order them.
+    fn seed_cpp_wait_data_race() expect Expect::per_checker(Failure::DataRace, Failure::Blind),
+        shows ["write tasks **⚠ races with #", "read tasks **⚠ DATA RACE with #",
+            "ran.store(true, Relaxed) **⚠ no happens-before", "lock wait_mtx"] => {
         Model::new("zoo: seed C++ Wait() reads the queue under the wrong mutex")
             .threads(2)
             .exhaustive()
@@ -92,8 +95,11 @@ zoo_test! {
     /// The guarded port (`Wait()` reads `m_Tasks` under `m_queueMtx`: no data race) keeps the
     /// seed's lost wakeup: the worker's `notify_one` is sent under `m_queueMtx`, not
     /// `m_WaitMtx`, so it can fall between `Wait()`'s check and its sleep. With the race gone,
-    /// loom reaches the deadlock too.
-    fn seed_cpp_guarded_wait_lost_wakeup() expect Expect::both(Failure::Deadlock) => {
+    /// loom reaches the deadlock too. The counterexample must name the notify that went
+    /// nowhere and the `Wait()` that sleeps forever.
+    fn seed_cpp_guarded_wait_lost_wakeup() expect Expect::both(Failure::Deadlock),
+        shows ["cv_wait.notify_one() **⚠ LOST WAKE-UP",
+            "cv_wait.wait: unlocks wait_mtx, sleeps **‖ asleep on condvar `cv_wait`, never woken"] => {
         Model::new("zoo: seed C++ Wait() lost wakeup (read under m_queueMtx)")
             .threads(2)
             .exhaustive()
