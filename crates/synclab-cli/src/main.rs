@@ -8,6 +8,7 @@
 //! synclab demo array --impl polling|std|futex|lockfree [--len 5] [--write-delay-ms 500] [--penalty-ms 1000]
 //! synclab demo array --processes [--die-at N]   (Linux: producer and consumer as processes)
 //! synclab demo pool  --impl std|futex|lockfree|work-stealing|seed-cpp|seed-python [--jobs 20] [--threads 5] [--task-ms 300]
+//! synclab explain ENTRY [--checker loom|shuttle] [--full] [--out DIR] | --list | --write-docs
 //! ```
 
 use clap::{Parser, Subcommand};
@@ -19,6 +20,7 @@ mod demo_array;
 mod demo_pool;
 #[cfg(target_os = "linux")]
 mod demo_processes;
+mod explain;
 mod panics;
 
 /// Shared-memory synchronization, side by side: a shared array that a producer fills while a
@@ -40,6 +42,9 @@ enum Command {
     /// Run one of the two scenarios with a chosen design.
     #[command(subcommand)]
     Demo(Demo),
+    /// Run a zoo entry under the checker that catches it and show the failing interleaving: a
+    /// table with a column per thread, and a sequence diagram (Mermaid, and an SVG file).
+    Explain(explain::ExplainArgs),
     /// A process of a `--processes` demo (started by the demo itself).
     #[cfg(target_os = "linux")]
     #[command(name = "__child", hide = true)]
@@ -74,6 +79,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => compare::run(args),
         Command::Demo(Demo::Array(args)) => demo_array::run(args),
         Command::Demo(Demo::Pool(args)) => demo_pool::run(args),
+        Command::Explain(args) => explain::run(args),
         #[cfg(target_os = "linux")]
         Command::Child(args) => demo_processes::run_child(args),
         Command::CountOp { op, n } => compare::icount::count_op(&op, n),
