@@ -2,7 +2,8 @@
 //! the counterexample it just produced, so the docs cannot drift from the code.
 //!
 //! An entry's block sits between `<!-- counterexample: KEY -->` and
-//! `<!-- end counterexample -->`, where KEY is the test's path (`pool::seed_cpp_wait_data_race`).
+//! `<!-- end counterexample -->`, where KEY is the test's path
+//! (`models::pool::seed::seed_cpp_wait_data_race`).
 //! Only the checker the docs show runs the check ([`Expect::docs_checker`]). With
 //! `SYNCLAB_ZOO_DOCS_DIR` set the test writes its block into that folder instead, and
 //! `synclab explain --write-docs` splices the folder into `docs/zoo.md` ([`splice`]).
@@ -109,10 +110,16 @@ fn rank(key: &str) -> (usize, usize, String) {
         .iter()
         .position(|s| key.contains(s))
         .unwrap_or(3);
-    let file = key.split("::").next().unwrap_or("");
+    // The models binary's modules (`models::lock::…`), then the own-design example's `ring`.
+    let file = key
+        .strip_prefix("models::")
+        .unwrap_or(key)
+        .split("::")
+        .next()
+        .unwrap_or("");
     let area = [
         "futex_model",
-        "locks",
+        "lock",
         "queue",
         "deque",
         "array",
@@ -159,7 +166,9 @@ pub fn splice(docs: &str, dir: &Path) -> Result<String, String> {
          failure is about and the last steps of each thread, and the same steps as a sequence \
          diagram. Each row names the step (`object.operation(ordering) → value read`) and the \
          function it ran in. `synclab explain ENTRY` runs an entry again, prints the whole \
-         thing and writes the diagram as SVG. The seed's own bugs come first.\n\n"
+         thing and writes the diagram as SVG. How long each checker took to find and to shorten \
+         its counterexample is in [verification.md](verification.md#expected-failures-the-zoo)'s \
+         zoo table, beside the steps shown. The seed's own bugs come first.\n\n"
     );
     for (_, key, world, block) in &entries {
         section.push_str(&format!(

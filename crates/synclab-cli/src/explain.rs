@@ -6,8 +6,8 @@
 //! every crate of the build), so `explain` runs the entry's test through cargo, in the
 //! checker's own target directory (`target/loom`, `target/shuttle`, as `cargo xtask verify`
 //! does): the first run of a checker builds its test binaries (minutes), later runs reuse
-//! them. The entries are the `zoo_test!`s of `verification/tests/*.rs` and
-//! `examples/own-design/tests/*.rs`, found by reading those files, so a new entry needs no
+//! them. The entries are the `zoo_test!`s under `verification/tests` (the `models` binary's
+//! modules) and `examples/own-design/tests`, found by reading those files, so a new entry needs no
 //! registration here.
 
 use std::path::{Path, PathBuf};
@@ -18,7 +18,8 @@ use clap::Args;
 /// Options of `synclab explain`.
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    /// The entry: a zoo test's name, `file::name`, or a unique part of one (`seed_cpp_wait`).
+    /// The entry: a zoo test's name, its path (`pool::seed::seed_cpp_wait_data_race`), or a
+    /// unique part of one (`seed_cpp_wait_data`).
     entry: Option<String>,
     /// The checker to run it under (default: the one docs/zoo.md shows — shuttle where it
     /// catches the bug, else loom).
@@ -48,16 +49,63 @@ pub struct ExplainArgs {
 #[derive(Debug, Clone)]
 struct Entry {
     package: &'static str,
-    /// The test file's stem: the test binary's name.
+    /// The test binary's name (`models` for `tests/models/main.rs`, `ring` for `tests/ring.rs`).
     file: String,
+    /// The module inside the test binary (`pool::seed`; empty at its root).
+    module: String,
     name: String,
     checker: &'static str,
 }
 
 impl Entry {
-    fn key(&self) -> String {
-        format!("{}::{}", self.file, self.name)
+    /// The test's name inside its binary, as libtest filters it.
+    fn test_name(&self) -> String {
+        if self.module.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}::{}", self.module, self.name)
+        }
     }
+
+    /// The key docs/zoo.md shows the entry under: the test's `module_path!()` and name.
+    fn key(&self) -> String {
+        format!("{}::{}", self.file, self.test_name())
+    }
+}
+
+/// The `.rs` files under `dir`, at any depth, sorted.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(listing) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in listing.flatten().map(|e| e.path()) {
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|x| x == "rs") {
+            out.push(path);
+        }
+    }
+    out.sort();
+}
+
+/// The test binary and the module inside it of a file under a `tests` folder: `ring.rs` is
+/// binary `ring`; `models/main.rs` is binary `models`, `models/pool/seed.rs` its module
+/// `pool::seed` and `models/pool/mod.rs` its module `pool`.
+fn binary_and_module(relative: &Path) -> (String, String) {
+    let parts: Vec<String> = relative
+        .with_extension("")
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let Some((binary, inner)) = parts.split_first() else {
+        return (String::new(), String::new());
+    };
+    let inner: Vec<&str> = inner
+        .iter()
+        .map(String::as_str)
+        .filter(|p| *p != "main" && *p != "mod")
+        .collect();
+    (binary.clone(), inner.join("::"))
 }
 
 /// The workspace this binary was built from, else the nearest ancestor of the current
@@ -127,23 +175,13 @@ fn entries(root: &Path) -> Result<Vec<Entry>, String> {
         ("synclab-verification", "verification/tests"),
         ("own-design", "examples/own-design/tests"),
     ] {
-        let Ok(listing) = std::fs::read_dir(root.join(dir)) else {
-            continue;
-        };
-        let mut files: Vec<PathBuf> = listing
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-            .collect();
-        files.sort();
+        let dir = root.join(dir);
+        let mut files = Vec::new();
+        rust_files(&dir, &mut files);
         for path in files {
             let text =
                 std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let file = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or_default()
-                .to_string();
+            let (file, module) = binary_and_module(path.strip_prefix(&dir).unwrap_or(&path));
             for block in text.split("zoo_test!").skip(1) {
                 let Some(at) = block.find("fn ") else {
                     continue;
@@ -162,6 +200,7 @@ fn entries(root: &Path) -> Result<Vec<Entry>, String> {
                 found.push(Entry {
                     package,
                     file: file.clone(),
+                    module: module.clone(),
                     name,
                     checker: docs_checker(expect),
                 });
@@ -172,7 +211,10 @@ fn entries(root: &Path) -> Result<Vec<Entry>, String> {
 }
 
 fn pick<'a>(all: &'a [Entry], wanted: &str) -> Result<&'a Entry, String> {
-    if let Some(e) = all.iter().find(|e| e.name == wanted || e.key() == wanted) {
+    if let Some(e) = all
+        .iter()
+        .find(|e| e.name == wanted || e.key() == wanted || e.test_name() == wanted)
+    {
         return Ok(e);
     }
     let matches: Vec<&Entry> = all.iter().filter(|e| e.key().contains(wanted)).collect();
@@ -243,7 +285,7 @@ pub fn run(args: ExplainArgs) -> Result<(), String> {
         "--test",
         &entry.file,
         "--",
-        &entry.name,
+        &entry.test_name(),
     ])
     .args(["--exact", "--nocapture", "--test-threads=1"])
     .env("SYNCLAB_EXPLAIN", "1")
@@ -289,10 +331,10 @@ fn write_docs(root: &Path, all: &[Entry]) -> Result<(), String> {
     for checker in ["loom", "shuttle"] {
         for &(package, file) in &files {
             eprintln!("synclab explain --write-docs: {file}'s zoo entries under {checker}");
-            let names: Vec<&str> = all
+            let names: Vec<String> = all
                 .iter()
                 .filter(|e| e.package == package && e.file == file)
-                .map(|e| e.name.as_str())
+                .map(Entry::test_name)
                 .collect();
             let output = cargo_test(root, checker)
                 .args(["-p", package, "--test", file, "--"])
@@ -416,13 +458,29 @@ mod tests {
         let all = entries(&root).unwrap();
         assert!(all
             .iter()
-            .any(|e| e.key() == "pool::seed_cpp_wait_data_race" && e.checker == "loom"));
+            .any(|e| e.key() == "models::pool::seed::seed_cpp_wait_data_race"
+                && e.test_name() == "pool::seed::seed_cpp_wait_data_race"
+                && e.checker == "loom"));
         assert!(all
             .iter()
             .any(|e| e.key() == "ring::broken_pop_without_recheck"));
-        let text = std::fs::read_to_string(root.join("verification/tests/locks.rs")).unwrap();
-        let in_locks = text.matches("zoo_test!").count();
-        assert!(in_locks > 0);
-        assert!(all.iter().filter(|e| e.file == "locks").count() >= in_locks);
+        let mut files = Vec::new();
+        rust_files(&root.join("verification/tests/models/lock"), &mut files);
+        let in_lock: usize = files
+            .iter()
+            .map(|f| {
+                std::fs::read_to_string(f)
+                    .unwrap()
+                    .matches("zoo_test! {")
+                    .count()
+            })
+            .sum();
+        assert!(in_lock > 0);
+        assert_eq!(
+            all.iter()
+                .filter(|e| e.file == "models" && e.module.starts_with("lock::"))
+                .count(),
+            in_lock
+        );
     }
 }

@@ -131,7 +131,9 @@ pub fn write_docs(root: &Path, report_dir: &Path) -> Result<PathBuf, String> {
     let mut table = String::new();
     table.push_str("| world | model | threads | operations | bound | executions | seconds |\n|---|---|---|---|---|---|---|\n");
     let mut zoo = String::new();
-    zoo.push_str("| world | zoo entry | observed | seconds | evidence |\n|---|---|---|---|---|\n");
+    zoo.push_str(
+        "| world | zoo entry | observed | seconds | counterexample: steps shown, s to find, s to shorten | evidence |\n|---|---|---|---|---|---|\n",
+    );
     let mut tallies = Vec::new();
     for checker in ["loom", "shuttle"] {
         let path = report_dir.join(format!("{checker}.jsonl"));
@@ -156,8 +158,24 @@ pub fn write_docs(root: &Path, report_dir: &Path) -> Result<PathBuf, String> {
                 if !get(r, "schedule").is_empty() {
                     evidence.push_str(&format!(" (schedule `{}`)", get(r, "schedule")));
                 }
+                // The counterexample the entry printed (none for a blind spot's pass).
+                let shown = get(r, "counterexample_steps_shown");
+                let counterexample = if shown.is_empty() {
+                    "–".to_string()
+                } else {
+                    let secs = |key| {
+                        get(r, key)
+                            .parse::<f64>()
+                            .map_or_else(|_| "?".to_string(), |s| format!("{s:.2}"))
+                    };
+                    format!(
+                        "{shown}, {}, {}",
+                        secs("counterexample_find_seconds"),
+                        secs("counterexample_shrink_seconds")
+                    )
+                };
                 zoo.push_str(&format!(
-                    "| {} | {} | {} | {} | {} |\n",
+                    "| {} | {} | {} | {} | {counterexample} | {} |\n",
                     get(r, "world"),
                     get(r, "model"),
                     get(r, "result"),

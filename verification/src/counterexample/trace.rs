@@ -1,5 +1,5 @@
-//! One recorded execution, parsed from `synclab::sync::trace::take`'s line format, with its
-//! objects named for a reader.
+//! One recorded execution, parsed from the line format `synclab::sync::trace::record(false)`
+//! returns, with its objects named for a reader.
 
 use std::collections::HashMap;
 
@@ -230,7 +230,7 @@ fn kind(text: &str) -> Option<Kind> {
 }
 
 impl Trace {
-    /// Parses `synclab::sync::trace::take`'s output; a line it does not understand is an
+    /// Parses `synclab::sync::trace::record(false)`'s output; a line it does not understand is an
     /// error naming the line.
     pub fn parse(text: &str) -> Result<Trace, String> {
         let mut trace = Trace::default();

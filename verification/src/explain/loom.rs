@@ -134,7 +134,7 @@ fn explain<F>(
             let search = search.clone();
             on_deadlock(Some(Box::new(move |message: &str| {
                 if FailureKind::of(message) == FailureKind::Deadlock {
-                    let dump = synclab::sync::trace::take();
+                    let dump = synclab::sync::trace::record(false);
                     let seconds = (found, started.elapsed().as_secs_f64());
                     show(&name, message, &dump, search, seconds);
                     SHOWN.store(true, Ordering::Relaxed);
@@ -148,8 +148,7 @@ fn explain<F>(
                 run_body();
             });
         }));
-        let dump = synclab::sync::trace::take();
-        synclab::sync::trace::record(false);
+        let dump = synclab::sync::trace::record(false);
         let seen = failure();
         capture(false, false);
         if result.is_ok() {

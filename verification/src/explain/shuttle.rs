@@ -457,8 +457,7 @@ where
             run_body();
         })
     }));
-    let dump = synclab::sync::trace::take();
-    synclab::sync::trace::record(false);
+    let dump = synclab::sync::trace::record(false);
     let message = failure();
     capture(false, false);
     match result {
@@ -499,8 +498,7 @@ where
             run_body();
         })
     }));
-    let dump = synclab::sync::trace::take();
-    synclab::sync::trace::record(false);
+    let dump = synclab::sync::trace::record(false);
     let message = failure();
     capture(false, false);
     match result {

@@ -348,8 +348,7 @@ fn the_trace_names_objects_and_records_steps() {
             assert_eq!(named.swap(42, AcqRel), 5);
             cell.set(7);
             futex::wake_one(&flag);
-            let dump = synclab::sync::trace::take();
-            synclab::sync::trace::record(false);
+            let dump = synclab::sync::trace::record(false);
             let mut trace = Trace::parse(&dump).expect("the trace parses");
             trace.name_objects(&mut Sources::new());
             let names: Vec<&str> = trace.objects.iter().map(|o| o.name.as_str()).collect();
@@ -398,7 +397,7 @@ fn replay_runs_the_schedule_it_is_given() {
         .expect("docs/zoo.md is readable");
     let block = synclab_verification::zoo_docs::block_in(
         &docs,
-        "futex_model::scope_mismatch_loses_the_wakeup",
+        "models::futex_model::scope_mismatch_loses_the_wakeup",
     )
     .expect("docs/zoo.md shows the scope mismatch");
     let replay = block

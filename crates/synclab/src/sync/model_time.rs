@@ -26,12 +26,6 @@ impl Instant {
         self.saturating_duration_since(earlier)
     }
 
-    /// Time from `earlier` to `self`, or `None` if `earlier` is later.
-    #[inline]
-    pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
-        self.0.checked_sub(earlier.0)
-    }
-
     /// Time from `earlier` to `self`, or zero if `earlier` is later.
     #[inline]
     pub fn saturating_duration_since(&self, earlier: Instant) -> Duration {
@@ -48,12 +42,6 @@ impl Instant {
     #[inline]
     pub fn checked_add(&self, duration: Duration) -> Option<Instant> {
         self.0.checked_add(duration).map(Instant)
-    }
-
-    /// `self - duration`, or `None` if it would precede the clock's origin.
-    #[inline]
-    pub fn checked_sub(&self, duration: Duration) -> Option<Instant> {
-        self.0.checked_sub(duration).map(Instant)
     }
 }
 
@@ -74,7 +62,9 @@ impl AddAssign<Duration> for Instant {
 impl Sub<Duration> for Instant {
     type Output = Instant;
     fn sub(self, duration: Duration) -> Instant {
-        self.checked_sub(duration)
+        self.0
+            .checked_sub(duration)
+            .map(Instant)
             .expect("overflow when subtracting duration from instant")
     }
 }

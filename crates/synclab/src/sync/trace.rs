@@ -52,20 +52,16 @@ pub fn note(text: impl fmt::Display) {
     let _ = text;
 }
 
-/// Starts recording a fresh execution on this OS thread (`true`, dropping what was recorded),
-/// or stops recording (`false`). Used by the verification harness, not part of the API.
+/// The harness's one switch (not part of the API): `record(true)` starts recording a fresh
+/// execution on this OS thread, dropping what was recorded, and returns an empty string;
+/// `record(false)` stops recording and returns the execution recorded, one record per line (a
+/// format private to this crate and the verification harness, which parses it).
 #[cfg(any(synclab_loom, synclab_shuttle))]
 #[doc(hidden)]
-pub fn record(on: bool) {
+pub fn record(on: bool) -> String {
+    let recorded = if on { String::new() } else { recorder::dump() };
     recorder::set_recording(on);
-}
-
-/// The execution recorded so far on this OS thread, one record per line (a format private to
-/// this crate and the verification harness, which parses it). Not part of the API.
-#[cfg(any(synclab_loom, synclab_shuttle))]
-#[doc(hidden)]
-pub fn take() -> String {
-    recorder::dump()
+    recorded
 }
 
 /// The recorder behind the checkers' primitives: one execution's steps, kept per OS thread
