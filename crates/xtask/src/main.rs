@@ -1,7 +1,8 @@
 //! Project automation. Run through the cargo alias: `cargo xtask <command>`.
 //!
 //! ```text
-//! cargo xtask test [--no-install]  fmt, clippy, rustdoc -D warnings and the link check, cargo
+//! cargo xtask test [--no-install]  fmt, clippy (plain, and under each checker), rustdoc
+//!                                  -D warnings and the link check, cargo
 //!                                  test, the downstream example, a publish
 //!                                  dry run of the two published crates, MSRV check,
 //!                                  loom suite, shuttle suite, Miri (installing the nightly Miri
@@ -247,6 +248,8 @@ fn test(root: &Path, args: &[String]) -> Result<(), String> {
                 "warnings",
             ]),
         ),
+        checker_clippy(root, "loom"),
+        checker_clippy(root, "shuttle"),
         docs_stage(root),
         run(
             root,
@@ -284,6 +287,20 @@ fn test(root: &Path, args: &[String]) -> Result<(), String> {
         elapsed: Duration::ZERO,
     }));
     summary(&stages)
+}
+
+/// clippy over the code that only a checker build compiles: the library's world switch under
+/// `--cfg synclab_<checker>` and the verification harness with its models.
+fn checker_clippy(root: &Path, checker: &str) -> Stage {
+    run(
+        root,
+        &format!("clippy -D warnings under {checker} (library, harness, models)"),
+        cargo()
+            .args(["clippy", "-p", "synclab", "-p", "synclab-verification"])
+            .args(["--lib", "--test", "models", "--", "-D", "warnings"])
+            .env("RUSTFLAGS", format!("--cfg synclab_{checker}"))
+            .env("CARGO_TARGET_DIR", root.join("target").join(checker)),
+    )
 }
 
 /// A publish dry run of both crates in one call: cargo packages synclab first and verifies the

@@ -25,11 +25,14 @@ thread_local! {
     static PANIC: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
     /// Called with a deadlock's message, from the hook, before anything unwinds (loom may abort
     /// the process while unwinding a deadlock: loom#291).
-    static ON_DEADLOCK: RefCell<Option<Box<dyn FnOnce(&str)>>> = const { RefCell::new(None) };
+    static ON_DEADLOCK: RefCell<Option<DeadlockHook>> = const { RefCell::new(None) };
 }
 
+/// What the hook calls with a deadlock's message.
+pub(crate) type DeadlockHook = Box<dyn FnOnce(&str)>;
+
 /// Sets what the hook calls when the checker reports a deadlock (see `ON_DEADLOCK`).
-pub(crate) fn on_deadlock(callback: Option<Box<dyn FnOnce(&str)>>) {
+pub(crate) fn on_deadlock(callback: Option<DeadlockHook>) {
     ON_DEADLOCK.with(|c| *c.borrow_mut() = callback);
 }
 

@@ -258,31 +258,12 @@ where
         v
     };
     for scheduler in schedulers {
-        let log = Arc::new(Mutex::new(Log::default()));
-        let logged = Logged {
-            inner: scheduler,
-            log: Arc::clone(&log),
-        };
-        let run_body = Arc::clone(&body);
-        capture(true, false);
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            Runner::new(logged, config(model)).run(move || {
-                new_execution();
-                run_body();
-            })
-        }));
-        let message = failure();
-        capture(false, false);
+        let (result, message, failing) = run_logged(model, &body, scheduler, false);
         match result {
             Ok(n) => total += n,
             Err(payload) => {
                 let found = started.elapsed().as_secs_f64();
                 if wanted() {
-                    let failing = log
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .current
-                        .clone();
                     explain(model, &body, failing, message.unwrap_or_default(), found);
                 }
                 resume_unwind(payload);
@@ -290,6 +271,45 @@ where
         }
     }
     total
+}
+
+/// The outcome of one shuttle run: its executions or the panic that ended it.
+type RunResult = std::thread::Result<usize>;
+
+/// Runs `body` under `scheduler` with the panic captured (`silent`: not printed): how the run
+/// ended, the failure message if one was captured, and the schedule of the last execution
+/// (the failing one, if it failed).
+fn run_logged<F, S>(
+    model: &Model,
+    body: &Arc<F>,
+    scheduler: S,
+    silent: bool,
+) -> (RunResult, Option<String>, Recorded)
+where
+    F: Fn() + Send + Sync + 'static,
+    S: Scheduler + 'static,
+{
+    let log = Arc::new(Mutex::new(Log::default()));
+    let logged = Logged {
+        inner: scheduler,
+        log: Arc::clone(&log),
+    };
+    let run_body = Arc::clone(body);
+    capture(true, silent);
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        Runner::new(logged, config(model)).run(move || {
+            new_execution();
+            run_body();
+        })
+    }));
+    let message = failure();
+    capture(false, false);
+    let last = log
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .current
+        .clone();
+    (result, message, last)
 }
 
 /// Runs `plan` once (silently); the schedule it took if it failed like `target`.
@@ -318,28 +338,8 @@ where
     F: Fn() + Send + Sync + 'static,
     S: Scheduler + 'static,
 {
-    let log = Arc::new(Mutex::new(Log::default()));
-    let logged = Logged {
-        inner: scheduler,
-        log: Arc::clone(&log),
-    };
-    let run_body = Arc::clone(body);
-    capture(true, true);
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        Runner::new(logged, config(model)).run(move || {
-            new_execution();
-            run_body();
-        })
-    }));
-    let message = failure();
-    capture(false, false);
-    match (result, message) {
-        (Err(_), Some(m)) if signature(&m) == *target => Some(
-            log.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .current
-                .clone(),
-        ),
+    match run_logged(model, body, scheduler, true) {
+        (Err(_), Some(m), failing) if signature(&m) == *target => Some(failing),
         _ => None,
     }
 }

@@ -16,7 +16,7 @@ use super::trace::recorder::{Kind, Op, Origin, Step};
 #[cfg(not(synclab_loom))]
 type Inner<T> = core::cell::UnsafeCell<T>;
 #[cfg(synclab_loom)]
-type Inner<T> = super::world::RawCell<T>;
+type Inner<T> = super::world::RawUnsafeCell<T>;
 
 /// A `core::cell::UnsafeCell` with loom's `with` / `with_mut` access API (loom's own cell, with
 /// each access recorded, under `--cfg synclab_loom`).

@@ -3,7 +3,7 @@
 pub(crate) use loom as raw_root;
 /// The checker's own primitives, which `traced.rs` wraps (module aliases: what they hold is
 /// loom's, public in loom, and re-exported from `crate::sync` through the wrappers).
-pub(crate) use loom::cell::UnsafeCell as RawCell;
+pub(crate) use loom::cell::UnsafeCell as RawUnsafeCell;
 pub(crate) use loom::sync as raw_sync;
 pub(crate) use loom::sync::atomic as raw_atomic;
 pub(crate) use loom::thread as raw_thread;
