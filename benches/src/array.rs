@@ -226,7 +226,7 @@ pub fn counted_ops() -> Vec<CountedOp> {
 fn counted_array<A: SharedArray<u64>>(contender: &'static str, role: Role) -> CountedOp {
     fn run<A: SharedArray<u64>>(n: u64, region: Region<'_>) {
         let n = usize::try_from(n).expect("a counted run fits in memory");
-        let array = A::with_len(n);
+        let array = A::with_len(n).expect("the array allocates");
         let mut ok = true;
         region(&mut || {
             for i in 0..n {
@@ -280,8 +280,8 @@ fn array_pingpong<A: SharedArray<u64> + 'static>(
 ) -> Measurement {
     let n = rounds as usize;
     // One spare slot: the stop signal, when the caller stops early.
-    let there = Arc::new(A::with_len(n + 1));
-    let back = Arc::new(A::with_len(n));
+    let there = Arc::new(A::with_len(n + 1).expect("the array allocates"));
+    let back = Arc::new(A::with_len(n).expect("the array allocates"));
     let stop = Arc::new(AtomicBool::new(false));
     let peer = {
         let (there, back, stop) = (Arc::clone(&there), Arc::clone(&back), Arc::clone(&stop));
@@ -409,7 +409,7 @@ fn wake_latency<A: SharedArray<u64> + 'static>(p: &Params) -> Measurement {
     } else {
         p.pick(50, 200)
     };
-    let array = Arc::new(A::with_len(rounds));
+    let array = Arc::new(A::with_len(rounds).expect("the array allocates"));
     let reader_side = Arc::clone(&array);
     latency_rounds(
         rounds,
@@ -444,7 +444,7 @@ fn futex_wake_latency(p: &Params) -> Measurement {
 
 fn throughput<A: SharedArray<u64> + 'static>(p: &Params) -> Measurement {
     let n: usize = p.pick(50_000, 300_000);
-    let array = Arc::new(A::with_len(n));
+    let array = Arc::new(A::with_len(n).expect("the array allocates"));
     let reader = {
         let array = Arc::clone(&array);
         std::thread::spawn(move || {
@@ -503,7 +503,7 @@ fn idle_cpu_floor(p: &Params) -> Measurement {
 }
 
 fn idle_cpu<A: SharedArray<u64> + 'static>(p: &Params) -> Measurement {
-    let array = Arc::new(A::with_len(1));
+    let array = Arc::new(A::with_len(1).expect("the array allocates"));
     let readers: Vec<_> = (0..p.threads.max(1))
         .map(|_| {
             let array = Arc::clone(&array);

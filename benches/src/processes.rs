@@ -41,7 +41,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use synclab::array::{LanedArray, LockFreeArray};
+use synclab::array::{LanedArray, LockFreeArray, SharedArray};
 use synclab::queue::{ArrayQueue, BlockingQueue, Duplex};
 use synclab::shm::Region as _;
 use synclab::shm::{

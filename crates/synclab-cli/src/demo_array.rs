@@ -115,7 +115,8 @@ pub fn run(args: ArrayArgs) -> Result<(), String> {
     let penalty = Duration::from_millis(args.penalty_ms);
     match args.implementation {
         ArrayImpl::Polling => {
-            let array = PollingArray::<Stamped, StdFamily>::with_penalty(args.len, penalty);
+            let array = PollingArray::<Stamped, StdFamily>::with_penalty(args.len, penalty)
+                .map_err(|e| e.to_string())?;
             demo(
                 &args,
                 "PollingArray<std> (the seed's design)",
@@ -133,19 +134,19 @@ pub fn run(args: ArrayArgs) -> Result<(), String> {
         ArrayImpl::Std => demo(
             &args,
             "CondvarArray<StdFamily>",
-            CondvarArray::<Stamped, StdFamily>::with_len(args.len),
+            CondvarArray::<Stamped, StdFamily>::with_len(args.len).map_err(|e| e.to_string())?,
             announce_then_wait,
         ),
         ArrayImpl::Futex => demo(
             &args,
             "CondvarArray<FutexFamily>",
-            CondvarArray::<Stamped, FutexFamily>::with_len(args.len),
+            CondvarArray::<Stamped, FutexFamily>::with_len(args.len).map_err(|e| e.to_string())?,
             announce_then_wait,
         ),
         ArrayImpl::Lockfree => demo(
             &args,
             "LockFreeArray",
-            LockFreeArray::<Stamped>::with_len(args.len),
+            LockFreeArray::<Stamped>::with_len(args.len).map_err(|e| e.to_string())?,
             announce_then_wait,
         ),
     }

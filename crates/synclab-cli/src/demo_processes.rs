@@ -8,7 +8,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use synclab::array::{CondvarArray, LockFreeArray, SlotWaitError};
+use synclab::array::{CondvarArray, LockFreeArray, SharedArray, SlotWaitError};
 use synclab::fault::{Dying, PublishStep};
 use synclab::lock::{RobustFamily, RobustMutex};
 use synclab::queue::{ArrayQueue, BlockingQueue};
@@ -104,7 +104,7 @@ trait ProcArray: synclab::shm::Design {
 impl ProcArray for ShmArray {
     const NAME: &'static str = "LockFreeArray<Shm>";
     fn publish(&self, i: usize, v: Stamped) -> Result<(), String> {
-        LockFreeArray::publish(self, i, v).map_err(|e| e.to_string())
+        SharedArray::publish(self, i, v).map_err(|e| e.to_string())
     }
     fn publish_dying(&self, i: usize, v: Stamped) -> Result<&'static str, String> {
         self.run_dying((i, v, PublishStep::AfterClaim))
@@ -126,17 +126,19 @@ impl ProcArray for ShmArray {
 impl ProcArray for ShmCondvarArray {
     const NAME: &'static str = "CondvarArray<RobustFamily<Shm>, Shm>";
     fn publish(&self, i: usize, v: Stamped) -> Result<(), String> {
-        CondvarArray::publish(self, i, v).map_err(|e| e.to_string())
+        SharedArray::publish(self, i, v).map_err(|e| e.to_string())
     }
     fn publish_dying(&self, i: usize, v: Stamped) -> Result<&'static str, String> {
         self.run_dying((i, v)).map_err(|e| e.to_string())?;
         Ok("wrote index {i} under the lock and is killed (SIGKILL) holding it")
     }
     fn is_published(&self, i: usize) -> Result<bool, String> {
-        Ok(self.try_get(i).map_err(|e| e.to_string())?.is_some())
+        Ok(SharedArray::try_get(self, i)
+            .map_err(|e| e.to_string())?
+            .is_some())
     }
     fn wait(&self, i: usize) -> Result<Stamped, Option<String>> {
-        CondvarArray::wait(self, i).map_err(|e| Some(e.to_string()))
+        SharedArray::wait(self, i).map_err(|e| Some(e.to_string()))
     }
 }
 
@@ -286,7 +288,7 @@ fn array_parent<A: ProcArray<Params = u64>>(
     delay_ms: u64,
     die_at: Option<usize>,
 ) -> Result<(), String> {
-    let condvar = A::NAME != ShmArray::NAME;
+    let condvar = <A as ProcArray>::NAME != <ShmArray as ProcArray>::NAME;
     let flag: Vec<String> = if condvar {
         vec!["--condvar".into()]
     } else {
@@ -379,7 +381,11 @@ fn pool_worker(args: &ChildArgs) -> Result<(), String> {
             &format!("Worker {me}"),
             &format!("doing {job} work"),
         );
-        let _ = results.publish(job as usize, [u64::from(std::process::id()), now_ns()]);
+        let _ = SharedArray::publish(
+            &*results,
+            job as usize,
+            [u64::from(std::process::id()), now_ns()],
+        );
         mark(0);
     }
     Ok(())

@@ -21,7 +21,7 @@
 use core::fmt;
 use core::mem::MaybeUninit;
 
-use synclab::array::{IndexError, PublishError, SharedArray};
+use synclab::array::{IndexError, LenError, PublishError, SharedArray};
 use synclab::sync::atomic::{AtomicU32, Ordering::*};
 use synclab::sync::{futex, UnsafeCell};
 
@@ -322,8 +322,8 @@ pub struct UnannouncedSleepArray<T>(Flawed<T>);
 
 impl<T: Clone + Send + Sync> SharedArray<T> for UnannouncedSleepArray<T> {
     const NAME: &'static str = "zoo-unannounced-sleep";
-    fn with_len(len: usize) -> Self {
-        Self(Flawed::new(len, Flaw::UnannouncedSleep))
+    fn with_len(len: usize) -> Result<Self, LenError> {
+        Ok(Self(Flawed::new(len, Flaw::UnannouncedSleep)))
     }
     fn len(&self) -> usize {
         self.0.slots.len()

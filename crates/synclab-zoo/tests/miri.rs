@@ -30,7 +30,7 @@ fn notify_until(done: &AtomicBool, notify: impl Fn()) {
 
 #[test]
 fn unannounced_sleep_array() {
-    let a = Arc::new(zoo::array::UnannouncedSleepArray::<String>::with_len(2));
+    let a = Arc::new(zoo::array::UnannouncedSleepArray::<String>::with_len(2).unwrap());
     let reader = {
         let a = Arc::clone(&a);
         // Polls with try_get (never sleeps, so the lost wakeup cannot happen).

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use synclab::array::{CondvarArray, IndexError, LockFreeArray, PollingArray, SharedArray};
+use synclab::array::{
+    CondvarArray, IndexError, LenError, LockFreeArray, PollingArray, SharedArray,
+};
 use synclab::lock::StdFamily;
 
 /// The polling design under test sleeps its default penalty (1 ms) per look.
@@ -19,7 +21,7 @@ type CondvarStd<T> = CondvarArray<T, StdFamily>;
 #[test]
 fn polling_penalty_is_configurable_and_observed() {
     let a: Arc<PollingArray<u32>> =
-        Arc::new(PollingArray::with_penalty(1, Duration::from_micros(200)));
+        Arc::new(PollingArray::with_penalty(1, Duration::from_micros(200)).unwrap());
     let reader = {
         let a = Arc::clone(&a);
         thread::spawn(move || {
@@ -43,7 +45,7 @@ fn polling_penalty_is_configurable_and_observed() {
 
 #[test]
 fn lock_free_references_stay_valid_while_borrowed() {
-    let a = LockFreeArray::with_len(2);
+    let a = LockFreeArray::with_len(2).unwrap();
     a.publish(0, String::from("kept")).unwrap();
     let r = a.get_ref(0).unwrap().unwrap();
     a.publish(1, String::from("other")).unwrap(); // publishing elsewhere does not move it
@@ -52,16 +54,36 @@ fn lock_free_references_stay_valid_while_borrowed() {
     assert_eq!(a.get_ref(7), Err(IndexError::new(7, 2)));
 }
 
+/// A length the address space cannot hold, and one the allocator refuses: typed errors, no
+/// abort (the conformance suite checks `usize::MAX` for every design).
+#[test]
+fn lengths_that_cannot_be_allocated_are_errors() {
+    let padded = std::mem::size_of::<[u8; 64]>();
+    let too_large = isize::MAX as usize / padded + 1;
+    assert!(matches!(
+        LockFreeArray::<u8>::with_len(too_large),
+        Err(LenError::TooLarge { requested, max }) if requested == too_large && max < too_large
+    ));
+    // Fits the address space on paper, but no allocator grants 2^63 bytes.
+    let refused = isize::MAX as usize / padded;
+    assert!(matches!(
+        LockFreeArray::<u8>::with_len(refused),
+        Err(LenError::AllocationFailed { requested, .. }) if requested == refused
+    ));
+    let e = PollingArray::<u8>::with_penalty(usize::MAX, Duration::ZERO).unwrap_err();
+    assert!(e.to_string().contains("exceeds"), "{e}");
+}
+
 #[test]
 fn debug_shows_shape_only() {
-    let a: LockFreeArray<u8> = LockFreeArray::with_len(3);
+    let a: LockFreeArray<u8> = LockFreeArray::with_len(3).unwrap();
     assert_eq!(format!("{a:?}"), "LockFreeArray { len: 3, .. }");
-    let c: CondvarStd<u8> = CondvarArray::with_len(2);
+    let c: CondvarStd<u8> = CondvarArray::with_len(2).unwrap();
     assert_eq!(
         format!("{c:?}"),
         "CondvarArray { family: \"std\", len: 2, .. }"
     );
-    let p: Polling<u8> = PollingArray::with_len(1);
+    let p: Polling<u8> = PollingArray::with_len(1).unwrap();
     assert!(format!("{p:?}").starts_with("PollingArray { family: \"std\", len: 1"));
 }
 
@@ -71,7 +93,7 @@ mod lanes {
     use std::sync::{Arc, Barrier};
     use std::thread;
 
-    use synclab::array::{LaneError, LanedArray, PublishError};
+    use synclab::array::{LaneError, LanedArray, LenError, PublishError};
     use synclab::shm::Heap;
 
     type Laned<T> = LanedArray<T, Heap>;
@@ -85,7 +107,7 @@ mod lanes {
         for lanes in [0, 3, 6, 17, 32, usize::MAX] {
             assert_eq!(
                 Laned::<u64>::with_lanes(8, lanes).err(),
-                Some(LaneError::LaneCount { lanes })
+                Some(LenError::LaneCount { lanes })
             );
         }
         let a = Laned::<u64>::with_lanes(8, 4).unwrap();
@@ -100,7 +122,11 @@ mod lanes {
                 lanes: 4
             })
         );
-        assert!(LaneError::LaneCount { lanes: 3 }
+        assert!(matches!(
+            Laned::<u64>::with_lanes(usize::MAX, 1),
+            Err(LenError::TooLarge { .. })
+        ));
+        assert!(LenError::LaneCount { lanes: 3 }
             .to_string()
             .contains("power of two"));
     }

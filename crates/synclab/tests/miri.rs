@@ -192,7 +192,7 @@ fn blocking_queue_handoff_and_close() {
 #[test]
 fn lock_free_array_publish_wait() {
     use synclab::array::{LockFreeArray, SharedArray};
-    let a = Arc::new(LockFreeArray::<String>::with_len(2));
+    let a = Arc::new(LockFreeArray::<String>::with_len(2).unwrap());
     let readers: Vec<_> = (0..2)
         .map(|i| {
             let a = Arc::clone(&a);
@@ -612,7 +612,7 @@ mod drops {
     fn lock_free_array_drops_every_element_when_one_panics() {
         for panicking in 0..3 {
             let drops = Arc::new(AtomicUsize::new(0));
-            let a = LockFreeArray::<Noisy>::with_len(4);
+            let a = LockFreeArray::<Noisy>::with_len(4).unwrap();
             for i in 0..3 {
                 a.publish(i, noisy(&drops, i == panicking)).ok().unwrap();
             }

@@ -6,7 +6,7 @@
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use synclab::array::{LockFreeArray, SlotWaitError};
+use synclab::array::{LockFreeArray, SharedArray, SlotWaitError};
 use synclab::queue::MpmcQueue;
 use synclab::shm::{OpenError, Segment, SegmentOptions, Shared, Shm, StaleCheck};
 

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use process::{describe, read_instruction, report, Peer, ROLE_ENV};
 #[cfg(target_os = "linux")]
 use synclab::{
-    array::{CondvarArray, LanedArray, LockFreeArray},
+    array::{CondvarArray, LanedArray, LockFreeArray, SharedArray},
     lock::{Condvar, FutexMutex, RobustFamily, RobustMutex},
     queue::{ArrayQueue, BlockingQueue, Duplex, MpmcQueue},
     shm::{Design, InSegment, SegmentOptions, Shared, Shm},
@@ -321,12 +321,12 @@ fn main() -> ExitCode {
     let designs: [(&str, Run); 8] = [
         (ShmMutex::NAME, fuzz::<ShmMutex>),
         (Cv::NAME, fuzz::<Cv>),
-        (ClaimArray::NAME, fuzz::<ClaimArray>),
+        (<ClaimArray as Fuzzed>::NAME, fuzz::<ClaimArray>),
         (Laned::NAME, fuzz::<Laned>),
         (Ring::NAME, fuzz::<Ring>),
         (Queue::NAME, fuzz::<Queue>),
         (Blocking::NAME, fuzz::<Blocking>),
-        (CvArray::NAME, fuzz::<CvArray>),
+        (<CvArray as Fuzzed>::NAME, fuzz::<CvArray>),
     ];
     let (mut passed, mut failed) = (0, 0);
     for (name, run) in designs {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 #[cfg(target_os = "linux")]
 use synclab::{
-    array::{CondvarArray, LanedArray, LockFreeArray, PublishError, SlotWaitError},
+    array::{CondvarArray, LanedArray, LockFreeArray, PublishError, SharedArray, SlotWaitError},
     fault::{DuplexStep, Dying, PublishStep, QueueStep},
     lock::{RobustFamily, RobustMutex},
     queue::{ArrayQueue, BlockingQueue, Duplex, SpinRecvError},
@@ -429,16 +429,35 @@ fn publisher_killed(i: usize, step: PublishStep) -> Result<Duration, String> {
     kill(child)?;
     let killed = Instant::now();
     let reader = Shared::<ShmArray>::open(&name, &options()).map_err(|e| e.to_string())?;
-    let (first, republished, after) = within(move || {
+    let (first, detect, timed, republished, waited, after) = within(move || {
         let first = reader.wait_checked(0);
-        // The slot may be published again, and then reads normally.
-        let republished = reader.publish(0, 7);
-        (first, republished, reader.wait_checked(0))
+        let detect = killed.elapsed();
+        // The trait's waits do not report the death: a timed one times out on the abandoned
+        // slot, and one without a deadline waits until a survivor publishes it again, after
+        // which the slot reads normally.
+        let timed = reader.wait_timeout(0, Duration::from_millis(2));
+        let (republished, waited) = std::thread::scope(|s| {
+            let survivor = s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(1));
+                reader.publish(0, 7)
+            });
+            let waited = reader.wait(0);
+            (survivor.join().unwrap(), waited)
+        });
+        (
+            first,
+            detect,
+            timed,
+            republished,
+            waited,
+            reader.wait_checked(0),
+        )
     })?;
-    let detect = killed.elapsed();
     drop(a);
-    match (first, republished, after) {
-        (Err(SlotWaitError::PublisherDied { index: 0 }), Ok(()), Ok(7)) => Ok(detect),
+    match (first, timed, republished, waited, after) {
+        (Err(SlotWaitError::PublisherDied { index: 0 }), Ok(None), Ok(()), Ok(7), Ok(7)) => {
+            Ok(detect)
+        }
         other => Err(format!("unexpected: {other:?}")),
     }
 }

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use process::{describe, read_instruction, report, wait_pid, Peer, ROLE_ENV};
 #[cfg(target_os = "linux")]
 use synclab::{
-    array::{CondvarArray, LanedArray, LockFreeArray},
+    array::{CondvarArray, LanedArray, LockFreeArray, SharedArray},
     lock::{Condvar, RobustFamily, RobustMutex},
     queue::{ArrayQueue, BlockingQueue, Duplex, MpmcQueue},
     shm::{InSegment, OpenError, Segment, SegmentOptions, Shared, Shm},

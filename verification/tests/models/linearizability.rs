@@ -294,7 +294,7 @@ fn check_array<A: SharedArray<u64> + 'static>(name: &'static str) {
         .check(move || {
             let seed = s.fetch_add(1, Relaxed);
             let verdict = array_history(
-                A::with_len(LEN),
+                A::with_len(LEN).unwrap(),
                 LEN,
                 THREADS,
                 OPS,

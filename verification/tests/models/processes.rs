@@ -171,7 +171,7 @@ fn mutex_holder_killed_two_survivors_race_the_takeover() {
 /// slot itself and reads it back.
 fn publisher_death(step: PublishStep) {
     let kernel = Kernel::new();
-    let a = Arc::new(LockFreeArray::<u32, ModelShm>::with_len_in(1));
+    let a = Arc::new(LockFreeArray::<u32, ModelShm>::with_len(1).unwrap());
     let victim = {
         let (a, kernel) = (Arc::clone(&a), Arc::clone(&kernel));
         thread::spawn(move || {
@@ -217,7 +217,7 @@ fn publisher_killed_after_write_reader_gets_publisher_died() {
 /// reads its own value back. 2 threads, exhaustive under loom: 415 executions, 0.05 s.
 fn condvar_publisher_death() {
     let kernel = Kernel::new();
-    let a = Arc::new(ModelCondvarArray::with_len(1));
+    let a = Arc::new(ModelCondvarArray::with_len(1).unwrap());
     let victim = {
         let (a, kernel) = (Arc::clone(&a), Arc::clone(&kernel));
         thread::spawn(move || {

@@ -5,7 +5,7 @@ use core::fmt;
 use core::mem::MaybeUninit;
 use core::time::Duration;
 
-use super::{IndexError, PublishError, SharedArray};
+use super::{IndexError, LenError, PublishError, SharedArray};
 use crate::lock::LockFamily;
 use crate::shm::{Heap, HeapMemory, Memory, Region};
 use crate::sync::atomic::{AtomicU32, Ordering::*};
@@ -82,13 +82,14 @@ impl<T> LockedSlot<T> {
 /// use synclab::lock::StdFamily;
 /// use synclab::sync::{thread, Arc};
 ///
-/// let array: Arc<CondvarArray<u64, StdFamily>> = Arc::new(CondvarArray::with_len(3));
+/// let array: Arc<CondvarArray<u64, StdFamily>> = Arc::new(CondvarArray::with_len(3)?);
 /// let reader = {
 ///     let array = Arc::clone(&array);
 ///     thread::spawn(move || array.wait(2))
 /// };
 /// array.publish(2, 42).unwrap();
 /// assert_eq!(reader.join().unwrap(), Ok(42));
+/// # Ok::<(), synclab::array::LenError>(())
 /// ```
 pub struct CondvarArray<T: Send, F: LockFamily, M: Memory = Heap> {
     state: M::Region<Monitor<F>, LockedSlot<T>>,
@@ -100,21 +101,6 @@ unsafe impl<T: Send, F: LockFamily, M: Memory> Send for CondvarArray<T, F, M> {}
 // SAFETY: every access to a slot happens under the monitor's lock, so slots are handed between
 // threads one holder at a time (`T: Send`), and readers clone through `&T` (`T: Sync`).
 unsafe impl<T: Send + Sync, F: LockFamily, M: Memory> Sync for CondvarArray<T, F, M> {}
-
-impl<T: Send, F: LockFamily, M: HeapMemory> CondvarArray<T, F, M> {
-    /// An array of `len` empty slots in heap memory `M`.
-    fn with_len_in(len: usize) -> Self {
-        Self {
-            state: M::region(
-                Monitor {
-                    sleepers: F::mutex(0),
-                    published: F::condvar(),
-                },
-                (0..len).map(LockedSlot::empty).collect(),
-            ),
-        }
-    }
-}
 
 impl<T: Send, F: LockFamily, M: Memory> CondvarArray<T, F, M> {
     /// Builds the array over a region (a segment's, in `segment.rs`).
@@ -129,12 +115,17 @@ where
     F: LockFamily,
     M: Memory,
 {
-    fn monitor(&self) -> &Monitor<F> {
+    pub(super) fn monitor(&self) -> &Monitor<F> {
         self.state.header()
     }
 
-    fn slots(&self) -> &[LockedSlot<T>] {
+    pub(super) fn slots(&self) -> &[LockedSlot<T>] {
         self.state.elems()
+    }
+
+    /// Takes the monitor's lock.
+    pub(super) fn lock_monitor(&self) -> F::Guard<'_, usize> {
+        F::lock(&self.monitor().sleepers)
     }
 
     /// The value of `slot` if it is published.
@@ -142,7 +133,7 @@ where
     /// # Safety
     ///
     /// The caller must hold the monitor's lock.
-    unsafe fn read(slot: &LockedSlot<T>) -> Option<T> {
+    pub(super) unsafe fn read(slot: &LockedSlot<T>) -> Option<T> {
         // Relaxed: under the lock, which orders the publisher's writes before us.
         if slot.ready.load(Relaxed) == 0 {
             return None;
@@ -157,7 +148,7 @@ where
     /// Sleeps on the condvar until the slot is published, or until `deadline` (if any)
     /// passes: then `None` (after one last look under the lock).
     #[cold]
-    fn wait_slow<'a>(
+    pub(super) fn wait_slow<'a>(
         &'a self,
         slot: &LockedSlot<T>,
         mut guard: F::Guard<'a, usize>,
@@ -183,22 +174,6 @@ where
         }
     }
 
-    /// The number of slots.
-    pub fn len(&self) -> usize {
-        self.slots().len()
-    }
-
-    /// Whether the array has no slots.
-    pub fn is_empty(&self) -> bool {
-        self.slots().is_empty()
-    }
-
-    /// Fills slot `index` and wakes its readers (the algorithm behind
-    /// [`SharedArray::publish`], in any memory).
-    pub fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
-        self.publish_until::<false>(index, value)
-    }
-
     /// `publish`, stopping for good with the value written but not marked ready if
     /// `DIE_AFTER_WRITE` (fault injection).
     pub(super) fn publish_until<const DIE_AFTER_WRITE: bool>(
@@ -206,7 +181,7 @@ where
         index: usize,
         value: T,
     ) -> Result<(), PublishError<T>> {
-        let value = PublishError::check_index(index, self.len(), value)?;
+        let value = PublishError::check_index(index, self.slots().len(), value)?;
         let slot = &self.slots()[index];
         let guard = F::lock(&self.monitor().sleepers);
         // Relaxed: under the lock.
@@ -230,39 +205,52 @@ where
         }
         Ok(())
     }
+}
 
-    /// A clone of slot `index`'s value if it is published; never blocks (but for the lock).
-    pub fn try_get(&self, index: usize) -> Result<Option<T>, IndexError> {
-        IndexError::check(index, self.len())?;
-        let _guard = F::lock(&self.monitor().sleepers);
-        // SAFETY: we hold the lock.
-        Ok(unsafe { Self::read(&self.slots()[index]) })
-    }
+/// The [`SharedArray`] methods of [`CondvarArray`], the same in every memory (the constructor
+/// is each memory's).
+macro_rules! condvar_array_ops {
+    () => {
+        const NAME: &'static str = "condvar";
 
-    /// Blocks until slot `index` is published and returns a clone of its value.
-    #[inline]
-    pub fn wait(&self, index: usize) -> Result<T, IndexError> {
-        IndexError::check(index, self.len())?;
-        let slot = &self.slots()[index];
-        let guard = F::lock(&self.monitor().sleepers);
-        // SAFETY: we hold the lock.
-        if let Some(value) = unsafe { Self::read(slot) } {
-            return Ok(value);
+        fn len(&self) -> usize {
+            self.slots().len()
         }
-        match self.wait_slow(slot, guard, None) {
-            Some(value) => Ok(value),
-            None => unreachable!("a wait without a deadline does not time out"),
-        }
-    }
 
-    /// As [`wait`](Self::wait), for at most `timeout`: `Ok(None)` if the slot was still empty
-    /// when it passed.
-    pub fn wait_timeout(&self, index: usize, timeout: Duration) -> Result<Option<T>, IndexError> {
-        IndexError::check(index, self.len())?;
-        let slot = &self.slots()[index];
-        let guard = F::lock(&self.monitor().sleepers);
-        Ok(self.wait_slow(slot, guard, Instant::now().checked_add(timeout)))
-    }
+        fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
+            self.publish_until::<false>(index, value)
+        }
+
+        /// Never blocks, but for the lock.
+        fn try_get(&self, index: usize) -> Result<Option<T>, IndexError> {
+            IndexError::check(index, self.slots().len())?;
+            let _guard = self.lock_monitor();
+            // SAFETY: we hold the lock.
+            Ok(unsafe { Self::read(&self.slots()[index]) })
+        }
+
+        #[inline]
+        fn wait(&self, index: usize) -> Result<T, IndexError> {
+            IndexError::check(index, self.slots().len())?;
+            let slot = &self.slots()[index];
+            let guard = self.lock_monitor();
+            // SAFETY: we hold the lock.
+            if let Some(value) = unsafe { Self::read(slot) } {
+                return Ok(value);
+            }
+            match self.wait_slow(slot, guard, None) {
+                Some(value) => Ok(value),
+                None => unreachable!("a wait without a deadline does not time out"),
+            }
+        }
+
+        fn wait_timeout(&self, index: usize, timeout: Duration) -> Result<Option<T>, IndexError> {
+            IndexError::check(index, self.slots().len())?;
+            let slot = &self.slots()[index];
+            let guard = self.lock_monitor();
+            Ok(self.wait_slow(slot, guard, Instant::now().checked_add(timeout)))
+        }
+    };
 }
 
 /// In any heap memory: the heap, or a model of a segment (whose family is then
@@ -273,32 +261,20 @@ where
     F: LockFamily,
     M: HeapMemory,
 {
-    const NAME: &'static str = "condvar";
-
-    fn with_len(len: usize) -> Self {
-        Self::with_len_in(len)
+    fn with_len(len: usize) -> Result<Self, LenError> {
+        let slots = LenError::slots(len, LockedSlot::empty)?;
+        Ok(Self {
+            state: M::region(
+                Monitor {
+                    sleepers: F::mutex(0),
+                    published: F::condvar(),
+                },
+                slots.into_boxed_slice(),
+            ),
+        })
     }
 
-    fn len(&self) -> usize {
-        CondvarArray::len(self)
-    }
-
-    fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
-        CondvarArray::publish(self, index, value)
-    }
-
-    fn try_get(&self, index: usize) -> Result<Option<T>, IndexError> {
-        CondvarArray::try_get(self, index)
-    }
-
-    #[inline]
-    fn wait(&self, index: usize) -> Result<T, IndexError> {
-        CondvarArray::wait(self, index)
-    }
-
-    fn wait_timeout(&self, index: usize, timeout: Duration) -> Result<Option<T>, IndexError> {
-        CondvarArray::wait_timeout(self, index, timeout)
-    }
+    condvar_array_ops!();
 }
 
 impl<T: Send, F: LockFamily, M: Memory> Drop for CondvarArray<T, F, M> {

@@ -5,7 +5,7 @@ use core::fmt;
 use core::marker::PhantomData;
 
 use super::slot::{Slot, READY, RUN_TO_END};
-use super::{IndexError, PublishError, SlotWaitError};
+use super::{IndexError, LenError, PublishError, SlotWaitError};
 use crate::shm::{owner, Heap, HeapMemory, Memory, Region};
 use crate::sync::atomic::{AtomicU32, Ordering::*};
 
@@ -26,9 +26,9 @@ pub(crate) struct LaneTable {
 
 impl LaneTable {
     /// A table of `lanes` free lanes.
-    pub(super) fn new(lanes: usize) -> Result<Self, LaneError> {
+    pub(super) fn new(lanes: usize) -> Result<Self, LenError> {
         if lanes == 0 || lanes > MAX_LANES || !lanes.is_power_of_two() {
-            return Err(LaneError::LaneCount { lanes });
+            return Err(LenError::LaneCount { lanes });
         }
         Ok(Self {
             lanes: AtomicU32::new(lanes as u32),
@@ -75,12 +75,13 @@ impl fmt::Debug for LaneTable {
 /// ```
 /// use synclab::array::LanedArray;
 ///
-/// let array = LanedArray::<u64>::with_lanes(4, 2).unwrap();
+/// let array = LanedArray::<u64>::with_lanes(4, 2)?;
 /// let odd = array.lane(1).unwrap();
 /// odd.publish(3, 30).unwrap();
 /// assert!(odd.publish(2, 20).is_err());                  // slot 2 is lane 0's
 /// assert!(array.lane(1).is_err());                       // taken
 /// assert_eq!(array.wait_checked(3), Ok(30));
+/// # Ok::<(), synclab::array::LenError>(())
 /// ```
 pub struct LanedArray<T, M: Memory = Heap> {
     slots: M::Region<LaneTable, Slot<T>>,
@@ -99,13 +100,13 @@ impl<T, M: HeapMemory> LanedArray<T, M> {
     ///
     /// # Errors
     ///
-    /// [`LaneError::LaneCount`] unless `lanes` is a power of two from 1 to 16.
-    pub fn with_lanes(len: usize, lanes: usize) -> Result<Self, LaneError> {
+    /// [`LenError::LaneCount`] unless `lanes` is a power of two from 1 to 16; otherwise as
+    /// [`SharedArray::with_len`](super::SharedArray::with_len).
+    pub fn with_lanes(len: usize, lanes: usize) -> Result<Self, LenError> {
+        let table = LaneTable::new(lanes)?;
+        let slots = LenError::slots(len, |_| Slot::new())?;
         Ok(Self {
-            slots: M::region(
-                LaneTable::new(lanes)?,
-                (0..len).map(|_| Slot::new()).collect(),
-            ),
+            slots: M::region(table, slots.into_boxed_slice()),
         })
     }
 }
@@ -210,15 +211,10 @@ impl<T, M: Memory> LanedArray<T, M> {
     }
 }
 
-/// Why [`LanedArray::lane`] or [`LanedArray::with_lanes`] refused.
+/// Why [`LanedArray::lane`] refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LaneError {
-    /// A lane count that is 0, not a power of two, or above 16.
-    LaneCount {
-        /// The count asked for.
-        lanes: usize,
-    },
     /// `lane >= lanes`.
     NoSuchLane {
         /// The lane asked for.
@@ -236,10 +232,6 @@ pub enum LaneError {
 impl fmt::Display for LaneError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LaneError::LaneCount { lanes } => write!(
-                f,
-                "{lanes} lanes: a laned array has a power of two of lanes, from 1 to {MAX_LANES}"
-            ),
             LaneError::NoSuchLane { lane, lanes } => {
                 write!(f, "no lane {lane}: the array has {lanes} lanes")
             }

@@ -9,7 +9,7 @@ use super::slot::{
     phase, Padded, Slot, Waited, EMPTY, RUN_TO_END, SLEEPERS, STOP_AFTER_CLAIM, WRITING,
 };
 use super::tracked::{claim_tag, claimable};
-use super::{IndexError, PublishError, SharedArray, SlotWaitError};
+use super::{IndexError, LenError, PublishError, SharedArray, SlotWaitError};
 use crate::shm::{Heap, HeapMemory, Memory, Region};
 use crate::sync::atomic::Ordering::*;
 use crate::sync::time::Instant;
@@ -75,11 +75,12 @@ use crate::sync::time::Instant;
 /// ```
 /// use synclab::array::{LockFreeArray, SharedArray};
 ///
-/// let array = LockFreeArray::with_len(4);
+/// let array = LockFreeArray::with_len(4)?;
 /// array.publish(3, vec![1, 2, 3]).unwrap();
 /// assert_eq!(array.wait(3).unwrap(), vec![1, 2, 3]);           // a clone
 /// assert_eq!(array.wait_ref(3).unwrap(), &vec![1, 2, 3]);      // or a reference
 /// assert_eq!(array.get_ref(0).unwrap(), None);
+/// # Ok::<(), synclab::array::LenError>(())
 /// ```
 pub struct LockFreeArray<T, M: Memory = Heap> {
     slots: M::Region<(), Padded<T>>,
@@ -93,40 +94,16 @@ unsafe impl<T: Send, M: Memory> Send for LockFreeArray<T, M> {}
 // ordered by the slot's state word (see the SAFETY comments at each access).
 unsafe impl<T: Send + Sync, M: Memory> Sync for LockFreeArray<T, M> {}
 
+/// Beside the trait: reads that return a reference, not a clone (the trait's lock-based designs
+/// cannot lend one past their lock).
 impl<T> LockFreeArray<T> {
-    /// Blocks until slot `index` is published and returns a reference to its value.
+    /// Blocks until slot `index` is published and returns a reference to its value (on the
+    /// heap; in a segment, [`wait_checked`](Self::wait_checked) reports a publisher that died).
     #[inline]
     pub fn wait_ref(&self, index: usize) -> Result<&T, IndexError> {
         match self.slot(index)?.wait::<Heap>(None) {
             Some(value) => Ok(value),
             None => unreachable!("heap slots are never abandoned"),
-        }
-    }
-
-    /// As [`wait_ref`](Self::wait_ref), for at most `timeout`: `Ok(None)` if the slot was
-    /// still empty when it passed.
-    fn wait_ref_timeout(&self, index: usize, timeout: Duration) -> Result<Option<&T>, IndexError> {
-        let slot = self.slot(index)?;
-        if let Some(value) = slot.get() {
-            return Ok(Some(value));
-        }
-        Ok(
-            match slot.wait_until_ready::<Heap>(Instant::now().checked_add(timeout), None) {
-                // SAFETY: READY was seen with Acquire inside `wait_until_ready`.
-                Waited::Ready => Some(unsafe { slot.value_ref() }),
-                Waited::TimedOut => None,
-                Waited::Abandoned => unreachable!("heap slots are never abandoned"),
-            },
-        )
-    }
-}
-
-impl<T, M: HeapMemory> LockFreeArray<T, M> {
-    /// An array of `len` empty slots in heap memory `M` (a model memory; on the heap itself,
-    /// [`SharedArray::with_len`]).
-    pub fn with_len_in(len: usize) -> Self {
-        Self {
-            slots: M::region((), (0..len).map(|_| Padded(Slot::new())).collect()),
         }
     }
 }
@@ -138,26 +115,16 @@ impl<T, M: Memory> LockFreeArray<T, M> {
     }
 
     #[inline(always)]
-    fn cells(&self) -> &[Padded<T>] {
+    pub(super) fn cells(&self) -> &[Padded<T>] {
         self.slots.elems()
     }
 
     #[inline(always)]
-    fn slot(&self, index: usize) -> Result<&Slot<T>, IndexError> {
+    pub(super) fn slot(&self, index: usize) -> Result<&Slot<T>, IndexError> {
         match self.cells().get(index) {
             Some(cell) => Ok(&cell.0),
-            None => Err(IndexError::new(index, self.len())),
+            None => Err(IndexError::new(index, self.cells().len())),
         }
-    }
-
-    /// The number of slots.
-    pub fn len(&self) -> usize {
-        self.cells().len()
-    }
-
-    /// Whether the array has no slots.
-    pub fn is_empty(&self) -> bool {
-        self.cells().is_empty()
     }
 
     /// A reference to slot `index`'s value if it is published, `None` if not yet; never blocks.
@@ -195,11 +162,33 @@ impl<T, M: Memory> LockFreeArray<T, M> {
         }
     }
 
-    /// Fills slot `index` with `value` and wakes its readers (the algorithm behind
-    /// [`SharedArray::publish`], in any memory).
-    #[inline]
-    pub fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
-        self.publish_until::<RUN_TO_END>(index, value)
+    /// The value of slot `index` once it is published; `None` once `deadline` (if any) has
+    /// passed with the slot still empty: [`SharedArray::wait`] and `wait_timeout`, in any
+    /// memory. A slot whose publisher died (tracked memory only) reads `ABANDONED`, a word no
+    /// publish wakes anyone on until a survivor claims it again, so the wait naps and looks
+    /// again (1 µs, doubling to 1 ms) until a survivor's publish is seen.
+    pub(super) fn wait_until(
+        &self,
+        index: usize,
+        deadline: Option<Instant>,
+    ) -> Result<Option<&T>, IndexError> {
+        let slot = self.slot(index)?;
+        if let Some(value) = slot.get() {
+            return Ok(Some(value));
+        }
+        let mut nap = Duration::from_micros(1);
+        loop {
+            match slot.wait_until_ready::<M>(deadline, None) {
+                // SAFETY: READY was seen with Acquire inside `wait_until_ready`.
+                Waited::Ready => return Ok(Some(unsafe { slot.value_ref() })),
+                Waited::TimedOut => return Ok(None),
+                Waited::Abandoned => {
+                    if !super::nap_until(&mut nap, deadline) {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
     }
 
     /// `publish`, stopping for good after step `STOP` as a process killed there would (fault
@@ -213,7 +202,7 @@ impl<T, M: Memory> LockFreeArray<T, M> {
         let Some(Padded(slot)) = self.cells().get(index) else {
             return Err(PublishError::OutOfBounds {
                 index,
-                len: self.len(),
+                len: self.cells().len(),
                 value,
             });
         };
@@ -262,38 +251,56 @@ impl<T, M: Memory> LockFreeArray<T, M> {
     }
 }
 
-impl<T> SharedArray<T> for LockFreeArray<T>
+/// The [`SharedArray`] methods of [`LockFreeArray`], the same in every memory (the
+/// constructor is each memory's).
+macro_rules! lock_free_array_ops {
+    () => {
+        const NAME: &'static str = "lockfree";
+
+        fn len(&self) -> usize {
+            self.cells().len()
+        }
+
+        #[inline]
+        fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
+            self.publish_until::<RUN_TO_END>(index, value)
+        }
+
+        #[inline]
+        fn try_get(&self, index: usize) -> Result<Option<T>, IndexError> {
+            Ok(self.get_ref(index)?.cloned())
+        }
+
+        #[inline]
+        fn wait(&self, index: usize) -> Result<T, IndexError> {
+            match self.wait_until(index, None)? {
+                Some(value) => Ok(value.clone()),
+                None => unreachable!("a wait without a deadline does not time out"),
+            }
+        }
+
+        fn wait_timeout(&self, index: usize, timeout: Duration) -> Result<Option<T>, IndexError> {
+            Ok(self
+                .wait_until(index, Instant::now().checked_add(timeout))?
+                .cloned())
+        }
+    };
+}
+
+/// In any heap memory: the heap, or a model of a segment.
+impl<T, M> SharedArray<T> for LockFreeArray<T, M>
 where
     T: Clone + Send + Sync,
+    M: HeapMemory,
 {
-    const NAME: &'static str = "lockfree";
-
-    fn with_len(len: usize) -> Self {
-        Self::with_len_in(len)
+    fn with_len(len: usize) -> Result<Self, LenError> {
+        let slots = LenError::slots(len, |_| Padded(Slot::new()))?;
+        Ok(Self {
+            slots: M::region((), slots.into_boxed_slice()),
+        })
     }
 
-    fn len(&self) -> usize {
-        self.cells().len()
-    }
-
-    #[inline]
-    fn publish(&self, index: usize, value: T) -> Result<(), PublishError<T>> {
-        LockFreeArray::publish(self, index, value)
-    }
-
-    #[inline]
-    fn try_get(&self, index: usize) -> Result<Option<T>, IndexError> {
-        Ok(self.get_ref(index)?.cloned())
-    }
-
-    #[inline]
-    fn wait(&self, index: usize) -> Result<T, IndexError> {
-        self.wait_ref(index).cloned()
-    }
-
-    fn wait_timeout(&self, index: usize, timeout: Duration) -> Result<Option<T>, IndexError> {
-        Ok(self.wait_ref_timeout(index, timeout)?.cloned())
-    }
+    lock_free_array_ops!();
 }
 
 impl<T, M: Memory> Drop for LockFreeArray<T, M> {

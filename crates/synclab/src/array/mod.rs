@@ -21,9 +21,14 @@
 //! ([`crate::shm`]), the lock-free arrays report a publisher that died
 //! ([`SlotWaitError::PublisherDied`], from `wait_checked`) instead of waiting for ever, and
 //! `CondvarArray<T, RobustFamily<Shm>, Shm>` takes its lock over from a holder that died.
+//! The trait is implemented in every memory (import it to call `publish`, `wait`, `len`…); in
+//! a segment, [`SharedArray::wait`] on a slot whose publisher died waits for a survivor to
+//! publish it, where `wait_checked` reports the death.
 //!
 //! # The contract
 //!
+//! * **Creating.** [`SharedArray::with_len`] (and each design's own constructor) reports a
+//!   length it cannot allocate as a [`LenError`], never by aborting.
 //! * **Write once.** [`SharedArray::publish`] fills an empty slot. A second publish of the same
 //!   slot fails with [`PublishError::AlreadyPublished`], which hands the value back; nothing is
 //!   overwritten. Publishing out of bounds fails with [`PublishError::OutOfBounds`] (index,
@@ -51,7 +56,7 @@
 //! use synclab::array::{LockFreeArray, SharedArray, PublishError};
 //! use synclab::sync::{thread, Arc};
 //!
-//! let array = Arc::new(LockFreeArray::with_len(2));
+//! let array = Arc::new(LockFreeArray::<String>::with_len(2)?);
 //! let reader = {
 //!     let array = Arc::clone(&array);
 //!     thread::spawn(move || array.wait(1).unwrap())
@@ -65,6 +70,7 @@
 //! assert_eq!(err.into_value(), "again");
 //! assert_eq!(array.try_get(0), Ok(None));
 //! assert!(array.wait(2).is_err()); // out of bounds: an error, never a hang
+//! # Ok::<(), synclab::array::LenError>(())
 //! ```
 //!
 //! The broken variants (a Relaxed publish, a reader that sleeps without announcing itself) are
@@ -78,12 +84,15 @@ use core::time::Duration;
 
 use crate::sync::time::Instant;
 
+#[macro_use]
 mod condvar;
 #[cfg(feature = "fault-injection")]
 mod fault;
 mod laned;
+#[macro_use]
 mod lock_free;
 mod polling;
+// After the macros, which it uses.
 #[cfg(target_os = "linux")]
 mod segment;
 mod slot;
@@ -108,7 +117,13 @@ pub trait SharedArray<T: Clone + Send + Sync>: Send + Sync {
     const NAME: &'static str;
 
     /// An array of `len` empty slots.
-    fn with_len(len: usize) -> Self
+    ///
+    /// # Errors
+    ///
+    /// [`LenError`] if the slots cannot be allocated (more than the address space holds, or
+    /// the allocator refuses), and for a design whose memory is a segment, which
+    /// [`Shared::create`](crate::shm::Shared::create) places instead.
+    fn with_len(len: usize) -> Result<Self, LenError>
     where
         Self: Sized;
 
@@ -145,7 +160,7 @@ pub trait SharedArray<T: Clone + Send + Sync>: Send + Sync {
     /// use std::time::Duration;
     /// use synclab::array::{LockFreeArray, SharedArray};
     ///
-    /// let array = LockFreeArray::with_len(1);
+    /// let array = LockFreeArray::<char>::with_len(1).unwrap();
     /// assert_eq!(array.wait_timeout(0, Duration::from_millis(1)), Ok(None));
     /// array.publish(0, 'x').unwrap();
     /// assert_eq!(array.wait_timeout(0, Duration::from_millis(1)), Ok(Some('x')));
@@ -161,17 +176,105 @@ pub trait SharedArray<T: Clone + Send + Sync>: Send + Sync {
             if let Some(value) = self.try_get(index)? {
                 return Ok(Some(value));
             }
-            let now = Instant::now();
-            let nap_now = match deadline {
-                Some(deadline) if now >= deadline => return Ok(None),
-                Some(deadline) => nap.min(deadline - now),
-                None => nap,
-            };
-            crate::sync::thread::sleep(nap_now);
-            nap = (nap * 2).min(Duration::from_millis(1));
+            if !nap_until(&mut nap, deadline) {
+                return Ok(None);
+            }
         }
     }
 }
+
+/// One nap of a polling wait: sleeps `nap` (at most until `deadline`), then doubles it up to
+/// 1 ms. `false`, without sleeping, once `deadline` has passed.
+pub(crate) fn nap_until(nap: &mut Duration, deadline: Option<Instant>) -> bool {
+    let now = Instant::now();
+    let nap_now = match deadline {
+        Some(deadline) if now >= deadline => return false,
+        Some(deadline) => (*nap).min(deadline - now),
+        None => *nap,
+    };
+    crate::sync::thread::sleep(nap_now);
+    *nap = (*nap * 2).min(Duration::from_millis(1));
+    true
+}
+
+/// An array was asked for a shape it cannot have: the one error of every array constructor
+/// ([`SharedArray::with_len`], [`PollingArray::with_penalty`], [`LanedArray::with_lanes`]).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LenError {
+    /// More slots than the address space holds (`isize::MAX` bytes of them).
+    TooLarge {
+        /// The length asked for.
+        requested: usize,
+        /// The largest length of this design's slots that fits.
+        max: usize,
+    },
+    /// The slots for this length could not be allocated.
+    AllocationFailed {
+        /// The length asked for.
+        requested: usize,
+        /// The bytes the slots need.
+        bytes: usize,
+    },
+    /// A lane count that is 0, not a power of two, or above 16 ([`LanedArray`] only).
+    LaneCount {
+        /// The count asked for.
+        lanes: usize,
+    },
+    /// The design's memory is a segment shared by processes: its array is placed there by
+    /// [`Shared::create`](crate::shm::Shared::create), never built by `with_len`.
+    SegmentOnly,
+}
+
+impl LenError {
+    /// `len` slots made by `make`, allocated without aborting: the allocation every heap
+    /// constructor of this module makes.
+    pub(crate) fn slots<E>(len: usize, make: impl FnMut(usize) -> E) -> Result<Vec<E>, Self> {
+        let size = core::mem::size_of::<E>();
+        let max = isize::MAX as usize / size.max(1);
+        if len > max {
+            return Err(LenError::TooLarge {
+                requested: len,
+                max,
+            });
+        }
+        let mut slots = Vec::new();
+        slots
+            .try_reserve_exact(len)
+            .map_err(|_| LenError::AllocationFailed {
+                requested: len,
+                bytes: len * size,
+            })?;
+        slots.extend((0..len).map(make));
+        Ok(slots)
+    }
+}
+
+impl fmt::Display for LenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LenError::TooLarge { requested, max } => write!(
+                f,
+                "a shared array of length {requested} exceeds this design's maximum of {max}"
+            ),
+            LenError::AllocationFailed { requested, bytes } => write!(
+                f,
+                "a shared array of length {requested} needs {bytes} bytes, which could not be allocated"
+            ),
+            LenError::LaneCount { lanes } => write!(
+                f,
+                "{lanes} lanes: a laned array has a power of two of lanes, from 1 to {}",
+                laned::MAX_LANES
+            ),
+            LenError::SegmentOnly => write!(
+                f,
+                "an array in a segment is placed by Shared::create, not built by with_len"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LenError {}
 
 /// An index past the end of a shared array.
 #[non_exhaustive]

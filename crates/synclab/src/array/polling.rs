@@ -4,7 +4,7 @@ use core::fmt;
 use core::marker::PhantomData;
 use std::time::Duration;
 
-use super::{IndexError, PublishError, SharedArray};
+use super::{IndexError, LenError, PublishError, SharedArray};
 use crate::lock::{LockFamily, StdFamily};
 use crate::sync::thread;
 use crate::sync::time::Instant;
@@ -44,9 +44,10 @@ pub const DEFAULT_PENALTY: Duration = Duration::from_millis(1);
 /// use std::time::Duration;
 /// use synclab::array::{PollingArray, SharedArray};
 ///
-/// let array: PollingArray<u32> = PollingArray::with_penalty(5, Duration::from_millis(1));
+/// let array: PollingArray<u32> = PollingArray::with_penalty(5, Duration::from_millis(1))?;
 /// array.publish(0, 7).unwrap();
 /// assert_eq!(array.wait(0), Ok(7)); // published: returns at once
+/// # Ok::<(), synclab::array::LenError>(())
 /// ```
 pub struct PollingArray<T: Send, F: LockFamily = StdFamily> {
     /// Invariant: a slot goes from `None` to `Some` once and never changes again.
@@ -58,13 +59,17 @@ pub struct PollingArray<T: Send, F: LockFamily = StdFamily> {
 
 impl<T: Send, F: LockFamily> PollingArray<T, F> {
     /// An array of `len` empty slots whose readers sleep `penalty` between looks.
-    pub fn with_penalty(len: usize, penalty: Duration) -> Self {
-        Self {
-            slots: F::mutex((0..len).map(|_| None).collect()),
+    ///
+    /// # Errors
+    ///
+    /// As [`SharedArray::with_len`].
+    pub fn with_penalty(len: usize, penalty: Duration) -> Result<Self, LenError> {
+        Ok(Self {
+            slots: F::mutex(LenError::slots(len, |_| None)?),
             len,
             penalty,
             _family: PhantomData,
-        }
+        })
     }
 
     /// [`SharedArray::wait`], calling `on_empty(index, penalty)` each time the reader finds the
@@ -132,7 +137,7 @@ where
 {
     const NAME: &'static str = "polling";
 
-    fn with_len(len: usize) -> Self {
+    fn with_len(len: usize) -> Result<Self, LenError> {
         Self::with_penalty(len, DEFAULT_PENALTY)
     }
 

@@ -2,12 +2,16 @@
 //! [`Shared`](crate::shm::Shared) places in a segment of its own, its slots in the segment's
 //! data area. Only plain values ([`Plain`]) may live there.
 
+use core::time::Duration;
+
 use super::condvar::{LockedSlot, Monitor};
 use super::laned::LaneTable;
-use super::slot::{Padded, Slot};
-use super::{CondvarArray, LanedArray, LockFreeArray};
+use super::slot::{Padded, Slot, RUN_TO_END};
+use super::SharedArray;
+use super::{CondvarArray, IndexError, LanedArray, LenError, LockFreeArray, PublishError};
 use crate::lock::{LockFamily, RobustFamily};
 use crate::shm::{region_end, Cursor, Design, OpenError, Plain, Shm};
+use crate::sync::time::Instant;
 
 /// A slot count from a segment's parameters, as a `usize`.
 fn slot_count(len: u64) -> Result<usize, OpenError> {
@@ -35,6 +39,17 @@ unsafe impl<T: Plain> Design for LockFreeArray<T, Shm> {
         let slots = unsafe { cursor.region(|| (), |_| Padded(Slot::new()), len)? };
         Ok(Self::from_region(slots))
     }
+}
+
+/// In a segment: placed by [`Shared::create`](crate::shm::Shared::create), so `with_len`
+/// reports [`LenError::SegmentOnly`]; a `wait` for a slot whose publisher died waits for a
+/// survivor to publish it ([`LockFreeArray::wait_checked`] reports the death instead).
+impl<T: Plain> SharedArray<T> for LockFreeArray<T, Shm> {
+    fn with_len(_: usize) -> Result<Self, LenError> {
+        Err(LenError::SegmentOnly)
+    }
+
+    lock_free_array_ops!();
 }
 
 // SAFETY: `size` is the one region `build` places (the lane table, then packed slots); the
@@ -93,4 +108,14 @@ unsafe impl<T: Plain> Design for CondvarArray<T, RobustFamily<Shm>, Shm> {
         };
         Ok(Self::from_region(state))
     }
+}
+
+/// In a segment: placed by [`Shared::create`](crate::shm::Shared::create), so `with_len`
+/// reports [`LenError::SegmentOnly`]; the robust lock takes over from a holder that died.
+impl<T: Plain> SharedArray<T> for CondvarArray<T, RobustFamily<Shm>, Shm> {
+    fn with_len(_: usize) -> Result<Self, LenError> {
+        Err(LenError::SegmentOnly)
+    }
+
+    condvar_array_ops!();
 }

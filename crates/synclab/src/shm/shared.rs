@@ -274,7 +274,7 @@ fn layout_of<D: Design>() -> Layout {
 ///
 /// ```
 /// # #[cfg(target_os = "linux")] {
-/// use synclab::array::LockFreeArray;
+/// use synclab::array::{LockFreeArray, SharedArray};
 /// use synclab::shm::{Shared, Shm, SegmentOptions};
 ///
 /// let name = format!("/synclab-doc-{}", std::process::id());

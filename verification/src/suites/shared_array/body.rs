@@ -7,7 +7,7 @@ use super::*;
 /// The publisher first lets the readers fall asleep ([`yield_until_asleep`]), so that its
 /// wake must reach two.
 pub fn one_publisher_two_readers<A: SharedArray<u64> + 'static>() {
-    let a = Arc::new(A::with_len(1));
+    let a = Arc::new(A::with_len(1).unwrap());
     let readers: Vec<_> = (0..2)
         .map(|_| {
             let a = Arc::clone(&a);
@@ -25,7 +25,7 @@ pub fn one_publisher_two_readers<A: SharedArray<u64> + 'static>() {
 /// Two publishers race for one slot while main waits on it: exactly one wins, the loser
 /// gets its own value back, and the reader sees the winner's value.
 pub fn two_publishers_race<A: SharedArray<u64> + 'static>() {
-    let a = Arc::new(A::with_len(1));
+    let a = Arc::new(A::with_len(1).unwrap());
     let publishers: Vec<_> = [1u64, 2]
         .into_iter()
         .map(|v| {
@@ -54,7 +54,7 @@ pub fn two_publishers_race<A: SharedArray<u64> + 'static>() {
 
 /// Publishing 0 happens before publishing 1, so once slot 1 is seen, slot 0 must be too.
 pub fn opposite_orders<A: SharedArray<u64> + 'static>() {
-    let a = Arc::new(A::with_len(2));
+    let a = Arc::new(A::with_len(2).unwrap());
     let publisher = {
         let a = Arc::clone(&a);
         thread::spawn(move || {
@@ -75,7 +75,7 @@ pub fn opposite_orders<A: SharedArray<u64> + 'static>() {
 /// A payload written before `publish`, outside the array: the reader must see it after
 /// `wait` returns. A missing Release/Acquire pair is reported by loom as a race on the cell.
 pub fn payload_before_publish<A: SharedArray<u64> + 'static>() {
-    let a = Arc::new(A::with_len(1));
+    let a = Arc::new(A::with_len(1).unwrap());
     let payload = Arc::new(SharedCell::new(0u64));
     let reader = {
         let (a, payload) = (Arc::clone(&a), Arc::clone(&payload));
@@ -97,7 +97,7 @@ pub fn payload_before_publish<A: SharedArray<u64> + 'static>() {
 /// ([`yield_until_asleep`]): the publish's wake is then due. (Under loom a publisher that
 /// runs straight to its publish always finds the reader still in its spin, which yields.)
 pub fn publish_wakes_a_sleeping_reader<A: SharedArray<u64> + 'static>() {
-    let a = Arc::new(A::with_len(1));
+    let a = Arc::new(A::with_len(1).unwrap());
     let payload = Arc::new(SharedCell::new(0u64));
     let reader = {
         let (a, payload) = (Arc::clone(&a), Arc::clone(&payload));
@@ -120,7 +120,7 @@ pub fn publish_wakes_a_sleeping_reader<A: SharedArray<u64> + 'static>() {
 /// A reader that polls once with `try_get` (never sleeping): if it sees the value it must
 /// see the payload.
 pub fn payload_before_publish_try_get<A: SharedArray<u64> + 'static>() {
-    let a = Arc::new(A::with_len(1));
+    let a = Arc::new(A::with_len(1).unwrap());
     let payload = Arc::new(SharedCell::new(0u64));
     let reader = {
         let (a, payload) = (Arc::clone(&a), Arc::clone(&payload));
@@ -144,7 +144,7 @@ pub fn payload_before_publish_try_get<A: SharedArray<u64> + 'static>() {
 /// consistent, so the second wait still gets the value and the payload. With `late`, the
 /// publisher yields twice first.
 pub fn wait_for_then_wait<A: SharedArray<u64> + 'static>(timeout: Duration, late: bool) {
-    let array = Arc::new(A::with_len(1));
+    let array = Arc::new(A::with_len(1).unwrap());
     let payload = Arc::new(SharedCell::new(0u64));
     let reader = {
         let (array, payload) = (Arc::clone(&array), Arc::clone(&payload));
@@ -176,7 +176,7 @@ pub fn wait_for_then_wait<A: SharedArray<u64> + 'static>(timeout: Duration, late
 /// Three publishers and three readers over eight slots.
 pub fn three_publishers_three_readers<A: SharedArray<u64> + 'static>() {
     const LEN: usize = 8;
-    let a = Arc::new(A::with_len(LEN));
+    let a = Arc::new(A::with_len(LEN).unwrap());
     let publishers: Vec<_> = (0..3u64)
         .map(|p| {
             let a = Arc::clone(&a);

@@ -27,7 +27,7 @@ use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 use std::sync::atomic::Ordering as StdOrdering;
 use std::time::Duration;
 
-use synclab::array::{IndexError, PublishError, SharedArray};
+use synclab::array::{IndexError, LenError, PublishError, SharedArray};
 use synclab::sync::{thread, Arc};
 
 use super::{fits_loom, run, type_label, Tune};
@@ -149,7 +149,7 @@ fn model(label: &str, what: &str, threads: usize, ops: &str) -> Model {
 pub fn smoke<A: SharedArray<u64> + 'static>(label: &str, tune: Tune) {
     let m = model(label, "smoke", 1, "publish(1); try_get, wait");
     run("smoke", m, tune, || {
-        let a = A::with_len(3);
+        let a = A::with_len(3).unwrap();
         assert_eq!((a.len(), a.is_empty()), (3, false));
         assert_eq!(a.try_get(1), Ok(None));
         a.publish(1, 10).unwrap();
@@ -160,16 +160,21 @@ pub fn smoke<A: SharedArray<u64> + 'static>(label: &str, tune: Tune) {
     });
 }
 
-/// A zero-length array: every index is out of bounds, with a typed error.
+/// A zero-length array: every index is out of bounds, with a typed error; and a length no
+/// address space holds is a typed error too, never an abort.
 pub fn empty_array<A: SharedArray<u64> + 'static>(label: &str, tune: Tune) {
     let m = model(
         label,
         "a zero-length array",
         1,
-        "publish, try_get, wait on index 0",
+        "with_len(usize::MAX); publish, try_get, wait on index 0",
     );
     run("empty_array", m, tune, || {
-        let a = A::with_len(0);
+        assert!(matches!(
+            A::with_len(usize::MAX),
+            Err(LenError::TooLarge { requested: usize::MAX, max }) if max < usize::MAX
+        ));
+        let a = A::with_len(0).unwrap();
         assert!(a.is_empty());
         assert_eq!(a.try_get(0), Err(IndexError::new(0, 0)));
         assert_eq!(a.wait(0), Err(IndexError::new(0, 0)));
@@ -193,7 +198,7 @@ pub fn out_of_bounds<A: SharedArray<String> + 'static>(label: &str, tune: Tune) 
         "publish(5), try_get(2), wait(MAX) on 2 slots",
     );
     run("out_of_bounds", m, tune, || {
-        let a = A::with_len(2);
+        let a = A::with_len(2).unwrap();
         let err = a.publish(5, "five".to_string()).unwrap_err();
         assert!(matches!(
             err,
@@ -231,7 +236,7 @@ pub fn already_published_hands_value_back<A: SharedArray<String> + 'static>(
         "publish(0) twice; wait(0)",
     );
     run("already_published_hands_value_back", m, tune, || {
-        let a = A::with_len(1);
+        let a = A::with_len(1).unwrap();
         a.publish(0, "first".to_string()).unwrap();
         let err = a.publish(0, "second".to_string()).unwrap_err();
         assert_eq!(err.index(), 0);
@@ -278,7 +283,7 @@ pub fn drops_each_value_once<A: SharedArray<Counted> + 'static>(label: &str, tun
         let count = || drops.load(StdOrdering::Relaxed);
         let new = || Counted(std::sync::Arc::clone(&drops));
         {
-            let a = A::with_len(5);
+            let a = A::with_len(5).unwrap();
             a.publish(0, new()).unwrap();
             a.publish(3, new()).unwrap();
             drop(a.publish(3, new()).unwrap_err().into_value());

@@ -2,7 +2,7 @@
 //! when a reader must): the suite, and the zoo's two broken variants run through the suite's
 //! own scenario bodies.
 
-use synclab::array::{IndexError, LockFreeArray, PublishError, SharedArray};
+use synclab::array::{IndexError, LenError, LockFreeArray, PublishError, SharedArray};
 use synclab_verification::suites::bounds;
 use synclab_verification::suites::shared_array::body;
 use synclab_verification::{shared_array_suite, zoo_test, Expect, Failure, Model};
@@ -32,7 +32,7 @@ struct RelaxedPublishUnderChecker(RelaxedPublishArray<u64>);
 
 impl SharedArray<u64> for RelaxedPublishUnderChecker {
     const NAME: &'static str = "zoo-relaxed-publish";
-    fn with_len(len: usize) -> Self {
+    fn with_len(len: usize) -> Result<Self, LenError> {
         assert!(
             synclab::sync::WORLD != synclab::sync::World::Plain,
             "RelaxedPublishArray races on real threads: build it under a checker only"
@@ -40,7 +40,7 @@ impl SharedArray<u64> for RelaxedPublishUnderChecker {
         // SAFETY: the assertion above: this runs under loom or shuttle, and the scenario bodies
         // share the array only through `synclab::sync::thread` — the checker's threads, as the
         // contract of `RelaxedPublishArray::new` requires.
-        Self(unsafe { RelaxedPublishArray::new(len) })
+        Ok(Self(unsafe { RelaxedPublishArray::new(len) }))
     }
     fn len(&self) -> usize {
         self.0.len()

@@ -28,7 +28,7 @@ fn slow_producer<A: SharedArray<u64> + 'static>() {
     } else {
         Duration::from_millis(500)
     };
-    let a = Arc::new(A::with_len(1));
+    let a = Arc::new(A::with_len(1).unwrap());
     let producer = {
         let a = Arc::clone(&a);
         thread::spawn(move || {
