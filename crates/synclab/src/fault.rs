@@ -20,7 +20,8 @@
 //! Beside it, [`Probe`] reads a snapshot of internal state that only tests check: whether an
 //! event count's `WaitKey` counted itself as a waiter (`bool`), how many threads a
 //! `RawCountingMutex` (or a `Mutex` over it) holds registered to sleep (`u32`), how many attach-table entries of a
-//! `Segment` live and dead threads hold (`(usize, usize)`).
+//! `Segment` live and dead threads hold (`(usize, usize)`), how many pushes an `ArrayQueue`
+//! skipped and items it lost to dead peers (`(usize, usize)`).
 
 /// A design whose operation can be stopped for good after a chosen step.
 pub trait Dying: Sized {

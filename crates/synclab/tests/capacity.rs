@@ -1,6 +1,6 @@
 //! Capacities (issue 13, point 6): every queue and pool states and applies one limit,
 //! `synclab::queue::MAX_CAPACITY`, and a capacity within it that cannot be allocated is a
-//! typed error — never an abort. On main `ArrayQueue::with_capacity(ArrayQueue::max_capacity())` aborted
+//! typed error — never an abort. On main `ArrayQueue::with_capacity` of the largest capacity aborted
 //! the process ("memory allocation of … bytes failed"), so each construction that could abort
 //! runs in a child process, and the parent asserts that the child exited normally. (That
 //! every queue and pool refuses a capacity past the limit is in their suites: `capacity_errors`,
@@ -38,7 +38,11 @@ fn array_queue_of_max_capacity_that_cannot_be_allocated_is_a_typed_error() {
     in_child(
         "array_queue_of_max_capacity_that_cannot_be_allocated_is_a_typed_error",
         || {
-            let max = ArrayQueue::<Huge>::max_capacity();
+            // The largest capacity the queue accepts, as its error names it.
+            let max = match ArrayQueue::<Huge>::with_capacity(usize::MAX) {
+                Err(CapacityError::TooLarge { max, .. }) => max,
+                other => panic!("expected TooLarge, got {:?}", other.map(|_| ())),
+            };
             match ArrayQueue::<Huge>::with_capacity(max) {
                 Err(CapacityError::AllocationFailed { requested, .. }) => {
                     assert_eq!(requested, max)

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 #[cfg(target_os = "linux")]
 use synclab::{
     array::{CondvarArray, LanedArray, LockFreeArray, PublishError, SharedArray, SlotWaitError},
-    fault::{DuplexStep, Dying, PublishStep, QueueStep},
+    fault::{DuplexStep, Dying, Probe, PublishStep, QueueStep},
     lock::{RobustFamily, RobustMutex},
     queue::{ArrayQueue, BlockingQueue, Duplex, SpinRecvError},
     shm::{InSegment, SegmentOptions, Shared, Shm},
@@ -570,7 +570,7 @@ fn producer_killed_mid_push(i: usize) -> Result<Duration, String> {
     let (popped, abandoned) = within(move || {
         q.push([3; 8]).expect("room after the stuck slot");
         let popped = [q.pop().map(|m| m[0]), q.pop().map(|m| m[0])];
-        (popped, q.inner().abandoned())
+        (popped, q.inner().probe().0)
     })?;
     let detect = killed.elapsed();
     match (popped, abandoned) {
@@ -596,7 +596,7 @@ fn consumer_killed_mid_pop(i: usize) -> Result<Duration, String> {
         // this push must find its consumer dead and reuse the slot.
         q.push([3; 8]).expect("room once the slot is freed");
         let popped = [q.pop().map(|m| m[0]), q.pop().map(|m| m[0])];
-        (popped, q.inner().lost())
+        (popped, q.inner().probe().1)
     })?;
     let detect = killed.elapsed();
     match (popped, lost) {

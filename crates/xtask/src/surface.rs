@@ -21,7 +21,7 @@ pub const BUDGET: usize = 262;
 
 /// The most public items the library may declare today: the count it has reached on its way
 /// to [`BUDGET`]. Lower it with every cut; a new public item must replace one.
-pub const CEILING: usize = 334;
+pub const CEILING: usize = 330;
 
 const KINDS: [&str; 12] = [
     "struct",

@@ -10,7 +10,7 @@ use std::time::Duration;
 use synclab::array::{
     CondvarArray, LanedArray, LockFreeArray, PublishError, SharedArray, SlotWaitError,
 };
-use synclab::fault::{DuplexStep, Dying, PublishStep, QueueStep};
+use synclab::fault::{DuplexStep, Dying, Probe, PublishStep, QueueStep};
 use synclab::lock::{RobustFamily, RobustMutex};
 use synclab::queue::{ArrayQueue, Duplex, MpmcQueue, SpinRecvError};
 
@@ -451,7 +451,7 @@ fn producer_death() {
         assert_eq!(got, [1, 3], "an abandoned slot was read, or an item lost");
         victim.join().unwrap();
         assert_eq!(q.try_pop(), None);
-        assert_eq!(q.abandoned(), 1);
+        assert_eq!(q.probe(), (1, 0), "(abandoned, lost)");
     });
 }
 
@@ -493,7 +493,7 @@ fn consumer_death() {
         }
         assert_eq!((q.try_pop(), q.try_pop()), (Some(2), Some(3)));
         victim.join().unwrap();
-        assert_eq!(q.lost(), 1);
+        assert_eq!(q.probe(), (0, 1), "(abandoned, lost)");
     });
 }
 

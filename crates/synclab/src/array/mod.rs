@@ -369,15 +369,6 @@ impl<T> PublishError<T> {
             | PublishError::NotInLane { value, .. } => value,
         }
     }
-
-    /// The index that was asked for.
-    pub fn index(&self) -> usize {
-        match self {
-            PublishError::AlreadyPublished { index, .. }
-            | PublishError::OutOfBounds { index, .. }
-            | PublishError::NotInLane { index, .. } => *index,
-        }
-    }
 }
 
 impl<T> fmt::Debug for PublishError<T> {

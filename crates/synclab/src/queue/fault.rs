@@ -5,8 +5,22 @@ use core::ops::ControlFlow;
 use super::array_queue::STOP_AFTER_CLAIM;
 use super::duplex::{STOP_AFTER_RECORD, STOP_AFTER_STAMP, STOP_AFTER_WRITE};
 use super::{ArrayQueue, DuplexEnd};
-use crate::fault::{DuplexStep, Dying, QueueStep};
+use crate::fault::{DuplexStep, Dying, Probe, QueueStep};
 use crate::shm::Memory;
+use crate::sync::atomic::Ordering::Relaxed;
+
+impl<T, M: Memory> Probe for ArrayQueue<T, M> {
+    /// `(abandoned, lost)`: pushes whose producer died after claiming a slot (survivors
+    /// skipped them), and items whose consumer died after claiming them (in a segment; 0 on
+    /// the heap). See "In a segment" on [`ArrayQueue`].
+    type Reading = (usize, usize);
+
+    fn probe(&self) -> (usize, usize) {
+        let ends = self.ends();
+        // Relaxed: counters read as they stand; the caller orders them (a join, a kill).
+        (ends.abandoned.load(Relaxed), ends.lost.load(Relaxed))
+    }
+}
 
 impl<T, M: Memory> Dying for &ArrayQueue<T, M> {
     type Step = QueueStep<T>;

@@ -239,7 +239,6 @@ pub fn already_published_hands_value_back<A: SharedArray<String> + 'static>(
         let a = A::with_len(1).unwrap();
         a.publish(0, "first".to_string()).unwrap();
         let err = a.publish(0, "second".to_string()).unwrap_err();
-        assert_eq!(err.index(), 0);
         assert!(matches!(
             err,
             PublishError::AlreadyPublished { index: 0, .. }

@@ -39,9 +39,12 @@ pub(super) struct Ends {
     pub(super) head: CachePadded<AtomicUsize>,
     /// The next position to push.
     pub(super) tail: CachePadded<AtomicUsize>,
-    /// Tracked memory: pushes whose producer died after claiming.
+    /// Tracked memory: pushes whose producer died after claiming (read by the test probe,
+    /// `fault::Probe`; kept in every build, as the segment's layout must not depend on it).
+    #[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
     pub(super) abandoned: AtomicUsize,
-    /// Tracked memory: items whose consumer died after claiming them.
+    /// Tracked memory: items whose consumer died after claiming them (as `abandoned`).
+    #[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
     pub(super) lost: AtomicUsize,
 }
 
@@ -49,8 +52,9 @@ pub(super) struct Ends {
 /// (the [`Heap`] unless named; a segment's queue is placed by
 /// [`Shared::create`](crate::shm::Shared::create)). Its operations are those of [`MpmcQueue`]
 /// (`with_capacity`, `try_push`, `try_pop`, `len`, `close`, …), which is in the same module;
-/// inherent are only what the trait does not have ([`force_push`](Self::force_push),
-/// [`max_capacity`](Self::max_capacity), and a segment's death counts).
+/// inherent is only what the trait does not have, [`force_push`](Self::force_push).
+/// A capacity the queue cannot have is a [`CapacityError`](super::CapacityError) naming the
+/// largest it can.
 ///
 /// ```
 /// use synclab::queue::{ArrayQueue, MpmcQueue};
@@ -116,12 +120,27 @@ pub(super) struct Ends {
 /// # In a segment shared by processes
 ///
 /// In a segment ([`Shm`](crate::shm::Shm)) a peer may die between its claim and its stamp
-/// store, or write garbage into the queue's words: survivors repair the first (see
-/// [`abandoned`](Self::abandoned) for what a death leaves and who repairs it), and every
-/// position read from the segment is bounds-checked, so the second gives wrong answers,
-/// never a read outside the ring; a `try_push`/`try_pop` that waits on slots no live peer can
-/// have left as they are gives up (full, empty) within a second. On the heap none of this is
-/// compiled: `M::TRACKED` is `false`.
+/// store, or write garbage into the queue's words: survivors repair the first (the table
+/// below), and every position read from the segment is bounds-checked, so the second gives
+/// wrong answers, never a read outside the ring; a `try_push`/`try_pop` that waits on slots
+/// no live peer can have left as they are gives up (full, empty) within a second. On the heap
+/// none of this is compiled: `M::TRACKED` is `false`.
+///
+/// Every thread *announces* the position it is about to claim ([`Memory::announce`], the
+/// kernel robust list's `list_op_pending`) before its CAS on `tail` or `head`, so a survivor
+/// stuck behind a claimed slot can ask whether its claimant lives
+/// ([`Memory::claimant_dead`]): the claimant is the one live thread whose last announcement it
+/// is, and if none is left, it died.
+///
+/// | a thread dies… | it leaves | survivors see | and do |
+/// |---|---|---|---|
+/// | before its CAS | nothing (an announcement nobody follows) | — | — |
+/// | producer, after its `tail` CAS, before its stamp store | a slot claimed and never written (stamp `== pos`) | a consumer at that position finds the queue "not empty" but the slot unwritten | after a backoff it asks `claimant_dead`; if so it stamps the slot `pos + 1` with `ABANDONED` and pops past it: the push never happened (its value is never read) |
+/// | consumer, after its `head` CAS, before its stamp store | a slot read (perhaps partly) and never freed (stamp `== pos + 1`) | the next lap's producer finds the queue "not full" but the slot not free | after a backoff it asks `claimant_dead`; if so it frees the slot (stamp `pos + one_lap`): the item died with its consumer |
+/// | after its stamp store | a finished operation | — | — |
+///
+/// The repairs are CASes on the stamp from the exact stalled value. A call that gives up
+/// takes its announcement back.
 ///
 /// # Memory ordering
 ///
@@ -199,11 +218,12 @@ impl Ends {
 }
 
 impl<T, M: Memory> ArrayQueue<T, M> {
-    /// The largest capacity accepted: [`MAX_CAPACITY`](super::MAX_CAPACITY) (which also
-    /// leaves positions the mark bit, the lap bits and the stamps' `ABANDONED` bit), or less
-    /// if a ring of that many slots of `T` would not fit in the address space (`isize::MAX`
-    /// bytes). A capacity up to it can still fail to allocate: see [`with_capacity`](MpmcQueue::with_capacity).
-    pub fn max_capacity() -> usize {
+    /// The largest capacity accepted (the `max` of [`CapacityError::TooLarge`]):
+    /// [`MAX_CAPACITY`](super::MAX_CAPACITY) (which also leaves positions the mark bit, the
+    /// lap bits and the stamps' `ABANDONED` bit), or less if a ring of that many slots of `T`
+    /// would not fit in the address space (`isize::MAX` bytes). A capacity up to it can still
+    /// fail to allocate.
+    fn max_capacity() -> usize {
         let by_layout = isize::MAX as usize / core::mem::size_of::<Slot<T>>().max(1);
         super::MAX_CAPACITY.min(by_layout)
     }

@@ -1,9 +1,8 @@
 //! What a segment shared by processes adds to the queue: announcements before claims, the
 //! repair of slots a dead peer left claimed, and the bounds on a call that meets words a
-//! faulty peer wrote. Documented on [`ArrayQueue`] ("In a segment") and
-//! [`ArrayQueue::abandoned`]. In untracked memory (`M::TRACKED` is a constant `false`, as on
-//! the heap) none of this is compiled: the hooks below are `if M::TRACKED` and the cold
-//! functions are never called.
+//! faulty peer wrote. Documented on [`ArrayQueue`] ("In a segment"). In untracked memory
+//! (`M::TRACKED` is a constant `false`, as on the heap) none of this is compiled: the hooks
+//! below are `if M::TRACKED` and the cold functions are never called.
 
 use core::time::Duration;
 
@@ -82,33 +81,6 @@ impl Stall {
 }
 
 impl<T, M: Memory> ArrayQueue<T, M> {
-    /// Pushes whose producer died after claiming a slot (in a segment; 0 on the heap).
-    ///
-    /// In a segment ([`Shm`](crate::shm::Shm)) every thread *announces* the position it is
-    /// about to claim ([`Memory::announce`], the kernel robust list's `list_op_pending`) before
-    /// its CAS on `tail` or `head`, so a survivor stuck behind a claimed slot can ask whether
-    /// its claimant lives ([`Memory::claimant_dead`]): the claimant is the one live thread
-    /// whose last announcement it is, and if none is left, it died.
-    ///
-    /// | a thread dies… | it leaves | survivors see | and do |
-    /// |---|---|---|---|
-    /// | before its CAS | nothing (an announcement nobody follows) | — | — |
-    /// | producer, after its `tail` CAS, before its stamp store | a slot claimed and never written (stamp `== pos`) | a consumer at that position finds the queue "not empty" but the slot unwritten | after a backoff it asks `claimant_dead`; if so it stamps the slot `pos + 1` with `ABANDONED` and pops past it: the push never happened (its value is never read); [`abandoned`](Self::abandoned) counts it |
-    /// | consumer, after its `head` CAS, before its stamp store | a slot read (perhaps partly) and never freed (stamp `== pos + 1`) | the next lap's producer finds the queue "not full" but the slot not free | after a backoff it asks `claimant_dead`; if so it frees the slot (stamp `pos + one_lap`): the item died with its consumer; [`lost`](Self::lost) counts it |
-    /// | after its stamp store | a finished operation | — | — |
-    ///
-    /// The repairs are CASes on the stamp from the exact stalled value. A call that gives up
-    /// (see "In a segment" on [`ArrayQueue`]) takes its announcement back.
-    pub fn abandoned(&self) -> usize {
-        self.ends().abandoned.load(Ordering::Relaxed)
-    }
-
-    /// Items whose consumer died after claiming them (in a segment; 0 on the heap); see
-    /// [`abandoned`](Self::abandoned).
-    pub fn lost(&self) -> usize {
-        self.ends().lost.load(Ordering::Relaxed)
-    }
-
     /// Announces a push of position `tail` before its CAS (tracked memory only).
     #[inline(always)]
     pub(super) fn announce_push(&self, stall: &mut Stall, tail: usize) {
