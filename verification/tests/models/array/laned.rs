@@ -92,7 +92,8 @@ fn handover_orders_the_holders() {
 }
 
 /// A round trip over two lanes sharing lines: main holds lane 0 and publishes slots 0 and 2,
-/// the peer holds lane 1 and answers in slots 1 and 3.
+/// the peer holds lane 1 and answers in slots 1 and 3. Main first asks for lane 2, which
+/// does not exist.
 fn lanes_round_trip() {
     let a = Arc::new(Laned::with_lanes(4, 2).unwrap());
     let peer = {
@@ -105,6 +106,12 @@ fn lanes_round_trip() {
             }
         })
     };
+    // Lane 2 of 2 does not exist: the owner words are a fixed array, so only the count
+    // refuses it.
+    assert_eq!(
+        a.lane(2).err(),
+        Some(LaneError::NoSuchLane { lane: 2, lanes: 2 })
+    );
     let even = a.lane(0).unwrap();
     for i in 0..2 {
         // As above: let the peer's spin and yields run out, so it sleeps on the shared line.
@@ -119,7 +126,7 @@ fn lanes_round_trip() {
 fn round_trip_two_rounds() {
     Model::new("LanedArray: two lanes, two round trips")
         .threads(2)
-        .ops("main: lane(0); 2 × (publish 2i; wait 2i+1); peer: lane(1); 2 × (wait 2i; publish 2i+1)")
+        .ops("main: lane(2) refused; lane(0); 2 × (publish 2i; wait 2i+1); peer: lane(1); 2 × (wait 2i; publish 2i+1)")
         .preemption_bound(3)
         .check(lanes_round_trip);
 }

@@ -3,11 +3,14 @@
 //! deque), `install`, and the zoo's broken install hand-off.
 
 use synclab::pool::{ThreadPool, WorkStealingPool};
-use synclab::sync::atomic::{AtomicUsize, Ordering::*};
+use synclab::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use synclab::sync::{thread, Arc};
 use synclab_verification::suites::thread_pool::{build, Gate};
 use synclab_verification::suites::{quiet_on_purpose_panics, ON_PURPOSE};
-use synclab_verification::{thread_pool_suite, zoo_test, Expect, Failure, Model, SharedCell};
+use synclab_verification::{
+    reached_if_asleep, thread_pool_suite, yield_until_asleep, zoo_test, Expect, Failure, Model,
+    SharedCell,
+};
 
 thread_pool_suite!(suite, WorkStealingPool);
 
@@ -363,6 +366,62 @@ fn join_panic_after_both_finished() {
                 .expect_err("join swallowed the panics");
             assert_eq!(payload.downcast_ref::<&str>(), Some(&ON_PURPOSE), "not the first half's payload");
             assert_eq!(cell.get(), 1, "the panic came back before the second half finished");
+        });
+}
+
+/// A joiner parked with its second half stolen is woken by a publication, not by its thief,
+/// and must go on waiting. On 2 workers a task T runs `join(a, b)`; the other worker steals
+/// `b`, which writes a cell on T's stack, opens a gate for main and blocks on a second gate;
+/// the joiner, finding nothing to run, parks. Main passes the first gate, yields until both
+/// workers sleep and submits the task that opens the second: the submit notifies a parked
+/// worker's park — the joiner's, the only one parked. The joiner must run that task and sleep
+/// again until the thief sets the latch; one that stopped after one park would take `b`'s
+/// result before the thief wrote it (loom reports the race) or run `b` a second time (it then
+/// blocks on the closed gate: a deadlock). In the other models a parked joiner is woken only
+/// by its thief. (When `b` is not stolen, the joiner runs it and blocks on the gate itself,
+/// and the other worker runs the opener.)
+#[test]
+fn join_parked_joiner_woken_by_a_publication() {
+    const WOKEN: &str = "the joiner parked, b stolen and asleep, when the opener is submitted";
+    Model::new("pool/work_stealing: a parked joiner woken by a submit keeps waiting for the thief")
+        .threads(3)
+        .ops("main: submit T, pass gate 1, yield until both workers sleep, submit the opener of gate 2, wait; T: join(no-op, b), read b's cell; b: write the cell, open gate 1, pass gate 2; 2 workers")
+        .preemption_bound(1)
+        .expect_reached(WOKEN)
+        .stress_iterations(50)
+        .check(|| {
+            let pool = Arc::new(build::<WorkStealingPool>(2, 2));
+            let (started, gate) = (Gate::new(), Gate::new());
+            let stolen = Arc::new(AtomicBool::new(false));
+            let (p, st, g, s) = (
+                Arc::clone(&pool),
+                Arc::clone(&started),
+                Arc::clone(&gate),
+                Arc::clone(&stolen),
+            );
+            pool.execute(move || {
+                let joiner = thread::current().id();
+                let cell = SharedCell::new(0u32);
+                p.join(
+                    || (),
+                    || {
+                        cell.set(1);
+                        // Relaxed: main reads it after passing the gate opened below.
+                        s.store(thread::current().id() != joiner, Relaxed);
+                        st.open();
+                        g.pass();
+                    },
+                );
+                assert_eq!(cell.get(), 1, "join returned before the stolen half finished");
+            })
+            .unwrap();
+            started.pass();
+            if stolen.load(Relaxed) {
+                yield_until_asleep(2);
+                reached_if_asleep(WOKEN, 2);
+            }
+            pool.execute(move || gate.open()).unwrap();
+            assert_eq!(pool.wait().unwrap().panicked, 0);
         });
 }
 

@@ -2,7 +2,7 @@
 //! has — the full and empty checks' store-buffering fences, `force_push`, a third lap of one
 //! slot — then the zoo's two broken stamp orders.
 
-use synclab::queue::{ArrayQueue, MpmcQueue};
+use synclab::queue::{ArrayQueue, CapacityError, MpmcQueue};
 use synclab::sync::{thread, Arc};
 use synclab_verification::mpmc_queue_suite;
 use synclab_verification::suites::bounds;
@@ -26,6 +26,32 @@ mpmc_queue_suite!(
         ))
     }
 );
+
+/// `max_capacity()` is a capacity the queue accepts: a ring of it that cannot be allocated is
+/// `AllocationFailed`, not `TooLarge` (elements of 128 KiB, so the request is far beyond any
+/// address space and fails at once). Under loom and in the plain build only.
+#[test]
+fn largest_capacity_is_accepted() {
+    type Huge = [u8; 1 << 17];
+    Model::new("ArrayQueue: the largest capacity is accepted; its failed allocation is typed")
+        .threads(1)
+        .ops("with_capacity(max_capacity()) of 128 KiB elements")
+        .exhaustive()
+        .check(|| {
+            if synclab::sync::WORLD == synclab::sync::World::Shuttle {
+                // One thread, nothing to schedule; and shuttle runs a model on a stack of its
+                // own too small for this element type (the run dies of a segmentation fault).
+                return;
+            }
+            let max = ArrayQueue::<Huge>::max_capacity();
+            match ArrayQueue::<Huge>::with_capacity(max) {
+                Err(CapacityError::AllocationFailed { requested, .. }) => {
+                    assert_eq!(requested, max)
+                }
+                other => panic!("expected AllocationFailed, got {:?}", other.map(|_| ())),
+            }
+        });
+}
 
 /// Exhaustive takes 774k executions and over 80 s; bound 5 explores 10.8k in about 1 s.
 #[test]
