@@ -27,15 +27,16 @@ mpmc_queue_suite!(
     }
 );
 
-/// `max_capacity()` is a capacity the queue accepts: a ring of it that cannot be allocated is
-/// `AllocationFailed`, not `TooLarge` (elements of 128 KiB, so the request is far beyond any
-/// address space and fails at once). Under loom and in the plain build only.
+/// The largest capacity (what `TooLarge` names) is one the queue accepts: a ring of it that
+/// cannot be allocated is `AllocationFailed`, not `TooLarge` (elements of 128 KiB, so the
+/// request is far beyond any address space and fails at once). Under loom and in the plain
+/// build only.
 #[test]
 fn largest_capacity_is_accepted() {
     type Huge = [u8; 1 << 17];
     Model::new("ArrayQueue: the largest capacity is accepted; its failed allocation is typed")
         .threads(1)
-        .ops("with_capacity(max_capacity()) of 128 KiB elements")
+        .ops("with_capacity(usize::MAX) names max; with_capacity(max) of 128 KiB elements")
         .exhaustive()
         .check(|| {
             if synclab::sync::WORLD == synclab::sync::World::Shuttle {
@@ -43,7 +44,11 @@ fn largest_capacity_is_accepted() {
                 // own too small for this element type (the run dies of a segmentation fault).
                 return;
             }
-            let max = ArrayQueue::<Huge>::max_capacity();
+            // The largest capacity the queue accepts, as its error names it.
+            let max = match ArrayQueue::<Huge>::with_capacity(usize::MAX) {
+                Err(CapacityError::TooLarge { max, .. }) => max,
+                other => panic!("expected TooLarge, got {:?}", other.map(|_| ())),
+            };
             match ArrayQueue::<Huge>::with_capacity(max) {
                 Err(CapacityError::AllocationFailed { requested, .. }) => {
                     assert_eq!(requested, max)
