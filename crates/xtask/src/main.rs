@@ -773,8 +773,14 @@ fn tsan(root: &Path, install: bool) -> Result<Stage, String> {
             .env("CARGO_TARGET_DIR", root.join("target/tsan"))
             // The instrumented code runs 5-15x slower: widen the stress loops' hang deadline.
             .env("SYNCLAB_DEADLINE_SCALE", "10")
-            // Fail the test binary on the first report instead of continuing.
-            .env("TSAN_OPTIONS", "halt_on_error=1")
+            // Fail the test binary on the first report instead of continuing; and let an
+            // allocation too large to serve fail as the system allocator's does (null, so a
+            // fallible reservation returns its typed error) rather than abort the binary: the
+            // capacity models ask for the largest queue on purpose.
+            .env(
+                "TSAN_OPTIONS",
+                "halt_on_error=1:allocator_may_return_null=1",
+            )
             // Arms the negative control (`tests/tsan_control.rs`).
             .env("SYNCLAB_UNDER_TSAN", "1")
             // The Chase–Lev deque (and so the work-stealing pool) publishes each item with
