@@ -183,7 +183,7 @@ where
     ) -> Result<(), PublishError<T>> {
         let value = PublishError::check_index(index, self.slots().len(), value)?;
         let slot = &self.slots()[index];
-        let guard = self.lock_monitor();
+        let guard = F::lock(&self.monitor().sleepers);
         // Relaxed: under the lock.
         if slot.ready.load(Relaxed) != 0 {
             return Err(PublishError::AlreadyPublished { index, value });
