@@ -308,15 +308,23 @@ fn checker_clippy(root: &Path, checker: &str) -> Stage {
 /// crates.io). The dry run asks the registry; where that fails (no network, or crates.io replaced
 /// by a mirror), `cargo package --offline` still builds both crates from their packaged sources,
 /// which is what the stage is for, and the summary says which one passed.
+///
+/// Both run in a target directory of their own, emptied first. cargo verifies the harness in the
+/// workspace's target directory and treats the packaged library as a registry crate, which it
+/// never rebuilds for a change of source: where a target directory outlives a checkout (a CI
+/// cache), the harness would be checked against the library of an earlier commit.
 fn publish(root: &Path) -> Stage {
     let crates = ["-p", "synclab", "-p", "synclab-verification"];
+    let target = root.join("target").join("publish");
+    let _ = std::fs::remove_dir_all(&target);
     let name = "publish --dry-run (synclab, synclab-verification)";
     let dry_run = run(
         root,
         name,
         cargo()
             .args(["publish", "--dry-run", "--allow-dirty"])
-            .args(crates),
+            .args(crates)
+            .env("CARGO_TARGET_DIR", &target),
     );
     if dry_run.outcome == Outcome::Passed {
         return dry_run;
@@ -326,7 +334,8 @@ fn publish(root: &Path) -> Stage {
         "package --offline (synclab, synclab-verification; the publish dry run failed)",
         cargo()
             .args(["package", "--offline", "--allow-dirty"])
-            .args(crates),
+            .args(crates)
+            .env("CARGO_TARGET_DIR", &target),
     );
     Stage {
         elapsed: dry_run.elapsed + offline.elapsed,
