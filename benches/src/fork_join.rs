@@ -30,7 +30,10 @@ use synclab::pool::{
 };
 
 use crate::pools::ChannelPool;
-use crate::{Contender, Measurement, Metric, Params, Role, Target, Workload, BEST_ANCHOR};
+use crate::{
+    Contender, CountScope, CountedOp, CountedRun, Measurement, Metric, Params, Region, Role,
+    Target, Workload, BEST_ANCHOR,
+};
 
 /// Worker counts these workloads run at.
 const WORKERS: [usize; 3] = [2, 4, 8];
@@ -267,6 +270,52 @@ fn rayon_fib(p: &Params, cutoff: u32) -> Measurement {
     let elapsed = start.elapsed();
     check_fib(n, value);
     Measurement::ops(fib_joins(n, cutoff), elapsed)
+}
+
+/// The instruction counts of one `join` that nobody steals from — the path `pools/join-fine`
+/// takes for almost every join: a pool of one worker runs `n` joins of two halves that do
+/// nothing but hand their index to `black_box`. Counted over the whole process (the caller
+/// sleeps in `install` meanwhile), as the other pools are.
+pub fn counted_ops() -> Vec<CountedOp> {
+    vec![
+        counted_join(STEALING_JOIN, Role::Synclab, synclab_joins),
+        counted_join(RAYON_JOIN, Role::Anchor, rayon_joins),
+    ]
+}
+
+fn counted_join(contender: &'static str, role: Role, run: CountedRun) -> CountedOp {
+    CountedOp {
+        group: "pools",
+        operation: "join of two empty halves, one worker, nothing stolen",
+        contender,
+        role,
+        scope: CountScope::Process,
+        run,
+    }
+}
+
+fn synclab_joins(n: u64, region: Region<'_>) {
+    let pool = WorkStealingPool::with_workers(1).expect("valid configuration");
+    region(&mut || {
+        pool.install(|| {
+            for i in 0..n {
+                black_box(pool.join(|| black_box(i), || black_box(i)));
+            }
+        })
+        .expect("the pool is open");
+    });
+    pool.shutdown();
+}
+
+fn rayon_joins(n: u64, region: Region<'_>) {
+    let pool = crate::pools::rayon_pool(1);
+    region(&mut || {
+        pool.install(|| {
+            for i in 0..n {
+                black_box(rayon::join(|| black_box(i), || black_box(i)));
+            }
+        });
+    });
 }
 
 /// Trees of `pools/nested-submission` at this scale.

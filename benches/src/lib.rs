@@ -312,6 +312,7 @@ pub fn counted_ops() -> Vec<CountedOp> {
     all.extend(queues::counted_ops());
     all.extend(array::counted_ops());
     all.extend(pools::counted_ops());
+    all.extend(fork_join::counted_ops());
     all
 }
 
