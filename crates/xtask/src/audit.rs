@@ -36,6 +36,8 @@ use std::time::{Duration, Instant};
 use crate::harness::{self, rel, Checker, Leg, Outcome, Record, Scratch, Store};
 use crate::source::{code_only, enclosing, functions, is_ident};
 
+mod schema;
+
 /// One place an ordering appears.
 #[derive(Debug, Clone)]
 struct Site {
@@ -83,7 +85,10 @@ fn miri_leg(scratch: &Scratch, timeout: Duration) -> Outcome {
         .args(["+nightly", "miri", "test", "-q", "-p", "synclab"])
         .env(
             "MIRIFLAGS",
-            format!("-Zmiri-many-seeds=0..{MIRI_SEEDS} -Zmiri-strict-provenance"),
+            format!(
+                "-Zmiri-many-seeds=0..{MIRI_SEEDS} -Zmiri-strict-provenance -Zmiri-env-forward={}",
+                schema::ENV
+            ),
         )
         .env("CARGO_TARGET_DIR", scratch.target("miri"));
     for t in MIRI_TESTS {
@@ -231,14 +236,31 @@ fn apply(src: &str, m: &Mutant) -> String {
         Some(to) => format!("{}{}{}", &src[..at], to, &src[at + m.site.token.len()..]),
         None => {
             // Replace the whole `…fence(ORDERING)` call expression by `()`.
-            let start = src[..at].rfind("fence").unwrap_or(at);
-            let start = src[..start]
-                .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
-                .map_or(0, |p| p + 1);
-            let close = at + src[at..].find(')').unwrap_or(0) + 1;
+            let (start, close) = fence_call(src, at);
             format!("{}(){}", &src[..start], &src[close..])
         }
     }
+}
+
+/// Writes a per-mutant build's mutated file (`None`: a schema's run, nothing to write).
+fn plant(
+    scratch: &Scratch,
+    rel_file: &Path,
+    mutated: &Option<String>,
+) -> Result<Option<harness::Restore>, String> {
+    mutated
+        .as_ref()
+        .map(|text| scratch.mutate(rel_file, text))
+        .transpose()
+}
+
+/// The span of the `…fence(ORDERING)` call whose ordering token is at `at`, its path included.
+fn fence_call(src: &str, at: usize) -> (usize, usize) {
+    let start = src[..at].rfind("fence").unwrap_or(at);
+    let start = src[..start]
+        .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+        .map_or(0, |p| p + 1);
+    (start, at + src[at..].find(')').unwrap_or(0) + 1)
 }
 
 struct Row {
@@ -255,6 +277,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let mut write_docs = false;
     let mut list_only = false;
     let mut resume = false;
+    // One build per mutant instead of one schema for the run (see `schema`).
+    let mut no_schema = false;
     // Run nothing: only print (and with --write-docs, publish) the table of recorded results.
     let mut no_run = false;
     // Run only the covering models whose test name contains this (a new design's models in a
@@ -274,6 +298,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             "--write-docs" => write_docs = true,
             "--list" => list_only = true,
             "--resume" => resume = true,
+            "--no-schema" => no_schema = true,
             "--no-run" => no_run = true,
             "--only" => {
                 only = Some(
@@ -322,18 +347,34 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     } else {
         Some(Scratch::create(root, "audit")?)
     };
+    // One build for the whole run where the schema compiles (see `schema`); otherwise one
+    // build per mutant.
+    let schema = match &scratch {
+        Some(scratch) if !no_schema => schema::install(root, scratch, &todo)?,
+        _ => None,
+    };
+    // Whether the loom build compiles a file, asked once per file (each probe is a build).
+    let mut compiled: std::collections::HashMap<PathBuf, bool> = Default::default();
     // The Miri leg is usable once the unmutated tree passes it (checked on first need).
     let mut miri_ready: Option<bool> = None;
     for (k, m) in todo.iter().enumerate() {
         let m: &Mutant = m;
         let Some(scratch) = &scratch else { break };
+        // The active mutant of the schema; 0 (none) for a per-mutant build. xtask runs one
+        // command at a time, so the variable its children inherit is this mutant's.
+        std::env::set_var(
+            schema::ENV,
+            schema.as_ref().map_or(0, |s| s.id(m)).to_string(),
+        );
         let models = harness::covering(&harness::rel_src(root, &m.site.file));
         let rel_file = PathBuf::from(rel(root, &m.site.file));
         // From the scratch copy (restored after every mutant), not the working tree: the sites'
         // offsets are those of the snapshot, and the working tree may be edited meanwhile.
         let original =
             std::fs::read_to_string(scratch.tree.join(&rel_file)).map_err(|e| e.to_string())?;
-        let mutated = apply(&original, m);
+        // With a schema the tree already holds every mutant: nothing to write (a write, even
+        // of the same text, would make cargo build again).
+        let mutated = schema.is_none().then(|| apply(&original, m));
         let start = Instant::now();
         let mut tests_run = harness::describe(models);
         if let Some(only) = &only {
@@ -343,14 +384,19 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             "no covering model"
         } else {
             let loom = {
-                let _restore = scratch.mutate(&rel_file, &mutated)?;
+                let _restore = plant(scratch, &rel_file, &mutated)?;
                 harness::run_models(scratch, Checker::Loom, models, only.as_deref(), timeout)?
             };
             match loom {
                 Leg::Passed { tests: 0 } => "no covering model",
                 // A survivor in a file the loom build leaves out proves nothing.
                 Leg::Passed { .. }
-                    if !harness::compiled(scratch, Checker::Loom, models, &rel_file)? =>
+                    if !*match compiled.entry(rel_file.clone()) {
+                        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                            harness::compiled(scratch, Checker::Loom, models, &rel_file)?,
+                        ),
+                    } =>
                 {
                     "no covering model"
                 }
@@ -367,7 +413,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
                     return false;
                 }
                 eprintln!("audit: Miri leg baseline (unmutated tree, {MIRI_SEEDS} seeds)…");
+                std::env::set_var(schema::ENV, "0");
                 let ok = matches!(miri_leg(scratch, timeout), Outcome::Passed(_));
+                std::env::set_var(
+                    schema::ENV,
+                    schema.as_ref().map_or(0, |s| s.id(m)).to_string(),
+                );
                 if !ok {
                     eprintln!("audit: the Miri leg FAILS on the unmutated tree — not used");
                 }
@@ -378,7 +429,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
                     "; Miri: {} ({MIRI_SEEDS} seeds)",
                     MIRI_TESTS.join(", ")
                 ));
-                let _restore = scratch.mutate(&rel_file, &mutated)?;
+                let _restore = plant(scratch, &rel_file, &mutated)?;
                 verdict = match miri_leg(scratch, timeout) {
                     Outcome::Passed(_) => "SURVIVED",
                     Outcome::Failed(out)
