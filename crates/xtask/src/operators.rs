@@ -10,6 +10,7 @@
 //! | `compare-bound` | `<`, `<=`, `>`, `>=` with a counter or position on either side; the last one out, `x.fetch_sub(1, …) == 1` | `<=`, `<`, `>=`, `>`; `== 0` |
 //! | `plus-one` | `x + 1` or `x.wrapping_add(1)` with a counter or position in `x` | `x` |
 //! | `cas-split` | `a.compare_exchange(cur, new, s, f)` (and `_weak`) | `a.load`, compare, `a.store`: the same `Result`, not atomic |
+//! | `rmw-split` | `a.fetch_add(v, o)`, `fetch_sub`, `fetch_or`, `fetch_and`, `swap` (the last argument an ordering) | `a.load`, then `a.store` of the combined value: the same previous value returned, not atomic |
 //! | `early-exit` | a call that waits or parks | `return;` (a unit function), `break;` (in a loop that can break), or `return Default::default();` (a function returning `bool`, an integer or an `Option`), before the statement that waits |
 //!
 //! **Counters and positions** (the identifier rule of `compare-bound` and `plus-one`): an
@@ -39,7 +40,7 @@
 use crate::source::is_ident;
 
 /// The operators' names, in the order they are listed and run.
-pub const OPERATORS: [&str; 8] = [
+pub const OPERATORS: [&str; 9] = [
     "wake-count",
     "wake-removed",
     "recheck-if",
@@ -47,6 +48,7 @@ pub const OPERATORS: [&str; 8] = [
     "compare-bound",
     "plus-one",
     "cas-split",
+    "rmw-split",
     "early-exit",
 ];
 
@@ -92,6 +94,7 @@ pub fn mutations(operator: &str, src: &str, code: &[u8]) -> Vec<Mutation> {
         "compare-bound" => compare_bound(&c),
         "plus-one" => plus_one(&c),
         "cas-split" => cas_split(&c),
+        "rmw-split" => rmw_split(&c),
         "early-exit" => early_exit(&c),
         _ => Vec::new(),
     }
@@ -509,6 +512,85 @@ fn cas_split(c: &Code) -> Vec<Mutation> {
         );
         out.push(Mutation {
             operator: "cas-split",
+            detail: format!("{name} → load({load}) + store({store})"),
+            at: start,
+            edits: vec![(from, close + 1, replacement)],
+        });
+    }
+    out
+}
+
+/// The orderings of the plain load and store that replace an RMW with ordering `order`: as
+/// in [`split_orderings`], each keeps its half (the load the acquire side, the store the
+/// release side), so the mutant changes atomicity only. A non-literal ordering gives SeqCst
+/// to both.
+fn rmw_orderings(order: &str) -> (&'static str, &'static str) {
+    match order {
+        "Relaxed" => ("Relaxed", "Relaxed"),
+        "Acquire" => ("Acquire", "Relaxed"),
+        "Release" => ("Relaxed", "Release"),
+        "AcqRel" => ("Acquire", "Release"),
+        _ => ("SeqCst", "SeqCst"),
+    }
+}
+
+/// Whether `arg` reads as a memory ordering: a literal one, or a name with `order` in it.
+fn is_ordering(arg: &str) -> bool {
+    let last = last_segment(arg);
+    matches!(
+        last,
+        "Relaxed" | "Acquire" | "Release" | "AcqRel" | "SeqCst"
+    ) || last.to_ascii_lowercase().contains("order")
+}
+
+/// The sibling of `cas-split` for the other read-modify-writes: `a.fetch_add(v, o)` becomes a
+/// load of `a`, a store of the combined value, and the loaded value as the result, so two
+/// threads that both run it between each other's load and store lose one update (a count
+/// off by one, a flag erased by a store of the value read before it was set). The block is
+/// parenthesised: an RMW that begins a statement (`x.swap(v, o) == old`) stays an expression.
+fn rmw_split(c: &Code) -> Vec<Mutation> {
+    let mut out = Vec::new();
+    for (start, end) in c.calls() {
+        let name = c.text(start, end);
+        let combine = match name {
+            "fetch_add" => "rmw_seen.wrapping_add(rmw_operand)",
+            "fetch_sub" => "rmw_seen.wrapping_sub(rmw_operand)",
+            "fetch_or" => "rmw_seen | rmw_operand",
+            "fetch_and" => "rmw_seen & rmw_operand",
+            "swap" => "rmw_operand",
+            _ => continue,
+        };
+        if c.in_macro(start) {
+            continue;
+        }
+        let Some(dot) = c.prev_non_ws(start).filter(|&p| c.code[p] == b'.') else {
+            continue;
+        };
+        let Some(open) = c.next_non_ws(end).filter(|&p| c.code[p] == b'(') else {
+            continue;
+        };
+        let (Some(close), args) = (c.matching(open), c.args(open)) else {
+            continue;
+        };
+        let arg = |k: usize| c.src[args[k].0..args[k].1].trim();
+        if args.len() != 2 || !is_ordering(arg(1)) {
+            continue;
+        }
+        let from = c.receiver_start(start);
+        if from >= dot {
+            continue;
+        }
+        let (load, store) = rmw_orderings(last_segment(arg(1)));
+        let receiver = c.src[from..dot].trim_end();
+        let ordering = "::core::sync::atomic::Ordering";
+        let replacement = format!(
+            "({{ let (rmw_atomic, rmw_operand) = (&{receiver}, {}); \
+             let rmw_seen = rmw_atomic.load({ordering}::{load}); \
+             rmw_atomic.store({combine}, {ordering}::{store}); rmw_seen }})",
+            arg(0)
+        );
+        out.push(Mutation {
+            operator: "rmw-split",
             detail: format!("{name} → load({load}) + store({store})"),
             at: start,
             edits: vec![(from, close + 1, replacement)],
@@ -1248,6 +1330,44 @@ mod tests {
             ("Acquire", "Relaxed")
         );
         assert_eq!(split_orderings("order", "Relaxed"), ("SeqCst", "SeqCst"));
+    }
+
+    #[test]
+    fn rmw_split_loads_and_stores_the_combined_value() {
+        let src = "fn f(&self) {\n    let previous = self.state.fetch_add(PENDING_ONE, Ordering::Relaxed);\n    \
+                   if self.closed.swap(true, AcqRel) {}\n    \
+                   let n = w.fetch_or(CLOSED, order);\n    \
+                   self.slots.swap(i, j);\n    \
+                   debug_assert!(x.fetch_sub(1, SeqCst) > 0);\n}";
+        let out = mutate("rmw-split", src);
+        assert_eq!(out.len(), 3, "{out:#?}");
+        assert!(out[0].contains(
+            "let previous = ({ let (rmw_atomic, rmw_operand) = (&self.state, PENDING_ONE); \
+             let rmw_seen = rmw_atomic.load(::core::sync::atomic::Ordering::Relaxed); \
+             rmw_atomic.store(rmw_seen.wrapping_add(rmw_operand), ::core::sync::atomic::Ordering::Relaxed); \
+             rmw_seen });"
+        ), "{}", out[0]);
+        assert!(out[1].contains("(&self.closed, true)"));
+        assert!(out[1].contains("load(::core::sync::atomic::Ordering::Acquire)"));
+        assert!(out[1].contains("store(rmw_operand, ::core::sync::atomic::Ordering::Release)"));
+        assert!(out[2]
+            .contains("store(rmw_seen | rmw_operand, ::core::sync::atomic::Ordering::SeqCst)"));
+        // A slice's swap (no ordering) and anything inside a macro are left alone.
+        assert!(out.iter().all(|m| m.contains("self.slots.swap(i, j)")));
+        assert!(out.iter().all(|m| m.contains("x.fetch_sub(1, SeqCst)")));
+        // An RMW that begins a statement stays an expression.
+        let out = mutate(
+            "rmw-split",
+            "fn s() -> bool { unsafe { (*this).state.swap(SET, AcqRel) == SLEEPING } }",
+        );
+        assert!(out[0].starts_with("fn s() -> bool { unsafe { ({ let (rmw_atomic, rmw_operand) = (&(*this).state, SET);"), "{}", out[0]);
+        assert!(
+            out[0].ends_with("rmw_seen }) == SLEEPING } }"),
+            "{}",
+            out[0]
+        );
+        assert_eq!(rmw_orderings("Release"), ("Relaxed", "Release"));
+        assert_eq!(rmw_orderings("Acquire"), ("Acquire", "Relaxed"));
     }
 
     #[test]

@@ -464,6 +464,53 @@ fn producer_killed_after_claim_consumers_pop_past_it() {
         .check(producer_death);
 }
 
+/// The victim (process 1) claims a slot for 1 and dies before writing it; then the survivor
+/// (process 2) pushes 2 behind it (all of this before the race), and two consumers (processes 2 and 3) each pop once,
+/// racing past the abandoned slot: exactly one of them gets 2 (no item popped twice or
+/// lost), a last pop finds the queue empty, and the abandoned push is counted once — two
+/// consumers that both take the abandoned position would count it twice and move `head`
+/// back over an item the other popped.
+fn producer_death_two_consumers() {
+    let kernel = Kernel::new();
+    let q = Arc::new(ArrayQueue::<u32, ModelShm>::with_capacity(2).unwrap());
+    // Position 0 passed first: a process that has announced nothing reads as announcing it.
+    as_process(&kernel, 2, || {
+        q.try_push(0).unwrap();
+        assert_eq!(q.try_pop(), Some(0));
+    });
+    as_process(&kernel, 1, || {
+        assert!(q.run_dying(QueueStep::PushAfterClaim(1)))
+    });
+    kernel.exit(1);
+    as_process(&kernel, 2, || q.try_push(2).unwrap());
+    let other = {
+        let (q, kernel) = (Arc::clone(&q), Arc::clone(&kernel));
+        thread::spawn(move || as_process(&kernel, 3, || q.try_pop()))
+    };
+    as_process(&kernel, 2, || {
+        let mine = q.try_pop();
+        let theirs = other.join().unwrap();
+        let mut got: Vec<u32> = mine.into_iter().chain(theirs).collect();
+        got.sort_unstable();
+        assert_eq!(
+            got,
+            [2],
+            "an item popped twice or lost, or the abandoned slot read"
+        );
+        assert_eq!(q.try_pop(), None);
+        assert_eq!(q.probe(), (1, 0), "(abandoned, lost)");
+    });
+}
+
+#[test]
+fn producer_killed_after_claim_two_consumers_pop_past_it() {
+    Model::new("ArrayQueue<ModelShm>: producer dead after its tail CAS; two consumers pop past")
+        .threads(2)
+        .ops("push 0, pop; victim: claim a slot for 1; die; push 2; 2 consumers: pop 1 each; pop")
+        .preemption_bound(2)
+        .check(producer_death_two_consumers);
+}
+
 /// The survivor (process 2) fills a 2-slot queue with 1 and 2; the victim (process 1) claims
 /// 1 and dies before freeing its slot; concurrently the survivor pushes 3, retrying while the
 /// queue is full — once the claim is dead, its push must free the slot (one item lost with
@@ -505,6 +552,50 @@ fn consumer_killed_after_claim_producers_reuse_its_slot() {
     .ops("survivor: push 1, 2; victim: claim 1; die; survivor: push 3 (retry while full); pop ×2")
     .exhaustive()
     .check(consumer_death);
+}
+
+/// The survivor (process 2) pushes 1 into a 1-slot queue; the victim (process 1) claims it
+/// and dies before freeing the slot (all of this before the race); then two producers
+/// (processes 2 and 3) push 2 and 3 into the queue the dead claim keeps full: exactly one
+/// frees the slot (the item lost with its consumer, counted once) and pushes, the other finds
+/// the queue full; a pop gets the pushed value. Two producers that both free the slot would
+/// count the loss twice, or the later one would mark the other's pushed value empty.
+fn consumer_death_two_producers() {
+    let kernel = Kernel::new();
+    let q = Arc::new(ArrayQueue::<u32, ModelShm>::with_capacity(1).unwrap());
+    as_process(&kernel, 2, || q.try_push(1).unwrap());
+    as_process(
+        &kernel,
+        1,
+        || assert!(q.run_dying(QueueStep::PopAfterClaim)),
+    );
+    kernel.exit(1);
+    let other = {
+        let (q, kernel) = (Arc::clone(&q), Arc::clone(&kernel));
+        thread::spawn(move || as_process(&kernel, 3, || q.try_push(3).is_ok().then_some(3)))
+    };
+    as_process(&kernel, 2, || {
+        let mine = q.try_push(2).is_ok().then_some(2);
+        let theirs = other.join().unwrap();
+        let pushed: Vec<u32> = mine.into_iter().chain(theirs).collect();
+        assert_eq!(
+            pushed.len(),
+            1,
+            "both pushes into a 1-slot queue succeeded, or neither"
+        );
+        assert_eq!(q.try_pop(), Some(pushed[0]), "the pushed value was lost");
+        assert_eq!(q.try_pop(), None);
+        assert_eq!(q.probe(), (0, 1), "(abandoned, lost)");
+    });
+}
+
+#[test]
+fn consumer_killed_after_claim_two_producers_free_its_slot() {
+    Model::new("ArrayQueue<ModelShm>: consumer dead after its head CAS; two producers free it")
+        .threads(2)
+        .ops("push 1; victim: claim 1; die; 2 producers: try_push 1 each (one fits); pop ×2")
+        .preemption_bound(2)
+        .check(consumer_death_two_producers);
 }
 
 zoo_test! {
