@@ -242,6 +242,31 @@ fn apply(src: &str, m: &Mutant) -> String {
     }
 }
 
+/// The verdict of a mutant that loom did not reject and whose Miri leg has not run yet.
+const MIRI_PENDING: &str = "SURVIVED loom (Miri leg pending)";
+
+/// Sets the active mutant for the commands that follow and, for a build per mutant, returns
+/// the mutated text of its file (read from the scratch copy, restored after every mutant, not
+/// the working tree: the sites' offsets are those of the snapshot). With a schema the tree
+/// already holds every mutant: nothing to write (a write, even of the same text, would make
+/// cargo build again). xtask runs one command at a time, so the variable its children
+/// inherit is this mutant's.
+fn mutated(
+    root: &Path,
+    scratch: &Scratch,
+    schema: Option<&schema::Schema>,
+    m: &Mutant,
+) -> Result<Option<String>, String> {
+    std::env::set_var(schema::ENV, schema.map_or(0, |s| s.id(m)).to_string());
+    if schema.is_some() {
+        return Ok(None);
+    }
+    let rel_file = PathBuf::from(rel(root, &m.site.file));
+    let original =
+        std::fs::read_to_string(scratch.tree.join(&rel_file)).map_err(|e| e.to_string())?;
+    Ok(Some(apply(&original, m)))
+}
+
 /// Writes a per-mutant build's mutated file (`None`: a schema's run, nothing to write).
 fn plant(
     scratch: &Scratch,
@@ -333,54 +358,60 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         .iter()
         .filter(|m| !(no_run || (resume && known.contains_key(&key(m)))))
         .collect();
+    // Survivors of an earlier run's loom leg whose Miri leg has not run yet.
+    let pending: Vec<&Mutant> = all
+        .iter()
+        .filter(|m| {
+            !no_run
+                && known
+                    .get(&key(m))
+                    .is_some_and(|r| r.verdict == MIRI_PENDING)
+        })
+        .collect();
     eprintln!(
-        "audit: {} to run{}",
+        "audit: {} to run, {} waiting for their Miri leg{}",
         todo.len(),
+        pending.len(),
         if resume {
             " (--resume: results already in docs/audit/ordering.tsv for unchanged functions are kept)"
         } else {
             ""
         }
     );
-    let scratch = if todo.is_empty() {
+    let scratch = if todo.is_empty() && pending.is_empty() {
         None
     } else {
         Some(Scratch::create(root, "audit")?)
     };
     // One build for the whole run where the schema compiles (see `schema`); otherwise one
     // build per mutant.
+    let in_schema: Vec<&Mutant> = todo.iter().chain(&pending).copied().collect();
     let schema = match &scratch {
-        Some(scratch) if !no_schema => schema::install(root, scratch, &todo)?,
+        Some(scratch) if !no_schema => schema::install(root, scratch, &in_schema)?,
         _ => None,
     };
+    let miri = has_miri();
+    if !miri {
+        eprintln!("audit: nightly Miri is not installed — the Miri leg is skipped");
+    }
     // Whether the loom build compiles a file, asked once per file (each probe is a build).
     let mut compiled: std::collections::HashMap<PathBuf, bool> = Default::default();
-    // The Miri leg is usable once the unmutated tree passes it (checked on first need).
-    let mut miri_ready: Option<bool> = None;
+    // First every mutant's loom leg (seconds for most, with a schema), then the Miri leg of
+    // the loom survivors (minutes each): an interrupted run has loom's verdict on every
+    // mutant it reached, and `--resume` runs the Miri legs still pending.
+    let mut survivors: Vec<&Mutant> = pending;
     for (k, m) in todo.iter().enumerate() {
         let m: &Mutant = m;
         let Some(scratch) = &scratch else { break };
-        // The active mutant of the schema; 0 (none) for a per-mutant build. xtask runs one
-        // command at a time, so the variable its children inherit is this mutant's.
-        std::env::set_var(
-            schema::ENV,
-            schema.as_ref().map_or(0, |s| s.id(m)).to_string(),
-        );
         let models = harness::covering(&harness::rel_src(root, &m.site.file));
         let rel_file = PathBuf::from(rel(root, &m.site.file));
-        // From the scratch copy (restored after every mutant), not the working tree: the sites'
-        // offsets are those of the snapshot, and the working tree may be edited meanwhile.
-        let original =
-            std::fs::read_to_string(scratch.tree.join(&rel_file)).map_err(|e| e.to_string())?;
-        // With a schema the tree already holds every mutant: nothing to write (a write, even
-        // of the same text, would make cargo build again).
-        let mutated = schema.is_none().then(|| apply(&original, m));
+        let mutated = mutated(root, scratch, schema.as_ref(), m)?;
         let start = Instant::now();
         let mut tests_run = harness::describe(models);
         if let Some(only) = &only {
             tests_run = format!("{tests_run} (tests named *{only}*)");
         }
-        let mut verdict = if models.is_empty() {
+        let verdict = if models.is_empty() {
             "no covering model"
         } else {
             let loom = {
@@ -400,48 +431,16 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
                 {
                     "no covering model"
                 }
+                Leg::Passed { .. } if miri => {
+                    survivors.push(m);
+                    MIRI_PENDING
+                }
                 Leg::Passed { .. } => "SURVIVED",
                 Leg::Invalid => "invalid (does not compile)",
                 Leg::Failed { .. } => "killed",
                 Leg::TimedOut => "killed (timeout)",
             }
         };
-        if verdict == "SURVIVED" {
-            let ready = *miri_ready.get_or_insert_with(|| {
-                if !has_miri() {
-                    eprintln!("audit: nightly Miri is not installed — the Miri leg is skipped");
-                    return false;
-                }
-                eprintln!("audit: Miri leg baseline (unmutated tree, {MIRI_SEEDS} seeds)…");
-                std::env::set_var(schema::ENV, "0");
-                let ok = matches!(miri_leg(scratch, timeout), Outcome::Passed(_));
-                std::env::set_var(
-                    schema::ENV,
-                    schema.as_ref().map_or(0, |s| s.id(m)).to_string(),
-                );
-                if !ok {
-                    eprintln!("audit: the Miri leg FAILS on the unmutated tree — not used");
-                }
-                ok
-            });
-            if ready {
-                tests_run.push_str(&format!(
-                    "; Miri: {} ({MIRI_SEEDS} seeds)",
-                    MIRI_TESTS.join(", ")
-                ));
-                let _restore = plant(scratch, &rel_file, &mutated)?;
-                verdict = match miri_leg(scratch, timeout) {
-                    Outcome::Passed(_) => "SURVIVED",
-                    Outcome::Failed(out)
-                        if out.contains("error[E") || out.contains("could not compile") =>
-                    {
-                        "invalid (does not compile)"
-                    }
-                    Outcome::Failed(_) => "killed (Miri)",
-                    Outcome::TimedOut => "SURVIVED (Miri timed out)",
-                };
-            }
-        }
         let seconds = start.elapsed().as_secs_f64();
         eprintln!(
             "[{}/{}] {}:{} {} — {verdict} ({seconds:.0}s)",
@@ -459,6 +458,56 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         store.append(&key(m), &site(root, m), &result);
         known.insert(key(m), result);
     }
+    if let (Some(scratch), true, false) = (&scratch, miri, survivors.is_empty()) {
+        eprintln!("audit: Miri leg baseline (unmutated tree, {MIRI_SEEDS} seeds)…");
+        std::env::set_var(schema::ENV, "0");
+        if !matches!(miri_leg(scratch, timeout), Outcome::Passed(_)) {
+            // The survivors keep their pending verdict: counted as survivors, run again later.
+            eprintln!("audit: the Miri leg FAILS on the unmutated tree — not used");
+            survivors.clear();
+        }
+        for (k, m) in survivors.iter().enumerate() {
+            let rel_file = PathBuf::from(rel(root, &m.site.file));
+            let mutated = mutated(root, scratch, schema.as_ref(), m)?;
+            let start = Instant::now();
+            let verdict = {
+                let _restore = plant(scratch, &rel_file, &mutated)?;
+                match miri_leg(scratch, timeout) {
+                    Outcome::Passed(_) => "SURVIVED",
+                    Outcome::Failed(out)
+                        if out.contains("error[E") || out.contains("could not compile") =>
+                    {
+                        "invalid (does not compile)"
+                    }
+                    Outcome::Failed(_) => "killed (Miri)",
+                    Outcome::TimedOut => "SURVIVED (Miri timed out)",
+                }
+            };
+            let seconds = start.elapsed().as_secs_f64();
+            eprintln!(
+                "[Miri {}/{}] {}:{} {} — {verdict} ({seconds:.0}s)",
+                k + 1,
+                survivors.len(),
+                rel_file.display(),
+                m.site.line,
+                m.label
+            );
+            let (models, loom_seconds) = known
+                .get(&key(m))
+                .map_or((String::new(), 0.0), |r| (r.models.clone(), r.seconds));
+            let result = Record {
+                verdict: verdict.to_string(),
+                models: format!(
+                    "{models}; Miri: {} ({MIRI_SEEDS} seeds)",
+                    MIRI_TESTS.join(", ")
+                ),
+                seconds: loom_seconds + seconds,
+            };
+            store.append(&key(m), &site(root, m), &result);
+            known.insert(key(m), result);
+        }
+    }
+    std::env::remove_var(schema::ENV);
     // The table covers every current site: results from this run and earlier (--resume) ones;
     // the published one covers every file, whatever this run's filter.
     let everything = if write_docs && filter.is_some() {
@@ -516,6 +565,7 @@ fn leak(s: &str) -> &'static str {
         "killed (Miri)" => "killed (Miri)",
         "SURVIVED (Miri timed out)" => "SURVIVED (Miri timed out)",
         "SURVIVED" => "SURVIVED",
+        MIRI_PENDING => MIRI_PENDING,
         "no covering model" => "no covering model",
         "invalid (does not compile)" => "invalid (does not compile)",
         _ => "unknown",
@@ -532,8 +582,9 @@ fn render(root: &Path, rows: &[Row]) -> String {
         .filter(|r| r.verdict.starts_with("killed"))
         .count();
     let not_run = rows.iter().filter(|r| r.verdict == "not run").count();
+    let pending = rows.iter().filter(|r| r.verdict == MIRI_PENDING).count();
     let mut out = format!(
-        "Kill rate: **{killed} of {} mutants killed ({:.0} %)**, over the mutants with a result; {not_run} of the {} current mutants have no result for their site as it is now (not run since it changed) and {} are invalid or uncovered.\n\n| site | function (n-th ordering) | code | mutation | verdict | models | seconds |\n|---|---|---|---|---|---|---|\n",
+        "Kill rate: **{killed} of {} mutants killed ({:.0} %)**, over the mutants with a result ({pending} of the survivors have survived loom and not run their Miri leg yet); {not_run} of the {} current mutants have no result for their site as it is now (not run since it changed) and {} are invalid or uncovered.\n\n| site | function (n-th ordering) | code | mutation | verdict | models | seconds |\n|---|---|---|---|---|---|---|\n",
         valid.len(),
         if valid.is_empty() { 0.0 } else { killed as f64 * 100.0 / valid.len() as f64 },
         rows.len(),
