@@ -475,6 +475,39 @@ fn split_orderings(success: &str, failure: &str) -> (&'static str, &'static str)
     (load, store)
 }
 
+/// A method call `receiver.name(args)` found by [`Code::calls`]: where its receiver starts,
+/// its closing parenthesis, and its arguments' spans.
+struct MethodCall {
+    from: usize,
+    dot: usize,
+    close: usize,
+    args: Vec<(usize, usize)>,
+}
+
+impl MethodCall {
+    /// The call whose name spans `start..end`, if it is a method call with a receiver.
+    fn at(c: &Code, start: usize, end: usize) -> Option<MethodCall> {
+        let dot = c.prev_non_ws(start).filter(|&p| c.code[p] == b'.')?;
+        let open = c.next_non_ws(end)?;
+        let (close, args) = (c.matching(open)?, c.args(open));
+        let from = c.receiver_start(start);
+        (from < dot).then_some(MethodCall {
+            from,
+            dot,
+            close,
+            args,
+        })
+    }
+
+    fn arg<'a>(&self, c: &Code<'a>, k: usize) -> &'a str {
+        c.src[self.args[k].0..self.args[k].1].trim()
+    }
+
+    fn receiver<'a>(&self, c: &Code<'a>) -> &'a str {
+        c.src[self.from..self.dot].trim_end()
+    }
+}
+
 fn cas_split(c: &Code) -> Vec<Mutation> {
     let mut out = Vec::new();
     for (start, end) in c.calls() {
@@ -482,25 +515,15 @@ fn cas_split(c: &Code) -> Vec<Mutation> {
         if name != "compare_exchange" && name != "compare_exchange_weak" {
             continue;
         }
-        let Some(dot) = c.prev_non_ws(start).filter(|&p| c.code[p] == b'.') else {
+        let Some(call) = MethodCall::at(c, start, end) else {
             continue;
         };
-        let Some(open) = c.next_non_ws(end) else {
-            continue;
-        };
-        let (Some(close), args) = (c.matching(open), c.args(open)) else {
-            continue;
-        };
-        if args.len() != 4 {
+        if call.args.len() != 4 {
             continue;
         }
-        let from = c.receiver_start(start);
-        if from >= dot {
-            continue;
-        }
-        let arg = |k: usize| c.src[args[k].0..args[k].1].trim();
+        let arg = |k: usize| call.arg(c, k);
         let (load, store) = split_orderings(last_segment(arg(2)), last_segment(arg(3)));
-        let receiver = c.src[from..dot].trim_end();
+        let (from, close, receiver) = (call.from, call.close, call.receiver(c));
         let ordering = "::core::sync::atomic::Ordering";
         let replacement = format!(
             "{{ let (cas_atomic, cas_current, cas_new) = (&{receiver}, {}, {}); \
@@ -518,20 +541,6 @@ fn cas_split(c: &Code) -> Vec<Mutation> {
         });
     }
     out
-}
-
-/// The orderings of the plain load and store that replace an RMW with ordering `order`: as
-/// in [`split_orderings`], each keeps its half (the load the acquire side, the store the
-/// release side), so the mutant changes atomicity only. A non-literal ordering gives SeqCst
-/// to both.
-fn rmw_orderings(order: &str) -> (&'static str, &'static str) {
-    match order {
-        "Relaxed" => ("Relaxed", "Relaxed"),
-        "Acquire" => ("Acquire", "Relaxed"),
-        "Release" => ("Relaxed", "Release"),
-        "AcqRel" => ("Acquire", "Release"),
-        _ => ("SeqCst", "SeqCst"),
-    }
 }
 
 /// Whether `arg` reads as a memory ordering: a literal one, or a name with `order` in it.
@@ -563,25 +572,16 @@ fn rmw_split(c: &Code) -> Vec<Mutation> {
         if c.in_macro(start) {
             continue;
         }
-        let Some(dot) = c.prev_non_ws(start).filter(|&p| c.code[p] == b'.') else {
+        let Some(call) = MethodCall::at(c, start, end) else {
             continue;
         };
-        let Some(open) = c.next_non_ws(end).filter(|&p| c.code[p] == b'(') else {
-            continue;
-        };
-        let (Some(close), args) = (c.matching(open), c.args(open)) else {
-            continue;
-        };
-        let arg = |k: usize| c.src[args[k].0..args[k].1].trim();
-        if args.len() != 2 || !is_ordering(arg(1)) {
+        let arg = |k: usize| call.arg(c, k);
+        if call.args.len() != 2 || !is_ordering(arg(1)) {
             continue;
         }
-        let from = c.receiver_start(start);
-        if from >= dot {
-            continue;
-        }
-        let (load, store) = rmw_orderings(last_segment(arg(1)));
-        let receiver = c.src[from..dot].trim_end();
+        // An RMW's one ordering splits as a CAS's success ordering with a Relaxed failure.
+        let (load, store) = split_orderings(last_segment(arg(1)), "Relaxed");
+        let (from, close, receiver) = (call.from, call.close, call.receiver(c));
         let ordering = "::core::sync::atomic::Ordering";
         let replacement = format!(
             "({{ let (rmw_atomic, rmw_operand) = (&{receiver}, {}); \
@@ -1366,8 +1366,14 @@ mod tests {
             "{}",
             out[0]
         );
-        assert_eq!(rmw_orderings("Release"), ("Relaxed", "Release"));
-        assert_eq!(rmw_orderings("Acquire"), ("Acquire", "Relaxed"));
+        assert_eq!(
+            split_orderings("Release", "Relaxed"),
+            ("Relaxed", "Release")
+        );
+        assert_eq!(
+            split_orderings("Acquire", "Relaxed"),
+            ("Acquire", "Relaxed")
+        );
     }
 
     #[test]
