@@ -153,9 +153,11 @@ pub const COVERING: &[(&str, &[Models])] = &[
             "models",
             &[
                 "queue::array_queue::",
+                "queue::blocking::",
                 "processes::producer_killed_after_claim",
                 "processes::consumer_killed_after_claim",
                 "linearizability::array_queue",
+                "linearizability::blocking_",
             ],
         )],
     ),
@@ -240,7 +242,15 @@ pub const COVERING: &[(&str, &[Models])] = &[
         "shm/mod.rs",
         &[m(
             "models",
-            &["processes::", "array::laned::", "queue::duplex::"],
+            &[
+                "processes::",
+                "array::laned::",
+                "queue::duplex::",
+                // `Memory`'s wait and wake, which every design generic over its memory calls.
+                "lock::robust_mutex::",
+                "lock::condvar::",
+                "queue::event_count::",
+            ],
         )],
     ),
 ];

@@ -4,7 +4,8 @@
 //!
 //! | scenario | threads | what it checks |
 //! |---|---|---|
-//! | `smoke`, `capacity_errors`, `full_and_empty`, `close_refuses_pushes_and_drains`, `drops_each_item_once` | 1 | the operations one at a time: FIFO, `len`/`is_full`, typed capacity errors, a full queue hands the value back, `close`, each item dropped once |
+//! | `smoke`, `capacity_errors`, `full_and_empty`, `drops_each_item_once` | 1 | the operations one at a time: FIFO, `len`/`is_full`, typed capacity errors, a full queue hands the value back, each item dropped once |
+//! | `close_refuses_pushes_and_drains` | 2 | two racing `close`s: exactly one closes; then pushes are refused, pops drain |
 //! | `matches_a_vecdeque` | real | 256 seeded random operation sequences against a `VecDeque`, the queue and its blocking layer |
 //! | `two_producers_one_consumer`, `one_producer_two_consumers` | 3 | every item popped exactly once |
 //! | `spsc_fifo_across_laps` | 2 | one producer's items in order, over two laps of a 2-slot ring |
@@ -206,19 +207,26 @@ pub fn full_and_empty<Q: HeapQueue<u32>>(label: &str, tune: Tune) {
     });
 }
 
-/// `close` refuses pushes (handing the value back) and lets pops drain what is left.
+/// `close` refuses pushes (handing the value back) and lets pops drain what is left; of two
+/// racing `close`s exactly one reports that it closed the queue.
 pub fn close_refuses_pushes_and_drains<Q: HeapQueue<u32>>(label: &str, tune: Tune) {
     let m = model(
         label,
         "close refuses pushes, pops drain",
-        1,
-        "push 1; close twice; push; pop 2",
+        2,
+        "push 1; other: close; main: close (one of the two closes), close; push; pop 2",
     );
     run("close_refuses_pushes_and_drains", m, tune, || {
-        let q = Q::with_capacity(2).unwrap();
+        let q = Arc::new(Q::with_capacity(2).unwrap());
         q.try_push(1).unwrap();
-        assert!(q.close(), "the first close closes");
-        assert!(!q.close(), "the second close reports it was closed already");
+        let other = {
+            let q = Arc::clone(&q);
+            thread::spawn(move || q.close())
+        };
+        let mine = q.close();
+        let theirs = other.join().unwrap();
+        assert!(mine != theirs, "exactly one of two racing closes closes");
+        assert!(!q.close(), "a later close reports it was closed already");
         assert!(q.is_closed());
         assert_eq!(
             q.try_push(2),

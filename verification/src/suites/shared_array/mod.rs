@@ -167,13 +167,22 @@ pub fn empty_array<A: SharedArray<u64> + 'static>(label: &str, tune: Tune) {
         label,
         "a zero-length array",
         1,
-        "with_len(usize::MAX); publish, try_get, wait on index 0",
+        "with_len(usize::MAX), with_len(max); publish, try_get, wait on index 0",
     );
     run("empty_array", m, tune, || {
-        assert!(matches!(
-            A::with_len(usize::MAX),
-            Err(LenError::TooLarge { requested: usize::MAX, max }) if max < usize::MAX
-        ));
+        let max = match A::with_len(usize::MAX) {
+            Err(LenError::TooLarge {
+                requested: usize::MAX,
+                max,
+            }) if max < usize::MAX => max,
+            other => panic!("expected TooLarge, got {:?}", other.map(|_| ())),
+        };
+        // The largest length is accepted: slots of it cannot be allocated (about `isize::MAX`
+        // bytes), which is `AllocationFailed`, not `TooLarge`.
+        match A::with_len(max) {
+            Err(LenError::AllocationFailed { requested, .. }) => assert_eq!(requested, max),
+            other => panic!("expected AllocationFailed, got {:?}", other.map(|_| ())),
+        }
         let a = A::with_len(0).unwrap();
         assert!(a.is_empty());
         assert_eq!(a.try_get(0), Err(IndexError::new(0, 0)));

@@ -166,6 +166,79 @@ pub fn submit_from_every_worker_into_a_full_queue<P: ThreadPool + 'static>(
     submit_from_workers_into_a_full_queue::<P>(label, tune, 2);
 }
 
+/// A task's `try_submit`s into its own pool until one is refused: the refusal says `Full`
+/// (never `Closed` on an open pool) and comes within a bound — a pool holds a worker's
+/// `try_submit`s in a bounded queue (its shared queue, or the worker's own deque), never
+/// beyond it as `submit` may. Every accepted child runs once; the refused one is handed back.
+/// The bound is 16 tries under the checkers (a worker's deque is small there) and 1 024 in a
+/// plain build.
+pub fn try_submit_from_a_worker_until_full<P: ThreadPool + 'static>(label: &str, tune: Tune) {
+    let m = model(
+        label,
+        "a task try_submits until refused",
+        2,
+        "main: submit parent, wait; parent: try_submit children until refused (Full); 1 worker, capacity 1",
+    );
+    run("try_submit_from_a_worker_until_full", m, tune, || {
+        let limit = if synclab::sync::WORLD == synclab::sync::World::Plain {
+            1024
+        } else {
+            16
+        };
+        let pool = Arc::new(build::<P>(1, 1));
+        let ran = Arc::new(AtomicUsize::new(0));
+        // What the parent saw: children accepted, and how the first refusal came (0: none
+        // within the bound, 1: Full, 2: anything else).
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let refusal = Arc::new(AtomicUsize::new(0));
+        {
+            let (handle, ran, accepted, refusal) = (
+                Arc::clone(&pool),
+                Arc::clone(&ran),
+                Arc::clone(&accepted),
+                Arc::clone(&refusal),
+            );
+            pool.execute(move || {
+                for _ in 0..limit {
+                    let ran = Arc::clone(&ran);
+                    match handle.try_submit(Box::new(move || {
+                        ran.fetch_add(1, Relaxed);
+                    })) {
+                        Ok(()) => {
+                            accepted.fetch_add(1, Relaxed);
+                        }
+                        Err(TrySubmitError::Full(back)) => {
+                            drop(back);
+                            refusal.store(1, Relaxed);
+                            return;
+                        }
+                        Err(other) => {
+                            drop(other.into_task());
+                            refusal.store(2, Relaxed);
+                            return;
+                        }
+                    }
+                }
+            })
+            .unwrap();
+        }
+        let _report = pool
+            .wait()
+            .expect("not called from one of the pool's workers");
+        let accepted = accepted.load(Relaxed);
+        match refusal.load(Relaxed) {
+            1 => {}
+            2 => panic!("a worker's try_submit was refused, but not as Full, on an open pool"),
+            _ => panic!("a worker's try_submit accepted {accepted} tasks, never Full"),
+        }
+        assert_eq!(
+            ran.load(Relaxed),
+            accepted,
+            "an accepted child was lost or run twice, or the refused one ran"
+        );
+    });
+}
+
 /// A task calls `wait` on its own pool: it would wait for itself. `wait` on one of the pool's
 /// own workers returns `Err(WaitError::InsideTask)` at once.
 pub fn wait_inside_a_task<P: ThreadPool + 'static>(label: &str, tune: Tune) {

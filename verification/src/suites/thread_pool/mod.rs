@@ -22,6 +22,7 @@
 //! | `dependent_tasks` | 3 | task 1 blocks until task 2 has run: task 2 reaches the idle worker; expects both workers asleep at the submit |
 //! | `panicking_task`, `panic_payload_panics_on_drop_*` | 2, 3 | panics are caught, counted once, payloads handed to `wait`; workers survive |
 //! | `submit_from_the_only_worker_into_a_full_queue`, `…_every_worker_…` | 2, 3 | a submit from a worker never waits for room |
+//! | `try_submit_from_a_worker_until_full` | 2 | a task's `try_submit`s into its own pool are refused `Full` within a bound; accepted ones run once |
 //! | `wait_inside_a_task` | 2 | `wait` from a task refuses at once |
 //! | `burst_runs_in_parallel`, `many_tasks_two_submitters` | 4, 6 | shuttle and stress |
 //! | `spawn_*`, `scope_*`, `timed_waits_then_wait` | 2, 3 | task results: `spawn`/`join`, detached panics, `scope` (also on a closed pool), timed waits |
@@ -43,7 +44,7 @@ pub use busy::{
     burst_runs_in_parallel, many_tasks_two_submitters, panic_payload_panics_on_drop_one_worker,
     panic_payload_panics_on_drop_two_workers, panicking_task,
     submit_from_every_worker_into_a_full_queue, submit_from_the_only_worker_into_a_full_queue,
-    wait_inside_a_task,
+    try_submit_from_a_worker_until_full, wait_inside_a_task,
 };
 pub use tasks::{
     scope_inside_the_only_workers_task, scope_on_a_closed_pool, scope_reraises_after_all_finished,
@@ -78,7 +79,8 @@ macro_rules! thread_pool_suite {
                 dependent_tasks, panicking_task, panic_payload_panics_on_drop_one_worker,
                 panic_payload_panics_on_drop_two_workers,
                 submit_from_the_only_worker_into_a_full_queue,
-                submit_from_every_worker_into_a_full_queue, wait_inside_a_task,
+                submit_from_every_worker_into_a_full_queue,
+                try_submit_from_a_worker_until_full, wait_inside_a_task,
                 burst_runs_in_parallel, many_tasks_two_submitters,
                 spawn_join_value_and_panic, spawn_detached_panic_reaches_wait,
                 scope_writes_visible, scope_reraises_after_all_finished,

@@ -1,10 +1,11 @@
 //! The futex `Condvar`, through `FutexFamily` (so a design written over `LockFamily` is what is
 //! checked): hand-off, spurious returns, `notify_all` to two sleepers, a producer/consumer pair,
-//! timed waits; then the condvar zoo.
+//! timed waits; then the condvar zoo. The producer/consumer pair runs over `StdFamily` too: its
+//! `wait_while` is `LockFamily`'s own re-check loop, which no design calls.
 
 use std::time::Duration;
 
-use synclab::lock::{Condvar, FutexFamily, FutexMutex, LockFamily};
+use synclab::lock::{Condvar, FutexFamily, FutexMutex, LockFamily, StdFamily};
 use synclab::sync::{thread, Arc};
 use synclab_verification::{reached, reached_if_asleep, zoo_test, Expect, Failure, Model};
 use synclab_zoo::locks::{wait_without_recheck, CountFirstCondvar};
@@ -143,6 +144,17 @@ fn producer_consumer_one_slot() {
         // Exhaustive runs past 100 s; bound 5 takes ~26 s, 4 ~6 s (release, one core).
         .preemption_bound(4)
         .check(|| producer_consumer::<FutexFamily>(2));
+}
+
+/// The same pair over `StdFamily`, whose `wait_while` is the trait's default loop.
+#[test]
+fn producer_consumer_one_slot_std_family() {
+    Model::new("StdFamily: producer/consumer, one slot, two condvars")
+        .threads(2)
+        .shuttle_iterations(10_000)
+        .ops("producer: 2 items (wait not_full, put, notify not_empty); consumer: 2 items")
+        .preemption_bound(3)
+        .check(|| producer_consumer::<StdFamily>(2));
 }
 
 /// A timeout long enough never to pass by itself (the models' clock is frozen).
