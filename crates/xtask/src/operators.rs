@@ -1366,14 +1366,6 @@ mod tests {
             "{}",
             out[0]
         );
-        assert_eq!(
-            split_orderings("Release", "Relaxed"),
-            ("Relaxed", "Release")
-        );
-        assert_eq!(
-            split_orderings("Acquire", "Relaxed"),
-            ("Acquire", "Relaxed")
-        );
     }
 
     #[test]
